@@ -1,0 +1,341 @@
+//! Diagnostics as data.
+//!
+//! Every stage of the compiler reports problems as [`Diagnostic`] values
+//! (severity, stable code, message, primary location, help, notes) and
+//! collects them in a [`Diagnostics`] list instead of failing on the first
+//! one. The CLI renders the list for people ([`render_human`], in the style
+//! of rustc) or for tools ([`render_json`]).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// A place in a source file: 1-based line and column, and the width of the
+/// marked text in characters (at least 1 when rendered).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: usize,
+    pub column: usize,
+    #[serde(skip)]
+    pub width: usize,
+}
+
+impl Location {
+    pub fn new(file: impl Into<Arc<str>>, line: usize, column: usize, width: usize) -> Self {
+        Location { file: file.into(), line, column, width }
+    }
+
+    /// A location that names only the file.
+    pub fn file(file: impl Into<Arc<str>>) -> Self {
+        Location { file: file.into(), line: 0, column: 0, width: 0 }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        }
+    }
+}
+
+/// One problem found in the input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable, kebab-case identifier of the kind of problem (`unknown-field`).
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Further context, optionally pointing at other places.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+    /// The Blueprint the problem belongs to, when it belongs to one. Render
+    /// uses it to ignore problems of Blueprints a Sovereign does not use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blueprint: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            location: None,
+            help: None,
+            notes: Vec::new(),
+            blueprint: None,
+        }
+    }
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, code, message)
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, code, message)
+    }
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn note(mut self, message: impl Into<String>, location: Option<Location>) -> Self {
+        self.notes.push(Note { message: message.into(), location });
+        self
+    }
+    pub fn for_blueprint(mut self, name: impl Into<String>) -> Self {
+        self.blueprint = Some(name.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// An ordered collection of diagnostics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    pub fn extend(&mut self, it: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(it);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+    pub fn error_count(&self) -> usize {
+        self.0.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warning_count(&self) -> usize {
+        self.0.iter().filter(|d| d.severity == Severity::Warning).count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+    /// Sorts by file, line, column, then message, and drops exact
+    /// duplicates, so output does not depend on the order work was done in.
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| {
+            let ka = (a.location.as_ref(), a.severity, a.code, &a.message);
+            let kb = (b.location.as_ref(), b.severity, b.code, &b.message);
+            ka.cmp(&kb)
+        });
+        self.0.dedup();
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<T: IntoIterator<Item = Diagnostic>>(iter: T) -> Self {
+        Diagnostics(iter.into_iter().collect())
+    }
+}
+
+/// The text of the files diagnostics point into, used to print the line
+/// under the message.
+#[derive(Default, Debug, Clone)]
+pub struct Sources {
+    files: BTreeMap<Arc<str>, Arc<str>>,
+}
+
+impl Sources {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, file: impl Into<Arc<str>>, text: impl Into<Arc<str>>) {
+        self.files.insert(file.into(), text.into());
+    }
+    pub fn merge(&mut self, other: Sources) {
+        self.files.extend(other.files);
+    }
+    pub fn line(&self, file: &str, line: usize) -> Option<&str> {
+        let text = self.files.get(file)?;
+        text.lines().nth(line.checked_sub(1)?)
+    }
+}
+
+/// Renders diagnostics for a terminal, in the style of rustc:
+///
+/// ```text
+/// error[unknown-field]: unknown field `compnents`
+///   --> clusters/x/sovereign.yaml:12:3
+///    |
+/// 12 |   compnents:
+///    |   ^^^^^^^^^
+///    = help: did you mean `components`?
+/// ```
+pub fn render_human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
+    let mut out = String::new();
+    for d in diags.iter() {
+        render_one(&mut out, d, sources, color);
+        out.push('\n');
+    }
+    let (e, w) = (diags.error_count(), diags.warning_count());
+    if e + w > 0 {
+        let plural = |n: usize, s: &str| if n == 1 { format!("{n} {s}") } else { format!("{n} {s}s") };
+        let summary = match (e, w) {
+            (0, w) => plural(w, "warning"),
+            (e, 0) => plural(e, "error"),
+            (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+        };
+        let _ = writeln!(out, "{}", paint(color, if e > 0 { RED } else { YELLOW }, &format!("{summary} found")));
+    }
+    out
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const BOLD: &str = "\x1b[1m";
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color { format!("{code}{text}\x1b[0m") } else { text.to_string() }
+}
+
+fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) {
+    let sev_color = match d.severity {
+        Severity::Error => RED,
+        Severity::Warning => YELLOW,
+        Severity::Note => BLUE,
+    };
+    let head = format!("{}[{}]", d.severity.as_str(), d.code);
+    let _ = writeln!(out, "{}{}", paint(color, sev_color, &head), paint(color, BOLD, &format!(": {}", d.message)));
+    let mut gutter = 0;
+    if let Some(loc) = &d.location {
+        let digits = loc.line.max(1).to_string().len();
+        gutter = digits;
+        let _ = writeln!(out, "{:w$}{} {loc}", "", paint(color, BLUE, "-->"), w = digits);
+        if let Some(line) = (loc.line > 0).then(|| sources.line(&loc.file, loc.line)).flatten() {
+            let bar = paint(color, BLUE, "|");
+            let _ = writeln!(out, "{:w$} {bar}", "", w = digits);
+            let _ = writeln!(out, "{} {bar} {}", paint(color, BLUE, &loc.line.to_string()), line);
+            let col = loc.column.max(1);
+            let prefix: String = line.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let avail = line.chars().count().saturating_sub(col - 1).max(1);
+            let width = loc.width.clamp(1, avail);
+            let _ = writeln!(out, "{:w$} {bar} {prefix}{}", "", paint(color, sev_color, &"^".repeat(width)), w = digits);
+        }
+    }
+    let pad = " ".repeat(gutter);
+    for n in &d.notes {
+        match &n.location {
+            Some(l) => {
+                let _ = writeln!(out, "{pad} = note: {} ({l})", n.message);
+            }
+            None => {
+                let _ = writeln!(out, "{pad} = note: {}", n.message);
+            }
+        }
+    }
+    if let Some(h) = &d.help {
+        let _ = writeln!(out, "{pad} = help: {h}");
+    }
+}
+
+/// Renders diagnostics as one JSON document for tools.
+pub fn render_json(diags: &Diagnostics) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        errors: usize,
+        warnings: usize,
+        diagnostics: &'a [Diagnostic],
+    }
+    let doc = Doc { errors: diags.error_count(), warnings: diags.warning_count(), diagnostics: &diags.0 };
+    serde_json::to_string_pretty(&doc).expect("diagnostics serialize") + "\n"
+}
+
+/// The closest candidate to `word`, if one is close enough to be a likely
+/// typo: used for "did you mean" help on fields and Blueprint names.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase());
+        if score >= 0.8 && best.is_none_or(|(s, b)| score > s || (score == s && c < b)) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let c = ["components", "domain", "topology"];
+        assert_eq!(suggest("compnents", c), Some("components"));
+        assert_eq!(suggest("zzz", c), None);
+    }
+
+    #[test]
+    fn human_rendering_shows_the_line_and_caret() {
+        let mut s = Sources::new();
+        s.add("a.yaml", "spec:\n  compnents: []\n");
+        let d = Diagnostic::error("unknown-field", "unknown field `compnents` in `spec`")
+            .at(Some(Location::new("a.yaml", 2, 3, 9)))
+            .help("did you mean `components`?");
+        let text = render_human(&Diagnostics(vec![d]), &s, false);
+        assert_eq!(
+            text,
+            "error[unknown-field]: unknown field `compnents` in `spec`\n --> a.yaml:2:3\n  |\n2 |   compnents: []\n  |   ^^^^^^^^^\n  = help: did you mean `components`?\n\n1 error found\n"
+        );
+    }
+}

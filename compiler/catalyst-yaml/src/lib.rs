@@ -1,0 +1,545 @@
+//! YAML with positions.
+//!
+//! [`parse`] reads YAML text into a tree of [`Node`]s that remember the line
+//! and column they came from, so every later check can point at the exact
+//! place in the user's file. The parser is strict where Kubernetes tooling
+//! is (duplicate keys are an error) and bounded against hostile input
+//! ([`Limits`]: size, depth, node count — alias bombs stop at the node cap).
+//!
+//! [`Node::to_json`] converts to a `serde_json::Value` with YAML 1.2 core
+//! schema typing, for JSON Schema validation; [`Node::pointer`] finds the
+//! node behind a JSON pointer so schema errors map back to positions.
+//! [`to_yaml`] emits a JSON value as YAML, deterministically.
+
+mod emit;
+
+use std::collections::HashMap;
+
+pub use emit::{to_yaml, to_yaml_under_key};
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A position in the source: 1-based line and column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    fn from_marker(m: &Marker) -> Pos {
+        Pos { line: m.line(), col: m.col() + 1 }
+    }
+}
+
+/// Bounds on what the parser accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted input, in bytes.
+    pub max_bytes: usize,
+    /// Deepest accepted nesting of sequences and mappings.
+    pub max_depth: usize,
+    /// Most nodes in the tree, aliases counted once per expansion.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 16 << 20, max_depth: 128, max_nodes: 1_000_000 }
+    }
+}
+
+/// The kind of a scalar, resolved with the YAML 1.2 core schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarKind {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    /// The source text of the scalar (unquoted) and its resolved kind.
+    Scalar(String, ScalarKind),
+    Seq(Vec<Node>),
+    /// Entries in source order; keys are unique.
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    pub message: String,
+    pub pos: Pos,
+    pub help: Option<String>,
+}
+
+impl YamlError {
+    fn new(pos: Pos, message: impl Into<String>) -> Self {
+        YamlError { message: message.into(), pos, help: None }
+    }
+    fn help(mut self, h: impl Into<String>) -> Self {
+        self.help = Some(h.into());
+        self
+    }
+}
+
+/// Parses every document of a YAML stream. Empty documents are skipped.
+pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    if text.len() > limits.max_bytes {
+        return Err(YamlError::new(Pos { line: 1, col: 1 }, format!(
+            "file is {} bytes, more than the limit of {} bytes",
+            text.len(),
+            limits.max_bytes
+        ))
+        .help("split the file, or raise the limit with --max-file-size if the file is legitimate"));
+    }
+    if let Some(i) = text.find('\0') {
+        return Err(YamlError::new(pos_of_offset(text, i), "NUL byte in YAML text").help("YAML files are text; remove the NUL byte"));
+    }
+    let mut b = Builder { limits, nodes: 0, anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new() };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| {
+            let pos = Pos::from_marker(e.marker());
+            if e.info().contains("recursion limit") {
+                YamlError::new(pos, format!("nesting deeper than {} levels", limits.max_depth))
+            } else {
+                YamlError::new(pos, format!("invalid YAML: {}", e.info()))
+            }
+        })?;
+        if ev == Event::StreamEnd {
+            break;
+        }
+        b.event(ev, Pos::from_marker(&mark))?;
+    }
+    Ok(b.docs)
+}
+
+/// Parses a stream that must hold exactly one document (an empty file is an
+/// empty mapping's absence: `Ok(None)`).
+pub fn parse_one(text: &str, limits: &Limits) -> Result<Option<Node>, YamlError> {
+    let mut docs = parse(text, limits)?;
+    match docs.len() {
+        0 => Ok(None),
+        1 => Ok(docs.pop()),
+        _ => Err(YamlError::new(docs[1].pos, "expected one YAML document, found several").help("remove the `---` separators")),
+    }
+}
+
+fn pos_of_offset(text: &str, offset: usize) -> Pos {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos { line, col }
+}
+
+enum Frame {
+    Seq { pos: Pos, anchor: usize, items: Vec<Node> },
+    Map { pos: Pos, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+}
+
+struct Builder<'l> {
+    limits: &'l Limits,
+    nodes: usize,
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn count(&mut self, n: usize, pos: Pos) -> Result<(), YamlError> {
+        self.nodes += n;
+        if self.nodes > self.limits.max_nodes {
+            return Err(YamlError::new(pos, format!("document has more than {} nodes", self.limits.max_nodes))
+                .help("this often means an alias bomb (anchors expanding exponentially); refuse the file"));
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, ev: Event, pos: Pos) -> Result<(), YamlError> {
+        match ev {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError::new(pos, "alias to an unknown anchor"))?;
+                self.count(node.size(), pos)?;
+                self.push(Node { kind: node.kind, pos })?;
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, pos)?;
+                let kind = if style != TScalarStyle::Plain {
+                    ScalarKind::Str
+                } else if let Some(tag) = &tag {
+                    match tag.suffix.as_str() {
+                        "str" => ScalarKind::Str,
+                        _ => resolve_plain(&text),
+                    }
+                } else {
+                    resolve_plain(&text)
+                };
+                let node = Node { kind: NodeKind::Scalar(text, kind), pos };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node)?;
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.count(1, pos)?;
+                self.open(Frame::Seq { pos, anchor, items: Vec::new() }, pos)?;
+            }
+            Event::MappingStart(anchor, _) => {
+                self.count(1, pos)?;
+                self.open(Frame::Map { pos, anchor, entries: Vec::new(), key: None }, pos)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { pos, anchor, items }) => (Node { kind: NodeKind::Seq(items), pos }, anchor),
+                    Some(Frame::Map { pos, anchor, entries, .. }) => (Node { kind: NodeKind::Map(entries), pos }, anchor),
+                    None => return Err(YamlError::new(pos, "unbalanced YAML structure")),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, frame: Frame, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError::new(pos, format!("nesting deeper than {} levels", self.limits.max_depth))
+                .help("flatten the document; no Catalyst input needs this depth"));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn push(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => {
+                // Skip documents that are entirely empty (`---` followed by nothing).
+                if !matches!(&node.kind, NodeKind::Scalar(t, ScalarKind::Null) if t.is_empty()) {
+                    self.docs.push(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => {
+                    if !matches!(node.kind, NodeKind::Scalar(..)) {
+                        return Err(YamlError::new(node.pos, "mapping keys must be scalars"));
+                    }
+                    let k = node.as_str_lossy();
+                    if let Some((prev, _)) = entries.iter().find(|(p, _)| p.as_str_lossy() == k) {
+                        return Err(YamlError::new(node.pos, format!(
+                            "duplicate key `{k}` (first defined at line {}, column {})",
+                            prev.pos.line, prev.pos.col
+                        ))
+                        .help("remove one of the two entries; YAML tools disagree on which one wins"));
+                    }
+                    *key = Some(node);
+                }
+                Some(k) => entries.push((k, node)),
+            },
+        }
+        Ok(())
+    }
+}
+
+fn resolve_plain(t: &str) -> ScalarKind {
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ScalarKind::Bool,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN" => {
+            return ScalarKind::Float;
+        }
+        _ => {}
+    }
+    let b = t.as_bytes();
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let body = if b[0] == b'-' || b[0] == b'+' { &b[1..] } else { b };
+    if digits(body) {
+        return ScalarKind::Int;
+    }
+    if let Some(h) = t.strip_prefix("0x") {
+        if !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return ScalarKind::Int;
+        }
+    }
+    if let Some(o) = t.strip_prefix("0o") {
+        if !o.is_empty() && o.bytes().all(|c| (b'0'..=b'7').contains(&c)) {
+            return ScalarKind::Int;
+        }
+    }
+    // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let (mant, exp) = match body.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mant_ok = match mant.iter().position(|&c| c == b'.') {
+        Some(i) => {
+            let (a, f) = (&mant[..i], &mant[i + 1..]);
+            (digits(a) || a.is_empty()) && (f.is_empty() || digits(f)) && !(a.is_empty() && f.is_empty())
+        }
+        None => digits(mant),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = if !e.is_empty() && (e[0] == b'-' || e[0] == b'+') { &e[1..] } else { e };
+        digits(e)
+    });
+    if mant_ok && exp_ok && (mant.contains(&b'.') || exp.is_some()) {
+        return ScalarKind::Float;
+    }
+    ScalarKind::Str
+}
+
+impl Node {
+    /// Number of nodes in this subtree.
+    pub fn size(&self) -> usize {
+        match &self.kind {
+            NodeKind::Scalar(..) => 1,
+            NodeKind::Seq(v) => 1 + v.iter().map(Node::size).sum::<usize>(),
+            NodeKind::Map(m) => 1 + m.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Scalar(_, ScalarKind::Null))
+    }
+
+    /// The scalar's text if it is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(t, ScalarKind::Str) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The scalar's source text whatever its kind (`1.0` stays `1.0`), for
+    /// fields such as versions that tools read as strings.
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(t, ScalarKind::Null) if t.is_empty() || t == "~" => None,
+            NodeKind::Scalar(t, _) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn as_str_lossy(&self) -> String {
+        match &self.kind {
+            NodeKind::Scalar(t, _) => t.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.kind {
+            NodeKind::Scalar(t, ScalarKind::Bool) => Some(t.eq_ignore_ascii_case("true")),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value under `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?.iter().find(|(k, _)| matches!(&k.kind, NodeKind::Scalar(t, _) if t == key)).map(|(k, v)| (k, v))
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+
+    /// The node at a JSON pointer (`/spec/regions/0/provider`).
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        self.pointer_entry(pointer).map(|(_, v)| v)
+    }
+
+    /// The node at a JSON pointer and, when its parent is a mapping, the
+    /// key node that names it (the better place to point at for
+    /// "unknown field" errors).
+    pub fn pointer_entry(&self, pointer: &str) -> Option<(Option<&Node>, &Node)> {
+        if pointer.is_empty() {
+            return Some((None, self));
+        }
+        let mut key = None;
+        let mut cur = self;
+        for raw in pointer.strip_prefix('/')?.split('/') {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            match &cur.kind {
+                NodeKind::Map(_) => {
+                    let (k, v) = cur.entry(&seg)?;
+                    key = Some(k);
+                    cur = v;
+                }
+                NodeKind::Seq(items) => {
+                    cur = items.get(seg.parse::<usize>().ok()?)?;
+                    key = None;
+                }
+                NodeKind::Scalar(..) => return None,
+            }
+        }
+        Some((key, cur))
+    }
+
+    /// Converts to JSON with YAML 1.2 core schema typing. Keys become
+    /// strings; numbers that JSON cannot hold (NaN, infinities) become null.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Scalar(t, k) => match k {
+                ScalarKind::Null => Value::Null,
+                ScalarKind::Bool => Value::Bool(t.eq_ignore_ascii_case("true")),
+                ScalarKind::Int => parse_int(t).map_or_else(|| Value::String(t.clone()), Value::from),
+                ScalarKind::Float => {
+                    let f = t.trim_start_matches('+').parse::<f64>().ok();
+                    f.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+                }
+                ScalarKind::Str => Value::String(t.clone()),
+            },
+            NodeKind::Seq(v) => Value::Array(v.iter().map(Node::to_json).collect()),
+            NodeKind::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.as_str_lossy(), v.to_json())).collect()),
+        }
+    }
+
+    /// A short name for the kind of node, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar(_, ScalarKind::Null) => "null",
+            NodeKind::Scalar(_, ScalarKind::Bool) => "a boolean",
+            NodeKind::Scalar(_, ScalarKind::Int) => "an integer",
+            NodeKind::Scalar(_, ScalarKind::Float) => "a number",
+            NodeKind::Scalar(_, ScalarKind::Str) => "a string",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    /// Width of the node's text on its first line, for underlining.
+    pub fn width(&self) -> usize {
+        match &self.kind {
+            NodeKind::Scalar(t, _) => t.lines().next().map_or(1, |l| l.chars().count().max(1)),
+            _ => 1,
+        }
+    }
+}
+
+fn parse_int(t: &str) -> Option<i64> {
+    if let Some(h) = t.strip_prefix("0x") {
+        return i64::from_str_radix(h, 16).ok();
+    }
+    if let Some(o) = t.strip_prefix("0o") {
+        return i64::from_str_radix(o, 8).ok();
+    }
+    t.trim_start_matches('+').parse().ok()
+}
+
+
+/// Converts a parse failure to a diagnostic pointing into `file`.
+pub fn error_diagnostic(file: &str, e: &YamlError) -> catalyst_diag::Diagnostic {
+    let mut d = catalyst_diag::Diagnostic::error("invalid-yaml", e.message.clone())
+        .at(Some(catalyst_diag::Location::new(file, e.pos.line, e.pos.col, 1)));
+    if let Some(h) = &e.help {
+        d = d.help(h.clone());
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(t: &str) -> Node {
+        parse_one(t, &Limits::default()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let n = one("a:\n  b: [1, x]\n");
+        let b = n.pointer("/a/b/1").unwrap();
+        assert_eq!(b.pos, Pos { line: 2, col: 10 });
+        let (k, _) = n.pointer_entry("/a/b").unwrap();
+        assert_eq!(k.unwrap().pos, Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn core_schema_typing() {
+        let n = one("a: 1\nb: 1.0\nc: 1.1.1\nd: true\ne: yes\nf: '1'\ng: ~\nh: 0x1f\ni: 1e3\n");
+        let j = n.to_json();
+        assert_eq!(j["a"], 1);
+        assert_eq!(j["b"], 1.0);
+        assert_eq!(j["c"], "1.1.1");
+        assert_eq!(j["d"], true);
+        assert_eq!(j["e"], "yes");
+        assert_eq!(j["f"], "1");
+        assert!(j["g"].is_null());
+        assert_eq!(j["h"], 31);
+        assert_eq!(j["i"], 1000.0);
+        assert_eq!(n.get("b").unwrap().as_text(), Some("1.0"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let e = parse("a: 1\nb: 2\na: 3\n", &Limits::default()).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 3, col: 1 });
+        assert!(e.message.contains("duplicate key `a`"), "{}", e.message);
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_node_cap() {
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            t.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let e = parse(&t, &Limits::default()).unwrap_err();
+        assert!(e.message.contains("more than"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let t = "[".repeat(10_000);
+        let e = parse(&t, &Limits::default()).unwrap_err();
+        assert!(e.message.contains("nesting"), "{}", e.message);
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_position() {
+        let e = parse("a: 1\nb: x\0y\n", &Limits::default()).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 2, col: 5 });
+    }
+
+    #[test]
+    fn multi_documents_skip_empty_ones() {
+        let d = parse("---\na: 1\n---\n---\nb: 2\n", &Limits::default()).unwrap();
+        assert_eq!(d.len(), 2);
+    }
+
+}
