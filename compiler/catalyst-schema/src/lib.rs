@@ -1,0 +1,405 @@
+//! JSON Schema validation with positions.
+//!
+//! The schemas in the repository's `schemas/` folder are compiled into the
+//! binary ([`builtin`]) and are what the compiler validates Blueprints, the
+//! catalog and Sovereign specs with. [`Schema::check`] validates a spanned
+//! YAML document and turns every violation into a [`Diagnostic`] at the
+//! offending key or value, with "did you mean" help for misspelled fields.
+//!
+//! Messages never repeat the offending value: a value in the wrong place
+//! may be a pasted secret. Fields marked `x-catalyst-secret` in a schema get
+//! a dedicated message telling the user to write a reference instead.
+
+use std::sync::{Arc, LazyLock};
+
+use catalyst_diag::{Diagnostic, Location, suggest};
+use catalyst_yaml::Node;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+/// The schemas shipped with the compiler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Blueprint,
+    Catalog,
+    Sovereign,
+}
+
+impl Builtin {
+    /// File name under `schemas/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Builtin::Blueprint => "blueprint.schema.json",
+            Builtin::Catalog => "catalog.schema.json",
+            Builtin::Sovereign => "sovereign.schema.json",
+        }
+    }
+    /// The schema's text, as committed in `schemas/`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Builtin::Blueprint => include_str!("../../../schemas/blueprint.schema.json"),
+            Builtin::Catalog => include_str!("../../../schemas/catalog.schema.json"),
+            Builtin::Sovereign => include_str!("../../../schemas/sovereign.schema.json"),
+        }
+    }
+    pub const ALL: [Builtin; 3] = [Builtin::Blueprint, Builtin::Catalog, Builtin::Sovereign];
+}
+
+/// A compiled built-in schema.
+pub fn builtin(which: Builtin) -> &'static Schema {
+    static SCHEMAS: LazyLock<Vec<Schema>> = LazyLock::new(|| {
+        Builtin::ALL
+            .iter()
+            .map(|b| {
+                let json: Value = serde_json::from_str(b.text()).expect("built-in schema is JSON");
+                Schema::compile(&json).expect("built-in schema compiles")
+            })
+            .collect()
+    });
+    &SCHEMAS[Builtin::ALL.iter().position(|b| *b == which).expect("listed")]
+}
+
+/// A compiled JSON Schema and its source, which messages consult for field
+/// names and descriptions.
+pub struct Schema {
+    root: Arc<Value>,
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema").finish_non_exhaustive()
+    }
+}
+
+impl Schema {
+    /// Compiles a draft 2020-12 schema (the `$schema` keyword may choose
+    /// another draft). Formats are checked. Remote references are never
+    /// fetched.
+    pub fn compile(schema: &Value) -> Result<Schema, String> {
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(schema)
+            .map_err(|e| e.masked().to_string())?;
+        Ok(Schema { root: Arc::new(schema.clone()), validator })
+    }
+
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.validator.is_valid(value)
+    }
+
+    /// Validates a whole YAML document.
+    pub fn check(&self, doc: &Node, file: &str) -> Vec<Diagnostic> {
+        self.check_at(&doc.to_json(), doc, "", file)
+    }
+
+    /// Validates `value`, which was read from the node at JSON pointer
+    /// `base` inside `doc` (for example a Sovereign's
+    /// `/spec/blueprints/bp-cilium/config` checked against a Blueprint's
+    /// configSchema). Locations and field paths are relative to `doc`.
+    pub fn check_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for err in self.validator.iter_errors(value) {
+            let pointer = format!("{base}{}", err.instance_path().as_str());
+            let schema_node = self.node_at_evaluation_path(err.evaluation_path().as_str());
+            out.extend(describe(err.kind(), &pointer, schema_node, doc, file));
+        }
+        // Several keywords can fail for one field (a `type` and the
+        // `pattern` under it); keep the output stable and short.
+        out.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+        out.dedup_by(|a, b| a.location == b.location && a.message == b.message);
+        out
+    }
+
+    /// The schema object holding the failing keyword, found by walking the
+    /// evaluation path (which records `$ref` hops) from the root.
+    fn node_at_evaluation_path(&self, path: &str) -> Option<&Value> {
+        let mut segs: Vec<String> = path.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+        segs.pop(); // the keyword itself
+        let mut cur: &Value = &self.root;
+        for seg in segs {
+            if seg == "$ref" {
+                let r = cur.get("$ref")?.as_str()?;
+                cur = self.resolve_local_ref(r)?;
+                continue;
+            }
+            cur = match cur {
+                Value::Object(m) => m.get(&seg)?,
+                Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    fn resolve_local_ref(&self, r: &str) -> Option<&Value> {
+        let frag = r.strip_prefix('#')?;
+        self.root.pointer(frag)
+    }
+}
+
+/// `/spec/regions/0/provider` → `spec.regions[0].provider`.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    if out.is_empty() { "the document".to_string() } else { out }
+}
+
+fn location(doc: &Node, pointer: &str, file: &str, prefer_key: bool) -> Option<Location> {
+    // Walk up until a node exists (a missing field points at its parent).
+    let mut p = pointer.to_string();
+    loop {
+        if let Some((key, node)) = doc.pointer_entry(&p) {
+            let n = match key {
+                Some(k) if prefer_key => k,
+                _ => node,
+            };
+            return Some(Location::new(file, n.pos.line, n.pos.col, n.width()));
+        }
+        match p.rfind('/') {
+            Some(i) => p.truncate(i),
+            None => return Some(Location::file(file)),
+        }
+    }
+}
+
+fn type_names(t: &Value) -> String {
+    let one = |s: &str| match s {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean (true or false)",
+        "null" => "null",
+        _ => "a value of another type",
+    };
+    match t {
+        Value::String(s) => one(s).to_string(),
+        Value::Array(a) => a.iter().filter_map(Value::as_str).map(one).collect::<Vec<_>>().join(" or "),
+        _ => "a value of another type".into(),
+    }
+}
+
+fn property_names(schema: Option<&Value>) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(s) = schema else { return names };
+    if let Some(Value::Object(p)) = s.get("properties") {
+        names.extend(p.keys().cloned());
+    }
+    for k in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(a)) = s.get(k) {
+            for sub in a {
+                names.extend(property_names(Some(sub)));
+                names.extend(property_names(sub.get("then")));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn describe(kind: &ValidationErrorKind, pointer: &str, schema: Option<&Value>, doc: &Node, file: &str) -> Vec<Diagnostic> {
+    let field = display_path(pointer);
+    let at = |prefer_key| location(doc, pointer, file, prefer_key);
+    let desc = schema.and_then(|s| s.get("description")).and_then(Value::as_str);
+    let is_secret = schema.and_then(|s| s.get("x-catalyst-secret")).and_then(Value::as_bool) == Some(true);
+    let found = doc.pointer(pointer).map_or("nothing", Node::kind_name);
+    let d = match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+            let names = property_names(schema);
+            return unexpected
+                .iter()
+                .map(|u| {
+                    let child = format!("{pointer}/{}", u.replace('~', "~0").replace('/', "~1"));
+                    let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
+                    let mut d = Diagnostic::error("unknown-field", format!("unknown field `{u}` in {parent}")).at(location(doc, &child, file, true));
+                    d = match suggest(u, names.iter().map(String::as_str)) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None if names.is_empty() => d.help("remove it"),
+                        None => d.help(format!("expected one of: {}", names.join(", "))),
+                    };
+                    d
+                })
+                .collect();
+        }
+        ValidationErrorKind::Required { property } => {
+            let p = property.as_str().unwrap_or_default();
+            let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
+            let mut d = Diagnostic::error("missing-field", format!("missing field `{p}` in {parent}")).at(at(true));
+            let child_desc = schema.and_then(|s| s.pointer(&format!("/properties/{p}/description"))).and_then(Value::as_str);
+            if let Some(cd) = child_desc {
+                d = d.help(format!("add `{p}`: {cd}"));
+            }
+            d
+        }
+        ValidationErrorKind::Type { .. } if is_secret => Diagnostic::error(
+            "secret-value",
+            format!("`{field}` takes a reference to a secret, but {found} was written here"),
+        )
+        .at(at(false))
+        .help("never put a secret value in a spec; write `secretRef: {name: <secret>, key: <key>}` and store the value in the secret store (the value is not repeated here)"),
+        ValidationErrorKind::Type { .. } => {
+            let want = schema.and_then(|s| s.get("type")).map_or_else(|| "another type".into(), type_names);
+            let mut d = Diagnostic::error("wrong-type", format!("`{field}` must be {want}, found {found}")).at(at(false));
+            if want.starts_with("a string") && matches!(found, "a number" | "an integer" | "a boolean (true or false)" | "a boolean") {
+                d = d.help("quote the value to make it a string");
+            } else if let Some(desc) = desc {
+                d = d.help(desc.to_string());
+            }
+            d
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<String> = options.as_array().map(|a| a.iter().map(show).collect()).unwrap_or_default();
+            let mut d = Diagnostic::error("invalid-value", format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
+            if let Some(text) = doc.pointer(pointer).and_then(Node::as_str) {
+                if let Some(s) = suggest(text, opts.iter().map(String::as_str)) {
+                    d = d.help(format!("did you mean {s}?"));
+                }
+            }
+            d
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            Diagnostic::error("invalid-value", format!("`{field}` must be {}", show(expected_value))).at(at(false))
+        }
+        ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
+            let mut d = Diagnostic::error("invalid-value", format!("`{field}` is not valid")).at(at(false));
+            if let Some(desc) = desc {
+                d = d.help(format!("expected {}", lower_first(desc)));
+            }
+            d
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` must be at least {limit}")).at(at(false))
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` must be at most {limit}")).at(at(false))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` needs at least {limit} item(s)")).at(at(false))
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` takes at most {limit} item(s)")).at(at(false))
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` must be at least {limit} character(s) long")).at(at(false))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            Diagnostic::error("out-of-range", format!("`{field}` must be at most {limit} characters long")).at(at(false))
+        }
+        ValidationErrorKind::UniqueItems => Diagnostic::error("duplicate-item", format!("`{field}` lists an item twice")).at(at(false)),
+        ValidationErrorKind::PropertyNames { .. } => {
+            Diagnostic::error("invalid-value", format!("`{field}` has a key that is not a valid name")).at(at(false))
+        }
+        _ => {
+            let mut d = Diagnostic::error("invalid-value", format!("`{field}` is not valid here")).at(at(false));
+            if let Some(desc) = desc {
+                d = d.help(desc.to_string());
+            }
+            d
+        }
+    };
+    vec![d]
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Fills in `default`s from `schema` where `value` lacks them, recursively
+/// through `properties`. Objects missing entirely are created when some
+/// property below them has a default.
+pub fn apply_defaults(schema: &Value, value: &mut Value) {
+    let Some(Value::Object(props)) = schema.get("properties") else { return };
+    let Value::Object(map) = value else { return };
+    for (name, sub) in props {
+        if !map.contains_key(name) {
+            if let Some(d) = sub.get("default") {
+                map.insert(name.clone(), d.clone());
+            } else if sub.get("properties").is_some() {
+                let mut o = Value::Object(Default::default());
+                apply_defaults(sub, &mut o);
+                if o.as_object().is_some_and(|m| !m.is_empty()) {
+                    map.insert(name.clone(), o);
+                }
+            }
+        } else if let Some(child) = map.get_mut(name) {
+            apply_defaults(sub, child);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalyst_yaml::{Limits, parse_one};
+
+    fn diags(which: Builtin, text: &str) -> Vec<Diagnostic> {
+        let doc = parse_one(text, &Limits::default()).unwrap().unwrap();
+        builtin(which).check(&doc, "s.yaml")
+    }
+
+    #[test]
+    fn builtin_schemas_compile_and_are_2020_12_with_ids() {
+        for b in Builtin::ALL {
+            let v: Value = serde_json::from_str(b.text()).unwrap();
+            assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+            assert!(v["$id"].as_str().unwrap().ends_with(b.file_name()));
+            let _ = builtin(b);
+        }
+    }
+
+    #[test]
+    fn unknown_field_suggests_the_right_name() {
+        let d = diags(Builtin::Catalog, "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: x\nspec:\n  registry: oci://r.example/x\n  familes: []\n");
+        let u: Vec<_> = d.iter().filter(|d| d.code == "unknown-field").collect();
+        assert_eq!(u.len(), 1, "{d:#?}");
+        assert_eq!(u[0].message, "unknown field `familes` in `spec`");
+        assert_eq!(u[0].help.as_deref(), Some("did you mean `families`?"));
+        let l = u[0].location.as_ref().unwrap();
+        assert_eq!((l.line, l.column), (7, 3));
+        assert!(d.iter().any(|d| d.code == "missing-field" && d.message.contains("`families`")));
+    }
+
+    #[test]
+    fn secret_values_are_refused_without_echo() {
+        let token = "Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456";
+        let text = format!("apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {{name: x}}\nspec:\n  credentials:\n    sshPublicKey: ssh-ed25519 AAAA\n    hetzner:\n      token: {token}\n");
+        let d = diags(Builtin::Sovereign, &text);
+        let s = d.iter().find(|d| d.code == "secret-value").expect("secret diagnostic");
+        assert_eq!(s.location.as_ref().unwrap().line, 8);
+        let all = format!("{d:?}");
+        assert!(!all.contains(token), "secret echoed");
+    }
+
+    #[test]
+    fn defaults_fill_nested_objects() {
+        let schema = serde_json::json!({"properties": {"a": {"default": 1}, "b": {"properties": {"c": {"default": true}}}, "d": {"type": "string"}}});
+        let mut v = serde_json::json!({"d": "x"});
+        apply_defaults(&schema, &mut v);
+        assert_eq!(v, serde_json::json!({"d": "x", "a": 1, "b": {"c": true}}));
+    }
+}
