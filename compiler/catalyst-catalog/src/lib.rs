@@ -1,0 +1,821 @@
+//! The Blueprint catalog.
+//!
+//! [`load`] reads `platform/*/` and `products/*/` under a catalog root, plus
+//! the root's `catalog.yaml` (families and the default registry), into one
+//! [`Catalog`]. Three dialects are understood:
+//!
+//! - canonical `catalyst.openova.io/v1alpha1` (`bp-` names, full spec);
+//! - the short `catalyst.openova.io/v1` (only `version` and a card with
+//!   `family`, `description`, `docs`; names without `bp-`);
+//! - chart-only folders (a `chart/` but no `blueprint.yaml`).
+//!
+//! Legacy forms are accepted and reported; inconsistencies (versions that
+//! disagree between blueprint.yaml, Chart.yaml and values.yaml, hollow
+//! charts, dependencies on missing Blueprints, observability toggles on by
+//! default) become diagnostics with file, line and column. Loading never
+//! stops at the first problem.
+
+mod source;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity, suggest};
+use catalyst_schema::{Builtin, Schema, builtin};
+use catalyst_yaml::{Limits, Node, NodeKind};
+use serde_json::Value;
+
+pub use source::{SourceSet, sha256_hex};
+
+pub const API_V1ALPHA1: &str = "catalyst.openova.io/v1alpha1";
+pub const API_V1_SHORT: &str = "catalyst.openova.io/v1";
+pub const NO_UPSTREAM_ANNOTATION: &str = "catalyst.openova.io/no-upstream";
+
+/// How a Blueprint was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// `catalyst.openova.io/v1alpha1`.
+    Canonical,
+    /// `catalyst.openova.io/v1` with only version and card.
+    Short,
+    /// A chart with no blueprint.yaml.
+    ChartOnly,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    Mandatory,
+    Recommended,
+    Optional,
+}
+
+#[derive(Clone, Debug)]
+pub struct Family {
+    pub name: String,
+    pub title: String,
+    pub required: bool,
+    pub members: Vec<(String, Tier)>,
+}
+
+/// One entry of `depends`.
+#[derive(Clone, Debug)]
+pub struct Depend {
+    pub blueprint: String,
+    pub range: Option<semver::VersionReq>,
+    pub alias: Option<String>,
+    pub when: Option<String>,
+    pub location: Option<Location>,
+}
+
+/// A `dependencies:` entry of Chart.yaml.
+#[derive(Clone, Debug)]
+pub struct ChartDependency {
+    pub name: String,
+    pub version: String,
+    pub repository: String,
+    pub location: Option<Location>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// Root-relative path of the chart folder.
+    pub dir: String,
+    pub name: String,
+    pub version: String,
+    pub dependencies: Vec<ChartDependency>,
+    pub no_upstream: bool,
+    /// Root-relative paths of every file in the chart folder.
+    pub files: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub modes: Vec<String>,
+    pub default: String,
+    pub min_regions: Option<u64>,
+    pub max_regions: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Blueprint {
+    /// `bp-<name>`.
+    pub name: String,
+    /// Root-relative folder, e.g. `platform/cilium`.
+    pub dir: String,
+    pub dialect: Dialect,
+    /// The Blueprint's declared version (spec.version, or the chart's).
+    pub version: semver::Version,
+    pub chart: Option<Chart>,
+    pub title: String,
+    pub visibility: String,
+    pub namespace: String,
+    pub release_name: String,
+    pub timeout: Option<String>,
+    pub config_schema: Option<Schema>,
+    pub config_schema_json: Option<Value>,
+    pub placement: Placement,
+    /// `None` when the Blueprint does not declare its dependencies at all.
+    pub depends: Option<Vec<Depend>>,
+    /// HelmRelease values overlay (templates unevaluated).
+    pub values: Value,
+    pub outputs: Value,
+    /// Root-relative paths of the files this Blueprint was read from.
+    pub files: Vec<String>,
+}
+
+impl Blueprint {
+    /// The chart version Flux must install: the chart's own version when
+    /// there is a chart (that is what is published), else spec.version.
+    pub fn chart_version(&self) -> String {
+        self.chart.as_ref().map_or_else(|| self.version.to_string(), |c| c.version.clone())
+    }
+    /// The chart's name in the registry.
+    pub fn chart_name(&self) -> &str {
+        self.chart.as_ref().map_or(&self.name, |c| &c.name)
+    }
+    pub fn slug(&self) -> &str {
+        self.name.strip_prefix("bp-").unwrap_or(&self.name)
+    }
+    /// Names this Blueprint depends on (unconditional and conditional).
+    pub fn depend_names(&self) -> impl Iterator<Item = &str> {
+        self.depends.iter().flatten().map(|d| d.blueprint.as_str())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Absolute root folder.
+    pub root: PathBuf,
+    pub registry: Option<String>,
+    pub families: Vec<Family>,
+    pub blueprints: BTreeMap<String, Blueprint>,
+    pub diagnostics: Diagnostics,
+    pub sources: SourceSet,
+}
+
+impl Catalog {
+    pub fn get(&self, name: &str) -> Option<&Blueprint> {
+        self.blueprints.get(name)
+    }
+
+    /// The family a Blueprint belongs to, and its tier there.
+    pub fn family_of(&self, name: &str) -> Option<(&Family, Tier)> {
+        self.families.iter().find_map(|f| f.members.iter().find(|(m, _)| m == name).map(|(_, t)| (f, *t)))
+    }
+
+    /// Normalizes a user-written Blueprint name (`cilium` or `bp-cilium`).
+    pub fn canonical_name(name: &str) -> String {
+        if name.starts_with("bp-") { name.to_string() } else { format!("bp-{name}") }
+    }
+
+    /// "did you mean" for a name that is not in the catalog.
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        let n = Self::canonical_name(name);
+        suggest(&n, self.blueprints.keys().map(String::as_str))
+    }
+
+    /// sha256 of every file the catalog was read from, by root-relative
+    /// path. A Blueprint's own inputs are the entries under its folder.
+    pub fn digests(&self) -> &BTreeMap<String, String> {
+        &self.sources.digests
+    }
+}
+
+/// Options for [`load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Prefix for file names in messages (how the user named the root).
+    pub display_prefix: String,
+    pub limits: Limits,
+}
+
+/// Loads the catalog under `root`. Problems are collected in
+/// `Catalog::diagnostics`; only an unreadable root is fatal.
+pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> {
+    let root = std::fs::canonicalize(root)?;
+    let mut cat = Catalog { root: root.clone(), sources: SourceSet::new(opts.display_prefix.clone()), ..Default::default() };
+    let mut diags = Diagnostics::new();
+    load_catalog_file(&mut cat, &mut diags, &opts.limits);
+
+    let mut folders = Vec::new();
+    for group in ["platform", "products"] {
+        let dir = root.join(group);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        folders.extend(names.into_iter().map(|n| format!("{group}/{n}")));
+    }
+    if folders.is_empty() {
+        diags.push(
+            Diagnostic::error("empty-catalog", format!("no Blueprints found under {}", root.display()))
+                .help("a catalog root holds platform/<name>/ and products/<name>/ folders"),
+        );
+    }
+    for dir in folders {
+        if let Some(bp) = load_blueprint(&mut cat.sources, &root, &dir, &opts.limits, &mut diags) {
+            if let Some(prev) = cat.blueprints.get(&bp.name) {
+                diags.push(
+                    Diagnostic::error("duplicate-blueprint", format!("`{}` is defined twice, in {} and {}", bp.name, prev.dir, bp.dir))
+                        .at(Some(Location::file(cat.sources.display(&format!("{}/blueprint.yaml", bp.dir)))))
+                        .help("rename one of them; Blueprint names are unique in a catalog"),
+                );
+                continue;
+            }
+            cat.blueprints.insert(bp.name.clone(), bp);
+        }
+    }
+    check_references(&cat, &mut diags);
+    diags.sort();
+    cat.diagnostics = diags;
+    Ok(cat)
+}
+
+fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits) {
+    let rel = "catalog.yaml";
+    if !cat.root.join(rel).is_file() {
+        return;
+    }
+    let doc = match cat.sources.read_yaml(&cat.root, rel, limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => return,
+        Err(d) => return diags.push(d),
+    };
+    let shown = cat.sources.display(rel);
+    let problems = builtin(Builtin::Catalog).check(&doc, &shown);
+    let bad = !problems.is_empty();
+    diags.extend(problems);
+    if bad {
+        return;
+    }
+    let spec = doc.to_json()["spec"].clone();
+    cat.registry = spec["registry"].as_str().map(str::to_string);
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (fi, f) in spec["families"].as_array().into_iter().flatten().enumerate() {
+        let name = f["name"].as_str().unwrap_or_default().to_string();
+        let mut members = Vec::new();
+        for (mi, m) in f["members"].as_array().into_iter().flatten().enumerate() {
+            let bp = m["blueprint"].as_str().unwrap_or_default().to_string();
+            let tier = match m["tier"].as_str() {
+                Some("mandatory") => Tier::Mandatory,
+                Some("recommended") => Tier::Recommended,
+                _ => Tier::Optional,
+            };
+            if let Some(other) = seen.insert(bp.clone(), name.clone()) {
+                let node = doc.pointer(&format!("/spec/families/{fi}/members/{mi}/blueprint"));
+                diags.push(
+                    Diagnostic::error("duplicate-member", format!("`{bp}` is a member of both `{other}` and `{name}`"))
+                        .at(node.and_then(|n| cat.sources.loc(rel, n)))
+                        .help("a Blueprint belongs to one family"),
+                );
+            }
+            members.push((bp, tier));
+        }
+        cat.families.push(Family {
+            title: f["title"].as_str().unwrap_or(&name).to_string(),
+            required: f["required"].as_bool().unwrap_or(false),
+            name,
+            members,
+        });
+    }
+}
+
+/// Files in a folder, recursively, root-relative, sorted; symlinks are not
+/// followed.
+fn list_files(root: &Path, rel: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![rel.to_string()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&d)) else { continue };
+        for e in entries.flatten() {
+            let Ok(name) = e.file_name().into_string() else { continue };
+            let p = format!("{d}/{name}");
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Ctx<'a> {
+    sources: &'a mut SourceSet,
+    root: &'a Path,
+    limits: &'a Limits,
+    diags: &'a mut Diagnostics,
+    name: String,
+    /// Consistency problems of legacy dialects are warnings.
+    strict: bool,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        let mut d = d.for_blueprint(self.name.clone());
+        if !self.strict && d.severity == Severity::Error && d.code != "unknown-dependency" {
+            d.severity = Severity::Warning;
+        }
+        self.diags.push(d);
+    }
+}
+
+fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limits, diags: &mut Diagnostics) -> Option<Blueprint> {
+    let bp_rel = format!("{dir}/blueprint.yaml");
+    let chart_rel = format!("{dir}/chart/Chart.yaml");
+    let has_bp = root.join(&bp_rel).is_file();
+    let has_chart = root.join(&chart_rel).is_file();
+    let folder = dir.rsplit('/').next().unwrap_or(dir).to_string();
+    if !has_bp && !has_chart {
+        diags.push(
+            Diagnostic::warning("not-a-blueprint", format!("{} has neither blueprint.yaml nor chart/Chart.yaml; skipped", sources.display(dir)))
+                .at(Some(Location::file(sources.display(dir)))),
+        );
+        return None;
+    }
+
+    let bp_doc = if has_bp {
+        match sources.read_yaml(root, &bp_rel, limits) {
+            Ok(Some(d)) => Some(d),
+            Ok(None) => {
+                diags.push(Diagnostic::error("empty-file", format!("{} is empty", sources.display(&bp_rel))).at(Some(Location::file(sources.display(&bp_rel)))));
+                return None;
+            }
+            Err(d) => {
+                diags.push(d.for_blueprint(format!("bp-{folder}")));
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    let api = bp_doc.as_ref().and_then(|d| d.get("apiVersion")).and_then(Node::as_text).unwrap_or("");
+    let dialect = match (&bp_doc, api) {
+        (None, _) => Dialect::ChartOnly,
+        (Some(_), API_V1_SHORT) => Dialect::Short,
+        _ => Dialect::Canonical,
+    };
+    let raw_name = match &bp_doc {
+        Some(d) => d.path(&["metadata", "name"]).and_then(Node::as_str).map(str::to_string),
+        None => None,
+    };
+    let mut ctx = Ctx {
+        sources,
+        root,
+        limits,
+        diags,
+        name: raw_name.as_deref().map_or_else(|| format!("bp-{folder}"), Catalog::canonical_name),
+        strict: dialect == Dialect::Canonical,
+    };
+
+    // The chart, read first: chart-only folders take their identity from it.
+    let chart = if has_chart { load_chart(&mut ctx, &format!("{dir}/chart")) } else { None };
+    if dialect == Dialect::ChartOnly {
+        if let Some(c) = &chart {
+            ctx.name = Catalog::canonical_name(&c.name);
+        }
+    }
+
+    let mut bp = Blueprint {
+        name: ctx.name.clone(),
+        dir: dir.to_string(),
+        dialect,
+        version: semver::Version::new(0, 0, 0),
+        chart: None,
+        title: folder.clone(),
+        visibility: "unlisted".into(),
+        namespace: String::new(),
+        release_name: String::new(),
+        timeout: None,
+        config_schema: None,
+        config_schema_json: None,
+        placement: Placement { modes: vec!["single-region".into()], default: "single-region".into(), min_regions: None, max_regions: None },
+        depends: None,
+        values: Value::Object(Default::default()),
+        outputs: Value::Object(Default::default()),
+        files: Vec::new(),
+    };
+
+    match (&bp_doc, dialect) {
+        (Some(doc), Dialect::Canonical) => read_canonical(&mut ctx, &mut bp, doc, &bp_rel, &folder, api),
+        (Some(doc), Dialect::Short) => read_short(&mut ctx, &mut bp, doc, &bp_rel),
+        _ => {
+            let shown = ctx.sources.display(dir);
+            ctx.push(
+                Diagnostic::warning("missing-blueprint-yaml", format!("{shown} has a chart but no blueprint.yaml (legacy chart-only form)"))
+                    .at(Some(Location::file(ctx.sources.display(&chart_rel))))
+                    .help(format!("add {shown}/blueprint.yaml in the catalyst.openova.io/v1alpha1 dialect; until then the chart's name and version are used")),
+            );
+            if let Some(c) = &chart {
+                if let Ok(v) = semver::Version::parse(&c.version) {
+                    bp.version = v;
+                }
+            }
+        }
+    }
+    if bp.namespace.is_empty() {
+        bp.namespace = bp.slug().to_string();
+    }
+    if bp.release_name.is_empty() {
+        bp.release_name = bp.slug().to_string();
+    }
+
+    // Cross-file consistency.
+    match &chart {
+        Some(c) => {
+            if dialect != Dialect::ChartOnly && c.version != bp.version.to_string() {
+                let at = bp_doc.as_ref().and_then(|d| d.path(&["spec", "version"])).and_then(|n| ctx.sources.loc(&bp_rel, n));
+                ctx.push(
+                    Diagnostic::error(
+                        "version-mismatch",
+                        format!("{} declares version {} but its chart's Chart.yaml has version {}", bp.name, bp.version, c.version),
+                    )
+                    .at(at)
+                    .note("Chart.yaml version", Some(Location::file(ctx.sources.display(&chart_rel))))
+                    .help("make spec.version and Chart.yaml version equal; the chart version is what gets installed"),
+                );
+            }
+            if c.name != bp.name && dialect == Dialect::Canonical {
+                ctx.push(
+                    Diagnostic::error("name-mismatch", format!("Chart.yaml name `{}` differs from the Blueprint name `{}`", c.name, bp.name))
+                        .at(Some(Location::file(ctx.sources.display(&chart_rel))))
+                        .help(format!("name the chart `{}`", bp.name)),
+                );
+            }
+            check_values(&mut ctx, c);
+        }
+        None => ctx.push(
+            Diagnostic::error("missing-chart", format!("{} has no chart/Chart.yaml", bp.name))
+                .at(Some(Location::file(ctx.sources.display(dir))))
+                .help("every Blueprint is a Helm umbrella chart in chart/"),
+        ),
+    }
+    bp.files = list_files(root, dir);
+    bp.chart = chart;
+    Some(bp)
+}
+
+fn str_at<'a>(doc: &'a Node, path: &[&str]) -> Option<&'a str> {
+    doc.path(path).and_then(Node::as_text)
+}
+
+fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, folder: &str, api: &str) {
+    let shown = ctx.sources.display(rel);
+    for d in builtin(Builtin::Blueprint).check(doc, &shown) {
+        ctx.push(d);
+    }
+    let _ = api;
+    if let Some(name_node) = doc.path(&["metadata", "name"]) {
+        let written = name_node.as_text().unwrap_or_default();
+        if !written.starts_with("bp-") {
+            ctx.push(
+                Diagnostic::warning("legacy-name", format!("Blueprint name `{written}` lacks the bp- prefix"))
+                    .at(ctx.sources.loc(rel, name_node))
+                    .help(format!("write `bp-{written}`")),
+            );
+        } else if written != format!("bp-{folder}") {
+            ctx.push(
+                Diagnostic::warning("name-folder-mismatch", format!("Blueprint `{written}` lives in folder `{folder}`"))
+                    .at(ctx.sources.loc(rel, name_node))
+                    .help(format!("name it `bp-{folder}` or rename the folder")),
+            );
+        }
+    }
+    if let Some(v) = str_at(doc, &["spec", "version"]).and_then(|v| semver::Version::parse(v).ok()) {
+        bp.version = v;
+    }
+    if let Some(t) = str_at(doc, &["spec", "card", "title"]) {
+        bp.title = t.to_string();
+    }
+    if let Some(v) = str_at(doc, &["spec", "visibility"]) {
+        bp.visibility = v.to_string();
+    }
+    if let Some(ns) = str_at(doc, &["spec", "release", "namespace"]) {
+        bp.namespace = ns.to_string();
+    }
+    if let Some(n) = str_at(doc, &["spec", "release", "name"]) {
+        bp.release_name = n.to_string();
+    }
+    bp.timeout = str_at(doc, &["spec", "release", "timeout"]).map(str::to_string);
+    if let Some(p) = doc.path(&["spec", "placementSchema"]) {
+        let j = p.to_json();
+        let modes: Vec<String> = j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        if !modes.is_empty() {
+            bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
+            bp.placement.modes = modes;
+        }
+        bp.placement.min_regions = j["minRegions"].as_u64();
+        bp.placement.max_regions = j["maxRegions"].as_u64();
+    }
+    if let Some(cs) = doc.path(&["spec", "configSchema"]) {
+        let j = cs.to_json();
+        match Schema::compile(&j) {
+            Ok(s) => {
+                bp.config_schema = Some(s);
+                bp.config_schema_json = Some(j);
+            }
+            Err(e) => ctx.push(
+                Diagnostic::error("invalid-config-schema", format!("spec.configSchema is not a valid JSON Schema: {e}"))
+                    .at(ctx.sources.loc(rel, cs)),
+            ),
+        }
+    }
+    if let Some(v) = doc.path(&["spec", "values"]) {
+        bp.values = v.to_json();
+        check_placeholders(ctx, v, rel);
+    }
+    if let Some(o) = doc.path(&["spec", "outputs"]) {
+        bp.outputs = o.to_json();
+    }
+    bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
+    if bp.depends.is_none() {
+        ctx.push(
+            Diagnostic::warning("undeclared-depends", format!("{} does not declare `spec.depends`", bp.name))
+                .at(doc.get("spec").and_then(|s| ctx.sources.loc(rel, s)))
+                .help("write `depends: []` when it has no dependencies, so the graph is known"),
+        );
+    }
+}
+
+fn read_depends(ctx: &mut Ctx, node: &Node, rel: &str) -> Vec<Depend> {
+    let mut out = Vec::new();
+    let Some(items) = node.as_seq() else { return out };
+    for item in items {
+        let loc = ctx.sources.loc(rel, item);
+        if let Some(name) = item.as_str() {
+            ctx.push(
+                Diagnostic::warning("legacy-depends", format!("dependency `{name}` is written as a bare name"))
+                    .at(loc.clone())
+                    .help(format!("write `- blueprint: {} \\n  version: ^<major>.<minor>` so the version is checked", Catalog::canonical_name(name))),
+            );
+            out.push(Depend { blueprint: Catalog::canonical_name(name), range: None, alias: None, when: None, location: loc });
+            continue;
+        }
+        let Some(name) = item.get("blueprint").and_then(Node::as_str) else { continue };
+        let range = match item.get("version").and_then(Node::as_text) {
+            Some(r) => match semver::VersionReq::parse(r) {
+                Ok(req) => Some(req),
+                Err(e) => {
+                    ctx.push(
+                        Diagnostic::error("invalid-version-range", format!("`{r}` is not a semver range: {e}"))
+                            .at(item.get("version").and_then(|n| ctx.sources.loc(rel, n)))
+                            .help("write a range such as ^1.4 or >=1.2, <2"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        out.push(Depend {
+            blueprint: Catalog::canonical_name(name),
+            range,
+            alias: item.get("alias").and_then(Node::as_text).map(str::to_string),
+            when: item.get("when").and_then(Node::as_text).map(str::to_string),
+            location: item.get("blueprint").and_then(|n| ctx.sources.loc(rel, n)),
+        });
+    }
+    out
+}
+
+fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
+    let api_node = doc.get("apiVersion");
+    ctx.push(
+        Diagnostic::warning("legacy-dialect", format!("{} uses the short `{API_V1_SHORT}` dialect", bp.name))
+            .at(api_node.and_then(|n| ctx.sources.loc(rel, n)))
+            .help(format!("rewrite it as `{API_V1ALPHA1}` with a bp- name and the full spec (card.summary, visibility, release, depends, ...)")),
+    );
+    if let Some(name_node) = doc.path(&["metadata", "name"]) {
+        if name_node.as_str().is_some_and(|n| !n.starts_with("bp-")) {
+            ctx.push(
+                Diagnostic::warning("legacy-name", format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()))
+                    .at(ctx.sources.loc(rel, name_node)),
+            );
+        }
+    }
+    match str_at(doc, &["spec", "version"]).map(semver::Version::parse) {
+        Some(Ok(v)) => bp.version = v,
+        _ => ctx.push(
+            Diagnostic::error("invalid-version", "spec.version is missing or not a semantic version")
+                .at(doc.get("spec").and_then(|n| ctx.sources.loc(rel, n))),
+        ),
+    }
+    if let Some(t) = str_at(doc, &["spec", "card", "title"]) {
+        bp.title = t.to_string();
+    }
+    if let Some(v) = str_at(doc, &["spec", "visibility"]) {
+        bp.visibility = v.to_string();
+    }
+    if let Some(cs) = doc.path(&["spec", "configSchema"]) {
+        let j = cs.to_json();
+        if let Ok(s) = Schema::compile(&j) {
+            bp.config_schema = Some(s);
+            bp.config_schema_json = Some(j);
+        }
+    }
+    if let Some(p) = doc.path(&["spec", "placementSchema"]) {
+        let j = p.to_json();
+        let modes: Vec<String> = j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        if !modes.is_empty() {
+            bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
+            bp.placement.modes = modes;
+        }
+        bp.placement.min_regions = j["minRegions"].as_u64();
+        bp.placement.max_regions = j["maxRegions"].as_u64();
+    }
+    bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
+}
+
+fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
+    let rel = format!("{chart_dir}/Chart.yaml");
+    let doc = match ctx.sources.read_yaml(ctx.root, &rel, ctx.limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            ctx.push(Diagnostic::error("empty-file", format!("{} is empty", ctx.sources.display(&rel))).at(Some(Location::file(ctx.sources.display(&rel)))));
+            return None;
+        }
+        Err(d) => {
+            ctx.push(d);
+            return None;
+        }
+    };
+    let name = str_at(&doc, &["name"]).unwrap_or_default().to_string();
+    let version = str_at(&doc, &["version"]).unwrap_or_default().to_string();
+    if name.is_empty() || semver::Version::parse(&version).is_err() {
+        ctx.push(
+            Diagnostic::error("invalid-chart", "Chart.yaml needs a `name` and a semantic `version`")
+                .at(Some(Location::file(ctx.sources.display(&rel)))),
+        );
+    }
+    let no_upstream = doc.path(&["annotations", NO_UPSTREAM_ANNOTATION]).and_then(Node::as_text) == Some("true");
+    let mut dependencies = Vec::new();
+    for d in doc.get("dependencies").and_then(Node::as_seq).unwrap_or_default() {
+        dependencies.push(ChartDependency {
+            name: str_at(d, &["name"]).unwrap_or_default().to_string(),
+            version: str_at(d, &["version"]).unwrap_or_default().to_string(),
+            repository: str_at(d, &["repository"]).unwrap_or_default().to_string(),
+            location: ctx.sources.loc(&rel, d),
+        });
+    }
+    if dependencies.is_empty() && !no_upstream {
+        ctx.push(
+            Diagnostic::error("hollow-chart", format!("{} declares no upstream chart under `dependencies:`", ctx.sources.display(&rel)))
+                .at(Some(Location::file(ctx.sources.display(&rel))))
+                .help(format!(
+                    "declare the upstream chart it wraps; a chart that ships only Catalyst-authored resources says so with the annotation `{NO_UPSTREAM_ANNOTATION}: \"true\"`"
+                )),
+        );
+    }
+    Some(Chart { dir: chart_dir.to_string(), name, version, dependencies, no_upstream, files: list_files(ctx.root, chart_dir) })
+}
+
+/// values.yaml: the upstream pin agrees with Chart.yaml; observability
+/// toggles default to false.
+fn check_values(ctx: &mut Ctx, chart: &Chart) {
+    let rel = format!("{}/values.yaml", chart.dir);
+    if !ctx.root.join(&rel).is_file() {
+        if !chart.dependencies.is_empty() {
+            ctx.push(
+                Diagnostic::warning("missing-values", format!("{} is missing", ctx.sources.display(&rel)))
+                    .at(Some(Location::file(ctx.sources.display(&chart.dir))))
+                    .help("record the upstream pin under catalystBlueprint.upstream and curate values under the dependency's name"),
+            );
+        }
+        return;
+    }
+    let doc = match ctx.sources.read_yaml(ctx.root, &rel, ctx.limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => return,
+        Err(d) => return ctx.push(d),
+    };
+    if let Some(up) = doc.path(&["catalystBlueprint", "upstream"]) {
+        let up_chart = up.get("chart").and_then(Node::as_text);
+        let dep = chart.dependencies.iter().find(|d| Some(d.name.as_str()) == up_chart).or(chart.dependencies.first());
+        if let Some(dep) = dep {
+            if let Some(vnode) = up.get("version") {
+                let pinned = vnode.as_text().unwrap_or_default();
+                if pinned != dep.version {
+                    ctx.push(
+                        Diagnostic::error(
+                            "upstream-pin-mismatch",
+                            format!("values.yaml pins upstream `{}` at {pinned} but Chart.yaml depends on {}", dep.name, dep.version),
+                        )
+                        .at(ctx.sources.loc(&rel, vnode))
+                        .note("Chart.yaml dependency", dep.location.clone())
+                        .help("keep catalystBlueprint.upstream.version equal to the Chart.yaml dependency version"),
+                    );
+                }
+            }
+            if let Some(c) = up_chart {
+                if !chart.dependencies.iter().any(|d| d.name == c) && !chart.no_upstream {
+                    ctx.push(
+                        Diagnostic::error("upstream-pin-mismatch", format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"))
+                            .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
+                    );
+                }
+            }
+        }
+    } else if !chart.dependencies.is_empty() {
+        ctx.push(
+            Diagnostic::warning("missing-upstream-pin", "values.yaml has no `catalystBlueprint.upstream` block")
+                .at(Some(Location::file(ctx.sources.display(&rel))))
+                .help("record {chart, version, repo} of the upstream chart there"),
+        );
+    }
+    let mut hits = Vec::new();
+    find_observability_on(&doc, &mut Vec::new(), &mut hits);
+    for (path, node) in hits {
+        ctx.push(
+            Diagnostic::error("observability-default-on", format!("observability toggle `{path}` defaults to true"))
+                .at(ctx.sources.loc(&rel, node))
+                .help("observability toggles default to false: the ServiceMonitor/PrometheusRule CRDs arrive after the charts that would create them; Sovereigns opt in through config"),
+        );
+    }
+}
+
+const OBSERVABILITY_KEYS: &[&str] = &["serviceMonitor", "servicemonitor", "prometheusRule", "prometheusrule", "podMonitor", "podmonitor"];
+
+fn find_observability_on<'a>(node: &'a Node, path: &mut Vec<String>, hits: &mut Vec<(String, &'a Node)>) {
+    let Some(map) = node.as_map() else { return };
+    for (k, v) in map {
+        let key = k.as_text().unwrap_or_default().to_string();
+        path.push(key.clone());
+        if OBSERVABILITY_KEYS.contains(&key.as_str()) {
+            if let Some(en) = v.get("enabled") {
+                if en.as_bool() == Some(true) {
+                    hits.push((format!("{}.enabled", path.join(".")), en));
+                }
+            }
+        }
+        find_observability_on(v, path, hits);
+        path.pop();
+    }
+}
+
+/// `${VAR}`-style placeholders are never substituted by the compiler's
+/// consumers: they are mistakes in an overlay.
+fn check_placeholders(ctx: &mut Ctx, node: &Node, rel: &str) {
+    match &node.kind {
+        NodeKind::Scalar(t, _) if t.contains("${") || t.contains("PLACEHOLDER") => ctx.push(
+            Diagnostic::error("placeholder", "value contains a placeholder that nothing substitutes")
+                .at(ctx.sources.loc(rel, node))
+                .help("use a template such as {{ sovereign.fqdn }}; the compiler fills every value"),
+        ),
+        NodeKind::Seq(items) => items.iter().for_each(|n| check_placeholders(ctx, n, rel)),
+        NodeKind::Map(m) => m.iter().for_each(|(_, v)| check_placeholders(ctx, v, rel)),
+        _ => {}
+    }
+}
+
+fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
+    for bp in cat.blueprints.values() {
+        for d in bp.depends.iter().flatten() {
+            match cat.blueprints.get(&d.blueprint) {
+                None => {
+                    let mut diag = Diagnostic::error("unknown-dependency", format!("{} depends on `{}`, which is not in the catalog", bp.name, d.blueprint))
+                        .at(d.location.clone())
+                        .for_blueprint(bp.name.clone());
+                    diag = match cat.suggest(&d.blueprint) {
+                        Some(s) => diag.help(format!("did you mean `{s}`?")),
+                        None => diag.help(format!("add the Blueprint `{}` to the catalog, or remove the dependency", d.blueprint)),
+                    };
+                    diags.push(diag);
+                }
+                Some(target) => {
+                    if let Some(req) = &d.range {
+                        if !req.matches(&target.version) {
+                            let mut diag = Diagnostic::error(
+                                "version-range-unsatisfied",
+                                format!("{} needs {} {req}, but the catalog has {}", bp.name, d.blueprint, target.version),
+                            )
+                            .at(d.location.clone())
+                            .for_blueprint(bp.name.clone())
+                            .help(format!("widen the range or update {}", d.blueprint));
+                            if bp.dialect != Dialect::Canonical {
+                                diag.severity = Severity::Warning;
+                            }
+                            diags.push(diag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let known: BTreeSet<&str> = cat.blueprints.keys().map(String::as_str).collect();
+    for f in &cat.families {
+        for (m, _) in &f.members {
+            if !known.contains(m.as_str()) {
+                let mut d = Diagnostic::error("unknown-member", format!("family `{}` lists `{m}`, which is not in the catalog", f.name))
+                    .at(Some(Location::file(cat.sources.display("catalog.yaml"))));
+                if let Some(s) = cat.suggest(m) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+}

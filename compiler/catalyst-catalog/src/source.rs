@@ -1,0 +1,76 @@
+//! Reading input files: bounded, UTF-8 checked, hashed, and remembered for
+//! diagnostics.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use catalyst_diag::{Diagnostic, Location, Sources};
+use catalyst_yaml::{Limits, Node};
+use sha2::{Digest, Sha256};
+
+/// The text of every file read, its digest, and how to name it in
+/// messages.
+#[derive(Debug, Default, Clone)]
+pub struct SourceSet {
+    /// Prefix shown before root-relative paths in diagnostics (how the user
+    /// named the root, e.g. `../shared/openova-snapshot/`; empty for cwd).
+    pub display_prefix: String,
+    /// sha256 (hex) of each file read, by root-relative path with `/`.
+    pub digests: BTreeMap<String, String>,
+    pub texts: Sources,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl SourceSet {
+    pub fn new(display_prefix: impl Into<String>) -> Self {
+        SourceSet { display_prefix: display_prefix.into(), ..Default::default() }
+    }
+
+    pub fn display(&self, rel: &str) -> String {
+        format!("{}{rel}", self.display_prefix)
+    }
+
+    /// Reads `root/rel` as UTF-8 text within `limits`. Problems become a
+    /// diagnostic naming the file.
+    pub fn read(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<String, Diagnostic> {
+        let path: PathBuf = root.join(rel);
+        let shown = self.display(rel);
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")).at(Some(Location::file(shown.as_str()))))?;
+        if meta.len() > limits.max_bytes as u64 {
+            return Err(Diagnostic::error(
+                "file-too-large",
+                format!("{shown} is {} bytes, more than the limit of {} bytes", meta.len(), limits.max_bytes),
+            )
+            .at(Some(Location::file(shown.as_str())))
+            .help("inputs of this size are refused; raise --max-file-size if the file is legitimate"));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")).at(Some(Location::file(shown.as_str()))))?;
+        self.digests.insert(rel.to_string(), sha256_hex(&bytes));
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let ok = std::str::from_utf8(ok).unwrap_or_default();
+            let line = ok.matches('\n').count() + 1;
+            let col = ok.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Diagnostic::error("not-utf8", format!("{shown} is not valid UTF-8"))
+                .at(Some(Location::new(shown.as_str(), line, col, 1)))
+                .help("save the file as UTF-8")
+        })?;
+        self.texts.add(shown, text.clone());
+        Ok(text)
+    }
+
+    /// Reads and parses a single-document YAML file.
+    pub fn read_yaml(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<Option<Node>, Diagnostic> {
+        let text = self.read(root, rel, limits)?;
+        catalyst_yaml::parse_one(&text, limits).map_err(|e| catalyst_yaml::error_diagnostic(&self.display(rel), &e))
+    }
+
+    pub fn loc(&self, rel: &str, node: &Node) -> Option<Location> {
+        Some(Location::new(self.display(rel), node.pos.line, node.pos.col, node.width()))
+    }
+}

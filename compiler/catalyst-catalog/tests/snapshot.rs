@@ -1,0 +1,51 @@
+//! The real-world snapshot of the catalog (../shared/openova-snapshot) loads
+//! without crashing, and its real inconsistencies are reported.
+
+use std::path::PathBuf;
+
+use catalyst_catalog::{Dialect, LoadOptions, load};
+
+fn snapshot() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/openova-snapshot");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/openova-snapshot is absent (a fresh clone without shared/); CI always has it");
+        None
+    }
+}
+
+#[test]
+fn snapshot_loads_all_dialects_and_reports_its_inconsistencies() {
+    let Some(root) = snapshot() else { return };
+    let cat = load(&root, &LoadOptions { display_prefix: "snapshot/".into(), ..Default::default() }).unwrap();
+    let d = &cat.diagnostics;
+    let found = |code: &str, bp: &str| d.iter().any(|x| x.code == code && x.blueprint.as_deref() == Some(bp));
+    for line in d.iter() {
+        eprintln!("{:?} {} {} {:?}", line.severity, line.code, line.message, line.location.as_ref().map(|l| l.to_string()));
+    }
+    // Three dialects.
+    assert_eq!(cat.get("bp-cilium").unwrap().dialect, Dialect::Canonical);
+    assert_eq!(cat.get("bp-grafana").unwrap().dialect, Dialect::Short);
+    assert_eq!(cat.get("bp-external-dns").unwrap().dialect, Dialect::ChartOnly);
+    assert_eq!(cat.get("bp-catalyst-platform").unwrap().dialect, Dialect::ChartOnly);
+    assert_eq!(cat.get("bp-catalyst-platform").unwrap().chart_version(), "1.1.8");
+    // Legacy forms reported.
+    assert!(found("legacy-dialect", "bp-grafana"));
+    assert!(found("legacy-dialect", "bp-seaweedfs"));
+    assert!(found("missing-blueprint-yaml", "bp-external-dns"));
+    assert!(found("legacy-depends", "bp-crossplane-claims"));
+    assert!(found("legacy-depends", "bp-powerdns"));
+    // Real inconsistencies: seaweedfs blueprint 1.0.0 vs chart 1.0.1; vllm
+    // depends on a Blueprint the snapshot lacks.
+    assert!(found("version-mismatch", "bp-seaweedfs"));
+    assert!(found("unknown-dependency", "bp-vllm"));
+    // crossplane-claims opts out of the umbrella rule and is not hollow.
+    assert!(!found("hollow-chart", "bp-crossplane-claims"));
+    // Every diagnostic names a file.
+    assert!(d.iter().all(|x| x.location.is_some()), "diagnostic without a location");
+    // The depends forms normalize to bp- names.
+    let claims = cat.get("bp-crossplane-claims").unwrap();
+    assert_eq!(claims.depend_names().collect::<Vec<_>>(), vec!["bp-crossplane"]);
+    assert!(cat.get("bp-grafana").unwrap().depends.is_none());
+}

@@ -1,0 +1,429 @@
+//! The Sovereign spec (`kind: Sovereign`): the wizard's answers for one
+//! self-sufficient cloud.
+//!
+//! [`parse`] reads a spec file, validates it against
+//! `schemas/sovereign.schema.json`, applies the rules a schema cannot say
+//! (region count per topology shape, the FQDN derived from the domain mode,
+//! reserved names, fields that do not belong to the chosen domain mode,
+//! secret-shaped values anywhere) and returns the typed [`Sovereign`], or
+//! every problem found, each at file:line:col.
+
+mod secrets;
+
+use std::collections::BTreeMap;
+
+use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_schema::{Builtin, builtin};
+use catalyst_yaml::{Limits, Node, NodeKind};
+use serde_json::Value;
+
+pub use secrets::looks_like_secret;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub provider: String,
+    pub cloud_region: String,
+    pub control_plane_sku: String,
+    pub ha: bool,
+    pub worker_sku: String,
+    pub worker_count: u64,
+}
+
+impl Region {
+    /// Provider code used in host-cluster names (CONTEXT §6).
+    pub fn provider_code(&self) -> &'static str {
+        match self.provider.as_str() {
+            "hetzner" => "hz",
+            "huawei" => "hw",
+            "oci" => "oci",
+            "aws" => "aws",
+            "azure" => "az",
+            _ => "xx",
+        }
+    }
+    /// Short region code used in host-cluster names: `fsn1` → `fsn`.
+    pub fn region_code(&self) -> String {
+        self.cloud_region.trim_end_matches(|c: char| c.is_ascii_digit()).to_string()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Domain {
+    Pool { pool: String, subdomain: String },
+    ByoManual { fqdn: String },
+    ByoApi { fqdn: String, registrar: String },
+}
+
+impl Domain {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Domain::Pool { .. } => "pool",
+            Domain::ByoManual { .. } => "byo-manual",
+            Domain::ByoApi { .. } => "byo-api",
+        }
+    }
+}
+
+/// A Blueprint name as the user wrote it, with its place in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NameRef {
+    pub name: String,
+    pub location: Option<Location>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlueprintSettings {
+    pub config: Value,
+    pub values: Value,
+    /// JSON pointer of the entry in the spec, for diagnostics.
+    pub pointer: String,
+    pub location: Option<Location>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Sovereign {
+    /// How the file is named in messages.
+    pub file: String,
+    pub doc: Node,
+    pub name: String,
+    pub fqdn: String,
+    pub org_name: String,
+    pub org_email: String,
+    pub shape: String,
+    pub airgap: bool,
+    pub environment: String,
+    pub regions: Vec<Region>,
+    pub domain: Domain,
+    pub families: Vec<NameRef>,
+    pub include: Vec<NameRef>,
+    pub exclude: Vec<NameRef>,
+    pub blueprints: BTreeMap<String, BlueprintSettings>,
+    pub git_url: String,
+    pub git_branch: String,
+    pub git_secret: Option<String>,
+    pub registry: Option<String>,
+    pub pull_secret: Option<String>,
+    pub verify_secret: Option<String>,
+}
+
+/// Region count for each topology shape (airgap adds one).
+pub fn regions_for_shape(shape: &str) -> Option<usize> {
+    match shape {
+        "solo" => Some(1),
+        "compact" | "zoned" | "dual" => Some(2),
+        "triangle" => Some(3),
+        "citadel" => Some(4),
+        _ => None,
+    }
+}
+
+/// Subdomain labels a pool refuses: they collide with operator hosts or
+/// infrastructure names.
+pub const RESERVED_SUBDOMAINS: &[&str] = &[
+    "admin", "api", "auth", "catalyst", "console", "dns", "docs", "ftp", "git", "gitea", "grafana", "harbor", "keycloak", "localhost",
+    "mail", "marketplace", "mothership", "ns", "ns1", "ns2", "openbao", "openova", "registry", "root", "smtp", "status", "support", "www",
+];
+
+/// Parses and validates a Sovereign spec.
+pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagnostics> {
+    let fail = |d: Diagnostic| Diagnostics(vec![d]);
+    let doc = match catalyst_yaml::parse_one(text, limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            return Err(fail(Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
+                "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
+            )));
+        }
+        Err(e) => return Err(fail(catalyst_yaml::error_diagnostic(file, &e))),
+    };
+    let mut diags = Diagnostics::new();
+    diags.extend(builtin(Builtin::Sovereign).check(&doc, file));
+    scan_secrets(&doc, file, "", &mut diags);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    let j = doc.to_json();
+    let loc = |ptr: &str| doc.pointer(ptr).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width()));
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let spec = &j["spec"];
+
+    let regions: Vec<Region> = spec["topology"]["regions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| Region {
+            provider: s(&r["provider"]),
+            cloud_region: s(&r["cloudRegion"]),
+            control_plane_sku: s(&r["controlPlane"]["sku"]),
+            ha: r["controlPlane"]["ha"].as_bool().unwrap_or(false),
+            worker_sku: s(&r["workers"]["sku"]),
+            worker_count: r["workers"]["count"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    let shape = s(&spec["topology"]["shape"]);
+    let airgap = spec["topology"]["airgap"].as_bool().unwrap_or(false);
+    if let Some(n) = regions_for_shape(&shape) {
+        let want = n + usize::from(airgap);
+        if regions.len() != want {
+            diags.push(
+                Diagnostic::error(
+                    "region-count",
+                    format!(
+                        "topology `{shape}`{} needs {want} region(s), but {} are listed",
+                        if airgap { " with airgap" } else { "" },
+                        regions.len()
+                    ),
+                )
+                .at(loc("/spec/topology/regions"))
+                .help("solo: 1 region; compact, zoned, dual: 2; triangle: 3; citadel: 4; airgap adds one"),
+            );
+        }
+    }
+    let mut seen_regions = BTreeMap::new();
+    for (i, r) in regions.iter().enumerate() {
+        let key = (r.provider.clone(), r.cloud_region.clone());
+        if let Some(first) = seen_regions.insert(key, i) {
+            diags.push(
+                Diagnostic::error("duplicate-region", format!("region {}/{} is listed twice (entries {first} and {i})", r.provider, r.cloud_region))
+                    .at(loc(&format!("/spec/topology/regions/{i}/cloudRegion")))
+                    .help("each region of a Sovereign is a different cloud region"),
+            );
+        }
+    }
+
+    let d = &spec["domain"];
+    let mode = s(&d["mode"]);
+    let (domain, fqdn) = match mode.as_str() {
+        "pool" => {
+            let (pool, sub) = (s(&d["pool"]), s(&d["subdomain"]));
+            if RESERVED_SUBDOMAINS.contains(&sub.as_str()) {
+                diags.push(
+                    Diagnostic::error("reserved-subdomain", format!("subdomain `{sub}` is reserved"))
+                        .at(loc("/spec/domain/subdomain"))
+                        .help("choose another name; reserved names collide with operator hosts"),
+                );
+            }
+            let fqdn = format!("{sub}.{pool}");
+            (Domain::Pool { pool, subdomain: sub }, fqdn)
+        }
+        "byo-manual" => (Domain::ByoManual { fqdn: s(&d["fqdn"]) }, s(&d["fqdn"])),
+        _ => (Domain::ByoApi { fqdn: s(&d["fqdn"]), registrar: s(&d["registrar"]) }, s(&d["fqdn"])),
+    };
+    let allowed: &[&str] = match mode.as_str() {
+        "pool" => &["mode", "pool", "subdomain"],
+        "byo-manual" => &["mode", "fqdn"],
+        _ => &["mode", "fqdn", "registrar", "token"],
+    };
+    let needed: &[&str] = &allowed[1..];
+    for k in d.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !allowed.contains(&k.as_str()) {
+            diags.push(
+                Diagnostic::error("field-not-for-mode", format!("`spec.domain.{k}` is not used with domain mode `{mode}`"))
+                    .at(doc.pointer_entry(&format!("/spec/domain/{k}")).and_then(|(k, _)| k).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())))
+                    .help(format!("mode `{mode}` takes: {}", allowed.join(", "))),
+            );
+        }
+    }
+    for k in needed {
+        if d.get(*k).is_none() {
+            diags.push(
+                Diagnostic::error("missing-field", format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)")).at(loc("/spec/domain")),
+            );
+        }
+    }
+    if let Some(problem) = fqdn_problem(&fqdn) {
+        let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
+        diags.push(Diagnostic::error("invalid-fqdn", format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}")).at(loc(ptr)));
+    }
+
+    let names = |ptr: &str| -> Vec<NameRef> {
+        doc.pointer(ptr)
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_text().map(|t| NameRef { name: t.to_string(), location: Some(Location::new(file, n.pos.line, n.pos.col, n.width())) }))
+            .collect()
+    };
+    let mut blueprints = BTreeMap::new();
+    if let Some(m) = doc.pointer("/spec/blueprints").and_then(Node::as_map) {
+        for (k, v) in m {
+            let name = k.as_text().unwrap_or_default().to_string();
+            let ptr = format!("/spec/blueprints/{}", name.replace('~', "~0").replace('/', "~1"));
+            let vj = v.to_json();
+            blueprints.insert(
+                name,
+                BlueprintSettings {
+                    config: vj.get("config").cloned().unwrap_or_else(|| Value::Object(Default::default())),
+                    values: vj.get("values").cloned().unwrap_or_else(|| Value::Object(Default::default())),
+                    pointer: ptr,
+                    location: Some(Location::new(file, k.pos.line, k.pos.col, k.width())),
+                },
+            );
+        }
+    }
+    let opt = |v: &Value| v.as_str().map(str::to_string);
+    let sov = Sovereign {
+        file: file.to_string(),
+        name: s(&j["metadata"]["name"]),
+        fqdn,
+        org_name: s(&spec["org"]["name"]),
+        org_email: s(&spec["org"]["email"]),
+        shape,
+        airgap,
+        environment: spec["topology"]["environment"].as_str().unwrap_or("prod").to_string(),
+        regions,
+        domain,
+        families: names("/spec/components/families"),
+        include: names("/spec/components/include"),
+        exclude: names("/spec/components/exclude"),
+        blueprints,
+        git_url: s(&spec["gitops"]["url"]),
+        git_branch: spec["gitops"]["branch"].as_str().unwrap_or("main").to_string(),
+        git_secret: opt(&spec["gitops"]["secretRef"]),
+        registry: opt(&spec["sources"]["registry"]),
+        pull_secret: opt(&spec["sources"]["pullSecret"]),
+        verify_secret: opt(&spec["sources"]["verify"]["secretRef"]),
+        doc,
+    };
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    Ok(sov)
+}
+
+/// Why `fqdn` is not a usable Sovereign FQDN, if it is not.
+pub fn fqdn_problem(fqdn: &str) -> Option<String> {
+    if fqdn.len() > 253 {
+        return Some(format!("{} characters, more than 253", fqdn.len()));
+    }
+    if !fqdn.is_ascii() {
+        return Some("only ASCII letters, digits, dots and hyphens are allowed (look-alike Unicode characters are refused)".into());
+    }
+    let labels: Vec<&str> = fqdn.split('.').collect();
+    if labels.len() < 2 {
+        return Some("it needs at least two labels".into());
+    }
+    for l in &labels {
+        if l.is_empty() || l.len() > 63 {
+            return Some(format!("label `{l}` must be 1 to 63 characters"));
+        }
+        let b = l.as_bytes();
+        if !b[0].is_ascii_lowercase() || !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-') || l.ends_with('-') {
+            return Some(format!("label `{l}` must start with a letter and hold only a-z, 0-9 and inner hyphens (RFC 1035)"));
+        }
+    }
+    if labels.windows(2).any(|w| w == ["omani", "trades"]) {
+        return Some("`omani.trades` is not a pool: the pool TLD is `omani.trade`".into());
+    }
+    None
+}
+
+/// Refuses secret-shaped strings anywhere in the document, naming where
+/// and what, never the value.
+pub fn scan_secrets(node: &Node, file: &str, pointer: &str, diags: &mut Diagnostics) {
+    match &node.kind {
+        NodeKind::Scalar(t, _) => {
+            if pointer.ends_with("/sshPublicKey") {
+                return;
+            }
+            if let Some(what) = looks_like_secret(t) {
+                diags.push(
+                    Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", catalyst_schema::display_path(pointer)))
+                        .at(Some(Location::new(file, node.pos.line, node.pos.col, 1)))
+                        .help("secrets never go into Git: store it in the secret store and write a `secretRef: {name, key}` (the value is not repeated here)"),
+                );
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                scan_secrets(n, file, &format!("{pointer}/{i}"), diags);
+            }
+        }
+        NodeKind::Map(m) => {
+            for (k, v) in m {
+                let key = k.as_text().unwrap_or_default().replace('~', "~0").replace('/', "~1");
+                scan_secrets(v, file, &format!("{pointer}/{key}"), diags);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const SOLO: &str = r#"apiVersion: catalyst.openova.io/v1alpha1
+kind: Sovereign
+metadata:
+  name: omantel
+spec:
+  org:
+    name: Omantel
+    email: cloud-admin@omantel.om
+  topology:
+    shape: solo
+    regions:
+      - provider: hetzner
+        cloudRegion: fsn1
+        controlPlane: {sku: cpx32}
+        workers: {sku: cpx32, count: 3}
+  credentials:
+    hetzner:
+      token: {secretRef: {name: hcloud, key: token}}
+    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkq ops@omantel
+  domain:
+    mode: pool
+    pool: omani.works
+    subdomain: omantel
+  gitops:
+    url: https://gitea.example.org/omantel/cluster.git
+"#;
+
+    fn errs(text: &str) -> Vec<Diagnostic> {
+        parse(text, "s.yaml", &Limits::default()).err().map(|d| d.0).unwrap_or_default()
+    }
+
+    #[test]
+    fn solo_pool_parses() {
+        let s = parse(SOLO, "s.yaml", &Limits::default()).unwrap();
+        assert_eq!(s.fqdn, "omantel.omani.works");
+        assert_eq!(s.regions[0].region_code(), "fsn");
+        assert_eq!(s.environment, "prod");
+    }
+
+    #[test]
+    fn region_count_must_match_shape() {
+        let e = errs(&SOLO.replace("shape: solo", "shape: triangle"));
+        assert!(e.iter().any(|d| d.code == "region-count" && d.message.contains("needs 3")), "{e:#?}");
+    }
+
+    #[test]
+    fn reserved_and_invalid_subdomains() {
+        assert!(errs(&SOLO.replace("subdomain: omantel", "subdomain: admin")).iter().any(|d| d.code == "reserved-subdomain"));
+        let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: Omantel_1"));
+        assert!(e.iter().any(|d| d.location.as_ref().is_some_and(|l| l.line == 23)), "{e:#?}");
+        assert!(errs(&SOLO.replace("pool: omani.works", "pool: omani.trades")).iter().any(|d| d.code == "invalid-fqdn"));
+    }
+
+    #[test]
+    fn fields_of_another_domain_mode_are_refused() {
+        let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: omantel\n    fqdn: x.example.com"));
+        assert!(e.iter().any(|d| d.code == "field-not-for-mode"), "{e:#?}");
+    }
+
+    #[test]
+    fn pasted_tokens_are_refused_anywhere_without_echo() {
+        let tok = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
+        let e = errs(&SOLO.replace("name: Omantel", &format!("name: {tok}")));
+        assert!(e.iter().any(|d| d.code == "secret-value" && d.location.as_ref().unwrap().line == 7), "{e:#?}");
+        assert!(!format!("{e:?}").contains(tok));
+    }
+
+    #[test]
+    fn idn_lookalikes_are_refused() {
+        assert!(fqdn_problem("оmantel.omani.works").is_some()); // Cyrillic о
+        assert!(fqdn_problem("omantel.omani.works").is_none());
+    }
+}
