@@ -118,6 +118,8 @@ pub struct Blueprint {
     pub depends: Option<Vec<Depend>>,
     /// HelmRelease values overlay (templates unevaluated).
     pub values: Value,
+    /// The overlay as read, for positions in template errors.
+    pub values_node: Option<Node>,
     pub outputs: Value,
     /// Root-relative paths of the files this Blueprint was read from.
     pub files: Vec<String>,
@@ -193,14 +195,17 @@ pub struct LoadOptions {
 /// `Catalog::diagnostics`; only an unreadable root is fatal.
 pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> {
     let root = std::fs::canonicalize(root)?;
-    let mut cat = Catalog { root: root.clone(), sources: SourceSet::new(opts.display_prefix.clone()), ..Default::default() };
+    let mut cat =
+        Catalog { root: root.clone(), sources: SourceSet::new(opts.display_prefix.clone()), ..Default::default() };
     let mut diags = Diagnostics::new();
     load_catalog_file(&mut cat, &mut diags, &opts.limits);
 
     let mut folders = Vec::new();
     for group in ["platform", "products"] {
         let dir = root.join(group);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -220,9 +225,12 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         if let Some(bp) = load_blueprint(&mut cat.sources, &root, &dir, &opts.limits, &mut diags) {
             if let Some(prev) = cat.blueprints.get(&bp.name) {
                 diags.push(
-                    Diagnostic::error("duplicate-blueprint", format!("`{}` is defined twice, in {} and {}", bp.name, prev.dir, bp.dir))
-                        .at(Some(Location::file(cat.sources.display(&format!("{}/blueprint.yaml", bp.dir)))))
-                        .help("rename one of them; Blueprint names are unique in a catalog"),
+                    Diagnostic::error(
+                        "duplicate-blueprint",
+                        format!("`{}` is defined twice, in {} and {}", bp.name, prev.dir, bp.dir),
+                    )
+                    .at(Some(Location::file(cat.sources.display(&format!("{}/blueprint.yaml", bp.dir)))))
+                    .help("rename one of them; Blueprint names are unique in a catalog"),
                 );
                 continue;
             }
@@ -290,9 +298,13 @@ fn list_files(root: &Path, rel: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![rel.to_string()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&d)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(&d)) else {
+            continue;
+        };
         for e in entries.flatten() {
-            let Ok(name) = e.file_name().into_string() else { continue };
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
             let p = format!("{d}/{name}");
             match e.file_type() {
                 Ok(t) if t.is_dir() => stack.push(p),
@@ -325,7 +337,13 @@ impl Ctx<'_> {
     }
 }
 
-fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limits, diags: &mut Diagnostics) -> Option<Blueprint> {
+fn load_blueprint(
+    sources: &mut SourceSet,
+    root: &Path,
+    dir: &str,
+    limits: &Limits,
+    diags: &mut Diagnostics,
+) -> Option<Blueprint> {
     let bp_rel = format!("{dir}/blueprint.yaml");
     let chart_rel = format!("{dir}/chart/Chart.yaml");
     let has_bp = root.join(&bp_rel).is_file();
@@ -333,8 +351,11 @@ fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limi
     let folder = dir.rsplit('/').next().unwrap_or(dir).to_string();
     if !has_bp && !has_chart {
         diags.push(
-            Diagnostic::warning("not-a-blueprint", format!("{} has neither blueprint.yaml nor chart/Chart.yaml; skipped", sources.display(dir)))
-                .at(Some(Location::file(sources.display(dir)))),
+            Diagnostic::warning(
+                "not-a-blueprint",
+                format!("{} has neither blueprint.yaml nor chart/Chart.yaml; skipped", sources.display(dir)),
+            )
+            .at(Some(Location::file(sources.display(dir)))),
         );
         return None;
     }
@@ -343,7 +364,10 @@ fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limi
         match sources.read_yaml(root, &bp_rel, limits) {
             Ok(Some(d)) => Some(d),
             Ok(None) => {
-                diags.push(Diagnostic::error("empty-file", format!("{} is empty", sources.display(&bp_rel))).at(Some(Location::file(sources.display(&bp_rel)))));
+                diags.push(
+                    Diagnostic::error("empty-file", format!("{} is empty", sources.display(&bp_rel)))
+                        .at(Some(Location::file(sources.display(&bp_rel)))),
+                );
                 return None;
             }
             Err(d) => {
@@ -394,9 +418,15 @@ fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limi
         timeout: None,
         config_schema: None,
         config_schema_json: None,
-        placement: Placement { modes: vec!["single-region".into()], default: "single-region".into(), min_regions: None, max_regions: None },
+        placement: Placement {
+            modes: vec!["single-region".into()],
+            default: "single-region".into(),
+            min_regions: None,
+            max_regions: None,
+        },
         depends: None,
         values: Value::Object(Default::default()),
+        values_node: None,
         outputs: Value::Object(Default::default()),
         files: Vec::new(),
     };
@@ -429,11 +459,17 @@ fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limi
     match &chart {
         Some(c) => {
             if dialect != Dialect::ChartOnly && c.version != bp.version.to_string() {
-                let at = bp_doc.as_ref().and_then(|d| d.path(&["spec", "version"])).and_then(|n| ctx.sources.loc(&bp_rel, n));
+                let at = bp_doc
+                    .as_ref()
+                    .and_then(|d| d.path(&["spec", "version"]))
+                    .and_then(|n| ctx.sources.loc(&bp_rel, n));
                 ctx.push(
                     Diagnostic::error(
                         "version-mismatch",
-                        format!("{} declares version {} but its chart's Chart.yaml has version {}", bp.name, bp.version, c.version),
+                        format!(
+                            "{} declares version {} but its chart's Chart.yaml has version {}",
+                            bp.name, bp.version, c.version
+                        ),
                     )
                     .at(at)
                     .note("Chart.yaml version", Some(Location::file(ctx.sources.display(&chart_rel))))
@@ -442,9 +478,12 @@ fn load_blueprint(sources: &mut SourceSet, root: &Path, dir: &str, limits: &Limi
             }
             if c.name != bp.name && dialect == Dialect::Canonical {
                 ctx.push(
-                    Diagnostic::error("name-mismatch", format!("Chart.yaml name `{}` differs from the Blueprint name `{}`", c.name, bp.name))
-                        .at(Some(Location::file(ctx.sources.display(&chart_rel))))
-                        .help(format!("name the chart `{}`", bp.name)),
+                    Diagnostic::error(
+                        "name-mismatch",
+                        format!("Chart.yaml name `{}` differs from the Blueprint name `{}`", c.name, bp.name),
+                    )
+                    .at(Some(Location::file(ctx.sources.display(&chart_rel))))
+                    .help(format!("name the chart `{}`", bp.name)),
                 );
             }
             check_values(&mut ctx, c);
@@ -480,9 +519,12 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
             );
         } else if written != format!("bp-{folder}") {
             ctx.push(
-                Diagnostic::warning("name-folder-mismatch", format!("Blueprint `{written}` lives in folder `{folder}`"))
-                    .at(ctx.sources.loc(rel, name_node))
-                    .help(format!("name it `bp-{folder}` or rename the folder")),
+                Diagnostic::warning(
+                    "name-folder-mismatch",
+                    format!("Blueprint `{written}` lives in folder `{folder}`"),
+                )
+                .at(ctx.sources.loc(rel, name_node))
+                .help(format!("name it `bp-{folder}` or rename the folder")),
             );
         }
     }
@@ -504,7 +546,8 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     bp.timeout = str_at(doc, &["spec", "release", "timeout"]).map(str::to_string);
     if let Some(p) = doc.path(&["spec", "placementSchema"]) {
         let j = p.to_json();
-        let modes: Vec<String> = j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        let modes: Vec<String> =
+            j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
         if !modes.is_empty() {
             bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
             bp.placement.modes = modes;
@@ -520,13 +563,17 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
                 bp.config_schema_json = Some(j);
             }
             Err(e) => ctx.push(
-                Diagnostic::error("invalid-config-schema", format!("spec.configSchema is not a valid JSON Schema: {e}"))
-                    .at(ctx.sources.loc(rel, cs)),
+                Diagnostic::error(
+                    "invalid-config-schema",
+                    format!("spec.configSchema is not a valid JSON Schema: {e}"),
+                )
+                .at(ctx.sources.loc(rel, cs)),
             ),
         }
     }
     if let Some(v) = doc.path(&["spec", "values"]) {
         bp.values = v.to_json();
+        bp.values_node = Some(v.clone());
         check_placeholders(ctx, v, rel);
     }
     if let Some(o) = doc.path(&["spec", "outputs"]) {
@@ -544,19 +591,32 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
 
 fn read_depends(ctx: &mut Ctx, node: &Node, rel: &str) -> Vec<Depend> {
     let mut out = Vec::new();
-    let Some(items) = node.as_seq() else { return out };
+    let Some(items) = node.as_seq() else {
+        return out;
+    };
     for item in items {
         let loc = ctx.sources.loc(rel, item);
         if let Some(name) = item.as_str() {
             ctx.push(
                 Diagnostic::warning("legacy-depends", format!("dependency `{name}` is written as a bare name"))
                     .at(loc.clone())
-                    .help(format!("write `- blueprint: {} \\n  version: ^<major>.<minor>` so the version is checked", Catalog::canonical_name(name))),
+                    .help(format!(
+                        "write `- blueprint: {} \\n  version: ^<major>.<minor>` so the version is checked",
+                        Catalog::canonical_name(name)
+                    )),
             );
-            out.push(Depend { blueprint: Catalog::canonical_name(name), range: None, alias: None, when: None, location: loc });
+            out.push(Depend {
+                blueprint: Catalog::canonical_name(name),
+                range: None,
+                alias: None,
+                when: None,
+                location: loc,
+            });
             continue;
         }
-        let Some(name) = item.get("blueprint").and_then(Node::as_str) else { continue };
+        let Some(name) = item.get("blueprint").and_then(Node::as_str) else {
+            continue;
+        };
         let range = match item.get("version").and_then(Node::as_text) {
             Some(r) => match semver::VersionReq::parse(r) {
                 Ok(req) => Some(req),
@@ -592,8 +652,11 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     if let Some(name_node) = doc.path(&["metadata", "name"]) {
         if name_node.as_str().is_some_and(|n| !n.starts_with("bp-")) {
             ctx.push(
-                Diagnostic::warning("legacy-name", format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()))
-                    .at(ctx.sources.loc(rel, name_node)),
+                Diagnostic::warning(
+                    "legacy-name",
+                    format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()),
+                )
+                .at(ctx.sources.loc(rel, name_node)),
             );
         }
     }
@@ -619,7 +682,8 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     }
     if let Some(p) = doc.path(&["spec", "placementSchema"]) {
         let j = p.to_json();
-        let modes: Vec<String> = j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        let modes: Vec<String> =
+            j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
         if !modes.is_empty() {
             bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
             bp.placement.modes = modes;
@@ -635,7 +699,10 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
     let doc = match ctx.sources.read_yaml(ctx.root, &rel, ctx.limits) {
         Ok(Some(d)) => d,
         Ok(None) => {
-            ctx.push(Diagnostic::error("empty-file", format!("{} is empty", ctx.sources.display(&rel))).at(Some(Location::file(ctx.sources.display(&rel)))));
+            ctx.push(
+                Diagnostic::error("empty-file", format!("{} is empty", ctx.sources.display(&rel)))
+                    .at(Some(Location::file(ctx.sources.display(&rel)))),
+            );
             return None;
         }
         Err(d) => {
@@ -670,7 +737,14 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
                 )),
         );
     }
-    Some(Chart { dir: chart_dir.to_string(), name, version, dependencies, no_upstream, files: list_files(ctx.root, chart_dir) })
+    Some(Chart {
+        dir: chart_dir.to_string(),
+        name,
+        version,
+        dependencies,
+        no_upstream,
+        files: list_files(ctx.root, chart_dir),
+    })
 }
 
 /// values.yaml: the upstream pin agrees with Chart.yaml; observability
@@ -702,7 +776,10 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
                     ctx.push(
                         Diagnostic::error(
                             "upstream-pin-mismatch",
-                            format!("values.yaml pins upstream `{}` at {pinned} but Chart.yaml depends on {}", dep.name, dep.version),
+                            format!(
+                                "values.yaml pins upstream `{}` at {pinned} but Chart.yaml depends on {}",
+                                dep.name, dep.version
+                            ),
                         )
                         .at(ctx.sources.loc(&rel, vnode))
                         .note("Chart.yaml dependency", dep.location.clone())
@@ -713,8 +790,11 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
             if let Some(c) = up_chart {
                 if !chart.dependencies.iter().any(|d| d.name == c) && !chart.no_upstream {
                     ctx.push(
-                        Diagnostic::error("upstream-pin-mismatch", format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"))
-                            .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
+                        Diagnostic::error(
+                            "upstream-pin-mismatch",
+                            format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"),
+                        )
+                        .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
                     );
                 }
             }
@@ -737,7 +817,8 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
     }
 }
 
-const OBSERVABILITY_KEYS: &[&str] = &["serviceMonitor", "servicemonitor", "prometheusRule", "prometheusrule", "podMonitor", "podmonitor"];
+const OBSERVABILITY_KEYS: &[&str] =
+    &["serviceMonitor", "servicemonitor", "prometheusRule", "prometheusrule", "podMonitor", "podmonitor"];
 
 fn find_observability_on<'a>(node: &'a Node, path: &mut Vec<String>, hits: &mut Vec<(String, &'a Node)>) {
     let Some(map) = node.as_map() else { return };
@@ -776,12 +857,18 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
         for d in bp.depends.iter().flatten() {
             match cat.blueprints.get(&d.blueprint) {
                 None => {
-                    let mut diag = Diagnostic::error("unknown-dependency", format!("{} depends on `{}`, which is not in the catalog", bp.name, d.blueprint))
-                        .at(d.location.clone())
-                        .for_blueprint(bp.name.clone());
+                    let mut diag = Diagnostic::error(
+                        "unknown-dependency",
+                        format!("{} depends on `{}`, which is not in the catalog", bp.name, d.blueprint),
+                    )
+                    .at(d.location.clone())
+                    .for_blueprint(bp.name.clone());
                     diag = match cat.suggest(&d.blueprint) {
                         Some(s) => diag.help(format!("did you mean `{s}`?")),
-                        None => diag.help(format!("add the Blueprint `{}` to the catalog, or remove the dependency", d.blueprint)),
+                        None => diag.help(format!(
+                            "add the Blueprint `{}` to the catalog, or remove the dependency",
+                            d.blueprint
+                        )),
                     };
                     diags.push(diag);
                 }
@@ -790,7 +877,10 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                         if !req.matches(&target.version) {
                             let mut diag = Diagnostic::error(
                                 "version-range-unsatisfied",
-                                format!("{} needs {} {req}, but the catalog has {}", bp.name, d.blueprint, target.version),
+                                format!(
+                                    "{} needs {} {req}, but the catalog has {}",
+                                    bp.name, d.blueprint, target.version
+                                ),
                             )
                             .at(d.location.clone())
                             .for_blueprint(bp.name.clone())
@@ -809,8 +899,11 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
     for f in &cat.families {
         for (m, _) in &f.members {
             if !known.contains(m.as_str()) {
-                let mut d = Diagnostic::error("unknown-member", format!("family `{}` lists `{m}`, which is not in the catalog", f.name))
-                    .at(Some(Location::file(cat.sources.display("catalog.yaml"))));
+                let mut d = Diagnostic::error(
+                    "unknown-member",
+                    format!("family `{}` lists `{m}`, which is not in the catalog", f.name),
+                )
+                .at(Some(Location::file(cat.sources.display("catalog.yaml"))));
                 if let Some(s) = cat.suggest(m) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }

@@ -38,8 +38,10 @@ impl SourceSet {
     pub fn read(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<String, Diagnostic> {
         let path: PathBuf = root.join(rel);
         let shown = self.display(rel);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")).at(Some(Location::file(shown.as_str()))))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}"))
+                .at(Some(Location::file(shown.as_str())))
+        })?;
         if meta.len() > limits.max_bytes as u64 {
             return Err(Diagnostic::error(
                 "file-too-large",
@@ -48,8 +50,10 @@ impl SourceSet {
             .at(Some(Location::file(shown.as_str())))
             .help("inputs of this size are refused; raise --max-file-size if the file is legitimate"));
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")).at(Some(Location::file(shown.as_str()))))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}"))
+                .at(Some(Location::file(shown.as_str())))
+        })?;
         self.digests.insert(rel.to_string(), sha256_hex(&bytes));
         let text = String::from_utf8(bytes).map_err(|e| {
             let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];

@@ -22,7 +22,13 @@ fn snapshot_loads_all_dialects_and_reports_its_inconsistencies() {
     let d = &cat.diagnostics;
     let found = |code: &str, bp: &str| d.iter().any(|x| x.code == code && x.blueprint.as_deref() == Some(bp));
     for line in d.iter() {
-        eprintln!("{:?} {} {} {:?}", line.severity, line.code, line.message, line.location.as_ref().map(|l| l.to_string()));
+        eprintln!(
+            "{:?} {} {} {:?}",
+            line.severity,
+            line.code,
+            line.message,
+            line.location.as_ref().map(|l| l.to_string())
+        );
     }
     // Three dialects.
     assert_eq!(cat.get("bp-cilium").unwrap().dialect, Dialect::Canonical);

@@ -229,7 +229,9 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources, color: bool) -> Stri
     }
     let (e, w) = (diags.error_count(), diags.warning_count());
     if e + w > 0 {
-        let plural = |n: usize, s: &str| if n == 1 { format!("{n} {s}") } else { format!("{n} {s}s") };
+        let plural = |n: usize, s: &str| {
+            if n == 1 { format!("{n} {s}") } else { format!("{n} {s}s") }
+        };
         let summary = match (e, w) {
             (0, w) => plural(w, "warning"),
             (e, 0) => plural(e, "error"),
@@ -270,7 +272,8 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) 
             let prefix: String = line.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             let avail = line.chars().count().saturating_sub(col - 1).max(1);
             let width = loc.width.clamp(1, avail);
-            let _ = writeln!(out, "{:w$} {bar} {prefix}{}", "", paint(color, sev_color, &"^".repeat(width)), w = digits);
+            let _ =
+                writeln!(out, "{:w$} {bar} {prefix}{}", "", paint(color, sev_color, &"^".repeat(width)), w = digits);
         }
     }
     let pad = " ".repeat(gutter);

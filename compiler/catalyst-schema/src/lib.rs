@@ -211,7 +211,13 @@ fn property_names(schema: Option<&Value>) -> Vec<String> {
     names
 }
 
-fn describe(kind: &ValidationErrorKind, pointer: &str, schema: Option<&Value>, doc: &Node, file: &str) -> Vec<Diagnostic> {
+fn describe(
+    kind: &ValidationErrorKind,
+    pointer: &str,
+    schema: Option<&Value>,
+    doc: &Node,
+    file: &str,
+) -> Vec<Diagnostic> {
     let field = display_path(pointer);
     let at = |prefer_key| location(doc, pointer, file, prefer_key);
     let desc = schema.and_then(|s| s.get("description")).and_then(Value::as_str);
@@ -333,7 +339,9 @@ fn lower_first(s: &str) -> String {
 /// through `properties`. Objects missing entirely are created when some
 /// property below them has a default.
 pub fn apply_defaults(schema: &Value, value: &mut Value) {
-    let Some(Value::Object(props)) = schema.get("properties") else { return };
+    let Some(Value::Object(props)) = schema.get("properties") else {
+        return;
+    };
     let Value::Object(map) = value else { return };
     for (name, sub) in props {
         if !map.contains_key(name) {
@@ -374,7 +382,10 @@ mod tests {
 
     #[test]
     fn unknown_field_suggests_the_right_name() {
-        let d = diags(Builtin::Catalog, "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: x\nspec:\n  registry: oci://r.example/x\n  familes: []\n");
+        let d = diags(
+            Builtin::Catalog,
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: x\nspec:\n  registry: oci://r.example/x\n  familes: []\n",
+        );
         let u: Vec<_> = d.iter().filter(|d| d.code == "unknown-field").collect();
         assert_eq!(u.len(), 1, "{d:#?}");
         assert_eq!(u[0].message, "unknown field `familes` in `spec`");
@@ -387,7 +398,9 @@ mod tests {
     #[test]
     fn secret_values_are_refused_without_echo() {
         let token = "Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456";
-        let text = format!("apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {{name: x}}\nspec:\n  credentials:\n    sshPublicKey: ssh-ed25519 AAAA\n    hetzner:\n      token: {token}\n");
+        let text = format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {{name: x}}\nspec:\n  credentials:\n    sshPublicKey: ssh-ed25519 AAAA\n    hetzner:\n      token: {token}\n"
+        );
         let d = diags(Builtin::Sovereign, &text);
         let s = d.iter().find(|d| d.code == "secret-value").expect("secret diagnostic");
         assert_eq!(s.location.as_ref().unwrap().line, 8);

@@ -100,6 +100,8 @@ pub struct Sovereign {
     pub blueprints: BTreeMap<String, BlueprintSettings>,
     pub git_url: String,
     pub git_branch: String,
+    /// Folder of the cluster directory in the repository.
+    pub git_path: String,
     pub git_secret: Option<String>,
     pub registry: Option<String>,
     pub pull_secret: Option<String>,
@@ -120,8 +122,34 @@ pub fn regions_for_shape(shape: &str) -> Option<usize> {
 /// Subdomain labels a pool refuses: they collide with operator hosts or
 /// infrastructure names.
 pub const RESERVED_SUBDOMAINS: &[&str] = &[
-    "admin", "api", "auth", "catalyst", "console", "dns", "docs", "ftp", "git", "gitea", "grafana", "harbor", "keycloak", "localhost",
-    "mail", "marketplace", "mothership", "ns", "ns1", "ns2", "openbao", "openova", "registry", "root", "smtp", "status", "support", "www",
+    "admin",
+    "api",
+    "auth",
+    "catalyst",
+    "console",
+    "dns",
+    "docs",
+    "ftp",
+    "git",
+    "gitea",
+    "grafana",
+    "harbor",
+    "keycloak",
+    "localhost",
+    "mail",
+    "marketplace",
+    "mothership",
+    "ns",
+    "ns1",
+    "ns2",
+    "openbao",
+    "openova",
+    "registry",
+    "root",
+    "smtp",
+    "status",
+    "support",
+    "www",
 ];
 
 /// Parses and validates a Sovereign spec.
@@ -130,9 +158,11 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     let doc = match catalyst_yaml::parse_one(text, limits) {
         Ok(Some(d)) => d,
         Ok(None) => {
-            return Err(fail(Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
-                "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
-            )));
+            return Err(fail(
+                Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
+                    "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
+                ),
+            ));
         }
         Err(e) => return Err(fail(catalyst_yaml::error_diagnostic(file, &e))),
     };
@@ -185,9 +215,12 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         let key = (r.provider.clone(), r.cloud_region.clone());
         if let Some(first) = seen_regions.insert(key, i) {
             diags.push(
-                Diagnostic::error("duplicate-region", format!("region {}/{} is listed twice (entries {first} and {i})", r.provider, r.cloud_region))
-                    .at(loc(&format!("/spec/topology/regions/{i}/cloudRegion")))
-                    .help("each region of a Sovereign is a different cloud region"),
+                Diagnostic::error(
+                    "duplicate-region",
+                    format!("region {}/{} is listed twice (entries {first} and {i})", r.provider, r.cloud_region),
+                )
+                .at(loc(&format!("/spec/topology/regions/{i}/cloudRegion")))
+                .help("each region of a Sovereign is a different cloud region"),
             );
         }
     }
@@ -219,22 +252,35 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     for k in d.as_object().into_iter().flat_map(|m| m.keys()) {
         if !allowed.contains(&k.as_str()) {
             diags.push(
-                Diagnostic::error("field-not-for-mode", format!("`spec.domain.{k}` is not used with domain mode `{mode}`"))
-                    .at(doc.pointer_entry(&format!("/spec/domain/{k}")).and_then(|(k, _)| k).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())))
-                    .help(format!("mode `{mode}` takes: {}", allowed.join(", "))),
+                Diagnostic::error(
+                    "field-not-for-mode",
+                    format!("`spec.domain.{k}` is not used with domain mode `{mode}`"),
+                )
+                .at(doc
+                    .pointer_entry(&format!("/spec/domain/{k}"))
+                    .and_then(|(k, _)| k)
+                    .map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())))
+                .help(format!("mode `{mode}` takes: {}", allowed.join(", "))),
             );
         }
     }
     for k in needed {
         if d.get(*k).is_none() {
             diags.push(
-                Diagnostic::error("missing-field", format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)")).at(loc("/spec/domain")),
+                Diagnostic::error(
+                    "missing-field",
+                    format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)"),
+                )
+                .at(loc("/spec/domain")),
             );
         }
     }
     if let Some(problem) = fqdn_problem(&fqdn) {
         let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
-        diags.push(Diagnostic::error("invalid-fqdn", format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}")).at(loc(ptr)));
+        diags.push(
+            Diagnostic::error("invalid-fqdn", format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}"))
+                .at(loc(ptr)),
+        );
     }
 
     let names = |ptr: &str| -> Vec<NameRef> {
@@ -242,7 +288,12 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             .and_then(Node::as_seq)
             .unwrap_or_default()
             .iter()
-            .filter_map(|n| n.as_text().map(|t| NameRef { name: t.to_string(), location: Some(Location::new(file, n.pos.line, n.pos.col, n.width())) }))
+            .filter_map(|n| {
+                n.as_text().map(|t| NameRef {
+                    name: t.to_string(),
+                    location: Some(Location::new(file, n.pos.line, n.pos.col, n.width())),
+                })
+            })
             .collect()
     };
     let mut blueprints = BTreeMap::new();
@@ -263,6 +314,7 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         }
     }
     let opt = |v: &Value| v.as_str().map(str::to_string);
+    let fqdn_for_path = fqdn.clone();
     let sov = Sovereign {
         file: file.to_string(),
         name: s(&j["metadata"]["name"]),
@@ -280,6 +332,7 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         blueprints,
         git_url: s(&spec["gitops"]["url"]),
         git_branch: spec["gitops"]["branch"].as_str().unwrap_or("main").to_string(),
+        git_path: spec["gitops"]["path"].as_str().map_or_else(|| format!("clusters/{fqdn_for_path}"), str::to_string),
         git_secret: opt(&spec["gitops"]["secretRef"]),
         registry: opt(&spec["sources"]["registry"]),
         pull_secret: opt(&spec["sources"]["pullSecret"]),
@@ -299,7 +352,10 @@ pub fn fqdn_problem(fqdn: &str) -> Option<String> {
         return Some(format!("{} characters, more than 253", fqdn.len()));
     }
     if !fqdn.is_ascii() {
-        return Some("only ASCII letters, digits, dots and hyphens are allowed (look-alike Unicode characters are refused)".into());
+        return Some(
+            "only ASCII letters, digits, dots and hyphens are allowed (look-alike Unicode characters are refused)"
+                .into(),
+        );
     }
     let labels: Vec<&str> = fqdn.split('.').collect();
     if labels.len() < 2 {
@@ -310,8 +366,13 @@ pub fn fqdn_problem(fqdn: &str) -> Option<String> {
             return Some(format!("label `{l}` must be 1 to 63 characters"));
         }
         let b = l.as_bytes();
-        if !b[0].is_ascii_lowercase() || !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-') || l.ends_with('-') {
-            return Some(format!("label `{l}` must start with a letter and hold only a-z, 0-9 and inner hyphens (RFC 1035)"));
+        if !b[0].is_ascii_lowercase()
+            || !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            || l.ends_with('-')
+        {
+            return Some(format!(
+                "label `{l}` must start with a letter and hold only a-z, 0-9 and inner hyphens (RFC 1035)"
+            ));
         }
     }
     if labels.windows(2).any(|w| w == ["omani", "trades"]) {
@@ -401,10 +462,16 @@ spec:
 
     #[test]
     fn reserved_and_invalid_subdomains() {
-        assert!(errs(&SOLO.replace("subdomain: omantel", "subdomain: admin")).iter().any(|d| d.code == "reserved-subdomain"));
+        assert!(
+            errs(&SOLO.replace("subdomain: omantel", "subdomain: admin"))
+                .iter()
+                .any(|d| d.code == "reserved-subdomain")
+        );
         let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: Omantel_1"));
         assert!(e.iter().any(|d| d.location.as_ref().is_some_and(|l| l.line == 23)), "{e:#?}");
-        assert!(errs(&SOLO.replace("pool: omani.works", "pool: omani.trades")).iter().any(|d| d.code == "invalid-fqdn"));
+        assert!(
+            errs(&SOLO.replace("pool: omani.works", "pool: omani.trades")).iter().any(|d| d.code == "invalid-fqdn")
+        );
     }
 
     #[test]

@@ -27,15 +27,27 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
             }
         }
     }
-    if (t.starts_with("AKIA") || t.starts_with("ASIA")) && t.len() == 20 && t.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+    if (t.starts_with("AKIA") || t.starts_with("ASIA"))
+        && t.len() == 20
+        && t.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
         return Some("an AWS access key id");
     }
     // Hetzner Cloud API tokens are 64 alphanumeric characters; Gitea access
     // tokens are 40 lower-case hex digits.
-    if t.len() == 64 && alnum(t) && t.bytes().any(|c| c.is_ascii_uppercase()) && t.bytes().any(|c| c.is_ascii_lowercase()) && t.bytes().any(|c| c.is_ascii_digit()) {
+    if t.len() == 64
+        && alnum(t)
+        && t.bytes().any(|c| c.is_ascii_uppercase())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+        && t.bytes().any(|c| c.is_ascii_digit())
+    {
         return Some("a Hetzner Cloud API token");
     }
-    if t.len() == 40 && t.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) && t.bytes().any(|c| c.is_ascii_digit()) && t.bytes().any(|c| c.is_ascii_lowercase()) {
+    if t.len() == 40
+        && t.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        && t.bytes().any(|c| c.is_ascii_digit())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+    {
         return Some("a Gitea access token");
     }
     None
@@ -49,14 +61,17 @@ mod tests {
     fn known_shapes() {
         assert!(looks_like_secret("ghp_0123456789abcdefghijABCDEFGHIJ0123456789").is_some());
         assert!(looks_like_secret("AKIAIOSFODNN7EXAMPLE").is_some());
-        assert!(looks_like_secret("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----").is_some());
+        assert!(
+            looks_like_secret("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----").is_some()
+        );
         assert!(looks_like_secret("Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456").is_some());
         assert!(looks_like_secret("3f786850e387550fdab836ed7e6dc881de23001b").is_some());
     }
 
     #[test]
     fn ordinary_values_pass() {
-        for s in ["omantel.omani.works", "cpx32", "oci://ghcr.io/openova-io", "letsencrypt-prod", "0123456789", "main"] {
+        for s in ["omantel.omani.works", "cpx32", "oci://ghcr.io/openova-io", "letsencrypt-prod", "0123456789", "main"]
+        {
             assert_eq!(looks_like_secret(s), None, "{s}");
         }
     }

@@ -163,12 +163,14 @@ fn literal_block_ok(s: &str) -> bool {
 
 /// Words YAML 1.1 or 1.2 read as null or booleans.
 const RESERVED: &[&str] = &[
-    "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N",
-    "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN",
+    "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
+    "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN",
 ];
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if RESERVED.contains(&s) || s.ends_with([' ', ':']) {
         return false;
     }
@@ -202,7 +204,10 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted() {
-        for s in ["yes", "on", "Off", "y", "1.0", "0755", "1_000", "12:30", "null", "~", "", " lead", "trail ", "a: b", "x #c", "-x", "*a", "!t", "@x", "%p", "{a}", "1e3", ".inf", "0x1F", "key:"] {
+        for s in [
+            "yes", "on", "Off", "y", "1.0", "0755", "1_000", "12:30", "null", "~", "", " lead", "trail ", "a: b",
+            "x #c", "-x", "*a", "!t", "@x", "%p", "{a}", "1e3", ".inf", "0x1F", "key:",
+        ] {
             let y = to_yaml(&json!({ "k": s }));
             assert!(y.starts_with("k: '") || y.starts_with("k: \""), "{s:?} emitted as {y}");
             roundtrip(&json!({ "k": s }));
@@ -211,7 +216,16 @@ mod tests {
 
     #[test]
     fn plain_strings_stay_plain() {
-        for s in ["cilium", "kube-system", "oci://ghcr.io/openova-io", "omantel.omani.works", "15m", "v1.16.2", "a b c", "_externaldns."] {
+        for s in [
+            "cilium",
+            "kube-system",
+            "oci://ghcr.io/openova-io",
+            "omantel.omani.works",
+            "15m",
+            "v1.16.2",
+            "a b c",
+            "_externaldns.",
+        ] {
             assert_eq!(to_yaml(&json!({ "k": s })), format!("k: {s}\n"));
         }
     }
@@ -229,7 +243,10 @@ mod tests {
         });
         roundtrip(&v);
         let y = to_yaml(&v);
-        assert!(y.contains("  list:\n    - name: a\n      x:\n        - 1\n        - 2\n    - s\n    - []\n    - {}\n"), "{y}");
+        assert!(
+            y.contains("  list:\n    - name: a\n      x:\n        - 1\n        - 2\n    - s\n    - []\n    - {}\n"),
+            "{y}"
+        );
         assert!(y.contains("text: |\n  line one\n  line two\n"), "{y}");
     }
 }

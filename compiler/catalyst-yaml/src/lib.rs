@@ -96,15 +96,15 @@ impl YamlError {
 /// Parses every document of a YAML stream. Empty documents are skipped.
 pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
     if text.len() > limits.max_bytes {
-        return Err(YamlError::new(Pos { line: 1, col: 1 }, format!(
-            "file is {} bytes, more than the limit of {} bytes",
-            text.len(),
-            limits.max_bytes
-        ))
+        return Err(YamlError::new(
+            Pos { line: 1, col: 1 },
+            format!("file is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
+        )
         .help("split the file, or raise the limit with --max-file-size if the file is legitimate"));
     }
     if let Some(i) = text.find('\0') {
-        return Err(YamlError::new(pos_of_offset(text, i), "NUL byte in YAML text").help("YAML files are text; remove the NUL byte"));
+        return Err(YamlError::new(pos_of_offset(text, i), "NUL byte in YAML text")
+            .help("YAML files are text; remove the NUL byte"));
     }
     let mut b = Builder { limits, nodes: 0, anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(text);
@@ -132,7 +132,8 @@ pub fn parse_one(text: &str, limits: &Limits) -> Result<Option<Node>, YamlError>
     match docs.len() {
         0 => Ok(None),
         1 => Ok(docs.pop()),
-        _ => Err(YamlError::new(docs[1].pos, "expected one YAML document, found several").help("remove the `---` separators")),
+        _ => Err(YamlError::new(docs[1].pos, "expected one YAML document, found several")
+            .help("remove the `---` separators")),
     }
 }
 
@@ -170,7 +171,8 @@ impl Builder<'_> {
         match ev {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError::new(pos, "alias to an unknown anchor"))?;
+                let node =
+                    self.anchors.get(&id).cloned().ok_or_else(|| YamlError::new(pos, "alias to an unknown anchor"))?;
                 self.count(node.size(), pos)?;
                 self.push(Node { kind: node.kind, pos })?;
             }
@@ -203,7 +205,9 @@ impl Builder<'_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq { pos, anchor, items }) => (Node { kind: NodeKind::Seq(items), pos }, anchor),
-                    Some(Frame::Map { pos, anchor, entries, .. }) => (Node { kind: NodeKind::Map(entries), pos }, anchor),
+                    Some(Frame::Map { pos, anchor, entries, .. }) => {
+                        (Node { kind: NodeKind::Map(entries), pos }, anchor)
+                    }
                     None => return Err(YamlError::new(pos, "unbalanced YAML structure")),
                 };
                 if anchor > 0 {
@@ -240,10 +244,13 @@ impl Builder<'_> {
                     }
                     let k = node.as_str_lossy();
                     if let Some((prev, _)) = entries.iter().find(|(p, _)| p.as_str_lossy() == k) {
-                        return Err(YamlError::new(node.pos, format!(
-                            "duplicate key `{k}` (first defined at line {}, column {})",
-                            prev.pos.line, prev.pos.col
-                        ))
+                        return Err(YamlError::new(
+                            node.pos,
+                            format!(
+                                "duplicate key `{k}` (first defined at line {}, column {})",
+                                prev.pos.line, prev.pos.col
+                            ),
+                        )
                         .help("remove one of the two entries; YAML tools disagree on which one wins"));
                     }
                     *key = Some(node);
@@ -259,7 +266,8 @@ fn resolve_plain(t: &str) -> ScalarKind {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ScalarKind::Bool,
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN" => {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => {
             return ScalarKind::Float;
         }
         _ => {}
@@ -461,7 +469,6 @@ fn parse_int(t: &str) -> Option<i64> {
     t.trim_start_matches('+').parse().ok()
 }
 
-
 /// Converts a parse failure to a diagnostic pointing into `file`.
 pub fn error_diagnostic(file: &str, e: &YamlError) -> catalyst_diag::Diagnostic {
     let mut d = catalyst_diag::Diagnostic::error("invalid-yaml", e.message.clone())
@@ -517,7 +524,9 @@ mod tests {
         let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            t.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            t.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let e = parse(&t, &Limits::default()).unwrap_err();
         assert!(e.message.contains("more than"), "{}", e.message);
@@ -541,5 +550,4 @@ mod tests {
         let d = parse("---\na: 1\n---\n---\nb: 2\n", &Limits::default()).unwrap();
         assert_eq!(d.len(), 2);
     }
-
 }

@@ -1,0 +1,406 @@
+//! Rendering a Sovereign's cluster directory.
+//!
+//! [`render`] is pure: from the loaded catalog and a parsed Sovereign spec
+//! it validates each Blueprint's configuration, resolves the dependency
+//! graph, evaluates the Blueprints' values overlays and fills the embedded
+//! minijinja templates, returning every output file's bytes in memory
+//! together with the lock file. It reads no file and touches no network;
+//! writing the result to disk is the caller's job (`catalyst-ops`).
+//!
+//! Output layout of `clusters/<fqdn>/`:
+//!
+//! ```text
+//! kustomization.yaml          root: the flux-system layer
+//! flux-system/                GitRepository + Kustomization for this directory, and one
+//!                             Flux Kustomization per layer below
+//! namespaces/                 Namespace objects (layer 1)
+//! blueprints/                 per Blueprint: OCIRepository + HelmRelease (layer 2)
+//! catalyst.lock               compiler version, input and output digests
+//! ```
+
+mod lock;
+mod templates;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use catalyst_catalog::{Blueprint, Catalog, Depend};
+use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
+use catalyst_resolve::{Resolution, Selection};
+use catalyst_spec::Sovereign;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use lock::{LOCK_FILE, Lock, input_digest};
+pub use templates::builtin_templates;
+
+/// The compiler's version, recorded in lock files.
+pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Namespaces every cluster has; never rendered.
+const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"];
+
+/// Operator hostnames under the Sovereign's FQDN (CONTEXT §6).
+pub const HOSTS: &[&str] = &[
+    "console",
+    "api",
+    "gitea",
+    "harbor",
+    "registry",
+    "keycloak",
+    "openbao",
+    "grafana",
+    "prometheus",
+    "mimir",
+    "loki",
+    "tempo",
+    "marketplace",
+];
+
+/// What [`render`] needs besides the catalog.
+pub struct RenderInput<'a> {
+    pub catalog: &'a Catalog,
+    pub sovereign: &'a Sovereign,
+    /// sha256 (hex) of the spec file's bytes.
+    pub spec_digest: String,
+}
+
+/// A rendered cluster directory, in memory.
+#[derive(Debug)]
+pub struct Rendered {
+    pub fqdn: String,
+    /// Output files by path relative to the cluster directory, lock last.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub resolution: Resolution,
+    /// Warnings worth showing (nothing that stopped the render).
+    pub warnings: Diagnostics,
+    pub lock: Lock,
+}
+
+/// Renders one Sovereign. Errors are every problem found.
+pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
+    let (cat, sov) = (input.catalog, input.sovereign);
+    let env = templates::environment();
+    let mut diags = Diagnostics::new();
+
+    // Per-Blueprint configuration, validated and with defaults.
+    let configs = configurations(cat, sov, &mut diags);
+
+    let when = |bp: &Blueprint, d: &Depend| -> Result<bool, Diagnostic> {
+        let expr = d.when.as_deref().unwrap_or("true");
+        let cfg = configs.get(&bp.name).cloned().unwrap_or_else(|| empty_config(bp));
+        values::eval_condition(&env, expr, &cfg).map_err(|e| {
+            Diagnostic::error(
+                "invalid-condition",
+                format!("`when: {expr}` of {}'s dependency on {} failed: {e}", bp.name, d.blueprint),
+            )
+            .at(d.location.clone())
+        })
+    };
+    let sel = Selection { families: &sov.families, include: &sov.include, exclude: &sov.exclude };
+    let resolution = match catalyst_resolve::resolve(cat, sel, &when) {
+        Ok(r) => r,
+        Err(e) => {
+            diags.extend(e);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+
+    // Problems of the catalog that concern what is rendered stop the render.
+    let mut warnings = Diagnostics::new();
+    for d in cat.diagnostics.iter() {
+        let relevant = d.blueprint.as_ref().is_none_or(|b| resolution.contains(b));
+        if relevant && d.severity == Severity::Error {
+            diags.push(d.clone());
+        }
+    }
+    for (name, s) in &sov.blueprints {
+        let n = Catalog::canonical_name(name);
+        if cat.get(&n).is_some() && !resolution.contains(&n) {
+            warnings.push(
+                Diagnostic::warning(
+                    "unused-configuration",
+                    format!("configuration for `{n}` is ignored: it is not selected"),
+                )
+                .at(s.location.clone())
+                .help(format!("add `{n}` to spec.components.include, or remove its entry")),
+            );
+        }
+    }
+    for (dropped, because) in &resolution.dropped {
+        warnings.push(Diagnostic::warning(
+            "dropped",
+            format!("`{dropped}` is left out because it needs excluded `{because}`"),
+        ));
+    }
+
+    let context = SovereignContext::new(sov, &resolution, cat);
+    let registry =
+        sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut namespaces = BTreeSet::new();
+    let mut bp_files = Vec::new();
+    for name in &resolution.order {
+        let bp = cat.get(name).expect("resolved names exist");
+        let cfg = configs.get(name).cloned().unwrap_or_else(|| empty_config(bp));
+        let mut vals = match values::evaluate_overlay(&env, bp, &cfg, &context) {
+            Ok(v) => v,
+            Err(mut e) => {
+                diags.0.append(&mut e.0);
+                continue;
+            }
+        };
+        if let Some(s) = settings_for(sov, name) {
+            values::deep_merge(&mut vals, &s.values);
+        }
+        values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
+        if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
+            namespaces.insert(bp.namespace.clone());
+        }
+        let values_yaml = match &vals {
+            Value::Object(m) if m.is_empty() => String::new(),
+            v => catalyst_yaml::to_yaml_under_key(v, 2),
+        };
+        let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
+        let data = BlueprintContext {
+            name: bp.name.clone(),
+            dir: bp.dir.clone(),
+            version: bp.chart_version(),
+            tag: bp.chart_version().replace('+', "_"),
+            url,
+            release_name: bp.release_name.clone(),
+            namespace: bp.namespace.clone(),
+            timeout: bp.timeout.clone(),
+            depends_on: resolution.edges[name].clone(),
+            values_yaml,
+        };
+        let path = format!("blueprints/{name}.yaml");
+        let ctx = minijinja::context! { bp => crate::templates::sv(data), sovereign => crate::templates::sv(&context), sources => crate::templates::sv(&context.sources) };
+        match templates::render(&env, "blueprint.yaml.j2", ctx) {
+            Ok(text) => {
+                bp_files.push(format!("{name}.yaml"));
+                files.insert(path, text.into_bytes());
+            }
+            Err(e) => diags.push(e),
+        }
+    }
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+
+    let git = minijinja::context! { url => crate::templates::sv(&sov.git_url), branch => crate::templates::sv(&sov.git_branch), path => crate::templates::sv(&sov.git_path), secret => crate::templates::sv(&sov.git_secret) };
+    let layers = vec![
+        minijinja::context! { name => crate::templates::sv("namespaces"), wait => crate::templates::sv(true), depends_on => crate::templates::sv(Vec::<String>::new()) },
+        minijinja::context! { name => crate::templates::sv("blueprints"), wait => crate::templates::sv(false), depends_on => crate::templates::sv(vec!["namespaces"]) },
+    ];
+    let ns: Vec<String> = namespaces.into_iter().collect();
+    let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(&env, tmpl, ctx) {
+        Ok(text) => {
+            files.insert(path.to_string(), text.into_bytes());
+        }
+        Err(e) => diags.push(e),
+    };
+    emit(
+        "kustomization.yaml",
+        "root-kustomization.yaml.j2",
+        minijinja::context! { sovereign => crate::templates::sv(&context) },
+    );
+    emit(
+        "flux-system/kustomization.yaml",
+        "kustomization.yaml.j2",
+        minijinja::context! { resources => crate::templates::sv(vec!["gotk-sync.yaml", "layers.yaml"]) },
+    );
+    emit(
+        "flux-system/gotk-sync.yaml",
+        "gotk-sync.yaml.j2",
+        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git) },
+    );
+    emit(
+        "flux-system/layers.yaml",
+        "layers.yaml.j2",
+        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), layers => crate::templates::sv(layers) },
+    );
+    if ns.is_empty() {
+        emit(
+            "namespaces/kustomization.yaml",
+            "kustomization.yaml.j2",
+            minijinja::context! { resources => crate::templates::sv(Vec::<String>::new()) },
+        );
+    } else {
+        emit(
+            "namespaces/kustomization.yaml",
+            "kustomization.yaml.j2",
+            minijinja::context! { resources => crate::templates::sv(vec!["namespaces.yaml"]) },
+        );
+        emit(
+            "namespaces/namespaces.yaml",
+            "namespaces.yaml.j2",
+            minijinja::context! { sovereign => crate::templates::sv(&context), namespaces => crate::templates::sv(ns) },
+        );
+    }
+    emit(
+        "blueprints/kustomization.yaml",
+        "kustomization.yaml.j2",
+        minijinja::context! { resources => crate::templates::sv(bp_files) },
+    );
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+
+    // Every output must be well-formed YAML: a template bug must never
+    // reach Git.
+    for (path, bytes) in &files {
+        let text = std::str::from_utf8(bytes).expect("templates produce UTF-8");
+        if let Err(e) = catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
+            diags.push(
+                Diagnostic::error(
+                    "internal-template",
+                    format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
+                )
+                .help("this is a compiler bug; please report it"),
+            );
+        }
+    }
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+
+    let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files);
+    files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
+    warnings.sort();
+    Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, warnings, lock })
+}
+
+fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s catalyst_spec::BlueprintSettings> {
+    sov.blueprints.get(name).or_else(|| sov.blueprints.get(name.strip_prefix("bp-").unwrap_or(name)))
+}
+
+fn empty_config(bp: &Blueprint) -> Value {
+    let mut v = Value::Object(Default::default());
+    if let Some(s) = &bp.config_schema_json {
+        catalyst_schema::apply_defaults(s, &mut v);
+    }
+    v
+}
+
+/// Validates `spec.blueprints.<name>.config` against each Blueprint's
+/// configSchema and applies defaults.
+fn configurations(cat: &Catalog, sov: &Sovereign, diags: &mut Diagnostics) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (written, s) in &sov.blueprints {
+        let name = Catalog::canonical_name(written);
+        let Some(bp) = cat.get(&name) else {
+            let mut d = Diagnostic::error(
+                "unknown-blueprint",
+                format!("`{written}` in spec.blueprints is not a Blueprint in the catalog"),
+            )
+            .at(s.location.clone());
+            if let Some(sug) = cat.suggest(written) {
+                d = d.help(format!("did you mean `{sug}`?"));
+            }
+            diags.push(d);
+            continue;
+        };
+        let has_config = s.config.as_object().is_some_and(|m| !m.is_empty());
+        let mut cfg = s.config.clone();
+        match &bp.config_schema {
+            Some(schema) => {
+                let base = format!("{}/config", s.pointer);
+                diags.extend(schema.check_at(&s.config, &sov.doc, &base, &sov.file));
+                if let Some(j) = &bp.config_schema_json {
+                    catalyst_schema::apply_defaults(j, &mut cfg);
+                }
+            }
+            None if has_config => diags.push(
+                Diagnostic::error(
+                    "no-config-schema",
+                    format!("`{name}` takes no configuration (its Blueprint has no configSchema)"),
+                )
+                .at(sov
+                    .doc
+                    .pointer(&format!("{}/config", s.pointer))
+                    .map(|n| Location::new(sov.file.as_str(), n.pos.line, n.pos.col, 1)))
+                .help("use `values` to override Helm values directly, or add a configSchema to the Blueprint"),
+            ),
+            None => {}
+        }
+        out.insert(name, cfg);
+    }
+    out
+}
+
+/// Template context of a Blueprint file.
+#[derive(Serialize)]
+struct BlueprintContext {
+    name: String,
+    dir: String,
+    version: String,
+    tag: String,
+    url: String,
+    release_name: String,
+    namespace: String,
+    timeout: Option<String>,
+    depends_on: Vec<String>,
+    values_yaml: String,
+}
+
+/// What templates and values overlays see as `sovereign`.
+#[derive(Serialize, Clone)]
+pub struct SovereignContext {
+    pub name: String,
+    pub fqdn: String,
+    pub org: BTreeMap<&'static str, String>,
+    pub environment: String,
+    pub shape: String,
+    pub domain_mode: String,
+    pub ha: bool,
+    pub regions: Vec<Value>,
+    pub hosts: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub blueprints: Vec<String>,
+    #[serde(skip)]
+    pub outputs: BTreeMap<String, Value>,
+    #[serde(skip)]
+    pub sources: SourcesContext,
+}
+
+#[derive(Serialize, Clone, Default)]
+pub struct SourcesContext {
+    pub pull_secret: Option<String>,
+    pub verify_secret: Option<String>,
+}
+
+impl SovereignContext {
+    fn new(sov: &Sovereign, res: &Resolution, cat: &Catalog) -> Self {
+        let hosts = HOSTS.iter().map(|h| (h.to_string(), format!("{h}.{}", sov.fqdn))).collect();
+        let regions = sov
+            .regions
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "provider": r.provider, "region": r.cloud_region, "controlPlaneSku": r.control_plane_sku,
+                    "ha": r.ha, "workerSku": r.worker_sku, "workerCount": r.worker_count,
+                })
+            })
+            .collect();
+        let outputs = res.order.iter().filter_map(|n| cat.get(n).map(|b| (n.clone(), b.outputs.clone()))).collect();
+        SovereignContext {
+            name: sov.name.clone(),
+            fqdn: sov.fqdn.clone(),
+            org: BTreeMap::from([("name", sov.org_name.clone()), ("email", sov.org_email.clone())]),
+            environment: sov.environment.clone(),
+            shape: sov.shape.clone(),
+            domain_mode: sov.domain.mode().to_string(),
+            ha: sov.regions.first().is_some_and(|r| r.ha),
+            regions,
+            hosts,
+            blueprints: res.order.clone(),
+            outputs,
+            sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Blueprint values overlays: template evaluation, merging, and the last
+//! check for secrets before anything is written.
+
+use catalyst_catalog::Blueprint;
+use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use minijinja::Environment;
+use serde_json::Value;
+
+use crate::SovereignContext;
+
+/// Evaluates `when:` of a conditional dependency against `config`.
+pub fn eval_condition(env: &Environment<'_>, expr: &str, config: &Value) -> Result<bool, String> {
+    let e = env.compile_expression(expr).map_err(|e| e.to_string())?;
+    let v = e.eval(minijinja::context! { config => crate::templates::sv(config) }).map_err(|e| e.to_string())?;
+    Ok(v.is_true())
+}
+
+/// Evaluates every string leaf of the Blueprint's overlay. A leaf that is
+/// exactly one `{{ expr }}` keeps the expression's type.
+pub fn evaluate_overlay(
+    env: &Environment<'_>,
+    bp: &Blueprint,
+    config: &Value,
+    sov: &SovereignContext,
+) -> Result<Value, Diagnostics> {
+    let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => crate::templates::sv(sov), blueprints => crate::templates::sv(&sov.blueprints), outputs => crate::templates::sv(&sov.outputs) };
+    let mut diags = Diagnostics::new();
+    let mut out = bp.values.clone();
+    walk(env, &ctx, &mut out, "/spec/values", bp, &mut diags);
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
+
+fn walk(
+    env: &Environment<'_>,
+    ctx: &minijinja::Value,
+    v: &mut Value,
+    pointer: &str,
+    bp: &Blueprint,
+    diags: &mut Diagnostics,
+) {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => match eval_string(env, ctx, s) {
+            Ok(new) => *v = new,
+            Err(e) => {
+                let rel = pointer.strip_prefix("/spec/values").unwrap_or(pointer);
+                let node = bp.values_node.as_ref().and_then(|n| n.pointer(rel));
+                let file = format!("{}/blueprint.yaml", bp.dir);
+                diags.push(
+                    Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
+                        .at(node.map(|n| Location::new(file.as_str(), n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file.as_str()))))
+                        .for_blueprint(bp.name.clone())
+                        .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha), `blueprints` and `outputs`; see docs/blueprint-format.md"),
+                );
+            }
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                walk(env, ctx, item, &format!("{pointer}/{i}"), bp, diags);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let seg = k.replace('~', "~0").replace('/', "~1");
+                walk(env, ctx, item, &format!("{pointer}/{seg}"), bp, diags);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result<Value, String> {
+    let t = s.trim();
+    if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) {
+        if !inner.contains("{{") && !inner.contains("}}") {
+            let e = env
+                .compile_expression(inner.trim().trim_start_matches('-').trim_end_matches('-'))
+                .map_err(|e| format!("{e:#}"))?;
+            let v = e.eval(ctx).map_err(|e| format!("{e:#}"))?;
+            if v.is_undefined() {
+                return Err(format!("`{}` is undefined", inner.trim()));
+            }
+            return serde_json::to_value(&v).map_err(|e| e.to_string());
+        }
+    }
+    env.render_str(s, ctx).map(Value::String).map_err(|e| format!("{e:#}"))
+}
+
+/// Merges `over` into `base`: mappings recursively, anything else replaces.
+pub fn deep_merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// Refuses secret-shaped strings in the values about to be written.
+pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
+    fn go(v: &Value, path: &str, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
+        match v {
+            Value::String(s) => {
+                if let Some(what) = catalyst_spec::looks_like_secret(s) {
+                    diags.push(
+                        Diagnostic::error(
+                            "secret-value",
+                            format!("the values rendered for {bp} hold what looks like {what} at `{path}`"),
+                        )
+                        .at(Some(Location::file(spec_file)))
+                        .for_blueprint(bp.to_string())
+                        .help("secrets never go into Git: reference a Secret instead (the value is not repeated here)"),
+                    );
+                }
+            }
+            Value::Array(a) => {
+                a.iter().enumerate().for_each(|(i, x)| go(x, &format!("{path}[{i}]"), spec_file, bp, diags))
+            }
+            Value::Object(m) => m.iter().for_each(|(k, x)| {
+                go(x, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, spec_file, bp, diags)
+            }),
+            _ => {}
+        }
+    }
+    go(v, "", spec_file, bp, diags);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typed_and_interpolated_templates() {
+        let env = crate::templates::environment();
+        let ctx = minijinja::context! { config => crate::templates::sv(json!({"n": 3, "on": true})), sovereign => crate::templates::sv(json!({"fqdn": "a.b.c"})) };
+        assert_eq!(eval_string(&env, &ctx, "{{ config.n }}").unwrap(), json!(3));
+        assert_eq!(eval_string(&env, &ctx, "{{ config.on }}").unwrap(), json!(true));
+        assert_eq!(eval_string(&env, &ctx, "keycloak.{{ sovereign.fqdn }}").unwrap(), json!("keycloak.a.b.c"));
+        assert!(eval_string(&env, &ctx, "{{ config.missing }}").is_err());
+        assert!(eval_string(&env, &ctx, "x{{ sovereign.fdqn }}").is_err());
+    }
+
+    #[test]
+    fn merge_is_recursive_for_mappings_only() {
+        let mut a = json!({"x": {"a": 1, "b": [1, 2]}, "y": 1});
+        deep_merge(&mut a, &json!({"x": {"b": [3], "c": true}, "z": null}));
+        assert_eq!(a, json!({"x": {"a": 1, "b": [3], "c": true}, "y": 1, "z": null}));
+    }
+}

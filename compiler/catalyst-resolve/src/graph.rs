@@ -1,0 +1,72 @@
+//! Printing a resolved graph as DOT, Mermaid or JSON.
+
+use catalyst_catalog::Catalog;
+
+use crate::Resolution;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+/// Renders the graph; edges point from a Blueprint to what it depends on.
+pub fn render_graph(res: &Resolution, cat: &Catalog, title: &str, format: GraphFormat) -> String {
+    let version = |n: &str| cat.get(n).map_or_else(String::new, |b| b.chart_version());
+    match format {
+        GraphFormat::Dot => {
+            let mut s = format!(
+                "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+                title.replace('"', "'")
+            );
+            for n in &res.order {
+                let style = if res.mandatory.contains(n) { ", style=bold" } else { "" };
+                s.push_str(&format!("  \"{n}\" [label=\"{n}\\n{}\"{style}];\n", version(n)));
+            }
+            for n in &res.order {
+                for d in &res.edges[n] {
+                    s.push_str(&format!("  \"{n}\" -> \"{d}\";\n"));
+                }
+            }
+            s.push_str("}\n");
+            s
+        }
+        GraphFormat::Mermaid => {
+            let id = |n: &str| n.replace('-', "_");
+            let mut s = format!("---\ntitle: {title}\n---\ngraph LR\n");
+            for n in &res.order {
+                s.push_str(&format!("  {}[\"{n} {}\"]\n", id(n), version(n)));
+            }
+            for n in &res.order {
+                for d in &res.edges[n] {
+                    s.push_str(&format!("  {} --> {}\n", id(n), id(d)));
+                }
+            }
+            s
+        }
+        GraphFormat::Json => {
+            let nodes: Vec<serde_json::Value> = res
+                .order
+                .iter()
+                .map(|n| {
+                    serde_json::json!({
+                        "name": n,
+                        "version": version(n),
+                        "family": cat.family_of(n).map(|(f, _)| f.name.clone()),
+                        "mandatory": res.mandatory.contains(n),
+                        "reason": res.reasons.get(n).map(|r| r.to_string()),
+                        "dependsOn": res.edges[n],
+                    })
+                })
+                .collect();
+            let edges: Vec<serde_json::Value> = res
+                .order
+                .iter()
+                .flat_map(|n| res.edges[n].iter().map(move |d| serde_json::json!({"from": n, "to": d})))
+                .collect();
+            let doc = serde_json::json!({"title": title, "order": res.order, "nodes": nodes, "edges": edges, "dropped": res.dropped});
+            serde_json::to_string_pretty(&doc).expect("serializes") + "\n"
+        }
+    }
+}
