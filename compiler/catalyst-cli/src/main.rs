@@ -1,0 +1,228 @@
+//! `catalyst`: the command line. Parses arguments, calls `catalyst-ops`,
+//! prints results and diagnostics, and maps outcomes to exit codes:
+//! 0 success, 1 invalid input, 2 usage or internal error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use catalyst_diag::{Diagnostics, Sources, render_human, render_json};
+use catalyst_ops::{Options, OpsError, Outcome, Report, Workspace};
+use catalyst_resolve::GraphFormat;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "catalyst", version, about = "Compile a Blueprint catalog and Sovereign specs into Flux cluster directories", long_about = None)]
+struct Cli {
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Catalog root (holds platform/, products/, catalog.yaml). Default: the repository containing the current directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, global = true, env = "CATALYST_JOBS", value_name = "N")]
+    jobs: Option<usize>,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 << 20)]
+    max_file_size: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render Sovereign specs into their cluster directories (clusters/<fqdn>/).
+    ///
+    /// Each PATH is a Sovereign spec or a cluster directory holding sovereign.yaml. Without PATH every
+    /// clusters/*/sovereign.yaml is rendered. A directory is written whole or not at all; when any Sovereign
+    /// has an error, nothing is written.
+    Render {
+        paths: Vec<PathBuf>,
+        /// Write into this directory instead of clusters/<fqdn>/ (one spec only).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Output format of diagnostics and the summary.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Print only problems.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Check the catalog, Sovereign specs and hand-written cluster directories, reporting every problem.
+    ///
+    /// A PATH that is a directory without sovereign.yaml is read as a hand-written cluster directory and checked
+    /// against the catalog (chart pins, dependsOn, placeholders).
+    Validate {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the resolved dependency graph of a Sovereign, or of the whole catalog.
+    Graph {
+        /// Sovereign spec or cluster directory; omit for the whole catalog.
+        path: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = GraphFmt::Dot)]
+        format: GraphFmt,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum GraphFmt {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let use_color = color(cli.color);
+    let opts = Options {
+        limits: catalyst_yaml::Limits { max_bytes: cli.max_file_size, ..Default::default() },
+        jobs: cli.jobs,
+        out: None,
+    };
+    let cwd = std::env::current_dir()?;
+    let ws = || Workspace::discover(&cwd, cli.catalog.as_deref());
+    let result = match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Render { paths, out, format, quiet } => {
+            let opts = Options { out, ..opts };
+            ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts)).map(|r| print_render(&r, format, quiet, use_color))
+        }
+        Command::Validate { paths, format } => ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {
+            print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+            if format == Format::Human && !r.has_errors() {
+                let n = r.sovereigns.len();
+                eprintln!("valid: catalog and {n} Sovereign spec{}", if n == 1 { "" } else { "s" });
+            }
+            exit_for(&r)
+        }),
+        Command::Graph { path, format } => {
+            let f = match format {
+                GraphFmt::Dot => GraphFormat::Dot,
+                GraphFmt::Mermaid => GraphFormat::Mermaid,
+                GraphFmt::Json => GraphFormat::Json,
+            };
+            ws().and_then(|ws| catalyst_ops::graph(&ws, path.as_deref(), f, &opts)).map(|(text, r)| {
+                print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                if let Some(t) = text {
+                    print!("{t}");
+                }
+                exit_for(&r)
+            })
+        }
+    };
+    match result {
+        Ok(code) => Ok(code),
+        Err(OpsError::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn exit_for(r: &Report) -> ExitCode {
+    if r.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn print_diagnostics(d: &Diagnostics, sources: &Sources, format: Format, color: bool) {
+    match format {
+        Format::Json => print!("{}", render_json(d)),
+        Format::Human => {
+            if !d.is_empty() {
+                eprint!("{}", render_human(d, sources, color));
+            }
+        }
+    }
+}
+
+fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {
+    match format {
+        Format::Json => {
+            let sovs: Vec<serde_json::Value> = r
+                .sovereigns
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "spec": s.spec,
+                        "fqdn": s.fqdn,
+                        "out": s.out,
+                        "outcome": s.outcome.map(|o| if o == Outcome::Written { "written" } else { "unchanged" }),
+                        "blueprints": s.rendered.as_ref().map(|x| x.resolution.order.clone()),
+                        "inputDigest": s.rendered.as_ref().map(|x| x.lock.input_digest.clone()),
+                    })
+                })
+                .collect();
+            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+            let doc = serde_json::json!({"sovereigns": sovs, "errors": diags["errors"], "warnings": diags["warnings"], "diagnostics": diags["diagnostics"]});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            print_diagnostics(&r.diagnostics, &r.sources, format, color);
+            if r.has_errors() {
+                eprintln!("nothing was written");
+            } else if !quiet {
+                for s in &r.sovereigns {
+                    let (Some(out), Some(x)) = (&s.out, &s.rendered) else { continue };
+                    let what = if s.outcome == Some(Outcome::Unchanged) { "unchanged" } else { "rendered " };
+                    println!("{what} {out} ({} Blueprints, {} files)", x.resolution.order.len(), x.files.len());
+                }
+            }
+        }
+    }
+    exit_for(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,387 @@
+//! The operations behind the `catalyst` commands.
+//!
+//! The CLI parses arguments and prints; everything else happens here:
+//! finding the workspace, loading the catalog once, rendering Sovereigns in
+//! parallel (rayon), writing each cluster directory whole or not at all,
+//! and validating catalogs, specs and hand-written cluster directories.
+
+pub mod drift;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use catalyst_catalog::{Catalog, LoadOptions};
+use catalyst_diag::{Diagnostic, Diagnostics, Location, Sources};
+use catalyst_render::{RenderInput, Rendered};
+use catalyst_resolve::{GraphFormat, Resolution};
+use catalyst_yaml::Limits;
+use rayon::prelude::*;
+
+pub use write::Outcome;
+
+/// The spec file name inside a cluster directory.
+pub const SPEC_FILE: &str = "sovereign.yaml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// Bad invocation: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Write(#[from] write::WriteError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+/// Where things are.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Directory that holds `clusters/` (the repository root).
+    pub root: PathBuf,
+    /// Directory that holds `platform/`, `products/` and `catalog.yaml`.
+    pub catalog: PathBuf,
+    /// Current directory, for naming files in messages.
+    pub cwd: PathBuf,
+}
+
+impl Workspace {
+    /// Finds the repository root by walking up from `cwd` to a directory
+    /// with `catalog.yaml`, or with `platform/` and `clusters/`. An explicit
+    /// catalog root overrides the catalog part.
+    pub fn discover(cwd: &Path, catalog: Option<&Path>) -> Result<Workspace, OpsError> {
+        let cwd = std::fs::canonicalize(cwd).map_err(|source| OpsError::Io { context: format!("cannot resolve {}", cwd.display()), source })?;
+        let found = cwd.ancestors().find(|d| d.join("catalog.yaml").is_file() || (d.join("platform").is_dir() && d.join("clusters").is_dir()));
+        let root = found.map(Path::to_path_buf);
+        let catalog = match (catalog, &root) {
+            (Some(c), _) => std::fs::canonicalize(cwd.join(c)).map_err(|source| OpsError::Io { context: format!("catalog {}", c.display()), source })?,
+            (None, Some(r)) => r.clone(),
+            (None, None) => {
+                return Err(OpsError::Usage(
+                    "not inside a catalyst repository (no catalog.yaml or platform/ + clusters/ above the current directory); pass --catalog DIR".into(),
+                ));
+            }
+        };
+        Ok(Workspace { root: root.unwrap_or_else(|| cwd.clone()), catalog, cwd })
+    }
+
+    /// How to name `path` in messages: relative to the current directory
+    /// when it is below it.
+    pub fn display(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.cwd) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => relative_from(&self.cwd, path).unwrap_or_else(|| path.to_string_lossy().into_owned()),
+        }
+    }
+
+    fn display_prefix(&self, dir: &Path) -> String {
+        let d = self.display(dir);
+        if d == "." { String::new() } else { format!("{d}/") }
+    }
+
+    pub fn load_catalog(&self, limits: &Limits) -> Result<Catalog, OpsError> {
+        let opts = LoadOptions { display_prefix: self.display_prefix(&self.catalog), limits: *limits };
+        catalyst_catalog::load(&self.catalog, &opts).map_err(|source| OpsError::Io { context: format!("cannot read catalog {}", self.catalog.display()), source })
+    }
+
+    /// Every `clusters/*/sovereign.yaml`, sorted.
+    pub fn all_specs(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.root.join("clusters")) {
+            for e in entries.flatten() {
+                let p = e.path().join(SPEC_FILE);
+                if p.is_file() {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// `../x` style path from `base` to `target`, both absolute.
+fn relative_from(base: &Path, target: &Path) -> Option<String> {
+    let b: Vec<_> = base.components().collect();
+    let t: Vec<_> = target.components().collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), b.len() - common).collect();
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    Some(parts.join("/"))
+}
+
+/// Options shared by the commands.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Limits,
+    /// Worker threads; `None` = one per core.
+    pub jobs: Option<usize>,
+    /// Output directory (render of a single spec only).
+    pub out: Option<PathBuf>,
+}
+
+/// The result for one Sovereign.
+#[derive(Debug)]
+pub struct SovereignReport {
+    /// The spec, as named in messages.
+    pub spec: String,
+    pub fqdn: Option<String>,
+    /// Output directory, as named in messages.
+    pub out: Option<String>,
+    pub out_path: Option<PathBuf>,
+    pub rendered: Option<Rendered>,
+    pub outcome: Option<Outcome>,
+}
+
+/// Everything a command found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub sovereigns: Vec<SovereignReport>,
+    pub diagnostics: Diagnostics,
+    pub sources: Sources,
+}
+
+impl Report {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+    match jobs {
+        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
+            Ok(pool) => pool.install(f),
+            Err(_) => f(),
+        },
+        None => f(),
+    }
+}
+
+/// A spec to render, located.
+struct Target {
+    path: PathBuf,
+    display: String,
+}
+
+fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
+    let list: Vec<PathBuf> = if paths.is_empty() {
+        ws.all_specs()
+    } else {
+        let mut v = Vec::new();
+        for p in paths {
+            let abs = ws.cwd.join(p);
+            if abs.is_dir() {
+                let spec = abs.join(SPEC_FILE);
+                if !spec.is_file() {
+                    return Err(OpsError::Usage(format!("{} has no {SPEC_FILE}: nothing to render there", p.display())));
+                }
+                v.push(spec);
+            } else if abs.is_file() {
+                v.push(abs);
+            } else {
+                return Err(OpsError::Usage(format!("{}: no such file or directory", p.display())));
+            }
+        }
+        v
+    };
+    Ok(list
+        .into_iter()
+        .map(|p| {
+            let p = std::fs::canonicalize(&p).unwrap_or(p);
+            Target { display: ws.display(&p), path: p }
+        })
+        .collect())
+}
+
+/// Renders every target in memory; nothing is written.
+fn render_targets(ws: &Workspace, cat: &Catalog, targets: &[Target], opts: &Options) -> Vec<(SovereignReport, Diagnostics, Option<(String, String)>)> {
+    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, t, opts)).collect())
+}
+
+fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (SovereignReport, Diagnostics, Option<(String, String)>) {
+    let mut report = SovereignReport { spec: t.display.clone(), fqdn: None, out: None, out_path: None, rendered: None, outcome: None };
+    let mut diags = Diagnostics::new();
+    let bytes = match std::fs::read(&t.path) {
+        Ok(b) if b.len() <= opts.limits.max_bytes => b,
+        Ok(b) => {
+            diags.push(
+                Diagnostic::error("file-too-large", format!("{} is {} bytes, more than the limit of {}", t.display, b.len(), opts.limits.max_bytes))
+                    .at(Some(Location::file(t.display.as_str()))),
+            );
+            return (report, diags, None);
+        }
+        Err(e) => {
+            diags.push(Diagnostic::error("unreadable-file", format!("cannot read {}: {e}", t.display)).at(Some(Location::file(t.display.as_str()))));
+            return (report, diags, None);
+        }
+    };
+    let text = match String::from_utf8(bytes.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            let ok = std::str::from_utf8(&bytes[..e.utf8_error().valid_up_to()]).unwrap_or_default();
+            let line = ok.matches('\n').count() + 1;
+            let col = ok.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            diags.push(Diagnostic::error("not-utf8", format!("{} is not valid UTF-8", t.display)).at(Some(Location::new(t.display.as_str(), line, col, 1))));
+            return (report, diags, None);
+        }
+    };
+    let source = Some((t.display.clone(), text.clone()));
+    let sov = match catalyst_spec::parse(&text, &t.display, &opts.limits) {
+        Ok(s) => s,
+        Err(d) => return (report, d, source),
+    };
+    report.fqdn = Some(sov.fqdn.clone());
+    // Where the output goes.
+    let out_dir = match &opts.out {
+        Some(o) => ws.cwd.join(o),
+        None => {
+            let parent = t.path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let in_clusters = parent.parent() == Some(&ws.root.join("clusters"));
+            if in_clusters && parent.file_name().is_some_and(|n| n.to_string_lossy() != sov.fqdn) {
+                let folder = parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                diags.push(
+                    Diagnostic::error("folder-mismatch", format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn))
+                        .at(Some(Location::file(t.display.as_str())))
+                        .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
+                );
+                return (report, diags, source);
+            }
+            ws.root.join("clusters").join(&sov.fqdn)
+        }
+    };
+    let digest = catalyst_catalog::sha256_hex(&bytes);
+    match catalyst_render::render(&RenderInput { catalog: cat, sovereign: &sov, spec_digest: digest }) {
+        Ok(mut r) => {
+            // The spec stays in its directory, byte for byte.
+            if t.path.parent() == Some(out_dir.as_path()) {
+                r.files.insert(SPEC_FILE.to_string(), bytes);
+            }
+            diags.extend(r.warnings.0.drain(..));
+            report.out = Some(ws.display(&out_dir));
+            report.out_path = Some(out_dir);
+            report.rendered = Some(r);
+        }
+        Err(d) => diags.extend(d),
+    }
+    (report, diags, source)
+}
+
+/// `catalyst render`: renders the given specs (or every
+/// `clusters/*/sovereign.yaml`) and, when every one succeeded, writes each
+/// cluster directory whole. When any failed, nothing is written.
+pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let targets = targets(ws, paths)?;
+    if opts.out.is_some() && targets.len() != 1 {
+        return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));
+    }
+    let cat = ws.load_catalog(&opts.limits)?;
+    let mut report = Report::default();
+    report.sources.merge(cat.sources.texts.clone());
+    let results = render_targets(ws, &cat, &targets, opts);
+    let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (s, d, src) in results {
+        if let Some((f, t)) = src {
+            report.sources.add(f, t);
+        }
+        report.diagnostics.extend(d);
+        if let Some(p) = &s.out_path {
+            if let Some(other) = outs.insert(p.clone(), s.spec.clone()) {
+                report.diagnostics.push(
+                    Diagnostic::error("output-collision", format!("{} and {other} both render into {}", s.spec, ws.display(p)))
+                        .at(Some(Location::file(s.spec.as_str())))
+                        .help("two Sovereigns cannot share an FQDN"),
+                );
+            }
+        }
+        report.sovereigns.push(s);
+    }
+    if report.sovereigns.is_empty() {
+        return Err(OpsError::Usage(format!("no Sovereign specs found under {}", ws.display(&ws.root.join("clusters")))));
+    }
+    report.diagnostics.sort();
+    if report.has_errors() {
+        return Ok(report);
+    }
+    let writes: Vec<Result<Outcome, write::WriteError>> = with_pool(opts.jobs, || {
+        report
+            .sovereigns
+            .par_iter()
+            .map(|s| {
+                let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else { unreachable!("no errors means every Sovereign rendered") };
+                write::write_tree(dir, &r.files)
+            })
+            .collect()
+    });
+    for (s, w) in report.sovereigns.iter_mut().zip(writes) {
+        s.outcome = Some(w?);
+    }
+    Ok(report)
+}
+
+/// `catalyst validate`: the catalog, and each given spec (rendered in
+/// memory) or hand-written cluster directory (checked against the
+/// catalog). With no paths: the catalog and every
+/// `clusters/*/sovereign.yaml`.
+pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let cat = ws.load_catalog(&opts.limits)?;
+    let mut report = Report::default();
+    report.sources.merge(cat.sources.texts.clone());
+    report.diagnostics.extend(cat.diagnostics.iter().cloned());
+    let mut specs = Vec::new();
+    if paths.is_empty() {
+        specs = targets(ws, &[])?;
+    }
+    for p in paths {
+        let abs = ws.cwd.join(p);
+        if abs.is_dir() && !abs.join(SPEC_FILE).is_file() {
+            let prefix = ws.display_prefix(&std::fs::canonicalize(&abs).unwrap_or(abs.clone()));
+            let (_, d, src) = drift::check_dir(&cat, &abs, &prefix, &opts.limits);
+            report.diagnostics.extend(d);
+            report.sources.merge(src.texts);
+        } else {
+            specs.extend(targets(ws, std::slice::from_ref(p))?);
+        }
+    }
+    for (s, d, src) in render_targets(ws, &cat, &specs, opts) {
+        if let Some((f, t)) = src {
+            report.sources.add(f, t);
+        }
+        // Catalog problems were reported once above.
+        report.diagnostics.extend(d.into_iter().filter(|x| !cat.diagnostics.0.contains(x)));
+        report.sovereigns.push(s);
+    }
+    report.diagnostics.sort();
+    Ok(report)
+}
+
+/// `catalyst graph`: the resolved graph of one Sovereign, or of the whole
+/// catalog when no spec is given.
+pub fn graph(ws: &Workspace, spec: Option<&Path>, format: GraphFormat, opts: &Options) -> Result<(Option<String>, Report), OpsError> {
+    let cat = ws.load_catalog(&opts.limits)?;
+    let mut report = Report::default();
+    report.sources.merge(cat.sources.texts.clone());
+    let (res, title): (Option<Resolution>, String) = match spec {
+        None => match catalyst_resolve::resolve_catalog(&cat) {
+            Ok(r) => (Some(r), "catalog".into()),
+            Err(d) => {
+                report.diagnostics.extend(d);
+                (None, String::new())
+            }
+        },
+        Some(p) => {
+            let t = targets(ws, &[p.to_path_buf()])?;
+            let (s, d, src) = render_targets(ws, &cat, &t, opts).pop().expect("one target");
+            if let Some((f, t)) = src {
+                report.sources.add(f, t);
+            }
+            report.diagnostics.extend(d);
+            (s.rendered.map(|r| r.resolution), s.fqdn.unwrap_or_default())
+        }
+    };
+    report.diagnostics.sort();
+    Ok((res.map(|r| catalyst_resolve::render_graph(&r, &cat, &title, format)), report))
+}
