@@ -12,6 +12,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+/// Code of diagnostics about secret values; their source line is never
+/// printed past the start of the value.
+pub const SECRET_CODE: &str = "secret-value";
+
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -265,6 +269,14 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) 
         gutter = digits;
         let _ = writeln!(out, "{:w$}{} {loc}", "", paint(color, BLUE, "-->"), w = digits);
         if let Some(line) = (loc.line > 0).then(|| sources.line(&loc.file, loc.line)).flatten() {
+            // Never echo a secret back: keep the line up to the value.
+            let redacted;
+            let line = if d.code == SECRET_CODE {
+                redacted = format!("{}<redacted>", line.chars().take(loc.column.saturating_sub(1)).collect::<String>());
+                redacted.as_str()
+            } else {
+                line
+            };
             let bar = paint(color, BLUE, "|");
             let _ = writeln!(out, "{:w$} {bar}", "", w = digits);
             let _ = writeln!(out, "{} {bar} {}", paint(color, BLUE, &loc.line.to_string()), line);
@@ -320,6 +332,16 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_lines_are_redacted() {
+        let mut s = Sources::new();
+        s.add("a.yaml", "token: hunter2hunter2\n");
+        let d = Diagnostic::error(SECRET_CODE, "looks like a token").at(Some(Location::new("a.yaml", 1, 8, 14)));
+        let text = render_human(&Diagnostics(vec![d]), &s, false);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("token: <redacted>"), "{text}");
+    }
 
     #[test]
     fn suggests_close_names_only() {

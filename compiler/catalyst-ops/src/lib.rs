@@ -239,9 +239,16 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (Sov
     let out_dir = match &opts.out {
         Some(o) => ws.cwd.join(o),
         None => {
+            // A spec inside `clusters/<folder>/` renders into that folder,
+            // which must be named after the FQDN; any other spec renders
+            // into the workspace's `clusters/<fqdn>/`.
             let parent = t.path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let in_clusters = parent.parent() == Some(&ws.root.join("clusters"));
-            if in_clusters && parent.file_name().is_some_and(|n| n.to_string_lossy() != sov.fqdn) {
+            let in_clusters = parent.parent().and_then(Path::file_name).is_some_and(|n| n == "clusters");
+            if !in_clusters {
+                ws.root.join("clusters").join(&sov.fqdn)
+            } else if parent.file_name().is_some_and(|n| n.to_string_lossy() == sov.fqdn) {
+                parent
+            } else {
                 let folder = parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 diags.push(
                     Diagnostic::error("folder-mismatch", format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn))
@@ -250,7 +257,6 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (Sov
                 );
                 return (report, diags, source);
             }
-            ws.root.join("clusters").join(&sov.fqdn)
         }
     };
     let digest = catalyst_catalog::sha256_hex(&bytes);

@@ -168,7 +168,12 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     };
     let mut diags = Diagnostics::new();
     diags.extend(builtin(Builtin::Sovereign).check(&doc, file));
-    scan_secrets(&doc, file, "", &mut diags);
+    // A value the schema already refused as a pasted secret is reported once.
+    let mut shapes = Diagnostics::new();
+    scan_secrets(&doc, file, "", &mut shapes);
+    let refused: Vec<Option<(usize, usize)>> =
+        diags.iter().filter(|d| d.code == "secret-value").map(|d| d.location.as_ref().map(|l| (l.line, l.column))).collect();
+    diags.extend(shapes.into_iter().filter(|d| !refused.contains(&d.location.as_ref().map(|l| (l.line, l.column)))));
     if diags.has_errors() {
         diags.sort();
         return Err(diags);

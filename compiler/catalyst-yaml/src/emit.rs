@@ -154,6 +154,52 @@ fn write_string(out: &mut String, s: &str, indent: usize, is_key: bool) {
     }
 }
 
+/// Whether a YAML 1.2 (core schema) or YAML 1.1 reader could take the
+/// plain scalar `s` for a number: 1.1 also reads `0b1`, `0755`, `1_000`,
+/// `1:30` (base 60) and `1.1.1` (its float pattern allows several dots).
+fn could_be_number(s: &str) -> bool {
+    if matches!(crate::resolve_plain(s), crate::ScalarKind::Int | crate::ScalarKind::Float) {
+        return true;
+    }
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let all = |t: &str, f: fn(char) -> bool| !t.is_empty() && t.chars().all(f);
+    let dec = |c: char| c.is_ascii_digit() || c == '_';
+    if all(body, dec) && body.chars().any(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    if let Some(b) = body.strip_prefix("0b") {
+        return all(b, |c| c == '0' || c == '1' || c == '_');
+    }
+    if let Some(x) = body.strip_prefix("0x") {
+        return all(x, |c| c.is_ascii_hexdigit() || c == '_');
+    }
+    // 1.1 float: ([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?
+    let (mant, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let exp_ok = exp.is_none_or(|e| e.len() > 1 && e.starts_with(['-', '+']) && all(&e[1..], |c| c.is_ascii_digit()));
+    if let Some(dot) = mant.find('.') {
+        let (int, frac) = (&mant[..dot], &mant[dot + 1..]);
+        let int_ok = int.is_empty() || (int.starts_with(|c: char| c.is_ascii_digit()) && all(int, dec));
+        if int_ok && frac.chars().all(|c| c.is_ascii_digit() || c == '.') && exp_ok && !(int.is_empty() && frac.is_empty()) {
+            return true;
+        }
+    }
+    // 1.1 base 60: [0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?
+    let mut parts = body.split(':');
+    let head = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    if !rest.is_empty() && all(head, dec) && head.starts_with(|c: char| c.is_ascii_digit()) {
+        let last = rest.len() - 1;
+        return rest.iter().enumerate().all(|(i, p)| {
+            let p = if i == last { p.split('.').next().unwrap_or_default() } else { p };
+            !p.is_empty() && p.len() <= 2 && all(p, |c| c.is_ascii_digit())
+        });
+    }
+    false
+}
+
 fn literal_block_ok(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
@@ -177,13 +223,8 @@ fn is_plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphanumeric() || first == '/' || first == '_' || (first == '.' && s.len() > 1)) {
         return false;
     }
-    // Anything that could be a number in either YAML version (ints in any
-    // base, floats, sexagesimal, `.inf`) is quoted.
-    if first.is_ascii_digit() || first == '.' {
-        let numberish = s.chars().all(|c| c.is_ascii_hexdigit() || "._:+-xXoObB".contains(c));
-        if numberish {
-            return false;
-        }
+    if could_be_number(s) {
+        return false;
     }
     if s.contains(": ") || s.contains(" #") {
         return false;

@@ -262,7 +262,7 @@ impl Builder<'_> {
     }
 }
 
-fn resolve_plain(t: &str) -> ScalarKind {
+pub(crate) fn resolve_plain(t: &str) -> ScalarKind {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ScalarKind::Bool,
