@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalyst_diag::{Diagnostics, Sources, render_human, render_json};
-use catalyst_ops::{Options, OpsError, Outcome, Report, Workspace};
+use catalyst_ops::{OpsError, Options, Outcome, Report, Workspace};
 use catalyst_resolve::GraphFormat;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -106,7 +106,9 @@ fn color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
     }
 }
 
@@ -130,16 +132,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Render { paths, out, format, quiet } => {
             let opts = Options { out, ..opts };
-            ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts)).map(|r| print_render(&r, format, quiet, use_color))
+            ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts))
+                .map(|r| print_render(&r, format, quiet, use_color))
         }
-        Command::Validate { paths, format } => ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {
-            print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
-            if format == Format::Human && !r.has_errors() {
-                let n = r.sovereigns.len();
-                eprintln!("valid: catalog and {n} Sovereign spec{}", if n == 1 { "" } else { "s" });
-            }
-            exit_for(&r)
-        }),
+        Command::Validate { paths, format } => {
+            ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {
+                print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+                if format == Format::Human && !r.has_errors() {
+                    let n = r.sovereigns.len();
+                    eprintln!("valid: catalog and {n} Sovereign spec{}", if n == 1 { "" } else { "s" });
+                }
+                exit_for(&r)
+            })
+        }
         Command::Graph { path, format } => {
             let f = match format {
                 GraphFmt::Dot => GraphFormat::Dot,

@@ -37,7 +37,8 @@ fn golden_cases() {
             tree(&out_dir)
         } else {
             assert!(!out_dir.exists(), "{name}: a failed render wrote output");
-            [("stderr.txt".to_string(), o.stderr.clone()), ("exit-code".to_string(), format!("{code}\n").into_bytes())].into()
+            [("stderr.txt".to_string(), o.stderr.clone()), ("exit-code".to_string(), format!("{code}\n").into_bytes())]
+                .into()
         };
         if update {
             let _ = std::fs::remove_dir_all(&expected_dir);

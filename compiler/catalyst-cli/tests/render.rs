@@ -17,7 +17,8 @@ const EXAMPLES: &[&str] = &["omantel.omani.works", "cloud.meridian-bank.example.
 fn scratch_workspace() -> (tempfile::TempDir, Vec<String>) {
     let t = tempfile::tempdir().unwrap();
     let mut fqdns = Vec::new();
-    let mut specs: Vec<PathBuf> = EXAMPLES.iter().map(|f| repo().join("clusters").join(f).join("sovereign.yaml")).collect();
+    let mut specs: Vec<PathBuf> =
+        EXAMPLES.iter().map(|f| repo().join("clusters").join(f).join("sovereign.yaml")).collect();
     specs.push(repo().join("golden/solo-pool/in/sovereign.yaml"));
     specs.push(repo().join("golden/three-region-byo/in/sovereign.yaml"));
     for s in specs {
@@ -51,7 +52,10 @@ fn rendering_is_byte_identical_across_runs_threads_and_working_directories() {
     let o = catalyst(a.path(), &["--catalog", &cat, "-j", "1", "render"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     // Run B: from `/`, eight threads, explicit absolute paths.
-    let paths: Vec<String> = fqdns.iter().map(|f| b.path().join("clusters").join(f).join("sovereign.yaml").to_string_lossy().into_owned()).collect();
+    let paths: Vec<String> = fqdns
+        .iter()
+        .map(|f| b.path().join("clusters").join(f).join("sovereign.yaml").to_string_lossy().into_owned())
+        .collect();
     let mut args = vec!["--catalog", cat.as_str(), "-j", "8", "render"];
     args.extend(paths.iter().map(String::as_str));
     let o = catalyst(Path::new("/"), &args);
@@ -109,7 +113,11 @@ fn render_writes_a_lock_with_input_and_output_digests() {
 
 fn catalyst_catalog_sha(b: &[u8]) -> String {
     use std::fmt::Write;
-    let out = std::process::Command::new("sha256sum").arg("-").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn();
+    let out = std::process::Command::new("sha256sum")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
     let mut child = out.expect("sha256sum is on every Debian machine");
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), b).unwrap();
     let o = child.wait_with_output().unwrap();
@@ -220,22 +228,34 @@ fn wrong_types_are_refused() {
 fn invalid_fqdns_and_subdomains_are_refused() {
     refused(&BASE.replace("subdomain: badinput", "subdomain: Bad_Input"), "invalid-value", "24:16", Some("RFC 1035"));
     refused(&BASE.replace("subdomain: badinput", "subdomain: console"), "reserved-subdomain", "24:16", None);
-    let byo = BASE.replace("    mode: pool\n    pool: omani.works\n    subdomain: badinput\n", "    mode: byo-manual\n    fqdn: 9lives..example\n");
+    let byo = BASE.replace(
+        "    mode: pool\n    pool: omani.works\n    subdomain: badinput\n",
+        "    mode: byo-manual\n    fqdn: 9lives..example\n",
+    );
     refused(&byo, "invalid-value", "23:11", None);
-    let idn = BASE.replace("    mode: pool\n    pool: omani.works\n    subdomain: badinput\n", "    mode: byo-manual\n    fqdn: cloud.\u{0435}xample.com\n");
+    let idn = BASE.replace(
+        "    mode: pool\n    pool: omani.works\n    subdomain: badinput\n",
+        "    mode: byo-manual\n    fqdn: cloud.\u{0435}xample.com\n",
+    );
     refused(&idn, "invalid-value", "23:11", None);
 }
 
 #[test]
 fn unknown_or_misspelled_blueprints_are_refused_with_a_suggestion() {
-    refused(&BASE.replace("[bp-langfuse]", "[bp-langfuze]"), "unknown-blueprint", "26:15", Some("did you mean `bp-langfuse`?"));
+    refused(
+        &BASE.replace("[bp-langfuse]", "[bp-langfuze]"),
+        "unknown-blueprint",
+        "26:15",
+        Some("did you mean `bp-langfuse`?"),
+    );
     refused(&BASE.replace("[bp-langfuse]", "[bp-langfuse, no-such-thing]"), "unknown-blueprint", "26:28", None);
 }
 
 #[test]
 fn pasted_secrets_are_refused_and_never_printed() {
     let hetzner = "Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456";
-    let spec = BASE.replace("      token:\n        secretRef: {name: hcloud, key: token}\n", &format!("      token: {hetzner}\n"));
+    let spec = BASE
+        .replace("      token:\n        secretRef: {name: hcloud, key: token}\n", &format!("      token: {hetzner}\n"));
     refused(&spec, "secret-value", "18:14", Some("secretRef"));
     let gh = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
     refused(&BASE.replace("name: Bad Input Ltd", &format!("name: {gh}")), "secret-value", "7:11", None);
@@ -245,8 +265,14 @@ fn pasted_secrets_are_refused_and_never_printed() {
         std::fs::write(t.path().join("sovereign.yaml"), s).unwrap();
         let cat = repo().to_string_lossy().into_owned();
         for format in ["human", "json"] {
-            let o = catalyst(t.path(), &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out", "--format", format]);
-            assert!(!text(&o.stderr).contains(secret) && !text(&o.stdout).contains(secret), "secret printed ({format})");
+            let o = catalyst(
+                t.path(),
+                &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out", "--format", format],
+            );
+            assert!(
+                !text(&o.stderr).contains(secret) && !text(&o.stdout).contains(secret),
+                "secret printed ({format})"
+            );
         }
     }
 }
@@ -254,7 +280,10 @@ fn pasted_secrets_are_refused_and_never_printed() {
 #[test]
 fn validate_reports_everything_at_once_and_as_json() {
     let t = tempfile::tempdir().unwrap();
-    let spec = BASE.replace("  topology:", "  topolgy:").replace("subdomain: badinput", "subdomain: Bad_1").replace("email: ops@", "email: ops-at-");
+    let spec = BASE
+        .replace("  topology:", "  topolgy:")
+        .replace("subdomain: badinput", "subdomain: Bad_1")
+        .replace("email: ops@", "email: ops-at-");
     std::fs::write(t.path().join("sovereign.yaml"), spec).unwrap();
     let cat = repo().to_string_lossy().into_owned();
     let o = catalyst(t.path(), &["--catalog", &cat, "validate", "sovereign.yaml", "--format", "json"]);

@@ -22,7 +22,12 @@ pub struct FoundRelease {
 
 /// Checks every YAML file under `dir`. `display_prefix` names `dir` in
 /// messages.
-pub fn check_dir(cat: &Catalog, dir: &Path, display_prefix: &str, limits: &Limits) -> (Vec<FoundRelease>, Diagnostics, SourceSet) {
+pub fn check_dir(
+    cat: &Catalog,
+    dir: &Path,
+    display_prefix: &str,
+    limits: &Limits,
+) -> (Vec<FoundRelease>, Diagnostics, SourceSet) {
     let mut sources = SourceSet::new(display_prefix.to_string());
     let mut diags = Diagnostics::new();
     let mut releases = Vec::new();
@@ -65,13 +70,18 @@ pub fn check_dir(cat: &Catalog, dir: &Path, display_prefix: &str, limits: &Limit
                 chart_version: version_node.and_then(Node::as_text).map(str::to_string),
                 depends_on: depends_on.clone(),
             };
-            let at = |n: Option<&Node>| n.or(doc.get("metadata")).map(|n| Location::new(shown.as_str(), n.pos.line, n.pos.col, n.width()));
+            let at = |n: Option<&Node>| {
+                n.or(doc.get("metadata")).map(|n| Location::new(shown.as_str(), n.pos.line, n.pos.col, n.width()))
+            };
             let chart_name = doc.path(&["spec", "chart", "spec", "chart"]).and_then(Node::as_text).unwrap_or(name);
             let bp = cat.get(name).or_else(|| cat.get(chart_name));
             let Some(bp) = bp else {
                 diags.push(
-                    Diagnostic::warning("unknown-release", format!("HelmRelease `{name}` matches no Blueprint in the catalog"))
-                        .at(at(doc.path(&["metadata", "name"]))),
+                    Diagnostic::warning(
+                        "unknown-release",
+                        format!("HelmRelease `{name}` matches no Blueprint in the catalog"),
+                    )
+                    .at(at(doc.path(&["metadata", "name"]))),
                 );
                 releases.push(found);
                 continue;
@@ -79,10 +89,16 @@ pub fn check_dir(cat: &Catalog, dir: &Path, display_prefix: &str, limits: &Limit
             if let Some(v) = &found.chart_version {
                 if *v != bp.chart_version() {
                     diags.push(
-                        Diagnostic::error("pin-mismatch", format!("HelmRelease `{name}` pins chart version {v}, the catalog has {}", bp.chart_version()))
-                            .at(at(version_node))
-                            .note(format!("Blueprint folder: {}", bp.dir), None)
-                            .for_blueprint(bp.name.clone()),
+                        Diagnostic::error(
+                            "pin-mismatch",
+                            format!(
+                                "HelmRelease `{name}` pins chart version {v}, the catalog has {}",
+                                bp.chart_version()
+                            ),
+                        )
+                        .at(at(version_node))
+                        .note(format!("Blueprint folder: {}", bp.dir), None)
+                        .for_blueprint(bp.name.clone()),
                     );
                 }
             }
@@ -125,7 +141,10 @@ fn placeholders(node: &Node, file: &str, diags: &mut Diagnostics) {
     match &node.kind {
         NodeKind::Scalar(t, _) => {
             let loc = Some(Location::new(file, node.pos.line, node.pos.col, node.width()));
-            if let Some(tok) = t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).find(|w| w.ends_with("_PLACEHOLDER") || *w == "PLACEHOLDER") {
+            if let Some(tok) = t
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .find(|w| w.ends_with("_PLACEHOLDER") || *w == "PLACEHOLDER")
+            {
                 diags.push(
                     Diagnostic::error("placeholder", format!("`{tok}` is a placeholder that nothing substitutes"))
                         .at(loc)

@@ -50,11 +50,15 @@ impl Workspace {
     /// with `catalog.yaml`, or with `platform/` and `clusters/`. An explicit
     /// catalog root overrides the catalog part.
     pub fn discover(cwd: &Path, catalog: Option<&Path>) -> Result<Workspace, OpsError> {
-        let cwd = std::fs::canonicalize(cwd).map_err(|source| OpsError::Io { context: format!("cannot resolve {}", cwd.display()), source })?;
-        let found = cwd.ancestors().find(|d| d.join("catalog.yaml").is_file() || (d.join("platform").is_dir() && d.join("clusters").is_dir()));
+        let cwd = std::fs::canonicalize(cwd)
+            .map_err(|source| OpsError::Io { context: format!("cannot resolve {}", cwd.display()), source })?;
+        let found = cwd
+            .ancestors()
+            .find(|d| d.join("catalog.yaml").is_file() || (d.join("platform").is_dir() && d.join("clusters").is_dir()));
         let root = found.map(Path::to_path_buf);
         let catalog = match (catalog, &root) {
-            (Some(c), _) => std::fs::canonicalize(cwd.join(c)).map_err(|source| OpsError::Io { context: format!("catalog {}", c.display()), source })?,
+            (Some(c), _) => std::fs::canonicalize(cwd.join(c))
+                .map_err(|source| OpsError::Io { context: format!("catalog {}", c.display()), source })?,
             (None, Some(r)) => r.clone(),
             (None, None) => {
                 return Err(OpsError::Usage(
@@ -82,7 +86,10 @@ impl Workspace {
 
     pub fn load_catalog(&self, limits: &Limits) -> Result<Catalog, OpsError> {
         let opts = LoadOptions { display_prefix: self.display_prefix(&self.catalog), limits: *limits };
-        catalyst_catalog::load(&self.catalog, &opts).map_err(|source| OpsError::Io { context: format!("cannot read catalog {}", self.catalog.display()), source })
+        catalyst_catalog::load(&self.catalog, &opts).map_err(|source| OpsError::Io {
+            context: format!("cannot read catalog {}", self.catalog.display()),
+            source,
+        })
     }
 
     /// Every `clusters/*/sovereign.yaml`, sorted.
@@ -177,7 +184,10 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
             if abs.is_dir() {
                 let spec = abs.join(SPEC_FILE);
                 if !spec.is_file() {
-                    return Err(OpsError::Usage(format!("{} has no {SPEC_FILE}: nothing to render there", p.display())));
+                    return Err(OpsError::Usage(format!(
+                        "{} has no {SPEC_FILE}: nothing to render there",
+                        p.display()
+                    )));
                 }
                 v.push(spec);
             } else if abs.is_file() {
@@ -198,24 +208,47 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
 }
 
 /// Renders every target in memory; nothing is written.
-fn render_targets(ws: &Workspace, cat: &Catalog, targets: &[Target], opts: &Options) -> Vec<(SovereignReport, Diagnostics, Option<(String, String)>)> {
+fn render_targets(
+    ws: &Workspace,
+    cat: &Catalog,
+    targets: &[Target],
+    opts: &Options,
+) -> Vec<(SovereignReport, Diagnostics, Option<(String, String)>)> {
     with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, t, opts)).collect())
 }
 
-fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (SovereignReport, Diagnostics, Option<(String, String)>) {
-    let mut report = SovereignReport { spec: t.display.clone(), fqdn: None, out: None, out_path: None, rendered: None, outcome: None };
+fn render_one(
+    ws: &Workspace,
+    cat: &Catalog,
+    t: &Target,
+    opts: &Options,
+) -> (SovereignReport, Diagnostics, Option<(String, String)>) {
+    let mut report = SovereignReport {
+        spec: t.display.clone(),
+        fqdn: None,
+        out: None,
+        out_path: None,
+        rendered: None,
+        outcome: None,
+    };
     let mut diags = Diagnostics::new();
     let bytes = match std::fs::read(&t.path) {
         Ok(b) if b.len() <= opts.limits.max_bytes => b,
         Ok(b) => {
             diags.push(
-                Diagnostic::error("file-too-large", format!("{} is {} bytes, more than the limit of {}", t.display, b.len(), opts.limits.max_bytes))
-                    .at(Some(Location::file(t.display.as_str()))),
+                Diagnostic::error(
+                    "file-too-large",
+                    format!("{} is {} bytes, more than the limit of {}", t.display, b.len(), opts.limits.max_bytes),
+                )
+                .at(Some(Location::file(t.display.as_str()))),
             );
             return (report, diags, None);
         }
         Err(e) => {
-            diags.push(Diagnostic::error("unreadable-file", format!("cannot read {}: {e}", t.display)).at(Some(Location::file(t.display.as_str()))));
+            diags.push(
+                Diagnostic::error("unreadable-file", format!("cannot read {}: {e}", t.display))
+                    .at(Some(Location::file(t.display.as_str()))),
+            );
             return (report, diags, None);
         }
     };
@@ -225,7 +258,14 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (Sov
             let ok = std::str::from_utf8(&bytes[..e.utf8_error().valid_up_to()]).unwrap_or_default();
             let line = ok.matches('\n').count() + 1;
             let col = ok.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            diags.push(Diagnostic::error("not-utf8", format!("{} is not valid UTF-8", t.display)).at(Some(Location::new(t.display.as_str(), line, col, 1))));
+            diags.push(
+                Diagnostic::error("not-utf8", format!("{} is not valid UTF-8", t.display)).at(Some(Location::new(
+                    t.display.as_str(),
+                    line,
+                    col,
+                    1,
+                ))),
+            );
             return (report, diags, None);
         }
     };
@@ -251,9 +291,12 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> (Sov
             } else {
                 let folder = parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 diags.push(
-                    Diagnostic::error("folder-mismatch", format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn))
-                        .at(Some(Location::file(t.display.as_str())))
-                        .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
+                    Diagnostic::error(
+                        "folder-mismatch",
+                        format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn),
+                    )
+                    .at(Some(Location::file(t.display.as_str())))
+                    .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
                 );
                 return (report, diags, source);
             }
@@ -297,16 +340,22 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         if let Some(p) = &s.out_path {
             if let Some(other) = outs.insert(p.clone(), s.spec.clone()) {
                 report.diagnostics.push(
-                    Diagnostic::error("output-collision", format!("{} and {other} both render into {}", s.spec, ws.display(p)))
-                        .at(Some(Location::file(s.spec.as_str())))
-                        .help("two Sovereigns cannot share an FQDN"),
+                    Diagnostic::error(
+                        "output-collision",
+                        format!("{} and {other} both render into {}", s.spec, ws.display(p)),
+                    )
+                    .at(Some(Location::file(s.spec.as_str())))
+                    .help("two Sovereigns cannot share an FQDN"),
                 );
             }
         }
         report.sovereigns.push(s);
     }
     if report.sovereigns.is_empty() {
-        return Err(OpsError::Usage(format!("no Sovereign specs found under {}", ws.display(&ws.root.join("clusters")))));
+        return Err(OpsError::Usage(format!(
+            "no Sovereign specs found under {}",
+            ws.display(&ws.root.join("clusters"))
+        )));
     }
     report.diagnostics.sort();
     if report.has_errors() {
@@ -317,7 +366,9 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
             .sovereigns
             .par_iter()
             .map(|s| {
-                let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else { unreachable!("no errors means every Sovereign rendered") };
+                let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else {
+                    unreachable!("no errors means every Sovereign rendered")
+                };
                 write::write_tree(dir, &r.files)
             })
             .collect()
@@ -366,7 +417,12 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
 
 /// `catalyst graph`: the resolved graph of one Sovereign, or of the whole
 /// catalog when no spec is given.
-pub fn graph(ws: &Workspace, spec: Option<&Path>, format: GraphFormat, opts: &Options) -> Result<(Option<String>, Report), OpsError> {
+pub fn graph(
+    ws: &Workspace,
+    spec: Option<&Path>,
+    format: GraphFormat,
+    opts: &Options,
+) -> Result<(Option<String>, Report), OpsError> {
     let cat = ws.load_catalog(&opts.limits)?;
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());

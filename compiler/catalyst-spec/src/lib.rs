@@ -171,8 +171,11 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     // A value the schema already refused as a pasted secret is reported once.
     let mut shapes = Diagnostics::new();
     scan_secrets(&doc, file, "", &mut shapes);
-    let refused: Vec<Option<(usize, usize)>> =
-        diags.iter().filter(|d| d.code == "secret-value").map(|d| d.location.as_ref().map(|l| (l.line, l.column))).collect();
+    let refused: Vec<Option<(usize, usize)>> = diags
+        .iter()
+        .filter(|d| d.code == "secret-value")
+        .map(|d| d.location.as_ref().map(|l| (l.line, l.column)))
+        .collect();
     diags.extend(shapes.into_iter().filter(|d| !refused.contains(&d.location.as_ref().map(|l| (l.line, l.column)))));
     if diags.has_errors() {
         diags.sort();

@@ -182,7 +182,11 @@ fn could_be_number(s: &str) -> bool {
     if let Some(dot) = mant.find('.') {
         let (int, frac) = (&mant[..dot], &mant[dot + 1..]);
         let int_ok = int.is_empty() || (int.starts_with(|c: char| c.is_ascii_digit()) && all(int, dec));
-        if int_ok && frac.chars().all(|c| c.is_ascii_digit() || c == '.') && exp_ok && !(int.is_empty() && frac.is_empty()) {
+        if int_ok
+            && frac.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && exp_ok
+            && !(int.is_empty() && frac.is_empty())
+        {
             return true;
         }
     }
