@@ -399,10 +399,10 @@ fn load_blueprint(
 
     // The chart, read first: chart-only folders take their identity from it.
     let chart = if has_chart { load_chart(&mut ctx, &format!("{dir}/chart")) } else { None };
-    if dialect == Dialect::ChartOnly {
-        if let Some(c) = &chart {
-            ctx.name = Catalog::canonical_name(&c.name);
-        }
+    if dialect == Dialect::ChartOnly
+        && let Some(c) = &chart
+    {
+        ctx.name = Catalog::canonical_name(&c.name);
     }
 
     let mut bp = Blueprint {
@@ -441,10 +441,10 @@ fn load_blueprint(
                     .at(Some(Location::file(ctx.sources.display(&chart_rel))))
                     .help(format!("add {shown}/blueprint.yaml in the catalyst.openova.io/v1alpha1 dialect; until then the chart's name and version are used")),
             );
-            if let Some(c) = &chart {
-                if let Ok(v) = semver::Version::parse(&c.version) {
-                    bp.version = v;
-                }
+            if let Some(c) = &chart
+                && let Ok(v) = semver::Version::parse(&c.version)
+            {
+                bp.version = v;
             }
         }
     }
@@ -649,16 +649,16 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
             .at(api_node.and_then(|n| ctx.sources.loc(rel, n)))
             .help(format!("rewrite it as `{API_V1ALPHA1}` with a bp- name and the full spec (card.summary, visibility, release, depends, ...)")),
     );
-    if let Some(name_node) = doc.path(&["metadata", "name"]) {
-        if name_node.as_str().is_some_and(|n| !n.starts_with("bp-")) {
-            ctx.push(
-                Diagnostic::warning(
-                    "legacy-name",
-                    format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()),
-                )
-                .at(ctx.sources.loc(rel, name_node)),
-            );
-        }
+    if let Some(name_node) = doc.path(&["metadata", "name"])
+        && name_node.as_str().is_some_and(|n| !n.starts_with("bp-"))
+    {
+        ctx.push(
+            Diagnostic::warning(
+                "legacy-name",
+                format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()),
+            )
+            .at(ctx.sources.loc(rel, name_node)),
+        );
     }
     match str_at(doc, &["spec", "version"]).map(semver::Version::parse) {
         Some(Ok(v)) => bp.version = v,
@@ -787,16 +787,17 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
                     );
                 }
             }
-            if let Some(c) = up_chart {
-                if !chart.dependencies.iter().any(|d| d.name == c) && !chart.no_upstream {
-                    ctx.push(
-                        Diagnostic::error(
-                            "upstream-pin-mismatch",
-                            format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"),
-                        )
-                        .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
-                    );
-                }
+            if let Some(c) = up_chart
+                && !chart.dependencies.iter().any(|d| d.name == c)
+                && !chart.no_upstream
+            {
+                ctx.push(
+                    Diagnostic::error(
+                        "upstream-pin-mismatch",
+                        format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"),
+                    )
+                    .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
+                );
             }
         }
     } else if !chart.dependencies.is_empty() {
@@ -825,12 +826,11 @@ fn find_observability_on<'a>(node: &'a Node, path: &mut Vec<String>, hits: &mut 
     for (k, v) in map {
         let key = k.as_text().unwrap_or_default().to_string();
         path.push(key.clone());
-        if OBSERVABILITY_KEYS.contains(&key.as_str()) {
-            if let Some(en) = v.get("enabled") {
-                if en.as_bool() == Some(true) {
-                    hits.push((format!("{}.enabled", path.join(".")), en));
-                }
-            }
+        if OBSERVABILITY_KEYS.contains(&key.as_str())
+            && let Some(en) = v.get("enabled")
+            && en.as_bool() == Some(true)
+        {
+            hits.push((format!("{}.enabled", path.join(".")), en));
         }
         find_observability_on(v, path, hits);
         path.pop();
@@ -873,23 +873,20 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                     diags.push(diag);
                 }
                 Some(target) => {
-                    if let Some(req) = &d.range {
-                        if !req.matches(&target.version) {
-                            let mut diag = Diagnostic::error(
-                                "version-range-unsatisfied",
-                                format!(
-                                    "{} needs {} {req}, but the catalog has {}",
-                                    bp.name, d.blueprint, target.version
-                                ),
-                            )
-                            .at(d.location.clone())
-                            .for_blueprint(bp.name.clone())
-                            .help(format!("widen the range or update {}", d.blueprint));
-                            if bp.dialect != Dialect::Canonical {
-                                diag.severity = Severity::Warning;
-                            }
-                            diags.push(diag);
+                    if let Some(req) = &d.range
+                        && !req.matches(&target.version)
+                    {
+                        let mut diag = Diagnostic::error(
+                            "version-range-unsatisfied",
+                            format!("{} needs {} {req}, but the catalog has {}", bp.name, d.blueprint, target.version),
+                        )
+                        .at(d.location.clone())
+                        .for_blueprint(bp.name.clone())
+                        .help(format!("widen the range or update {}", d.blueprint));
+                        if bp.dialect != Dialect::Canonical {
+                            diag.severity = Severity::Warning;
                         }
+                        diags.push(diag);
                     }
                 }
             }

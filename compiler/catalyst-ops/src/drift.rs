@@ -86,21 +86,18 @@ pub fn check_dir(
                 releases.push(found);
                 continue;
             };
-            if let Some(v) = &found.chart_version {
-                if *v != bp.chart_version() {
-                    diags.push(
-                        Diagnostic::error(
-                            "pin-mismatch",
-                            format!(
-                                "HelmRelease `{name}` pins chart version {v}, the catalog has {}",
-                                bp.chart_version()
-                            ),
-                        )
-                        .at(at(version_node))
-                        .note(format!("Blueprint folder: {}", bp.dir), None)
-                        .for_blueprint(bp.name.clone()),
-                    );
-                }
+            if let Some(v) = &found.chart_version
+                && *v != bp.chart_version()
+            {
+                diags.push(
+                    Diagnostic::error(
+                        "pin-mismatch",
+                        format!("HelmRelease `{name}` pins chart version {v}, the catalog has {}", bp.chart_version()),
+                    )
+                    .at(at(version_node))
+                    .note(format!("Blueprint folder: {}", bp.dir), None)
+                    .for_blueprint(bp.name.clone()),
+                );
             }
             if let Some(declared) = &bp.depends {
                 let declared: BTreeSet<String> = declared.iter().map(|d| d.blueprint.clone()).collect();

@@ -168,6 +168,10 @@ fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// What rendering one spec produced: its report, its problems, and the
+/// spec's text (for printing diagnostics) when it could be read.
+type Rendering = (SovereignReport, Diagnostics, Option<(String, String)>);
+
 /// A spec to render, located.
 struct Target {
     path: PathBuf,
@@ -208,12 +212,7 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
 }
 
 /// Renders every target in memory; nothing is written.
-fn render_targets(
-    ws: &Workspace,
-    cat: &Catalog,
-    targets: &[Target],
-    opts: &Options,
-) -> Vec<(SovereignReport, Diagnostics, Option<(String, String)>)> {
+fn render_targets(ws: &Workspace, cat: &Catalog, targets: &[Target], opts: &Options) -> Vec<Rendering> {
     with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, t, opts)).collect())
 }
 
@@ -337,17 +336,17 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
             report.sources.add(f, t);
         }
         report.diagnostics.extend(d);
-        if let Some(p) = &s.out_path {
-            if let Some(other) = outs.insert(p.clone(), s.spec.clone()) {
-                report.diagnostics.push(
-                    Diagnostic::error(
-                        "output-collision",
-                        format!("{} and {other} both render into {}", s.spec, ws.display(p)),
-                    )
-                    .at(Some(Location::file(s.spec.as_str())))
-                    .help("two Sovereigns cannot share an FQDN"),
-                );
-            }
+        if let Some(p) = &s.out_path
+            && let Some(other) = outs.insert(p.clone(), s.spec.clone())
+        {
+            report.diagnostics.push(
+                Diagnostic::error(
+                    "output-collision",
+                    format!("{} and {other} both render into {}", s.spec, ws.display(p)),
+                )
+                .at(Some(Location::file(s.spec.as_str())))
+                .help("two Sovereigns cannot share an FQDN"),
+            );
         }
         report.sovereigns.push(s);
     }

@@ -70,17 +70,18 @@ fn walk(
 
 fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result<Value, String> {
     let t = s.trim();
-    if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) {
-        if !inner.contains("{{") && !inner.contains("}}") {
-            let e = env
-                .compile_expression(inner.trim().trim_start_matches('-').trim_end_matches('-'))
-                .map_err(|e| format!("{e:#}"))?;
-            let v = e.eval(ctx).map_err(|e| format!("{e:#}"))?;
-            if v.is_undefined() {
-                return Err(format!("`{}` is undefined", inner.trim()));
-            }
-            return serde_json::to_value(&v).map_err(|e| e.to_string());
+    if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
+        && !inner.contains("{{")
+        && !inner.contains("}}")
+    {
+        let e = env
+            .compile_expression(inner.trim().trim_start_matches('-').trim_end_matches('-'))
+            .map_err(|e| format!("{e:#}"))?;
+        let v = e.eval(ctx).map_err(|e| format!("{e:#}"))?;
+        if v.is_undefined() {
+            return Err(format!("`{}` is undefined", inner.trim()));
         }
+        return serde_json::to_value(&v).map_err(|e| e.to_string());
     }
     env.render_str(s, ctx).map(Value::String).map_err(|e| format!("{e:#}"))
 }

@@ -247,21 +247,21 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
                     ),
                 ),
                 Some(target) => {
-                    if let Some(req) = &d.range {
-                        if !req.matches(&target.version) {
-                            diags.push(
-                                Diagnostic::error(
-                                    "version-range-unsatisfied",
-                                    format!(
-                                        "{} needs {} {req}, but the catalog has {}",
-                                        bp.name, d.blueprint, target.version
-                                    ),
-                                )
-                                .at(d.location.clone())
-                                .for_blueprint(bp.name.clone())
-                                .help(format!("widen the range or update {}", d.blueprint)),
-                            );
-                        }
+                    if let Some(req) = &d.range
+                        && !req.matches(&target.version)
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                "version-range-unsatisfied",
+                                format!(
+                                    "{} needs {} {req}, but the catalog has {}",
+                                    bp.name, d.blueprint, target.version
+                                ),
+                            )
+                            .at(d.location.clone())
+                            .for_blueprint(bp.name.clone())
+                            .help(format!("widen the range or update {}", d.blueprint)),
+                        );
                     }
                     deps.push(target.name.clone());
                     res.reasons.entry(target.name.clone()).or_insert_with(|| Reason::DependencyOf(n.clone()));
@@ -282,7 +282,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
 /// a Blueprint that exists). Fails only on cycles.
 pub fn resolve_catalog(cat: &Catalog) -> Result<Resolution, Diagnostics> {
     let mut res = Resolution::default();
-    let mut diags = Diagnostics::new();
+    let diags = Diagnostics::new();
     for bp in cat.blueprints.values() {
         let mut deps: Vec<String> = bp.depend_names().filter(|d| cat.get(d).is_some()).map(str::to_string).collect();
         deps.sort();

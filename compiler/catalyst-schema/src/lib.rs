@@ -270,11 +270,10 @@ fn describe(
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options.as_array().map(|a| a.iter().map(show).collect()).unwrap_or_default();
             let mut d = Diagnostic::error("invalid-value", format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
-            if let Some(text) = doc.pointer(pointer).and_then(Node::as_str) {
-                if let Some(s) = suggest(text, opts.iter().map(String::as_str)) {
+            if let Some(text) = doc.pointer(pointer).and_then(Node::as_str)
+                && let Some(s) = suggest(text, opts.iter().map(String::as_str)) {
                     d = d.help(format!("did you mean {s}?"));
                 }
-            }
             d
         }
         ValidationErrorKind::Constant { expected_value } => {

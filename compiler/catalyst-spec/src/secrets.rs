@@ -21,10 +21,11 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
         ("sk-ant-", "an Anthropic API key", 20),
         ("sk-proj-", "an OpenAI API key", 20),
     ] {
-        if let Some(rest) = t.strip_prefix(prefix) {
-            if rest.len() >= min && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
-                return Some(what);
-            }
+        if let Some(rest) = t.strip_prefix(prefix)
+            && rest.len() >= min
+            && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            return Some(what);
         }
     }
     if (t.starts_with("AKIA") || t.starts_with("ASIA"))
