@@ -544,33 +544,8 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         bp.release_name = n.to_string();
     }
     bp.timeout = str_at(doc, &["spec", "release", "timeout"]).map(str::to_string);
-    if let Some(p) = doc.path(&["spec", "placementSchema"]) {
-        let j = p.to_json();
-        let modes: Vec<String> =
-            j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
-        if !modes.is_empty() {
-            bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
-            bp.placement.modes = modes;
-        }
-        bp.placement.min_regions = j["minRegions"].as_u64();
-        bp.placement.max_regions = j["maxRegions"].as_u64();
-    }
-    if let Some(cs) = doc.path(&["spec", "configSchema"]) {
-        let j = cs.to_json();
-        match Schema::compile(&j) {
-            Ok(s) => {
-                bp.config_schema = Some(s);
-                bp.config_schema_json = Some(j);
-            }
-            Err(e) => ctx.push(
-                Diagnostic::error(
-                    "invalid-config-schema",
-                    format!("spec.configSchema is not a valid JSON Schema: {e}"),
-                )
-                .at(ctx.sources.loc(rel, cs)),
-            ),
-        }
-    }
+    read_placement(bp, doc);
+    read_config_schema(ctx, bp, doc, rel);
     if let Some(v) = doc.path(&["spec", "values"]) {
         bp.values = v.to_json();
         bp.values_node = Some(v.clone());
@@ -586,6 +561,34 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
                 .at(doc.get("spec").and_then(|s| ctx.sources.loc(rel, s)))
                 .help("write `depends: []` when it has no dependencies, so the graph is known"),
         );
+    }
+}
+
+fn read_placement(bp: &mut Blueprint, doc: &Node) {
+    let Some(p) = doc.path(&["spec", "placementSchema"]) else { return };
+    let j = p.to_json();
+    let modes: Vec<String> =
+        j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+    if !modes.is_empty() {
+        bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
+        bp.placement.modes = modes;
+    }
+    bp.placement.min_regions = j["minRegions"].as_u64();
+    bp.placement.max_regions = j["maxRegions"].as_u64();
+}
+
+fn read_config_schema(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
+    let Some(cs) = doc.path(&["spec", "configSchema"]) else { return };
+    let j = cs.to_json();
+    match Schema::compile(&j) {
+        Ok(s) => {
+            bp.config_schema = Some(s);
+            bp.config_schema_json = Some(j);
+        }
+        Err(e) => ctx.push(
+            Diagnostic::error("invalid-config-schema", format!("spec.configSchema is not a valid JSON Schema: {e}"))
+                .at(ctx.sources.loc(rel, cs)),
+        ),
     }
 }
 
@@ -673,24 +676,8 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     if let Some(v) = str_at(doc, &["spec", "visibility"]) {
         bp.visibility = v.to_string();
     }
-    if let Some(cs) = doc.path(&["spec", "configSchema"]) {
-        let j = cs.to_json();
-        if let Ok(s) = Schema::compile(&j) {
-            bp.config_schema = Some(s);
-            bp.config_schema_json = Some(j);
-        }
-    }
-    if let Some(p) = doc.path(&["spec", "placementSchema"]) {
-        let j = p.to_json();
-        let modes: Vec<String> =
-            j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
-        if !modes.is_empty() {
-            bp.placement.default = j["default"].as_str().map(str::to_string).unwrap_or_else(|| modes[0].clone());
-            bp.placement.modes = modes;
-        }
-        bp.placement.min_regions = j["minRegions"].as_u64();
-        bp.placement.max_regions = j["maxRegions"].as_u64();
-    }
+    read_config_schema(ctx, bp, doc, rel);
+    read_placement(bp, doc);
     bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
 }
 

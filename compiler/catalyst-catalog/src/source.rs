@@ -55,15 +55,7 @@ impl SourceSet {
                 .at(Some(Location::file(shown.as_str())))
         })?;
         self.digests.insert(rel.to_string(), sha256_hex(&bytes));
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let ok = std::str::from_utf8(ok).unwrap_or_default();
-            let line = ok.matches('\n').count() + 1;
-            let col = ok.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            Diagnostic::error("not-utf8", format!("{shown} is not valid UTF-8"))
-                .at(Some(Location::new(shown.as_str(), line, col, 1)))
-                .help("save the file as UTF-8")
-        })?;
+        let text = catalyst_yaml::decode_utf8(bytes, &shown)?;
         self.texts.add(shown, text.clone());
         Ok(text)
     }

@@ -334,3 +334,25 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     let o = catalyst(&repo(), &["man"]);
     assert!(o.status.success() && text(&o.stdout).contains(".TH catalyst"));
 }
+
+#[test]
+fn non_utf8_nul_bytes_and_duplicate_keys_are_refused_with_their_position() {
+    let cases: [(Vec<u8>, &str, &str); 3] = [
+        ([&BASE.as_bytes()[..60], b"\xff\xfe", &BASE.as_bytes()[60..]].concat(), "not-utf8", "3:4"),
+        (BASE.replacen("Bad Input Ltd", "Bad\0Input", 1).into_bytes(), "invalid-yaml", "7:14"),
+        (BASE.replacen("  topology:", "  org:\n    name: again\n  topology:", 1).into_bytes(), "invalid-yaml", "9:3"),
+    ];
+    for (bytes, code, at) in cases {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("sovereign.yaml"), bytes).unwrap();
+        let cat = repo().to_string_lossy().into_owned();
+        let o = catalyst(t.path(), &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("error[{code}]")) && err.contains(&format!("sovereign.yaml:{at}")),
+            "{code} at {at}:\n{err}"
+        );
+        assert!(!t.path().join("out").exists());
+    }
+}

@@ -251,20 +251,10 @@ fn render_one(
             return (report, diags, None);
         }
     };
-    let text = match String::from_utf8(bytes.clone()) {
+    let text = match catalyst_yaml::decode_utf8(bytes.clone(), &t.display) {
         Ok(s) => s,
-        Err(e) => {
-            let ok = std::str::from_utf8(&bytes[..e.utf8_error().valid_up_to()]).unwrap_or_default();
-            let line = ok.matches('\n').count() + 1;
-            let col = ok.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            diags.push(
-                Diagnostic::error("not-utf8", format!("{} is not valid UTF-8", t.display)).at(Some(Location::new(
-                    t.display.as_str(),
-                    line,
-                    col,
-                    1,
-                ))),
-            );
+        Err(d) => {
+            diags.push(d);
             return (report, diags, None);
         }
     };

@@ -471,6 +471,18 @@ fn parse_int(t: &str) -> Option<i64> {
     t.trim_start_matches('+').parse().ok()
 }
 
+/// Decodes file bytes as UTF-8; on failure, a diagnostic at the line and
+/// column of the first invalid byte.
+pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String, catalyst_diag::Diagnostic> {
+    String::from_utf8(bytes).map_err(|e| {
+        let ok = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap_or_default();
+        let pos = pos_of_offset(ok, ok.len());
+        catalyst_diag::Diagnostic::error("not-utf8", format!("{file} is not valid UTF-8"))
+            .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
+            .help("save the file as UTF-8")
+    })
+}
+
 /// Converts a parse failure to a diagnostic pointing into `file`.
 pub fn error_diagnostic(file: &str, e: &YamlError) -> catalyst_diag::Diagnostic {
     let mut d = catalyst_diag::Diagnostic::error("invalid-yaml", e.message.clone())
