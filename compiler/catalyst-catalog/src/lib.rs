@@ -86,6 +86,9 @@ pub struct Chart {
     pub no_upstream: bool,
     /// Root-relative paths of every file in the chart folder.
     pub files: Vec<String>,
+    /// Where Chart.yaml says `version` and `name` (or the file itself).
+    pub version_location: Option<Location>,
+    pub name_location: Option<Location>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -472,7 +475,7 @@ fn load_blueprint(
                         ),
                     )
                     .at(at)
-                    .note("Chart.yaml version", Some(Location::file(ctx.sources.display(&chart_rel))))
+                    .note("Chart.yaml version", c.version_location.clone())
                     .help("make spec.version and Chart.yaml version equal; the chart version is what gets installed"),
                 );
             }
@@ -700,9 +703,13 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
     let name = str_at(&doc, &["name"]).unwrap_or_default().to_string();
     let version = str_at(&doc, &["version"]).unwrap_or_default().to_string();
     if name.is_empty() || semver::Version::parse(&version).is_err() {
+        let at = doc.get("version").or(doc.get("name")).and_then(|n| ctx.sources.loc(&rel, n));
         ctx.push(
-            Diagnostic::error("invalid-chart", "Chart.yaml needs a `name` and a semantic `version`")
-                .at(Some(Location::file(ctx.sources.display(&rel)))),
+            Diagnostic::error(
+                "invalid-chart",
+                "Chart.yaml needs a `name` and a semantic `version` (MAJOR.MINOR.PATCH)",
+            )
+            .at(at.or_else(|| Some(Location::new(ctx.sources.display(&rel), 1, 1, 1)))),
         );
     }
     let no_upstream = doc.path(&["annotations", NO_UPSTREAM_ANNOTATION]).and_then(Node::as_text) == Some("true");
@@ -716,14 +723,18 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
         });
     }
     if dependencies.is_empty() && !no_upstream {
+        let at = doc.get("dependencies").or(doc.get("name")).and_then(|n| ctx.sources.loc(&rel, n));
         ctx.push(
             Diagnostic::error("hollow-chart", format!("{} declares no upstream chart under `dependencies:`", ctx.sources.display(&rel)))
-                .at(Some(Location::file(ctx.sources.display(&rel))))
+                .at(at.or_else(|| Some(Location::file(ctx.sources.display(&rel)))))
                 .help(format!(
                     "declare the upstream chart it wraps; a chart that ships only Catalyst-authored resources says so with the annotation `{NO_UPSTREAM_ANNOTATION}: \"true\"`"
                 )),
         );
     }
+    let file_loc = Some(Location::new(ctx.sources.display(&rel), 1, 1, 1));
+    let version_location = doc.get("version").and_then(|n| ctx.sources.loc(&rel, n)).or(file_loc.clone());
+    let name_location = doc.get("name").and_then(|n| ctx.sources.loc(&rel, n)).or(file_loc);
     Some(Chart {
         dir: chart_dir.to_string(),
         name,
@@ -731,6 +742,8 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
         dependencies,
         no_upstream,
         files: list_files(ctx.root, chart_dir),
+        version_location,
+        name_location,
     })
 }
 
