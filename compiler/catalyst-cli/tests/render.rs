@@ -356,3 +356,91 @@ fn non_utf8_nul_bytes_and_duplicate_keys_are_refused_with_their_position() {
         assert!(!t.path().join("out").exists());
     }
 }
+
+/// A scratch workspace with one example spec in `clusters/<fqdn>/`.
+fn one_sovereign_workspace() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("clusters/omantel.omani.works");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(repo().join("clusters/omantel.omani.works/sovereign.yaml"), d.join("sovereign.yaml")).unwrap();
+    (t, d)
+}
+
+#[test]
+fn render_keeps_files_it_did_not_write_and_removes_its_own_stale_ones() {
+    let (t, d) = one_sovereign_workspace();
+    let cat = repo().to_string_lossy().into_owned();
+    let spec = std::fs::read(d.join("sovereign.yaml")).unwrap();
+    assert!(catalyst(t.path(), &["--catalog", &cat, "render"]).status.success());
+    std::fs::write(d.join("NOTES.md"), "operator notes").unwrap();
+    std::fs::write(d.join("blueprints/bp-cilium.yaml"), "edited by hand").unwrap();
+    // Drop a Blueprint from the selection: its file is a stale output.
+    let text = String::from_utf8(spec.clone()).unwrap().replace("families: [insights, fabric]", "families: [fabric]");
+    std::fs::write(d.join("sovereign.yaml"), &text).unwrap();
+    let o = catalyst(t.path(), &["--catalog", &cat, "render"]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(d.join("NOTES.md")).unwrap(),
+        "operator notes",
+        "a file catalyst did not write was lost"
+    );
+    assert_eq!(std::fs::read_to_string(d.join("sovereign.yaml")).unwrap(), text, "the spec was changed");
+    assert_ne!(std::fs::read_to_string(d.join("blueprints/bp-cilium.yaml")).unwrap(), "edited by hand");
+    assert!(!d.join("blueprints/bp-grafana.yaml").exists(), "a stale output survived");
+}
+
+fn text_of(b: &[u8]) -> String {
+    text(b)
+}
+
+#[test]
+fn render_refuses_directories_it_does_not_own_and_touches_nothing() {
+    let (t, d) = one_sovereign_workspace();
+    let cat = repo().to_string_lossy().into_owned();
+    let spec = d.join("sovereign.yaml").to_string_lossy().into_owned();
+    // A foreign, non-empty directory.
+    let victim = t.path().join("victim");
+    std::fs::create_dir_all(victim.join("sub")).unwrap();
+    std::fs::write(victim.join("notes.txt"), "mine").unwrap();
+    std::fs::write(victim.join("sub/file"), "mine too").unwrap();
+    let o = catalyst(t.path(), &["--catalog", &cat, "render", &spec, "--out", "victim"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("error[output-not-owned]"), "{}", text(&o.stderr));
+    assert_eq!(tree(&victim).len(), 2, "the foreign directory was touched");
+    // A regular file.
+    std::fs::write(t.path().join("afile"), "data").unwrap();
+    let o = catalyst(t.path(), &["--catalog", &cat, "render", &spec, "--out", "afile"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[output-not-directory]"), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(t.path().join("afile")).unwrap(), "data");
+    // Another spec's directory: a loose spec with the same FQDN.
+    assert!(catalyst(t.path(), &["--catalog", &cat, "render"]).status.success());
+    let before = tree(&d);
+    let loose = t.path().join("loose.yaml");
+    std::fs::write(&loose, std::fs::read_to_string(d.join("sovereign.yaml")).unwrap().replace("count: 3", "count: 5"))
+        .unwrap();
+    let o = catalyst(t.path(), &["--catalog", &cat, "render", "loose.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[spec-conflict]"), "{}", text(&o.stderr));
+    assert_same_tree(&before, &tree(&d), "the cluster directory after a refused render");
+    let leftovers: Vec<_> =
+        std::fs::read_dir(t.path().join("clusters")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "temporary directories left behind: {leftovers:?}");
+}
+
+#[test]
+fn validate_fails_on_stale_or_hand_edited_output() {
+    let (t, d) = one_sovereign_workspace();
+    let cat = repo().to_string_lossy().into_owned();
+    let o = catalyst(t.path(), &["--catalog", &cat, "validate"]);
+    assert_eq!(o.status.code(), Some(1), "an unrendered spec must fail validate");
+    assert!(text(&o.stderr).contains("error[not-rendered]"), "{}", text(&o.stderr));
+    assert!(catalyst(t.path(), &["--catalog", &cat, "render"]).status.success());
+    assert!(catalyst(t.path(), &["--catalog", &cat, "validate"]).status.success());
+    let f = d.join("blueprints/bp-cilium.yaml");
+    let edited = std::fs::read_to_string(&f).unwrap().replace("tag: '1.1.1'", "tag: '9.9.9'");
+    std::fs::write(&f, edited).unwrap();
+    let o = catalyst(t.path(), &["--catalog", &cat, "validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("blueprints/bp-cilium.yaml differs from a fresh render"), "{}", text(&o.stderr));
+}

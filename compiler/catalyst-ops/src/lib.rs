@@ -141,6 +141,11 @@ pub struct SovereignReport {
     pub out: Option<String>,
     pub out_path: Option<PathBuf>,
     pub rendered: Option<Rendered>,
+    /// Everything the output directory will hold: the rendered files and
+    /// the files there that catalyst did not write (the spec, a README).
+    pub tree: BTreeMap<String, Vec<u8>>,
+    /// The output directory as it was before, if it existed.
+    pub existing: Option<BTreeMap<String, Vec<u8>>>,
     pub outcome: Option<Outcome>,
 }
 
@@ -216,18 +221,15 @@ fn render_targets(ws: &Workspace, cat: &Catalog, targets: &[Target], opts: &Opti
     with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, t, opts)).collect())
 }
 
-fn render_one(
-    ws: &Workspace,
-    cat: &Catalog,
-    t: &Target,
-    opts: &Options,
-) -> (SovereignReport, Diagnostics, Option<(String, String)>) {
+fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> Rendering {
     let mut report = SovereignReport {
         spec: t.display.clone(),
         fqdn: None,
         out: None,
         out_path: None,
         rendered: None,
+        tree: BTreeMap::new(),
+        existing: None,
         outcome: None,
     };
     let mut diags = Diagnostics::new();
@@ -294,18 +296,85 @@ fn render_one(
     let digest = catalyst_catalog::sha256_hex(&bytes);
     match catalyst_render::render(&RenderInput { catalog: cat, sovereign: &sov, spec_digest: digest }) {
         Ok(mut r) => {
-            // The spec stays in its directory, byte for byte.
-            if t.path.parent() == Some(out_dir.as_path()) {
-                r.files.insert(SPEC_FILE.to_string(), bytes);
-            }
             diags.extend(r.warnings.0.drain(..));
-            report.out = Some(ws.display(&out_dir));
+            let shown = ws.display(&out_dir);
+            let mut tree = r.files.clone();
+            match plan_output(&out_dir, &shown, &t.path, &mut tree) {
+                Ok(existing) => report.existing = existing,
+                Err(d) => diags.push(d),
+            }
+            report.tree = tree;
+            report.out = Some(shown);
             report.out_path = Some(out_dir);
             report.rendered = Some(r);
         }
         Err(d) => diags.extend(d),
     }
     (report, diags, source)
+}
+
+/// Decides what the output directory will hold and whether catalyst may
+/// write it. A directory is catalyst's when it has a `catalyst.lock`, or
+/// holds nothing but the spec. Files the previous lock does not list as
+/// outputs (the spec, a README someone added) are kept; outputs of the
+/// previous render that this one does not produce are removed. Returns the
+/// directory's current content.
+fn plan_output(
+    out_dir: &Path,
+    shown: &str,
+    spec: &Path,
+    tree: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>, Diagnostic> {
+    let at = || Some(Location::file(shown));
+    if !out_dir.exists() {
+        return Ok(None);
+    }
+    if !out_dir.is_dir() {
+        return Err(Diagnostic::error("output-not-directory", format!("{shown} exists and is not a directory"))
+            .at(at())
+            .help("choose another output directory"));
+    }
+    let old = write::read_tree(out_dir)
+        .map_err(|e| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at()))?;
+    if old.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
+        return Err(Diagnostic::error(
+            "spec-conflict",
+            format!(
+                "{shown}/{SPEC_FILE} is another spec for this Sovereign; rendering this one there would not match it"
+            ),
+        )
+        .at(at())
+        .help(format!("render {shown}/{SPEC_FILE} instead, or choose another output directory with --out")));
+    }
+    let owned: std::collections::BTreeSet<String> = match old
+        .get(catalyst_render::LOCK_FILE)
+        .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)))
+    {
+        Some(lock) => lock.outputs.into_keys().chain([catalyst_render::LOCK_FILE.to_string()]).collect(),
+        None => {
+            let foreign: Vec<&str> = old.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
+            if !foreign.is_empty() {
+                let more = if foreign.len() > 3 { format!(" and {} more", foreign.len() - 3) } else { String::new() };
+                return Err(Diagnostic::error(
+                    "output-not-owned",
+                    format!(
+                        "refusing to render into {shown}: it holds files catalyst did not write ({}{more}) and no {}",
+                        foreign[..foreign.len().min(3)].join(", "),
+                        catalyst_render::LOCK_FILE
+                    ),
+                )
+                .at(at())
+                .help("choose a new or empty directory, or remove those files"));
+            }
+            Default::default()
+        }
+    };
+    for (k, v) in &old {
+        if !owned.contains(k) && !tree.contains_key(k) {
+            tree.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(Some(old))
 }
 
 /// `catalyst render`: renders the given specs (or every
@@ -355,10 +424,8 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
             .sovereigns
             .par_iter()
             .map(|s| {
-                let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else {
-                    unreachable!("no errors means every Sovereign rendered")
-                };
-                write::write_tree(dir, &r.files)
+                let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
+                write::write_tree(dir, &s.tree)
             })
             .collect()
     });
@@ -396,12 +463,55 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         if let Some((f, t)) = src {
             report.sources.add(f, t);
         }
+        let rendered_ok = !d.has_errors() && s.rendered.is_some();
         // Catalog problems were reported once above.
         report.diagnostics.extend(d.into_iter().filter(|x| !cat.diagnostics.0.contains(x)));
+        if rendered_ok && opts.out.is_none() {
+            report.diagnostics.extend(stale_files(&s));
+        }
         report.sovereigns.push(s);
     }
     report.diagnostics.sort();
     Ok(report)
+}
+
+/// Files of a cluster directory that differ from a fresh render: edited
+/// by hand, or stale because an input changed.
+fn stale_files(s: &SovereignReport) -> Vec<Diagnostic> {
+    let out = s.out.clone().unwrap_or_default();
+    let spec_here = s.tree.contains_key(SPEC_FILE);
+    let not_rendered = || {
+        vec![
+            Diagnostic::error("not-rendered", format!("{out} has not been rendered"))
+                .at(Some(Location::file(s.spec.as_str())))
+                .help("run `catalyst render` and commit the result"),
+        ]
+    };
+    let Some(existing) = &s.existing else { return not_rendered() };
+    if !existing.contains_key(catalyst_render::LOCK_FILE) {
+        return if spec_here { not_rendered() } else { Vec::new() };
+    }
+    let mut out_diags = Vec::new();
+    for (path, bytes) in &s.tree {
+        let problem = match existing.get(path) {
+            None => "is missing",
+            Some(b) if b != bytes => "differs from a fresh render",
+            _ => continue,
+        };
+        out_diags.push(
+            Diagnostic::error("stale-output", format!("{out}/{path} {problem}"))
+                .at(Some(Location::file(format!("{out}/{path}"))))
+                .help("run `catalyst render`: rendered files are not edited by hand; change the spec or the catalog instead"),
+        );
+    }
+    for path in existing.keys().filter(|p| !s.tree.contains_key(*p)) {
+        out_diags.push(
+            Diagnostic::error("stale-output", format!("{out}/{path} is no longer rendered"))
+                .at(Some(Location::file(format!("{out}/{path}"))))
+                .help("run `catalyst render` to remove it"),
+        );
+    }
+    out_diags
 }
 
 /// `catalyst graph`: the resolved graph of one Sovereign, or of the whole

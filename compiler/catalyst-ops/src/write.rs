@@ -12,14 +12,16 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // The I/O error is part of the message, not a `source`, so that error
+    // chains print it once.
+    #[error("cannot write {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("refusing to write outside the output directory: {0}")]
     UnsafePath(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |error| WriteError::Io { path: path.to_path_buf(), error }
 }
 
 /// What happened to a directory.
@@ -62,9 +64,7 @@ pub fn recover(dir: &Path) -> Result<(), WriteError> {
         std::fs::rename(&old, dir).map_err(io(dir))?;
     }
     for leftover in [old, new] {
-        if leftover.exists() {
-            std::fs::remove_dir_all(&leftover).map_err(io(&leftover))?;
-        }
+        remove_any(&leftover)?;
     }
     Ok(())
 }
@@ -86,7 +86,29 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Outco
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let new = tmp_sibling(dir, "new");
-    std::fs::create_dir_all(&new).map_err(io(&new))?;
+    let result = fill(&new, files).and_then(|()| swap_in(&new, dir));
+    if result.is_err() {
+        // Leave nothing behind: the old directory is untouched.
+        let _ = remove_any(&new);
+    }
+    result?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
+    }
+    Ok(Outcome::Written)
+}
+
+/// Removes a file or a directory tree, if there is one.
+fn remove_any(path: &Path) -> Result<(), WriteError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(io(path)),
+        Ok(_) => std::fs::remove_file(path).map_err(io(path)),
+        Err(_) => Ok(()),
+    }
+}
+
+fn fill(new: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), WriteError> {
+    std::fs::create_dir_all(new).map_err(io(new))?;
     for (rel, bytes) in files {
         let path = new.join(rel);
         if let Some(p) = path.parent() {
@@ -96,24 +118,25 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Outco
         f.write_all(bytes).map_err(io(&path))?;
         f.sync_all().map_err(io(&path))?;
     }
-    sync_dir(&new);
-    if dir.exists() {
-        if exchange(&new, dir).is_err() {
-            let old = tmp_sibling(dir, "old");
-            std::fs::rename(dir, &old).map_err(io(dir))?;
-            std::fs::rename(&new, dir).map_err(io(dir))?;
-            std::fs::remove_dir_all(&old).map_err(io(&old))?;
-        } else {
-            // `new` now holds the previous content.
-            std::fs::remove_dir_all(&new).map_err(io(&new))?;
-        }
-    } else {
-        std::fs::rename(&new, dir).map_err(io(dir))?;
+    sync_dir(new);
+    Ok(())
+}
+
+fn swap_in(new: &Path, dir: &Path) -> Result<(), WriteError> {
+    if !dir.exists() {
+        return std::fs::rename(new, dir).map_err(io(dir));
     }
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent);
+    if exchange(new, dir).is_ok() {
+        // `new` now holds the previous content.
+        return remove_any(new);
     }
-    Ok(Outcome::Written)
+    let old = tmp_sibling(dir, "old");
+    std::fs::rename(dir, &old).map_err(io(dir))?;
+    if let Err(e) = std::fs::rename(new, dir) {
+        let _ = std::fs::rename(&old, dir);
+        return Err(io(dir)(e));
+    }
+    remove_any(&old)
 }
 
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
@@ -159,6 +182,20 @@ mod tests {
         recover(&d).unwrap();
         assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "old")]));
         assert!(!tmp_sibling(&d, "new").exists());
+    }
+
+    #[test]
+    fn stray_temporary_files_are_cleared_and_failures_leave_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("out");
+        std::fs::write(tmp_sibling(&d, "new"), "stray file").unwrap();
+        assert_eq!(write_tree(&d, &files(&[("a.yaml", "1")])).unwrap(), Outcome::Written);
+        // A path that cannot be created (a file in the way of a folder).
+        let e = write_tree(&d, &files(&[("b.yaml", "1"), ("b.yaml/x", "1")])).unwrap_err();
+        assert!(e.to_string().starts_with("cannot write"), "{e}");
+        assert_eq!(e.to_string().matches("os error").count(), 1, "the OS error is printed once: {e}");
+        assert!(!tmp_sibling(&d, "new").exists());
+        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "1")]));
     }
 
     #[test]
