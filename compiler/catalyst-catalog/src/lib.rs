@@ -241,6 +241,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         }
     }
     check_references(&cat, &mut diags);
+    diags.extend(std::mem::take(&mut cat.sources.secrets));
     diags.sort();
     cat.diagnostics = diags;
     Ok(cat)

@@ -18,6 +18,8 @@ pub struct SourceSet {
     /// sha256 (hex) of each file read, by root-relative path with `/`.
     pub digests: BTreeMap<String, String>,
     pub texts: Sources,
+    /// Secret-shaped values found in the YAML files read.
+    pub secrets: Vec<Diagnostic>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -63,7 +65,20 @@ impl SourceSet {
     /// Reads and parses a single-document YAML file.
     pub fn read_yaml(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<Option<Node>, Diagnostic> {
         let text = self.read(root, rel, limits)?;
-        catalyst_yaml::parse_one(&text, limits).map_err(|e| catalyst_yaml::error_diagnostic(&self.display(rel), &e))
+        let shown = self.display(rel);
+        let doc = catalyst_yaml::parse_one(&text, limits).map_err(|e| catalyst_yaml::error_diagnostic(&shown, &e))?;
+        let mut found = catalyst_diag::Diagnostics::new();
+        if let Some(d) = &doc {
+            catalyst_yaml::scan_secrets(d, &shown, &mut found);
+        }
+        catalyst_yaml::scan_comment_secrets(&text, &shown, &mut found);
+        // The Blueprint a file belongs to: `platform/<x>/...` → `bp-<x>`.
+        let owner = rel.split('/').nth(1).filter(|_| rel.starts_with("platform/") || rel.starts_with("products/"));
+        self.secrets.extend(found.into_iter().map(|d| match owner {
+            Some(o) => d.for_blueprint(format!("bp-{o}")),
+            None => d,
+        }));
+        Ok(doc)
     }
 
     pub fn loc(&self, rel: &str, node: &Node) -> Option<Location> {

@@ -444,3 +444,94 @@ fn validate_fails_on_stale_or_hand_edited_output() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("blueprints/bp-cilium.yaml differs from a fresh render"), "{}", text(&o.stderr));
 }
+
+/// Runs validate and render (human and JSON) on `spec` and asserts `secret`
+/// appears in no output, and that a `secret-value` or `credentials-in-url`
+/// error is reported.
+fn never_printed(spec: &str, secret: &str, code: &str) {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("sovereign.yaml"), spec).unwrap();
+    let cat = repo().to_string_lossy().into_owned();
+    let mut saw = false;
+    for args in [
+        vec!["validate", "sovereign.yaml"],
+        vec!["validate", "sovereign.yaml", "--format", "json"],
+        vec!["render", "sovereign.yaml", "--out", "out"],
+        vec!["render", "sovereign.yaml", "--out", "out", "--format", "json"],
+        vec!["graph", "sovereign.yaml"],
+    ] {
+        let mut a = vec!["--catalog", cat.as_str()];
+        a.extend(args.iter().copied());
+        let o = catalyst(t.path(), &a);
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert!(!all.contains(secret), "`{}` printed the secret:\n{all}", args.join(" "));
+        assert_eq!(o.status.code(), Some(1), "`{}`:\n{all}", args.join(" "));
+        saw |= all.contains(code);
+    }
+    assert!(saw, "{code} never reported");
+    assert!(!t.path().join("out").exists());
+}
+
+#[test]
+fn secrets_are_masked_in_every_diagnostic_and_found_in_urls_and_comments() {
+    let gh = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
+    let hz = "Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456";
+    // Another error on the same line as the secret (an unknown field).
+    never_printed(
+        &BASE.replace("        secretRef: {name: hcloud, key: token}", &format!("        value: {hz}")),
+        hz,
+        "secret-value",
+    );
+    // Credentials inside URLs.
+    never_printed(
+        &BASE.replace("https://git.example.org/bad.git", &format!("https://ops:{gh}@git.example.org/bad.git")),
+        gh,
+        "secret-value",
+    );
+    never_printed(
+        &BASE.replace("https://git.example.org/bad.git", "https://ops:hunter2hunter2@git.example.org/bad.git"),
+        "hunter2",
+        "password or token",
+    );
+    // A comment.
+    never_printed(&BASE.replace("count: 1}", &format!("count: 1}}  # token {gh}")), gh, "secret-value");
+    // A secret used as a mapping key.
+    never_printed(&BASE.replace("    hetzner:\n", &format!("    hetzner:\n      {gh}: x\n")), gh, "secret-value");
+}
+
+#[test]
+fn secrets_in_the_catalog_and_in_hand_written_directories_are_refused() {
+    let gh = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
+    let t = tempfile::tempdir().unwrap();
+    let cat = t.path().join("cat");
+    let copy = |from: &Path, to: &Path| {
+        for (rel, bytes) in tree(from) {
+            let p = to.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+    };
+    for part in ["platform", "products"] {
+        copy(&repo().join(part), &cat.join(part));
+    }
+    std::fs::copy(repo().join("catalog.yaml"), cat.join("catalog.yaml")).unwrap();
+    let values = cat.join("platform/cilium/chart/values.yaml");
+    let v = std::fs::read_to_string(&values).unwrap() + &format!("extraToken: {gh}\n");
+    std::fs::write(&values, v).unwrap();
+    let o = catalyst(t.path(), &["--catalog", "cat", "validate"]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[secret-value]") && all.contains("cat/platform/cilium/chart/values.yaml:"), "{all}");
+    assert!(!all.contains(gh));
+
+    let hw = t.path().join("hand-written");
+    std::fs::create_dir_all(&hw).unwrap();
+    std::fs::write(
+        hw.join("secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  password: hunter2\n",
+    )
+    .unwrap();
+    let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "validate", "hand-written"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("error[plaintext-secret]"), "{}", text(&o.stderr));
+}

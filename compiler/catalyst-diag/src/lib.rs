@@ -6,6 +6,8 @@
 //! one. The CLI renders the list for people ([`render_human`], in the style
 //! of rustc) or for tools ([`render_json`]).
 
+pub mod secrets;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -227,8 +229,17 @@ impl Sources {
 /// ```
 pub fn render_human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
     let mut out = String::new();
+    // Lines where a secret was found: no diagnostic prints them past the
+    // start of the value.
+    let mut secret_cols: BTreeMap<(&str, usize), usize> = BTreeMap::new();
+    for d in diags.iter().filter(|d| d.code == SECRET_CODE) {
+        if let Some(l) = d.location.as_ref().filter(|l| l.line > 0) {
+            let c = secret_cols.entry((&l.file, l.line)).or_insert(l.column);
+            *c = (*c).min(l.column);
+        }
+    }
     for d in diags.iter() {
-        render_one(&mut out, d, sources, color);
+        render_one(&mut out, d, sources, &secret_cols, color);
         out.push('\n');
     }
     let (e, w) = (diags.error_count(), diags.warning_count());
@@ -255,32 +266,42 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     if color { format!("{code}{text}\x1b[0m") } else { text.to_string() }
 }
 
-fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) {
+fn render_one(
+    out: &mut String,
+    d: &Diagnostic,
+    sources: &Sources,
+    secret_cols: &BTreeMap<(&str, usize), usize>,
+    color: bool,
+) {
     let sev_color = match d.severity {
         Severity::Error => RED,
         Severity::Warning => YELLOW,
         Severity::Note => BLUE,
     };
     let head = format!("{}[{}]", d.severity.as_str(), d.code);
-    let _ = writeln!(out, "{}{}", paint(color, sev_color, &head), paint(color, BOLD, &format!(": {}", d.message)));
+    let _ = writeln!(
+        out,
+        "{}{}",
+        paint(color, sev_color, &head),
+        paint(color, BOLD, &format!(": {}", secrets::redact(&d.message)))
+    );
     let mut gutter = 0;
     if let Some(loc) = &d.location {
         let digits = loc.line.max(1).to_string().len();
         gutter = digits;
         let _ = writeln!(out, "{:w$}{} {loc}", "", paint(color, BLUE, "-->"), w = digits);
         if let Some(line) = (loc.line > 0).then(|| sources.line(&loc.file, loc.line)).flatten() {
-            // Never echo a secret back: keep the line up to the value.
-            let redacted;
-            let line = if d.code == SECRET_CODE {
-                redacted = format!("{}<redacted>", line.chars().take(loc.column.saturating_sub(1)).collect::<String>());
-                redacted.as_str()
-            } else {
-                line
+            // Never echo a secret back: keep the line up to the value, and
+            // mask anything secret-shaped elsewhere on it.
+            let line: String = match secret_cols.get(&(&*loc.file, loc.line)) {
+                Some(&c) => format!("{}<redacted>", line.chars().take(c.saturating_sub(1)).collect::<String>()),
+                None => secrets::redact(line).into_owned(),
             };
+            // Long lines are shown as a window around the column.
+            let (line, col) = window(&line, loc.column.max(1));
             let bar = paint(color, BLUE, "|");
             let _ = writeln!(out, "{:w$} {bar}", "", w = digits);
             let _ = writeln!(out, "{} {bar} {}", paint(color, BLUE, &loc.line.to_string()), line);
-            let col = loc.column.max(1);
             let prefix: String = line.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             let avail = line.chars().count().saturating_sub(col - 1).max(1);
             let width = loc.width.clamp(1, avail);
@@ -292,16 +313,37 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool) 
     for n in &d.notes {
         match &n.location {
             Some(l) => {
-                let _ = writeln!(out, "{pad} = note: {} ({l})", n.message);
+                let _ = writeln!(out, "{pad} = note: {} ({l})", secrets::redact(&n.message));
             }
             None => {
-                let _ = writeln!(out, "{pad} = note: {}", n.message);
+                let _ = writeln!(out, "{pad} = note: {}", secrets::redact(&n.message));
             }
         }
     }
     if let Some(h) = &d.help {
-        let _ = writeln!(out, "{pad} = help: {h}");
+        let _ = writeln!(out, "{pad} = help: {}", secrets::redact(h));
     }
+}
+
+/// At most `WIDTH` characters of `line` around 1-based column `col`, with
+/// `…` where it was cut; returns the new line and the column within it.
+fn window(line: &str, col: usize) -> (String, usize) {
+    const WIDTH: usize = 100;
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WIDTH {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(WIDTH / 2).min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.extend(&chars[start..end]);
+    if end < chars.len() {
+        s.push('…');
+    }
+    (s, col - start + usize::from(start > 0))
 }
 
 /// Renders diagnostics as one JSON document for tools.
@@ -312,7 +354,20 @@ pub fn render_json(diags: &Diagnostics) -> String {
         warnings: usize,
         diagnostics: &'a [Diagnostic],
     }
-    let doc = Doc { errors: diags.error_count(), warnings: diags.warning_count(), diagnostics: &diags.0 };
+    // Messages may quote user input: mask anything secret-shaped.
+    let masked: Vec<Diagnostic> = diags
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d.message = secrets::redact(&d.message).into_owned();
+            d.help = d.help.as_deref().map(|h| secrets::redact(h).into_owned());
+            for n in &mut d.notes {
+                n.message = secrets::redact(&n.message).into_owned();
+            }
+            d
+        })
+        .collect();
+    let doc = Doc { errors: diags.error_count(), warnings: diags.warning_count(), diagnostics: &masked };
     serde_json::to_string_pretty(&doc).expect("diagnostics serialize") + "\n"
 }
 

@@ -50,8 +50,26 @@ pub fn check_dir(
                 continue;
             }
         };
+        catalyst_yaml::scan_comment_secrets(&text, &shown, &mut diags);
         for doc in &docs {
             placeholders(doc, &shown, &mut diags);
+            catalyst_yaml::scan_secrets(doc, &shown, &mut diags);
+            if doc.get("kind").and_then(Node::as_text) == Some("Secret") {
+                let has_data = ["data", "stringData"]
+                    .iter()
+                    .any(|k| doc.get(k).and_then(Node::as_map).is_some_and(|m| !m.is_empty()));
+                if has_data {
+                    let at = doc
+                        .get("data")
+                        .or(doc.get("stringData"))
+                        .map(|n| Location::new(shown.as_str(), n.pos.line, n.pos.col, 1));
+                    diags.push(
+                        Diagnostic::error("plaintext-secret", "a Secret with data is committed in plain text")
+                            .at(at)
+                            .help("no plaintext secrets in Git: use a SealedSecret or an ExternalSecret that references OpenBao"),
+                    );
+                }
+            }
             if doc.get("kind").and_then(Node::as_text) != Some("HelmRelease") {
                 continue;
             }

@@ -108,7 +108,7 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
     fn go(v: &Value, path: &str, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
         match v {
             Value::String(s) => {
-                if let Some(what) = catalyst_spec::looks_like_secret(s) {
+                if let Some((what, _)) = catalyst_spec::find_secret(s) {
                     diags.push(
                         Diagnostic::error(
                             "secret-value",

@@ -8,16 +8,14 @@
 //! secret-shaped values anywhere) and returns the typed [`Sovereign`], or
 //! every problem found, each at file:line:col.
 
-mod secrets;
-
 use std::collections::BTreeMap;
 
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use catalyst_schema::{Builtin, builtin};
-use catalyst_yaml::{Limits, Node, NodeKind};
+use catalyst_yaml::{Limits, Node};
 use serde_json::Value;
 
-pub use secrets::looks_like_secret;
+pub use catalyst_diag::secrets::{find_secret, looks_like_secret};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Region {
@@ -170,7 +168,8 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     diags.extend(builtin(Builtin::Sovereign).check(&doc, file));
     // A value the schema already refused as a pasted secret is reported once.
     let mut shapes = Diagnostics::new();
-    scan_secrets(&doc, file, "", &mut shapes);
+    catalyst_yaml::scan_secrets(&doc, file, &mut shapes);
+    catalyst_yaml::scan_comment_secrets(text, file, &mut shapes);
     let refused: Vec<Option<(usize, usize)>> = diags
         .iter()
         .filter(|d| d.code == "secret-value")
@@ -283,11 +282,69 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             );
         }
     }
-    if let Some(problem) = fqdn_problem(&fqdn) {
+    let complete = needed.iter().all(|k| d.get(*k).is_some());
+    if let Some(problem) = fqdn_problem(&fqdn).filter(|_| complete) {
         let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
         diags.push(
             Diagnostic::error("invalid-fqdn", format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}"))
                 .at(loc(ptr)),
+        );
+    }
+
+    // The longest operator host must still be a valid name.
+    if fqdn_problem(&fqdn).is_none() && fqdn.len() + "marketplace.".len() > 253 {
+        diags.push(
+            Diagnostic::error(
+                "invalid-fqdn",
+                format!(
+                    "the Sovereign's FQDN is {} characters; operator hosts such as marketplace.<fqdn> would exceed 253",
+                    fqdn.len()
+                ),
+            )
+            .at(loc(if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" }))
+            .help("use an FQDN of at most 241 characters"),
+        );
+    }
+    // Every provider in use needs its credentials.
+    let mut providers: Vec<&str> =
+        spec["topology"]["regions"].as_array().into_iter().flatten().filter_map(|r| r["provider"].as_str()).collect();
+    providers.sort();
+    providers.dedup();
+    for p in providers {
+        if spec["credentials"].get(p).is_none() {
+            diags.push(
+                Diagnostic::error(
+                    "missing-credentials",
+                    format!("regions use provider `{p}` but `spec.credentials.{p}` is missing"),
+                )
+                .at(loc("/spec/credentials"))
+                .help(format!("add `{p}:` with secret references to its API credentials")),
+            );
+        }
+    }
+    // URLs carry no credentials; the Git path stays inside the repository.
+    for ptr in ["/spec/gitops/url", "/spec/sources/registry"] {
+        if let Some(u) = doc.pointer(ptr).and_then(Node::as_str) {
+            let rest = u.split_once("://").map_or(u, |(_, r)| r);
+            let authority = rest.split('/').next().unwrap_or_default();
+            if let Some((userinfo, _)) = authority.rsplit_once('@')
+                && userinfo.contains(':')
+            {
+                diags.push(
+                        Diagnostic::error("secret-value", format!("`{}` contains a password or token", catalyst_schema::display_path(ptr)))
+                            .at(loc(ptr))
+                            .help("remove `user:secret@` from the URL; reference a Secret instead (gitops.secretRef, sources.pullSecret)"),
+                    );
+            }
+        }
+    }
+    if let Some(p) = doc.pointer("/spec/gitops/path").and_then(Node::as_str)
+        && p.split('/').any(|seg| seg == "." || seg == "..")
+    {
+        diags.push(
+            Diagnostic::error("invalid-value", "`spec.gitops.path` must stay inside the repository")
+                .at(loc("/spec/gitops/path"))
+                .help("write a relative path without `.` or `..` segments, e.g. clusters/<fqdn>"),
         );
     }
 
@@ -321,6 +378,37 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             );
         }
     }
+    let canonical = |n: &str| if n.starts_with("bp-") { n.to_string() } else { format!("bp-{n}") };
+    let mut seen: BTreeMap<String, &String> = BTreeMap::new();
+    for k in blueprints.keys() {
+        if let Some(first) = seen.insert(canonical(k), k) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-entry",
+                    format!("`spec.blueprints` configures `{}` twice, as `{first}` and `{k}`", canonical(k)),
+                )
+                .at(blueprints[k].location.clone())
+                .help("merge the two entries"),
+            );
+        }
+    }
+    let families = names("/spec/components/families");
+    let include = names("/spec/components/include");
+    let exclude = names("/spec/components/exclude");
+    for (what, list, norm) in [("families", &families, false), ("include", &include, true), ("exclude", &exclude, true)]
+    {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in list {
+            let key = if norm { canonical(&r.name) } else { r.name.clone() };
+            if !seen.insert(key.clone()) {
+                diags.push(
+                    Diagnostic::error("duplicate-entry", format!("`spec.components.{what}` lists `{key}` twice"))
+                        .at(r.location.clone())
+                        .help("remove one of them"),
+                );
+            }
+        }
+    }
     let opt = |v: &Value| v.as_str().map(str::to_string);
     let fqdn_for_path = fqdn.clone();
     let sov = Sovereign {
@@ -334,9 +422,9 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         environment: spec["topology"]["environment"].as_str().unwrap_or("prod").to_string(),
         regions,
         domain,
-        families: names("/spec/components/families"),
-        include: names("/spec/components/include"),
-        exclude: names("/spec/components/exclude"),
+        families,
+        include,
+        exclude,
         blueprints,
         git_url: s(&spec["gitops"]["url"]),
         git_branch: spec["gitops"]["branch"].as_str().unwrap_or("main").to_string(),
@@ -387,36 +475,6 @@ pub fn fqdn_problem(fqdn: &str) -> Option<String> {
         return Some("`omani.trades` is not a pool: the pool TLD is `omani.trade`".into());
     }
     None
-}
-
-/// Refuses secret-shaped strings anywhere in the document, naming where
-/// and what, never the value.
-pub fn scan_secrets(node: &Node, file: &str, pointer: &str, diags: &mut Diagnostics) {
-    match &node.kind {
-        NodeKind::Scalar(t, _) => {
-            if pointer.ends_with("/sshPublicKey") {
-                return;
-            }
-            if let Some(what) = looks_like_secret(t) {
-                diags.push(
-                    Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", catalyst_schema::display_path(pointer)))
-                        .at(Some(Location::new(file, node.pos.line, node.pos.col, 1)))
-                        .help("secrets never go into Git: store it in the secret store and write a `secretRef: {name, key}` (the value is not repeated here)"),
-                );
-            }
-        }
-        NodeKind::Seq(items) => {
-            for (i, n) in items.iter().enumerate() {
-                scan_secrets(n, file, &format!("{pointer}/{i}"), diags);
-            }
-        }
-        NodeKind::Map(m) => {
-            for (k, v) in m {
-                let key = k.as_text().unwrap_or_default().replace('~', "~0").replace('/', "~1");
-                scan_secrets(v, file, &format!("{pointer}/{key}"), diags);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

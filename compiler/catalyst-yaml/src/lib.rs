@@ -473,7 +473,11 @@ fn parse_int(t: &str) -> Option<i64> {
 
 /// Decodes file bytes as UTF-8; on failure, a diagnostic at the line and
 /// column of the first invalid byte.
-pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String, catalyst_diag::Diagnostic> {
+pub fn decode_utf8(mut bytes: Vec<u8>, file: &str) -> Result<String, catalyst_diag::Diagnostic> {
+    // A byte order mark is not content.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes).map_err(|e| {
         let ok = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap_or_default();
         let pos = pos_of_offset(ok, ok.len());
@@ -481,6 +485,80 @@ pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String, catalyst_diag::
             .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
             .help("save the file as UTF-8")
     })
+}
+
+/// Secrets in comments: the parser drops comments, so the text is read line
+/// by line for them.
+pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::Diagnostics) {
+    for (i, line) in text.lines().enumerate() {
+        let Some(hash) = line
+            .find(" #")
+            .map(|h| h + 1)
+            .or_else(|| line.trim_start().starts_with('#').then(|| line.find('#').unwrap_or(0)))
+        else {
+            continue;
+        };
+        if let Some((what, r)) = catalyst_diag::secrets::find_secret(&line[hash..]) {
+            diags.push(
+                catalyst_diag::Diagnostic::error("secret-value", format!("a comment holds what looks like {what}"))
+                    .at(Some(catalyst_diag::Location::new(file, i + 1, line[..hash + r.start].chars().count() + 1, 1)))
+                    .help("secrets never go into Git, not even in comments; remove it and rotate it (the value is not repeated here)"),
+            );
+        }
+    }
+}
+
+/// Refuses secret-shaped strings anywhere in the document, naming where
+/// and what, never the value.
+pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
+    scan_node(node, file, "", diags);
+}
+
+fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::Diagnostics) {
+    match &node.kind {
+        NodeKind::Scalar(t, _) => {
+            if pointer.ends_with("/sshPublicKey") {
+                return;
+            }
+            if let Some((what, _)) = catalyst_diag::secrets::find_secret(t) {
+                diags.push(
+                    catalyst_diag::Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", dotted(pointer)))
+                        .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
+                        .help("secrets never go into Git: store it in the secret store and write a `secretRef: {name, key}` (the value is not repeated here)"),
+                );
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                scan_node(n, file, &format!("{pointer}/{i}"), diags);
+            }
+        }
+        NodeKind::Map(m) => {
+            for (k, v) in m {
+                let key = k.as_text().unwrap_or_default().replace('~', "~0").replace('/', "~1");
+                // Keys too: a token pasted as a key is still a token.
+                scan_node(k, file, pointer, diags);
+                scan_node(v, file, &format!("{pointer}/{key}"), diags);
+            }
+        }
+    }
+}
+
+/// `/spec/org/name` → `spec.org.name` (list indices in brackets).
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    out
 }
 
 /// Converts a parse failure to a diagnostic pointing into `file`.

@@ -1,0 +1,154 @@
+//! Recognizing secret values by their shape, so a token pasted into a spec
+//! or a values overlay is refused before it reaches Git, and is masked in
+//! anything printed.
+
+use std::borrow::Cow;
+
+/// Characters that separate tokens inside a string: a token embedded in a
+/// URL (`https://user:ghp_...@host`), a comment or a sentence is found too.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || "\"'`:@?&=,;()[]{}<>#|".contains(c)
+}
+
+/// The kind of secret `s` looks like (the whole string, or any token in
+/// it), and the byte range of the secret.
+pub fn find_secret(s: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    if let Some(kind) = looks_like_secret(s) {
+        let start = s.len() - s.trim_start().len();
+        return Some((kind, start..s.trim_end().len().max(start)));
+    }
+    let mut start = None;
+    for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
+        match (is_separator(c), start) {
+            (false, None) => start = Some(i),
+            (true, Some(b)) => {
+                let tok = &s[b..i];
+                // Tokens of a path or URL: also try the last `/` segment.
+                let cands = [Some((b, tok)), tok.rfind('/').map(|j| (b + j + 1, &tok[j + 1..]))];
+                for (off, t) in cands.into_iter().flatten() {
+                    if let Some(kind) = looks_like_secret(t) {
+                        return Some((kind, off..off + t.len()));
+                    }
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `s` with every secret-looking token replaced by `<redacted>`.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    if s.contains("PRIVATE KEY") {
+        return Cow::Owned("<redacted>".into());
+    }
+    let Some((_, r)) = find_secret(s) else { return Cow::Borrowed(s) };
+    let rest = redact(&s[r.end..]).into_owned();
+    Cow::Owned(format!("{}<redacted>{rest}", &s[..r.start]))
+}
+
+/// The kind of secret a string looks like, if any.
+pub fn looks_like_secret(s: &str) -> Option<&'static str> {
+    let t = s.trim();
+    if t.contains("-----BEGIN") && t.contains("PRIVATE KEY") {
+        return Some("a PEM private key");
+    }
+    let alnum = |x: &str| x.bytes().all(|c| c.is_ascii_alphanumeric());
+    for (prefix, what, min) in [
+        ("ghp_", "a GitHub token", 30),
+        ("gho_", "a GitHub token", 30),
+        ("ghu_", "a GitHub token", 30),
+        ("ghs_", "a GitHub token", 30),
+        ("ghr_", "a GitHub token", 30),
+        ("github_pat_", "a GitHub token", 30),
+        ("glpat-", "a GitLab token", 20),
+        ("xoxb-", "a Slack token", 20),
+        ("xoxp-", "a Slack token", 20),
+        ("sk-ant-", "an Anthropic API key", 20),
+        ("sk-proj-", "an OpenAI API key", 20),
+    ] {
+        if let Some(rest) = t.strip_prefix(prefix)
+            && rest.len() >= min
+            && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            return Some(what);
+        }
+    }
+    if (t.starts_with("AKIA") || t.starts_with("ASIA"))
+        && t.len() == 20
+        && t.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Some("an AWS access key id");
+    }
+    // Hetzner Cloud API tokens are 64 alphanumeric characters; Gitea access
+    // tokens are 40 lower-case hex digits.
+    if t.len() == 64
+        && alnum(t)
+        && t.bytes().any(|c| c.is_ascii_uppercase())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+        && t.bytes().any(|c| c.is_ascii_digit())
+    {
+        return Some("a Hetzner Cloud API token");
+    }
+    if t.len() == 40
+        && t.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        && t.bytes().any(|c| c.is_ascii_digit())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+    {
+        return Some("a Gitea access token");
+    }
+    // AWS secret access keys: 40 characters of base64 with both cases, a
+    // digit, and a `/` or `+`.
+    if t.len() == 40
+        && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+        && t.bytes().any(|c| c == b'/' || c == b'+')
+        && t.bytes().any(|c| c.is_ascii_uppercase())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+        && t.bytes().any(|c| c.is_ascii_digit())
+    {
+        return Some("an AWS secret access key");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_secret, looks_like_secret, redact};
+
+    #[test]
+    fn tokens_inside_urls_comments_and_sentences() {
+        let gh = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
+        for s in [
+            format!("https://x:{gh}@gitea.example.org/a.git"),
+            format!("count: 3  # token {gh}"),
+            format!("oci://u:{gh}@ghcr.io/x"),
+        ] {
+            let (_, r) = find_secret(&s).expect(&s);
+            assert_eq!(&s[r], gh);
+            let red = redact(&s);
+            assert!(!red.contains(gh) && red.contains("<redacted>"), "{red}");
+        }
+        assert!(find_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").is_some());
+        assert_eq!(redact("nothing to see here"), "nothing to see here");
+    }
+
+    #[test]
+    fn known_shapes() {
+        assert!(looks_like_secret("ghp_0123456789abcdefghijABCDEFGHIJ0123456789").is_some());
+        assert!(looks_like_secret("AKIAIOSFODNN7EXAMPLE").is_some());
+        assert!(
+            looks_like_secret("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----").is_some()
+        );
+        assert!(looks_like_secret("Zq8v3kLmN0pQrStUvWxYz1234567890abcdefGHIJKLMNOPqrstuvwxyz0123456").is_some());
+        assert!(looks_like_secret("3f786850e387550fdab836ed7e6dc881de23001b").is_some());
+    }
+
+    #[test]
+    fn ordinary_values_pass() {
+        for s in ["omantel.omani.works", "cpx32", "oci://ghcr.io/openova-io", "letsencrypt-prod", "0123456789", "main"]
+        {
+            assert_eq!(looks_like_secret(s), None, "{s}");
+        }
+    }
+}
