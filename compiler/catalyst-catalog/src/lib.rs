@@ -492,6 +492,7 @@ fn load_blueprint(
             }
             check_values(&mut ctx, c);
         }
+        None if has_chart => {}
         None => ctx.push(
             Diagnostic::error("missing-chart", format!("{} has no chart/Chart.yaml", bp.name))
                 .at(Some(Location::file(ctx.sources.display(dir))))
@@ -554,6 +555,18 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         bp.values = v.to_json();
         bp.values_node = Some(v.clone());
         check_placeholders(ctx, v, rel);
+        let mut hits = Vec::new();
+        find_observability_on(v, &mut vec!["spec".into(), "values".into()], &mut hits);
+        for (path, node) in hits {
+            ctx.push(
+                Diagnostic::error(
+                    "observability-default-on",
+                    format!("observability toggle `{path}` is switched on in the values overlay"),
+                )
+                .at(ctx.sources.loc(rel, node))
+                .help("observability toggles default to false; wire them to a config property (default false) instead"),
+            );
+        }
     }
     if let Some(o) = doc.path(&["spec", "outputs"]) {
         bp.outputs = o.to_json();
@@ -586,6 +599,7 @@ fn read_config_schema(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) 
     let j = cs.to_json();
     match Schema::compile(&j) {
         Ok(s) => {
+            check_defaults(ctx, &j, cs, rel);
             bp.config_schema = Some(s);
             bp.config_schema_json = Some(j);
         }
@@ -593,6 +607,30 @@ fn read_config_schema(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) 
             Diagnostic::error("invalid-config-schema", format!("spec.configSchema is not a valid JSON Schema: {e}"))
                 .at(ctx.sources.loc(rel, cs)),
         ),
+    }
+}
+
+/// Every `default` in a configSchema satisfies the schema it belongs to.
+fn check_defaults(ctx: &mut Ctx, schema: &Value, node: &Node, rel: &str) {
+    if let (Some(default), Some(dnode)) = (schema.get("default"), node.get("default")) {
+        let mut sub = schema.clone();
+        if let Some(m) = sub.as_object_mut() {
+            m.remove("default");
+        }
+        if Schema::compile(&sub).is_ok_and(|s| !s.is_valid(default)) {
+            ctx.push(
+                Diagnostic::error("invalid-default", "this default does not satisfy its own schema")
+                    .at(ctx.sources.loc(rel, dnode))
+                    .help("make the default match the property's type, enum and bounds"),
+            );
+        }
+    }
+    if let (Some(Value::Object(props)), Some(pnode)) = (schema.get("properties"), node.get("properties")) {
+        for (k, sub) in props {
+            if let Some(n) = pnode.get(k) {
+                check_defaults(ctx, sub, n, rel);
+            }
+        }
     }
 }
 

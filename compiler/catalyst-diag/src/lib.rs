@@ -374,11 +374,16 @@ pub fn render_json(diags: &Diagnostics) -> String {
 /// The closest candidate to `word`, if one is close enough to be a likely
 /// typo: used for "did you mean" help on fields and Blueprint names.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
+    // Edit distance (with transpositions) on the distinctive part of the
+    // name: `bp-` prefixes would make every Blueprint look alike.
+    let core = |s: &str| s.strip_prefix("bp-").unwrap_or(s).to_lowercase();
+    let w = core(word);
+    let limit = (w.chars().count() / 4).max(1);
+    let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase());
-        if score >= 0.8 && best.is_none_or(|(s, b)| score > s || (score == s && c < b)) {
-            best = Some((score, c));
+        let d = strsim::osa_distance(&w, &core(c));
+        if d <= limit && best.is_none_or(|(bd, b)| d < bd || (d == bd && c < b)) {
+            best = Some((d, c));
         }
     }
     best.map(|(_, c)| c)

@@ -86,10 +86,14 @@ impl Workspace {
 
     pub fn load_catalog(&self, limits: &Limits) -> Result<Catalog, OpsError> {
         let opts = LoadOptions { display_prefix: self.display_prefix(&self.catalog), limits: *limits };
-        catalyst_catalog::load(&self.catalog, &opts).map_err(|source| OpsError::Io {
+        let mut cat = catalyst_catalog::load(&self.catalog, &opts).map_err(|source| OpsError::Io {
             context: format!("cannot read catalog {}", self.catalog.display()),
             source,
-        })
+        })?;
+        let checks = catalyst_render::check_templates(&cat);
+        cat.diagnostics.extend(checks);
+        cat.diagnostics.sort();
+        Ok(cat)
     }
 
     /// Every `clusters/*/sovereign.yaml`, sorted.

@@ -18,6 +18,7 @@
 //! catalyst.lock               compiler version, input and output digests
 //! ```
 
+mod check;
 mod lock;
 mod templates;
 mod values;
@@ -31,6 +32,7 @@ use catalyst_spec::Sovereign;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use check::check_templates;
 pub use lock::{LOCK_FILE, Lock, input_digest};
 pub use templates::builtin_templates;
 
@@ -144,6 +146,16 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     for name in &resolution.order {
         let bp = cat.get(name).expect("resolved names exist");
         let cfg = configs.get(name).cloned().unwrap_or_else(|| empty_config(bp));
+        // A Blueprint whose templates or configSchema are broken was
+        // reported above; evaluating it would only repeat the problem.
+        let broken = cat.diagnostics.iter().any(|d| {
+            d.is_error()
+                && d.blueprint.as_deref() == Some(name.as_str())
+                && matches!(d.code, "template-error" | "invalid-config-schema")
+        });
+        if broken {
+            continue;
+        }
         let mut vals = match values::evaluate_overlay(&env, bp, &cfg, &context) {
             Ok(v) => v,
             Err(mut e) => {

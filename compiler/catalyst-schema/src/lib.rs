@@ -81,7 +81,14 @@ impl Schema {
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
             .build(schema)
-            .map_err(|e| e.masked().to_string())?;
+            .map_err(|e| {
+                let at = e.instance_path().as_str();
+                if at.is_empty() {
+                    e.masked().to_string()
+                } else {
+                    format!("at `{}`: {}", display_path(at), e.masked())
+                }
+            })?;
         Ok(Schema { root: Arc::new(schema.clone()), validator })
     }
 
@@ -107,8 +114,9 @@ impl Schema {
         }
         // Several keywords can fail for one field (a `type` and the
         // `pattern` under it); keep the output stable and short.
-        out.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
-        out.dedup_by(|a, b| a.location == b.location && a.message == b.message);
+        // An aliased node fails once per place it is used; report it once.
+        out.sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
+        out.dedup_by(|a, b| a.location == b.location && a.code == b.code);
         out
     }
 
@@ -271,9 +279,10 @@ fn describe(
             let opts: Vec<String> = options.as_array().map(|a| a.iter().map(show).collect()).unwrap_or_default();
             let mut d = Diagnostic::error("invalid-value", format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
             if let Some(text) = doc.pointer(pointer).and_then(Node::as_str)
-                && let Some(s) = suggest(text, opts.iter().map(String::as_str)) {
-                    d = d.help(format!("did you mean {s}?"));
-                }
+                && let Some(s) = suggest(text, options.as_array().into_iter().flatten().filter_map(Value::as_str))
+            {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
             d
         }
         ValidationErrorKind::Constant { expected_value } => {
@@ -306,6 +315,21 @@ fn describe(
         }
         ValidationErrorKind::UniqueItems => Diagnostic::error("duplicate-item", format!("`{field}` lists an item twice")).at(at(false)),
         ValidationErrorKind::PropertyNames { .. } => {
+            // Name each offending key, at its place.
+            let names = schema.and_then(|s| s.get("propertyNames")).and_then(|p| Schema::compile(p).ok());
+            let keys: Vec<&Node> = doc.pointer(pointer).and_then(Node::as_map).map(|m| m.iter().map(|(k, _)| k).collect()).unwrap_or_default();
+            let bad: Vec<Diagnostic> = keys
+                .into_iter()
+                .filter(|k| names.as_ref().is_some_and(|n| !n.is_valid(&Value::String(k.as_text().unwrap_or_default().to_string()))))
+                .map(|k| {
+                    Diagnostic::error("invalid-value", format!("`{}` is not a valid key in `{field}`", k.as_text().unwrap_or_default()))
+                        .at(Some(Location::new(file, k.pos.line, k.pos.col, k.width())))
+                        .help("keys are lower-case names: a-z, 0-9 and inner hyphens")
+                })
+                .collect();
+            if !bad.is_empty() {
+                return bad;
+            }
             Diagnostic::error("invalid-value", format!("`{field}` has a key that is not a valid name")).at(at(false))
         }
         _ => {
@@ -328,9 +352,11 @@ fn show(v: &Value) -> String {
 
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
+    let second_upper = s.chars().nth(1).is_some_and(char::is_uppercase);
     match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
+        // "URL of ..." and "SSH public key" keep their capitals.
+        Some(f) if !second_upper => f.to_lowercase().collect::<String>() + c.as_str(),
+        _ => s.to_string(),
     }
 }
 

@@ -206,7 +206,10 @@ impl Builder<'_> {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq { pos, anchor, items }) => (Node { kind: NodeKind::Seq(items), pos }, anchor),
                     Some(Frame::Map { pos, anchor, entries, .. }) => {
-                        (Node { kind: NodeKind::Map(entries), pos }, anchor)
+                        // A block mapping's start mark sits after its first
+                        // key; the first key is the better place to point at.
+                        let pos = entries.first().map_or(pos, |(k, _)| pos.min(k.pos));
+                        (Node { kind: NodeKind::Map(merge_keys(entries)?), pos }, anchor)
                     }
                     None => return Err(YamlError::new(pos, "unbalanced YAML structure")),
                 };
@@ -260,6 +263,36 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`): entries of the
+/// merged mappings that the mapping does not set itself are added.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
+    let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar(t, ScalarKind::Str) if t == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return Ok(entries);
+    }
+    let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    for (k, v) in merges {
+        let sources: Vec<Node> = match v.kind {
+            NodeKind::Map(_) => vec![v],
+            NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) => items,
+            _ => {
+                return Err(YamlError::new(k.pos, "a merge key (`<<`) takes a mapping or a list of mappings")
+                    .help("write `<<: *anchor`"));
+            }
+        };
+        for src in sources {
+            if let NodeKind::Map(m) = src.kind {
+                for (mk, mv) in m {
+                    if !own.iter().any(|(o, _)| o.as_str_lossy() == mk.as_str_lossy()) {
+                        own.push((mk, mv));
+                    }
+                }
+            }
+        }
+    }
+    Ok(own)
 }
 
 pub(crate) fn resolve_plain(t: &str) -> ScalarKind {
@@ -602,6 +635,14 @@ mod tests {
         assert_eq!(j["h"], 31);
         assert_eq!(j["i"], 1000.0);
         assert_eq!(n.get("b").unwrap().as_text(), Some("1.0"));
+    }
+
+    #[test]
+    fn merge_keys_and_mapping_positions() {
+        let n = one("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n");
+        assert_eq!(n.get("x").unwrap().to_json(), serde_json::json!({"b": 3, "a": 1}));
+        assert_eq!(n.pos, Pos { line: 1, col: 1 });
+        assert_eq!(n.get("x").unwrap().pos, Pos { line: 3, col: 3 });
     }
 
     #[test]
