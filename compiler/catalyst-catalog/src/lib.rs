@@ -108,6 +108,9 @@ pub struct Blueprint {
     pub dialect: Dialect,
     /// The Blueprint's declared version (spec.version, or the chart's).
     pub version: semver::Version,
+    /// False when no valid version could be read (then `version` is 0.0.0
+    /// and nothing is compared against it).
+    pub version_known: bool,
     pub chart: Option<Chart>,
     pub title: String,
     pub visibility: String,
@@ -156,6 +159,12 @@ pub struct Catalog {
     pub blueprints: BTreeMap<String, Blueprint>,
     pub diagnostics: Diagnostics,
     pub sources: SourceSet,
+    /// Blueprints whose folder exists but whose files could not be read;
+    /// their own diagnostics say why, and references to them are not
+    /// reported again as missing.
+    pub broken: BTreeSet<String>,
+    /// Where catalog.yaml lists each family member.
+    pub member_locations: BTreeMap<String, Location>,
 }
 
 impl Catalog {
@@ -225,7 +234,14 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         );
     }
     for dir in folders {
-        if let Some(bp) = load_blueprint(&mut cat.sources, &root, &dir, &opts.limits, &mut diags) {
+        let folder = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+        let loaded = load_blueprint(&mut cat.sources, &root, &dir, &opts.limits, &mut diags);
+        if loaded.is_none()
+            && (root.join(&dir).join("blueprint.yaml").is_file() || root.join(&dir).join("chart/Chart.yaml").is_file())
+        {
+            cat.broken.insert(format!("bp-{folder}"));
+        }
+        if let Some(bp) = loaded {
             if let Some(prev) = cat.blueprints.get(&bp.name) {
                 diags.push(
                     Diagnostic::error(
@@ -277,8 +293,11 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
                 Some("recommended") => Tier::Recommended,
                 _ => Tier::Optional,
             };
+            let node = doc.pointer(&format!("/spec/families/{fi}/members/{mi}/blueprint"));
+            if let Some(l) = node.and_then(|n| cat.sources.loc(rel, n)) {
+                cat.member_locations.entry(bp.clone()).or_insert(l);
+            }
             if let Some(other) = seen.insert(bp.clone(), name.clone()) {
-                let node = doc.pointer(&format!("/spec/families/{fi}/members/{mi}/blueprint"));
                 diags.push(
                     Diagnostic::error("duplicate-member", format!("`{bp}` is a member of both `{other}` and `{name}`"))
                         .at(node.and_then(|n| cat.sources.loc(rel, n)))
@@ -414,6 +433,7 @@ fn load_blueprint(
         dir: dir.to_string(),
         dialect,
         version: semver::Version::new(0, 0, 0),
+        version_known: false,
         chart: None,
         title: folder.clone(),
         visibility: "unlisted".into(),
@@ -449,6 +469,7 @@ fn load_blueprint(
                 && let Ok(v) = semver::Version::parse(&c.version)
             {
                 bp.version = v;
+                bp.version_known = true;
             }
         }
     }
@@ -462,7 +483,7 @@ fn load_blueprint(
     // Cross-file consistency.
     match &chart {
         Some(c) => {
-            if dialect != Dialect::ChartOnly && c.version != bp.version.to_string() {
+            if dialect != Dialect::ChartOnly && bp.version_known && c.version != bp.version.to_string() {
                 let at = bp_doc
                     .as_ref()
                     .and_then(|d| d.path(&["spec", "version"]))
@@ -535,6 +556,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     }
     if let Some(v) = str_at(doc, &["spec", "version"]).and_then(|v| semver::Version::parse(v).ok()) {
         bp.version = v;
+        bp.version_known = true;
     }
     if let Some(t) = str_at(doc, &["spec", "card", "title"]) {
         bp.title = t.to_string();
@@ -706,7 +728,10 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
         );
     }
     match str_at(doc, &["spec", "version"]).map(semver::Version::parse) {
-        Some(Ok(v)) => bp.version = v,
+        Some(Ok(v)) => {
+            bp.version = v;
+            bp.version_known = true;
+        }
         _ => ctx.push(
             Diagnostic::error("invalid-version", "spec.version is missing or not a semantic version")
                 .at(doc.get("spec").and_then(|n| ctx.sources.loc(rel, n))),
@@ -895,6 +920,15 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
     for bp in cat.blueprints.values() {
         for d in bp.depends.iter().flatten() {
             match cat.blueprints.get(&d.blueprint) {
+                None if cat.broken.contains(&d.blueprint) => diags.push(
+                    Diagnostic::error(
+                        "broken-dependency",
+                        format!("{} depends on `{}`, which could not be loaded", bp.name, d.blueprint),
+                    )
+                    .at(d.location.clone())
+                    .for_blueprint(bp.name.clone())
+                    .help(format!("fix the errors reported for {} first", d.blueprint)),
+                ),
                 None => {
                     let mut diag = Diagnostic::error(
                         "unknown-dependency",
@@ -911,6 +945,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                     };
                     diags.push(diag);
                 }
+                Some(target) if !target.version_known => {}
                 Some(target) => {
                     if let Some(req) = &d.range
                         && !req.matches(&target.version)
@@ -939,7 +974,11 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                     "unknown-member",
                     format!("family `{}` lists `{m}`, which is not in the catalog", f.name),
                 )
-                .at(Some(Location::file(cat.sources.display("catalog.yaml"))));
+                .at(cat
+                    .member_locations
+                    .get(m)
+                    .cloned()
+                    .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml")))));
                 if let Some(s) = cat.suggest(m) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }

@@ -20,12 +20,12 @@ struct Cli {
     /// Catalog root (holds platform/, products/, catalog.yaml). Default: the repository containing the current directory.
     #[arg(long, global = true, value_name = "DIR")]
     catalog: Option<PathBuf>,
-    /// Worker threads (default: one per core).
-    #[arg(short = 'j', long, global = true, env = "CATALYST_JOBS", value_name = "N")]
-    jobs: Option<usize>,
-    /// Largest input file accepted, in bytes.
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 << 20)]
-    max_file_size: usize,
+    /// Worker threads, 1 to 256 (default: one per core).
+    #[arg(short = 'j', long, global = true, env = "CATALYST_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
+    /// Largest input file accepted, in bytes (at least 1024).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1024..))]
+    max_file_size: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -115,8 +115,11 @@ fn color(choice: ColorChoice) -> bool {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let use_color = color(cli.color);
     let opts = Options {
-        limits: catalyst_yaml::Limits { max_bytes: cli.max_file_size, ..Default::default() },
-        jobs: cli.jobs,
+        limits: catalyst_yaml::Limits {
+            max_bytes: usize::try_from(cli.max_file_size).unwrap_or(usize::MAX),
+            ..Default::default()
+        },
+        jobs: cli.jobs.map(usize::from),
         out: None,
     };
     let cwd = std::env::current_dir()?;
@@ -152,7 +155,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 GraphFmt::Json => GraphFormat::Json,
             };
             ws().and_then(|ws| catalyst_ops::graph(&ws, path.as_deref(), f, &opts)).map(|(text, r)| {
-                print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                // The graph goes to stdout; diagnostics to stderr, as JSON
+                // when the graph is JSON.
+                if f == GraphFormat::Json {
+                    if !r.diagnostics.is_empty() {
+                        eprint!("{}", render_json(&r.diagnostics));
+                    }
+                } else {
+                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                }
                 if let Some(t) = text {
                     print!("{t}");
                 }

@@ -68,3 +68,25 @@ pub fn assert_same_tree(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<
         }
     }
 }
+
+/// A copy of the repository catalog (catalog.yaml, platform/, products/)
+/// under `dir`, for tests that break it.
+pub fn catalog_copy(dir: &Path) -> PathBuf {
+    let cat = dir.join("cat");
+    for part in ["platform", "products"] {
+        for (rel, bytes) in tree(&repo().join(part)) {
+            let p = cat.join(part).join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+    }
+    std::fs::copy(repo().join("catalog.yaml"), cat.join("catalog.yaml")).unwrap();
+    cat
+}
+
+/// Appends to, or replaces text in, a file of a copied catalog.
+pub fn patch(file: &Path, from: &str, to: &str) {
+    let t = std::fs::read_to_string(file).unwrap();
+    assert!(t.contains(from), "{} does not contain {from:?}", file.display());
+    std::fs::write(file, t.replacen(from, to, 1)).unwrap();
+}

@@ -144,6 +144,18 @@ pub fn check_dir(
             releases.push(found);
         }
     }
+    if releases.is_empty() {
+        let shown =
+            if display_prefix.is_empty() { ".".to_string() } else { display_prefix.trim_end_matches('/').to_string() };
+        diags.push(
+            Diagnostic::warning(
+                "nothing-checked",
+                format!("{shown} holds no HelmRelease to check against the catalog"),
+            )
+            .at(Some(Location::file(shown.as_str())))
+            .help("pass a cluster directory, or a Sovereign spec (a file, or a directory holding sovereign.yaml)"),
+        );
+    }
     diags.sort();
     (releases, diags, sources)
 }

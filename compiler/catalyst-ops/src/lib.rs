@@ -205,6 +205,8 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
                 v.push(spec);
             } else if abs.is_file() {
                 v.push(abs);
+            } else if abs.exists() {
+                return Err(OpsError::Usage(format!("{} is not a regular file or a directory", p.display())));
             } else {
                 return Err(OpsError::Usage(format!("{}: no such file or directory", p.display())));
             }
@@ -290,7 +292,10 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> Rend
                         "folder-mismatch",
                         format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn),
                     )
-                    .at(Some(Location::file(t.display.as_str())))
+                    .at(sov
+                        .doc
+                        .pointer("/spec/domain")
+                        .map(|n| Location::new(t.display.as_str(), n.pos.line, n.pos.col, 1)))
                     .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
                 );
                 return (report, diags, source);

@@ -130,6 +130,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             );
         }
     }
+    warnings.extend(resolution.warnings.iter().cloned());
     for (dropped, because) in &resolution.dropped {
         warnings.push(Diagnostic::warning(
             "dropped",
@@ -156,7 +157,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         if broken {
             continue;
         }
-        let mut vals = match values::evaluate_overlay(&env, bp, &cfg, &context) {
+        let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
+        let mut vals = match values::evaluate_overlay(&env, bp, &bp_file, &cfg, &context) {
             Ok(v) => v,
             Err(mut e) => {
                 diags.0.append(&mut e.0);

@@ -20,13 +20,14 @@ pub fn eval_condition(env: &Environment<'_>, expr: &str, config: &Value) -> Resu
 pub fn evaluate_overlay(
     env: &Environment<'_>,
     bp: &Blueprint,
+    file: &str,
     config: &Value,
     sov: &SovereignContext,
 ) -> Result<Value, Diagnostics> {
     let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => crate::templates::sv(sov), blueprints => crate::templates::sv(&sov.blueprints), outputs => crate::templates::sv(&sov.outputs) };
     let mut diags = Diagnostics::new();
     let mut out = bp.values.clone();
-    walk(env, &ctx, &mut out, "/spec/values", bp, &mut diags);
+    walk(env, &ctx, &mut out, "/spec/values", bp, file, &mut diags);
     if diags.is_empty() { Ok(out) } else { Err(diags) }
 }
 
@@ -36,6 +37,7 @@ fn walk(
     v: &mut Value,
     pointer: &str,
     bp: &Blueprint,
+    file: &str,
     diags: &mut Diagnostics,
 ) {
     match v {
@@ -44,10 +46,9 @@ fn walk(
             Err(e) => {
                 let rel = pointer.strip_prefix("/spec/values").unwrap_or(pointer);
                 let node = bp.values_node.as_ref().and_then(|n| n.pointer(rel));
-                let file = format!("{}/blueprint.yaml", bp.dir);
                 diags.push(
                     Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
-                        .at(node.map(|n| Location::new(file.as_str(), n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file.as_str()))))
+                        .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
                         .for_blueprint(bp.name.clone())
                         .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha), `blueprints` and `outputs`; see docs/blueprint-format.md"),
                 );
@@ -55,13 +56,13 @@ fn walk(
         },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk(env, ctx, item, &format!("{pointer}/{i}"), bp, diags);
+                walk(env, ctx, item, &format!("{pointer}/{i}"), bp, file, diags);
             }
         }
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
                 let seg = k.replace('~', "~0").replace('/', "~1");
-                walk(env, ctx, item, &format!("{pointer}/{seg}"), bp, diags);
+                walk(env, ctx, item, &format!("{pointer}/{seg}"), bp, file, diags);
             }
         }
         _ => {}
@@ -76,14 +77,14 @@ fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result
     {
         let e = env
             .compile_expression(inner.trim().trim_start_matches('-').trim_end_matches('-'))
-            .map_err(|e| format!("{e:#}"))?;
-        let v = e.eval(ctx).map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
+        let v = e.eval(ctx).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
         if v.is_undefined() {
             return Err(format!("`{}` is undefined", inner.trim()));
         }
         return serde_json::to_value(&v).map_err(|e| e.to_string());
     }
-    env.render_str(s, ctx).map(Value::String).map_err(|e| format!("{e:#}"))
+    env.render_str(s, ctx).map(Value::String).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))
 }
 
 /// Merges `over` into `base`: mappings recursively, anything else replaces.

@@ -65,6 +65,8 @@ pub struct Resolution {
     pub mandatory: BTreeSet<String>,
     /// Blueprints dropped because they need an excluded one.
     pub dropped: BTreeMap<String, String>,
+    /// Selections that had no effect.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Resolution {
@@ -109,7 +111,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         sel.exclude.iter().filter_map(|r| known(r, &mut diags).map(|n| (n, r))).collect();
     let mut families: Vec<&catalyst_catalog::Family> = Vec::new();
     for r in sel.families {
-        match cat.families.iter().find(|f| f.name == r.name.to_lowercase()) {
+        match cat.families.iter().find(|f| f.name == r.name) {
             Some(f) => families.push(f),
             None => {
                 let mut d = Diagnostic::error("unknown-family", format!("`{}` is not a product family", r.name))
@@ -230,39 +232,11 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         let mut deps = Vec::new();
         for d in active_depends(bp, when, &mut diags) {
             match cat.get(&d.blueprint) {
-                None => diags.push(
-                    Diagnostic::error(
-                        "unknown-dependency",
-                        format!("{} depends on `{}`, which is not in the catalog", bp.name, d.blueprint),
-                    )
-                    .at(d.location.clone())
-                    .for_blueprint(bp.name.clone())
-                    .note(
-                        format!(
-                            "{} is installed because: {}",
-                            bp.name,
-                            res.reasons.get(&n).map_or("?".into(), |r| r.to_string())
-                        ),
-                        None,
-                    ),
-                ),
+                // A missing target, or a version outside the range, is a
+                // problem of the catalog: it reports it once, attached to
+                // this Blueprint, and that stops the render.
+                None => {}
                 Some(target) => {
-                    if let Some(req) = &d.range
-                        && !req.matches(&target.version)
-                    {
-                        diags.push(
-                            Diagnostic::error(
-                                "version-range-unsatisfied",
-                                format!(
-                                    "{} needs {} {req}, but the catalog has {}",
-                                    bp.name, d.blueprint, target.version
-                                ),
-                            )
-                            .at(d.location.clone())
-                            .for_blueprint(bp.name.clone())
-                            .help(format!("widen the range or update {}", d.blueprint)),
-                        );
-                    }
                     deps.push(target.name.clone());
                     res.reasons.entry(target.name.clone()).or_insert_with(|| Reason::DependencyOf(n.clone()));
                     stack.push(target.name.clone());
@@ -274,8 +248,17 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         res.edges.insert(n, deps);
     }
     res.mandatory.retain(|m| res.edges.contains_key(m));
+    for (n, r) in &exclude {
+        if !roots.contains_key(n) && !res.edges.contains_key(n) && !res.dropped.values().any(|v| v == n) {
+            res.warnings.push(
+                Diagnostic::warning("no-effect", format!("`{n}` is excluded but nothing selects it"))
+                    .at(r.location.clone())
+                    .help("remove it from components.exclude"),
+            );
+        }
+    }
 
-    finish(res, diags)
+    finish(cat, res, diags)
 }
 
 /// The whole catalog as one graph (every Blueprint, every declared edge to
@@ -298,11 +281,13 @@ pub fn resolve_catalog(cat: &Catalog) -> Result<Resolution, Diagnostics> {
         }
     }
     // Edges to missing Blueprints are left out here; `validate` reports them.
-    finish(res, diags)
+    finish(cat, res, diags)
 }
 
-fn finish(mut res: Resolution, mut diags: Diagnostics) -> Result<Resolution, Diagnostics> {
-    diags.extend(find_cycles(&res.edges));
+fn finish(cat: &Catalog, mut res: Resolution, mut diags: Diagnostics) -> Result<Resolution, Diagnostics> {
+    for cycle in find_cycles(&res.edges) {
+        diags.push(cycle_diagnostic(cat, &cycle));
+    }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -348,7 +333,7 @@ fn closure(cat: &Catalog, start: &str, when: &WhenFn<'_>, diags: &mut Diagnostic
 
 /// Every elementary cycle found by depth-first search, reported once each
 /// with its full path, starting at its smallest name.
-fn find_cycles(edges: &BTreeMap<String, Vec<String>>) -> Vec<Diagnostic> {
+fn find_cycles(edges: &BTreeMap<String, Vec<String>>) -> Vec<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
@@ -391,16 +376,27 @@ fn find_cycles(edges: &BTreeMap<String, Vec<String>>) -> Vec<Diagnostic> {
             }
         }
     }
-    found
-        .into_iter()
-        .map(|c| {
-            let mut p = c.clone();
-            p.push(c[0].clone());
-            Diagnostic::error("dependency-cycle", format!("dependency cycle: {}", p.join(" → ")))
-                .for_blueprint(c[0].clone())
-                .help("Flux cannot order a cycle; remove one of these dependencies (split a Blueprint if a CRD and its CRs need each other)")
-        })
-        .collect()
+    found.into_iter().collect()
+}
+
+/// A cycle, at the `depends` entry that closes it from its first member,
+/// with a note at every other edge.
+fn cycle_diagnostic(cat: &Catalog, cycle: &[String]) -> Diagnostic {
+    let mut path = cycle.to_vec();
+    path.push(cycle[0].clone());
+    let edge = |from: &str, to: &str| {
+        cat.get(from)
+            .and_then(|b| b.depends.iter().flatten().find(|d| d.blueprint == to))
+            .and_then(|d| d.location.clone())
+    };
+    let mut d = Diagnostic::error("dependency-cycle", format!("dependency cycle: {}", path.join(" → ")))
+        .at(edge(&path[0], &path[1]))
+        .for_blueprint(cycle[0].clone())
+        .help("Flux cannot order a cycle; remove one of these dependencies (split a Blueprint if a CRD and its CRs need each other)");
+    for w in path.windows(2).skip(1) {
+        d = d.note(format!("{} depends on {}", w[0], w[1]), edge(&w[0], &w[1]));
+    }
+    d
 }
 
 /// Kahn's algorithm with the ready set kept sorted by name.
@@ -448,7 +444,6 @@ mod tests {
     fn cycles_are_reported_with_their_full_path_once() {
         let e = edges(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &["d"]), ("e", &["a"])]);
         let c = find_cycles(&e);
-        let msgs: Vec<&str> = c.iter().map(|d| d.message.as_str()).collect();
-        assert_eq!(msgs, vec!["dependency cycle: a → b → c → a", "dependency cycle: d → d"]);
+        assert_eq!(c, vec![vec!["a", "b", "c"], vec!["d"]]);
     }
 }

@@ -1,0 +1,90 @@
+//! Problems in the catalog are found by `validate` whether or not a
+//! Sovereign selects the broken Blueprint, each reported once, at its line.
+
+mod common;
+
+use common::*;
+
+fn validate(dir: &std::path::Path) -> (i32, String) {
+    let o = catalyst(dir, &["--catalog", "cat", "validate"]);
+    (o.status.code().unwrap_or(-1), text(&o.stderr))
+}
+
+#[test]
+fn broken_templates_are_found_without_any_sovereign() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    // bp-vllm is selected by no example; break its templates three ways.
+    let bp = cat.join("products/vllm/blueprint.yaml");
+    let text = std::fs::read_to_string(&bp).unwrap();
+    let first_template = text.find("{{").expect("vllm has a template");
+    let line_no = text[..first_template].matches('\n').count() + 1;
+    std::fs::write(&bp, format!("{}{{{{ sovereign.fdqn }}}}-{}", &text[..first_template], &text[first_template..]))
+        .unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[template-error]") && err.contains("`sovereign.fdqn`"), "{err}");
+    assert!(err.contains(&format!("cat/products/vllm/blueprint.yaml:{line_no}:")), "{err}");
+    assert_eq!(err.matches("error[").count(), 1, "reported more than once:\n{err}");
+}
+
+#[test]
+fn template_syntax_and_unknown_config_are_found() {
+    let t = tempfile::tempdir().unwrap();
+    let cat =
+        catalyst_values(t.path(), "    x:\n      a: \"{{ config.nosuch }}\"\n      b: \"{{ config.hubbleUI }\"\n");
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`config.nosuch`"), "{err}");
+    assert!(err.contains("does not parse"), "{err}");
+    drop(cat);
+}
+
+/// A catalog copy whose bp-cilium overlay starts with `entries` (YAML at
+/// four spaces of indentation, under `spec.values`).
+fn catalyst_values(dir: &std::path::Path, entries: &str) -> std::path::PathBuf {
+    let cat = catalog_copy(dir);
+    patch(&cat.join("platform/cilium/blueprint.yaml"), "\n  values:\n", &format!("\n  values:\n{entries}"));
+    cat
+}
+
+#[test]
+fn bad_defaults_and_overlay_observability_are_found() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalyst_values(t.path(), "    extra:\n      serviceMonitor:\n        enabled: true\n");
+    let bp = cat.join("platform/cilium/blueprint.yaml");
+    let text = std::fs::read_to_string(&bp).unwrap();
+    let i = text.find("default: false").expect("a boolean default");
+    std::fs::write(&bp, format!("{}default: \"yes\"{}", &text[..i], &text[i + "default: false".len()..])).unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[invalid-default]"), "{err}");
+    assert!(
+        err.contains("error[observability-default-on]") && err.contains("spec.values.extra.serviceMonitor.enabled"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_broken_blueprint_is_reported_once_not_by_every_dependent() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    std::fs::write(cat.join("platform/cert-manager/blueprint.yaml"), "apiVersion: [unclosed\n").unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1);
+    assert_eq!(err.matches("error[invalid-yaml]").count(), 1, "{err}");
+    assert!(!err.contains("did you mean"), "dependents got misleading suggestions:\n{err}");
+    assert!(!err.contains("error[unknown-dependency]"), "{err}");
+    assert!(err.contains("error[broken-dependency]"), "{err}");
+}
+
+#[test]
+fn an_unquoted_version_does_not_invent_zero_zero_zero() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    patch(&cat.join("platform/cilium/blueprint.yaml"), "version: 1.1.1", "version: 1.1");
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1);
+    assert!(err.contains("quote the value") || err.contains("must be a string"), "{err}");
+    assert!(!err.contains("0.0.0"), "{err}");
+}
