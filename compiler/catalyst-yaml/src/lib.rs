@@ -460,7 +460,17 @@ impl Node {
             NodeKind::Scalar(t, k) => match k {
                 ScalarKind::Null => Value::Null,
                 ScalarKind::Bool => Value::Bool(t.eq_ignore_ascii_case("true")),
-                ScalarKind::Int => parse_int(t).map_or_else(|| Value::String(t.clone()), Value::from),
+                // Integers beyond i64 become u64 or, failing that, the nearest
+                // float: they stay numbers, as in every JSON reader.
+                ScalarKind::Int => parse_int(t)
+                    .map(Value::from)
+                    .or_else(|| t.trim_start_matches('+').parse::<u64>().ok().map(Value::from))
+                    .unwrap_or_else(|| {
+                        t.parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map_or_else(|| Value::String(t.clone()), Value::Number)
+                    }),
                 ScalarKind::Float => {
                     let f = t.trim_start_matches('+').parse::<f64>().ok();
                     f.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
@@ -634,6 +644,8 @@ mod tests {
         assert!(j["g"].is_null());
         assert_eq!(j["h"], 31);
         assert_eq!(j["i"], 1000.0);
+        let big = one("n: 12345678901234567890123\n").to_json();
+        assert!(big["n"].is_number(), "{big}");
         assert_eq!(n.get("b").unwrap().as_text(), Some("1.0"));
     }
 
