@@ -147,21 +147,11 @@ impl Schema {
     }
 }
 
-/// `/spec/regions/0/provider` → `spec.regions[0].provider`.
+/// `/spec/regions/0/provider` → `spec.regions[0].provider`; "the
+/// document" for the root.
 pub fn display_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if seg.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
-    }
-    if out.is_empty() { "the document".to_string() } else { out }
+    let p = catalyst_yaml::display_path(pointer);
+    if p.is_empty() { "the document".to_string() } else { p }
 }
 
 fn location(doc: &Node, pointer: &str, file: &str, prefer_key: bool) -> Option<Location> {

@@ -565,7 +565,7 @@ fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::
             }
             if let Some((what, _)) = catalyst_diag::secrets::find_secret(t) {
                 diags.push(
-                    catalyst_diag::Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", dotted(pointer)))
+                    catalyst_diag::Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", display_path(pointer)))
                         .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
                         .help("secrets never go into Git: store it in the secret store and write a `secretRef: {name, key}` (the value is not repeated here)"),
                 );
@@ -587,8 +587,9 @@ fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::
     }
 }
 
-/// `/spec/org/name` → `spec.org.name` (list indices in brackets).
-fn dotted(pointer: &str) -> String {
+/// `/spec/regions/0/provider` → `spec.regions[0].provider`: a JSON
+/// pointer as users write the path.
+pub fn display_path(pointer: &str) -> String {
     let mut out = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
