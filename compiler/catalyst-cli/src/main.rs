@@ -65,6 +65,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFmt::Dot)]
         format: GraphFmt,
     },
+    /// Package a Blueprint's chart (or a chart folder) into a reproducible <name>-<version>.tgz, behind the release guards.
+    ///
+    /// Guards: the Blueprint's versions, upstream pin and observability defaults agree; every upstream chart declared
+    /// in Chart.yaml is vendored in charts/ and inside the archive (the opt-out is the Chart.yaml annotation
+    /// catalyst.openova.io/no-upstream: "true"); `helm template` (HELM or helm on PATH) renders resources.
+    Package {
+        /// Blueprint folder (blueprint.yaml + chart/) or chart folder (Chart.yaml).
+        path: PathBuf,
+        /// Where to write the archive.
+        #[arg(short, long, value_name = "DIR")]
+        destination: Option<PathBuf>,
+        /// Skip the `helm template` smoke render.
+        #[arg(long)]
+        skip_smoke_render: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -137,6 +154,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = Options { out, ..opts };
             ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts))
                 .map(|r| print_render(&r, format, quiet, use_color))
+        }
+        Command::Package { path, destination, skip_smoke_render, format } => {
+            let popts = catalyst_ops::package::PackageOptions { destination, skip_smoke_render };
+            let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
+                // A chart folder outside any repository is packaged on its own.
+                Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
+            })?;
+            catalyst_ops::package::package(&ws, &path, &popts).map(|(p, r)| {
+                match format {
+                    Format::Json => {
+                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+                        let packaged = p.as_ref().map(|p| {
+                            serde_json::json!({"name": p.name, "version": p.version, "path": p.path, "sha256": p.sha256, "resources": p.resources})
+                        });
+                        let doc = serde_json::json!({"packaged": packaged, "errors": diags["errors"], "warnings": diags["warnings"], "diagnostics": diags["diagnostics"]});
+                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                    }
+                    Format::Human => {
+                        print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+                        match &p {
+                            Some(p) => println!("packaged {} {} → {} (sha256:{})", p.name, p.version, p.path, p.sha256),
+                            None => eprintln!("nothing was packaged"),
+                        }
+                    }
+                }
+                exit_for(&r)
+            })
         }
         Command::Validate { paths, format } => {
             ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {

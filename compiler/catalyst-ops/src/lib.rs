@@ -6,6 +6,7 @@
 //! and validating catalogs, specs and hand-written cluster directories.
 
 pub mod drift;
+pub mod package;
 pub mod write;
 
 use std::collections::BTreeMap;

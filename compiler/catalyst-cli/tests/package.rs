@@ -1,0 +1,279 @@
+//! `catalyst package` against the real `helm` (3 and 4): archives are
+//! byte-identical whatever the mtimes, modes or location, Helm loads and
+//! renders them, and each guard catches its failing fixture and lets the
+//! passing one through.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// The real helm binaries: set by .ci/run, or installed there before.
+fn helms() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (var, dir) in [("CATALYST_TEST_HELM3", "helm3"), ("CATALYST_TEST_HELM4", "helm4")] {
+        let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/catalyst/tools")
+                .join(dir)
+                .join("helm")
+        });
+        if p.is_file() {
+            out.push(p);
+        }
+    }
+    if out.len() < 2 {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide helm 3 and helm 4 (.ci/run installs them)");
+        eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
+    }
+    out
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A stand-in for an upstream chart (the real ones are not reachable from
+/// here): same shape, a Deployment template, default values.
+fn upstream_standin(dir: &Path) {
+    write(&dir.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\nappVersion: \"1.27\"\n");
+    write(&dir.join("values.yaml"), "replicas: 1\nimage: nginx:1.27\n");
+    write(
+        &dir.join("templates/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: {{ .Values.image }}\n",
+    );
+}
+
+/// An umbrella chart with its upstream vendored as `charts/web-2.3.4.tgz`
+/// (packaged with catalyst itself).
+fn umbrella(root: &Path) -> PathBuf {
+    let up = root.join("upstream-web");
+    upstream_standin(&up);
+    let chart = root.join("bp-demo/chart");
+    let o = catalyst(
+        root,
+        &["package", &up.to_string_lossy(), "-d", &chart.join("charts").to_string_lossy(), "--skip-smoke-render"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    write(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: bp-demo\nversion: 1.0.0\ntype: application\ndependencies:\n  - name: web\n    version: \"2.3.4\"\n    repository: \"https://charts.example.com\"\n",
+    );
+    write(
+        &chart.join("values.yaml"),
+        "catalystBlueprint:\n  upstream: {chart: web, version: \"2.3.4\", repo: \"https://charts.example.com\"}\nweb:\n  replicas: 2\n",
+    );
+    write(
+        &chart.join("templates/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-catalyst\ndata:\n  managed-by: catalyst\n",
+    );
+    write(&chart.join("tests/smoke.sh"), "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(chart.join("tests/smoke.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    chart
+}
+
+fn package_json(cwd: &Path, chart: &Path, dest: &Path, helm: Option<&Path>) -> (i32, serde_json::Value, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_catalyst"));
+    cmd.current_dir(cwd)
+        .args(["--color", "never", "package"])
+        .arg(chart)
+        .arg("-d")
+        .arg(dest)
+        .args(["--format", "json"]);
+    match helm {
+        Some(h) => cmd.env("HELM", h),
+        None => cmd.arg("--skip-smoke-render"),
+    };
+    let o = cmd.output().unwrap();
+    let doc = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (o.status.code().unwrap_or(-1), doc, text(&o.stderr))
+}
+
+#[test]
+fn packaging_is_byte_identical_after_touching_files_and_from_a_copy() {
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    let (c1, d1, e1) = package_json(t.path(), &chart, &t.path().join("out1"), None);
+    assert_eq!(c1, 0, "{e1} {d1}");
+    let sha = d1["packaged"]["sha256"].as_str().unwrap().to_string();
+    // Touch every file (new mtimes) and loosen a mode, as a checkout or an editor would.
+    let st = std::process::Command::new("find")
+        .arg(&chart)
+        .args(["-type", "f", "-exec", "touch", "-d", "2031-01-02 03:04:05", "{}", "+"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(chart.join("values.yaml"), std::fs::Permissions::from_mode(0o664)).unwrap();
+    let (_, d2, _) = package_json(t.path(), &chart, &t.path().join("out2"), None);
+    assert_eq!(d2["packaged"]["sha256"], sha.as_str(), "touching files changed the archive");
+    // A copy somewhere else, made by another process with another umask.
+    let copy = t.path().join("somewhere/else/chart");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 077 && cp -r {} {}", chart.display(), copy.display()))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (_, d3, _) = package_json(&copy, &copy, &t.path().join("out3"), None);
+    assert_eq!(d3["packaged"]["sha256"], sha.as_str(), "a copy packaged differently");
+    let bytes = std::fs::read(t.path().join("out3/bp-demo-1.0.0.tgz")).unwrap();
+    assert_eq!(format!("{:x}", sha2_of(&bytes)), sha);
+}
+
+fn sha2_of(b: &[u8]) -> impl std::fmt::LowerHex {
+    struct H(Vec<u8>);
+    impl std::fmt::LowerHex for H {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        }
+    }
+    let o = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = o;
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let hexs = text(&out.stdout).split_whitespace().next().unwrap().to_string();
+    H((0..hexs.len()).step_by(2).map(|i| u8::from_str_radix(&hexs[i..i + 2], 16).unwrap()).collect())
+}
+
+#[test]
+fn real_helm_3_and_4_load_and_render_the_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    for helm in helms() {
+        let (code, doc, err) = package_json(t.path(), &chart, &t.path().join("out"), Some(&helm));
+        assert_eq!(code, 0, "{}: {err}\n{doc}", helm.display());
+        assert_eq!(doc["packaged"]["resources"], 2, "{doc}");
+        let tgz = t.path().join("out/bp-demo-1.0.0.tgz");
+        let show = std::process::Command::new(&helm).args(["show", "chart"]).arg(&tgz).output().unwrap();
+        assert!(show.status.success(), "{}", text(&show.stderr));
+        let s = text(&show.stdout);
+        assert!(s.contains("name: bp-demo") && s.contains("version: 1.0.0"), "{s}");
+        let tpl = std::process::Command::new(&helm).args(["template", "r"]).arg(&tgz).output().unwrap();
+        let out = text(&tpl.stdout);
+        assert!(tpl.status.success(), "{}", text(&tpl.stderr));
+        assert!(out.contains("kind: ConfigMap") && out.contains("name: r-web") && out.contains("replicas: 2"), "{out}");
+    }
+}
+
+#[test]
+fn hollow_chart_guard_catches_a_missing_upstream_and_honours_the_opt_out() {
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    // Failing: the declared upstream is not vendored.
+    std::fs::remove_dir_all(chart.join("charts")).unwrap();
+    let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
+    assert_eq!(code, 1);
+    assert_eq!(doc["diagnostics"][0]["code"], "hollow-chart", "{doc}");
+    assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("web 2.3.4"), "{doc}");
+    assert!(!t.path().join("out/bp-demo-1.0.0.tgz").exists(), "a hollow chart was written");
+    // Failing: no dependency and no opt-out.
+    write(&chart.join("Chart.yaml"), "apiVersion: v2\nname: bp-demo\nversion: 1.0.0\n");
+    let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
+    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("hollow-chart")), "{doc}");
+    // Passing: the opt-out for charts of Catalyst-authored resources only.
+    write(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: bp-demo\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
+    let (code, doc, err) = package_json(t.path(), &chart, &t.path().join("out"), None);
+    assert_eq!(code, 0, "{err} {doc}");
+}
+
+#[test]
+fn archive_guard_catches_an_upstream_left_out_of_the_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    // Vendored on disk, but .helmignore leaves it out of the archive.
+    write(&chart.join(".helmignore"), "charts/\n");
+    let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
+    assert_eq!(code, 1, "{doc}");
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "hollow-chart");
+    assert!(d["message"].as_str().unwrap().contains("as packaged"), "{d}");
+    // Passing: ignore only editor files.
+    write(&chart.join(".helmignore"), "*.swp\n");
+    assert_eq!(package_json(t.path(), &chart, &t.path().join("out"), None).0, 0);
+}
+
+#[test]
+fn smoke_render_guard_catches_a_chart_that_renders_nothing() {
+    let helms = helms();
+    let Some(helm) = helms.last() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let chart = t.path().join("empty");
+    write(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: empty\nversion: 0.1.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
+    write(
+        &chart.join("templates/off.yaml"),
+        "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n{{- end }}\n",
+    );
+    write(&chart.join("values.yaml"), "enabled: false\n");
+    let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), Some(helm));
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["diagnostics"][0]["code"], "smoke-render", "{doc}");
+    assert!(!t.path().join("out/empty-0.1.0.tgz").exists(), "a chart that failed a guard was left behind");
+    // A template error is caught too, with helm's message.
+    write(&chart.join("values.yaml"), "enabled: true\n");
+    write(&chart.join("templates/broken.yaml"), "{{ .Values.nope.deeper }}\n");
+    let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), Some(helm));
+    assert_eq!(code, 1);
+    assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("helm template"), "{doc}");
+    // Passing.
+    std::fs::remove_file(chart.join("templates/broken.yaml")).unwrap();
+    let (code, doc, err) = package_json(t.path(), &chart, &t.path().join("out"), Some(helm));
+    assert_eq!(code, 0, "{err} {doc}");
+    assert_eq!(doc["packaged"]["resources"], 1);
+}
+
+#[test]
+fn blueprint_consistency_guards_run_before_packaging() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    // Failing fixtures in a copy of the catalog: version drift, pin drift,
+    // an observability toggle on by default.
+    let bp = cat.join("platform/cilium");
+    patch(&bp.join("chart/Chart.yaml"), "version: 1.1.1", "version: 1.1.2");
+    patch(&bp.join("chart/values.yaml"), "version: \"1.16.5\"", "version: \"1.16.6\"");
+    let v = std::fs::read_to_string(bp.join("chart/values.yaml")).unwrap()
+        + "extra:\n  serviceMonitor:\n    enabled: true\n";
+    std::fs::write(bp.join("chart/values.yaml"), v).unwrap();
+    let o = catalyst(
+        t.path(),
+        &["--catalog", "cat", "package", "cat/platform/cilium", "-d", "out", "--skip-smoke-render", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    for c in ["version-mismatch", "upstream-pin-mismatch", "observability-default-on"] {
+        assert!(codes.contains(&c), "{c} not caught: {codes:?}");
+    }
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!t.path().join("out").exists());
+    // Passing: the untouched Blueprint gets past these guards (and stops at
+    // the hollow-chart guard, since its upstream is not vendored here).
+    let o = catalyst(
+        &repo(),
+        &[
+            "package",
+            "platform/flux",
+            "-d",
+            &t.path().join("out2").to_string_lossy(),
+            "--skip-smoke-render",
+            "--format",
+            "json",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, vec!["hollow-chart"], "{doc}");
+}

@@ -1,0 +1,123 @@
+//! `catalyst package`: a Blueprint's chart (or any chart folder) into a
+//! reproducible archive, behind the release guards: the Blueprint's own
+//! consistency (versions, upstream pin, observability defaults), upstream
+//! charts vendored, upstream charts inside the archive, and a smoke render
+//! with the real `helm template`.
+
+use std::path::{Path, PathBuf};
+
+use catalyst_diag::{Diagnostic, Location};
+use catalyst_package::guards;
+
+use crate::{OpsError, Report, Workspace};
+
+#[derive(Debug, Clone, Default)]
+pub struct PackageOptions {
+    /// Where the archive is written (default: the current directory).
+    pub destination: Option<PathBuf>,
+    /// Skip the `helm template` guard.
+    pub skip_smoke_render: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Packaged {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    pub sha256: String,
+    /// Resources the smoke render produced, when it ran.
+    pub resources: Option<usize>,
+}
+
+/// Packages one Blueprint or chart folder.
+pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Option<Packaged>, Report), OpsError> {
+    let mut report = Report::default();
+    let abs =
+        std::fs::canonicalize(ws.cwd.join(path)).map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))?;
+    let (chart_dir, blueprint) = if abs.join("blueprint.yaml").is_file() && abs.join("chart/Chart.yaml").is_file() {
+        (abs.join("chart"), Some(abs.clone()))
+    } else if abs.join("Chart.yaml").is_file() {
+        let parent_is_bp = abs.parent().is_some_and(|p| p.join("blueprint.yaml").is_file());
+        (abs.clone(), parent_is_bp.then(|| abs.parent().map(Path::to_path_buf)).flatten())
+    } else {
+        return Err(OpsError::Usage(format!(
+            "{} is neither a Blueprint folder (blueprint.yaml + chart/) nor a chart folder (Chart.yaml)",
+            path.display()
+        )));
+    };
+    let shown = ws.display(&chart_dir);
+
+    // The Blueprint's own consistency, from the catalog it belongs to.
+    if let Some(bp_dir) = &blueprint
+        && let Ok(rel) = bp_dir.strip_prefix(&ws.catalog)
+    {
+        let cat = ws.load_catalog(&Default::default())?;
+        report.sources.merge(cat.sources.texts.clone());
+        let rel = rel.to_string_lossy();
+        if let Some(bp) = cat.blueprints.values().find(|b| b.dir == rel) {
+            report
+                .diagnostics
+                .extend(cat.diagnostics.iter().filter(|d| d.blueprint.as_deref() == Some(bp.name.as_str())).cloned());
+        }
+    }
+    // A Blueprint's chart is an umbrella over its upstream chart.
+    let chart_name = catalyst_package::chart_identity(
+        &std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default(),
+        &shown,
+    )
+    .map(|(n, _)| n)
+    .unwrap_or_default();
+    let umbrella = blueprint.is_some() || chart_name.starts_with("bp-");
+    report.diagnostics.extend(guards::vendored(&chart_dir, &shown, umbrella));
+    if report.has_errors() {
+        report.diagnostics.sort();
+        return Ok((None, report));
+    }
+
+    let archive = match catalyst_package::package(&chart_dir, &shown) {
+        Ok(a) => a,
+        Err(e) => {
+            report.diagnostics.push(e.diagnostic());
+            return Ok((None, report));
+        }
+    };
+    let files = catalyst_package::read_archive(&archive.bytes, &archive.file_name())
+        .map_err(|e| OpsError::Usage(e.to_string()))?;
+    report.diagnostics.extend(guards::archive_complete(&files, &archive.file_name(), "as packaged", umbrella));
+    if report.has_errors() {
+        return Ok((None, report));
+    }
+
+    let dest = ws.cwd.join(opts.destination.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let written = catalyst_package::write_file(&dest, &archive.file_name(), &archive.bytes).map_err(|source| {
+        OpsError::Io { context: format!("cannot write {}", dest.join(archive.file_name()).display()), source }
+    })?;
+    let shown_archive = ws.display(&written);
+    let mut resources = None;
+    if !opts.skip_smoke_render {
+        match guards::find_helm() {
+            None => report.diagnostics.push(
+                Diagnostic::error("smoke-render", "no helm binary for the smoke render")
+                    .at(Some(Location::file(shown_archive.as_str())))
+                    .help("install helm or set HELM=/path/to/helm; --skip-smoke-render skips this guard"),
+            ),
+            Some(helm) => match guards::smoke_render(&helm, &written, &shown_archive) {
+                Ok(n) => resources = Some(n),
+                Err(d) => report.diagnostics.push(d),
+            },
+        }
+    }
+    if report.has_errors() {
+        // A chart that failed a guard is not left behind to be pushed.
+        let _ = std::fs::remove_file(&written);
+        return Ok((None, report));
+    }
+    let packaged = Packaged {
+        name: archive.name.clone(),
+        version: archive.version.clone(),
+        path: shown_archive,
+        sha256: archive.sha256.clone(),
+        resources,
+    };
+    Ok((Some(packaged), report))
+}

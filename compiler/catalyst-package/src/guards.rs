@@ -1,0 +1,179 @@
+//! The release guards: a Blueprint chart is not published hollow, and it
+//! renders.
+//!
+//! - [`vendored`]: every upstream chart declared in Chart.yaml is in
+//!   `charts/` (as `<dep>-<version>.tgz` or `<dep>/Chart.yaml`) before
+//!   packaging;
+//! - [`archive_complete`]: the same, inside a packaged archive — run on
+//!   the archive as built and again on the archive pulled back from the
+//!   registry;
+//! - [`smoke_render`]: the real `helm template` renders the archive into at
+//!   least one resource.
+//!
+//! The opt-out for charts that ship only Catalyst-authored resources is the
+//! Chart.yaml annotation `catalyst.openova.io/no-upstream: "true"`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use catalyst_diag::{Diagnostic, Location};
+use catalyst_yaml::Node;
+
+pub const NO_UPSTREAM: &str = "catalyst.openova.io/no-upstream";
+
+/// What Chart.yaml declares about upstream charts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Declared {
+    /// (name, version) of each dependency.
+    pub dependencies: Vec<(String, String)>,
+    pub no_upstream: bool,
+}
+
+pub fn declared(chart_yaml: &str) -> Declared {
+    let Ok(Some(doc)) = catalyst_yaml::parse_one(chart_yaml, &catalyst_yaml::Limits::default()) else {
+        return Declared::default();
+    };
+    let dependencies = doc
+        .get("dependencies")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d.get(k).and_then(Node::as_text).unwrap_or_default().to_string();
+            (s("name"), s("version"))
+        })
+        .collect();
+    let no_upstream = doc.path(&["annotations", NO_UPSTREAM]).and_then(Node::as_text) == Some("true");
+    Declared { dependencies, no_upstream }
+}
+
+fn hollow_help(dep: &str, version: &str) -> String {
+    format!(
+        "vendor the upstream chart ({dep} {version}) into charts/ before packaging; a chart that ships only Catalyst-authored resources says so with `{NO_UPSTREAM}: \"true\"` in Chart.yaml"
+    )
+}
+
+/// Guard 1: declared dependencies are present in `chart_dir/charts/`.
+/// `umbrella`: the chart is a Blueprint's, so it must declare an upstream
+/// chart (or opt out); any other chart may have none.
+pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
+    let decl = declared(&text);
+    let mut out = Vec::new();
+    if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
+        out.push(
+            Diagnostic::error(
+                "hollow-chart",
+                format!("{shown}/Chart.yaml declares no upstream chart under `dependencies:`"),
+            )
+            .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
+            .help(hollow_help("<upstream>", "<version>")),
+        );
+    }
+    for (dep, version) in &decl.dependencies {
+        let as_tgz = chart_dir.join("charts").join(format!("{dep}-{version}.tgz"));
+        let as_dir = chart_dir.join("charts").join(dep).join("Chart.yaml");
+        let dir_ok = std::fs::read_to_string(&as_dir)
+            .is_ok_and(|t| crate::chart_identity(&t, "").is_ok_and(|(n, v)| n == *dep && v == *version));
+        if !as_tgz.is_file() && !dir_ok {
+            out.push(
+                Diagnostic::error(
+                    "hollow-chart",
+                    format!("{shown}: the declared upstream chart {dep} {version} is not in charts/"),
+                )
+                .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
+                .help(hollow_help(dep, version)),
+            );
+        }
+    }
+    out
+}
+
+/// Guards 2 and 3: the archive holds every declared upstream chart
+/// (`<chart>/charts/<dep>-<version>.tgz` or `<chart>/charts/<dep>/Chart.yaml`
+/// of that version). `stage` says which copy was checked ("as packaged",
+/// "as pulled back from the registry").
+pub fn archive_complete(
+    files: &BTreeMap<String, Vec<u8>>,
+    shown: &str,
+    stage: &str,
+    umbrella: bool,
+) -> Vec<Diagnostic> {
+    let Some((top, chart_yaml)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"))
+    else {
+        return vec![
+            Diagnostic::error("hollow-chart", format!("{shown} ({stage}) has no <chart>/Chart.yaml"))
+                .at(Some(Location::file(shown))),
+        ];
+    };
+    let top = top.trim_end_matches("/Chart.yaml");
+    let decl = declared(&String::from_utf8_lossy(chart_yaml));
+    let mut out = Vec::new();
+    if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
+        out.push(
+            Diagnostic::error("hollow-chart", format!("{shown} ({stage}) declares no upstream chart"))
+                .at(Some(Location::file(shown)))
+                .help(hollow_help("<upstream>", "<version>")),
+        );
+    }
+    for (dep, version) in &decl.dependencies {
+        let tgz = format!("{top}/charts/{dep}-{version}.tgz");
+        let dir = format!("{top}/charts/{dep}/Chart.yaml");
+        let dir_ok = files
+            .get(&dir)
+            .is_some_and(|t| crate::chart_identity(&String::from_utf8_lossy(t), "").is_ok_and(|(_, v)| v == *version));
+        if !files.contains_key(&tgz) && !dir_ok {
+            out.push(
+                Diagnostic::error(
+                    "hollow-chart",
+                    format!("{shown} ({stage}) does not contain the upstream chart {dep} {version}"),
+                )
+                .at(Some(Location::file(shown)))
+                .help(format!("expected {tgz} or {dir}; {}", hollow_help(dep, version))),
+            );
+        }
+    }
+    out
+}
+
+/// The helm binary: `HELM` if set, else `helm` on `PATH`.
+pub fn find_helm() -> Option<PathBuf> {
+    if let Some(h) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("helm")).find(|p| p.is_file()))
+}
+
+/// Renders the archive with `helm template` and counts the resources. At
+/// least one is required: a chart that renders nothing installs nothing.
+pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, Diagnostic> {
+    let out = Command::new(helm)
+        .args(["template", "smoke"])
+        .arg(archive)
+        .env("HELM_CACHE_HOME", std::env::temp_dir().join("catalyst-helm-cache"))
+        .output()
+        .map_err(|e| {
+            Diagnostic::error("smoke-render", format!("cannot run {}: {e}", helm.display()))
+                .help("install helm, or point HELM at the binary")
+        })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Diagnostic::error("smoke-render", format!("`helm template` failed on {shown}: {}", err.trim()))
+            .at(Some(Location::file(shown)))
+            .help(
+                "render the chart with its default values locally (`helm template x <chart>`) and fix what it reports",
+            ));
+    }
+    let resources = stdout.lines().filter(|l| l.starts_with("kind:")).count();
+    if resources == 0 {
+        return Err(Diagnostic::error("smoke-render", format!("`helm template` renders no resources from {shown}"))
+            .at(Some(Location::file(shown)))
+            .help(
+                "a chart that renders nothing installs nothing: check templates/ and the subcharts' default values",
+            ));
+    }
+    Ok(resources)
+}
