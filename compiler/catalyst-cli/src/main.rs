@@ -82,6 +82,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Push a chart to an OCI registry as a Helm chart artifact (PATH: a .tgz, or a chart or Blueprint folder, packaged
+    /// behind the guards first). Prints the manifest digest.
+    ///
+    /// The chart goes to <TO>/<name>:<version> (`+` written `_`). Credentials come from the Docker config file
+    /// ($DOCKER_CONFIG/config.json or ~/.docker/config.json) or CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD
+    /// and are never printed. Published versions are immutable: the same content again is a no-op, other content is
+    /// refused. The pushed chart is pulled back and checked.
+    Push {
+        path: PathBuf,
+        /// Repository holding the charts, e.g. oci://ghcr.io/openova-io.
+        #[arg(long, value_name = "OCI_REF")]
+        to: String,
+        /// Talk plain HTTP to the registry (a loopback or in-cluster registry).
+        #[arg(long)]
+        plain_http: bool,
+        #[arg(long)]
+        skip_smoke_render: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -176,6 +196,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         match &p {
                             Some(p) => println!("packaged {} {} → {} (sha256:{})", p.name, p.version, p.path, p.sha256),
                             None => eprintln!("nothing was packaged"),
+                        }
+                    }
+                }
+                exit_for(&r)
+            })
+        }
+        Command::Push { path, to, plain_http, skip_smoke_render, format } => {
+            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render };
+            let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
+                Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
+            })?;
+            catalyst_ops::push::push(&ws, &path, &to, &popts).map(|(p, r)| {
+                match format {
+                    Format::Json => {
+                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+                        let pushed = p.as_ref().map(|p| {
+                            serde_json::json!({"name": p.name, "version": p.version, "reference": p.reference, "digest": p.digest,
+                                "outcome": if p.outcome == catalyst_ops::push::PushOutcome::Pushed { "pushed" } else { "unchanged" }})
+                        });
+                        let doc = serde_json::json!({"pushed": pushed, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
+                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                    }
+                    Format::Human => {
+                        print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+                        match &p {
+                            Some(p) if p.outcome == catalyst_ops::push::PushOutcome::Unchanged => {
+                                println!("unchanged {}@{} (already published with this content)", p.reference, p.digest)
+                            }
+                            Some(p) => println!("pushed {}@{}", p.reference, p.digest),
+                            None => eprintln!("nothing was pushed"),
                         }
                     }
                 }

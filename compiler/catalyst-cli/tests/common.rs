@@ -90,3 +90,106 @@ pub fn patch(file: &Path, from: &str, to: &str) {
     assert!(t.contains(from), "{} does not contain {from:?}", file.display());
     std::fs::write(file, t.replacen(from, to, 1)).unwrap();
 }
+
+/// A real `docker-registry` (distribution 2.8, Debian package) on a free
+/// loopback port with htpasswd (bcrypt) auth, for the life of the value.
+pub struct TestRegistry {
+    pub addr: String,
+    pub user: String,
+    pub password: String,
+    /// A Docker config directory with the credentials (for DOCKER_CONFIG).
+    pub docker_config: PathBuf,
+    _dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl TestRegistry {
+    /// `None` (with a message) where docker-registry is not installed,
+    /// outside CI; in CI it must be there.
+    pub fn start() -> Option<TestRegistry> {
+        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file());
+        let Some(bin) = bin else {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide docker-registry (.ci/run installs it)");
+            eprintln!("skipped: docker-registry is not installed");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let (user, password) = ("catalyst".to_string(), format!("pw-{port}-{}", std::process::id()));
+        let ht = Command::new("htpasswd").args(["-Bbn", &user, &password]).output().expect("htpasswd (apache2-utils)");
+        std::fs::write(dir.path().join("htpasswd"), &ht.stdout).unwrap();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\nauth:\n  htpasswd:\n    realm: catalyst-test\n    path: {ht}\n",
+            root = dir.path().join("data").display(),
+            ht = dir.path().join("htpasswd").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut cmd = Command::new(bin);
+        // The registry reads REGISTRY_* variables as configuration.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("REGISTRY_") {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "docker-registry did not start on {addr}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let docker_config = dir.path().join("docker");
+        std::fs::create_dir_all(&docker_config).unwrap();
+        let auth = base64_encode(format!("{user}:{password}").as_bytes());
+        std::fs::write(docker_config.join("config.json"), format!(r#"{{"auths":{{"{addr}":{{"auth":"{auth}"}}}}}}"#))
+            .unwrap();
+        Some(TestRegistry { addr, user, password, docker_config, _dir: dir, child })
+    }
+
+    pub fn oci(&self, path: &str) -> String {
+        format!("oci://{}/{path}", self.addr)
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn base64_encode(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in b.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(T[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// Runs catalyst with extra environment variables.
+pub fn catalyst_env(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_catalyst"));
+    cmd.current_dir(cwd).env_remove("NO_COLOR").env_remove("CATALYST_JOBS").args(["--color", "never"]).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run catalyst")
+}

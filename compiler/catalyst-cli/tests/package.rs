@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::*;
 
@@ -276,4 +277,147 @@ fn blueprint_consistency_guards_run_before_packaging() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
     assert_eq!(codes, vec!["hollow-chart"], "{doc}");
+}
+
+fn package_to(root: &Path, chart: &Path) -> PathBuf {
+    let (code, doc, err) = package_json(root, chart, &root.join("dist"), None);
+    assert_eq!(code, 0, "{err} {doc}");
+    root.join("dist").join(format!(
+        "{}-{}.tgz",
+        doc["packaged"]["name"].as_str().unwrap(),
+        doc["packaged"]["version"].as_str().unwrap()
+    ))
+}
+
+fn push_json(
+    root: &Path,
+    reg: &TestRegistry,
+    what: &Path,
+    to: &str,
+    docker_config: &Path,
+) -> (i32, serde_json::Value, String) {
+    let dc = docker_config.to_string_lossy().into_owned();
+    let o = catalyst_env(
+        root,
+        &[("DOCKER_CONFIG", dc.as_str())],
+        &["push", &what.to_string_lossy(), "--to", to, "--plain-http", "--skip-smoke-render", "--format", "json"],
+    );
+    let _ = reg;
+    (
+        o.status.code().unwrap_or(-1),
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null),
+        text(&o.stderr),
+    )
+}
+
+#[test]
+fn pushed_charts_follow_the_helm_oci_format_and_real_helm_pulls_and_renders_them() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    let tgz = package_to(t.path(), &chart);
+    let (code, doc, err) = push_json(t.path(), &reg, &tgz, &reg.oci("charts"), &reg.docker_config);
+    assert_eq!(code, 0, "{err} {doc}");
+    assert_eq!(doc["pushed"]["outcome"], "pushed");
+    let digest = doc["pushed"]["digest"].as_str().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"));
+
+    // The manifest, as the registry serves it.
+    let m = Command::new("curl")
+        .args([
+            "-sf",
+            "-u",
+            &format!("{}:{}", reg.user, reg.password),
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg(format!("http://{}/v2/charts/bp-demo/manifests/1.0.0", reg.addr))
+        .output()
+        .unwrap();
+    let man: serde_json::Value = serde_json::from_slice(&m.stdout).expect("manifest JSON");
+    assert_eq!(man["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(man["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(man["layers"][0]["mediaType"], "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
+    assert_eq!(man["annotations"]["org.opencontainers.image.title"], "bp-demo");
+    assert_eq!(man["annotations"]["org.opencontainers.image.version"], "1.0.0");
+    assert!(man["annotations"]["org.opencontainers.image.created"].as_str().unwrap().ends_with('Z'));
+
+    // The real helm 3 and 4 pull it, read it and render it.
+    for helm in helms() {
+        let out = t.path().join(format!("pulled-{}", helm.parent().unwrap().file_name().unwrap().to_string_lossy()));
+        std::fs::create_dir_all(&out).unwrap();
+        let o = Command::new(&helm)
+            .args([
+                "pull",
+                &format!("oci://{}/charts/bp-demo", reg.addr),
+                "--version",
+                "1.0.0",
+                "--plain-http",
+                "--registry-config",
+            ])
+            .arg(reg.docker_config.join("config.json"))
+            .arg("-d")
+            .arg(&out)
+            .env("HELM_CACHE_HOME", t.path().join("helm-cache"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{} pull: {}", helm.display(), text(&o.stderr));
+        let pulled = out.join("bp-demo-1.0.0.tgz");
+        assert_eq!(std::fs::read(&pulled).unwrap(), std::fs::read(&tgz).unwrap(), "helm pulled other bytes");
+        let show = Command::new(&helm).args(["show", "chart"]).arg(&pulled).output().unwrap();
+        assert!(text(&show.stdout).contains("name: bp-demo"), "{}", text(&show.stderr));
+        let tpl = Command::new(&helm).args(["template", "r"]).arg(&pulled).output().unwrap();
+        assert!(tpl.status.success() && text(&tpl.stdout).contains("kind: Deployment"), "{}", text(&tpl.stderr));
+    }
+
+    // Published versions are immutable: the same content is a no-op...
+    let (code, doc, _) = push_json(t.path(), &reg, &tgz, &reg.oci("charts"), &reg.docker_config);
+    assert_eq!((code, doc["pushed"]["outcome"].as_str()), (0, Some("unchanged")), "{doc}");
+    assert_eq!(doc["pushed"]["digest"], digest.as_str());
+    // ...and other content under the same version is refused.
+    write(&chart.join("templates/extra.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+    let other = t.path().join("other");
+    let (c, d, e) = package_json(t.path(), &chart, &other, None);
+    assert_eq!(c, 0, "{e} {d}");
+    let (code, doc, _) =
+        push_json(t.path(), &reg, &other.join("bp-demo-1.0.0.tgz"), &reg.oci("charts"), &reg.docker_config);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["diagnostics"][0]["code"], "version-published");
+}
+
+#[test]
+fn a_wrong_password_is_refused_clearly_and_never_printed() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let chart = umbrella(t.path());
+    let tgz = package_to(t.path(), &chart);
+    let bad = t.path().join("bad-docker");
+    std::fs::create_dir_all(&bad).unwrap();
+    let wrong = "definitely-Wrong-Passw0rd";
+    let auth = base64_encode(format!("{}:{wrong}", reg.user).as_bytes());
+    std::fs::write(bad.join("config.json"), format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr)).unwrap();
+    for format in ["human", "json"] {
+        let dc = bad.to_string_lossy().into_owned();
+        let o = catalyst_env(
+            t.path(),
+            &[("DOCKER_CONFIG", dc.as_str())],
+            &["push", &tgz.to_string_lossy(), "--to", &reg.oci("charts"), "--plain-http", "--format", format],
+        );
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        assert!(all.contains("registry-unauthorized") && all.contains("refused the credentials"), "{all}");
+        assert!(!all.contains(wrong) && !all.contains(&auth), "the password was printed:\n{all}");
+    }
+    // The environment variables work too, and win over the Docker config.
+    let o = catalyst_env(
+        t.path(),
+        &[
+            ("CATALYST_REGISTRY_USERNAME", reg.user.as_str()),
+            ("CATALYST_REGISTRY_PASSWORD", reg.password.as_str()),
+            ("DOCKER_CONFIG", &bad.to_string_lossy()),
+        ],
+        &["push", &tgz.to_string_lossy(), "--to", &reg.oci("charts"), "--plain-http"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!text(&o.stdout).contains(&reg.password));
 }

@@ -7,6 +7,7 @@
 
 pub mod drift;
 pub mod package;
+pub mod push;
 pub mod write;
 
 use std::collections::BTreeMap;

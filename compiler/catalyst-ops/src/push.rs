@@ -1,0 +1,232 @@
+//! `catalyst push`: a chart archive (or a chart folder, packaged behind the
+//! guards first) to an OCI registry as a Helm chart artifact. Published
+//! versions are immutable: pushing the same content again changes nothing,
+//! pushing other content under a published version is refused. After the
+//! push the chart is pulled back and checked again (the third hollow-chart
+//! guard).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use catalyst_diag::{Diagnostic, Location};
+use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef};
+use catalyst_package::guards;
+
+use crate::package::{PackageOptions, package};
+use crate::{OpsError, Report, Workspace};
+
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// Registries reached over plain HTTP.
+    pub plain_http: bool,
+    pub skip_smoke_render: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    Pushed,
+    /// The same content was already published under this version.
+    Unchanged,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub name: String,
+    pub version: String,
+    pub reference: String,
+    pub digest: String,
+    pub outcome: PushOutcome,
+}
+
+/// `org.opencontainers.image.created`: reproducible, from
+/// `SOURCE_DATE_EPOCH` when set (release passes the commit time), else the
+/// Unix epoch.
+pub fn created_timestamp() -> String {
+    let secs: i64 = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Pushes one chart. `path` is a `.tgz`, a chart folder or a Blueprint
+/// folder; `to` is the repository that holds charts (`oci://host/path`),
+/// the chart goes to `<to>/<name>:<version>`.
+pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result<(Option<Pushed>, Report), OpsError> {
+    let base = RepoRef::parse(to).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let abs = ws.cwd.join(path);
+    let (bytes, shown, mut report) = if abs.is_file() {
+        let b = std::fs::read(&abs)
+            .map_err(|source| OpsError::Io { context: format!("cannot read {}", path.display()), source })?;
+        (b, ws.display(&abs), Report::default())
+    } else {
+        let tmp = std::env::temp_dir().join(format!("catalyst-push-{}", std::process::id()));
+        let popts = PackageOptions { destination: Some(tmp.clone()), skip_smoke_render: opts.skip_smoke_render };
+        let (packaged, report) = package(ws, path, &popts)?;
+        let Some(p) = packaged else { return Ok((None, report)) };
+        let file = ws.cwd.join(&p.path);
+        let b = std::fs::read(&file)
+            .map_err(|source| OpsError::Io { context: format!("cannot read {}", p.path), source })?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        (b, p.path, report)
+    };
+    let at = || Some(Location::file(shown.as_str()));
+    let files = match catalyst_package::read_archive(&bytes, &shown) {
+        Ok(f) => f,
+        Err(e) => {
+            report.diagnostics.push(e.diagnostic());
+            return Ok((None, report));
+        }
+    };
+    let Some((_, chart_yaml)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"))
+    else {
+        report
+            .diagnostics
+            .push(Diagnostic::error("invalid-chart", format!("{shown} has no <chart>/Chart.yaml")).at(at()));
+        return Ok((None, report));
+    };
+    let chart_text = String::from_utf8_lossy(chart_yaml).into_owned();
+    let (name, version) = match catalyst_package::chart_identity(&chart_text, &shown) {
+        Ok(x) => x,
+        Err(e) => {
+            report.diagnostics.push(e.diagnostic());
+            return Ok((None, report));
+        }
+    };
+    let umbrella = name.starts_with("bp-");
+    report.diagnostics.extend(guards::archive_complete(&files, &shown, "as packaged", umbrella));
+    if report.has_errors() {
+        return Ok((None, report));
+    }
+
+    // Helm's config blob is Chart.yaml as JSON.
+    let chart_doc = catalyst_yaml::parse_one(&chart_text, &Default::default())
+        .ok()
+        .flatten()
+        .map(|n| n.to_json())
+        .unwrap_or_default();
+    let config = serde_json::to_vec(&chart_doc).expect("JSON serializes");
+    let mut annotations = BTreeMap::new();
+    annotations.insert("org.opencontainers.image.title".to_string(), name.clone());
+    annotations.insert("org.opencontainers.image.version".to_string(), version.clone());
+    annotations.insert("org.opencontainers.image.created".to_string(), created_timestamp());
+    if let Some(d) = chart_doc.get("description").and_then(|d| d.as_str()) {
+        annotations.insert("org.opencontainers.image.description".to_string(), d.trim().to_string());
+    }
+
+    let repo = base.join(&name);
+    let tag = catalyst_oci::tag_for_version(&version);
+    let reference = format!("oci://{repo}:{tag}");
+    let registry = Registry::new(RegistryOptions {
+        plain_http: if opts.plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+        ..Default::default()
+    });
+    let fail = |report: &mut Report, e: OciError| {
+        let mut d = Diagnostic::error(
+            match e {
+                OciError::Unauthorized { .. } => "registry-unauthorized",
+                _ => "registry-error",
+            },
+            e.to_string(),
+        );
+        if matches!(e, OciError::Unauthorized { .. }) {
+            d = d.help("check the credentials in the Docker config file or CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD");
+        }
+        report.diagnostics.push(d);
+    };
+
+    // Published versions are immutable.
+    let layer_digest = catalyst_oci::sha256_digest(&bytes);
+    match registry.pull_manifest(&repo, &tag) {
+        Err(e) => {
+            fail(&mut report, e);
+            return Ok((None, report));
+        }
+        Ok(Some(existing)) => {
+            let v: serde_json::Value = serde_json::from_slice(&existing.bytes).unwrap_or_default();
+            let published = v["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE);
+            if published.and_then(|l| l["digest"].as_str()) == Some(layer_digest.as_str()) {
+                return Ok((
+                    Some(Pushed { name, version, reference, digest: existing.digest, outcome: PushOutcome::Unchanged }),
+                    report,
+                ));
+            }
+            report.diagnostics.push(
+                Diagnostic::error(
+                    "version-published",
+                    format!("{reference} is already published with different content"),
+                )
+                .at(at())
+                .help("published versions are immutable: bump the chart version (Chart.yaml and blueprint.yaml)"),
+            );
+            return Ok((None, report));
+        }
+        Ok(None) => {}
+    }
+    let digest = match registry.push_chart(&repo, &tag, &bytes, &config, &annotations) {
+        Ok(d) => d,
+        Err(e) => {
+            fail(&mut report, e);
+            return Ok((None, report));
+        }
+    };
+
+    // Guard 3: pull it back and check again.
+    match registry.pull_chart(&repo, &tag) {
+        Ok(Some((pulled, pulled_digest))) => {
+            if pulled != bytes || pulled_digest != digest {
+                report.diagnostics.push(
+                    Diagnostic::error(
+                        "pull-back-mismatch",
+                        format!("{reference} pulled back differs from what was pushed"),
+                    )
+                    .help("the registry or a proxy changed the artifact; do not use this version"),
+                );
+            } else {
+                let files = catalyst_package::read_archive(&pulled, &reference).unwrap_or_default();
+                report.diagnostics.extend(guards::archive_complete(
+                    &files,
+                    &reference,
+                    "as pulled back from the registry",
+                    umbrella,
+                ));
+            }
+        }
+        Ok(None) => report
+            .diagnostics
+            .push(Diagnostic::error("pull-back-mismatch", format!("{reference} is missing right after the push"))),
+        Err(e) => fail(&mut report, e),
+    }
+    if report.has_errors() {
+        return Ok((None, report));
+    }
+    Ok((Some(Pushed { name, version, reference, digest, outcome: PushOutcome::Pushed }), report))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
