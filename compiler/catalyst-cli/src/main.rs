@@ -102,6 +102,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Create a cosign-compatible key pair: <PREFIX>.key (encrypted; password from COSIGN_PASSWORD or a prompt) and
+    /// <PREFIX>.pub.
+    GenerateKeyPair {
+        #[arg(long, default_value = "cosign", value_name = "PREFIX")]
+        output_key_prefix: PathBuf,
+    },
+    /// Sign an artifact in an OCI registry, cosign-style (simple signing, ECDSA P-256, tag sha256-<hex>.sig).
+    Sign {
+        /// The artifact: oci://host/repository:tag.
+        reference: String,
+        /// The private key (cosign format); its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long)]
+        plain_http: bool,
+    },
+    /// Verify an artifact's cosign signature with a public key; fails on a wrong key, changed content, or no signature.
+    Verify {
+        /// The artifact: oci://host/repository:tag.
+        reference: String,
+        /// The public key (PKIX PEM, e.g. cosign.pub).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long)]
+        plain_http: bool,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -232,6 +258,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
+        Command::GenerateKeyPair { output_key_prefix } => {
+            let prefix = cwd.join(&output_key_prefix);
+            catalyst_ops::sign::password(true, &prompt)
+                .and_then(|pw| catalyst_ops::sign::generate_key_pair(&prefix, &pw))
+                .map(|(k, p)| {
+                    println!("private key written to {k}\npublic key written to {p}");
+                    ExitCode::SUCCESS
+                })
+        }
+        Command::Sign { reference, key, plain_http } => {
+            let pem = std::fs::read_to_string(cwd.join(&key))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            catalyst_ops::sign::password(false, &prompt)
+                .and_then(|pw| catalyst_ops::sign::sign(&reference, &pem, &pw, plain_http))
+                .map(|(s, r)| {
+                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                    if let Some(s) = s {
+                        println!("signed {}@{} → {}", s.reference, s.digest, s.signature_tag);
+                    }
+                    exit_for(&r)
+                })
+        }
+        Command::Verify { reference, key, plain_http } => {
+            let pem = std::fs::read_to_string(cwd.join(&key))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            catalyst_ops::sign::verify(&reference, &pem, plain_http).map(|(v, r)| {
+                print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                if let Some(v) = v {
+                    println!(
+                        "verified {}@{} ({} valid signature{})",
+                        v.reference,
+                        v.digest,
+                        v.signatures,
+                        if v.signatures == 1 { "" } else { "s" }
+                    );
+                }
+                exit_for(&r)
+            })
+        }
         Command::Validate { paths, format } => {
             ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {
                 print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
@@ -273,6 +338,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Asks for a password on the terminal; `None` without one.
+fn prompt(question: &str) -> Option<String> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    rpassword::prompt_password(question).ok()
 }
 
 fn exit_for(r: &Report) -> ExitCode {

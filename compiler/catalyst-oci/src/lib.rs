@@ -126,6 +126,26 @@ impl std::fmt::Display for RepoRef {
     }
 }
 
+/// `oci://host/repo/name:tag` → the repository and the tag.
+pub fn parse_tagged(s: &str) -> Result<(RepoRef, String), OciError> {
+    let rest = s.strip_prefix("oci://").unwrap_or(s);
+    let slash = rest.rfind('/').unwrap_or(0);
+    match rest[slash..].rfind(':') {
+        Some(i) if i > 0 => {
+            let (repo, tag) = rest.split_at(slash + i);
+            let tag = &tag[1..];
+            if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+                return Err(OciError::InvalidReference { reference: redact_userinfo(s), reason: "invalid tag".into() });
+            }
+            Ok((RepoRef::parse(repo)?, tag.to_string()))
+        }
+        _ => Err(OciError::InvalidReference {
+            reference: redact_userinfo(s),
+            reason: "expected a tag: oci://host/repository:tag".into(),
+        }),
+    }
+}
+
 /// `https://user:pass@host/x` → `https://host/x`: references printed in
 /// errors never carry credentials.
 pub fn redact_userinfo(s: &str) -> String {
@@ -477,6 +497,9 @@ mod tests {
         let e = RepoRef::parse("oci://bob:hunter2@ghcr.io/x").unwrap_err().to_string();
         assert!(!e.contains("hunter2") && !e.contains("bob"), "{e}");
         assert_eq!(redact_userinfo("https://u:p@h.example/a/b"), "https://h.example/a/b");
+        let (r, t) = parse_tagged("oci://127.0.0.1:5000/charts/bp-x:1.0.0").unwrap();
+        assert_eq!((r.to_string().as_str(), t.as_str()), ("127.0.0.1:5000/charts/bp-x", "1.0.0"));
+        assert!(parse_tagged("oci://127.0.0.1:5000/charts/bp-x").is_err());
     }
 
     #[test]

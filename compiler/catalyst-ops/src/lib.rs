@@ -8,6 +8,7 @@
 pub mod drift;
 pub mod package;
 pub mod push;
+pub mod sign;
 pub mod write;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,184 @@
+//! `catalyst generate-key-pair`, `sign` and `verify` against a real
+//! docker-registry: a signature verifies; verification fails with the wrong
+//! public key, after the tag is moved to other content, and when the
+//! signature is removed.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn chart(dir: &Path, version: &str, marker: &str) -> std::path::PathBuf {
+    let c = dir.join(format!("chart-{version}-{marker}"));
+    std::fs::create_dir_all(c.join("templates")).unwrap();
+    std::fs::write(c.join("Chart.yaml"), format!("apiVersion: v2\nname: signed\nversion: {version}\n")).unwrap();
+    std::fs::write(
+        c.join("templates/cm.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {marker}\n"),
+    )
+    .unwrap();
+    c
+}
+
+struct Ctx<'a> {
+    reg: &'a TestRegistry,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let dc = self.reg.docker_config.to_string_lossy().into_owned();
+        let o =
+            catalyst_env(self.dir, &[("DOCKER_CONFIG", dc.as_str()), ("COSIGN_PASSWORD", "test-pass-phrase")], args);
+        (o.status.code().unwrap_or(-1), format!("{}{}", text(&o.stdout), text(&o.stderr)))
+    }
+    fn curl(&self, args: &[&str]) -> Vec<u8> {
+        let o = Command::new("curl")
+            .args(["-sf", "-u", &format!("{}:{}", self.reg.user, self.reg.password)])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "curl {args:?} failed");
+        o.stdout
+    }
+}
+
+const OCI_MANIFEST: &str = "Accept: application/vnd.oci.image.manifest.v1+json";
+
+#[test]
+fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let cx = Ctx { reg: &reg, dir: t.path() };
+    let charts = reg.oci("charts");
+    for (v, m) in [("1.0.0", "a"), ("1.0.1", "b")] {
+        let c = chart(t.path(), v, m);
+        let (code, out) =
+            cx.run(&["push", &c.to_string_lossy(), "--to", &charts, "--plain-http", "--skip-smoke-render"]);
+        assert_eq!(code, 0, "{out}");
+    }
+    let (code, out) = cx.run(&["generate-key-pair"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        std::fs::read_to_string(t.path().join("cosign.key"))
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
+    );
+    let (code, out) = cx.run(&["generate-key-pair"]);
+    assert_eq!(code, 2, "an existing key must not be overwritten: {out}");
+    std::fs::create_dir_all(t.path().join("other")).unwrap();
+    let (code, _) = cx.run(&["generate-key-pair", "--output-key-prefix", "other/cosign"]);
+    assert_eq!(code, 0);
+
+    let target = format!("{charts}/signed:1.0.0");
+    let (code, out) = cx.run(&["sign", &target, "--key", "cosign.key", "--plain-http"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(".sig"), "{out}");
+    let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("verified"), "{out}");
+
+    // The signature image is cosign's format.
+    let head = Command::new("curl")
+        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
+        .arg(format!("http://{}/v2/charts/signed/manifests/1.0.0", reg.addr))
+        .output()
+        .unwrap();
+    let digest = text(&head.stdout)
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
+        .expect("digest header");
+    let sig_tag = digest.replace(':', "-") + ".sig";
+    let sig: serde_json::Value = serde_json::from_slice(&cx.curl(&[
+        "-H",
+        OCI_MANIFEST,
+        &format!("http://{}/v2/charts/signed/manifests/{sig_tag}", reg.addr),
+    ]))
+    .unwrap();
+    let layer = &sig["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    assert!(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap().len() > 60);
+    let payload: serde_json::Value = serde_json::from_slice(&cx.curl(&[&format!(
+        "http://{}/v2/charts/signed/blobs/{}",
+        reg.addr,
+        layer["digest"].as_str().unwrap()
+    )]))
+    .unwrap();
+    assert_eq!(payload["critical"]["identity"]["docker-reference"], format!("{}/charts/signed", reg.addr));
+    assert_eq!(payload["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    assert_eq!(payload["critical"]["type"], "cosign container image signature");
+    assert!(payload["optional"].is_null());
+
+    // The wrong public key.
+    let (code, out) = cx.run(&["verify", &target, "--key", "other/cosign.pub", "--plain-http"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("bad-signature"), "{out}");
+
+    // The tag moved to other content (1.0.1's manifest put under 1.0.0).
+    let other = cx.curl(&["-H", OCI_MANIFEST, &format!("http://{}/v2/charts/signed/manifests/1.0.1", reg.addr)]);
+    let body = t.path().join("moved.json");
+    std::fs::write(&body, &other).unwrap();
+    cx.curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        &format!("@{}", body.display()),
+        &format!("http://{}/v2/charts/signed/manifests/1.0.0", reg.addr),
+    ]);
+    let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no-signature"), "{out}");
+
+    // Back to the signed content, then remove the signature.
+    std::fs::write(
+        &body,
+        cx.curl(&["-H", OCI_MANIFEST, &format!("http://{}/v2/charts/signed/manifests/{digest}", reg.addr)]),
+    )
+    .unwrap();
+    cx.curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        &format!("@{}", body.display()),
+        &format!("http://{}/v2/charts/signed/manifests/1.0.0", reg.addr),
+    ]);
+    assert_eq!(
+        cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]).0,
+        0,
+        "restored content verifies again"
+    );
+    let sig_head = Command::new("curl")
+        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
+        .arg(format!("http://{}/v2/charts/signed/manifests/{sig_tag}", reg.addr))
+        .output()
+        .unwrap();
+    let sig_digest = text(&sig_head.stdout)
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
+        .unwrap();
+    cx.curl(&["-X", "DELETE", &format!("http://{}/v2/charts/signed/manifests/{sig_digest}", reg.addr)]);
+    let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no-signature"), "{out}");
+}
+
+#[test]
+fn a_key_needs_a_password_source() {
+    let t = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_catalyst"))
+        .current_dir(t.path())
+        .env_remove("COSIGN_PASSWORD")
+        .args(["generate-key-pair"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("COSIGN_PASSWORD"), "{}", text(&o.stderr));
+    assert!(!t.path().join("cosign.key").exists());
+}

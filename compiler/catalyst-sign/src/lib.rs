@@ -1,0 +1,330 @@
+//! cosign-compatible key-based signing.
+//!
+//! Keys use cosign's formats: the private key is PKCS#8 DER of an ECDSA
+//! P-256 key, encrypted with a key derived by scrypt from the password and
+//! sealed with NaCl secretbox (XSalsa20-Poly1305), as JSON
+//! `{"kdf":{"name":"scrypt","params":{"N","r","p"},"salt"},"cipher":{"name":"nacl/secretbox","nonce"},"ciphertext"}`
+//! inside a PEM block `ENCRYPTED SIGSTORE PRIVATE KEY`; the public key is a
+//! PKIX PEM `PUBLIC KEY`.
+//!
+//! Signatures follow cosign's simple-signing scheme: an ECDSA P-256 /
+//! SHA-256 signature (ASN.1 DER, base64) over the payload
+//! `{"critical":{"identity":{"docker-reference":R},"image":{"docker-manifest-digest":D},"type":"cosign container image signature"},"optional":null}`,
+//! stored as a layer of media type
+//! `application/vnd.dev.cosign.simplesigning.v1+json` in an image tagged
+//! `sha256-<hex>.sig`, with the signature in the layer annotation
+//! `dev.cosignproject.cosign/signature`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use crypto_secretbox::XSalsa20Poly1305;
+use crypto_secretbox::aead::{Aead, KeyInit};
+use p256::ecdsa::DerSignature;
+use p256::ecdsa::signature::{Signer, Verifier};
+pub use p256::ecdsa::{SigningKey, VerifyingKey};
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use sha2::Digest;
+
+pub const PRIVATE_KEY_PEM_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub const OCI_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+pub const SIGNATURE_TYPE: &str = "cosign container image signature";
+
+/// scrypt cost used for new keys (cosign's).
+const SCRYPT_LOG_N: u8 = 15;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignError {
+    #[error("not a cosign private key: {0}")]
+    BadPrivateKey(String),
+    #[error("wrong password for the private key (or the key is damaged)")]
+    WrongPassword,
+    #[error("not a public key: {0}")]
+    BadPublicKey(String),
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+fn random<const N: usize>() -> Result<[u8; N], SignError> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| SignError::Random(e.to_string()))?;
+    Ok(b)
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn unpem(text: &str, label: &str) -> Option<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = text[start..].find(&end)? + start;
+    let body: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(body).ok()
+}
+
+/// A new key pair: (encrypted private key PEM, public key PEM).
+pub fn generate_key_pair(password: &[u8]) -> Result<(String, String), SignError> {
+    let key = loop {
+        // Rejection sampling: almost every 32-byte string is a valid scalar.
+        if let Ok(k) = SigningKey::from_bytes(&random::<32>()?.into()) {
+            break k;
+        }
+    };
+    let der = key.to_pkcs8_der().map_err(|e| SignError::BadPrivateKey(e.to_string()))?;
+    let private = encrypt_private_key(der.as_bytes(), password)?;
+    let public =
+        key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| SignError::BadPublicKey(e.to_string()))?;
+    Ok((private, public))
+}
+
+fn derive(password: &[u8], salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32], SignError> {
+    let params = scrypt::Params::new(log_n, r, p, 32)
+        .map_err(|e| SignError::BadPrivateKey(format!("scrypt parameters: {e}")))?;
+    let mut key = [0u8; 32];
+    scrypt::scrypt(password, salt, &params, &mut key).map_err(|e| SignError::BadPrivateKey(e.to_string()))?;
+    Ok(key)
+}
+
+fn encrypt_private_key(pkcs8_der: &[u8], password: &[u8]) -> Result<String, SignError> {
+    let salt = random::<32>()?;
+    let nonce = random::<24>()?;
+    let key = derive(password, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
+    let cipher = XSalsa20Poly1305::new((&key).into());
+    let sealed =
+        cipher.encrypt((&nonce).into(), pkcs8_der).map_err(|_| SignError::BadPrivateKey("sealing failed".into()))?;
+    let doc = serde_json::json!({
+        "kdf": {"name": "scrypt", "params": {"N": 1u64 << SCRYPT_LOG_N, "r": SCRYPT_R, "p": SCRYPT_P}, "salt": B64.encode(salt)},
+        "cipher": {"name": "nacl/secretbox", "nonce": B64.encode(nonce)},
+        "ciphertext": B64.encode(sealed),
+    });
+    Ok(pem(PRIVATE_KEY_PEM_LABEL, &serde_json::to_vec(&doc).expect("JSON serializes")))
+}
+
+/// Opens a cosign private key with its password.
+pub fn load_private_key(pem_text: &str, password: &[u8]) -> Result<SigningKey, SignError> {
+    let bad = |m: &str| SignError::BadPrivateKey(m.to_string());
+    let json = unpem(pem_text, PRIVATE_KEY_PEM_LABEL)
+        .ok_or_else(|| bad("expected a PEM block `ENCRYPTED SIGSTORE PRIVATE KEY` (or `ENCRYPTED COSIGN PRIVATE KEY`)"))
+        .or_else(|e| unpem(pem_text, "ENCRYPTED COSIGN PRIVATE KEY").ok_or(e))?;
+    let doc: serde_json::Value = serde_json::from_slice(&json).map_err(|_| bad("the PEM body is not JSON"))?;
+    if doc["kdf"]["name"] != "scrypt" || doc["cipher"]["name"] != "nacl/secretbox" {
+        return Err(bad("unsupported kdf or cipher (expected scrypt and nacl/secretbox)"));
+    }
+    let n = doc["kdf"]["params"]["N"].as_u64().ok_or_else(|| bad("kdf.params.N missing"))?;
+    if !n.is_power_of_two() || n < 2 {
+        return Err(bad("kdf.params.N is not a power of two"));
+    }
+    let r = doc["kdf"]["params"]["r"]
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| bad("kdf.params.r missing"))?;
+    let p = doc["kdf"]["params"]["p"]
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| bad("kdf.params.p missing"))?;
+    let b64 = |v: &serde_json::Value, what: &str| {
+        v.as_str().and_then(|s| B64.decode(s).ok()).ok_or_else(|| bad(&format!("{what} is not base64")))
+    };
+    let salt = b64(&doc["kdf"]["salt"], "kdf.salt")?;
+    let nonce = b64(&doc["cipher"]["nonce"], "cipher.nonce")?;
+    let sealed = b64(&doc["ciphertext"], "ciphertext")?;
+    if nonce.len() != 24 {
+        return Err(bad("cipher.nonce is not 24 bytes"));
+    }
+    let key = derive(password, &salt, n.trailing_zeros() as u8, r, p)?;
+    let cipher = XSalsa20Poly1305::new((&key).into());
+    let der = cipher.decrypt(nonce.as_slice().into(), sealed.as_slice()).map_err(|_| SignError::WrongPassword)?;
+    SigningKey::from_pkcs8_der(&der).map_err(|e| bad(&format!("not a P-256 PKCS#8 key: {e}")))
+}
+
+pub fn load_public_key(pem_text: &str) -> Result<VerifyingKey, SignError> {
+    VerifyingKey::from_public_key_pem(pem_text.trim())
+        .map_err(|e| SignError::BadPublicKey(format!("expected a PKIX `PUBLIC KEY` PEM of a P-256 key: {e}")))
+}
+
+/// The public key of a private key, as PEM.
+pub fn public_key_pem(key: &SigningKey) -> String {
+    key.verifying_key().to_public_key_pem(LineEnding::LF).expect("P-256 keys encode")
+}
+
+/// cosign's simple-signing payload, byte for byte as cosign writes it.
+pub fn simple_signing_payload(docker_reference: &str, manifest_digest: &str) -> Vec<u8> {
+    // Field order matters for byte equality with cosign: build it by hand.
+    let s = serde_json::to_string;
+    format!(
+        "{{\"critical\":{{\"identity\":{{\"docker-reference\":{}}},\"image\":{{\"docker-manifest-digest\":{}}},\"type\":{}}},\"optional\":null}}",
+        s(docker_reference).expect("strings serialize"),
+        s(manifest_digest).expect("strings serialize"),
+        s(SIGNATURE_TYPE).expect("strings serialize"),
+    )
+    .into_bytes()
+}
+
+/// ECDSA P-256 / SHA-256 signature, ASN.1 DER, base64.
+pub fn sign(key: &SigningKey, payload: &[u8]) -> String {
+    let sig: DerSignature = key.sign(payload);
+    B64.encode(sig.as_bytes())
+}
+
+pub fn verify(key: &VerifyingKey, payload: &[u8], signature_b64: &str) -> bool {
+    let Ok(der) = B64.decode(signature_b64.trim()) else { return false };
+    let Ok(sig) = DerSignature::try_from(der.as_slice()) else { return false };
+    key.verify(payload, &sig).is_ok()
+}
+
+/// The tag cosign stores signatures of the manifest `digest` under.
+pub fn signature_tag(digest: &str) -> String {
+    format!("{}.sig", digest.replace(':', "-"))
+}
+
+/// What a simple-signing payload claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub docker_reference: String,
+    pub manifest_digest: String,
+}
+
+pub fn parse_payload(payload: &[u8]) -> Option<Claim> {
+    let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    if v["critical"]["type"] != SIGNATURE_TYPE {
+        return None;
+    }
+    Some(Claim {
+        docker_reference: v["critical"]["identity"]["docker-reference"].as_str()?.to_string(),
+        manifest_digest: v["critical"]["image"]["docker-manifest-digest"].as_str()?.to_string(),
+    })
+}
+
+/// The config blob of a signature image (as cosign writes it: an empty
+/// image whose one layer is the payload).
+pub fn signature_config(payload_digests: &[String]) -> Vec<u8> {
+    let doc = serde_json::json!({
+        "architecture": "",
+        "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"}],
+        "os": "",
+        "rootfs": {"type": "layers", "diff_ids": payload_digests},
+        "config": {},
+    });
+    serde_json::to_vec(&doc).expect("JSON serializes")
+}
+
+/// A signature layer: payload digest and size, and its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureLayer {
+    pub digest: String,
+    pub size: usize,
+    pub signature: String,
+}
+
+/// The OCI manifest of a signature image holding `layers`.
+pub fn signature_manifest(config_digest: &str, config_size: usize, layers: &[SignatureLayer]) -> Vec<u8> {
+    let layers: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "mediaType": SIMPLE_SIGNING_MEDIA_TYPE,
+                "size": l.size,
+                "digest": l.digest,
+                "annotations": {SIGNATURE_ANNOTATION: l.signature},
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": OCI_CONFIG_MEDIA_TYPE, "size": config_size, "digest": config_digest},
+        "layers": layers,
+    });
+    serde_json::to_vec(&doc).expect("JSON serializes")
+}
+
+/// The signature layers of a signature manifest.
+pub fn signature_layers(manifest: &[u8]) -> Vec<SignatureLayer> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(manifest) else { return Vec::new() };
+    v["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["mediaType"] == SIMPLE_SIGNING_MEDIA_TYPE)
+        .filter_map(|l| {
+            Some(SignatureLayer {
+                digest: l["digest"].as_str()?.to_string(),
+                size: l["size"].as_u64()? as usize,
+                signature: l["annotations"][SIGNATURE_ANNOTATION].as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn sha256_digest(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_pairs_roundtrip_and_sign() {
+        let (private, public) = generate_key_pair(b"correct horse").unwrap();
+        assert!(private.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let key = load_private_key(&private, b"correct horse").unwrap();
+        assert_eq!(load_private_key(&private, b"wrong").unwrap_err(), SignError::WrongPassword);
+        let pubk = load_public_key(&public).unwrap();
+        assert_eq!(public_key_pem(&key), public);
+        let payload = simple_signing_payload("127.0.0.1:5000/charts/bp-x", "sha256:abc");
+        let sig = sign(&key, &payload);
+        assert!(verify(&pubk, &payload, &sig));
+        assert!(!verify(&pubk, b"other payload", &sig));
+        let (_, other_pub) = generate_key_pair(b"x").unwrap();
+        assert!(!verify(&load_public_key(&other_pub).unwrap(), &payload, &sig));
+    }
+
+    #[test]
+    fn payload_is_byte_for_byte_cosigns() {
+        let p = simple_signing_payload("ghcr.io/openova-io/bp-cilium", "sha256:0123");
+        assert_eq!(
+            std::str::from_utf8(&p).unwrap(),
+            r#"{"critical":{"identity":{"docker-reference":"ghcr.io/openova-io/bp-cilium"},"image":{"docker-manifest-digest":"sha256:0123"},"type":"cosign container image signature"},"optional":null}"#
+        );
+        assert_eq!(parse_payload(&p).unwrap().manifest_digest, "sha256:0123");
+        assert_eq!(signature_tag("sha256:0123"), "sha256-0123.sig");
+    }
+
+    /// A private key written by cosign itself (`cosign generate-key-pair`
+    /// with an empty password; published as a test fixture by the conforma
+    /// project): opening it proves the format is cosign's.
+    #[test]
+    fn opens_a_key_generated_by_cosign() {
+        let pem = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----
+eyJrZGYiOnsibmFtZSI6InNjcnlwdCIsInBhcmFtcyI6eyJOIjo2NTUzNiwiciI6
+OCwicCI6MX0sInNhbHQiOiJLYU9OQzduQVJLOVgxM1FoaWFucjAwTTBGYys2Sitr
+dnAxN1FuanpiVk9nPSJ9LCJjaXBoZXIiOnsibmFtZSI6Im5hY2wvc2VjcmV0Ym94
+Iiwibm9uY2UiOiJVOHZqWWtqMlZOUFZGdlZFZWZ3bXZ5VGloUERrelBoaCJ9LCJj
+aXBoZXJ0ZXh0IjoidWNWMnQ4TTZVNFJvb29FOXc0d3dkc3E1RDYrS2RKY245dERT
+KzFwRDRGN040SVJOWEgzSTBua3h1a3NackFOUHR1emIvTkVYQ201dUp3Zjh3Qzl1
+VlprbXdwNU5jRUZ6b3ZNS3JCZmNvdXdjaEkrMzkrQ0NhbVZPbzBucmRnZjhvcmpK
+dXdrWDBYL1phY0RUTERGaUxyc1laMWVMMmlqMGU1MVRpZmVQNTl4WXNPK1FnM1Jv
+OURRVjNQMk9ndDFDaVFHeGg1VXhUZytGc3c9PSJ9
+-----END ENCRYPTED SIGSTORE PRIVATE KEY-----
+";
+        let key = load_private_key(pem, b"").expect("cosign's own key opens");
+        let payload = simple_signing_payload("r/x", "sha256:00");
+        assert!(verify(key.verifying_key(), &payload, &sign(&key, &payload)));
+        assert_eq!(load_private_key(pem, b"not empty").unwrap_err(), SignError::WrongPassword);
+    }
+}
