@@ -79,6 +79,18 @@ enum Command {
         /// Skip the `helm template` smoke render.
         #[arg(long)]
         skip_smoke_render: bool,
+        /// Repository mirrors: a YAML file `mirrors: [{from: URL, to: URL}]` (also CATALYST_MIRRORS).
+        #[arg(long, value_name = "FILE")]
+        mirrors: Option<PathBuf>,
+        /// Reach OCI registries of dependencies over plain HTTP.
+        #[arg(long)]
+        plain_http: bool,
+        /// Resolve dependencies again and rewrite Chart.lock.
+        #[arg(long)]
+        update_lock: bool,
+        /// Do not vendor: package charts/ as it is (the hollow-chart guard still runs).
+        #[arg(long, conflicts_with = "update_lock")]
+        no_vendor: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -201,8 +213,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts))
                 .map(|r| print_render(&r, format, quiet, use_color))
         }
-        Command::Package { path, destination, skip_smoke_render, format } => {
-            let popts = catalyst_ops::package::PackageOptions { destination, skip_smoke_render };
+        Command::Package {
+            path,
+            destination,
+            skip_smoke_render,
+            mirrors,
+            plain_http,
+            update_lock,
+            no_vendor,
+            format,
+        } => {
+            let popts = catalyst_ops::package::PackageOptions {
+                destination,
+                skip_smoke_render,
+                mirrors,
+                plain_http,
+                update_lock,
+                no_vendor,
+            };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 // A chart folder outside any repository is packaged on its own.
                 Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })

@@ -193,3 +193,42 @@ pub fn catalyst_env(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     }
     cmd.output().expect("run catalyst")
 }
+
+/// A real static HTTP server (Python's http.server) on a free loopback
+/// port, serving `dir`: a Helm chart repository is static files.
+pub struct TestHttpServer {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl TestHttpServer {
+    pub fn start(dir: &Path) -> TestHttpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 http.server");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        TestHttpServer { url: format!("http://{addr}"), child }
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestHttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

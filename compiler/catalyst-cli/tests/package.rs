@@ -169,10 +169,18 @@ fn real_helm_3_and_4_load_and_render_the_archive() {
 fn hollow_chart_guard_catches_a_missing_upstream_and_honours_the_opt_out() {
     let t = tempfile::tempdir().unwrap();
     let chart = umbrella(t.path());
-    // Failing: the declared upstream is not vendored.
+    // Failing: the declared upstream is not vendored and cannot be fetched...
     std::fs::remove_dir_all(chart.join("charts")).unwrap();
+    std::fs::remove_file(chart.join("Chart.lock")).ok();
     let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
-    assert_eq!(code, 1);
+    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("dependency-unavailable")), "{doc}");
+    // ...and with vendoring off, the hollow-chart guard catches it.
+    let o = catalyst(
+        t.path(),
+        &["package", &chart.to_string_lossy(), "-d", "out", "--skip-smoke-render", "--no-vendor", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1));
     assert_eq!(doc["diagnostics"][0]["code"], "hollow-chart", "{doc}");
     assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("web 2.3.4"), "{doc}");
     assert!(!t.path().join("out/bp-demo-1.0.0.tgz").exists(), "a hollow chart was written");
@@ -260,23 +268,15 @@ fn blueprint_consistency_guards_run_before_packaging() {
     }
     assert_eq!(o.status.code(), Some(1));
     assert!(!t.path().join("out").exists());
-    // Passing: the untouched Blueprint gets past these guards (and stops at
-    // the hollow-chart guard, since its upstream is not vendored here).
+    // Passing: an untouched Blueprint gets past these guards (and stops at
+    // vendoring, since its upstream repository is not reachable from here).
     let o = catalyst(
-        &repo(),
-        &[
-            "package",
-            "platform/flux",
-            "-d",
-            &t.path().join("out2").to_string_lossy(),
-            "--skip-smoke-render",
-            "--format",
-            "json",
-        ],
+        t.path(),
+        &["--catalog", "cat", "package", "cat/platform/flux", "-d", "out2", "--skip-smoke-render", "--format", "json"],
     );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec!["hollow-chart"], "{doc}");
+    assert_eq!(codes, vec!["dependency-unavailable"], "{doc}");
 }
 
 fn package_to(root: &Path, chart: &Path) -> PathBuf {

@@ -240,6 +240,7 @@ pub type EnvFn = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct Registry {
     rt: tokio::runtime::Runtime,
     client: Client,
+    http: reqwest::Client,
     opts: RegistryOptions,
     env: EnvFn,
 }
@@ -264,7 +265,12 @@ impl Registry {
             ..Default::default()
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
-        Registry { rt, client: Client::new(config), opts, env }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .expect("an HTTP client builds");
+        Registry { rt, client: Client::new(config), http, opts, env }
     }
 
     fn auth(&self, repo: &RepoRef) -> Result<(RegistryAuth, Option<String>), OciError> {
@@ -294,6 +300,41 @@ impl Registry {
                 }
                 Err(e) => return Err(classify(e, what, repo, via)),
             }
+        }
+    }
+
+    /// GETs a file from an HTTP(S) chart repository (`index.yaml`, a chart
+    /// archive), with retries on transient failures. `None` on 404.
+    pub fn http_get(&self, url: &str) -> Result<Option<Vec<u8>>, OciError> {
+        let shown = redact_userinfo(url);
+        let mut delay = self.opts.backoff;
+        let mut attempt = 1;
+        loop {
+            let res = self.rt.block_on(async {
+                let r = self.http.get(url).send().await?;
+                let status = r.status();
+                let body = r.bytes().await?;
+                Ok::<_, reqwest::Error>((status, body))
+            });
+            let transient = match &res {
+                Ok((status, _)) => status.as_u16() == 429 || status.is_server_error(),
+                Err(e) => e.is_connect() || e.is_timeout(),
+            };
+            if transient && attempt < self.opts.attempts {
+                std::thread::sleep(delay);
+                delay *= 2;
+                attempt += 1;
+                continue;
+            }
+            return match res {
+                Ok((s, _)) if s.as_u16() == 404 => Ok(None),
+                Ok((s, _)) if s.as_u16() == 401 || s.as_u16() == 403 => {
+                    Err(OciError::Unauthorized { registry: shown, via: None })
+                }
+                Ok((s, body)) if s.is_success() => Ok(Some(body.to_vec())),
+                Ok((s, _)) => Err(OciError::Registry { reference: shown, message: format!("HTTP {s}") }),
+                Err(e) => Err(OciError::Registry { reference: shown, message: redact_userinfo(&e.to_string()) }),
+            };
         }
     }
 

@@ -17,6 +17,14 @@ pub struct PackageOptions {
     pub destination: Option<PathBuf>,
     /// Skip the `helm template` guard.
     pub skip_smoke_render: bool,
+    /// Repository rewrites (a mirrors file).
+    pub mirrors: Option<PathBuf>,
+    /// Reach OCI registries over plain HTTP.
+    pub plain_http: bool,
+    /// Resolve dependencies again and rewrite Chart.lock.
+    pub update_lock: bool,
+    /// Use charts/ as it is (vendored by other means).
+    pub no_vendor: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +35,23 @@ pub struct Packaged {
     pub sha256: String,
     /// Resources the smoke render produced, when it ran.
     pub resources: Option<usize>,
+}
+
+/// A registry client for the chart's dependencies: plain HTTP, when asked,
+/// for the registries its (mirrored) OCI dependencies live in.
+fn vendor_registry(chart_dir: &Path, mirrors: &catalyst_vendor::Mirrors, plain_http: bool) -> catalyst_oci::Registry {
+    let mut hosts = Vec::new();
+    if plain_http {
+        let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
+        if let Ok(Some(doc)) = catalyst_yaml::parse_one(&text, &Default::default()) {
+            for r in catalyst_vendor::lock::requirements(&doc) {
+                if let Some(rest) = mirrors.rewrite(&r.repository).strip_prefix("oci://") {
+                    hosts.push(rest.split('/').next().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+    catalyst_oci::Registry::new(catalyst_oci::RegistryOptions { plain_http: hosts, ..Default::default() })
 }
 
 /// Packages one Blueprint or chart folder.
@@ -68,6 +93,33 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     .map(|(n, _)| n)
     .unwrap_or_default();
     let umbrella = blueprint.is_some() || chart_name.starts_with("bp-");
+    if report.has_errors() {
+        report.diagnostics.sort();
+        return Ok((None, report));
+    }
+    // Dependencies into charts/.
+    let mirrors = match opts.mirrors.clone().or_else(|| std::env::var_os("CATALYST_MIRRORS").map(PathBuf::from)) {
+        Some(m) => match catalyst_vendor::Mirrors::load(&ws.cwd.join(m)) {
+            Ok(m) => m,
+            Err(d) => {
+                report.diagnostics.push(d);
+                return Ok((None, report));
+            }
+        },
+        None => Default::default(),
+    };
+    let registry = vendor_registry(&chart_dir, &mirrors, opts.plain_http);
+    let vopts = catalyst_vendor::VendorOptions {
+        mirrors,
+        cache_dir: catalyst_vendor::default_cache_dir(),
+        update: opts.update_lock,
+    };
+    if !opts.no_vendor
+        && let Err(d) = catalyst_vendor::vendor(&chart_dir, &shown, &registry, &vopts)
+    {
+        report.diagnostics.extend(d);
+        return Ok((None, report));
+    }
     report.diagnostics.extend(guards::vendored(&chart_dir, &shown, umbrella));
     if report.has_errors() {
         report.diagnostics.sort();

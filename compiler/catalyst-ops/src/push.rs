@@ -75,7 +75,11 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
         (b, ws.display(&abs), Report::default())
     } else {
         let tmp = std::env::temp_dir().join(format!("catalyst-push-{}", std::process::id()));
-        let popts = PackageOptions { destination: Some(tmp.clone()), skip_smoke_render: opts.skip_smoke_render };
+        let popts = PackageOptions {
+            destination: Some(tmp.clone()),
+            skip_smoke_render: opts.skip_smoke_render,
+            ..Default::default()
+        };
         let (packaged, report) = package(ws, path, &popts)?;
         let Some(p) = packaged else { return Ok((None, report)) };
         let file = ws.cwd.join(&p.path);

@@ -30,6 +30,37 @@ pub struct Declared {
     pub no_upstream: bool,
 }
 
+/// The versions a Chart.lock resolved, by dependency name.
+fn locked_versions(chart_lock: Option<&str>) -> BTreeMap<String, String> {
+    let Some(Ok(Some(doc))) = chart_lock.map(|t| catalyst_yaml::parse_one(t, &catalyst_yaml::Limits::default())) else {
+        return BTreeMap::new();
+    };
+    doc.get("dependencies")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| Some((d.get("name")?.as_text()?.to_string(), d.get("version")?.as_text()?.to_string())))
+        .collect()
+}
+
+/// Declared dependencies with the version that must be vendored: Chart.lock's
+/// when there is one, else Chart.yaml's (a range then matches any version).
+fn resolved(chart_yaml: &str, chart_lock: Option<&str>) -> Declared {
+    let mut d = declared(chart_yaml);
+    let locked = locked_versions(chart_lock);
+    for (name, version) in &mut d.dependencies {
+        if let Some(v) = locked.get(name) {
+            *version = v.clone();
+        }
+    }
+    d
+}
+
+fn is_exact(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    core.split('.').count() == 3 && core.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
 pub fn declared(chart_yaml: &str) -> Declared {
     let Ok(Some(doc)) = catalyst_yaml::parse_one(chart_yaml, &catalyst_yaml::Limits::default()) else {
         return Declared::default();
@@ -59,7 +90,8 @@ fn hollow_help(dep: &str, version: &str) -> String {
 /// chart (or opt out); any other chart may have none.
 pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic> {
     let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
-    let decl = declared(&text);
+    let lock = std::fs::read_to_string(chart_dir.join("Chart.lock")).ok();
+    let decl = resolved(&text, lock.as_deref());
     let mut out = Vec::new();
     if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
@@ -74,9 +106,18 @@ pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic
     for (dep, version) in &decl.dependencies {
         let as_tgz = chart_dir.join("charts").join(format!("{dep}-{version}.tgz"));
         let as_dir = chart_dir.join("charts").join(dep).join("Chart.yaml");
-        let dir_ok = std::fs::read_to_string(&as_dir)
-            .is_ok_and(|t| crate::chart_identity(&t, "").is_ok_and(|(n, v)| n == *dep && v == *version));
-        if !as_tgz.is_file() && !dir_ok {
+        let dir_ok = std::fs::read_to_string(&as_dir).is_ok_and(|t| {
+            crate::chart_identity(&t, "").is_ok_and(|(n, v)| n == *dep && (v == *version || !is_exact(version)))
+        });
+        // A range without a lock: any vendored version of the chart.
+        let any_ok = !is_exact(version)
+            && std::fs::read_dir(chart_dir.join("charts")).is_ok_and(|rd| {
+                rd.flatten().any(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.strip_prefix(&format!("{dep}-")).and_then(|r| r.strip_suffix(".tgz")).is_some_and(is_exact)
+                })
+            });
+        if !as_tgz.is_file() && !dir_ok && !any_ok {
             out.push(
                 Diagnostic::error(
                     "hollow-chart",
@@ -108,7 +149,8 @@ pub fn archive_complete(
         ];
     };
     let top = top.trim_end_matches("/Chart.yaml");
-    let decl = declared(&String::from_utf8_lossy(chart_yaml));
+    let lock = files.get(&format!("{top}/Chart.lock")).map(|b| String::from_utf8_lossy(b).into_owned());
+    let decl = resolved(&String::from_utf8_lossy(chart_yaml), lock.as_deref());
     let mut out = Vec::new();
     if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
@@ -120,10 +162,18 @@ pub fn archive_complete(
     for (dep, version) in &decl.dependencies {
         let tgz = format!("{top}/charts/{dep}-{version}.tgz");
         let dir = format!("{top}/charts/{dep}/Chart.yaml");
-        let dir_ok = files
-            .get(&dir)
-            .is_some_and(|t| crate::chart_identity(&String::from_utf8_lossy(t), "").is_ok_and(|(_, v)| v == *version));
-        if !files.contains_key(&tgz) && !dir_ok {
+        let dir_ok = files.get(&dir).is_some_and(|t| {
+            crate::chart_identity(&String::from_utf8_lossy(t), "")
+                .is_ok_and(|(_, v)| v == *version || !is_exact(version))
+        });
+        let prefix = format!("{top}/charts/{dep}-");
+        let any_ok = !is_exact(version)
+            && files.keys().any(|k| {
+                k.strip_prefix(&prefix)
+                    .and_then(|r| r.strip_suffix(".tgz"))
+                    .is_some_and(|v| !v.contains('/') && is_exact(v))
+            });
+        if !files.contains_key(&tgz) && !dir_ok && !any_ok {
             out.push(
                 Diagnostic::error(
                     "hollow-chart",

@@ -204,6 +204,14 @@ fn could_be_number(s: &str) -> bool {
     false
 }
 
+/// YAML 1.1 timestamps (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`):
+/// readers would decode them into times.
+fn could_be_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    digits(0..4) && b.get(4) == Some(&b'-') && b.len() >= 8 && b[5].is_ascii_digit()
+}
+
 fn literal_block_ok(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
@@ -227,7 +235,7 @@ fn is_plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphanumeric() || first == '/' || first == '_' || (first == '.' && s.len() > 1)) {
         return false;
     }
-    if could_be_number(s) {
+    if could_be_number(s) || could_be_timestamp(s) {
         return false;
     }
     if s.contains(": ") || s.contains(" #") {

@@ -1,0 +1,441 @@
+//! Vendoring a chart's dependencies into `charts/`.
+//!
+//! For each dependency in Chart.yaml, the archive comes from, in order:
+//! the cache (by the digest Chart.lock records), the repository — an HTTP
+//! chart repository (`index.yaml`, its digest checked), an OCI registry
+//! (`oci://`), or a local folder (`file://`, packaged reproducibly) — after
+//! the repository URL is rewritten by the mirrors configuration. Every
+//! archive is checked against Chart.lock's digest when there is one (a
+//! tampered dependency is refused) and must be the chart and version asked
+//! for. Chart.lock is written when absent, with Helm's digest rule, and an
+//! out-of-date Chart.lock is an error unless `update` is set.
+
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+
+use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_oci::{Registry, RepoRef};
+use sha2::Digest;
+
+pub use lock::{Lock, Locked, Requirement, hash_req};
+
+pub fn sha256_digest(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)))
+}
+
+/// Repository URL rewrites: the longest matching `from` prefix wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mirrors(pub Vec<(String, String)>);
+
+impl Mirrors {
+    /// Reads `mirrors: [{from, to}]` from a YAML file.
+    pub fn load(path: &Path) -> Result<Mirrors, Diagnostic> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?;
+        let doc = catalyst_yaml::parse_one(&text, &Default::default())
+            .map_err(|e| catalyst_yaml::error_diagnostic(&shown, &e))?
+            .map(|n| n.to_json())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, m) in doc["mirrors"].as_array().into_iter().flatten().enumerate() {
+            match (m["from"].as_str(), m["to"].as_str()) {
+                (Some(f), Some(t)) => {
+                    out.push((f.trim_end_matches('/').to_string(), t.trim_end_matches('/').to_string()))
+                }
+                _ => {
+                    return Err(Diagnostic::error(
+                        "invalid-mirrors",
+                        format!("{shown}: mirrors[{i}] needs `from` and `to`"),
+                    )
+                    .at(Some(Location::file(shown.as_str())))
+                    .help(
+                        "write `mirrors: [{from: https://upstream.example/charts, to: http://mirror.local/charts}]`",
+                    ));
+                }
+            }
+        }
+        Ok(Mirrors(out))
+    }
+
+    pub fn rewrite(&self, url: &str) -> String {
+        let u = url.trim_end_matches('/');
+        self.0
+            .iter()
+            .filter(|(f, _)| u == f || u.starts_with(&format!("{f}/")))
+            .max_by_key(|(f, _)| f.len())
+            .map_or_else(|| u.to_string(), |(f, t)| format!("{t}{}", &u[f.len()..]))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VendorOptions {
+    pub mirrors: Mirrors,
+    /// Where archives are cached by digest.
+    pub cache_dir: PathBuf,
+    /// Rewrite Chart.lock even when it exists (new versions, new digests).
+    pub update: bool,
+}
+
+/// How one dependency was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Cache,
+    Download(String),
+    Local(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct VendoredDep {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub source: Source,
+}
+
+#[derive(Debug, Default)]
+pub struct Vendored {
+    pub dependencies: Vec<VendoredDep>,
+    pub lock_written: bool,
+}
+
+/// The default cache: `$CATALYST_CACHE_DIR`, else `~/.cache/catalyst`.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("CATALYST_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/catalyst"))
+        .join("charts")
+}
+
+fn cache_path(cache: &Path, digest: &str) -> PathBuf {
+    cache.join("sha256").join(format!("{}.tgz", digest.trim_start_matches("sha256:")))
+}
+
+/// Vendors the dependencies of the chart in `chart_dir` (`shown` names it).
+pub fn vendor(
+    chart_dir: &Path,
+    shown: &str,
+    registry: &Registry,
+    opts: &VendorOptions,
+) -> Result<Vendored, Diagnostics> {
+    let err = |code: &'static str, msg: String, help: &str| {
+        Diagnostics(vec![
+            Diagnostic::error(code, msg).at(Some(Location::file(format!("{shown}/Chart.yaml")))).help(help.to_string()),
+        ])
+    };
+    let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).map_err(|e| {
+        err("unreadable-file", format!("cannot read {shown}/Chart.yaml: {e}"), "a chart folder holds Chart.yaml")
+    })?;
+    let doc = catalyst_yaml::parse_one(&text, &Default::default())
+        .map_err(|e| Diagnostics(vec![catalyst_yaml::error_diagnostic(&format!("{shown}/Chart.yaml"), &e)]))?
+        .ok_or_else(|| {
+            err("invalid-chart", format!("{shown}/Chart.yaml is empty"), "a chart needs name and version")
+        })?;
+    let reqs = lock::requirements(&doc);
+    let mut out = Vendored::default();
+    if reqs.is_empty() {
+        return Ok(out);
+    }
+    let lock_path = chart_dir.join("Chart.lock");
+    let existing = std::fs::read_to_string(&lock_path).ok().and_then(|t| lock::parse(&t));
+    let lock = match existing {
+        Some(l) if !opts.update => {
+            if hash_req(&reqs, &l.dependencies) != l.digest {
+                return Err(err(
+                    "lock-out-of-date",
+                    format!("{shown}/Chart.lock does not match the dependencies in Chart.yaml"),
+                    "run `catalyst package --update-lock` (or `helm dependency update`) to resolve them again",
+                ));
+            }
+            Some(l)
+        }
+        _ => None,
+    };
+
+    let mut diags = Diagnostics::new();
+    let mut locked = Vec::new();
+    for (i, r) in reqs.iter().enumerate() {
+        let pinned = lock.as_ref().and_then(|l| l.dependencies.get(i)).filter(|l| l.name == r.name);
+        match fetch(chart_dir, shown, registry, opts, r, pinned) {
+            Ok((bytes, version, source)) => {
+                let digest = sha256_digest(&bytes);
+                if let Some(want) = pinned.and_then(|p| p.digest.as_ref())
+                    && *want != digest
+                {
+                    diags.push(
+                            Diagnostic::error(
+                                "tampered-dependency",
+                                format!("{} {version} from {} does not match Chart.lock: expected {want}, got {digest}", r.name, r.repository),
+                            )
+                            .at(Some(Location::file(format!("{shown}/Chart.lock"))))
+                            .help("the published archive changed since it was locked; refuse it, or re-lock on purpose with --update-lock after checking the upstream"),
+                        );
+                    continue;
+                }
+                if let Err(d) = check_archive(&bytes, &r.name, &version, shown) {
+                    diags.push(d);
+                    continue;
+                }
+                let cached = cache_path(&opts.cache_dir, &digest);
+                if !cached.exists() {
+                    let _ = catalyst_package::write_file(
+                        cached.parent().expect("has a parent"),
+                        cached.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
+                        &bytes,
+                    );
+                }
+                let charts = chart_dir.join("charts");
+                let file = format!("{}-{version}.tgz", r.name);
+                // Other versions of the same dependency are stale.
+                if let Ok(entries) = std::fs::read_dir(&charts) {
+                    for e in entries.flatten() {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        if n != file
+                            && n.starts_with(&format!("{}-", r.name))
+                            && n.ends_with(".tgz")
+                            && is_version(&n[r.name.len() + 1..n.len() - 4])
+                        {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                    }
+                }
+                if std::fs::read(charts.join(&file)).ok().as_deref() != Some(bytes.as_slice())
+                    && let Err(e) = catalyst_package::write_file(&charts, &file, &bytes)
+                {
+                    diags.push(Diagnostic::error("unwritable", format!("cannot write {shown}/charts/{file}: {e}")));
+                    continue;
+                }
+                locked.push(Locked {
+                    name: r.name.clone(),
+                    version: version.clone(),
+                    repository: r.repository.clone(),
+                    digest: Some(digest.clone()),
+                });
+                out.dependencies.push(VendoredDep { name: r.name.clone(), version, digest, source });
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    // Write Chart.lock when it is missing, being updated, or lacks the
+    // content digests.
+    let needs_write = match &lock {
+        None => true,
+        Some(l) => l.dependencies.iter().any(|d| d.digest.is_none()),
+    };
+    if needs_write {
+        let digest = hash_req(&reqs, &locked);
+        let text = lock::render(&Lock { digest, dependencies: locked });
+        catalyst_package::write_file(chart_dir, "Chart.lock", text.as_bytes())
+            .map_err(|e| err("unwritable", format!("cannot write {shown}/Chart.lock: {e}"), "check permissions"))?;
+        out.lock_written = true;
+    }
+    Ok(out)
+}
+
+fn is_version(s: &str) -> bool {
+    s.split(['-', '+']).next().is_some_and(|c| {
+        c.split('.').count() == 3 && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+fn check_archive(bytes: &[u8], name: &str, version: &str, shown: &str) -> Result<(), Diagnostic> {
+    let files = catalyst_package::read_archive(bytes, &format!("{name}-{version}.tgz")).map_err(|e| e.diagnostic())?;
+    let chart = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"));
+    let ok = chart
+        .and_then(|(_, b)| catalyst_package::chart_identity(&String::from_utf8_lossy(b), "").ok())
+        .is_some_and(|(n, v)| n == name && v == version);
+    if ok {
+        Ok(())
+    } else {
+        Err(Diagnostic::error(
+            "wrong-dependency",
+            format!("the archive fetched for {name} {version} is another chart or version"),
+        )
+        .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
+        .help("check the repository (or its mirror) serves what Chart.yaml names"))
+    }
+}
+
+/// Fetches one dependency: (archive, resolved version, source).
+fn fetch(
+    chart_dir: &Path,
+    shown: &str,
+    registry: &Registry,
+    opts: &VendorOptions,
+    r: &Requirement,
+    pinned: Option<&Locked>,
+) -> Result<(Vec<u8>, String, Source), Diagnostic> {
+    let at = Some(Location::file(format!("{shown}/Chart.yaml")));
+    // The cache, by the digest Chart.lock records.
+    if let Some(p) = pinned
+        && let Some(d) = &p.digest
+        && let Ok(b) = std::fs::read(cache_path(&opts.cache_dir, d))
+        && sha256_digest(&b) == *d
+    {
+        return Ok((b, p.version.clone(), Source::Cache));
+    }
+    // An archive already in charts/ (vendored earlier, or by helm): the
+    // exact version, and the lock's digest when there is one.
+    let exact = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
+    if is_version(&exact)
+        && let Ok(b) = std::fs::read(chart_dir.join("charts").join(format!("{}-{exact}.tgz", r.name)))
+        && pinned.and_then(|p| p.digest.as_ref()).is_none_or(|d| *d == sha256_digest(&b))
+    {
+        return Ok((b, exact, Source::Local("charts/".into())));
+    }
+    let repo = opts.mirrors.rewrite(&r.repository);
+    let fail = |msg: String, help: &str| {
+        Diagnostic::error("dependency-unavailable", msg).at(at.clone()).help(help.to_string())
+    };
+    if let Some(local) = repo.strip_prefix("file://") {
+        let dir = chart_dir.join(local);
+        let a = catalyst_package::package(&dir, &format!("{shown}/{local}")).map_err(|e| e.diagnostic())?;
+        return Ok((a.bytes, a.version, Source::Local(local.to_string())));
+    }
+    if let Some(oci) = repo.strip_prefix("oci://") {
+        let base =
+            RepoRef::parse(oci).map_err(|e| fail(e.to_string(), "fix the repository in Chart.yaml or the mirror"))?;
+        let version = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
+        if !is_version(&version) {
+            return Err(fail(
+                format!("{} {}: version ranges cannot be resolved in an OCI repository", r.name, r.version),
+                "pin an exact version in Chart.yaml",
+            ));
+        }
+        let target = base.join(&r.name);
+        return match registry.pull_chart(&target, &catalyst_oci::tag_for_version(&version)) {
+            Ok(Some((bytes, _))) => Ok((bytes, version, Source::Download(format!("oci://{target}")))),
+            Ok(None) => Err(fail(
+                format!("{} {version} is not in oci://{target}", r.name),
+                "check the name and version, or the mirror",
+            )),
+            Err(e) => Err(fail(
+                format!("cannot fetch {} {version}: {e}", r.name),
+                "check the repository, the mirror and the credentials",
+            )),
+        };
+    }
+    if repo.starts_with("http://") || repo.starts_with("https://") {
+        let index_url = format!("{repo}/index.yaml");
+        let index = match registry.http_get(&index_url) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(fail(
+                    format!("{} has no index.yaml", catalyst_oci::redact_userinfo(&repo)),
+                    "is it a Helm chart repository?",
+                ));
+            }
+            Err(e) => {
+                return Err(fail(
+                    format!("cannot read the index of {}: {e}", catalyst_oci::redact_userinfo(&repo)),
+                    "check the repository or configure a mirror",
+                ));
+            }
+        };
+        let limits = catalyst_yaml::Limits { max_bytes: 256 << 20, max_nodes: 50_000_000, ..Default::default() };
+        let doc =
+            catalyst_yaml::parse_one(&String::from_utf8_lossy(&index), &limits).ok().flatten().ok_or_else(|| {
+                fail(
+                    format!("the index of {} is not valid YAML", catalyst_oci::redact_userinfo(&repo)),
+                    "check the repository",
+                )
+            })?;
+        let entries = doc.path(&["entries", &r.name]).and_then(catalyst_yaml::Node::as_seq).unwrap_or_default();
+        let want = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
+        let pick = select(entries, &want).ok_or_else(|| {
+            fail(
+                format!("{} has no {} matching `{want}`", catalyst_oci::redact_userinfo(&repo), r.name),
+                "check the version in Chart.yaml",
+            )
+        })?;
+        let (version, url, digest) = pick;
+        let url = if url.contains("://") { url } else { format!("{repo}/{}", url.trim_start_matches("./")) };
+        let bytes = registry
+            .http_get(&url)
+            .map_err(|e| {
+                fail(format!("cannot download {}: {e}", catalyst_oci::redact_userinfo(&url)), "check the repository")
+            })?
+            .ok_or_else(|| {
+                fail(
+                    format!("{} is listed in the index but missing", catalyst_oci::redact_userinfo(&url)),
+                    "the repository is broken",
+                )
+            })?;
+        if let Some(d) = digest {
+            let actual = sha256_digest(&bytes);
+            if actual.trim_start_matches("sha256:") != d.trim_start_matches("sha256:") {
+                return Err(Diagnostic::error(
+                    "tampered-dependency",
+                    format!("{} {version}: the archive does not match the repository index's digest", r.name),
+                )
+                .at(at)
+                .help("the repository serves an archive other than the one it lists; refuse it"));
+            }
+        }
+        return Ok((bytes, version, Source::Download(catalyst_oci::redact_userinfo(&url))));
+    }
+    Err(fail(
+        format!("{}: unsupported repository `{}`", r.name, r.repository),
+        "use an https://, oci:// or file:// repository URL (repository aliases such as @name are not supported)",
+    ))
+}
+
+/// The entry for `want` (an exact version, or a range: the highest match).
+fn select(entries: &[catalyst_yaml::Node], want: &str) -> Option<(String, String, Option<String>)> {
+    let exact = is_version(want.trim_start_matches('v'));
+    let req = if exact { None } else { semver::VersionReq::parse(&want.replace(' ', ",").replace(",,", ",")).ok() };
+    let mut best: Option<(semver::Version, String, String, Option<String>)> = None;
+    for e in entries {
+        let Some(v) = e.get("version").and_then(catalyst_yaml::Node::as_text) else { continue };
+        let Ok(sv) = semver::Version::parse(v.trim_start_matches('v')) else { continue };
+        let hit = if exact {
+            v.trim_start_matches('v') == want.trim_start_matches('v')
+        } else {
+            req.as_ref().is_some_and(|r| r.matches(&sv))
+        };
+        if !hit {
+            continue;
+        }
+        let url = e
+            .get("urls")
+            .and_then(catalyst_yaml::Node::as_seq)
+            .and_then(|u| u.first())
+            .and_then(catalyst_yaml::Node::as_text);
+        let Some(url) = url else { continue };
+        let digest = e.get("digest").and_then(catalyst_yaml::Node::as_text).map(str::to_string);
+        if best.as_ref().is_none_or(|(b, ..)| sv > *b) {
+            best = Some((sv, v.to_string(), url.to_string(), digest));
+        }
+    }
+    best.map(|(_, v, u, d)| (v, u, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_rewrite_the_longest_prefix() {
+        let m = Mirrors(vec![
+            ("https://charts.example.com".into(), "http://127.0.0.1:9/all".into()),
+            ("https://charts.example.com/stable".into(), "http://127.0.0.1:9/stable".into()),
+        ]);
+        assert_eq!(m.rewrite("https://charts.example.com/stable"), "http://127.0.0.1:9/stable");
+        assert_eq!(m.rewrite("https://charts.example.com/other/"), "http://127.0.0.1:9/all/other");
+        assert_eq!(m.rewrite("https://charts.example.community"), "https://charts.example.community");
+    }
+
+    #[test]
+    fn index_selection() {
+        let idx = catalyst_yaml::parse_one("- {version: 1.2.0, urls: [a-1.2.0.tgz]}\n- {version: 1.10.1, urls: [a-1.10.1.tgz]}\n- {version: 2.0.0, urls: [a-2.0.0.tgz]}\n", &Default::default()).unwrap().unwrap();
+        let e = idx.as_seq().unwrap();
+        assert_eq!(select(e, "1.2.0").unwrap().0, "1.2.0");
+        assert_eq!(select(e, "^1.2").unwrap().0, "1.10.1");
+        assert_eq!(select(e, ">=1.0.0 <2.0.0").unwrap().0, "1.10.1");
+        assert!(select(e, "3.0.0").is_none());
+    }
+}
