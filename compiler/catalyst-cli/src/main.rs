@@ -137,6 +137,20 @@ enum Command {
         /// The public key (PKIX PEM, e.g. cosign.pub).
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
+        /// Verify the SBOM attestation (.att) instead of the signature.
+        #[arg(long)]
+        attestation: bool,
+        #[arg(long)]
+        plain_http: bool,
+    },
+    /// Attach an SPDX 2.3 SBOM of a chart (files with digests, vendored upstream charts, images named in values) as a
+    /// signed in-toto attestation (DSSE) under the tag sha256-<hex>.att.
+    Attest {
+        /// The chart: oci://host/repository:tag.
+        reference: String,
+        /// The private key (cosign format); its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
         #[arg(long)]
         plain_http: bool,
     },
@@ -308,14 +322,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     exit_for(&r)
                 })
         }
-        Command::Verify { reference, key, plain_http } => {
+        Command::Verify { reference, key, attestation, plain_http } => {
             let pem = std::fs::read_to_string(cwd.join(&key))
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
-            catalyst_ops::sign::verify(&reference, &pem, plain_http).map(|(v, r)| {
+            let what = if attestation { "attestation" } else { "signature" };
+            let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
+            run(&reference, &pem, plain_http).map(|(v, r)| {
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 if let Some(v) = v {
                     println!(
-                        "verified {}@{} ({} valid signature{})",
+                        "verified {}@{} ({} valid {what}{})",
                         v.reference,
                         v.digest,
                         v.signatures,
@@ -324,6 +340,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 exit_for(&r)
             })
+        }
+        Command::Attest { reference, key, plain_http } => {
+            let pem = std::fs::read_to_string(cwd.join(&key))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            catalyst_ops::sign::password(false, &prompt)
+                .and_then(|pw| catalyst_ops::sign::attest(&reference, &pem, &pw, plain_http))
+                .map(|(a, r)| {
+                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                    if let Some(a) = a {
+                        println!(
+                            "attested {}@{} → {} (SBOM: {} files, {} images)",
+                            a.reference, a.digest, a.attestation_tag, a.files, a.images
+                        );
+                    }
+                    exit_for(&r)
+                })
         }
         Command::Validate { paths, format } => {
             ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {

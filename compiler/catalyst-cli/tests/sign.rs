@@ -182,3 +182,107 @@ fn a_key_needs_a_password_source() {
     assert!(text(&o.stderr).contains("COSIGN_PASSWORD"), "{}", text(&o.stderr));
     assert!(!t.path().join("cosign.key").exists());
 }
+
+#[test]
+fn sbom_attestations_describe_the_chart_and_verify() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let cx = Ctx { reg: &reg, dir: t.path() };
+    // An umbrella with a vendored upstream whose values name an image.
+    let up = t.path().join("up");
+    std::fs::create_dir_all(up.join("templates")).unwrap();
+    std::fs::write(up.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\n").unwrap();
+    std::fs::write(
+        up.join("values.yaml"),
+        "image:\n  registry: docker.io\n  repository: library/nginx\n  tag: \"1.27.3\"\n",
+    )
+    .unwrap();
+    std::fs::write(up.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n").unwrap();
+    let chart = t.path().join("bp-sbom");
+    std::fs::create_dir_all(chart.join("charts")).unwrap();
+    assert_eq!(
+        cx.run(&[
+            "package",
+            &up.to_string_lossy(),
+            "-d",
+            &chart.join("charts").to_string_lossy(),
+            "--skip-smoke-render"
+        ])
+        .0,
+        0
+    );
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: bp-sbom\nversion: 1.0.0\ndependencies:\n  - {name: web, version: \"2.3.4\", repository: \"https://charts.example.com\"}\n").unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "catalystBlueprint:\n  upstream:\n    images: {sidecar: \"ghcr.io/example/sidecar:0.4.0\"}\n",
+    )
+    .unwrap();
+    let charts = reg.oci("charts");
+    let (code, out) =
+        cx.run(&["push", &chart.to_string_lossy(), "--to", &charts, "--plain-http", "--skip-smoke-render"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(cx.run(&["generate-key-pair"]).0, 0);
+    std::fs::create_dir_all(t.path().join("other")).unwrap();
+    assert_eq!(cx.run(&["generate-key-pair", "--output-key-prefix", "other/cosign"]).0, 0);
+    let target = format!("{charts}/bp-sbom:1.0.0");
+
+    let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--attestation", "--plain-http"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no-attestation"), "{out}");
+    let (code, out) = cx.run(&["attest", &target, "--key", "cosign.key", "--plain-http"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 images"), "{out}");
+    let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--attestation", "--plain-http"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cx.run(&["verify", &target, "--key", "other/cosign.pub", "--attestation", "--plain-http"]);
+    assert_eq!(code, 1, "{out}");
+
+    // The attestation as stored: a DSSE envelope over an in-toto statement
+    // whose predicate is the SPDX document.
+    let head = Command::new("curl")
+        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
+        .arg(format!("http://{}/v2/charts/bp-sbom/manifests/1.0.0", reg.addr))
+        .output()
+        .unwrap();
+    let digest = text(&head.stdout)
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
+        .unwrap();
+    let att: serde_json::Value = serde_json::from_slice(&cx.curl(&[
+        "-H",
+        OCI_MANIFEST,
+        &format!("http://{}/v2/charts/bp-sbom/manifests/{}", reg.addr, digest.replace(':', "-") + ".att"),
+    ]))
+    .unwrap();
+    let layer = &att["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
+    assert_eq!(layer["annotations"]["predicateType"], "https://spdx.dev/Document");
+    let env: serde_json::Value = serde_json::from_slice(&cx.curl(&[&format!(
+        "http://{}/v2/charts/bp-sbom/blobs/{}",
+        reg.addr,
+        layer["digest"].as_str().unwrap()
+    )]))
+    .unwrap();
+    assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
+    let b64 = env["payload"].as_str().unwrap();
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = decoded;
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b64.as_bytes()).unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(st["_type"], "https://in-toto.io/Statement/v0.1");
+    assert_eq!(st["subject"][0]["digest"]["sha256"], digest.trim_start_matches("sha256:"));
+    let spdx = &st["predicate"];
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    let names: Vec<&str> = spdx["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for n in ["bp-sbom", "web", "docker.io/library/nginx", "ghcr.io/example/sidecar"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let files: Vec<&str> = spdx["files"].as_array().unwrap().iter().map(|f| f["fileName"].as_str().unwrap()).collect();
+    assert!(files.contains(&"./bp-sbom/Chart.yaml") && files.contains(&"./bp-sbom/charts/web-2.3.4.tgz"), "{files:?}");
+    assert!(spdx["files"][0]["checksums"].as_array().unwrap().iter().any(|c| c["algorithm"] == "SHA256"));
+}

@@ -17,6 +17,7 @@
 
 pub mod guards;
 mod ignore;
+pub mod sbom;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -328,3 +328,130 @@ OURRVjNQMk9ndDFDaVFHeGg1VXhUZytGc3c9PSJ9
         assert_eq!(load_private_key(pem, b"not empty").unwrap_err(), SignError::WrongPassword);
     }
 }
+
+/// DSSE envelopes and in-toto statements, as cosign attaches attestations:
+/// the envelope is the layer (media type [`dsse::MEDIA_TYPE`]) of an image
+/// tagged `sha256-<hex>.att`.
+pub mod dsse {
+    use super::*;
+
+    pub const MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+    pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+    pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v0.1";
+
+    /// DSSE's pre-authentication encoding: what is signed.
+    pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+        let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// An in-toto statement about the artifact `name` at `digest`.
+    pub fn statement(name: &str, digest: &str, predicate_type: &str, predicate: serde_json::Value) -> Vec<u8> {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        let doc = serde_json::json!({
+            "_type": STATEMENT_TYPE,
+            "predicateType": predicate_type,
+            "subject": [{"name": name, "digest": {"sha256": hex}}],
+            "predicate": predicate,
+        });
+        serde_json::to_vec(&doc).expect("JSON serializes")
+    }
+
+    /// A signed envelope around `payload`.
+    pub fn envelope(key: &SigningKey, payload: &[u8]) -> Vec<u8> {
+        let sig = sign(key, &pae(PAYLOAD_TYPE, payload));
+        let doc = serde_json::json!({
+            "payloadType": PAYLOAD_TYPE,
+            "payload": B64.encode(payload),
+            "signatures": [{"keyid": "", "sig": sig}],
+        });
+        serde_json::to_vec(&doc).expect("JSON serializes")
+    }
+
+    /// The payload of an envelope one of whose signatures verifies with
+    /// `key`; `None` otherwise.
+    pub fn open(envelope: &[u8], key: &VerifyingKey) -> Option<Vec<u8>> {
+        let v: serde_json::Value = serde_json::from_slice(envelope).ok()?;
+        let payload_type = v["payloadType"].as_str()?;
+        let payload = B64.decode(v["payload"].as_str()?).ok()?;
+        let signed = pae(payload_type, &payload);
+        v["signatures"]
+            .as_array()?
+            .iter()
+            .filter_map(|s| s["sig"].as_str())
+            .any(|s| verify(key, &signed, s))
+            .then_some(payload)
+    }
+
+    pub fn attestation_tag(digest: &str) -> String {
+        format!("{}.att", digest.replace(':', "-"))
+    }
+
+    /// The manifest of an attestation image: one DSSE layer per
+    /// attestation, annotated with its predicate type.
+    pub fn attestation_manifest(
+        config_digest: &str,
+        config_size: usize,
+        layers: &[(String, usize, String)],
+    ) -> Vec<u8> {
+        let layers: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|(digest, size, predicate)| {
+                serde_json::json!({
+                    "mediaType": MEDIA_TYPE, "size": size, "digest": digest,
+                    "annotations": {SIGNATURE_ANNOTATION: "", "predicateType": predicate},
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": OCI_CONFIG_MEDIA_TYPE, "size": config_size, "digest": config_digest},
+            "layers": layers,
+        });
+        serde_json::to_vec(&doc).expect("JSON serializes")
+    }
+
+    /// (digest, size, predicate type) of each DSSE layer of a manifest.
+    pub fn attestation_layers(manifest: &[u8]) -> Vec<(String, usize, String)> {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(manifest) else { return Vec::new() };
+        v["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["mediaType"] == MEDIA_TYPE)
+            .filter_map(|l| {
+                Some((
+                    l["digest"].as_str()?.to_string(),
+                    l["size"].as_u64()? as usize,
+                    l["annotations"]["predicateType"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn envelopes_sign_the_pae_and_open_with_the_right_key_only() {
+            assert_eq!(pae("t", b"ab"), b"DSSEv1 1 t 2 ab".to_vec());
+            let (private, public) = generate_key_pair(b"").unwrap();
+            let key = load_private_key(&private, b"").unwrap();
+            let st = statement(
+                "r/x",
+                "sha256:00ff",
+                "https://spdx.dev/Document",
+                serde_json::json!({"spdxVersion": "SPDX-2.3"}),
+            );
+            let env = envelope(&key, &st);
+            assert_eq!(open(&env, &load_public_key(&public).unwrap()), Some(st.clone()));
+            let (_, other) = generate_key_pair(b"").unwrap();
+            assert_eq!(open(&env, &load_public_key(&other).unwrap()), None);
+            let v: serde_json::Value = serde_json::from_slice(&st).unwrap();
+            assert_eq!(v["subject"][0]["digest"]["sha256"], "00ff");
+        }
+    }
+}
