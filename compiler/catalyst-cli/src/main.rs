@@ -154,6 +154,34 @@ enum Command {
         #[arg(long)]
         plain_http: bool,
     },
+    /// Release Blueprints: package (vendor + guards) → push → pull-back guard → sign → attest, in parallel; one summary
+    /// row each. Published versions are immutable: an unchanged Blueprint is a no-op.
+    Release {
+        /// Blueprints to release by name.
+        #[arg(conflicts_with_all = ["since", "all"])]
+        names: Vec<String>,
+        /// The Blueprints changed since this Git revision (working tree and untracked files included).
+        #[arg(long, value_name = "REF", conflicts_with = "all")]
+        since: Option<String>,
+        /// Every Blueprint of the catalog.
+        #[arg(long)]
+        all: bool,
+        /// Repository holding the charts (default: spec.registry of catalog.yaml).
+        #[arg(long, value_name = "OCI_REF")]
+        to: Option<String>,
+        /// Signing key (cosign format); its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long)]
+        plain_http: bool,
+        /// Repository mirrors for upstream charts (also CATALYST_MIRRORS).
+        #[arg(long, value_name = "FILE")]
+        mirrors: Option<PathBuf>,
+        #[arg(long)]
+        skip_smoke_render: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -271,7 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Push { path, to, plain_http, skip_smoke_render, format } => {
-            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render };
+            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
             })?;
@@ -356,6 +384,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     exit_for(&r)
                 })
+        }
+        Command::Release { names, since, all, to, key, plain_http, mirrors, skip_smoke_render, format } => {
+            use catalyst_ops::release::{Outcome, ReleaseOptions, Selection};
+            let selection = match (since, all) {
+                (Some(r), _) => Selection::Since(r),
+                (None, true) => Selection::All,
+                (None, false) if !names.is_empty() => Selection::Names(names),
+                _ => {
+                    eprintln!("error: say what to release: NAME..., --since REF or --all");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let key_pem = std::fs::read_to_string(cwd.join(&key))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let run = |password: Vec<u8>| -> Result<_, OpsError> {
+                let ws = ws()?;
+                let opts = ReleaseOptions {
+                    selection,
+                    to,
+                    key_pem,
+                    password,
+                    plain_http,
+                    mirrors,
+                    skip_smoke_render,
+                    jobs: cli.jobs.map(usize::from),
+                };
+                catalyst_ops::release::release(&ws, &opts)
+            };
+            catalyst_ops::sign::password(false, &prompt).and_then(run).map(|(rows, r)| {
+                let outcome = |o: &Outcome| match o {
+                    Outcome::Published => "published".to_string(),
+                    Outcome::Unchanged => "unchanged".to_string(),
+                    Outcome::Failed(why) => format!("failed: {why}"),
+                };
+                match format {
+                    Format::Json => {
+                        let list: Vec<serde_json::Value> = rows
+                            .iter()
+                            .map(|x| serde_json::json!({"name": x.name, "version": x.version, "digest": x.digest, "outcome": outcome(&x.outcome)}))
+                            .collect();
+                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"released": list, "diagnostics": diags["diagnostics"]})).unwrap_or_default());
+                    }
+                    Format::Human => {
+                        print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+                        let w = rows.iter().map(|x| x.name.len()).max().unwrap_or(4).max(4);
+                        let v = rows.iter().map(|x| x.version.len()).max().unwrap_or(7).max(7);
+                        println!("{:w$}  {:v$}  {:71}  OUTCOME", "NAME", "VERSION", "DIGEST");
+                        for x in &rows {
+                            println!("{:w$}  {:v$}  {:71}  {}", x.name, x.version, x.digest.as_deref().unwrap_or("-"), outcome(&x.outcome));
+                        }
+                        if rows.is_empty() {
+                            println!("(nothing to release)");
+                        }
+                    }
+                }
+                exit_for(&r)
+            })
         }
         Command::Validate { paths, format } => {
             ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {

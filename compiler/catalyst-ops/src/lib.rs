@@ -8,6 +8,7 @@
 pub mod drift;
 pub mod package;
 pub mod push;
+pub mod release;
 pub mod sign;
 pub mod write;
 
@@ -170,7 +171,7 @@ impl Report {
     }
 }
 
-fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
     match jobs {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build() {
             Ok(pool) => pool.install(f),

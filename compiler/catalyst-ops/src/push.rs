@@ -20,6 +20,9 @@ pub struct PushOptions {
     /// Registries reached over plain HTTP.
     pub plain_http: bool,
     pub skip_smoke_render: bool,
+    /// Seconds since the epoch for `org.opencontainers.image.created`;
+    /// default: `SOURCE_DATE_EPOCH`, else 0.
+    pub created: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +130,8 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
     let mut annotations = BTreeMap::new();
     annotations.insert("org.opencontainers.image.title".to_string(), name.clone());
     annotations.insert("org.opencontainers.image.version".to_string(), version.clone());
-    annotations.insert("org.opencontainers.image.created".to_string(), created_timestamp());
+    annotations
+        .insert("org.opencontainers.image.created".to_string(), opts.created.map_or_else(created_timestamp, rfc3339));
     if let Some(d) = chart_doc.get("description").and_then(|d| d.as_str()) {
         annotations.insert("org.opencontainers.image.description".to_string(), d.trim().to_string());
     }

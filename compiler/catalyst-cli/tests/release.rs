@@ -1,0 +1,159 @@
+//! `catalyst release --since REF` on a test repository with two changed
+//! Blueprints publishes exactly those two (pushed, signed, attested); a
+//! second run publishes nothing.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn blueprint(root: &Path, name: &str, version: &str, marker: &str) {
+    let d = root.join("platform").join(name);
+    write(
+        &d.join("blueprint.yaml"),
+        &format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-{name}\nspec:\n  version: {version}\n  card:\n    title: {name}\n  visibility: unlisted\n  release:\n    namespace: {name}\n  manifests:\n    chart: ./chart\n  depends: []\n"
+        ),
+    );
+    write(
+        &d.join("chart/Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: bp-{name}\nversion: {version}\ndependencies:\n  - name: web\n    version: \"2.3.4\"\n    repository: \"file://../../../upstream/web\"\n"
+        ),
+    );
+    write(
+        &d.join("chart/values.yaml"),
+        "catalystBlueprint:\n  upstream: {chart: web, version: \"2.3.4\", repo: \"file://../../../upstream/web\"}\nweb: {}\n",
+    );
+    write(
+        &d.join("chart/templates/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-{marker}\n"),
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    text(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn release_since_publishes_exactly_the_changed_blueprints_once() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("repo");
+    write(
+        &root.join("catalog.yaml"),
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://registry.invalid/x\n  families:\n    - name: core\n      required: true\n      members:\n        - {blueprint: bp-a, tier: mandatory}\n        - {blueprint: bp-b, tier: mandatory}\n        - {blueprint: bp-c, tier: mandatory}\n",
+    );
+    write(&root.join("upstream/web/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\n");
+    write(&root.join("upstream/web/templates/d.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+    write(&root.join(".gitignore"), "platform/*/chart/charts/\n");
+    for n in ["a", "b", "c"] {
+        blueprint(&root, n, "1.0.0", "one");
+    }
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "first"]);
+    let first = git(&root, &["rev-parse", "HEAD"]);
+    // Two Blueprints change (new version, new content); one does not.
+    blueprint(&root, "a", "1.0.1", "two");
+    blueprint(&root, "b", "1.1.0", "two");
+    git(&root, &["commit", "-q", "-am", "second"]);
+
+    let dc = reg.docker_config.to_string_lossy().into_owned();
+    let cache = t.path().join("cache").to_string_lossy().into_owned();
+    let helm4 = std::env::var("CATALYST_TEST_HELM4")
+        .unwrap_or_else(|_| format!("{}/.cache/catalyst/tools/helm4/helm", std::env::var("HOME").unwrap_or_default()));
+    let env = [
+        ("DOCKER_CONFIG", dc.as_str()),
+        ("COSIGN_PASSWORD", "pw"),
+        ("CATALYST_CACHE_DIR", cache.as_str()),
+        ("HELM", helm4.as_str()),
+    ];
+    assert!(catalyst_env(&root, &env, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
+    let charts = reg.oci("charts");
+    let mut args = vec![
+        "release",
+        "--since",
+        first.as_str(),
+        "--to",
+        charts.as_str(),
+        "--key",
+        "../cosign.key",
+        "--plain-http",
+        "--format",
+        "json",
+        "-j",
+        "2",
+    ];
+    if !Path::new(&helm4).is_file() {
+        args.push("--skip-smoke-render");
+    }
+    let o = catalyst_env(&root, &env, &args);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert!(o.status.success(), "{}\n{doc}", text(&o.stderr));
+    let rows: Vec<(String, String, String)> = doc["released"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["version"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("bp-a".into(), "1.0.1".into(), "published".into()), ("bp-b".into(), "1.1.0".into(), "published".into())],
+        "{doc}"
+    );
+    // Published, signed and attested; the unchanged one was not released.
+    for r in ["bp-a:1.0.1", "bp-b:1.1.0"] {
+        let target = format!("{charts}/{r}");
+        assert!(
+            catalyst_env(&root, &env, &["verify", &target, "--key", "../cosign.pub", "--plain-http"]).status.success(),
+            "{r} signature"
+        );
+        assert!(
+            catalyst_env(&root, &env, &["verify", &target, "--key", "../cosign.pub", "--plain-http", "--attestation"])
+                .status
+                .success(),
+            "{r} attestation"
+        );
+    }
+    let c = catalyst_env(
+        &root,
+        &env,
+        &["verify", &format!("{charts}/bp-c:1.0.0"), "--key", "../cosign.pub", "--plain-http"],
+    );
+    assert!(text(&c.stderr).contains("does not exist"), "{}", text(&c.stderr));
+
+    // A second run publishes nothing.
+    let o = catalyst_env(&root, &env, &args);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert!(o.status.success(), "{}\n{doc}", text(&o.stderr));
+    let outcomes: Vec<&str> =
+        doc["released"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, vec!["unchanged", "unchanged"], "{doc}");
+
+    // The human summary is a table.
+    let human: Vec<&str> = args.iter().copied().filter(|a| !["--format", "json"].contains(a)).collect();
+    let o = catalyst_env(&root, &env, &human);
+    let table = text(&o.stdout);
+    assert!(table.starts_with("NAME") && table.contains("bp-a") && table.contains("unchanged"), "{table}");
+}
