@@ -57,6 +57,7 @@ fn resolved(chart_yaml: &str, chart_lock: Option<&str>) -> Declared {
 }
 
 fn is_exact(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
     let core = v.split(['-', '+']).next().unwrap_or_default();
     core.split('.').count() == 3 && core.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }

@@ -106,7 +106,10 @@ pub fn chart_identity(chart_yaml: &str, shown: &str) -> Result<(String, String),
     Ok((name, version))
 }
 
+/// Semantic versions as Helm accepts them: `1.2.3`, `v1.2.3`, with an
+/// optional pre-release and build.
 fn is_semver(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
     let core = v.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
@@ -347,6 +350,16 @@ mod tests {
             .unwrap();
         std::fs::write(dir.join(".helmignore"), "*.swp\n").unwrap();
         std::fs::write(dir.join("notes.swp"), "editor junk").unwrap();
+    }
+
+    #[test]
+    fn versions_as_helm_accepts_them() {
+        for v in ["1.2.3", "v1.16.2", "0.16.0-rc.5", "1.0.0+build.1"] {
+            assert!(is_semver(v), "{v}");
+        }
+        for v in ["1.2", "x1.2.3", "1.2.3.4", ""] {
+            assert!(!is_semver(v), "{v}");
+        }
     }
 
     #[test]

@@ -237,6 +237,7 @@ pub fn vendor(
 }
 
 fn is_version(s: &str) -> bool {
+    let s = s.strip_prefix('v').unwrap_or(s);
     s.split(['-', '+']).next().is_some_and(|c| {
         c.split('.').count() == 3 && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     })
