@@ -107,6 +107,13 @@ impl TestRegistry {
     /// `None` (with a message) where docker-registry is not installed,
     /// outside CI; in CI it must be there.
     pub fn start() -> Option<TestRegistry> {
+        Self::prepare().map(PendingRegistry::serve)
+    }
+
+    /// Everything but the server: port, credentials, Docker config. The
+    /// registry starts with [`PendingRegistry::serve`] (late, for tests of
+    /// what happens while it is not there yet).
+    pub fn prepare() -> Option<PendingRegistry> {
         let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
             .into_iter()
             .map(PathBuf::from)
@@ -128,7 +135,32 @@ impl TestRegistry {
             ht = dir.path().join("htpasswd").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let mut cmd = Command::new(bin);
+        let docker_config = dir.path().join("docker");
+        std::fs::create_dir_all(&docker_config).unwrap();
+        let auth = base64_encode(format!("{user}:{password}").as_bytes());
+        std::fs::write(docker_config.join("config.json"), format!(r#"{{"auths":{{"{addr}":{{"auth":"{auth}"}}}}}}"#))
+            .unwrap();
+        Some(PendingRegistry { bin, addr, user, password, docker_config, dir })
+    }
+
+    pub fn oci(&self, path: &str) -> String {
+        format!("oci://{}/{path}", self.addr)
+    }
+}
+
+/// A registry prepared but not started.
+pub struct PendingRegistry {
+    bin: PathBuf,
+    pub addr: String,
+    pub user: String,
+    pub password: String,
+    pub docker_config: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl PendingRegistry {
+    pub fn serve(self) -> TestRegistry {
+        let mut cmd = Command::new(&self.bin);
         // The registry reads REGISTRY_* variables as configuration.
         for (k, _) in std::env::vars() {
             if k.starts_with("REGISTRY_") {
@@ -137,26 +169,24 @@ impl TestRegistry {
         }
         let child = cmd
             .arg("serve")
-            .arg(dir.path().join("config.yml"))
+            .arg(self.dir.path().join("config.yml"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start docker-registry");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(std::time::Instant::now() < deadline, "docker-registry did not start on {addr}");
+        while std::net::TcpStream::connect(&self.addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "docker-registry did not start on {}", self.addr);
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let docker_config = dir.path().join("docker");
-        std::fs::create_dir_all(&docker_config).unwrap();
-        let auth = base64_encode(format!("{user}:{password}").as_bytes());
-        std::fs::write(docker_config.join("config.json"), format!(r#"{{"auths":{{"{addr}":{{"auth":"{auth}"}}}}}}"#))
-            .unwrap();
-        Some(TestRegistry { addr, user, password, docker_config, _dir: dir, child })
-    }
-
-    pub fn oci(&self, path: &str) -> String {
-        format!("oci://{}/{path}", self.addr)
+        TestRegistry {
+            addr: self.addr,
+            user: self.user,
+            password: self.password,
+            docker_config: self.docker_config,
+            _dir: self.dir,
+            child,
+        }
     }
 }
 

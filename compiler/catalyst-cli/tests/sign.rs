@@ -286,3 +286,26 @@ fn sbom_attestations_describe_the_chart_and_verify() {
     assert!(files.contains(&"./bp-sbom/Chart.yaml") && files.contains(&"./bp-sbom/charts/web-2.3.4.tgz"), "{files:?}");
     assert!(spdx["files"][0]["checksums"].as_array().unwrap().iter().any(|c| c["algorithm"] == "SHA256"));
 }
+
+/// A registry that is not up yet (connection refused, a real transient
+/// fault): push retries with backoff and succeeds once it is.
+#[test]
+fn push_retries_while_the_registry_is_not_up_yet() {
+    let Some(pending) = TestRegistry::prepare() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let c = chart(t.path(), "1.0.0", "late");
+    let dc = pending.docker_config.to_string_lossy().into_owned();
+    let to = format!("oci://{}/charts", pending.addr);
+    let started = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        pending.serve()
+    });
+    let o = catalyst_env(
+        t.path(),
+        &[("DOCKER_CONFIG", dc.as_str())],
+        &["push", &c.to_string_lossy(), "--to", &to, "--plain-http", "--skip-smoke-render"],
+    );
+    let _reg = started.join().unwrap();
+    assert!(o.status.success(), "push did not survive the late start: {}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("pushed"), "{}", text(&o.stdout));
+}

@@ -228,3 +228,48 @@ pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, D
     }
     Ok(resources)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        list.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+    }
+
+    /// Guard 3 checks the archive as pulled back from the registry. A
+    /// registry that drops a subchart between push and pull cannot be
+    /// produced for real, so the pulled bytes are simulated here; the
+    /// check is the same function the push runs.
+    #[test]
+    fn the_pull_back_guard_catches_a_hollow_archive_and_passes_a_full_one() {
+        let chart = "apiVersion: v2\nname: bp-x\nversion: 1.0.0\ndependencies:\n  - {name: web, version: \"2.3.4\", repository: \"https://r\"}\n";
+        let hollow = files(&[("bp-x/Chart.yaml", chart), ("bp-x/values.yaml", "{}")]);
+        let d = archive_complete(&hollow, "oci://r/bp-x:1.0.0", "as pulled back from the registry", true);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].message.contains("as pulled back from the registry") && d[0].message.contains("web 2.3.4"),
+            "{}",
+            d[0].message
+        );
+        let full = files(&[("bp-x/Chart.yaml", chart), ("bp-x/charts/web-2.3.4.tgz", "x")]);
+        assert!(archive_complete(&full, "oci://r/bp-x:1.0.0", "as pulled back from the registry", true).is_empty());
+        // The opt-out, and a locked version.
+        let opt_out = files(&[(
+            "bp-x/Chart.yaml",
+            "apiVersion: v2\nname: bp-x\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+        )]);
+        assert!(archive_complete(&opt_out, "a", "as packaged", true).is_empty());
+        let ranged = "apiVersion: v2\nname: bp-x\nversion: 1.0.0\ndependencies:\n  - {name: web, version: \"^2.0\", repository: \"https://r\"}\n";
+        let locked = files(&[
+            ("bp-x/Chart.yaml", ranged),
+            ("bp-x/Chart.lock", "dependencies:\n- {name: web, version: 2.4.0, repository: https://r}\ndigest: x\n"),
+            ("bp-x/charts/web-2.3.4.tgz", "x"),
+        ]);
+        assert_eq!(
+            archive_complete(&locked, "a", "as packaged", true).len(),
+            1,
+            "the locked version must be the one inside"
+        );
+    }
+}
