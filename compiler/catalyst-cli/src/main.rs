@@ -410,7 +410,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     skip_smoke_render,
                     jobs: cli.jobs.map(usize::from),
                 };
-                catalyst_ops::release::release(&ws, &opts)
+                // Progress on a terminal; quiet in CI and when piped.
+                let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+                let progress = |row: &catalyst_ops::release::Row, done: usize, total: usize| {
+                    if interactive {
+                        let what = match &row.outcome {
+                            Outcome::Published => "published",
+                            Outcome::Unchanged => "unchanged",
+                            Outcome::Failed(_) => "failed",
+                        };
+                        eprintln!("[{done}/{total}] {} {} {what}", row.name, row.version);
+                    }
+                };
+                catalyst_ops::release::release(&ws, &opts, &progress)
             };
             catalyst_ops::sign::password(false, &prompt).and_then(run).map(|(rows, r)| {
                 let outcome = |o: &Outcome| match o {

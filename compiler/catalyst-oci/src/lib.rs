@@ -333,7 +333,17 @@ impl Registry {
                 }
                 Ok((s, body)) if s.is_success() => Ok(Some(body.to_vec())),
                 Ok((s, _)) => Err(OciError::Registry { reference: shown, message: format!("HTTP {s}") }),
-                Err(e) => Err(OciError::Registry { reference: shown, message: redact_userinfo(&e.to_string()) }),
+                Err(e) => {
+                    // The URL is in `reference` already.
+                    let kind = if e.is_connect() {
+                        "cannot connect"
+                    } else if e.is_timeout() {
+                        "timed out"
+                    } else {
+                        "request failed"
+                    };
+                    Err(OciError::Registry { reference: shown, message: kind.to_string() })
+                }
             };
         }
     }

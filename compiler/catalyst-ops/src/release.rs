@@ -84,7 +84,14 @@ fn head_time(catalog: &Path) -> Option<i64> {
     Some(c.time().seconds())
 }
 
-pub fn release(ws: &Workspace, opts: &ReleaseOptions) -> Result<(Vec<Row>, Report), OpsError> {
+/// Releases the selected Blueprints. `progress` is called as each one
+/// finishes (from worker threads), with how many are done and how many
+/// there are.
+pub fn release(
+    ws: &Workspace,
+    opts: &ReleaseOptions,
+    progress: &(dyn Fn(&Row, usize, usize) + Sync),
+) -> Result<(Vec<Row>, Report), OpsError> {
     let cat = ws.load_catalog(&Default::default())?;
     let mut report = Report::default();
     let to = opts.to.clone().or_else(|| cat.registry.clone()).ok_or_else(|| {
@@ -189,7 +196,17 @@ pub fn release(ws: &Workspace, opts: &ReleaseOptions) -> Result<(Vec<Row>, Repor
         row.outcome = Outcome::Published;
         (row, r)
     };
-    let results: Vec<(Row, Report)> = crate::with_pool(opts.jobs, || dirs.par_iter().map(one).collect());
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = dirs.len();
+    let results: Vec<(Row, Report)> = crate::with_pool(opts.jobs, || {
+        dirs.par_iter()
+            .map(|d| {
+                let r = one(d);
+                progress(&r.0, done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1, total);
+                r
+            })
+            .collect()
+    });
     let _ = std::fs::remove_dir_all(&work);
     let mut rows = Vec::new();
     for (row, r) in results {

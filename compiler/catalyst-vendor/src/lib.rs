@@ -332,8 +332,8 @@ fn fetch(
             }
             Err(e) => {
                 return Err(fail(
-                    format!("cannot read the index of {}: {e}", catalyst_oci::redact_userinfo(&repo)),
-                    "check the repository or configure a mirror",
+                    format!("cannot read the chart repository index: {e}"),
+                    "check the repository, or redirect it to a mirror with --mirrors / CATALYST_MIRRORS",
                 ));
             }
         };
