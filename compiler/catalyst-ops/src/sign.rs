@@ -62,6 +62,44 @@ fn oci_diag(e: OciError) -> Diagnostic {
     Diagnostic::error(code, e.to_string())
 }
 
+/// Runs an operation whose failures are diagnostics: `Ok` carries the
+/// result, `Err` the one problem that stopped it.
+fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>, Report) {
+    let mut report = Report::default();
+    match body() {
+        Ok(v) => (Some(v), report),
+        Err(d) => {
+            report.diagnostics.push(d);
+            (None, report)
+        }
+    }
+}
+
+fn private_key(pem: &str, password: &[u8]) -> Result<cs::SigningKey, Diagnostic> {
+    cs::load_private_key(pem, password)
+        .map_err(|e| Diagnostic::error("bad-key", e.to_string()).help("check the key file and COSIGN_PASSWORD"))
+}
+
+fn public_key(pem: &str) -> Result<cs::VerifyingKey, Diagnostic> {
+    cs::load_public_key(pem).map_err(|e| Diagnostic::error("bad-key", e.to_string()))
+}
+
+/// The manifest `tag` points at; a missing one is an error.
+fn manifest(
+    reg: &Registry,
+    repo: &RepoRef,
+    tag: &str,
+    reference: &str,
+) -> Result<catalyst_oci::RawManifest, Diagnostic> {
+    reg.pull_manifest(repo, tag)
+        .map_err(oci_diag)?
+        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))
+}
+
+fn parse(reference: &str) -> Result<(RepoRef, String), OpsError> {
+    catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))
+}
+
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub reference: String,
@@ -76,65 +114,35 @@ pub fn sign(
     password: &[u8],
     plain_http: bool,
 ) -> Result<(Option<Signed>, Report), OpsError> {
-    let mut report = Report::default();
-    let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
-    let key = match cs::load_private_key(key_pem, password) {
-        Ok(k) => k,
-        Err(e) => {
-            report
-                .diagnostics
-                .push(Diagnostic::error("bad-key", e.to_string()).help("check the key file and COSIGN_PASSWORD"));
-            return Ok((None, report));
-        }
-    };
-    let reg = registry(&repo, plain_http);
-    let digest = match reg.pull_manifest(&repo, &tag) {
-        Ok(Some(m)) => m.digest,
-        Ok(None) => {
-            report.diagnostics.push(Diagnostic::error("not-found", format!("{reference} does not exist")));
-            return Ok((None, report));
-        }
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
-    let layer = cs::SignatureLayer {
-        digest: cs::sha256_digest(&payload),
-        size: payload.len(),
-        signature: cs::sign(&key, &payload),
-    };
-    let sig_tag = cs::signature_tag(&digest);
-    // Keep signatures already there (cosign appends); ours replaces one
-    // over the same payload by the same key.
-    let mut layers = match reg.pull_manifest(&repo, &sig_tag) {
-        Ok(Some(m)) => cs::signature_layers(&m.bytes),
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let ours: &cs::VerifyingKey = key.verifying_key();
-    layers.retain(|l| !(l.digest == layer.digest && cs::verify(ours, &payload, &l.signature)));
-    layers.push(layer);
-    let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
-    let result = (|| -> Result<(), OciError> {
-        reg.push_blob(&repo, &payload)?;
-        let config_digest = reg.push_blob(&repo, &config)?;
-        let manifest = cs::signature_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(&repo, Some(&sig_tag), &manifest, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        report.diagnostics.push(oci_diag(e));
-        return Ok((None, report));
-    }
-    Ok((
-        Some(Signed { reference: reference.to_string(), digest, signature_tag: format!("oci://{repo}:{sig_tag}") }),
-        report,
-    ))
+    let (repo, tag) = parse(reference)?;
+    Ok(run(|| {
+        let key = private_key(key_pem, password)?;
+        let reg = registry(&repo, plain_http);
+        let digest = manifest(&reg, &repo, &tag, reference)?.digest;
+        let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
+        let layer = cs::SignatureLayer {
+            digest: cs::sha256_digest(&payload),
+            size: payload.len(),
+            signature: cs::sign(&key, &payload),
+        };
+        let sig_tag = cs::signature_tag(&digest);
+        // Keep signatures already there (cosign appends); ours replaces one
+        // over the same payload by the same key.
+        let mut layers = reg
+            .pull_manifest(&repo, &sig_tag)
+            .map_err(oci_diag)?
+            .map(|m| cs::signature_layers(&m.bytes))
+            .unwrap_or_default();
+        let ours: &cs::VerifyingKey = key.verifying_key();
+        layers.retain(|l| !(l.digest == layer.digest && cs::verify(ours, &payload, &l.signature)));
+        layers.push(layer);
+        let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
+        reg.push_blob(&repo, &payload).map_err(oci_diag)?;
+        let config_digest = reg.push_blob(&repo, &config).map_err(oci_diag)?;
+        let m = cs::signature_manifest(&config_digest, config.len(), &layers);
+        reg.push_manifest(&repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+        Ok(Signed { reference: reference.to_string(), digest, signature_tag: format!("oci://{repo}:{sig_tag}") })
+    }))
 }
 
 #[derive(Debug, Clone)]
@@ -147,69 +155,39 @@ pub struct Verified {
 /// Verifies that the manifest `reference` points at now carries a valid
 /// signature by `public_pem` over exactly that digest and repository.
 pub fn verify(reference: &str, public_pem: &str, plain_http: bool) -> Result<(Option<Verified>, Report), OpsError> {
-    let mut report = Report::default();
-    let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
-    let key = match cs::load_public_key(public_pem) {
-        Ok(k) => k,
-        Err(e) => {
-            report.diagnostics.push(Diagnostic::error("bad-key", e.to_string()));
-            return Ok((None, report));
+    let (repo, tag) = parse(reference)?;
+    Ok(run(|| {
+        let key = public_key(public_pem)?;
+        let reg = registry(&repo, plain_http);
+        let digest = manifest(&reg, &repo, &tag, reference)?.digest;
+        let sig_tag = cs::signature_tag(&digest);
+        let layers = reg
+            .pull_manifest(&repo, &sig_tag)
+            .map_err(oci_diag)?
+            .map(|m| cs::signature_layers(&m.bytes))
+            .unwrap_or_default();
+        if layers.is_empty() {
+            return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
+                .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
         }
-    };
-    let reg = registry(&repo, plain_http);
-    let fail = |report: &mut Report, code: &'static str, msg: String, help: &str| {
-        report.diagnostics.push(Diagnostic::error(code, msg).help(help.to_string()));
-    };
-    let digest = match reg.pull_manifest(&repo, &tag) {
-        Ok(Some(m)) => m.digest,
-        Ok(None) => {
-            fail(&mut report, "not-found", format!("{reference} does not exist"), "check the reference");
-            return Ok((None, report));
+        let valid = layers
+            .iter()
+            .filter(|l| {
+                let Ok(payload) = reg.pull_blob(&repo, &l.digest) else { return false };
+                cs::parse_payload(&payload)
+                    .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
+                    && cs::verify(&key, &payload, &l.signature)
+            })
+            .count();
+        if valid == 0 {
+            return Err(Diagnostic::error(
+                "bad-signature",
+                format!("no signature on {reference} ({digest}) verifies with this public key"),
+            )
+            .help("it was signed with another key, or the signature does not cover this content"));
         }
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let sig_tag = cs::signature_tag(&digest);
-    let layers = match reg.pull_manifest(&repo, &sig_tag) {
-        Ok(Some(m)) => cs::signature_layers(&m.bytes),
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    if layers.is_empty() {
-        fail(
-            &mut report,
-            "no-signature",
-            format!("{reference} ({digest}) has no signature"),
-            "sign it with `catalyst sign`; if it was signed, the tag now points at other content",
-        );
-        return Ok((None, report));
-    }
-    let mut valid = 0;
-    for l in &layers {
-        let Ok(payload) = reg.pull_blob(&repo, &l.digest) else { continue };
-        let Some(claim) = cs::parse_payload(&payload) else { continue };
-        if claim.manifest_digest == digest
-            && claim.docker_reference == repo.to_string()
-            && cs::verify(&key, &payload, &l.signature)
-        {
-            valid += 1;
-        }
-    }
-    if valid == 0 {
-        fail(
-            &mut report,
-            "bad-signature",
-            format!("no signature on {reference} ({digest}) verifies with this public key"),
-            "it was signed with another key, or the signature does not cover this content",
-        );
-        return Ok((None, report));
-    }
-    Ok((Some(Verified { reference: reference.to_string(), digest, signatures: valid }), report))
+        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+    }))
 }
 
 #[derive(Debug, Clone)]
@@ -229,79 +207,52 @@ pub fn attest(
     password: &[u8],
     plain_http: bool,
 ) -> Result<(Option<Attested>, Report), OpsError> {
-    let mut report = Report::default();
-    let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
-    let key = match cs::load_private_key(key_pem, password) {
-        Ok(k) => k,
-        Err(e) => {
-            report
-                .diagnostics
-                .push(Diagnostic::error("bad-key", e.to_string()).help("check the key file and COSIGN_PASSWORD"));
-            return Ok((None, report));
-        }
-    };
-    let reg = registry(&repo, plain_http);
-    let (tgz, digest) = match reg.pull_chart(&repo, &tag) {
-        Ok(Some(x)) => x,
-        Ok(None) => {
-            report.diagnostics.push(Diagnostic::error("not-found", format!("{reference} does not exist")));
-            return Ok((None, report));
-        }
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let files = match catalyst_package::read_archive(&tgz, reference) {
-        Ok(f) => f,
-        Err(e) => {
-            report.diagnostics.push(e.diagnostic());
-            return Ok((None, report));
-        }
-    };
-    let archive_sha = catalyst_package::sha256_hex(&tgz);
-    let sbom = catalyst_package::sbom::spdx(
-        &files,
-        &archive_sha,
-        &crate::push::created_timestamp(),
-        &format!("catalyst-{}", env!("CARGO_PKG_VERSION")),
-    );
-    let images = sbom["packages"]
-        .as_array()
-        .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
-    let statement = cs::dsse::statement(&repo.to_string(), &digest, catalyst_package::sbom::SPDX_PREDICATE_TYPE, sbom);
-    let envelope = cs::dsse::envelope(&key, &statement);
-    let att_tag = cs::dsse::attestation_tag(&digest);
-    let result = (|| -> Result<(), OciError> {
-        let env_digest = reg.push_blob(&repo, &envelope)?;
+    let (repo, tag) = parse(reference)?;
+    Ok(run(|| {
+        let key = private_key(key_pem, password)?;
+        let reg = registry(&repo, plain_http);
+        let (tgz, digest) = reg
+            .pull_chart(&repo, &tag)
+            .map_err(oci_diag)?
+            .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+        let files = catalyst_package::read_archive(&tgz, reference).map_err(|e| e.diagnostic())?;
+        let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
+        let sbom = catalyst_package::sbom::spdx(
+            &files,
+            &catalyst_package::sha256_hex(&tgz),
+            &crate::push::created_timestamp(),
+            &tool,
+        );
+        let images = sbom["packages"]
+            .as_array()
+            .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
+        let statement = cs::dsse::statement(&repo.to_string(), &digest, SPDX, sbom);
+        let envelope = cs::dsse::envelope(&key, &statement);
+        let att_tag = cs::dsse::attestation_tag(&digest);
+        let env_digest = reg.push_blob(&repo, &envelope).map_err(oci_diag)?;
         // Keep other attestations; replace an earlier SBOM.
-        let mut layers: Vec<(String, usize, String)> = match reg.pull_manifest(&repo, &att_tag)? {
-            Some(m) => cs::dsse::attestation_layers(&m.bytes),
-            None => Vec::new(),
-        };
-        layers.retain(|(_, _, p)| p != catalyst_package::sbom::SPDX_PREDICATE_TYPE);
-        layers.push((env_digest, envelope.len(), catalyst_package::sbom::SPDX_PREDICATE_TYPE.to_string()));
+        let mut layers = reg
+            .pull_manifest(&repo, &att_tag)
+            .map_err(oci_diag)?
+            .map(|m| cs::dsse::attestation_layers(&m.bytes))
+            .unwrap_or_default();
+        layers.retain(|(_, _, p)| p != SPDX);
+        layers.push((env_digest, envelope.len(), SPDX.to_string()));
         let config = cs::signature_config(&layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
-        let config_digest = reg.push_blob(&repo, &config)?;
-        let manifest = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(&repo, Some(&att_tag), &manifest, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        report.diagnostics.push(oci_diag(e));
-        return Ok((None, report));
-    }
-    Ok((
-        Some(Attested {
+        let config_digest = reg.push_blob(&repo, &config).map_err(oci_diag)?;
+        let m = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
+        reg.push_manifest(&repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+        Ok(Attested {
             reference: reference.to_string(),
             digest,
             attestation_tag: format!("oci://{repo}:{att_tag}"),
             files: files.len(),
             images,
-        }),
-        report,
-    ))
+        })
+    }))
 }
+
+const SPDX: &str = catalyst_package::sbom::SPDX_PREDICATE_TYPE;
 
 /// Verifies the SBOM attestation: signed by `public_pem`, about exactly the
 /// manifest the tag points at now, and describing exactly its chart
@@ -311,77 +262,57 @@ pub fn verify_attestation(
     public_pem: &str,
     plain_http: bool,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let mut report = Report::default();
-    let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
-    let key = match cs::load_public_key(public_pem) {
-        Ok(k) => k,
-        Err(e) => {
-            report.diagnostics.push(Diagnostic::error("bad-key", e.to_string()));
-            return Ok((None, report));
-        }
-    };
-    let reg = registry(&repo, plain_http);
-    let fail =
-        |report: &mut Report, code: &'static str, msg: String| report.diagnostics.push(Diagnostic::error(code, msg));
-    let (manifest, digest) = match reg.pull_manifest(&repo, &tag) {
-        Ok(Some(m)) => (m.bytes, m.digest),
-        Ok(None) => {
-            fail(&mut report, "not-found", format!("{reference} does not exist"));
-            return Ok((None, report));
-        }
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(&manifest).ok().and_then(|v| {
-        v["layers"].as_array()?.iter().find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
-            .as_str()
-            .map(str::to_string)
-    });
-    let layers = match reg.pull_manifest(&repo, &cs::dsse::attestation_tag(&digest)) {
-        Ok(Some(m)) => cs::dsse::attestation_layers(&m.bytes),
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            report.diagnostics.push(oci_diag(e));
-            return Ok((None, report));
-        }
-    };
-    let mut valid = 0;
-    for (layer_digest, _, _) in &layers {
-        let Ok(env) = reg.pull_blob(&repo, layer_digest) else { continue };
-        let Some(payload) = cs::dsse::open(&env, &key) else { continue };
-        let Ok(st) = serde_json::from_slice::<serde_json::Value>(&payload) else { continue };
-        let subject_ok = st["subject"].as_array().is_some_and(|s| {
-            s.iter().any(|x| {
-                x["name"] == repo.to_string().as_str()
-                    && Some(x["digest"]["sha256"].as_str().unwrap_or_default()) == digest.strip_prefix("sha256:")
-            })
+    let (repo, tag) = parse(reference)?;
+    Ok(run(|| {
+        let key = public_key(public_pem)?;
+        let reg = registry(&repo, plain_http);
+        let m = manifest(&reg, &repo, &tag, reference)?;
+        let digest = m.digest;
+        let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(&m.bytes).ok().and_then(|v| {
+            v["layers"].as_array()?.iter().find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
+                .as_str()
+                .map(str::to_string)
         });
-        let describes_chart =
-            st["predicate"]["packages"][0]["checksums"][0]["checksumValue"].as_str().map(|c| format!("sha256:{c}"))
-                == chart_layer;
-        if st["_type"] == cs::dsse::STATEMENT_TYPE
-            && st["predicateType"] == catalyst_package::sbom::SPDX_PREDICATE_TYPE
-            && subject_ok
-            && describes_chart
-        {
-            valid += 1;
+        let layers = reg
+            .pull_manifest(&repo, &cs::dsse::attestation_tag(&digest))
+            .map_err(oci_diag)?
+            .map(|m| cs::dsse::attestation_layers(&m.bytes))
+            .unwrap_or_default();
+        if layers.is_empty() {
+            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no SBOM attestation")));
         }
-    }
-    if layers.is_empty() {
-        fail(&mut report, "no-attestation", format!("{reference} ({digest}) has no SBOM attestation"));
-        return Ok((None, report));
-    }
-    if valid == 0 {
-        fail(
-            &mut report,
-            "bad-attestation",
-            format!(
-                "no SBOM attestation on {reference} ({digest}) verifies with this public key and describes this content"
-            ),
-        );
-        return Ok((None, report));
-    }
-    Ok((Some(Verified { reference: reference.to_string(), digest, signatures: valid }), report))
+        let valid = layers
+            .iter()
+            .filter(|(layer_digest, _, _)| {
+                let Some(st) = reg
+                    .pull_blob(&repo, layer_digest)
+                    .ok()
+                    .and_then(|env| cs::dsse::open(&env, &key))
+                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+                else {
+                    return false;
+                };
+                let subject_ok = st["subject"].as_array().is_some_and(|s| {
+                    s.iter().any(|x| {
+                        x["name"] == repo.to_string().as_str()
+                            && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
+                    })
+                });
+                let describes_chart = st["predicate"]["packages"][0]["checksums"][0]["checksumValue"]
+                    .as_str()
+                    .map(|c| format!("sha256:{c}"))
+                    == chart_layer;
+                st["_type"] == cs::dsse::STATEMENT_TYPE && st["predicateType"] == SPDX && subject_ok && describes_chart
+            })
+            .count();
+        if valid == 0 {
+            return Err(Diagnostic::error(
+                "bad-attestation",
+                format!(
+                    "no SBOM attestation on {reference} ({digest}) verifies with this public key and describes this content"
+                ),
+            ));
+        }
+        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+    }))
 }
