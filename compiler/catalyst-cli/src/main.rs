@@ -182,6 +182,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Commit rendered cluster directories to a Git repository (the Sovereign's Gitea) and push, without force.
+    ///
+    /// PATH: rendered cluster directories (default: every clusters/<fqdn>/). The repository's subtree at the path
+    /// becomes equal to the directory; one reproducible commit per changed Sovereign; no change, no commit. A rejected
+    /// push is retried on the new tip. Credentials: CATALYST_GIT_USERNAME / CATALYST_GIT_PASSWORD, CATALYST_GIT_TOKEN,
+    /// or a git credential helper; never printed.
+    Publish {
+        paths: Vec<PathBuf>,
+        /// The repository URL (https://... or http://...).
+        #[arg(long, value_name = "URL")]
+        repo: String,
+        #[arg(long, default_value = "main")]
+        branch: String,
+        /// Path inside the repository (default clusters/<fqdn>; `.` for a repository per Sovereign).
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Commit identity, `Name <email>` (default: catalyst <catalyst@openova.io>).
+        #[arg(long)]
+        author: Option<String>,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -450,6 +470,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         if rows.is_empty() {
                             println!("(nothing to release)");
                         }
+                    }
+                }
+                exit_for(&r)
+            })
+        }
+        Command::Publish { paths, repo, branch, path, author } => {
+            let opts = catalyst_ops::publish::PublishOptions { repo, branch, path, author };
+            ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
+                print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                for row in &rows {
+                    match &row.outcome {
+                        catalyst_publish::Outcome::Committed(c) => println!(
+                            "committed {} at {} ({c})",
+                            row.fqdn,
+                            if row.path.is_empty() { "." } else { &row.path }
+                        ),
+                        catalyst_publish::Outcome::Unchanged => println!("unchanged {}", row.fqdn),
                     }
                 }
                 exit_for(&r)

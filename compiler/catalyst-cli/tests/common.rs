@@ -262,3 +262,93 @@ impl Drop for TestHttpServer {
         let _ = self.child.wait();
     }
 }
+
+/// A real smart-HTTP Git server on a free loopback port: nginx with basic
+/// auth in front of fcgiwrap running `git http-backend`, serving bare
+/// repositories created with [`TestGitServer::create`].
+pub struct TestGitServer {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    dir: tempfile::TempDir,
+    children: Vec<std::process::Child>,
+}
+
+impl TestGitServer {
+    pub fn start() -> Option<TestGitServer> {
+        let have = |b: &str| ["/usr/sbin/", "/usr/bin/"].iter().any(|d| Path::new(&format!("{d}{b}")).is_file());
+        if !have("nginx") || !have("fcgiwrap") {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide nginx and fcgiwrap (.ci/run installs them)");
+            eprintln!("skipped: nginx or fcgiwrap is not installed");
+            return None;
+        }
+        let backend = ["/usr/lib/git-core/git-http-backend", "/usr/libexec/git-core/git-http-backend"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())?;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("repos")).unwrap();
+        std::fs::create_dir_all(d.join("tmp")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (user, password) = ("gitops".to_string(), format!("git-pw-{port}"));
+        let ht = Command::new("htpasswd").args(["-bnm", &user, &password]).output().expect("htpasswd");
+        std::fs::write(d.join("htpasswd"), &ht.stdout).unwrap();
+        let dd = d.display();
+        let conf = format!(
+            "daemon off;\nuser root;\nworker_processes 1;\npid {dd}/nginx.pid;\nerror_log {dd}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dd}/tmp; fastcgi_temp_path {dd}/tmp; proxy_temp_path {dd}/tmp; uwsgi_temp_path {dd}/tmp; scgi_temp_path {dd}/tmp;\n  server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 0;\n    location / {{\n      auth_basic \"git\";\n      auth_basic_user_file {dd}/htpasswd;\n      fastcgi_pass unix:{dd}/fcgi.sock;\n      include /etc/nginx/fastcgi_params;\n      fastcgi_param SCRIPT_FILENAME {backend};\n      fastcgi_param GIT_PROJECT_ROOT {dd}/repos;\n      fastcgi_param GIT_HTTP_EXPORT_ALL \"\";\n      fastcgi_param REMOTE_USER $remote_user;\n      fastcgi_param PATH_INFO $uri;\n    }}\n  }}\n}}\n"
+        );
+        std::fs::write(d.join("nginx.conf"), conf).unwrap();
+        let fcgi = Command::new("fcgiwrap")
+            .arg("-s")
+            .arg(format!("unix:{dd}/fcgi.sock"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("fcgiwrap");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !d.join("fcgi.sock").exists() {
+            assert!(std::time::Instant::now() < deadline, "fcgiwrap did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let nginx = Command::new("nginx")
+            .arg("-c")
+            .arg(d.join("nginx.conf"))
+            .arg("-p")
+            .arg(d)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx");
+        let addr = format!("127.0.0.1:{port}");
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(TestGitServer { url: format!("http://{addr}"), user, password, dir, children: vec![fcgi, nginx] })
+    }
+
+    /// A new empty bare repository; its URL.
+    pub fn create(&self, name: &str) -> String {
+        let o = Command::new("git")
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(self.dir.path().join("repos").join(name))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        format!("{}/{name}", self.url)
+    }
+
+    /// The bare repository on disk (to inspect what arrived).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join("repos").join(name)
+    }
+}
+
+impl Drop for TestGitServer {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

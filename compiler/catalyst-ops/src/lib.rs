@@ -7,6 +7,7 @@
 
 pub mod drift;
 pub mod package;
+pub mod publish;
 pub mod push;
 pub mod release;
 pub mod sign;

@@ -1,0 +1,142 @@
+//! `catalyst publish` against a real smart-HTTP Git server (nginx +
+//! fcgiwrap + git http-backend, basic auth).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A workspace with rendered Sovereigns (copies of the examples).
+fn rendered(root: &Path, fqdns: &[&str]) -> Vec<PathBuf> {
+    let cat = repo().to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for f in fqdns {
+        let d = root.join("clusters").join(f);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(repo().join("clusters").join(f).join("sovereign.yaml"), d.join("sovereign.yaml")).unwrap();
+        out.push(d);
+    }
+    let o = catalyst(root, &["--catalog", &cat, "render"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    out
+}
+
+/// The files under `path` on `branch`, read with git2 from a fresh clone.
+fn fresh_clone_tree(server: &TestGitServer, url: &str, path: &str) -> (BTreeMap<String, Vec<u8>>, usize) {
+    let t = tempfile::tempdir().unwrap();
+    let mut cb = git2::RemoteCallbacks::new();
+    let (u, p) = (server.user.clone(), server.password.clone());
+    cb.credentials(move |_, _, _| git2::Cred::userpass_plaintext(&u, &p));
+    let mut fo = git2::FetchOptions::new();
+    fo.remote_callbacks(cb);
+    let repo = git2::build::RepoBuilder::new().fetch_options(fo).clone(url, t.path()).expect("clone");
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let mut commits = 0;
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(head.id()).unwrap();
+    for _ in walk {
+        commits += 1;
+    }
+    (tree(&t.path().join(path)), commits)
+}
+
+fn publish(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+    let cache = root.join(".cache").to_string_lossy().into_owned();
+    let mut e: Vec<(&str, &str)> = env.to_vec();
+    e.push(("CATALYST_CACHE_DIR", cache.as_str()));
+    let o = catalyst_env(root, &e, &[&["--catalog", &repo().to_string_lossy()], args].concat());
+    (o.status.code().unwrap_or(-1), format!("{}{}", text(&o.stdout), text(&o.stderr)))
+}
+
+#[test]
+fn publish_makes_the_subtree_equal_commits_once_and_removes_files() {
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("fleet.git");
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    let env = [("CATALYST_GIT_USERNAME", server.user.as_str()), ("CATALYST_GIT_PASSWORD", server.password.as_str())];
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("committed omantel.omani.works"), "{out}");
+    let (files, commits) = fresh_clone_tree(&server, &url, "clusters/omantel.omani.works");
+    assert_same_tree(&tree(&dirs[0]), &files, "the published subtree");
+    assert_eq!(commits, 1);
+
+    // Again: no change, no commit.
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("unchanged"), "{out}");
+    assert_eq!(fresh_clone_tree(&server, &url, "clusters/omantel.omani.works").1, 1);
+
+    // A file removed from the render is removed from the repository.
+    let spec = dirs[0].join("sovereign.yaml");
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap().replace("families: [insights, fabric]", "families: [fabric]"),
+    )
+    .unwrap();
+    let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "render"]);
+    assert!(o.status.success());
+    assert!(!dirs[0].join("blueprints/bp-grafana.yaml").exists());
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    let (files, commits) = fresh_clone_tree(&server, &url, "clusters/omantel.omani.works");
+    assert_same_tree(&tree(&dirs[0]), &files, "after the second render");
+    assert_eq!(commits, 2);
+    assert!(!files.contains_key("blueprints/bp-grafana.yaml"));
+}
+
+#[test]
+fn concurrent_publishes_of_two_sovereigns_to_one_monorepo_both_land() {
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("mono.git");
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works", "cloud.meridian-bank.example.com"]);
+    let cat = repo().to_string_lossy().into_owned();
+    // Two jobs, each with its own cache (as on two CI runners), at once.
+    let spawn = |dir: &Path, n: usize| {
+        let cache = t.path().join(format!(".cache-{n}"));
+        std::process::Command::new(env!("CARGO_BIN_EXE_catalyst"))
+            .current_dir(t.path())
+            .env("CATALYST_GIT_USERNAME", &server.user)
+            .env("CATALYST_GIT_PASSWORD", &server.password)
+            .env("CATALYST_CACHE_DIR", &cache)
+            .args(["--catalog", &cat, "publish", "--repo", &url])
+            .arg(dir)
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn(&dirs[0], 0);
+    let mut b = spawn(&dirs[1], 1);
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    for (d, f) in dirs.iter().zip(["omantel.omani.works", "cloud.meridian-bank.example.com"]) {
+        let (files, commits) = fresh_clone_tree(&server, &url, &format!("clusters/{f}"));
+        assert_same_tree(&tree(d), &files, f);
+        assert_eq!(commits, 2, "one commit each, none lost");
+    }
+}
+
+#[test]
+fn wrong_credentials_fail_clearly_without_printing_them() {
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("sec.git");
+    let t = tempfile::tempdir().unwrap();
+    rendered(t.path(), &["omantel.omani.works"]);
+    let wrong = "Wr0ng-Passw0rd-xyz";
+    let (code, out) = publish(
+        t.path(),
+        &[("CATALYST_GIT_USERNAME", server.user.as_str()), ("CATALYST_GIT_PASSWORD", wrong)],
+        &["publish", "--repo", &url],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused the credentials"), "{out}");
+    assert!(!out.contains(wrong), "the password was printed:\n{out}");
+    // A bad token in the URL.
+    let token = "glpat-TOKEN-in-url-12345";
+    let with_token = url.replace("http://", &format!("http://{}:{token}@", server.user));
+    let (code, out) = publish(t.path(), &[], &["publish", "--repo", &with_token]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused the credentials") && !out.contains(token), "{out}");
+}

@@ -1,0 +1,338 @@
+//! Publishing rendered cluster directories to Git.
+//!
+//! No worktree is checked out: the new tree is built from blobs, only the
+//! subtree at the target path is replaced (files added, changed and
+//! deleted), everything else in the repository is kept. The commit is
+//! reproducible (fixed identity and time given by the caller, a message
+//! naming the Sovereign, the source revision, the compiler version and the
+//! lock digest); no change means no commit. The push never forces: when
+//! someone else pushed first, the branch is fetched again, the change is
+//! re-applied on the new tip, and the push is retried a bounded number of
+//! times. Credentials come from the caller and never appear in errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{Cred, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Time};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{url} refused the credentials{}", if *.had_credentials { "" } else { " (none were given: set CATALYST_GIT_USERNAME and CATALYST_GIT_PASSWORD, or CATALYST_GIT_TOKEN)" })]
+    Auth { url: String, had_credentials: bool },
+    #[error("{url}: {message}")]
+    Git { url: String, message: String },
+    #[error("{url}: the push was rejected {attempts} times (others kept pushing first); try again")]
+    Contended { url: String, attempts: u32 },
+    #[error("`{0}` is not a valid path inside the repository")]
+    BadPath(String),
+}
+
+/// Credentials for HTTPS remotes. The password prints as `<redacted>`.
+#[derive(Clone, Default)]
+pub struct GitCredentials {
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for GitCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitCredentials")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `https://user:pass@host/x` → (`https://host/x`, credentials from the URL).
+pub fn split_userinfo(url: &str) -> (String, GitCredentials) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), GitCredentials::default()) };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let (u, p) = userinfo.split_once(':').map_or((userinfo, None), |(u, p)| (u, Some(p)));
+            let creds = GitCredentials { username: Some(u.to_string()), password: p.map(str::to_string) };
+            (format!("{scheme}://{host}/{path}"), creds)
+        }
+        None => (url.to_string(), GitCredentials::default()),
+    }
+}
+
+/// Who commits, and when (seconds since the epoch, UTC).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+    pub time: i64,
+}
+
+/// One directory to publish.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Path inside the repository (`clusters/<fqdn>`, or empty for the root).
+    pub path: String,
+    /// The files, by path relative to `path`.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Committed(String),
+    Unchanged,
+}
+
+pub struct Publisher {
+    repo: Repository,
+    url: String,
+    branch: String,
+    creds: GitCredentials,
+    pub attempts: u32,
+}
+
+impl Publisher {
+    /// Opens (or creates) the cache repository at `cache` for `url`.
+    pub fn open(cache: &Path, url: &str, branch: &str, creds: GitCredentials) -> Result<Publisher, PublishError> {
+        let (clean, from_url) = split_userinfo(url);
+        let creds = GitCredentials {
+            username: creds.username.or(from_url.username),
+            password: creds.password.or(from_url.password),
+        };
+        let repo = match Repository::open_bare(cache) {
+            Ok(r) => r,
+            Err(_) => {
+                std::fs::create_dir_all(cache).map_err(|e| PublishError::Git {
+                    url: clean.clone(),
+                    message: format!("cannot create the cache {}: {e}", cache.display()),
+                })?;
+                Repository::init_bare(cache)
+                    .map_err(|e| PublishError::Git { url: clean.clone(), message: e.message().to_string() })?
+            }
+        };
+        Ok(Publisher { repo, url: clean, branch: branch.to_string(), creds, attempts: 8 })
+    }
+
+    fn callbacks(&self) -> (RemoteCallbacks<'_>, std::rc::Rc<std::cell::Cell<u32>>) {
+        let mut cb = RemoteCallbacks::new();
+        let tries = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let t = tries.clone();
+        let creds = self.creds.clone();
+        cb.credentials(move |url, user_from_url, allowed| {
+            t.set(t.get() + 1);
+            // libgit2 asks again after a refusal; give up instead of looping.
+            if t.get() > 2 {
+                return Err(git2::Error::from_str("authentication failed"));
+            }
+            if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+                if let (Some(u), Some(p)) = (&creds.username, &creds.password) {
+                    return Cred::userpass_plaintext(u, p);
+                }
+                if let Ok(cfg) = git2::Config::open_default()
+                    && let Ok(c) = Cred::credential_helper(&cfg, url, user_from_url)
+                {
+                    return Ok(c);
+                }
+            }
+            if allowed.contains(git2::CredentialType::SSH_KEY) {
+                return Cred::ssh_key_from_agent(user_from_url.unwrap_or("git"));
+            }
+            Err(git2::Error::from_str("no credentials"))
+        });
+        (cb, tries)
+    }
+
+    fn err(&self, e: git2::Error, tries: u32) -> PublishError {
+        let auth = e.class() == git2::ErrorClass::Http
+            && (e.message().contains("401") || e.message().contains("authentication"))
+            || e.message().contains("authentication failed")
+            || e.message().contains("no credentials")
+            || e.code() == git2::ErrorCode::Auth;
+        if auth {
+            return PublishError::Auth {
+                url: self.url.clone(),
+                had_credentials: self.creds.password.is_some() || tries > 0 && self.creds.username.is_some(),
+            };
+        }
+        // libgit2 messages never carry the password; strip any URL userinfo anyway.
+        PublishError::Git { url: self.url.clone(), message: split_userinfo(e.message()).0 }
+    }
+
+    /// The remote branch's tip, fetched now (`None` for an empty repository
+    /// or a new branch).
+    fn fetch(&self) -> Result<Option<Oid>, PublishError> {
+        let mut remote = self.repo.remote_anonymous(&self.url).map_err(|e| self.err(e, 0))?;
+        let (cb, tries) = self.callbacks();
+        let mut fo = FetchOptions::new();
+        fo.remote_callbacks(cb);
+        let spec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
+        match remote.fetch(&[&spec], Some(&mut fo), None) {
+            Ok(()) => {}
+            Err(e) => return Err(self.err(e, tries.get())),
+        }
+        Ok(self.repo.refname_to_id(&format!("refs/remotes/origin/{}", self.branch)).ok())
+    }
+
+    /// Builds the tree for `files` (paths relative to the subtree).
+    fn tree_of(&self, files: &BTreeMap<String, Vec<u8>>) -> Result<Oid, git2::Error> {
+        #[derive(Default)]
+        struct Dir {
+            files: BTreeMap<String, Oid>,
+            dirs: BTreeMap<String, Dir>,
+        }
+        let mut root = Dir::default();
+        for (path, bytes) in files {
+            let oid = self.repo.blob(bytes)?;
+            let mut parts: Vec<&str> = path.split('/').collect();
+            let name = parts.pop().unwrap_or_default();
+            let mut d = &mut root;
+            for p in parts {
+                d = d.dirs.entry(p.to_string()).or_default();
+            }
+            d.files.insert(name.to_string(), oid);
+        }
+        fn write(repo: &Repository, d: &Dir) -> Result<Oid, git2::Error> {
+            let mut tb = repo.treebuilder(None)?;
+            for (n, oid) in &d.files {
+                tb.insert(n, *oid, 0o100644)?;
+            }
+            for (n, sub) in &d.dirs {
+                let oid = write(repo, sub)?;
+                tb.insert(n, oid, 0o040000)?;
+            }
+            tb.write()
+        }
+        write(&self.repo, &root)
+    }
+
+    /// `base` with the subtree at `path` replaced by `sub` (or removed when
+    /// `sub` is `None`).
+    fn replace(&self, base: Option<Oid>, path: &[&str], sub: Option<Oid>) -> Result<Option<Oid>, git2::Error> {
+        let base_tree = base.map(|b| self.repo.find_tree(b)).transpose()?;
+        let Some((first, rest)) = path.split_first() else { return Ok(sub) };
+        let mut tb = self.repo.treebuilder(base_tree.as_ref())?;
+        let child = base_tree
+            .as_ref()
+            .and_then(|t| t.get_name(first))
+            .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+            .map(|e| e.id());
+        match self.replace(child, rest, sub)? {
+            Some(oid) => {
+                tb.insert(first, oid, 0o040000)?;
+            }
+            None => {
+                if tb.get(first)?.is_some() {
+                    tb.remove(first)?;
+                }
+            }
+        }
+        if tb.is_empty() { Ok(None) } else { tb.write().map(Some) }
+    }
+
+    /// Commits `change` on the remote branch and pushes it.
+    pub fn publish(&self, change: &Change, who: &Identity) -> Result<Outcome, PublishError> {
+        let parts: Vec<&str> = change.path.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.iter().any(|p| *p == "." || *p == ".." || p.contains('\\')) {
+            return Err(PublishError::BadPath(change.path.clone()));
+        }
+        let g = |e: git2::Error| PublishError::Git { url: self.url.clone(), message: e.message().to_string() };
+        let sub = self.tree_of(&change.files).map_err(g)?;
+        for _ in 0..self.attempts {
+            let tip = self.fetch()?;
+            let tip_commit = tip.map(|t| self.repo.find_commit(t)).transpose().map_err(g)?;
+            let base_tree = tip_commit.as_ref().map(|c| c.tree_id());
+            let new_tree =
+                self.replace(base_tree, &parts, if change.files.is_empty() { None } else { Some(sub) }).map_err(g)?;
+            let new_tree = match new_tree {
+                Some(t) => t,
+                None => self.repo.treebuilder(None).and_then(|tb| tb.write()).map_err(g)?,
+            };
+            if Some(new_tree) == base_tree {
+                return Ok(Outcome::Unchanged);
+            }
+            let sig = Signature::new(&who.name, &who.email, &Time::new(who.time, 0)).map_err(g)?;
+            let tree = self.repo.find_tree(new_tree).map_err(g)?;
+            let parents: Vec<&git2::Commit<'_>> = tip_commit.iter().collect();
+            let commit = self.repo.commit(None, &sig, &sig, &change.message, &tree, &parents).map_err(g)?;
+            let local = format!("refs/heads/{}", self.branch);
+            self.repo.reference(&local, commit, true, "catalyst publish").map_err(g)?;
+            match self.push(&local)? {
+                None => return Ok(Outcome::Committed(commit.to_string())),
+                Some(_rejected) => continue,
+            }
+        }
+        Err(PublishError::Contended { url: self.url.clone(), attempts: self.attempts })
+    }
+
+    /// Pushes `refname` to the same branch without force. `Some(reason)`
+    /// when the remote rejected it (someone pushed first).
+    fn push(&self, refname: &str) -> Result<Option<String>, PublishError> {
+        let mut remote = self.repo.remote_anonymous(&self.url).map_err(|e| self.err(e, 0))?;
+        let (mut cb, tries) = self.callbacks();
+        let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+        let r = rejected.clone();
+        cb.push_update_reference(move |_, status| {
+            if let Some(s) = status {
+                *r.borrow_mut() = Some(s.to_string());
+            }
+            Ok(())
+        });
+        let mut po = PushOptions::new();
+        po.remote_callbacks(cb);
+        match remote.push(&[&format!("{refname}:{refname}")], Some(&mut po)) {
+            Ok(()) => Ok(rejected.borrow().clone()),
+            // Non-fast-forward is reported as an error by some transports.
+            Err(e)
+                if e.code() == git2::ErrorCode::NotFastForward
+                    || e.message().contains("fast-forward")
+                    || e.message().contains("fetch first") =>
+            {
+                Ok(Some(e.message().to_string()))
+            }
+            Err(e) => Err(self.err(e, tries.get())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_split_and_never_printed() {
+        let (u, c) = split_userinfo("https://bob:s3cret@git.example.org/x/y.git");
+        assert_eq!(u, "https://git.example.org/x/y.git");
+        assert_eq!(c.username.as_deref(), Some("bob"));
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn publishes_to_a_local_bare_repository_and_replaces_only_the_subtree() {
+        let t = tempfile::tempdir().unwrap();
+        let remote = t.path().join("remote.git");
+        Repository::init_bare(&remote).unwrap();
+        let url = format!("file://{}", remote.display());
+        let p = Publisher::open(&t.path().join("cache"), &url, "main", GitCredentials::default()).unwrap();
+        let who = Identity { name: "catalyst".into(), email: "catalyst@example.org".into(), time: 1_700_000_000 };
+        let files = |l: &[(&str, &str)]| {
+            l.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect::<BTreeMap<_, _>>()
+        };
+        let a = Change {
+            path: "clusters/a".into(),
+            files: files(&[("x.yaml", "1"), ("sub/y.yaml", "2")]),
+            message: "a".into(),
+        };
+        let b = Change { path: "clusters/b".into(), files: files(&[("z.yaml", "3")]), message: "b".into() };
+        assert!(matches!(p.publish(&a, &who).unwrap(), Outcome::Committed(_)));
+        assert!(matches!(p.publish(&b, &who).unwrap(), Outcome::Committed(_)));
+        assert_eq!(p.publish(&a, &who).unwrap(), Outcome::Unchanged);
+        let a2 = Change { files: files(&[("x.yaml", "1")]), ..a };
+        assert!(matches!(p.publish(&a2, &who).unwrap(), Outcome::Committed(_)));
+        let r = Repository::open_bare(&remote).unwrap();
+        let tree = r.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_path(Path::new("clusters/a/x.yaml")).is_ok());
+        assert!(tree.get_path(Path::new("clusters/a/sub/y.yaml")).is_err(), "a removed file stays");
+        assert!(tree.get_path(Path::new("clusters/b/z.yaml")).is_ok(), "another Sovereign's subtree was touched");
+        let head = r.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+        assert_eq!(head.parent_count(), 1);
+        assert_eq!(head.author().when().seconds(), 1_700_000_000);
+    }
+}
