@@ -201,6 +201,10 @@ enum Command {
         /// Commit identity, `Name <email>` (default: catalyst <catalyst@openova.io>).
         #[arg(long)]
         author: Option<String>,
+        /// Push each Sovereign to its own branch catalyst/<name>-<lock digest> (from --branch), for review before
+        /// merge; prints the branch and the compare URL.
+        #[arg(long)]
+        branch_per_change: bool,
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
@@ -475,8 +479,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Publish { paths, repo, branch, path, author } => {
-            let opts = catalyst_ops::publish::PublishOptions { repo, branch, path, author };
+        Command::Publish { paths, repo, branch, path, author, branch_per_change } => {
+            let opts = catalyst_ops::publish::PublishOptions { repo, branch, path, author, branch_per_change };
             ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 for row in &rows {
@@ -487,6 +491,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             if row.path.is_empty() { "." } else { &row.path }
                         ),
                         catalyst_publish::Outcome::Unchanged => println!("unchanged {}", row.fqdn),
+                    }
+                    if let (Some(b), Some(u)) = (&row.branch, &row.compare_url) {
+                        println!("  branch {b}\n  compare {u}");
                     }
                 }
                 exit_for(&r)

@@ -140,3 +140,38 @@ fn wrong_credentials_fail_clearly_without_printing_them() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("refused the credentials") && !out.contains(token), "{out}");
 }
+
+#[test]
+fn a_branch_per_change_is_pushed_for_review_with_its_compare_url() {
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("review.git");
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    let env = [("CATALYST_GIT_USERNAME", server.user.as_str()), ("CATALYST_GIT_PASSWORD", server.password.as_str())];
+    // main has a first commit; the change goes to its own branch.
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    let spec = dirs[0].join("sovereign.yaml");
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("count: 3", "count: 4")).unwrap();
+    assert!(catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "render"]).status.success());
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url, "--branch-per-change"]);
+    assert_eq!(code, 0, "{out}");
+    let lock = std::fs::read_to_string(dirs[0].join("catalyst.lock")).unwrap();
+    let digest = lock.lines().find_map(|l| l.strip_prefix("inputDigest: sha256:")).unwrap();
+    let branch = format!("catalyst/omantel-{}", &digest[..12]);
+    assert!(out.contains(&format!("branch {branch}")), "{out}");
+    assert!(
+        out.contains(&format!("compare {url}/compare/main...{branch}").replace(".git/compare", "/compare")),
+        "{out}"
+    );
+    // The branch has main's commit as parent; main itself is untouched.
+    let bare = git2::Repository::open_bare(server.path("review.git")).unwrap();
+    let tip = bare.find_reference(&format!("refs/heads/{branch}")).unwrap().peel_to_commit().unwrap();
+    let main = bare.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
+    assert_eq!(tip.parent_id(0).unwrap(), main.id());
+    assert_eq!(main.parent_count(), 0, "main moved");
+    // Publishing the same change again is a no-op.
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url, "--branch-per-change"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("unchanged"), "{out}");
+}

@@ -17,6 +17,9 @@ pub struct PublishOptions {
     pub path: Option<String>,
     /// `Name <email>`; default `catalyst <catalyst@openova.io>`.
     pub author: Option<String>,
+    /// Push each Sovereign to its own branch `catalyst/<name>-<lock digest>`
+    /// started from `branch`, for review before merge.
+    pub branch_per_change: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +27,9 @@ pub struct Row {
     pub fqdn: String,
     pub path: String,
     pub outcome: Outcome,
+    /// With a branch per change: the branch, and where to compare it.
+    pub branch: Option<String>,
+    pub compare_url: Option<String>,
 }
 
 /// Credentials from the environment: `CATALYST_GIT_USERNAME` /
@@ -69,8 +75,6 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
     let cache = catalyst_vendor::default_cache_dir()
         .with_file_name("git")
         .join(catalyst_catalog::sha256_hex(catalyst_publish::split_userinfo(&opts.repo).0.as_bytes()));
-    let publisher = Publisher::open(&cache, &opts.repo, &opts.branch, env_credentials())
-        .map_err(|e| OpsError::Usage(e.to_string()))?;
     let mut rows = Vec::new();
     for dir in dirs {
         let shown = ws.display(&dir);
@@ -101,8 +105,28 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
             version = env!("CARGO_PKG_VERSION"),
             digest = lock.input_digest
         );
+        let hex = lock.input_digest.trim_start_matches("sha256:");
+        let branch = if opts.branch_per_change {
+            format!("catalyst/{}-{}", lock.sovereign, &hex[..hex.len().min(12)])
+        } else {
+            opts.branch.clone()
+        };
+        let mut publisher = Publisher::open(&cache, &opts.repo, &branch, env_credentials())
+            .map_err(|e| OpsError::Usage(e.to_string()))?;
+        if opts.branch_per_change {
+            publisher = publisher.with_base(&opts.branch);
+        }
         match publisher.publish(&Change { path: path.clone(), files, message }, &who) {
-            Ok(outcome) => rows.push(Row { fqdn: lock.fqdn.clone(), path, outcome }),
+            Ok(outcome) => {
+                let (branch, compare_url) = if opts.branch_per_change {
+                    // Gitea's (and GitHub's) compare page.
+                    let web = publisher.url().trim_end_matches('/').trim_end_matches(".git").to_string();
+                    (Some(branch.clone()), Some(format!("{web}/compare/{}...{branch}", opts.branch)))
+                } else {
+                    (None, None)
+                };
+                rows.push(Row { fqdn: lock.fqdn.clone(), path, outcome, branch, compare_url })
+            }
             Err(e) => {
                 let code = if matches!(e, catalyst_publish::PublishError::Auth { .. }) {
                     "git-unauthorized"

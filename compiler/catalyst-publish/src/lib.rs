@@ -85,6 +85,8 @@ pub struct Publisher {
     repo: Repository,
     url: String,
     branch: String,
+    /// Where a new branch starts from (the target branch when `None`).
+    base: Option<String>,
     creds: GitCredentials,
     pub attempts: u32,
 }
@@ -108,7 +110,19 @@ impl Publisher {
                     .map_err(|e| PublishError::Git { url: clean.clone(), message: e.message().to_string() })?
             }
         };
-        Ok(Publisher { repo, url: clean, branch: branch.to_string(), creds, attempts: 8 })
+        Ok(Publisher { repo, url: clean, branch: branch.to_string(), base: None, creds, attempts: 8 })
+    }
+
+    /// Start the branch from `base` when it does not exist yet (a branch
+    /// per change, for review before merge).
+    pub fn with_base(mut self, base: &str) -> Self {
+        self.base = Some(base.to_string());
+        self
+    }
+
+    /// The URL without credentials.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     fn callbacks(&self) -> (RemoteCallbacks<'_>, std::rc::Rc<std::cell::Cell<u32>>) {
@@ -163,12 +177,32 @@ impl Publisher {
         let (cb, tries) = self.callbacks();
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(cb);
-        let spec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
-        match remote.fetch(&[&spec], Some(&mut fo), None) {
-            Ok(()) => {}
-            Err(e) => return Err(self.err(e, tries.get())),
+        let mut branches = vec![self.branch.clone()];
+        branches.extend(self.base.clone());
+        // A missing branch is not an error: fetch what exists.
+        let advertised: Vec<String> = {
+            let (cb2, _) = self.callbacks();
+            let conn =
+                remote.connect_auth(git2::Direction::Fetch, Some(cb2), None).map_err(|e| self.err(e, tries.get()))?;
+            conn.list().map_err(|e| self.err(e, tries.get()))?.iter().map(|h| h.name().to_string()).collect()
+        };
+        let specs: Vec<String> = branches
+            .iter()
+            .filter(|b| advertised.iter().any(|a| *a == format!("refs/heads/{b}")))
+            .map(|b| format!("+refs/heads/{b}:refs/remotes/origin/{b}"))
+            .collect();
+        if !specs.is_empty() {
+            let refs: Vec<&str> = specs.iter().map(String::as_str).collect();
+            remote.fetch(&refs, Some(&mut fo), None).map_err(|e| self.err(e, tries.get()))?;
         }
-        Ok(self.repo.refname_to_id(&format!("refs/remotes/origin/{}", self.branch)).ok())
+        let tip = |b: &str| -> Option<Oid> {
+            advertised
+                .iter()
+                .any(|a| *a == format!("refs/heads/{b}"))
+                .then(|| self.repo.refname_to_id(&format!("refs/remotes/origin/{b}")).ok())
+                .flatten()
+        };
+        Ok(tip(&self.branch).or_else(|| self.base.as_deref().and_then(tip)))
     }
 
     /// Builds the tree for `files` (paths relative to the subtree).
