@@ -276,6 +276,20 @@ pub struct TestGitServer {
 
 impl TestGitServer {
     pub fn start() -> Option<TestGitServer> {
+        Self::start_with(false)
+    }
+
+    /// The same server over HTTPS, with a self-signed certificate for
+    /// 127.0.0.1 at [`TestGitServer::ca`].
+    pub fn start_tls() -> Option<TestGitServer> {
+        Self::start_with(true)
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn start_with(tls: bool) -> Option<TestGitServer> {
         let have = |b: &str| ["/usr/sbin/", "/usr/bin/"].iter().any(|d| Path::new(&format!("{d}{b}")).is_file());
         if !have("nginx") || !have("fcgiwrap") {
             assert!(std::env::var_os("CI").is_none(), "CI must provide nginx and fcgiwrap (.ci/run installs them)");
@@ -294,8 +308,36 @@ impl TestGitServer {
         let ht = Command::new("htpasswd").args(["-bnm", &user, &password]).output().expect("htpasswd");
         std::fs::write(d.join("htpasswd"), &ht.stdout).unwrap();
         let dd = d.display();
+        if tls {
+            let o = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                ])
+                .arg(d.join("key.pem"))
+                .arg("-out")
+                .arg(d.join("cert.pem"))
+                .output()
+                .expect("openssl");
+            assert!(o.status.success(), "openssl req: {}", text(&o.stderr));
+        }
+        let listen = if tls {
+            format!("{port} ssl;\n    ssl_certificate {dd}/cert.pem;\n    ssl_certificate_key {dd}/key.pem")
+        } else {
+            port.to_string()
+        };
         let conf = format!(
-            "daemon off;\nuser root;\nworker_processes 1;\npid {dd}/nginx.pid;\nerror_log {dd}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dd}/tmp; fastcgi_temp_path {dd}/tmp; proxy_temp_path {dd}/tmp; uwsgi_temp_path {dd}/tmp; scgi_temp_path {dd}/tmp;\n  server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 0;\n    location / {{\n      auth_basic \"git\";\n      auth_basic_user_file {dd}/htpasswd;\n      fastcgi_pass unix:{dd}/fcgi.sock;\n      include /etc/nginx/fastcgi_params;\n      fastcgi_param SCRIPT_FILENAME {backend};\n      fastcgi_param GIT_PROJECT_ROOT {dd}/repos;\n      fastcgi_param GIT_HTTP_EXPORT_ALL \"\";\n      fastcgi_param REMOTE_USER $remote_user;\n      fastcgi_param PATH_INFO $uri;\n    }}\n  }}\n}}\n"
+            "daemon off;\nuser root;\nworker_processes 1;\npid {dd}/nginx.pid;\nerror_log {dd}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dd}/tmp; fastcgi_temp_path {dd}/tmp; proxy_temp_path {dd}/tmp; uwsgi_temp_path {dd}/tmp; scgi_temp_path {dd}/tmp;\n  server {{\n    listen 127.0.0.1:{listen};\n    client_max_body_size 0;\n    location / {{\n      auth_basic \"git\";\n      auth_basic_user_file {dd}/htpasswd;\n      fastcgi_pass unix:{dd}/fcgi.sock;\n      include /etc/nginx/fastcgi_params;\n      fastcgi_param SCRIPT_FILENAME {backend};\n      fastcgi_param GIT_PROJECT_ROOT {dd}/repos;\n      fastcgi_param GIT_HTTP_EXPORT_ALL \"\";\n      fastcgi_param REMOTE_USER $remote_user;\n      fastcgi_param PATH_INFO $uri;\n    }}\n  }}\n}}\n"
         );
         std::fs::write(d.join("nginx.conf"), conf).unwrap();
         let fcgi = Command::new("fcgiwrap")
@@ -324,7 +366,8 @@ impl TestGitServer {
             assert!(std::time::Instant::now() < deadline, "nginx did not start");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Some(TestGitServer { url: format!("http://{addr}"), user, password, dir, children: vec![fcgi, nginx] })
+        let scheme = if tls { "https" } else { "http" };
+        Some(TestGitServer { url: format!("{scheme}://{addr}"), user, password, dir, children: vec![fcgi, nginx] })
     }
 
     /// A new empty bare repository; its URL.

@@ -175,3 +175,36 @@ fn a_branch_per_change_is_pushed_for_review_with_its_compare_url() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("unchanged"), "{out}");
 }
+
+#[test]
+fn publish_works_over_https_and_refuses_an_untrusted_certificate() {
+    let Some(server) = TestGitServer::start_tls() else { return };
+    let url = server.create("tls.git");
+    assert!(url.starts_with("https://"));
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    let ca = server.ca().to_string_lossy().into_owned();
+    // An unknown certificate authority: a clear error.
+    let env = [
+        ("CATALYST_GIT_USERNAME", server.user.as_str()),
+        ("CATALYST_GIT_PASSWORD", server.password.as_str()),
+        ("SSL_CERT_FILE", "/dev/null"),
+    ];
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.to_lowercase().contains("certificate"), "{out}");
+    assert!(!out.contains(&server.password));
+    // Trusted: published.
+    let env = [
+        ("CATALYST_GIT_USERNAME", server.user.as_str()),
+        ("CATALYST_GIT_PASSWORD", server.password.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    let bare = git2::Repository::open_bare(server.path("tls.git")).unwrap();
+    let tree = bare.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
+    let entry = tree.get_path(Path::new("clusters/omantel.omani.works/catalyst.lock")).unwrap();
+    let blob = bare.find_blob(entry.id()).unwrap();
+    assert_eq!(blob.content(), std::fs::read(dirs[0].join("catalyst.lock")).unwrap().as_slice());
+}
