@@ -190,9 +190,19 @@ enum Command {
     /// or a git credential helper; never printed.
     Publish {
         paths: Vec<PathBuf>,
-        /// The repository URL (https://... or http://...).
-        #[arg(long, value_name = "URL")]
-        repo: String,
+        /// The repository URL (https://..., http://... or ssh://...).
+        #[arg(long, value_name = "URL", required_unless_present = "oci", conflicts_with = "oci")]
+        repo: Option<String>,
+        /// Instead of Git: pack the directory as a Flux OCI artifact, push it to this reference
+        /// (oci://host/repository:tag) and sign it (one directory).
+        #[arg(long, value_name = "OCI_REF", requires = "key")]
+        oci: Option<String>,
+        /// Signing key for --oci (cosign format; password from COSIGN_PASSWORD or a prompt).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Reach the registry of --oci over plain HTTP.
+        #[arg(long)]
+        plain_http: bool,
         #[arg(long, default_value = "main")]
         branch: String,
         /// Path inside the repository (default clusters/<fqdn>; `.` for a repository per Sovereign).
@@ -479,7 +489,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Publish { paths, repo, branch, path, author, branch_per_change } => {
+        Command::Publish { paths, repo: None, oci: Some(reference), key, plain_http, .. } => {
+            let [dir] = paths.as_slice() else {
+                eprintln!("error: --oci publishes exactly one rendered cluster directory");
+                return Ok(ExitCode::from(2));
+            };
+            let key = key.unwrap_or_default();
+            let pem = std::fs::read_to_string(cwd.join(&key))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let dir = cwd.join(dir);
+            catalyst_ops::sign::password(false, &prompt)
+                .and_then(|pw| {
+                    ws().and_then(|ws| catalyst_ops::publish::publish_oci(&ws, &dir, &reference, &pem, &pw, plain_http))
+                })
+                .map(|(p, r)| {
+                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                    if let Some(p) = p {
+                        println!("pushed {} as {}@{} (signed)", p.fqdn, p.reference, p.digest);
+                    }
+                    exit_for(&r)
+                })
+        }
+        Command::Publish { paths, repo, branch, path, author, branch_per_change, .. } => {
+            let repo = repo.unwrap_or_default();
             let opts = catalyst_ops::publish::PublishOptions { repo, branch, path, author, branch_per_change };
             ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);

@@ -208,3 +208,93 @@ fn publish_works_over_https_and_refuses_an_untrusted_certificate() {
     let blob = bare.find_blob(entry.id()).unwrap();
     assert_eq!(blob.content(), std::fs::read(dirs[0].join("catalyst.lock")).unwrap().as_slice());
 }
+
+#[test]
+fn a_flux_oci_artifact_has_fluxs_format_unpacks_to_the_directory_and_verifies() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    // The workspace is a Git repository with an origin: source and revision.
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .current_dir(t.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+        text(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["remote", "add", "origin", "https://bot:tok3n@git.example.org/fleet/clusters.git"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "render"]);
+    let sha = git(&["rev-parse", "HEAD"]);
+    let when: i64 = git(&["log", "-1", "--format=%ct"]).parse().unwrap();
+    let dc = reg.docker_config.to_string_lossy().into_owned();
+    let env = [("DOCKER_CONFIG", dc.as_str()), ("COSIGN_PASSWORD", "pw")];
+    assert!(catalyst_env(t.path(), &env, &["generate-key-pair"]).status.success());
+    let reference = format!("{}/fleet/omantel:main", reg.oci("").trim_end_matches('/'));
+    let o = catalyst_env(
+        t.path(),
+        &env,
+        &[
+            "--catalog",
+            &repo().to_string_lossy(),
+            "publish",
+            "clusters/omantel.omani.works",
+            "--oci",
+            &reference,
+            "--key",
+            "cosign.key",
+            "--plain-http",
+        ],
+    );
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    let curl = |args: &[&str]| {
+        let o = std::process::Command::new("curl")
+            .args(["-sf", "-u", &format!("{}:{}", reg.user, reg.password)])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "curl {args:?}");
+        o.stdout
+    };
+    let m: serde_json::Value = serde_json::from_slice(&curl(&[
+        "-H",
+        "Accept: application/vnd.oci.image.manifest.v1+json",
+        &format!("http://{}/v2/fleet/omantel/manifests/main", reg.addr),
+    ]))
+    .unwrap();
+    assert_eq!(m["config"]["mediaType"], "application/vnd.cncf.flux.config.v1+json");
+    assert_eq!(m["layers"][0]["mediaType"], "application/vnd.cncf.flux.content.v1.tar+gzip");
+    let a = &m["annotations"];
+    assert_eq!(a["org.opencontainers.image.revision"], format!("main@sha1:{sha}"));
+    assert_eq!(
+        a["org.opencontainers.image.source"], "https://git.example.org/fleet/clusters.git",
+        "credentials leaked or source wrong"
+    );
+    let expected = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{when}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        a["org.opencontainers.image.created"],
+        text(&expected.stdout).trim(),
+        "created is the source commit's time"
+    );
+    // The archive unpacks to the rendered directory.
+    let blob =
+        curl(&[&format!("http://{}/v2/fleet/omantel/blobs/{}", reg.addr, m["layers"][0]["digest"].as_str().unwrap())]);
+    let out = t.path().join("unpacked");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(t.path().join("a.tgz"), &blob).unwrap();
+    let x =
+        std::process::Command::new("tar").arg("-xzf").arg(t.path().join("a.tgz")).arg("-C").arg(&out).output().unwrap();
+    assert!(x.status.success(), "{}", text(&x.stderr));
+    assert_same_tree(&tree(&dirs[0]), &tree(&out), "the unpacked artifact");
+    // Its signature verifies.
+    let v = catalyst_env(t.path(), &env, &["verify", &reference, "--key", "cosign.pub", "--plain-http"]);
+    assert!(v.status.success(), "{}", text(&v.stderr));
+}

@@ -26,6 +26,9 @@ use sha2::{Digest, Sha256};
 pub const HELM_CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.helm.config.v1+json";
 pub const HELM_CHART_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `flux push artifact`'s media types.
+pub const FLUX_CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.flux.config.v1+json";
+pub const FLUX_CONTENT_MEDIA_TYPE: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
 
 /// A string that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -446,9 +449,33 @@ impl Registry {
         config_json: &[u8],
         annotations: &BTreeMap<String, String>,
     ) -> Result<String, OciError> {
-        let config_digest = self.push_blob(repo, config_json)?;
-        let layer_digest = self.push_blob(repo, chart_tgz)?;
-        let manifest = chart_manifest(&config_digest, config_json.len(), &layer_digest, chart_tgz.len(), annotations);
+        self.push_artifact(
+            repo,
+            tag,
+            (HELM_CONFIG_MEDIA_TYPE, config_json),
+            (HELM_CHART_MEDIA_TYPE, chart_tgz),
+            annotations,
+        )
+    }
+
+    /// Pushes a one-layer OCI artifact: (media type, bytes) of its config
+    /// and of its layer, an OCI image manifest with `annotations`, under
+    /// `tag`. Returns the manifest digest.
+    pub fn push_artifact(
+        &self,
+        repo: &RepoRef,
+        tag: &str,
+        config: (&str, &[u8]),
+        layer: (&str, &[u8]),
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<String, OciError> {
+        let config_digest = self.push_blob(repo, config.1)?;
+        let layer_digest = self.push_blob(repo, layer.1)?;
+        let manifest = artifact_manifest(
+            (config.0, &config_digest, config.1.len()),
+            (layer.0, &layer_digest, layer.1.len()),
+            annotations,
+        );
         self.push_manifest(repo, Some(tag), &manifest, OCI_MANIFEST_MEDIA_TYPE)
     }
 
@@ -482,17 +509,25 @@ pub fn chart_manifest(
     layer_size: usize,
     annotations: &BTreeMap<String, String>,
 ) -> Vec<u8> {
+    artifact_manifest(
+        (HELM_CONFIG_MEDIA_TYPE, config_digest, config_size),
+        (HELM_CHART_MEDIA_TYPE, layer_digest, layer_size),
+        annotations,
+    )
+}
+
+/// The OCI image manifest of a one-layer artifact: (media type, digest,
+/// size) of config and layer; keys in a fixed order.
+pub fn artifact_manifest(
+    config: (&str, &str, usize),
+    layer: (&str, &str, usize),
+    annotations: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let mut m = serde_json::Map::new();
     m.insert("schemaVersion".into(), 2.into());
     m.insert("mediaType".into(), OCI_MANIFEST_MEDIA_TYPE.into());
-    m.insert(
-        "config".into(),
-        serde_json::json!({"mediaType": HELM_CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size}),
-    );
-    m.insert(
-        "layers".into(),
-        serde_json::json!([{"mediaType": HELM_CHART_MEDIA_TYPE, "digest": layer_digest, "size": layer_size}]),
-    );
+    m.insert("config".into(), serde_json::json!({"mediaType": config.0, "digest": config.1, "size": config.2}));
+    m.insert("layers".into(), serde_json::json!([{"mediaType": layer.0, "digest": layer.1, "size": layer.2}]));
     if !annotations.is_empty() {
         m.insert("annotations".into(), serde_json::to_value(annotations).expect("strings serialize"));
     }

@@ -139,3 +139,87 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
     }
     Ok((rows, report))
 }
+
+#[derive(Debug, Clone)]
+pub struct OciPublished {
+    pub fqdn: String,
+    pub reference: String,
+    pub digest: String,
+}
+
+/// `org.opencontainers.image.source` and `.revision` for an artifact built
+/// from the workspace: the origin URL (without credentials) and
+/// `<branch>@sha1:<commit>`, as `flux push artifact` records them.
+fn source_and_revision(dir: &Path) -> (String, String, i64) {
+    let Ok(repo) = git2::Repository::discover(dir) else { return ("unknown".into(), "unknown".into(), 0) };
+    let source = repo
+        .find_remote("origin")
+        .ok()
+        .and_then(|r| r.url().ok().map(|u| catalyst_publish::split_userinfo(u).0))
+        .unwrap_or_else(|| "unknown".into());
+    let head = repo.head().ok();
+    let branch = head.as_ref().and_then(|h| h.shorthand().ok().map(str::to_string)).unwrap_or_else(|| "HEAD".into());
+    match head.and_then(|h| h.peel_to_commit().ok()) {
+        Some(c) => (source, format!("{branch}@sha1:{}", c.id()), c.time().seconds()),
+        None => (source, "unknown".into(), 0),
+    }
+}
+
+/// Packs a rendered cluster directory as a Flux OCI artifact (`flux push
+/// artifact`'s formats), pushes it to `reference` and signs it.
+pub fn publish_oci(
+    ws: &Workspace,
+    dir: &Path,
+    reference: &str,
+    key_pem: &str,
+    password: &[u8],
+    plain_http: bool,
+) -> Result<(Option<OciPublished>, Report), OpsError> {
+    let mut report = Report::default();
+    let shown = ws.display(dir);
+    let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let Some(lock) = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE))
+        .ok()
+        .and_then(|t| catalyst_render::Lock::parse(&t))
+    else {
+        report.diagnostics.push(
+            Diagnostic::error("not-rendered", format!("{shown} is not a rendered cluster directory"))
+                .help("run `catalyst render` first"),
+        );
+        return Ok((None, report));
+    };
+    let files =
+        write::read_tree(dir).map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+    let entries: Vec<(String, bool, &[u8])> = files.iter().map(|(p, b)| (p.clone(), false, b.as_slice())).collect();
+    let tgz =
+        catalyst_package::tar_gz(&entries).map_err(|(p, e)| OpsError::Usage(format!("cannot archive {p}: {e}")))?;
+    let (source, revision, time) = source_and_revision(&ws.root);
+    let annotations = std::collections::BTreeMap::from([
+        ("org.opencontainers.image.created".to_string(), crate::push::rfc3339(time)),
+        ("org.opencontainers.image.source".to_string(), source),
+        ("org.opencontainers.image.revision".to_string(), revision),
+    ]);
+    let reg = catalyst_oci::Registry::new(catalyst_oci::RegistryOptions {
+        plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+        ..Default::default()
+    });
+    let digest = match reg.push_artifact(
+        &repo,
+        &tag,
+        (catalyst_oci::FLUX_CONFIG_MEDIA_TYPE, b"{}"),
+        (catalyst_oci::FLUX_CONTENT_MEDIA_TYPE, &tgz),
+        &annotations,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            report.diagnostics.push(Diagnostic::error("registry-error", e.to_string()));
+            return Ok((None, report));
+        }
+    };
+    let (signed, r) = crate::sign::sign(reference, key_pem, password, plain_http)?;
+    report.diagnostics.extend(r.diagnostics);
+    if signed.is_none() {
+        return Ok((None, report));
+    }
+    Ok((Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest }), report))
+}

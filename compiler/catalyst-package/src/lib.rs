@@ -223,26 +223,33 @@ fn collect(
 }
 
 fn build(name: &str, version: &str, entries: &[Entry]) -> Result<ChartArchive, PackageError> {
+    let files: Vec<(String, bool, &[u8])> =
+        entries.iter().map(|e| (format!("{name}/{}", e.rel), e.exec, e.bytes.as_slice())).collect();
+    let bytes = tar_gz(&files)
+        .map_err(|(path, err)| PackageError::new(path, format!("cannot archive: {err}"), "shorten the path"))?;
+    let files = files.iter().map(|(p, _, b)| (p.clone(), sha256_hex(b))).collect();
+    Ok(ChartArchive { name: name.into(), version: version.into(), sha256: sha256_hex(&bytes), bytes, files })
+}
+
+/// A gzipped tar of `files` (path, executable, bytes) in the given order,
+/// with everything but paths, modes and contents fixed: owner 0:0 without
+/// names, a fixed mtime, a gzip header without name or time.
+pub fn tar_gz(files: &[(String, bool, &[u8])]) -> Result<Vec<u8>, (String, std::io::Error)> {
     let gz = flate2::GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
-    let mut files = Vec::new();
-    for e in entries {
-        let path = format!("{name}/{}", e.rel);
+    for (path, exec, bytes) in files {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(e.bytes.len() as u64);
-        h.set_mode(if e.exec { 0o755 } else { 0o644 });
+        h.set_size(bytes.len() as u64);
+        h.set_mode(if *exec { 0o755 } else { 0o644 });
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(ENTRY_MTIME);
-        tar.append_data(&mut h, &path, e.bytes.as_slice())
-            .map_err(|err| PackageError::new(&path, format!("cannot archive: {err}"), "shorten the path"))?;
-        files.push((path, sha256_hex(&e.bytes)));
+        tar.append_data(&mut h, path, *bytes).map_err(|e| (path.clone(), e))?;
     }
-    let gz = tar.into_inner().map_err(|e| PackageError::new(name, format!("cannot finish the archive: {e}"), ""))?;
-    let bytes = gz.finish().map_err(|e| PackageError::new(name, format!("cannot compress: {e}"), ""))?;
-    Ok(ChartArchive { name: name.into(), version: version.into(), sha256: sha256_hex(&bytes), bytes, files })
+    let gz = tar.into_inner().map_err(|e| (String::new(), e))?;
+    gz.finish().map_err(|e| (String::new(), e))
 }
 
 /// Reads a chart archive safely: regular files and directories only, no
