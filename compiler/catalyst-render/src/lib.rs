@@ -204,7 +204,21 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         return Err(diags);
     }
 
-    let git = minijinja::context! { url => crate::templates::sv(&sov.git_url), branch => crate::templates::sv(&sov.git_branch), path => crate::templates::sv(&sov.git_path), secret => crate::templates::sv(&sov.git_secret) };
+    let git = minijinja::context! {
+        url => crate::templates::sv(&sov.git_url), branch => crate::templates::sv(&sov.git_branch),
+        path => crate::templates::sv(&sov.git_path), secret => crate::templates::sv(&sov.git_secret)
+    };
+    // Where Flux reads this directory from: Git (the directory lives at
+    // git.path) or a Flux OCI artifact (the directory is the artifact's root).
+    let source = match &sov.oci_source {
+        Some(o) => minijinja::context! {
+            kind => "OCIRepository", root => ".",
+            oci => crate::templates::sv(serde_json::json!({"url": o.url, "tag": o.tag, "secret": o.secret, "verify_secret": o.verify_secret}))
+        },
+        None => {
+            minijinja::context! { kind => "GitRepository", root => crate::templates::sv(format!("./{}", sov.git_path)), oci => () }
+        }
+    };
     let layers = vec![
         minijinja::context! { name => crate::templates::sv("namespaces"), wait => crate::templates::sv(true), depends_on => crate::templates::sv(Vec::<String>::new()) },
         minijinja::context! { name => crate::templates::sv("blueprints"), wait => crate::templates::sv(false), depends_on => crate::templates::sv(vec!["namespaces"]) },
@@ -229,12 +243,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     emit(
         "flux-system/gotk-sync.yaml",
         "gotk-sync.yaml.j2",
-        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git) },
+        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), source => source.clone() },
     );
     emit(
         "flux-system/layers.yaml",
         "layers.yaml.j2",
-        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), layers => crate::templates::sv(layers) },
+        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), source => source.clone(), layers => crate::templates::sv(layers) },
     );
     if ns.is_empty() {
         emit(

@@ -62,6 +62,15 @@ impl Domain {
     }
 }
 
+/// A Flux OCI artifact as the Sovereign's source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OciSource {
+    pub url: String,
+    pub tag: String,
+    pub secret: Option<String>,
+    pub verify_secret: Option<String>,
+}
+
 /// A Blueprint name as the user wrote it, with its place in the file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NameRef {
@@ -101,6 +110,9 @@ pub struct Sovereign {
     /// Folder of the cluster directory in the repository.
     pub git_path: String,
     pub git_secret: Option<String>,
+    /// Read from a Flux OCI artifact instead of Git: (url, tag, pull
+    /// secret, cosign verification secret).
+    pub oci_source: Option<OciSource>,
     pub registry: Option<String>,
     pub pull_secret: Option<String>,
     pub verify_secret: Option<String>,
@@ -322,8 +334,24 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             );
         }
     }
+    // Flux reads from Git or from an OCI artifact: one of the two.
+    let (has_url, has_oci) = (spec["gitops"].get("url").is_some(), spec["gitops"].get("oci").is_some());
+    if has_url == has_oci {
+        diags.push(
+            Diagnostic::error(
+                "invalid-value",
+                if has_url {
+                    "`spec.gitops` has both `url` and `oci`"
+                } else {
+                    "`spec.gitops` needs `url` (Git) or `oci` (a Flux OCI artifact)"
+                },
+            )
+            .at(loc("/spec/gitops"))
+            .help("Flux reads the cluster directory from one source"),
+        );
+    }
     // URLs carry no credentials; the Git path stays inside the repository.
-    for ptr in ["/spec/gitops/url", "/spec/sources/registry"] {
+    for ptr in ["/spec/gitops/url", "/spec/gitops/oci/url", "/spec/sources/registry"] {
         if let Some(u) = doc.pointer(ptr).and_then(Node::as_str) {
             let rest = u.split_once("://").map_or(u, |(_, r)| r);
             let authority = rest.split('/').next().unwrap_or_default();
@@ -430,6 +458,12 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         git_branch: spec["gitops"]["branch"].as_str().unwrap_or("main").to_string(),
         git_path: spec["gitops"]["path"].as_str().map_or_else(|| format!("clusters/{fqdn_for_path}"), str::to_string),
         git_secret: opt(&spec["gitops"]["secretRef"]),
+        oci_source: spec["gitops"]["oci"]["url"].as_str().map(|u| OciSource {
+            url: u.to_string(),
+            tag: spec["gitops"]["oci"]["tag"].as_str().unwrap_or("main").to_string(),
+            secret: opt(&spec["gitops"]["oci"]["secretRef"]),
+            verify_secret: opt(&spec["gitops"]["oci"]["verify"]["secretRef"]),
+        }),
         registry: opt(&spec["sources"]["registry"]),
         pull_secret: opt(&spec["sources"]["pullSecret"]),
         verify_secret: opt(&spec["sources"]["verify"]["secretRef"]),
@@ -552,6 +586,23 @@ spec:
         let e = errs(&SOLO.replace("name: Omantel", &format!("name: {tok}")));
         assert!(e.iter().any(|d| d.code == "secret-value" && d.location.as_ref().unwrap().line == 7), "{e:#?}");
         assert!(!format!("{e:?}").contains(tok));
+    }
+
+    #[test]
+    fn flux_reads_from_git_or_from_an_oci_artifact_not_both() {
+        let oci = SOLO.replace(
+            "    url: https://gitea.example.org/omantel/cluster.git\n",
+            "    oci: {url: oci://harbor.example.org/fleet/omantel}\n",
+        );
+        let s = parse(&oci, "s.yaml", &Limits::default()).unwrap();
+        assert_eq!(s.oci_source.unwrap().tag, "main");
+        let both = SOLO.replace(
+            "    url: https://gitea.example.org/omantel/cluster.git\n",
+            "    url: https://g.example.org/x.git\n    oci: {url: oci://h.example.org/x}\n",
+        );
+        assert!(errs(&both).iter().any(|d| d.message.contains("both")));
+        let neither = SOLO.replace("    url: https://gitea.example.org/omantel/cluster.git\n", "    branch: main\n");
+        assert!(errs(&neither).iter().any(|d| d.message.contains("needs `url`")), "{:#?}", errs(&neither));
     }
 
     #[test]
