@@ -395,3 +395,99 @@ impl Drop for TestGitServer {
         }
     }
 }
+
+/// A real SSH Git server on a free loopback port: OpenSSH's sshd with one
+/// authorized key whose sessions run `git-shell`, serving bare
+/// repositories by absolute path.
+pub struct TestSshGitServer {
+    pub port: u16,
+    /// The client's private key, and a known_hosts file with the server.
+    pub client_key: PathBuf,
+    pub known_hosts: PathBuf,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl TestSshGitServer {
+    pub fn start() -> Option<TestSshGitServer> {
+        let git_shell = ["/usr/bin/git-shell", "/usr/local/bin/git-shell"].into_iter().find(|p| Path::new(p).is_file());
+        if !Path::new("/usr/sbin/sshd").is_file() || git_shell.is_none() {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide sshd (.ci/run installs openssh-server)");
+            eprintln!("skipped: sshd is not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        for k in ["host_key", "client_key"] {
+            let o = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(k))
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+        }
+        let client_pub = std::fs::read_to_string(d.join("client_key.pub")).unwrap();
+        std::fs::create_dir_all(d.join("repos")).unwrap();
+        std::fs::write(
+            d.join("authorized_keys"),
+            format!(
+                "command=\"{} -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-pty {client_pub}",
+                git_shell.unwrap()
+            ),
+        )
+        .unwrap();
+        let dd = d.display();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!("Port {port}\nListenAddress 127.0.0.1\nHostKey {dd}/host_key\nPidFile {dd}/sshd.pid\nAuthorizedKeysFile {dd}/authorized_keys\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all("/run/sshd").ok();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sshd");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let mut f = host_pub.split_whitespace();
+        std::fs::write(
+            d.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {} {}\n", f.next().unwrap(), f.next().unwrap()),
+        )
+        .unwrap();
+        Some(TestSshGitServer {
+            port,
+            client_key: d.join("client_key"),
+            known_hosts: d.join("known_hosts"),
+            dir,
+            child,
+        })
+    }
+
+    /// A new empty bare repository; its ssh:// URL.
+    pub fn create(&self, name: &str) -> String {
+        let path = self.dir.path().join("repos").join(name);
+        let o = Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&path).output().unwrap();
+        assert!(o.status.success());
+        format!("ssh://root@127.0.0.1:{}{}", self.port, path.display())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join("repos").join(name)
+    }
+}
+
+impl Drop for TestSshGitServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

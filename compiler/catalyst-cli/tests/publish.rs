@@ -298,3 +298,110 @@ fn a_flux_oci_artifact_has_fluxs_format_unpacks_to_the_directory_and_verifies() 
     let v = catalyst_env(t.path(), &env, &["verify", &reference, "--key", "cosign.pub", "--plain-http"]);
     assert!(v.status.success(), "{}", text(&v.stderr));
 }
+
+#[test]
+fn publish_over_ssh_with_a_key_file_and_known_hosts() {
+    let Some(server) = TestSshGitServer::start() else { return };
+    let url = server.create("ssh.git");
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    let key = server.client_key.to_string_lossy().into_owned();
+    // A server that is not in known_hosts is refused.
+    let (code, out) = publish(
+        t.path(),
+        &[("CATALYST_GIT_SSH_KEY", key.as_str()), ("CATALYST_GIT_KNOWN_HOSTS", "/dev/null")],
+        &["publish", "--repo", &url],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("hostkey") || out.contains("host key"), "{out}");
+    // Known: published.
+    let kh = server.known_hosts.to_string_lossy().into_owned();
+    let (code, out) = publish(
+        t.path(),
+        &[("CATALYST_GIT_SSH_KEY", key.as_str()), ("CATALYST_GIT_KNOWN_HOSTS", kh.as_str())],
+        &["publish", "--repo", &url],
+    );
+    assert_eq!(code, 0, "{out}");
+    let bare = git2::Repository::open_bare(server.path("ssh.git")).unwrap();
+    let tree = bare.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
+    let entry = tree.get_path(Path::new("clusters/omantel.omani.works/kustomization.yaml")).unwrap();
+    assert_eq!(
+        bare.find_blob(entry.id()).unwrap().content(),
+        std::fs::read(dirs[0].join("kustomization.yaml")).unwrap().as_slice()
+    );
+}
+
+#[test]
+fn credentials_from_a_git_credential_helper_and_keys_from_the_ssh_agent() {
+    // HTTPS user and password from git's own credential store.
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("helper.git");
+    let t = tempfile::tempdir().unwrap();
+    rendered(t.path(), &["omantel.omani.works"]);
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let store = home.join("creds");
+    std::fs::write(
+        &store,
+        format!(
+            "{}\n",
+            url.replace("http://", &format!("http://{}:{}@", server.user, server.password))
+                .trim_end_matches("/helper.git")
+        ),
+    )
+    .unwrap();
+    std::fs::write(home.join(".gitconfig"), format!("[credential]\n\thelper = store --file={}\n", store.display()))
+        .unwrap();
+    let h = home.to_string_lossy().into_owned();
+    let (code, out) =
+        publish(t.path(), &[("HOME", h.as_str()), ("XDG_CONFIG_HOME", h.as_str())], &["publish", "--repo", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(&server.password));
+
+    // An SSH key held by ssh-agent, no key file given.
+    let Some(ssh) = TestSshGitServer::start() else { return };
+    let sshurl = ssh.create("agent.git");
+    let sock = t.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !sock.exists() {
+        assert!(std::time::Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let add = std::process::Command::new("ssh-add").arg(&ssh.client_key).env("SSH_AUTH_SOCK", &sock).output().unwrap();
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let s = sock.to_string_lossy().into_owned();
+    let kh = ssh.known_hosts.to_string_lossy().into_owned();
+    let (code, out) = publish(
+        t.path(),
+        &[("SSH_AUTH_SOCK", s.as_str()), ("CATALYST_GIT_KNOWN_HOSTS", kh.as_str())],
+        &["publish", "--repo", &sshurl],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(code, 0, "{out}");
+    assert!(git2::Repository::open_bare(ssh.path("agent.git")).unwrap().find_reference("refs/heads/main").is_ok());
+}
+
+#[test]
+fn a_repository_per_sovereign_holds_the_directory_at_its_root() {
+    let Some(server) = TestGitServer::start() else { return };
+    let url = server.create("omantel.git");
+    let t = tempfile::tempdir().unwrap();
+    let dirs = rendered(t.path(), &["omantel.omani.works"]);
+    let env = [("CATALYST_GIT_USERNAME", server.user.as_str()), ("CATALYST_GIT_PASSWORD", server.password.as_str())];
+    let (code, out) =
+        publish(t.path(), &env, &["publish", "clusters/omantel.omani.works", "--repo", &url, "--path", "."]);
+    assert_eq!(code, 0, "{out}");
+    let (files, commits) = fresh_clone_tree(&server, &url, "");
+    let files: std::collections::BTreeMap<String, Vec<u8>> =
+        files.into_iter().filter(|(k, _)| !k.starts_with(".git/")).collect();
+    assert_same_tree(&tree(&dirs[0]), &files, "the repository root");
+    assert_eq!(commits, 1);
+}

@@ -33,12 +33,21 @@ pub struct Row {
 }
 
 /// Credentials from the environment: `CATALYST_GIT_USERNAME` /
-/// `CATALYST_GIT_PASSWORD`, or `CATALYST_GIT_TOKEN` (sent as the password).
+/// `CATALYST_GIT_PASSWORD`, or `CATALYST_GIT_TOKEN` (sent as the password);
+/// for SSH `CATALYST_GIT_SSH_KEY` (a private key file; else the agent),
+/// `CATALYST_GIT_SSH_KEY_PASSPHRASE`, `CATALYST_GIT_KNOWN_HOSTS` (default
+/// `~/.ssh/known_hosts`).
 pub fn env_credentials() -> GitCredentials {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let password = var("CATALYST_GIT_PASSWORD").or_else(|| var("CATALYST_GIT_TOKEN"));
     let username = var("CATALYST_GIT_USERNAME").or_else(|| password.as_ref().map(|_| "catalyst".to_string()));
-    GitCredentials { username, password }
+    GitCredentials {
+        username,
+        password,
+        ssh_key: var("CATALYST_GIT_SSH_KEY").map(PathBuf::from),
+        ssh_passphrase: var("CATALYST_GIT_SSH_KEY_PASSPHRASE"),
+        known_hosts: var("CATALYST_GIT_KNOWN_HOSTS").map(PathBuf::from),
+    }
 }
 
 fn identity(author: &Option<String>, time: i64) -> Result<Identity, OpsError> {

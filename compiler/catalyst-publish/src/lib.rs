@@ -27,11 +27,18 @@ pub enum PublishError {
     BadPath(String),
 }
 
-/// Credentials for HTTPS remotes. The password prints as `<redacted>`.
+/// Credentials: user and password (or token) for HTTPS; an SSH private
+/// key file (else the SSH agent) and the known_hosts file that vouches for
+/// the server's host key. The password and passphrase print as
+/// `<redacted>`.
 #[derive(Clone, Default)]
 pub struct GitCredentials {
     pub username: Option<String>,
     pub password: Option<String>,
+    pub ssh_key: Option<std::path::PathBuf>,
+    pub ssh_passphrase: Option<String>,
+    /// Default: `~/.ssh/known_hosts`.
+    pub known_hosts: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for GitCredentials {
@@ -48,13 +55,48 @@ pub fn split_userinfo(url: &str) -> (String, GitCredentials) {
     let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), GitCredentials::default()) };
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     match authority.rsplit_once('@') {
+        // An SSH user name is not a secret; it stays in the URL.
+        Some((userinfo, _)) if scheme == "ssh" && !userinfo.contains(':') => {
+            (url.to_string(), GitCredentials::default())
+        }
         Some((userinfo, host)) => {
             let (u, p) = userinfo.split_once(':').map_or((userinfo, None), |(u, p)| (u, Some(p)));
-            let creds = GitCredentials { username: Some(u.to_string()), password: p.map(str::to_string) };
+            let creds =
+                GitCredentials { username: Some(u.to_string()), password: p.map(str::to_string), ..Default::default() };
             (format!("{scheme}://{host}/{path}"), creds)
         }
         None => (url.to_string(), GitCredentials::default()),
     }
+}
+
+fn creds_known_hosts(c: &GitCredentials) -> std::path::PathBuf {
+    c.known_hosts.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".ssh/known_hosts")
+    })
+}
+
+/// `ssh://user@host:2222/x` → (`host`, Some(2222)).
+fn host_and_port(url: &str) -> (String, Option<u16>) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match hostport.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().ok()),
+        _ => (hostport.to_string(), None),
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in b.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            s.push(if i <= c.len() { T[(n >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
+        }
+    }
+    s
 }
 
 /// Who commits, and when (seconds since the epoch, UTC).
@@ -96,8 +138,9 @@ impl Publisher {
     pub fn open(cache: &Path, url: &str, branch: &str, creds: GitCredentials) -> Result<Publisher, PublishError> {
         let (clean, from_url) = split_userinfo(url);
         let creds = GitCredentials {
-            username: creds.username.or(from_url.username),
-            password: creds.password.or(from_url.password),
+            username: creds.username.clone().or(from_url.username),
+            password: creds.password.clone().or(from_url.password),
+            ..creds
         };
         let repo = match Repository::open_bare(cache) {
             Ok(r) => r,
@@ -147,9 +190,41 @@ impl Publisher {
                 }
             }
             if allowed.contains(git2::CredentialType::SSH_KEY) {
-                return Cred::ssh_key_from_agent(user_from_url.unwrap_or("git"));
+                let user = user_from_url.unwrap_or("git");
+                return match &creds.ssh_key {
+                    Some(key) => Cred::ssh_key(user, None, key, creds.ssh_passphrase.as_deref()),
+                    None => Cred::ssh_key_from_agent(user),
+                };
             }
             Err(git2::Error::from_str("no credentials"))
+        });
+        // SSH host keys must be in known_hosts: a server we cannot vouch
+        // for is refused.
+        let known = creds_known_hosts(&self.creds);
+        let host_port = host_and_port(&self.url);
+        cb.certificate_check(move |cert, _host| {
+            let Some(hk) = cert.as_hostkey() else { return Ok(git2::CertificateCheckStatus::CertificatePassthrough) };
+            let Some(raw) = hk.hostkey() else { return Err(git2::Error::from_str("the SSH server sent no host key")) };
+            let b64 = base64_encode(raw);
+            let text = std::fs::read_to_string(&known).unwrap_or_default();
+            let names = match &host_port {
+                (h, Some(p)) => vec![format!("[{h}]:{p}")],
+                (h, None) => vec![h.clone()],
+            };
+            let ok = text.lines().any(|l| {
+                let mut f = l.split_whitespace();
+                let (Some(hosts), Some(_kind), Some(key)) = (f.next(), f.next(), f.next()) else { return false };
+                hosts.split(',').any(|h| names.iter().any(|n| n == h)) && key == b64
+            });
+            if ok {
+                Ok(git2::CertificateCheckStatus::CertificateOk)
+            } else {
+                Err(git2::Error::from_str(&format!(
+                    "the SSH host key of {} is not in {}; add it (ssh-keyscan) after checking it",
+                    names[0],
+                    known.display()
+                )))
+            }
         });
         (cb, tries)
     }
