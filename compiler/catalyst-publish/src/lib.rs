@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use base64::Engine as _;
 use git2::{Cred, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Time};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,19 +85,6 @@ fn host_and_port(url: &str) -> (String, Option<u16>) {
         Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().ok()),
         _ => (hostport.to_string(), None),
     }
-}
-
-fn base64_encode(b: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in b.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            s.push(if i <= c.len() { T[(n >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
-        }
-    }
-    s
 }
 
 /// Who commits, and when (seconds since the epoch, UTC).
@@ -205,7 +193,7 @@ impl Publisher {
         cb.certificate_check(move |cert, _host| {
             let Some(hk) = cert.as_hostkey() else { return Ok(git2::CertificateCheckStatus::CertificatePassthrough) };
             let Some(raw) = hk.hostkey() else { return Err(git2::Error::from_str("the SSH server sent no host key")) };
-            let b64 = base64_encode(raw);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
             let text = std::fs::read_to_string(&known).unwrap_or_default();
             let names = match &host_port {
                 (h, Some(p)) => vec![format!("[{h}]:{p}")],

@@ -242,6 +242,12 @@ pub fn signature_manifest(config_digest: &str, config_size: usize, layers: &[Sig
             })
         })
         .collect();
+    image_manifest(config_digest, config_size, layers)
+}
+
+/// An OCI image manifest with an image config and `layers`: the layout
+/// cosign uses for signature and attestation images.
+fn image_manifest(config_digest: &str, config_size: usize, layers: Vec<serde_json::Value>) -> Vec<u8> {
     let doc = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -404,13 +410,7 @@ pub mod dsse {
                 })
             })
             .collect();
-        let doc = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": OCI_CONFIG_MEDIA_TYPE, "size": config_size, "digest": config_digest},
-            "layers": layers,
-        });
-        serde_json::to_vec(&doc).expect("JSON serializes")
+        image_manifest(config_digest, config_size, layers)
     }
 
     /// (digest, size, predicate type) of each DSSE layer of a manifest.
