@@ -47,6 +47,19 @@ impl Ctx<'_> {
 
 const OCI_MANIFEST: &str = "Accept: application/vnd.oci.image.manifest.v1+json";
 
+/// The digest the registry reports for `repo`'s manifest `reference`.
+fn manifest_digest(reg: &TestRegistry, repo: &str, reference: &str) -> String {
+    let head = Command::new("curl")
+        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
+        .arg(format!("http://{}/v2/{repo}/manifests/{reference}", reg.addr))
+        .output()
+        .unwrap();
+    text(&head.stdout)
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
+        .expect("a Docker-Content-Digest header")
+}
+
 #[test]
 fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
     let Some(reg) = TestRegistry::start() else { return };
@@ -81,15 +94,7 @@ fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
     assert!(out.contains("verified"), "{out}");
 
     // The signature image is cosign's format.
-    let head = Command::new("curl")
-        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
-        .arg(format!("http://{}/v2/charts/signed/manifests/1.0.0", reg.addr))
-        .output()
-        .unwrap();
-    let digest = text(&head.stdout)
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
-        .expect("digest header");
+    let digest = manifest_digest(&reg, "charts/signed", "1.0.0");
     let sig_tag = digest.replace(':', "-") + ".sig";
     let sig: serde_json::Value = serde_json::from_slice(&cx.curl(&[
         "-H",
@@ -153,15 +158,7 @@ fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
         0,
         "restored content verifies again"
     );
-    let sig_head = Command::new("curl")
-        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
-        .arg(format!("http://{}/v2/charts/signed/manifests/{sig_tag}", reg.addr))
-        .output()
-        .unwrap();
-    let sig_digest = text(&sig_head.stdout)
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
-        .unwrap();
+    let sig_digest = manifest_digest(&reg, "charts/signed", &sig_tag);
     cx.curl(&["-X", "DELETE", &format!("http://{}/v2/charts/signed/manifests/{sig_digest}", reg.addr)]);
     let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]);
     assert_eq!(code, 1, "{out}");
@@ -239,15 +236,7 @@ fn sbom_attestations_describe_the_chart_and_verify() {
 
     // The attestation as stored: a DSSE envelope over an in-toto statement
     // whose predicate is the SPDX document.
-    let head = Command::new("curl")
-        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
-        .arg(format!("http://{}/v2/charts/bp-sbom/manifests/1.0.0", reg.addr))
-        .output()
-        .unwrap();
-    let digest = text(&head.stdout)
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
-        .unwrap();
+    let digest = manifest_digest(&reg, "charts/bp-sbom", "1.0.0");
     let att: serde_json::Value = serde_json::from_slice(&cx.curl(&[
         "-H",
         OCI_MANIFEST,
