@@ -133,26 +133,24 @@ fn main() {
 
     // catalyst: vendor + package + guards + push + pull back + sign + attest.
     let start = Instant::now();
-    let o = catalyst_env(
-        root,
-        &env,
-        &[
-            "--catalog",
-            "cat",
-            "release",
-            "--all",
-            "--to",
-            &reg.oci("catalyst"),
-            "--key",
-            "cosign.key",
-            "--plain-http",
-            "--mirrors",
-            "mirrors.yaml",
-            "--skip-smoke-render",
-            "--format",
-            "json",
-        ],
-    );
+    let to = reg.oci("catalyst");
+    let release = [
+        "--catalog",
+        "cat",
+        "release",
+        "--all",
+        "--to",
+        &to,
+        "--key",
+        "cosign.key",
+        "--plain-http",
+        "--mirrors",
+        "mirrors.yaml",
+        "--skip-smoke-render",
+        "--format",
+        "json",
+    ];
+    let o = catalyst_env(root, &env, &release);
     let catalyst_time = start.elapsed();
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     assert!(o.status.success(), "{}\n{doc}", text(&o.stderr));
@@ -160,26 +158,7 @@ fn main() {
 
     // The same again: everything is already published (a no-op).
     let start = Instant::now();
-    let o = catalyst_env(
-        root,
-        &env,
-        &[
-            "--catalog",
-            "cat",
-            "release",
-            "--all",
-            "--to",
-            &reg.oci("catalyst"),
-            "--key",
-            "cosign.key",
-            "--plain-http",
-            "--mirrors",
-            "mirrors.yaml",
-            "--skip-smoke-render",
-            "--format",
-            "json",
-        ],
-    );
+    let o = catalyst_env(root, &env, &release);
     let noop_time = start.elapsed();
     assert!(o.status.success());
 

@@ -372,8 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
         }
         Command::Sign { reference, key, plain_http } => {
-            let pem = std::fs::read_to_string(cwd.join(&key))
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| catalyst_ops::sign::sign(&reference, &pem, &pw, plain_http))
                 .map(|(s, r)| {
@@ -385,8 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
         }
         Command::Verify { reference, key, attestation, plain_http } => {
-            let pem = std::fs::read_to_string(cwd.join(&key))
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let pem = read_key(&cwd, &key)?;
             let what = if attestation { "attestation" } else { "signature" };
             let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
             run(&reference, &pem, plain_http).map(|(v, r)| {
@@ -404,8 +402,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Attest { reference, key, plain_http } => {
-            let pem = std::fs::read_to_string(cwd.join(&key))
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| catalyst_ops::sign::attest(&reference, &pem, &pw, plain_http))
                 .map(|(a, r)| {
@@ -430,8 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            let key_pem = std::fs::read_to_string(cwd.join(&key))
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let key_pem = read_key(&cwd, &key)?;
             let run = |password: Vec<u8>| -> Result<_, OpsError> {
                 let ws = ws()?;
                 let opts = ReleaseOptions {
@@ -495,8 +491,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             };
             let key = key.unwrap_or_default();
-            let pem = std::fs::read_to_string(cwd.join(&key))
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let pem = read_key(&cwd, &key)?;
             let dir = cwd.join(dir);
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| {
@@ -572,6 +567,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Reads a key file named on the command line.
+fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(cwd.join(key)).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))
 }
 
 /// Asks for a password on the terminal; `None` without one.
