@@ -29,6 +29,8 @@ pub use source::{SourceSet, sha256_hex};
 
 pub const API_V1ALPHA1: &str = "catalyst.openova.io/v1alpha1";
 pub const API_V1_SHORT: &str = "catalyst.openova.io/v1";
+/// Building blocks of a region (CONTEXT §6).
+pub const BUILDING_BLOCKS: &[&str] = &["mgt", "dmz", "rtz"];
 pub const NO_UPSTREAM_ANNOTATION: &str = "catalyst.openova.io/no-upstream";
 
 /// How a Blueprint was written.
@@ -55,6 +57,37 @@ pub struct Family {
     pub title: String,
     pub required: bool,
     pub members: Vec<(String, Tier)>,
+    /// Default building blocks of the members (`mgt`, `dmz`, `rtz`).
+    pub building_blocks: Vec<String>,
+}
+
+/// The Crossplane provider of one cloud provider (catalog.yaml
+/// `spec.providers`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderPackage {
+    pub name: String,
+    pub package: String,
+    pub config_api_version: String,
+    pub config_name: String,
+    pub secret_name: String,
+    pub secret_key: String,
+}
+
+/// A Crossplane CompositeResourceDefinition carried by a Blueprint's chart.
+#[derive(Clone, Debug)]
+pub struct Xrd {
+    /// `metadata.name`, e.g. `xregionclaims.compose.openova.io`.
+    pub name: String,
+    pub group: String,
+    /// The served, referenceable version (else the first).
+    pub version: String,
+    pub kind: String,
+    pub claim_kind: Option<String>,
+    /// The version's `schema.openAPIV3Schema`.
+    pub schema: Value,
+    pub blueprint: String,
+    /// The file, as shown in messages.
+    pub file: String,
 }
 
 /// One entry of `depends`.
@@ -120,6 +153,8 @@ pub struct Blueprint {
     pub config_schema: Option<Schema>,
     pub config_schema_json: Option<Value>,
     pub placement: Placement,
+    /// Where `placementSchema` is written, for messages.
+    pub placement_location: Option<Location>,
     /// `None` when the Blueprint does not declare its dependencies at all.
     pub depends: Option<Vec<Depend>>,
     /// HelmRelease values overlay (templates unevaluated).
@@ -165,6 +200,14 @@ pub struct Catalog {
     pub broken: BTreeSet<String>,
     /// Where catalog.yaml lists each family member.
     pub member_locations: BTreeMap<String, Location>,
+    /// Building blocks a member overrides its family's with.
+    pub member_blocks: BTreeMap<String, Vec<String>>,
+    /// k3s release the Phase-0 module installs.
+    pub k3s_version: Option<String>,
+    /// Crossplane provider per cloud provider.
+    pub providers: BTreeMap<String, ProviderPackage>,
+    /// Every XRD the Blueprints' charts carry, in catalog order.
+    pub xrds: Vec<Xrd>,
 }
 
 impl Catalog {
@@ -180,6 +223,23 @@ impl Catalog {
     /// Normalizes a user-written Blueprint name (`cilium` or `bp-cilium`).
     pub fn canonical_name(name: &str) -> String {
         if name.starts_with("bp-") { name.to_string() } else { format!("bp-{name}") }
+    }
+
+    /// The building blocks a Blueprint runs in: its own override in
+    /// catalog.yaml, its family's, or all three.
+    pub fn building_blocks(&self, name: &str) -> Vec<String> {
+        if let Some(b) = self.member_blocks.get(name) {
+            return b.clone();
+        }
+        match self.family_of(name) {
+            Some((f, _)) if !f.building_blocks.is_empty() => f.building_blocks.clone(),
+            _ => BUILDING_BLOCKS.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    /// The XRD whose claim (or composite) kind is `kind` in `group`.
+    pub fn xrd_for(&self, group: &str, kind: &str) -> Option<&Xrd> {
+        self.xrds.iter().find(|x| x.group == group && (x.claim_kind.as_deref() == Some(kind) || x.kind == kind))
     }
 
     /// "did you mean" for a name that is not in the catalog.
@@ -253,6 +313,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
                 );
                 continue;
             }
+            load_xrds(&mut cat, &bp, &opts.limits, &mut diags);
             cat.blueprints.insert(bp.name.clone(), bp);
         }
     }
@@ -282,6 +343,25 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     }
     let spec = doc.to_json()["spec"].clone();
     cat.registry = spec["registry"].as_str().map(str::to_string);
+    cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
+    for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let pc = &p["providerConfig"];
+        cat.providers.insert(
+            cloud.clone(),
+            ProviderPackage {
+                name: s(&p["name"]),
+                package: s(&p["package"]),
+                config_api_version: s(&pc["apiVersion"]),
+                config_name: s(&pc["name"]),
+                secret_name: s(&pc["secret"]["name"]),
+                secret_key: s(&pc["secret"]["key"]),
+            },
+        );
+    }
+    let blocks = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|b| b.as_str().map(str::to_string)).collect()
+    };
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (fi, f) in spec["families"].as_array().into_iter().flatten().enumerate() {
         let name = f["name"].as_str().unwrap_or_default().to_string();
@@ -304,14 +384,91 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
                         .help("a Blueprint belongs to one family"),
                 );
             }
+            if m.get("buildingBlocks").is_some() {
+                cat.member_blocks.insert(bp.clone(), blocks(&m["buildingBlocks"]));
+            }
             members.push((bp, tier));
         }
         cat.families.push(Family {
             title: f["title"].as_str().unwrap_or(&name).to_string(),
             required: f["required"].as_bool().unwrap_or(false),
+            building_blocks: blocks(&f["buildingBlocks"]),
             name,
             members,
         });
+    }
+}
+
+/// Reads the CompositeResourceDefinitions a Blueprint's chart ships as
+/// plain manifests (templates without Go-template syntax, and `crds/`).
+fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Diagnostics) {
+    let Some(chart) = &bp.chart else { return };
+    let candidates: Vec<&String> = chart
+        .files
+        .iter()
+        .filter(|f| {
+            let rest = f.strip_prefix(&format!("{}/", chart.dir)).unwrap_or(f);
+            (rest.starts_with("templates/") || rest.starts_with("crds/"))
+                && (f.ends_with(".yaml") || f.ends_with(".yml"))
+        })
+        .collect();
+    for rel in candidates {
+        let root = cat.root.clone();
+        let text = match cat.sources.read(&root, rel, limits) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d.for_blueprint(bp.name.clone()));
+                continue;
+            }
+        };
+        if text.contains("{{") || !text.contains("CompositeResourceDefinition") {
+            continue;
+        }
+        let shown = cat.sources.display(rel);
+        let docs = match catalyst_yaml::parse(&text, limits) {
+            Ok(d) => d,
+            Err(e) => {
+                diags.push(catalyst_yaml::error_diagnostic(&shown, &e).for_blueprint(bp.name.clone()));
+                continue;
+            }
+        };
+        for doc in docs {
+            let j = doc.to_json();
+            if j["kind"] != "CompositeResourceDefinition" {
+                continue;
+            }
+            let versions = j["spec"]["versions"].as_array().cloned().unwrap_or_default();
+            let v = versions
+                .iter()
+                .find(|v| v["served"] == true && v["referenceable"] == true)
+                .or_else(|| versions.first())
+                .cloned()
+                .unwrap_or(Value::Null);
+            let schema = v["schema"]["openAPIV3Schema"].clone();
+            if schema.is_null() {
+                diags.push(
+                    Diagnostic::error(
+                        "invalid-xrd",
+                        format!("the XRD in {shown} has no spec.versions[].schema.openAPIV3Schema"),
+                    )
+                    .at(Some(Location::new(shown.as_str(), doc.pos.line, doc.pos.col, 1)))
+                    .for_blueprint(bp.name.clone())
+                    .help("claims are validated against this schema; give every version one"),
+                );
+                continue;
+            }
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            cat.xrds.push(Xrd {
+                name: s(&j["metadata"]["name"]),
+                group: s(&j["spec"]["group"]),
+                version: s(&v["name"]),
+                kind: s(&j["spec"]["names"]["kind"]),
+                claim_kind: j["spec"]["claimNames"]["kind"].as_str().map(str::to_string),
+                schema,
+                blueprint: bp.name.clone(),
+                file: shown.clone(),
+            });
+        }
     }
 }
 
@@ -448,6 +605,7 @@ fn load_blueprint(
             min_regions: None,
             max_regions: None,
         },
+        placement_location: None,
         depends: None,
         values: Value::Object(Default::default()),
         values_node: None,
@@ -571,7 +729,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         bp.release_name = n.to_string();
     }
     bp.timeout = str_at(doc, &["spec", "release", "timeout"]).map(str::to_string);
-    read_placement(bp, doc);
+    read_placement(ctx, bp, doc, rel);
     read_config_schema(ctx, bp, doc, rel);
     if let Some(v) = doc.path(&["spec", "values"]) {
         bp.values = v.to_json();
@@ -603,8 +761,9 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     }
 }
 
-fn read_placement(bp: &mut Blueprint, doc: &Node) {
+fn read_placement(ctx: &Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     let Some(p) = doc.path(&["spec", "placementSchema"]) else { return };
+    bp.placement_location = ctx.sources.loc(rel, p);
     let j = p.to_json();
     let modes: Vec<String> =
         j["modes"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
@@ -744,7 +903,7 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
         bp.visibility = v.to_string();
     }
     read_config_schema(ctx, bp, doc, rel);
-    read_placement(bp, doc);
+    read_placement(ctx, bp, doc, rel);
     bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
 }
 

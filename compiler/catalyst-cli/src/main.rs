@@ -216,10 +216,35 @@ enum Command {
         #[arg(long)]
         branch_per_change: bool,
     },
+    /// Audit rendered cluster directories.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// List everything rendered cluster directories reach outside themselves (Git repositories, chart and image
+    /// registries, provider packages), and what a cut-over Sovereign must not reach.
+    ///
+    /// PATH: cluster directories or their sovereign.yaml (default: every clusters/<fqdn>/). Every *.yaml, *.yml and
+    /// *.json file under a directory is read. A Sovereign is cut over when its spec says spec.sources.cutover: true;
+    /// then nothing of the mothership may be reached (github.com, ghcr.io, harbor.openova.io, hosts under
+    /// openova.io), and Git repositories, charts and provider packages come only from its own domain (its Gitea and
+    /// Harbor). Exit 0 without violations, 1 with violations or unreadable files, 2 on usage or I/O errors.
+    Tethers {
+        paths: Vec<PathBuf>,
+        /// Treat every Sovereign as cut over, whatever its spec says.
+        #[arg(long)]
+        cutover: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -283,6 +308,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             return Ok(ExitCode::SUCCESS);
+        }
+        Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {
+            return audit_tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, format, &opts.limits, use_color);
         }
         Command::Render { paths, out, format, quiet } => {
             let opts = Options { out, ..opts };
@@ -597,6 +625,129 @@ fn print_diagnostics(d: &Diagnostics, sources: &Sources, format: Format, color: 
     }
 }
 
+/// `catalyst audit tethers`: every tether of each cluster directory, the
+/// violations of cut-over Sovereigns, a summary.
+fn audit_tethers(
+    cwd: &std::path::Path,
+    catalog: Option<&std::path::Path>,
+    paths: &[PathBuf],
+    cutover: bool,
+    format: Format,
+    limits: &catalyst_yaml::Limits,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    use catalyst_audit::{AuditOptions, Policy, TetherKind};
+    // (directory, how to name it)
+    let dirs: Vec<(PathBuf, String)> = if paths.is_empty() {
+        let ws = match Workspace::discover(cwd, catalog) {
+            Ok(ws) => ws,
+            Err(OpsError::Usage(msg)) => {
+                eprintln!("error: {msg}");
+                return Ok(ExitCode::from(2));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ws.all_specs().iter().filter_map(|s| s.parent()).map(|d| (d.to_path_buf(), ws.display(d))).collect()
+    } else {
+        paths
+            .iter()
+            .map(|p| {
+                // A spec file stands for its directory.
+                let p = if p.file_name().is_some_and(|n| n == catalyst_audit::SPEC_FILE) && cwd.join(p).is_file() {
+                    p.parent().map(PathBuf::from).unwrap_or_default()
+                } else {
+                    p.clone()
+                };
+                let shown = p.to_string_lossy().trim_end_matches('/').to_string();
+                let shown = if shown.is_empty() && p.as_os_str().is_empty() { ".".to_string() } else { shown };
+                (cwd.join(&p), if shown.is_empty() { "/".to_string() } else { shown })
+            })
+            .collect()
+    };
+    if dirs.is_empty() {
+        eprintln!(
+            "error: no Sovereign to audit: no clusters/*/sovereign.yaml in this repository; name directories: catalyst audit tethers PATH..."
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let mut reports = Vec::new();
+    for (dir, shown) in dirs {
+        let prefix = if shown == "." { String::new() } else { format!("{}/", shown.trim_end_matches('/')) };
+        let opts = AuditOptions { limits: *limits, display_prefix: prefix.clone(), cutover };
+        match catalyst_audit::audit_dir_with(&dir, &opts) {
+            Ok(r) => reports.push((shown, prefix, r)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let mut diags = Diagnostics::new();
+    let mut sources = Sources::new();
+    for (_, _, r) in &reports {
+        diags.extend(r.diagnostics.iter().cloned());
+        sources.merge(r.sources.clone());
+    }
+    let tethers: usize = reports.iter().map(|(_, _, r)| r.tethers.len()).sum();
+    let violations: usize = reports.iter().map(|(_, _, r)| r.violations.len()).sum();
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match format {
+        Format::Json => {
+            let sovs: Vec<serde_json::Value> = reports.iter().map(|(shown, _, r)| r.to_json(shown)).collect();
+            let d: serde_json::Value = serde_json::from_str(&render_json(&diags)).unwrap_or_default();
+            let doc = serde_json::json!({"sovereigns": sovs, "tethers": tethers, "violations": violations,
+                "errors": d["errors"], "diagnostics": d["diagnostics"]});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            print_diagnostics(&diags, &sources, format, color);
+            let mut out = String::new();
+            for (shown, prefix, r) in &reports {
+                let state = if r.cutover { "cut over" } else { "not cut over" };
+                out.push_str(&format!("{}  {shown}  ({state})\n", r.fqdn));
+                let loc = |t: &catalyst_audit::Tether| format!("{prefix}{}:{}:{}", t.file, t.line, t.column);
+                let w = r.tethers.iter().map(|t| loc(t).len()).max().unwrap_or(0);
+                let kw = r.tethers.iter().map(|t| t.kind.as_str().len()).max().unwrap_or(0);
+                for t in &r.tethers {
+                    let at = if t.object.is_empty() { t.field.clone() } else { format!("{} {}", t.object, t.field) };
+                    out.push_str(&format!("  {:w$}  {:kw$}  {}  ({at})\n", loc(t), t.kind.as_str(), t.reference));
+                    if let Some(why) = r.violation_of(t) {
+                        out.push_str(&format!("      violation: {why}\n"));
+                        out.push_str(&format!("      help: {}\n", catalyst_audit::remedy(t.kind, &r.fqdn)));
+                    }
+                }
+                let by_kind: Vec<String> = TetherKind::ALL
+                    .iter()
+                    .map(|k| (k, r.tethers.iter().filter(|t| t.kind == *k).count()))
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect();
+                let kinds = if by_kind.is_empty() { String::new() } else { format!(" ({})", by_kind.join(", ")) };
+                let tail = if r.cutover {
+                    plural(r.violations.len(), "violation", "violations")
+                } else {
+                    let would =
+                        catalyst_audit::violations(&r.tethers, &Policy { cutover: true, own_domain: r.fqdn.clone() });
+                    format!(
+                        "{} after cutover (--cutover shows them)",
+                        plural(would.len(), "would violate", "would violate")
+                    )
+                };
+                out.push_str(&format!("  {}{kinds}; {tail}\n\n", plural(r.tethers.len(), "tether", "tethers")));
+            }
+            out.push_str(&format!(
+                "audited {}: {}, {}{}\n",
+                plural(reports.len(), "Sovereign", "Sovereigns"),
+                plural(tethers, "tether", "tethers"),
+                plural(violations, "violation", "violations"),
+                if diags.has_errors() { "; some files could not be read (above), the audit is incomplete" } else { "" }
+            ));
+            print!("{out}");
+        }
+    }
+    Ok(if violations > 0 || diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {
     match format {
         Format::Json => {
@@ -611,6 +762,8 @@ fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCod
                         "outcome": s.outcome.map(|o| if o == Outcome::Written { "written" } else { "unchanged" }),
                         "blueprints": s.rendered.as_ref().map(|x| x.resolution.order.clone()),
                         "inputDigest": s.rendered.as_ref().map(|x| x.lock.input_digest.clone()),
+                        "clusters": s.rendered.as_ref().map(|x| x.placement.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+                        "notices": s.rendered.as_ref().map(|x| x.notices.clone()),
                     })
                 })
                 .collect();
@@ -626,7 +779,15 @@ fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCod
                 for s in &r.sovereigns {
                     let (Some(out), Some(x)) = (&s.out, &s.rendered) else { continue };
                     let what = if s.outcome == Some(Outcome::Unchanged) { "unchanged" } else { "rendered " };
-                    println!("{what} {out} ({} Blueprints, {} files)", x.resolution.order.len(), x.files.len());
+                    println!(
+                        "{what} {out} ({} Blueprints on {} host clusters, {} files)",
+                        x.resolution.order.len(),
+                        x.placement.clusters.len(),
+                        x.files.len()
+                    );
+                    for n in &x.notices {
+                        println!("{n}");
+                    }
                 }
             }
         }

@@ -73,7 +73,7 @@ pub fn assert_same_tree(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<
 /// under `dir`, for tests that break it.
 pub fn catalog_copy(dir: &Path) -> PathBuf {
     let cat = dir.join("cat");
-    for part in ["platform", "products"] {
+    for part in ["platform", "products", "infra"] {
         for (rel, bytes) in tree(&repo().join(part)) {
             let p = cat.join(part).join(rel);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -71,6 +71,8 @@ fn publish_makes_the_subtree_equal_commits_once_and_removes_files() {
     assert_eq!(fresh_clone_tree(&server, &url, "clusters/omantel.omani.works").1, 1);
 
     // A file removed from the render is removed from the repository.
+    let grafana = "hz-fsn-mgt-prod/blueprints/bp-grafana.yaml";
+    assert!(dirs[0].join(grafana).exists());
     let spec = dirs[0].join("sovereign.yaml");
     std::fs::write(
         &spec,
@@ -79,13 +81,13 @@ fn publish_makes_the_subtree_equal_commits_once_and_removes_files() {
     .unwrap();
     let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "render"]);
     assert!(o.status.success());
-    assert!(!dirs[0].join("blueprints/bp-grafana.yaml").exists());
+    assert!(!dirs[0].join(grafana).exists());
     let (code, out) = publish(t.path(), &env, &["publish", "--repo", &url]);
     assert_eq!(code, 0, "{out}");
     let (files, commits) = fresh_clone_tree(&server, &url, "clusters/omantel.omani.works");
     assert_same_tree(&tree(&dirs[0]), &files, "after the second render");
     assert_eq!(commits, 2);
-    assert!(!files.contains_key("blueprints/bp-grafana.yaml"));
+    assert!(!files.contains_key(grafana));
 }
 
 #[test]
@@ -324,10 +326,10 @@ fn publish_over_ssh_with_a_key_file_and_known_hosts() {
     assert_eq!(code, 0, "{out}");
     let bare = git2::Repository::open_bare(server.path("ssh.git")).unwrap();
     let tree = bare.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
-    let entry = tree.get_path(Path::new("clusters/omantel.omani.works/kustomization.yaml")).unwrap();
+    let entry = tree.get_path(Path::new("clusters/omantel.omani.works/hz-fsn-mgt-prod/kustomization.yaml")).unwrap();
     assert_eq!(
         bare.find_blob(entry.id()).unwrap().content(),
-        std::fs::read(dirs[0].join("kustomization.yaml")).unwrap().as_slice()
+        std::fs::read(dirs[0].join("hz-fsn-mgt-prod/kustomization.yaml")).unwrap().as_slice()
     );
 }
 

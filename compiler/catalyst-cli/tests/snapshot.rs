@@ -101,7 +101,7 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
     std::fs::write(t.path().join("sovereign.yaml"), SPEC.replace("INCLUDE", &list)).unwrap();
     let o = catalyst(t.path(), &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out"]);
     assert!(o.status.success(), "render from the snapshot failed:\n{}", text(&o.stderr));
-    let rendered = releases(&t.path().join("out/blueprints"));
+    let rendered = releases(&t.path().join("out/hz-fsn-mgt-prod/blueprints"));
 
     // Chart versions: exactly the hand-written pins.
     for (name, (version, _)) in &rendered {

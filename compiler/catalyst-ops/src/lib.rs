@@ -39,6 +39,12 @@ pub enum OpsError {
     Io { context: String, source: std::io::Error },
 }
 
+/// The Phase-0 module and the digests of its files.
+pub struct Phase0 {
+    pub module: catalyst_tofu::Module,
+    pub digests: BTreeMap<String, String>,
+}
+
 /// Where things are.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -99,6 +105,43 @@ impl Workspace {
         cat.diagnostics.extend(checks);
         cat.diagnostics.sort();
         Ok(cat)
+    }
+
+    /// The workspace's Phase-0 module (`infra/hetzner`), which rendered
+    /// variables are checked against; its problems join the catalog's.
+    pub fn load_phase0(&self, cat: &mut Catalog) -> Option<Phase0> {
+        // The module lives beside the clusters, or beside the catalog when
+        // a scratch workspace borrows a repository's catalog.
+        let dir = [&self.root, &self.catalog]
+            .into_iter()
+            .map(|r| r.join(catalyst_render::tofu::MODULE_DIR))
+            .find(|d| d.is_dir())?;
+        let module = match catalyst_tofu::load_module(&dir) {
+            Ok(m) => m,
+            Err(d) => {
+                cat.diagnostics.extend(d);
+                cat.diagnostics.sort();
+                return None;
+            }
+        };
+        let mut digests = BTreeMap::new();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+            .collect();
+        names.sort();
+        for p in names {
+            if let (Ok(b), Some(n)) = (std::fs::read(&p), p.file_name()) {
+                digests.insert(
+                    format!("module:{}/{}", catalyst_render::tofu::MODULE_DIR, n.to_string_lossy()),
+                    catalyst_catalog::sha256_hex(&b),
+                );
+            }
+        }
+        Some(Phase0 { module, digests })
     }
 
     /// Every `clusters/*/sovereign.yaml`, sorted.
@@ -228,11 +271,17 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
 }
 
 /// Renders every target in memory; nothing is written.
-fn render_targets(ws: &Workspace, cat: &Catalog, targets: &[Target], opts: &Options) -> Vec<Rendering> {
-    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, t, opts)).collect())
+fn render_targets(
+    ws: &Workspace,
+    cat: &Catalog,
+    phase0: Option<&Phase0>,
+    targets: &[Target],
+    opts: &Options,
+) -> Vec<Rendering> {
+    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts)).collect())
 }
 
-fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> Rendering {
+fn render_one(ws: &Workspace, cat: &Catalog, phase0: Option<&Phase0>, t: &Target, opts: &Options) -> Rendering {
     let mut report = SovereignReport {
         spec: t.display.clone(),
         fqdn: None,
@@ -308,7 +357,14 @@ fn render_one(ws: &Workspace, cat: &Catalog, t: &Target, opts: &Options) -> Rend
         }
     };
     let digest = catalyst_catalog::sha256_hex(&bytes);
-    match catalyst_render::render(&RenderInput { catalog: cat, sovereign: &sov, spec_digest: digest }) {
+    let input = RenderInput {
+        catalog: cat,
+        sovereign: &sov,
+        spec_digest: digest,
+        tofu_module: phase0.map(|p| &p.module),
+        extra_inputs: phase0.map(|p| &p.digests),
+    };
+    match catalyst_render::render(&input) {
         Ok(mut r) => {
             diags.extend(r.warnings.0.drain(..));
             let shown = ws.display(&out_dir);
@@ -399,10 +455,11 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     if opts.out.is_some() && targets.len() != 1 {
         return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));
     }
-    let cat = ws.load_catalog(&opts.limits)?;
+    let mut cat = ws.load_catalog(&opts.limits)?;
+    let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
-    let results = render_targets(ws, &cat, &targets, opts);
+    let results = render_targets(ws, &cat, phase0.as_ref(), &targets, opts);
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (s, d, src) in results {
         if let Some((f, t)) = src {
@@ -454,7 +511,8 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
 /// catalog). With no paths: the catalog and every
 /// `clusters/*/sovereign.yaml`.
 pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
-    let cat = ws.load_catalog(&opts.limits)?;
+    let mut cat = ws.load_catalog(&opts.limits)?;
+    let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
     report.diagnostics.extend(cat.diagnostics.iter().cloned());
@@ -473,7 +531,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
             specs.extend(targets(ws, std::slice::from_ref(p))?);
         }
     }
-    for (s, d, src) in render_targets(ws, &cat, &specs, opts) {
+    for (s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts) {
         if let Some((f, t)) = src {
             report.sources.add(f, t);
         }
@@ -549,7 +607,7 @@ pub fn graph(
         },
         Some(p) => {
             let t = targets(ws, &[p.to_path_buf()])?;
-            let (s, d, src) = render_targets(ws, &cat, &t, opts).pop().expect("one target");
+            let (s, d, src) = render_targets(ws, &cat, None, &t, opts).pop().expect("one target");
             if let Some((f, t)) = src {
                 report.sources.add(f, t);
             }

@@ -14,8 +14,12 @@ use crate::HOSTS;
 /// Fields of `sovereign` visible to templates, and the keys of its nested
 /// mappings.
 const SOVEREIGN_FIELDS: &[&str] =
-    &["name", "fqdn", "org", "environment", "shape", "domain_mode", "ha", "regions", "hosts"];
+    &["name", "fqdn", "org", "environment", "shape", "domain_mode", "ha", "regions", "hosts", "clusters"];
 const ORG_FIELDS: &[&str] = &["name", "email"];
+/// Fields of `cluster` (the host cluster an overlay is evaluated for) and
+/// of `placement` (where the Blueprint runs).
+const CLUSTER_FIELDS: &[&str] = &["name", "id", "region", "provider", "block", "primary"];
+const PLACEMENT_FIELDS: &[&str] = &["mode", "regions", "role"];
 
 pub fn check_templates(cat: &Catalog) -> Diagnostics {
     let env = crate::templates::environment();
@@ -59,8 +63,10 @@ fn walk(env: &Environment<'_>, bp: &Blueprint, v: &Value, pointer: &str, file: &
                         .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
                         .for_blueprint(bp.name.clone())
                         .help(format!(
-                            "templates see `config` (the configSchema's properties), `sovereign` ({}), `blueprints` and `outputs`; see docs/blueprint-format.md",
-                            SOVEREIGN_FIELDS.join(", ")
+                            "templates see `config` (the configSchema's properties), `sovereign` ({}), `cluster` ({}), `placement` ({}), `blueprints` and `outputs`; see docs/blueprint-format.md",
+                            SOVEREIGN_FIELDS.join(", "),
+                            CLUSTER_FIELDS.join(", "),
+                            PLACEMENT_FIELDS.join(", ")
                         )),
                 );
             }
@@ -103,6 +109,8 @@ fn unknown_variable(bp: &Blueprint, vars: std::collections::HashSet<String>, con
                 Some("org") => second.is_some_and(|o| !ORG_FIELDS.contains(&o)),
                 Some(_) => false,
             },
+            "cluster" => first.is_some_and(|f| !CLUSTER_FIELDS.contains(&f)),
+            "placement" => first.is_some_and(|f| !PLACEMENT_FIELDS.contains(&f)),
             "blueprints" | "outputs" => false,
             // minijinja's own globals and names bound inside the template
             // (loop variables) are not ours to judge.

@@ -19,8 +19,11 @@
 //! ```
 
 mod check;
+pub mod infra;
 mod lock;
+pub mod placement;
 mod templates;
+pub mod tofu;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +37,9 @@ use serde_json::Value;
 
 pub use check::check_templates;
 pub use lock::{LOCK_FILE, Lock, input_digest};
+pub use placement::{HostCluster, Placement};
 pub use templates::builtin_templates;
+use templates::sv;
 
 /// The compiler's version, recorded in lock files.
 pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -65,6 +70,10 @@ pub struct RenderInput<'a> {
     pub sovereign: &'a Sovereign,
     /// sha256 (hex) of the spec file's bytes.
     pub spec_digest: String,
+    /// The Phase-0 module the rendered variables are checked against, and
+    /// the digests of its files (inputs of the lock).
+    pub tofu_module: Option<&'a catalyst_tofu::Module>,
+    pub extra_inputs: Option<&'a BTreeMap<String, String>>,
 }
 
 /// A rendered cluster directory, in memory.
@@ -74,6 +83,10 @@ pub struct Rendered {
     /// Output files by path relative to the cluster directory, lock last.
     pub files: BTreeMap<String, Vec<u8>>,
     pub resolution: Resolution,
+    pub placement: Placement,
+    /// Messages for the user beyond warnings (e.g. DNS records to set by
+    /// hand).
+    pub notices: Vec<String>,
     /// Warnings worth showing (nothing that stopped the render).
     pub warnings: Diagnostics,
     pub lock: Lock,
@@ -138,141 +151,195 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         ));
     }
 
-    let context = SovereignContext::new(sov, &resolution, cat);
+    let placement = match placement::place(cat, sov, &resolution) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.extend(e);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+    let mut context = SovereignContext::new(sov, &resolution, cat);
+    context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut namespaces = BTreeSet::new();
-    let mut bp_files = Vec::new();
-    for name in &resolution.order {
-        let bp = cat.get(name).expect("resolved names exist");
-        let cfg = configs.get(name).cloned().unwrap_or_else(|| empty_config(bp));
-        // A Blueprint whose templates or configSchema are broken was
-        // reported above; evaluating it would only repeat the problem.
-        let broken = cat.diagnostics.iter().any(|d| {
-            d.is_error()
-                && d.blueprint.as_deref() == Some(name.as_str())
-                && matches!(d.code, "template-error" | "invalid-config-schema")
-        });
-        if broken {
-            continue;
+    let extras = match infra::build(cat, sov, &placement) {
+        Ok(x) => x,
+        Err(e) => {
+            diags.extend(e);
+            infra::Extras::default()
         }
-        let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
-        let mut vals = match values::evaluate_overlay(&env, bp, &bp_file, &cfg, &context) {
-            Ok(v) => v,
-            Err(mut e) => {
-                diags.0.append(&mut e.0);
+    };
+    warnings.extend(extras.warnings.iter().cloned());
+    for cluster in &placement.clusters {
+        let c = &cluster.name;
+        let cluster_ctx = serde_json::to_value(cluster).expect("clusters serialize");
+        let mut namespaces = BTreeSet::new();
+        let mut bp_files = Vec::new();
+        for name in resolution.order.iter().filter(|n| placement.runs_on(c, n)) {
+            let bp = cat.get(name).expect("resolved names exist");
+            let cfg = configs.get(name).cloned().unwrap_or_else(|| empty_config(bp));
+            // A Blueprint whose templates or configSchema are broken was
+            // reported above; evaluating it would only repeat the problem.
+            let broken = cat.diagnostics.iter().any(|d| {
+                d.is_error()
+                    && d.blueprint.as_deref() == Some(name.as_str())
+                    && matches!(d.code, "template-error" | "invalid-config-schema")
+            });
+            if broken {
                 continue;
             }
-        };
-        if let Some(s) = settings_for(sov, name) {
-            values::deep_merge(&mut vals, &s.values);
+            let placed = &placement.placed[name];
+            let placement_ctx = serde_json::json!({
+                "mode": placed.mode,
+                "regions": placed.regions,
+                "role": if placed.mode == "active-hotstandby" && placed.regions.first() != Some(&cluster.region) { "standby" } else { "active" },
+            });
+            let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
+            let extra = values::Extra { cluster: &cluster_ctx, placement: &placement_ctx };
+            let mut vals = match values::evaluate_overlay(&env, bp, &bp_file, &cfg, &context, &extra) {
+                Ok(v) => v,
+                Err(mut e) => {
+                    diags.0.append(&mut e.0);
+                    continue;
+                }
+            };
+            if let Some(s) = settings_for(sov, name) {
+                values::deep_merge(&mut vals, &s.values);
+            }
+            values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
+            values::check_clustermesh(&vals, name, &sov.file, &mut diags);
+            if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
+                namespaces.insert(bp.namespace.clone());
+            }
+            let values_yaml = match &vals {
+                Value::Object(m) if m.is_empty() => String::new(),
+                v => catalyst_yaml::to_yaml_under_key(v, 2),
+            };
+            let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
+            let data = BlueprintContext {
+                name: bp.name.clone(),
+                dir: bp.dir.clone(),
+                version: bp.chart_version(),
+                tag: bp.chart_version().replace('+', "_"),
+                url,
+                release_name: bp.release_name.clone(),
+                namespace: bp.namespace.clone(),
+                timeout: bp.timeout.clone(),
+                depends_on: resolution.edges[name].iter().filter(|d| placement.runs_on(c, d)).cloned().collect(),
+                values_yaml,
+            };
+            let ctx = minijinja::context! { bp => sv(data), sovereign => sv(&context), sources => sv(&context.sources), cluster => sv(&cluster_ctx) };
+            match templates::render(&env, "blueprint.yaml.j2", ctx) {
+                Ok(text) => {
+                    bp_files.push(format!("{name}.yaml"));
+                    files.insert(format!("{c}/blueprints/{name}.yaml"), text.into_bytes());
+                }
+                Err(e) => diags.push(e),
+            }
         }
-        values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
-        if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
-            namespaces.insert(bp.namespace.clone());
+
+        let git = minijinja::context! {
+            url => sv(&sov.git_url), branch => sv(&sov.git_branch), path => sv(&sov.git_path), secret => sv(&sov.git_secret)
+        };
+        // Where Flux reads this cluster's directory from: Git (the
+        // Sovereign's directory lives at git.path) or a Flux OCI artifact
+        // (the Sovereign's directory is the artifact's root).
+        let source = match &sov.oci_source {
+            Some(o) => minijinja::context! {
+                kind => "OCIRepository", root => sv(format!("./{c}")),
+                oci => sv(serde_json::json!({"url": o.url, "tag": o.tag, "secret": o.secret, "verify_secret": o.verify_secret}))
+            },
+            None => {
+                minijinja::context! { kind => "GitRepository", root => sv(format!("./{}/{c}", sov.git_path)), oci => () }
+            }
+        };
+        let cluster_extras = extras.layers.get(c);
+        let mut layers = vec![
+            serde_json::json!({"name": "namespaces", "wait": true, "depends_on": [], "substitute_from": null}),
+            serde_json::json!({"name": "blueprints", "wait": false, "depends_on": ["namespaces"], "substitute_from": null}),
+        ];
+        let mut extra_files: Vec<(String, String)> = Vec::new();
+        for (layer, depends, subst) in [
+            ("providers", "blueprints", None),
+            ("infrastructure", "providers", None),
+            ("dns", "blueprints", Some(infra::PHASE0_CONFIGMAP)),
+        ] {
+            let Some(list) = cluster_extras.and_then(|l| l.get(layer)) else { continue };
+            let depends = if layer == "infrastructure" && !cluster_extras.is_some_and(|l| l.contains_key("providers")) {
+                "blueprints"
+            } else {
+                depends
+            };
+            layers.push(
+                serde_json::json!({"name": layer, "wait": false, "depends_on": [depends], "substitute_from": subst}),
+            );
+            let names: Vec<&String> = list.iter().map(|(f, _)| f).collect();
+            extra_files.push((format!("{c}/{layer}/kustomization.yaml"), kustomization(&env, &names, &mut diags)));
+            for (f, text) in list {
+                extra_files.push((format!("{c}/{layer}/{f}"), text.clone()));
+            }
         }
-        let values_yaml = match &vals {
-            Value::Object(m) if m.is_empty() => String::new(),
-            v => catalyst_yaml::to_yaml_under_key(v, 2),
-        };
-        let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
-        let data = BlueprintContext {
-            name: bp.name.clone(),
-            dir: bp.dir.clone(),
-            version: bp.chart_version(),
-            tag: bp.chart_version().replace('+', "_"),
-            url,
-            release_name: bp.release_name.clone(),
-            namespace: bp.namespace.clone(),
-            timeout: bp.timeout.clone(),
-            depends_on: resolution.edges[name].clone(),
-            values_yaml,
-        };
-        let path = format!("blueprints/{name}.yaml");
-        let ctx = minijinja::context! { bp => crate::templates::sv(data), sovereign => crate::templates::sv(&context), sources => crate::templates::sv(&context.sources) };
-        match templates::render(&env, "blueprint.yaml.j2", ctx) {
+        for (path, text) in extra_files {
+            files.insert(path, text.into_bytes());
+        }
+        let ns: Vec<String> = namespaces.into_iter().collect();
+        let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(&env, tmpl, ctx) {
             Ok(text) => {
-                bp_files.push(format!("{name}.yaml"));
-                files.insert(path, text.into_bytes());
+                files.insert(format!("{c}/{path}"), text.into_bytes());
             }
             Err(e) => diags.push(e),
-        }
-    }
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
-    }
-
-    let git = minijinja::context! {
-        url => crate::templates::sv(&sov.git_url), branch => crate::templates::sv(&sov.git_branch),
-        path => crate::templates::sv(&sov.git_path), secret => crate::templates::sv(&sov.git_secret)
-    };
-    // Where Flux reads this directory from: Git (the directory lives at
-    // git.path) or a Flux OCI artifact (the directory is the artifact's root).
-    let source = match &sov.oci_source {
-        Some(o) => minijinja::context! {
-            kind => "OCIRepository", root => ".",
-            oci => crate::templates::sv(serde_json::json!({"url": o.url, "tag": o.tag, "secret": o.secret, "verify_secret": o.verify_secret}))
-        },
-        None => {
-            minijinja::context! { kind => "GitRepository", root => crate::templates::sv(format!("./{}", sov.git_path)), oci => () }
-        }
-    };
-    let layers = vec![
-        minijinja::context! { name => crate::templates::sv("namespaces"), wait => crate::templates::sv(true), depends_on => crate::templates::sv(Vec::<String>::new()) },
-        minijinja::context! { name => crate::templates::sv("blueprints"), wait => crate::templates::sv(false), depends_on => crate::templates::sv(vec!["namespaces"]) },
-    ];
-    let ns: Vec<String> = namespaces.into_iter().collect();
-    let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(&env, tmpl, ctx) {
-        Ok(text) => {
-            files.insert(path.to_string(), text.into_bytes());
-        }
-        Err(e) => diags.push(e),
-    };
-    emit(
-        "kustomization.yaml",
-        "root-kustomization.yaml.j2",
-        minijinja::context! { sovereign => crate::templates::sv(&context) },
-    );
-    emit(
-        "flux-system/kustomization.yaml",
-        "kustomization.yaml.j2",
-        minijinja::context! { resources => crate::templates::sv(vec!["gotk-sync.yaml", "layers.yaml"]) },
-    );
-    emit(
-        "flux-system/gotk-sync.yaml",
-        "gotk-sync.yaml.j2",
-        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), source => source.clone() },
-    );
-    emit(
-        "flux-system/layers.yaml",
-        "layers.yaml.j2",
-        minijinja::context! { sovereign => crate::templates::sv(&context), git => crate::templates::sv(&git), source => source.clone(), layers => crate::templates::sv(layers) },
-    );
-    if ns.is_empty() {
+        };
+        emit(
+            "kustomization.yaml",
+            "root-kustomization.yaml.j2",
+            minijinja::context! { sovereign => sv(&context), cluster => sv(&cluster_ctx) },
+        );
+        emit(
+            "flux-system/kustomization.yaml",
+            "kustomization.yaml.j2",
+            minijinja::context! { resources => sv(vec!["gotk-sync.yaml", "layers.yaml"]) },
+        );
+        emit(
+            "flux-system/gotk-sync.yaml",
+            "gotk-sync.yaml.j2",
+            minijinja::context! { sovereign => sv(&context), git => sv(&git), source => source.clone(), cluster => sv(&cluster_ctx) },
+        );
+        emit(
+            "flux-system/layers.yaml",
+            "layers.yaml.j2",
+            minijinja::context! { sovereign => sv(&context), git => sv(&git), source => source.clone(), layers => sv(layers) },
+        );
+        let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
         emit(
             "namespaces/kustomization.yaml",
             "kustomization.yaml.j2",
-            minijinja::context! { resources => crate::templates::sv(Vec::<String>::new()) },
+            minijinja::context! { resources => sv(ns_resources) },
         );
-    } else {
+        if !ns.is_empty() {
+            emit(
+                "namespaces/namespaces.yaml",
+                "namespaces.yaml.j2",
+                minijinja::context! { sovereign => sv(&context), namespaces => sv(ns) },
+            );
+        }
         emit(
-            "namespaces/kustomization.yaml",
+            "blueprints/kustomization.yaml",
             "kustomization.yaml.j2",
-            minijinja::context! { resources => crate::templates::sv(vec!["namespaces.yaml"]) },
-        );
-        emit(
-            "namespaces/namespaces.yaml",
-            "namespaces.yaml.j2",
-            minijinja::context! { sovereign => crate::templates::sv(&context), namespaces => crate::templates::sv(ns) },
+            minijinja::context! { resources => sv(bp_files) },
         );
     }
-    emit(
-        "blueprints/kustomization.yaml",
-        "kustomization.yaml.j2",
-        minijinja::context! { resources => crate::templates::sv(bp_files) },
-    );
+    for (path, text) in &extras.root {
+        files.insert(path.clone(), text.clone().into_bytes());
+    }
+    if let Some(vars) = tofu::tfvars(cat, sov, &placement, &mut warnings) {
+        if let Some(module) = input.tofu_module {
+            let shown = format!("{}/{}", sov.fqdn, tofu::TFVARS_FILE);
+            diags.extend(catalyst_tofu::check_vars(module, &vars, &shown, &tofu::from_env(sov)));
+        }
+        files.insert(tofu::TFVARS_FILE.to_string(), tofu::to_json_text(&vars).into_bytes());
+    }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -280,7 +347,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
 
     // Every output must be well-formed YAML: a template bug must never
     // reach Git.
-    for (path, bytes) in &files {
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let text = std::str::from_utf8(bytes).expect("templates produce UTF-8");
         if let Err(e) = catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
             diags.push(
@@ -297,10 +364,19 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         return Err(diags);
     }
 
-    let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files);
+    let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files, input.extra_inputs);
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
     warnings.sort();
-    Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, warnings, lock })
+    Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, placement, notices: extras.notices, warnings, lock })
+}
+
+fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
+    templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
+        |e| {
+            diags.push(e);
+            String::new()
+        },
+    )
 }
 
 fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s catalyst_spec::BlueprintSettings> {
@@ -388,6 +464,8 @@ pub struct SovereignContext {
     pub ha: bool,
     pub regions: Vec<Value>,
     pub hosts: BTreeMap<String, String>,
+    /// Host cluster names, in order.
+    pub clusters: Vec<String>,
     #[serde(skip)]
     pub blueprints: Vec<String>,
     #[serde(skip)]
@@ -426,6 +504,7 @@ impl SovereignContext {
             ha: sov.regions.first().is_some_and(|r| r.ha),
             regions,
             hosts,
+            clusters: Vec::new(),
             blueprints: res.order.clone(),
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },

@@ -46,8 +46,10 @@ impl Lock {
         cat: &Catalog,
         res: &Resolution,
         files: &BTreeMap<String, Vec<u8>>,
+        extra: Option<&BTreeMap<String, String>>,
     ) -> Lock {
         let mut inputs = BTreeMap::new();
+        inputs.extend(extra.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
         inputs.insert("spec".to_string(), spec_digest);
         let digests = cat.digests();
         if let Some(d) = digests.get("catalog.yaml") {

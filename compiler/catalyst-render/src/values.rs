@@ -8,6 +8,47 @@ use serde_json::Value;
 
 use crate::SovereignContext;
 
+/// What an overlay sees besides the Sovereign: the host cluster it is
+/// evaluated for and the Blueprint's placement.
+pub struct Extra<'a> {
+    pub cluster: &'a Value,
+    pub placement: &'a Value,
+}
+
+/// Cilium's ClusterMesh API server must be reachable as a LoadBalancer
+/// (through the DMZ), never on a NodePort: control-plane endpoints are not
+/// exposed on every node.
+pub fn check_clustermesh(values: &Value, bp: &str, spec_file: &str, diags: &mut Diagnostics) {
+    fn walk(v: &Value, path: &mut Vec<String>, found: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    path.push(k.clone());
+                    walk(x, path, found);
+                    path.pop();
+                }
+            }
+            Value::String(s) if s == "NodePort" => {
+                let p = path.join(".");
+                if p.contains("clustermesh.apiserver.service") {
+                    found.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(values, &mut Vec::new(), &mut found);
+    for p in found {
+        diags.push(
+            Diagnostic::error("clustermesh-nodeport", format!("{bp}'s values set `{p}: NodePort`"))
+                .at(Some(Location::file(spec_file)))
+                .for_blueprint(bp.to_string())
+                .help("the ClusterMesh API server is exposed as a LoadBalancer (through the DMZ), never on a NodePort; remove the override"),
+        );
+    }
+}
+
 /// Evaluates `when:` of a conditional dependency against `config`.
 pub fn eval_condition(env: &Environment<'_>, expr: &str, config: &Value) -> Result<bool, String> {
     let e = env.compile_expression(expr).map_err(|e| e.to_string())?;
@@ -23,8 +64,9 @@ pub fn evaluate_overlay(
     file: &str,
     config: &Value,
     sov: &SovereignContext,
+    extra: &Extra<'_>,
 ) -> Result<Value, Diagnostics> {
-    let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => crate::templates::sv(sov), blueprints => crate::templates::sv(&sov.blueprints), outputs => crate::templates::sv(&sov.outputs) };
+    let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => crate::templates::sv(sov), blueprints => crate::templates::sv(&sov.blueprints), outputs => crate::templates::sv(&sov.outputs), cluster => crate::templates::sv(extra.cluster), placement => crate::templates::sv(extra.placement) };
     let mut diags = Diagnostics::new();
     let mut out = bp.values.clone();
     walk(env, &ctx, &mut out, "/spec/values", bp, file, &mut diags);
@@ -50,7 +92,7 @@ fn walk(
                     Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
                         .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
                         .for_blueprint(bp.name.clone())
-                        .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha), `blueprints` and `outputs`; see docs/blueprint-format.md"),
+                        .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha, clusters), `cluster` (name, id, region, provider, block, primary), `placement` (mode, regions, role), `blueprints` and `outputs`; see docs/blueprint-format.md"),
                 );
             }
         },

@@ -78,10 +78,20 @@ pub struct NameRef {
     pub location: Option<Location>,
 }
 
+/// The placement a spec chooses for one Blueprint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacementChoice {
+    pub mode: String,
+    pub regions: Option<Vec<String>>,
+    pub location: Option<Location>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlueprintSettings {
     pub config: Value,
     pub values: Value,
+    /// `placement`: mode and (optionally) the cloud regions.
+    pub placement: Option<PlacementChoice>,
     /// JSON pointer of the entry in the spec, for diagnostics.
     pub pointer: String,
     pub location: Option<Location>,
@@ -116,6 +126,12 @@ pub struct Sovereign {
     pub registry: Option<String>,
     pub pull_secret: Option<String>,
     pub verify_secret: Option<String>,
+    /// Mirror (Harbor proxy cache) for images and provider packages.
+    pub mirror: Option<String>,
+    /// The Sovereign is cut over: no source may point at the mothership.
+    pub cutover: bool,
+    /// `spec.credentials.sshPublicKey`.
+    pub ssh_public_key: String,
 }
 
 /// Region count for each topology shape (airgap adds one).
@@ -376,6 +392,47 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         );
     }
 
+    // A cut-over Sovereign reads everything from its own Gitea and Harbor.
+    if spec["sources"]["cutover"].as_bool() == Some(true) && fqdn_problem(&fqdn).is_none() {
+        let own = |h: &str| h == fqdn || h.ends_with(&format!(".{fqdn}"));
+        for (ptr, what) in [
+            ("/spec/gitops/url", "Flux's Git source"),
+            ("/spec/gitops/oci/url", "Flux's OCI source"),
+            ("/spec/sources/registry", "the chart registry"),
+            ("/spec/sources/mirror", "the image and package mirror"),
+        ] {
+            match doc.pointer(ptr).and_then(Node::as_str) {
+                Some(u) if !own(&url_host(u)) => diags.push(
+                    Diagnostic::error(
+                        "tethered-source",
+                        format!("the Sovereign is cut over, but {what} is `{}`, outside {fqdn}", url_host(u)),
+                    )
+                    .at(loc(ptr))
+                    .help(format!("point it at the Sovereign's own Gitea or Harbor (gitea.{fqdn}, harbor.{fqdn})")),
+                ),
+                None if ptr.starts_with("/spec/sources/") => diags.push(
+                    Diagnostic::error(
+                        "tethered-source",
+                        format!(
+                            "the Sovereign is cut over, but `{}` is not set, so {what} would be the mothership's",
+                            catalyst_schema::display_path(ptr)
+                        ),
+                    )
+                    .at(loc("/spec/sources"))
+                    .help(format!(
+                        "set it to the Sovereign's own Harbor, e.g. {}",
+                        if ptr.ends_with("registry") {
+                            format!("oci://harbor.{fqdn}/catalyst")
+                        } else {
+                            format!("harbor.{fqdn}/proxy")
+                        }
+                    )),
+                ),
+                _ => {}
+            }
+        }
+    }
+
     let names = |ptr: &str| -> Vec<NameRef> {
         doc.pointer(ptr)
             .and_then(Node::as_seq)
@@ -395,11 +452,19 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             let name = k.as_text().unwrap_or_default().to_string();
             let ptr = format!("/spec/blueprints/{}", name.replace('~', "~0").replace('/', "~1"));
             let vj = v.to_json();
+            let placement = vj.get("placement").map(|p| PlacementChoice {
+                mode: p["mode"].as_str().unwrap_or_default().to_string(),
+                regions: p["regions"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect()),
+                location: loc(&format!("{ptr}/placement")),
+            });
             blueprints.insert(
                 name,
                 BlueprintSettings {
                     config: vj.get("config").cloned().unwrap_or_else(|| Value::Object(Default::default())),
                     values: vj.get("values").cloned().unwrap_or_else(|| Value::Object(Default::default())),
+                    placement,
                     pointer: ptr,
                     location: Some(Location::new(file, k.pos.line, k.pos.col, k.width())),
                 },
@@ -467,6 +532,9 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         registry: opt(&spec["sources"]["registry"]),
         pull_secret: opt(&spec["sources"]["pullSecret"]),
         verify_secret: opt(&spec["sources"]["verify"]["secretRef"]),
+        mirror: opt(&spec["sources"]["mirror"]),
+        cutover: spec["sources"]["cutover"].as_bool().unwrap_or(false),
+        ssh_public_key: s(&spec["credentials"]["sshPublicKey"]),
         doc,
     };
     if diags.has_errors() {
@@ -474,6 +542,15 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         return Err(diags);
     }
     Ok(sov)
+}
+
+/// The host of a URL, an `oci://` reference or a `host/path` reference:
+/// no scheme, user, port or path.
+pub fn url_host(u: &str) -> String {
+    let rest = u.split_once("://").map_or(u, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.split(':').next().unwrap_or_default().to_ascii_lowercase()
 }
 
 /// Why `fqdn` is not a usable Sovereign FQDN, if it is not.

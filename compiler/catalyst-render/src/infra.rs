@@ -1,0 +1,392 @@
+//! Everything of a Sovereign beyond its Blueprints: Crossplane providers,
+//! ProviderConfigs and claims (day 2), the DNS record set and delegation,
+//! and the Phase-0 OpenTofu variables.
+//!
+//! Objects are built as JSON values and emitted with the compiler's own
+//! YAML writer, so they are well-formed by construction; every claim is
+//! then checked against the schema of its XRD in the catalog.
+
+use std::collections::BTreeMap;
+
+use catalyst_catalog::Catalog;
+use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_schema::Schema;
+use catalyst_spec::{Domain, Sovereign};
+use serde_json::{Map, Value, json};
+
+use crate::placement::{HostCluster, Placement};
+
+/// The group of Catalyst's claim APIs.
+pub const CLAIM_GROUP: &str = "compose.openova.io";
+pub const CLAIM_API: &str = "compose.openova.io/v1alpha1";
+/// Where claims and provider credentials live.
+pub const CROSSPLANE_NS: &str = "crossplane-system";
+/// The Phase-0 module's outputs, as a ConfigMap Flux substitutes from.
+pub const PHASE0_CONFIGMAP: &str = "phase0-outputs";
+/// The Sovereign's canonical DNS records (CONTEXT §6), `@` first.
+pub const CANONICAL_RECORDS: &[&str] = &["@", "*", "console", "api", "gitea", "harbor"];
+pub const RECORD_TTL: u64 = 300;
+
+/// A layer's files: (file name, text).
+pub type LayerFiles = Vec<(String, String)>;
+
+/// Files of one host cluster's extra layers, by layer.
+#[derive(Default, Debug)]
+pub struct Extras {
+    /// Cluster name → layer name → files.
+    pub layers: BTreeMap<String, BTreeMap<&'static str, LayerFiles>>,
+    /// Files at the Sovereign directory's root.
+    pub root: Vec<(String, String)>,
+    /// What `render` prints for the user (e.g. NS records to set by hand).
+    pub notices: Vec<String>,
+    pub warnings: Diagnostics,
+}
+
+/// `omantel.omani.works` → `omantel-omani-works`, as in Hetzner names.
+pub fn dashed(fqdn: &str) -> String {
+    fqdn.replace('.', "-")
+}
+
+/// Name servers of the Sovereign's own PowerDNS.
+pub fn nameservers(fqdn: &str) -> Vec<String> {
+    vec![format!("ns1.{fqdn}"), format!("ns2.{fqdn}")]
+}
+
+/// Emits objects as one multi-document YAML file under a comment.
+pub fn emit_docs(header: &str, docs: &[Value]) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
+    }
+    for (i, d) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&catalyst_yaml::to_yaml(d));
+    }
+    out
+}
+
+fn labels(sov: &Sovereign) -> Value {
+    json!({ "catalyst.openova.io/sovereign": sov.name })
+}
+
+/// Rewrites `registry/repo:tag` through a mirror: `mirror/repo:tag` (the
+/// Harbor proxy-cache convention drops the upstream host).
+pub fn through_mirror(reference: &str, mirror: Option<&str>) -> String {
+    match (mirror, reference.split_once('/')) {
+        (Some(m), Some((_, rest))) => format!("{}/{rest}", m.trim_end_matches('/')),
+        _ => reference.to_string(),
+    }
+}
+
+pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Extras, Diagnostics> {
+    let mut x = Extras::default();
+    let mut diags = Diagnostics::new();
+    crossplane(cat, sov, placement, &mut x, &mut diags);
+    dns(cat, sov, placement, &mut x);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    Ok(x)
+}
+
+fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
+    let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
+        if !sov.regions.is_empty() {
+            x.warnings.push(Diagnostic::warning(
+                "no-claims",
+                "bp-crossplane-claims is not selected: no day-2 claims are rendered".to_string(),
+            ));
+        }
+        return;
+    };
+    let mut clouds: Vec<&str> = sov.regions.iter().map(|r| r.provider.as_str()).collect();
+    clouds.sort();
+    clouds.dedup();
+    let (mut providers, mut configs) = (Vec::new(), Vec::new());
+    for cloud in &clouds {
+        let Some(p) = cat.providers.get(*cloud) else {
+            x.warnings.push(
+                Diagnostic::warning(
+                    "no-provider",
+                    format!("the catalog has no Crossplane provider for `{cloud}`: its regions get no day-2 claims"),
+                )
+                .help("add it under spec.providers in catalog.yaml"),
+            );
+            continue;
+        };
+        providers.push(json!({
+            "apiVersion": "pkg.crossplane.io/v1",
+            "kind": "Provider",
+            "metadata": { "name": p.name, "labels": labels(sov) },
+            "spec": { "package": through_mirror(&p.package, sov.mirror.as_deref()) }
+        }));
+        configs.push(json!({
+            "apiVersion": p.config_api_version,
+            "kind": "ProviderConfig",
+            "metadata": { "name": p.config_name, "labels": labels(sov) },
+            "spec": { "credentials": { "source": "Secret", "secretRef": {
+                "namespace": CROSSPLANE_NS, "name": p.secret_name, "key": p.secret_key } } }
+        }));
+    }
+    let mut claims = Vec::new();
+    let k3s = cat.k3s_version.clone();
+    for (i, r) in sov.regions.iter().enumerate() {
+        let Some(p) = cat.providers.get(&r.provider) else { continue };
+        if r.provider != "hetzner" {
+            continue;
+        }
+        let base = format!("{}-{}", sov.name, r.cloud_region);
+        let cluster =
+            placement.clusters.iter().find(|c| c.region_index == i).map(|c| c.name.clone()).unwrap_or_default();
+        let pcr = json!({ "name": p.config_name });
+        let meta = |name: &str| json!({ "name": name, "namespace": CROSSPLANE_NS, "labels": labels(sov) });
+        let ssh_key = format!("catalyst-{}-ssh", dashed(&sov.fqdn));
+        claims.push(json!({
+            "apiVersion": CLAIM_API, "kind": "RegionClaim", "metadata": meta(&base),
+            "spec": { "parameters": {
+                "region": r.cloud_region, "provider": r.provider, "skuCP": r.control_plane_sku,
+                "skuWorker": r.worker_sku, "workerCount": r.worker_count, "sshKeyName": ssh_key,
+                "sovereignFQDN": sov.fqdn,
+            }, "providerConfigRef": pcr }
+        }));
+        match &k3s {
+            Some(v) => claims.push(json!({
+                "apiVersion": CLAIM_API, "kind": "ClusterClaim", "metadata": meta(&base),
+                "spec": { "parameters": {
+                    "name": cluster, "regionRef": { "name": base, "namespace": CROSSPLANE_NS }, "k3sVersion": v,
+                    "tags": { "catalyst.openova.io/sovereign": dashed(&sov.fqdn), "catalyst.openova.io/environment": sov.environment },
+                }, "providerConfigRef": pcr }
+            })),
+            None => diags.push(
+                Diagnostic::error("missing-k3s-version", "catalog.yaml has no spec.kubernetes.k3sVersion; ClusterClaims need it")
+                    .help("add `kubernetes: {k3sVersion: v1.31.4+k3s1}` under spec in catalog.yaml"),
+            ),
+        }
+        let pool = |suffix: &str, role: &str, sku: &str, replicas: u64| {
+            json!({
+                "apiVersion": CLAIM_API, "kind": "NodePoolClaim", "metadata": meta(&format!("{base}-{suffix}")),
+                "spec": { "parameters": {
+                    "name": format!("{base}-{suffix}"), "clusterRef": { "name": base, "namespace": CROSSPLANE_NS },
+                    "sku": sku, "replicas": replicas, "role": role, "region": r.cloud_region, "sshKeyName": ssh_key,
+                }, "providerConfigRef": pcr }
+            })
+        };
+        if r.ha {
+            // cp1 belongs to the RegionClaim; HA adds two more.
+            claims.push(pool("control-plane", "control-plane", &r.control_plane_sku, 2));
+        }
+        claims.push(pool("workers", "worker", &r.worker_sku, r.worker_count));
+        claims.push(json!({
+            "apiVersion": CLAIM_API, "kind": "LoadBalancerClaim", "metadata": meta(&format!("{base}-ingress")),
+            "spec": { "parameters": {
+                "name": format!("{base}-ingress"), "regionRef": { "name": base, "namespace": CROSSPLANE_NS },
+                "region": r.cloud_region, "loadBalancerType": "lb11", "algorithm": "round-robin",
+                "listeners": [
+                    { "port": 80, "protocol": "tcp", "targetPort": 31080 },
+                    { "port": 443, "protocol": "tcp", "targetPort": 31443 },
+                ],
+                "targets": [{ "type": "label-selector", "labelSelector": format!("catalyst.openova.io/sovereign={}", dashed(&sov.fqdn)), "usePrivateIP": true }],
+                "sovereignFQDN": sov.fqdn,
+            }, "providerConfigRef": pcr }
+        }));
+    }
+    if let Domain::Pool { pool, subdomain } = &sov.domain {
+        claims.push(json!({
+            "apiVersion": CLAIM_API, "kind": "PoolAllocationClaim",
+            "metadata": { "name": sov.name, "namespace": CROSSPLANE_NS, "labels": labels(sov) },
+            "spec": { "parameters": {
+                "pool": pool, "subdomain": subdomain, "sovereignFQDN": sov.fqdn,
+                "nameservers": nameservers(&sov.fqdn), "ttl": 3600,
+            } }
+        }));
+    }
+    // A claim the catalog has no XRD for could never be served.
+    claims.retain(|c| {
+        let kind = c["kind"].as_str().unwrap_or_default();
+        let known = cat.xrd_for(CLAIM_GROUP, kind).is_some();
+        if !known {
+            x.warnings.push(
+                Diagnostic::warning(
+                    "missing-xrd",
+                    format!(
+                        "the catalog carries no XRD for {kind} ({CLAIM_GROUP}): `{}` is not rendered",
+                        c["metadata"]["name"].as_str().unwrap_or_default()
+                    ),
+                )
+                .help("bp-crossplane-claims ships the compose.openova.io XRDs under chart/templates/"),
+            );
+        }
+        known
+    });
+    let layers = x.layers.entry(mgt.name.clone()).or_default();
+    if !providers.is_empty() {
+        layers.entry("providers").or_default().push((
+            "providers.yaml".into(),
+            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds.", &providers),
+        ));
+    }
+    let mut infra = Vec::new();
+    if !configs.is_empty() {
+        infra.push((
+            "provider-configs.yaml".to_string(),
+            emit_docs(
+                "Rendered by catalyst. The ProviderConfigs the claims reference; the Phase-0\nmodule writes the token Secret.",
+                &configs,
+            ),
+        ));
+    }
+    if !claims.is_empty() {
+        let text = emit_docs(
+            &format!(
+                "Rendered by catalyst. Day-2 claims of {}: per region its slice, cluster,\nnode pools and ingress load balancer.",
+                sov.fqdn
+            ),
+            &claims,
+        );
+        let shown = format!("{}/{}/infrastructure/claims.yaml", sov.fqdn, mgt.name);
+        validate_claims(cat, &text, &shown, diags);
+        infra.push(("claims.yaml".to_string(), text));
+    }
+    if !infra.is_empty() {
+        layers.insert("infrastructure", infra);
+    }
+}
+
+/// Checks every claim of a rendered file against its XRD's schema; errors
+/// point at the rendered file, line and field.
+pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagnostics) {
+    let docs = match catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(catalyst_yaml::error_diagnostic(shown, &e).help("this is a compiler bug; please report it"));
+            return;
+        }
+    };
+    let mut compiled: BTreeMap<String, Result<Schema, String>> = BTreeMap::new();
+    for doc in docs {
+        let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
+        let name = doc.path(&["metadata", "name"]).and_then(|k| k.as_str()).unwrap_or_default().to_string();
+        let Some(xrd) = cat.xrd_for(CLAIM_GROUP, &kind) else {
+            diags.push(
+                Diagnostic::error(
+                    "missing-xrd",
+                    format!("the catalog carries no XRD for {kind} ({CLAIM_GROUP}), so claim `{name}` cannot be checked or served"),
+                )
+                .at(Some(catalyst_diag::Location::new(shown, doc.pos.line, doc.pos.col, 1)))
+                .help("bp-crossplane-claims must ship its CompositeResourceDefinition under chart/templates/"),
+            );
+            continue;
+        };
+        let schema = compiled.entry(xrd.name.clone()).or_insert_with(|| Schema::compile(&xrd.schema));
+        match schema {
+            Ok(s) => {
+                for d in s.check(&doc, shown) {
+                    diags.push(d.note(
+                        format!("{kind} `{name}` is checked against the XRD {}", xrd.name),
+                        Some(catalyst_diag::Location::file(xrd.file.as_str())),
+                    ));
+                }
+            }
+            Err(e) => diags.push(
+                Diagnostic::error("invalid-xrd", format!("the schema of XRD {} does not compile: {e}", xrd.name))
+                    .at(Some(catalyst_diag::Location::file(xrd.file.as_str())))
+                    .for_blueprint(xrd.blueprint.clone()),
+            ),
+        }
+    }
+}
+
+fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras) {
+    let ns = nameservers(&sov.fqdn);
+    if let Domain::ByoManual { .. } = &sov.domain {
+        let text = ns_records(&sov.fqdn, &ns);
+        x.notices.push(format!(
+            "{}: domain mode byo-manual — set these records at the parent zone of {} (also written to ns-records.txt):\n{}",
+            sov.fqdn,
+            sov.fqdn,
+            text.lines().filter(|l| !l.starts_with(';')).collect::<Vec<_>>().join("\n")
+        ));
+        x.root.push(("ns-records.txt".into(), text));
+    }
+    // Records go to the primary region's cluster running external-dns,
+    // which writes them into the Sovereign's own PowerDNS.
+    let Some(edge) =
+        placement.clusters.iter().filter(|c| c.primary).find(|c| placement.runs_on(&c.name, "bp-external-dns"))
+    else {
+        x.warnings.push(Diagnostic::warning(
+            "no-dns",
+            "bp-external-dns is not selected: the Sovereign's DNS records are not rendered".to_string(),
+        ));
+        return;
+    };
+    let namespace = cat.get("bp-external-dns").map_or("external-dns".to_string(), |b| b.namespace.clone());
+    let endpoints: Vec<Value> = CANONICAL_RECORDS
+        .iter()
+        .map(|h| {
+            let name = if *h == "@" { sov.fqdn.clone() } else { format!("{h}.{}", sov.fqdn) };
+            json!({ "dnsName": name, "recordType": "A", "recordTTL": RECORD_TTL, "targets": [format!("${{{}}}", "load_balancer_ipv4")] })
+        })
+        .collect();
+    let mut docs = vec![json!({
+        "apiVersion": "externaldns.k8s.io/v1alpha1",
+        "kind": "DNSEndpoint",
+        "metadata": { "name": "sovereign-records", "namespace": namespace, "labels": labels(sov) },
+        "spec": { "endpoints": endpoints }
+    })];
+    if let Domain::ByoApi { registrar, .. } = &sov.domain {
+        let secret = |k: &str| {
+            sov.doc
+                .pointer(&format!("/spec/domain/token/secretRef/{k}"))
+                .and_then(|n| n.as_text())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut data = Map::new();
+        data.insert("registrar".into(), json!(registrar));
+        data.insert("zone".into(), json!(sov.fqdn));
+        data.insert("nameservers".into(), json!(ns.join(",")));
+        data.insert("tokenSecretName".into(), json!(secret("name")));
+        data.insert("tokenSecretKey".into(), json!(secret("key")));
+        docs.push(json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": { "name": "registrar-adapter", "namespace": namespace, "labels": labels(sov) },
+            "data": Value::Object(data)
+        }));
+    }
+    let header = format!(
+        "Rendered by catalyst. The canonical record set of {} in its own PowerDNS zone\n(external-dns writes it). ${{load_balancer_ipv4}} is substituted by Flux from the\nConfigMap {PHASE0_CONFIGMAP} that the Phase-0 module writes.{}",
+        sov.fqdn,
+        if matches!(sov.domain, Domain::ByoApi { .. }) {
+            "\nThe registrar adapter delegates the zone at the registrar with the token Secret it names."
+        } else {
+            ""
+        }
+    );
+    x.layers
+        .entry(edge.name.clone())
+        .or_default()
+        .insert("dns", vec![("records.yaml".into(), emit_docs(&header, &docs))]);
+}
+
+/// The delegation a byo-manual customer sets by hand, in zone-file form.
+pub fn ns_records(fqdn: &str, ns: &[String]) -> String {
+    let mut s = format!(
+        "; Rendered by catalyst. Delegation of {fqdn} (domain mode byo-manual).\n; Set these records in the parent zone at your registrar. The glue addresses are\n; the load balancer's public IPv4: the `load_balancer_ipv4` output of infra/hetzner.\n"
+    );
+    for n in ns {
+        s.push_str(&format!("{fqdn}. 3600 IN NS {n}.\n"));
+    }
+    for n in ns {
+        s.push_str(&format!("{n}. 3600 IN A <load_balancer_ipv4>\n"));
+    }
+    s
+}
+
+/// The cluster a region's Phase-0 bootstrap points Flux at: its first.
+pub fn bootstrap_cluster(placement: &Placement, region_index: usize) -> Option<&HostCluster> {
+    placement.clusters.iter().find(|c| c.region_index == region_index)
+}

@@ -1,0 +1,135 @@
+//! The Phase-0 variables of a Sovereign for the OpenTofu module
+//! `infra/hetzner`: every non-secret variable, as `tofu/hetzner.auto.tfvars.json`.
+//! Secrets (the provider token, a registrar token) are never rendered; the
+//! file's `//` entry (a comment to OpenTofu) names the environment
+//! variables that must carry them at apply time.
+
+use catalyst_catalog::Catalog;
+use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_spec::{Domain, Sovereign};
+use serde_json::{Map, Value, json};
+
+use crate::infra::bootstrap_cluster;
+use crate::placement::Placement;
+
+/// Where the file goes, relative to the Sovereign's directory.
+pub const TFVARS_FILE: &str = "tofu/hetzner.auto.tfvars.json";
+/// The module the variables are for, relative to the workspace root.
+pub const MODULE_DIR: &str = "infra/hetzner";
+
+/// Variables that come from the environment (`TF_VAR_<name>`), for a spec.
+pub fn from_env(sov: &Sovereign) -> Vec<&'static str> {
+    let mut v = vec!["hcloud_token"];
+    if matches!(sov.domain, Domain::ByoApi { .. }) {
+        v.push("registrar_token");
+    }
+    v
+}
+
+/// The variables, in the module's order; `None` when the primary region is
+/// not on Hetzner (no module for it yet).
+pub fn tfvars(
+    cat: &Catalog,
+    sov: &Sovereign,
+    placement: &Placement,
+    warnings: &mut Diagnostics,
+) -> Option<Map<String, Value>> {
+    let primary = sov.regions.first()?;
+    if primary.provider != "hetzner" {
+        warnings.push(Diagnostic::warning(
+            "no-phase0-module",
+            format!(
+                "the primary region is on `{}`; only infra/hetzner exists, so no Phase-0 variables are rendered",
+                primary.provider
+            ),
+        ));
+        return None;
+    }
+    let env = from_env(sov);
+    let path = |i: usize| {
+        let c = bootstrap_cluster(placement, i).map(|c| c.name.clone()).unwrap_or_default();
+        match &sov.oci_source {
+            Some(_) => c,
+            None => format!("{}/{c}", sov.git_path),
+        }
+    };
+    let cluster = |i: usize| bootstrap_cluster(placement, i).map(|c| c.name.clone()).unwrap_or_default();
+    let (pool, sub, registrar) = match &sov.domain {
+        Domain::Pool { pool, subdomain } => (pool.clone(), subdomain.clone(), String::new()),
+        Domain::ByoManual { .. } => (String::new(), String::new(), String::new()),
+        Domain::ByoApi { registrar, .. } => (String::new(), String::new(), registrar.clone()),
+    };
+    let token = |k: &str| {
+        sov.doc
+            .pointer(&format!("/spec/domain/token/secretRef/{k}"))
+            .and_then(|n| n.as_text())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (url, branch) = match &sov.oci_source {
+        Some(o) => (o.url.clone(), o.tag.clone()),
+        None => (sov.git_url.clone(), sov.git_branch.clone()),
+    };
+    let mut secondary = Vec::new();
+    for (i, r) in sov.regions.iter().enumerate().skip(1) {
+        if r.provider != "hetzner" {
+            warnings.push(Diagnostic::warning(
+                "no-phase0-module",
+                format!(
+                    "region `{}` is on `{}`; only infra/hetzner exists, so Phase 0 does not provision it",
+                    r.cloud_region, r.provider
+                ),
+            ));
+            continue;
+        }
+        secondary.push(json!({
+            "region": r.cloud_region, "cluster_name": cluster(i), "control_plane_size": r.control_plane_sku,
+            "worker_size": r.worker_sku, "worker_count": r.worker_count, "ha_enabled": r.ha, "gitops_path": path(i),
+        }));
+    }
+    let mut m = Map::new();
+    m.insert(
+        "//".into(),
+        json!(format!(
+            "Phase-0 variables of {}, rendered by catalyst from its spec for {}. Do not edit by hand. Secrets are never rendered: set {} in the environment at apply time.",
+            sov.fqdn,
+            MODULE_DIR,
+            env.iter().map(|v| format!("TF_VAR_{v}")).collect::<Vec<_>>().join(" and ")
+        )),
+    );
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.into(), v);
+    };
+    put("sovereign_fqdn", json!(sov.fqdn));
+    put("org_name", json!(sov.org_name));
+    put("org_email", json!(sov.org_email));
+    put("domain_mode", json!(sov.domain.mode()));
+    put("pool_domain", json!(pool));
+    put("sovereign_subdomain", json!(sub));
+    put("registrar", json!(registrar));
+    put("registrar_token_secret_name", json!(token("name")));
+    put("registrar_token_secret_key", json!(token("key")));
+    put("environment", json!(sov.environment));
+    put("region", json!(primary.cloud_region));
+    put("cluster_name", json!(cluster(0)));
+    put("control_plane_size", json!(primary.control_plane_sku));
+    put("worker_size", json!(primary.worker_sku));
+    put("worker_count", json!(primary.worker_count));
+    put("ha_enabled", json!(primary.ha));
+    put("ssh_public_key", json!(sov.ssh_public_key));
+    put("gitops_repo_url", json!(url));
+    put("gitops_branch", json!(branch));
+    put("gitops_path", json!(path(0)));
+    if let Some(k) = &cat.k3s_version {
+        put("k3s_version", json!(k));
+    }
+    put("secondary_regions", Value::Array(secondary));
+    Some(m)
+}
+
+/// Pretty JSON with a trailing newline, keys in insertion order.
+pub fn to_json_text(m: &Map<String, Value>) -> String {
+    let mut s = serde_json::to_string_pretty(&Value::Object(m.clone())).expect("JSON values serialize");
+    s.push('\n');
+    s
+}
