@@ -399,6 +399,70 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     }
 }
 
+/// Domains of the operator (the mothership and its pools): a host under
+/// one of them belongs in a Sovereign's spec, not in the catalog.
+pub const OPERATOR_DOMAINS: &[&str] = &["openova.io", "omani.works", "omani.trade"];
+/// API groups under the operator's domain: names, not hosts.
+const API_GROUPS: &[&str] = &["catalyst.openova.io", "compose.openova.io"];
+
+/// What is wrong with a host name written in the catalog, if anything.
+pub fn domain_problem(host: &str) -> Option<String> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
+    if under("omani.trades") {
+        return Some(format!("`{host}` uses the plural `omani.trades`; the pool TLD is `omani.trade`"));
+    }
+    if host.starts_with("admin.") {
+        return Some(format!(
+            "`{host}` is an `admin.` host; there is none any more (billing and vouchers live in the console)"
+        ));
+    }
+    if API_GROUPS.contains(&host.as_str()) {
+        return None;
+    }
+    OPERATOR_DOMAINS.iter().find(|d| under(d)).map(|d| {
+        format!("`{host}` is hard-coded under the operator domain `{d}`, where the Sovereign's own value belongs")
+    })
+}
+
+/// Host names inside a string: dotted runs of letters, digits and hyphens
+/// with at least two dots' worth of labels.
+pub fn hosts_in(s: &str) -> Vec<&str> {
+    s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map(|t| t.trim_matches('.'))
+        .filter(|t| {
+            t.contains('.') && t.split('.').all(|l| !l.is_empty()) && t.chars().any(|c| c.is_ascii_alphabetic())
+        })
+        .collect()
+}
+
+/// Refuses operator-domain literals, `admin.` hosts and `omani.trades` in
+/// catalog values (keys naming an API group are names, not hosts).
+fn check_domain_literals(ctx: &mut Ctx, node: &Node, rel: &str, key: &str) {
+    if let Some(m) = node.as_map() {
+        for (k, v) in m {
+            check_domain_literals(ctx, v, rel, k.as_text().unwrap_or_default());
+        }
+    } else if let Some(items) = node.as_seq() {
+        for v in items {
+            check_domain_literals(ctx, v, rel, key);
+        }
+    } else if let Some(text) = node.as_str()
+        && !key.to_ascii_lowercase().contains("group")
+    {
+        for h in hosts_in(text) {
+            if let Some(problem) = domain_problem(h) {
+                ctx.push(
+                    Diagnostic::error("domain-hygiene", problem)
+                        .at(ctx.sources.loc(rel, node))
+                        .help("template it from the Sovereign: {{ sovereign.fqdn }} or {{ sovereign.hosts.<name> }}"),
+                );
+                break;
+            }
+        }
+    }
+}
+
 /// Reads the CompositeResourceDefinitions a Blueprint's chart ships as
 /// plain manifests (templates without Go-template syntax, and `crds/`).
 fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Diagnostics) {
@@ -735,6 +799,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         bp.values = v.to_json();
         bp.values_node = Some(v.clone());
         check_placeholders(ctx, v, rel);
+        check_domain_literals(ctx, v, rel, "");
         let mut hits = Vec::new();
         find_observability_on(v, &mut vec!["spec".into(), "values".into()], &mut hits);
         for (path, node) in hits {
@@ -989,6 +1054,7 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
         Ok(None) => return,
         Err(d) => return ctx.push(d),
     };
+    check_domain_literals(ctx, &doc, &rel, "");
     if let Some(up) = doc.path(&["catalystBlueprint", "upstream"]) {
         let up_chart = up.get("chart").and_then(Node::as_text);
         let dep = chart.dependencies.iter().find(|d| Some(d.name.as_str()) == up_chart).or(chart.dependencies.first());

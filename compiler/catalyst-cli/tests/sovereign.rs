@@ -388,3 +388,59 @@ fn a_cut_over_spec_that_still_points_at_the_mothership_is_refused() {
     assert!(err.contains("the Sovereign is cut over, but Flux's Git source is `github.com`"), "{err}");
     assert!(err.contains("`spec.sources.registry` is not set"), "{err}");
 }
+
+#[test]
+fn domain_hygiene_refuses_operator_literals_admin_hosts_and_the_plural_pool() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    let bp = cat.join("platform/powerdns/blueprint.yaml");
+    patch(
+        &bp,
+        "  values:\n    powerdns:\n",
+        "  values:\n    powerdns:\n      apiHost: pdns.openova.io\n      pool: sovereigns.omani.trades\n",
+    );
+    let o = catalyst(t.path(), &["--catalog", &cat.to_string_lossy(), "validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("error[domain-hygiene]: `pdns.openova.io` is hard-coded under the operator domain `openova.io`"),
+        "{err}"
+    );
+    assert!(err.contains("`sovereigns.omani.trades` uses the plural `omani.trades`"), "{err}");
+    assert!(err.contains("cat/platform/powerdns/blueprint.yaml:66:16"), "{err}");
+
+    // An `admin.` host of the Sovereign, through a values override.
+    let spec = example("omantel.omani.works").replace(
+        "  gitops:",
+        "  blueprints:\n    bp-grafana:\n      values:\n        grafana:\n          ingress: {hosts: [admin.omantel.omani.works]}\n  gitops:",
+    );
+    let o = render_to(t.path(), &repo(), &spec, "out");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("names `admin.omantel.omani.works`"), "{}", text(&o.stderr));
+    assert!(!t.path().join("out").exists());
+
+    // The real catalog of the snapshot hard-codes the mothership's hosts.
+    let Some(snap) = snapshot() else { return };
+    let o = catalyst(&repo(), &["--catalog", &snap.to_string_lossy(), "validate", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hits: Vec<String> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "domain-hygiene")
+        .map(|d| d["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(hits.iter().any(|m| m.contains("`pdns.openova.io`")), "{hits:#?}");
+}
+
+#[test]
+fn the_committed_cut_over_example_has_no_tether_and_the_other_would() {
+    let o = catalyst(&repo(), &["audit", "tethers", "clusters/cloud.meridian-bank.example.com", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("\"cutover\": true"), "{out}");
+    assert!(out.contains("provider-package"), "the provider package is listed (through the mirror): {out}");
+    let o = catalyst(&repo(), &["audit", "tethers", "--cutover", "clusters/omantel.omani.works"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("ghcr.io"), "{}", text(&o.stdout));
+}

@@ -359,6 +359,24 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             );
         }
     }
+    // Domain hygiene: no `admin.` host of the Sovereign, no plural pool TLD,
+    // whatever a values override says.
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            let bad = catalyst_catalog::hosts_in(line).into_iter().find(|h| {
+                let h = h.to_ascii_lowercase();
+                h == format!("admin.{}", sov.fqdn) || h == "omani.trades" || h.ends_with(".omani.trades")
+            });
+            if let Some(h) = bad {
+                diags.push(
+                    Diagnostic::error("domain-hygiene", format!("rendered {}/{path} names `{h}`", sov.fqdn))
+                        .at(Some(Location::new(format!("{}/{path}", sov.fqdn), i + 1, 1, 1)))
+                        .help("there is no admin. host (billing lives in the console) and the pool TLD is omani.trade; fix the spec's values or the catalog"),
+                );
+            }
+        }
+    }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
