@@ -82,7 +82,7 @@ fn a_broken_blueprint_is_reported_once_not_by_every_dependent() {
 fn an_unquoted_version_does_not_invent_zero_zero_zero() {
     let t = tempfile::tempdir().unwrap();
     let cat = catalog_copy(t.path());
-    patch(&cat.join("platform/cilium/blueprint.yaml"), "version: 1.1.1", "version: 1.1");
+    patch(&cat.join("platform/cilium/blueprint.yaml"), "version: 1.1.2", "version: 1.1");
     let (code, err) = validate(t.path());
     assert_eq!(code, 1);
     assert!(err.contains("quote the value") || err.contains("must be a string"), "{err}");

@@ -252,7 +252,7 @@ fn blueprint_consistency_guards_run_before_packaging() {
     // Failing fixtures in a copy of the catalog: version drift, pin drift,
     // an observability toggle on by default.
     let bp = cat.join("platform/cilium");
-    patch(&bp.join("chart/Chart.yaml"), "version: 1.1.1", "version: 1.1.2");
+    patch(&bp.join("chart/Chart.yaml"), "version: 1.1.2", "version: 1.1.3");
     patch(&bp.join("chart/values.yaml"), "version: \"1.16.5\"", "version: \"1.16.6\"");
     let v = std::fs::read_to_string(bp.join("chart/values.yaml")).unwrap()
         + "extra:\n  serviceMonitor:\n    enabled: true\n";

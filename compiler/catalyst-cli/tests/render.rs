@@ -449,7 +449,7 @@ fn validate_fails_on_stale_or_hand_edited_output() {
     assert!(catalyst(t.path(), &["--catalog", &cat, "render"]).status.success());
     assert!(catalyst(t.path(), &["--catalog", &cat, "validate"]).status.success());
     let f = d.join("hz-fsn-mgt-prod/blueprints/bp-cilium.yaml");
-    let edited = std::fs::read_to_string(&f).unwrap().replace("tag: '1.1.1'", "tag: '9.9.9'");
+    let edited = std::fs::read_to_string(&f).unwrap().replace("tag: '1.1.2'", "tag: '9.9.9'");
     std::fs::write(&f, edited).unwrap();
     let o = catalyst(t.path(), &["--catalog", &cat, "validate"]);
     assert_eq!(o.status.code(), Some(1));

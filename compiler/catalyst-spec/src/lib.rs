@@ -134,6 +134,10 @@ pub struct Sovereign {
     pub ssh_public_key: String,
 }
 
+/// The longest Sovereign FQDN whose Hetzner resource names fit (see
+/// infra/hetzner/variables.tf).
+pub const MAX_HETZNER_FQDN: usize = 45;
+
 /// Region count for each topology shape (airgap adds one).
 pub fn regions_for_shape(shape: &str) -> Option<usize> {
     match shape {
@@ -331,6 +335,22 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             )
             .at(loc(if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" }))
             .help("use an FQDN of at most 241 characters"),
+        );
+    }
+    // Hetzner server names are one hostname label (<= 63 characters), and
+    // the longest is catalyst-<fqdn-dashed>-<region>-w50 (CONTEXT §6).
+    let on_hetzner = spec["topology"]["regions"].as_array().into_iter().flatten().any(|r| r["provider"] == "hetzner");
+    if on_hetzner && fqdn_problem(&fqdn).is_none() && fqdn.len() > MAX_HETZNER_FQDN {
+        diags.push(
+            Diagnostic::error(
+                "fqdn-too-long",
+                format!(
+                    "the Sovereign's FQDN is {} characters; on Hetzner at most {MAX_HETZNER_FQDN} fit, as server names catalyst-<fqdn-dashed>-<region>-w<N> are limited to 63",
+                    fqdn.len()
+                ),
+            )
+            .at(loc(if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" }))
+            .help("choose a shorter FQDN (or subdomain)"),
         );
     }
     // Every provider in use needs its credentials.
@@ -680,6 +700,15 @@ spec:
         assert!(errs(&both).iter().any(|d| d.message.contains("both")));
         let neither = SOLO.replace("    url: https://gitea.example.org/omantel/cluster.git\n", "    branch: main\n");
         assert!(errs(&neither).iter().any(|d| d.message.contains("needs `url`")), "{:#?}", errs(&neither));
+    }
+
+    #[test]
+    fn an_fqdn_too_long_for_hetzner_names_is_refused() {
+        let sub = "a".repeat(40);
+        let e = errs(&SOLO.replace("subdomain: omantel", &format!("subdomain: {sub}")));
+        assert!(e.iter().any(|d| d.code == "fqdn-too-long" && d.message.contains("52 characters")), "{e:#?}");
+        let ok = "a".repeat(45 - ".omani.works".len());
+        assert!(errs(&SOLO.replace("subdomain: omantel", &format!("subdomain: {ok}"))).is_empty());
     }
 
     #[test]
