@@ -48,6 +48,9 @@ enum Command {
         /// Print only problems.
         #[arg(short, long)]
         quiet: bool,
+        /// Write nothing: exit 1 and name every committed file that differs from a fresh render.
+        #[arg(long, conflicts_with = "out")]
+        check: bool,
     },
     /// Check the catalog, Sovereign specs and hand-written cluster directories, reporting every problem.
     ///
@@ -297,6 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         jobs: cli.jobs.map(usize::from),
         out: None,
+        check: false,
     };
     let cwd = std::env::current_dir()?;
     let ws = || Workspace::discover(&cwd, cli.catalog.as_deref());
@@ -312,7 +316,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {
             return audit_tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, format, &opts.limits, use_color);
         }
-        Command::Render { paths, out, format, quiet } => {
+        Command::Render { paths, out, format, quiet, check: true } => {
+            let opts = Options { out, ..opts };
+            ws().and_then(|ws| catalyst_ops::check(&ws, &paths, &opts))
+                .map(|r| print_check(&r, format, quiet, use_color))
+        }
+        Command::Render { paths, out, format, quiet, check: false } => {
             let opts = Options { out, ..opts };
             ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts))
                 .map(|r| print_render(&r, format, quiet, use_color))
@@ -746,6 +755,37 @@ fn audit_tethers(
         }
     }
     Ok(if violations > 0 || diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `render --check`: stale files are the diagnostics; nothing was written.
+fn print_check(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {
+    match format {
+        Format::Json => {
+            let sovs: Vec<serde_json::Value> = r
+                .sovereigns
+                .iter()
+                .map(|s| serde_json::json!({"spec": s.spec, "fqdn": s.fqdn, "out": s.out, "upToDate": s.outcome == Some(Outcome::Unchanged)}))
+                .collect();
+            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+            let doc =
+                serde_json::json!({"sovereigns": sovs, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            print_diagnostics(&r.diagnostics, &r.sources, format, color);
+            if !quiet {
+                for s in &r.sovereigns {
+                    let Some(out) = &s.out else { continue };
+                    match s.outcome {
+                        Some(Outcome::Unchanged) => println!("up to date {out}"),
+                        Some(_) => println!("stale      {out}: run `catalyst render` and commit the result"),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    exit_for(r)
 }
 
 fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {

@@ -181,6 +181,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Output directory (render of a single spec only).
     pub out: Option<PathBuf>,
+    /// Render in memory only (see [`check`]).
+    pub check: bool,
 }
 
 /// The result for one Sovereign.
@@ -268,6 +270,24 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
             Target { display: ws.display(&p), path: p }
         })
         .collect())
+}
+
+/// `render --check`: renders in memory and reports every committed file
+/// that differs from the fresh render (edited by hand, stale, missing or no
+/// longer rendered). Writes nothing.
+pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let opts = Options { check: true, ..opts.clone() };
+    let mut report = render(ws, paths, &opts)?;
+    if report.has_errors() {
+        return Ok(report);
+    }
+    for s in &mut report.sovereigns {
+        let stale = stale_files(s);
+        s.outcome = Some(if stale.is_empty() { Outcome::Unchanged } else { Outcome::Written });
+        report.diagnostics.extend(stale);
+    }
+    report.diagnostics.sort();
+    Ok(report)
 }
 
 /// Renders every target in memory; nothing is written.
@@ -487,7 +507,7 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         )));
     }
     report.diagnostics.sort();
-    if report.has_errors() {
+    if report.has_errors() || opts.check {
         return Ok(report);
     }
     let writes: Vec<Result<Outcome, write::WriteError>> = with_pool(opts.jobs, || {

@@ -1,0 +1,48 @@
+//! `catalyst render --check` (issue 6): the committed output against a fresh
+//! render, writing nothing.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn render_check_passes_on_the_committed_examples() {
+    let o = catalyst(&repo(), &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(text(&o.stdout).matches("up to date").count(), 2, "{}", text(&o.stdout));
+}
+
+#[test]
+fn render_check_names_a_hand_edited_file_and_writes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("clusters/omantel.omani.works");
+    for (rel, bytes) in tree(&repo().join("clusters/omantel.omani.works")) {
+        let p = d.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let cat = repo().to_string_lossy().into_owned();
+    assert_eq!(catalyst(t.path(), &["--catalog", &cat, "render", "--check"]).status.code(), Some(0));
+
+    let edited = d.join("hz-fsn-dmz-prod/blueprints/bp-powerdns.yaml");
+    let text_before = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(&edited, text_before.replace("interval: 15m", "interval: 1m")).unwrap();
+    std::fs::remove_file(d.join("hz-fsn-mgt-prod/blueprints/bp-grafana.yaml")).unwrap();
+    // A file catalyst never wrote is the user's, not a stale output.
+    std::fs::write(d.join("NOTES.md"), "operator notes\n").unwrap();
+    let before = tree(&d);
+    let o = catalyst(t.path(), &["--catalog", &cat, "render", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("hz-fsn-dmz-prod/blueprints/bp-powerdns.yaml differs from a fresh render"), "{err}");
+    assert!(err.contains("hz-fsn-mgt-prod/blueprints/bp-grafana.yaml is missing"), "{err}");
+    assert!(!err.contains("NOTES.md"), "{err}");
+    assert!(text(&o.stdout).contains("stale      clusters/omantel.omani.works"), "{}", text(&o.stdout));
+    assert_same_tree(&before, &tree(&d), "render --check wrote");
+
+    let o = catalyst(t.path(), &["--catalog", &cat, "render", "--check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["sovereigns"][0]["upToDate"], false);
+    assert_eq!(doc["errors"], 2);
+}
