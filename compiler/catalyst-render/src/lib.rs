@@ -397,7 +397,7 @@ fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags:
     )
 }
 
-fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s catalyst_spec::BlueprintSettings> {
+pub(crate) fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s catalyst_spec::BlueprintSettings> {
     sov.blueprints.get(name).or_else(|| sov.blueprints.get(name.strip_prefix("bp-").unwrap_or(name)))
 }
 

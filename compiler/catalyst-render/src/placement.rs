@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use catalyst_catalog::{Blueprint, Catalog};
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use catalyst_resolve::Resolution;
-use catalyst_spec::{Region, Sovereign};
+use catalyst_spec::Sovereign;
 use serde::Serialize;
 
 /// One host cluster of a Sovereign.
@@ -71,16 +71,6 @@ impl Placement {
     }
 }
 
-/// Short region code used in host-cluster names: `fsn1` → `fsn`,
-/// `eu-central-1` → `eucentral`.
-pub fn region_code(r: &Region) -> String {
-    r.cloud_region
-        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-')
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect()
-}
-
 /// The host clusters of a Sovereign, in order: primary mgt, primary dmz,
 /// then dmz and rtz of each secondary region.
 pub fn host_clusters(sov: &Sovereign) -> Vec<HostCluster> {
@@ -88,7 +78,7 @@ pub fn host_clusters(sov: &Sovereign) -> Vec<HostCluster> {
     for (i, r) in sov.regions.iter().enumerate() {
         for block in if i == 0 { ["mgt", "dmz"] } else { ["dmz", "rtz"] } {
             out.push(HostCluster {
-                name: format!("{}-{}-{block}-{}", r.provider_code(), region_code(r), sov.environment),
+                name: format!("{}-{}-{block}-{}", r.provider_code(), r.region_code(), sov.environment),
                 region_index: i,
                 region: r.cloud_region.clone(),
                 provider: r.provider.clone(),
@@ -126,8 +116,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
 
     for name in &res.order {
         let Some(bp) = cat.get(name) else { continue };
-        let choice =
-            sov.blueprints.get(name).or_else(|| sov.blueprints.get(&name[3..])).and_then(|s| s.placement.as_ref());
+        let choice = crate::settings_for(sov, name).and_then(|s| s.placement.as_ref());
         let mode = choice.map_or(bp.placement.default.clone(), |c| c.mode.clone());
         let at = choice.and_then(|c| c.location.clone());
         if !bp.placement.modes.contains(&mode) {
@@ -287,10 +276,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
                         sov.name
                     ),
                 )
-                .at(sov
-                    .blueprints
-                    .get(name)
-                    .and_then(|s| s.location.clone())
+                .at(crate::settings_for(sov, name).and_then(|s| s.location.clone())
                     .or_else(|| spec_loc(sov, "/spec/topology/regions")))
                 .note(format!("{name}'s placementSchema"), bp.placement_location.clone())
                 .help(format!("list at most {max} regions in spec.blueprints.{name}.placement.regions")),

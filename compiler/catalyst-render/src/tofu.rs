@@ -54,17 +54,10 @@ pub fn tfvars(
         }
     };
     let cluster = |i: usize| bootstrap_cluster(placement, i).map(|c| c.name.clone()).unwrap_or_default();
-    let (pool, sub, registrar) = match &sov.domain {
-        Domain::Pool { pool, subdomain } => (pool.clone(), subdomain.clone(), String::new()),
-        Domain::ByoManual { .. } => (String::new(), String::new(), String::new()),
-        Domain::ByoApi { registrar, .. } => (String::new(), String::new(), registrar.clone()),
-    };
-    let token = |k: &str| {
-        sov.doc
-            .pointer(&format!("/spec/domain/token/secretRef/{k}"))
-            .and_then(|n| n.as_text())
-            .unwrap_or_default()
-            .to_string()
+    let (pool, sub, registrar, token) = match &sov.domain {
+        Domain::Pool { pool, subdomain } => (pool.clone(), subdomain.clone(), String::new(), Default::default()),
+        Domain::ByoManual { .. } => Default::default(),
+        Domain::ByoApi { registrar, token, .. } => (String::new(), String::new(), registrar.clone(), token.clone()),
     };
     let (url, branch) = match &sov.oci_source {
         Some(o) => (o.url.clone(), o.tag.clone()),
@@ -107,8 +100,8 @@ pub fn tfvars(
     put("pool_domain", json!(pool));
     put("sovereign_subdomain", json!(sub));
     put("registrar", json!(registrar));
-    put("registrar_token_secret_name", json!(token("name")));
-    put("registrar_token_secret_key", json!(token("key")));
+    put("registrar_token_secret_name", json!(token.name));
+    put("registrar_token_secret_key", json!(token.key));
     put("environment", json!(sov.environment));
     put("region", json!(primary.cloud_region));
     put("cluster_name", json!(cluster(0)));

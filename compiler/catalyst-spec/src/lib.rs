@@ -39,9 +39,14 @@ impl Region {
             _ => "xx",
         }
     }
-    /// Short region code used in host-cluster names: `fsn1` → `fsn`.
+    /// Short region code used in host-cluster names: `fsn1` → `fsn`,
+    /// `eu-central-1` → `eucentral`.
     pub fn region_code(&self) -> String {
-        self.cloud_region.trim_end_matches(|c: char| c.is_ascii_digit()).to_string()
+        self.cloud_region
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-')
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect()
     }
 }
 
@@ -49,7 +54,14 @@ impl Region {
 pub enum Domain {
     Pool { pool: String, subdomain: String },
     ByoManual { fqdn: String },
-    ByoApi { fqdn: String, registrar: String },
+    ByoApi { fqdn: String, registrar: String, token: SecretRef },
+}
+
+/// A reference to a key of a Kubernetes Secret (`secretRef: {name, key}`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SecretRef {
+    pub name: String,
+    pub key: String,
 }
 
 impl Domain {
@@ -280,7 +292,11 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
             (Domain::Pool { pool, subdomain: sub }, fqdn)
         }
         "byo-manual" => (Domain::ByoManual { fqdn: s(&d["fqdn"]) }, s(&d["fqdn"])),
-        _ => (Domain::ByoApi { fqdn: s(&d["fqdn"]), registrar: s(&d["registrar"]) }, s(&d["fqdn"])),
+        _ => {
+            let token =
+                SecretRef { name: s(&d["token"]["secretRef"]["name"]), key: s(&d["token"]["secretRef"]["key"]) };
+            (Domain::ByoApi { fqdn: s(&d["fqdn"]), registrar: s(&d["registrar"]), token }, s(&d["fqdn"]))
+        }
     };
     let allowed: &[&str] = match mode.as_str() {
         "pool" => &["mode", "pool", "subdomain"],
