@@ -51,6 +51,39 @@ enum Command {
         /// Write nothing: exit 1 and name every committed file that differs from a fresh render.
         #[arg(long, conflicts_with = "out")]
         check: bool,
+        /// Only the Sovereigns affected by changes since this Git revision (see `catalyst affected`).
+        #[arg(long, value_name = "REF", conflicts_with_all = ["paths", "out"])]
+        affected_since: Option<String>,
+    },
+    /// Show what a fresh render would change: per Sovereign, each resource (kind/namespace/name) added, changed,
+    /// renamed or removed, with its lines; HelmRelease fields as YAML paths.
+    ///
+    /// Renders in memory and compares with the cluster directories in the working tree, or at --against REF (read
+    /// from Git; nothing is checked out). PATH: Sovereign specs or cluster directories (default: all; a directory
+    /// that no longer exists names a removed Sovereign). Exit 0 without differences, 1 with differences, 2 on errors.
+    Diff {
+        paths: Vec<PathBuf>,
+        /// Compare with the cluster directories at this Git revision (branch, tag, commit).
+        #[arg(long, value_name = "REF")]
+        against: Option<String>,
+        /// Only a summary: one line per Sovereign that differs, then the totals.
+        #[arg(long)]
+        stat: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List the Blueprints changed since a Git revision and the Sovereigns whose output that reaches.
+    ///
+    /// A changed Blueprint folder reaches every Sovereign whose resolved dependency graph holds it (selected, by
+    /// family, or needed by another); a changed spec or cluster directory reaches its Sovereign; catalog.yaml,
+    /// schemas/, infra/hetzner and the compiler reach all. `--format lines` prints one cluster directory per line
+    /// (for a CI matrix or `xargs catalyst render --check`).
+    Affected {
+        /// Compare the working tree (untracked files included) with this revision.
+        #[arg(long, value_name = "REF")]
+        since: String,
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
     },
     /// Check the catalog, Sovereign specs and hand-written cluster directories, reporting every problem.
     ///
@@ -264,6 +297,13 @@ enum Format {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ListFormat {
+    Human,
+    Lines,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum GraphFmt {
     Dot,
     Mermaid,
@@ -287,6 +327,17 @@ fn color(choice: ColorChoice) -> bool {
         ColorChoice::Never => false,
         ColorChoice::Auto => {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Colour for what goes to standard output (the diff itself).
+fn color_stdout(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
         }
     }
 }
@@ -316,16 +367,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {
             return audit_tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, format, &opts.limits, use_color);
         }
-        Command::Render { paths, out, format, quiet, check: true } => {
+        Command::Render { paths, out, format, quiet, check, affected_since } => {
             let opts = Options { out, ..opts };
-            ws().and_then(|ws| catalyst_ops::check(&ws, &paths, &opts))
-                .map(|r| print_check(&r, format, quiet, use_color))
+            ws().and_then(|ws| {
+                let paths = match &affected_since {
+                    None => paths,
+                    Some(rev) => {
+                        let a = catalyst_ops::affected::affected(&ws, rev, &opts)?;
+                        if a.sovereigns.is_empty() {
+                            if !quiet && format == Format::Human {
+                                println!("nothing to render: no Sovereign is affected by the changes since {rev}");
+                            }
+                            if format == Format::Json {
+                                println!("{}", serde_json::json!({"sovereigns": [], "errors": 0, "diagnostics": []}));
+                            }
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                        catalyst_ops::affected::affected_specs(&a)
+                    }
+                };
+                if check {
+                    catalyst_ops::check(&ws, &paths, &opts).map(|r| print_check(&r, format, quiet, use_color))
+                } else {
+                    catalyst_ops::render(&ws, &paths, &opts).map(|r| print_render(&r, format, quiet, use_color))
+                }
+            })
         }
-        Command::Render { paths, out, format, quiet, check: false } => {
-            let opts = Options { out, ..opts };
-            ws().and_then(|ws| catalyst_ops::render(&ws, &paths, &opts))
-                .map(|r| print_render(&r, format, quiet, use_color))
-        }
+        Command::Diff { paths, against, stat, format } => ws().and_then(|ws| {
+            let (d, r) = catalyst_ops::diff::diff(&ws, &paths, against.as_deref(), &opts)?;
+            Ok(print_diff(&d, &r, format, stat, use_color, color_stdout(cli.color)))
+        }),
+        Command::Affected { since, format } => ws().and_then(|ws| {
+            let a = catalyst_ops::affected::affected(&ws, &since, &opts)?;
+            print_affected(&a, format);
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Package {
             path,
             destination,
@@ -786,6 +862,87 @@ fn print_check(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode
         }
     }
     exit_for(r)
+}
+
+/// `catalyst diff`: exit 0 without differences, 1 with, 2 when the render
+/// failed (like `git diff --exit-code`).
+fn print_diff(
+    d: &catalyst_diff::FleetDiff,
+    r: &Report,
+    format: Format,
+    stat: bool,
+    color_err: bool,
+    color_out: bool,
+) -> ExitCode {
+    match format {
+        Format::Json => {
+            let mut doc = catalyst_diff::to_json(d);
+            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+            doc["errors"] = diags["errors"].clone();
+            doc["diagnostics"] = diags["diagnostics"].clone();
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            print_diagnostics(&r.diagnostics, &r.sources, format, color_err);
+            if r.has_errors() {
+                eprintln!("nothing was compared: the render failed");
+            } else if stat {
+                print!("{}", catalyst_diff::stat(d, color_out));
+            } else {
+                print!("{}", catalyst_diff::human(d, color_out));
+            }
+        }
+    }
+    if r.has_errors() {
+        ExitCode::from(2)
+    } else if d.differs() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_affected(a: &catalyst_ops::affected::Affected, format: ListFormat) {
+    match format {
+        ListFormat::Lines => {
+            for s in &a.sovereigns {
+                println!("{}", s.dir);
+            }
+        }
+        ListFormat::Json => {
+            let doc = serde_json::json!({
+                "since": a.since,
+                "everything": !a.everything.is_empty(),
+                "everythingBecause": a.everything,
+                "blueprints": a.blueprints.iter().map(|b| serde_json::json!({"name": b.name, "dir": b.dir, "removed": b.removed})).collect::<Vec<_>>(),
+                "sovereigns": a.sovereigns.iter().map(|s| serde_json::json!({"fqdn": s.fqdn, "dir": s.dir, "because": s.because})).collect::<Vec<_>>(),
+                "removedSovereigns": a.removed,
+                "total": a.total,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        ListFormat::Human => {
+            if a.blueprints.is_empty() {
+                println!("no Blueprint changed since {}", a.since);
+            } else {
+                println!("Blueprints changed since {} ({}):", a.since, a.blueprints.len());
+                let w = a.blueprints.iter().map(|b| b.name.len()).max().unwrap_or(0);
+                for b in &a.blueprints {
+                    println!("  {:w$}  {}{}", b.name, b.dir, if b.removed { "  (removed)" } else { "" });
+                }
+            }
+            println!("Sovereigns affected: {} of {}", a.sovereigns.len(), a.total);
+            for s in &a.sovereigns {
+                println!("  {}  ({})", s.dir, s.fqdn);
+                for b in &s.because {
+                    println!("      {b}");
+                }
+            }
+            for r in &a.removed {
+                println!("  {r}  (spec removed: delete its rendered output)");
+            }
+        }
+    }
 }
 
 fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {

@@ -491,3 +491,31 @@ impl Drop for TestSshGitServer {
         let _ = self.child.wait();
     }
 }
+
+/// A new Git repository at `dir` (made with git2, like every repository of
+/// the tests).
+pub fn git_init(dir: &Path) {
+    let repo = git2::Repository::init(dir).unwrap();
+    let mut cfg = repo.config().unwrap();
+    cfg.set_str("user.name", "catalyst tests").unwrap();
+    cfg.set_str("user.email", "tests@example.org").unwrap();
+}
+
+/// Commits the whole working tree (additions, changes and deletions) and
+/// tags the commit; a fixed time keeps commit ids stable.
+pub fn git_commit_all(dir: &Path, message: &str, tag: Option<&str>) -> git2::Oid {
+    let repo = git2::Repository::open(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::new("catalyst tests", "tests@example.org", &git2::Time::new(1_700_000_000, 0)).unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let id = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap();
+    if let Some(t) = tag {
+        repo.tag_lightweight(t, &repo.find_object(id, None).unwrap(), true).unwrap();
+    }
+    id
+}

@@ -5,7 +5,10 @@
 //! parallel (rayon), writing each cluster directory whole or not at all,
 //! and validating catalogs, specs and hand-written cluster directories.
 
+pub mod affected;
+pub mod diff;
 pub mod drift;
+mod git;
 pub mod package;
 pub mod publish;
 pub mod push;
@@ -475,11 +478,41 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     if opts.out.is_some() && targets.len() != 1 {
         return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));
     }
+    let mut report = render_in_memory(ws, &targets, opts)?;
+    if report.sovereigns.is_empty() {
+        return Err(OpsError::Usage(format!(
+            "no Sovereign specs found under {}",
+            ws.display(&ws.root.join("clusters"))
+        )));
+    }
+    if report.has_errors() || opts.check {
+        return Ok(report);
+    }
+    let writes: Vec<Result<Outcome, write::WriteError>> = with_pool(opts.jobs, || {
+        report
+            .sovereigns
+            .par_iter()
+            .map(|s| {
+                let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
+                write::write_tree(dir, &s.tree)
+            })
+            .collect()
+    });
+    for (s, w) in report.sovereigns.iter_mut().zip(writes) {
+        s.outcome = Some(w?);
+    }
+    Ok(report)
+}
+
+/// Renders the targets in memory: every Sovereign's files and the
+/// directory it goes to, and the problems (two Sovereigns rendering into
+/// one directory among them).
+fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options) -> Result<Report, OpsError> {
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
-    let results = render_targets(ws, &cat, phase0.as_ref(), &targets, opts);
+    let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts);
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (s, d, src) in results {
         if let Some((f, t)) = src {
@@ -500,29 +533,7 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         }
         report.sovereigns.push(s);
     }
-    if report.sovereigns.is_empty() {
-        return Err(OpsError::Usage(format!(
-            "no Sovereign specs found under {}",
-            ws.display(&ws.root.join("clusters"))
-        )));
-    }
     report.diagnostics.sort();
-    if report.has_errors() || opts.check {
-        return Ok(report);
-    }
-    let writes: Vec<Result<Outcome, write::WriteError>> = with_pool(opts.jobs, || {
-        report
-            .sovereigns
-            .par_iter()
-            .map(|s| {
-                let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
-                write::write_tree(dir, &s.tree)
-            })
-            .collect()
-    });
-    for (s, w) in report.sovereigns.iter_mut().zip(writes) {
-        s.outcome = Some(w?);
-    }
     Ok(report)
 }
 

@@ -52,29 +52,18 @@ pub struct Row {
 /// Blueprint folders (catalog-relative, `platform/x`) with a change between
 /// `rev` and the working tree, including untracked files.
 pub fn changed_blueprints(catalog: &Path, rev: &str) -> Result<BTreeSet<String>, OpsError> {
-    let git = |e: git2::Error| OpsError::Usage(format!("git: {}", e.message()));
-    let repo = git2::Repository::discover(catalog).map_err(git)?;
-    let workdir = repo.workdir().ok_or_else(|| OpsError::Usage("the catalog is in a bare repository".into()))?;
-    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
-    let prefix = catalog.strip_prefix(&workdir).map(Path::to_path_buf).unwrap_or_default();
-    let tree = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_tree())
-        .map_err(|e| OpsError::Usage(format!("`{rev}` is not a revision: {}", e.message())))?;
-    let mut opts = git2::DiffOptions::new();
-    opts.include_untracked(true).recurse_untracked_dirs(true);
-    let diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts)).map_err(git)?;
-    let mut out = BTreeSet::new();
-    for d in diff.deltas() {
-        for f in [d.old_file().path(), d.new_file().path()].into_iter().flatten() {
-            let Ok(rel) = f.strip_prefix(&prefix) else { continue };
-            let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-            if parts.len() >= 3 && (parts[0] == "platform" || parts[0] == "products") {
-                out.insert(format!("{}/{}", parts[0], parts[1]));
-            }
-        }
-    }
-    Ok(out)
+    let repo = crate::git::Repo::discover(catalog)?;
+    let prefix = repo.relative(catalog).unwrap_or_default();
+    Ok(repo.changed_paths(rev)?.iter().filter_map(|p| blueprint_dir(&prefix, p)).collect())
+}
+
+/// The Blueprint folder (catalog-relative `platform/x`) a work-tree path
+/// is in, for a catalog at `prefix` in the work tree.
+pub(crate) fn blueprint_dir(prefix: &str, path: &str) -> Option<String> {
+    let rel = if prefix.is_empty() { path } else { path.strip_prefix(prefix)?.strip_prefix('/')? };
+    let parts: Vec<&str> = rel.split('/').collect();
+    (parts.len() >= 3 && (parts[0] == "platform" || parts[0] == "products"))
+        .then(|| format!("{}/{}", parts[0], parts[1]))
 }
 
 /// The commit time of HEAD as seconds, for reproducible `created` stamps.

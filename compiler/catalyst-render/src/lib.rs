@@ -100,20 +100,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
 
     // Per-Blueprint configuration, validated and with defaults.
     let configs = configurations(cat, sov, &mut diags);
-
-    let when = |bp: &Blueprint, d: &Depend| -> Result<bool, Diagnostic> {
-        let expr = d.when.as_deref().unwrap_or("true");
-        let cfg = configs.get(&bp.name).cloned().unwrap_or_else(|| empty_config(bp));
-        values::eval_condition(&env, expr, &cfg).map_err(|e| {
-            Diagnostic::error(
-                "invalid-condition",
-                format!("`when: {expr}` of {}'s dependency on {} failed: {e}", bp.name, d.blueprint),
-            )
-            .at(d.location.clone())
-        })
-    };
-    let sel = Selection { families: &sov.families, include: &sov.include, exclude: &sov.exclude };
-    let resolution = match catalyst_resolve::resolve(cat, sel, &when) {
+    let resolution = match resolve_with(cat, sov, &env, &configs) {
         Ok(r) => r,
         Err(e) => {
             diags.extend(e);
@@ -411,6 +398,37 @@ fn empty_config(bp: &Blueprint) -> Value {
 
 /// Validates `spec.blueprints.<name>.config` against each Blueprint's
 /// configSchema and applies defaults.
+/// The Blueprints a Sovereign gets and why: its selection resolved through
+/// the catalog's dependency graph, conditional dependencies evaluated
+/// against its configuration. What [`render`] renders, without rendering.
+pub fn resolve(cat: &Catalog, sov: &Sovereign) -> Result<Resolution, Diagnostics> {
+    let env = templates::environment();
+    // Configuration problems are the render's to report; defaults stand in.
+    let configs = configurations(cat, sov, &mut Diagnostics::new());
+    resolve_with(cat, sov, &env, &configs)
+}
+
+fn resolve_with(
+    cat: &Catalog,
+    sov: &Sovereign,
+    env: &minijinja::Environment<'_>,
+    configs: &BTreeMap<String, Value>,
+) -> Result<Resolution, Diagnostics> {
+    let when = |bp: &Blueprint, d: &Depend| -> Result<bool, Diagnostic> {
+        let expr = d.when.as_deref().unwrap_or("true");
+        let cfg = configs.get(&bp.name).cloned().unwrap_or_else(|| empty_config(bp));
+        values::eval_condition(env, expr, &cfg).map_err(|e| {
+            Diagnostic::error(
+                "invalid-condition",
+                format!("`when: {expr}` of {}'s dependency on {} failed: {e}", bp.name, d.blueprint),
+            )
+            .at(d.location.clone())
+        })
+    };
+    let sel = Selection { families: &sov.families, include: &sov.include, exclude: &sov.exclude };
+    catalyst_resolve::resolve(cat, sel, &when)
+}
+
 fn configurations(cat: &Catalog, sov: &Sovereign, diags: &mut Diagnostics) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for (written, s) in &sov.blueprints {

@@ -110,7 +110,11 @@ impl Lock {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|e| Some((e["path"].as_str()?.to_string(), e["sha256"].as_str()?.to_string())))
+                .filter_map(|e| {
+                    // A digest of decimal digits only reads as a number.
+                    let d = e.get("sha256").filter(|d| d.is_string() || d.is_number())?;
+                    Some((e["path"].as_str()?.to_string(), d.as_str().map_or_else(|| d.to_string(), str::to_string)))
+                })
                 .collect()
         };
         Some(Lock {
