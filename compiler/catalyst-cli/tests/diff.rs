@@ -304,6 +304,25 @@ fn colour_only_when_asked_and_errors_exit_2() {
     assert!(run("always", false).contains("\x1b[32m+"), "forced colour");
     assert!(!run("auto", false).contains('\x1b'), "not a terminal: no colour");
     assert!(!run("auto", true).contains('\x1b'), "NO_COLOR");
+    // On a terminal (a pseudo-terminal from util-linux `script`, which every
+    // Debian has): colour by default, none with NO_COLOR.
+    let on_tty = |no_color: bool| {
+        let cmd = format!("{} --color auto diff", env!("CARGO_BIN_EXE_catalyst"));
+        let mut c = std::process::Command::new("script");
+        c.current_dir(root).args(["-qec", &cmd, "/dev/null"]);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        c.output().ok().map(|o| text(&o.stdout))
+    };
+    if let Some(out) = on_tty(false) {
+        assert!(out.contains("\x1b[32m+"), "a terminal gets colour: {out}");
+        assert!(!on_tty(true).unwrap().contains('\x1b'), "NO_COLOR on a terminal");
+    } else {
+        eprintln!("skipped the terminal check: util-linux `script` is not installed");
+    }
 
     let (code, _, err) = diff(root, &["--against", "no-such-branch"]);
     assert_eq!(code, Some(2));
