@@ -151,7 +151,9 @@ impl Workspace {
     pub fn all_specs(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         if let Ok(entries) = std::fs::read_dir(self.root.join("clusters")) {
-            for e in entries.flatten() {
+            // Hidden folders are not Sovereigns: among them, the temporary
+            // siblings of a write that was killed.
+            for e in entries.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')) {
                 let p = e.path().join(SPEC_FILE);
                 if p.is_file() {
                     out.push(p);
@@ -474,6 +476,11 @@ fn plan_output(
 /// `clusters/*/sovereign.yaml`) and, when every one succeeded, writes each
 /// cluster directory whole. When any failed, nothing is written.
 pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    if !opts.check {
+        // A render killed mid-swap may have left a directory aside; put it
+        // back before looking for specs.
+        write::recover_all(&ws.root.join("clusters"))?;
+    }
     let targets = targets(ws, paths)?;
     if opts.out.is_some() && targets.len() != 1 {
         return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));

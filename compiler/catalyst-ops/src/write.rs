@@ -69,9 +69,50 @@ pub fn recover(dir: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// A step of a write, for fault injection: the hook passed to
+/// [`write_tree_with`] runs before each one and may fail it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Creating the temporary sibling directory.
+    Begin,
+    /// Writing one file (relative path) into it.
+    File(String),
+    /// Swapping it with the directory.
+    Swap,
+    /// Removing the previous content after the swap.
+    Cleanup,
+}
+
+/// [`recover`] for every directory under `parent` that a killed write left
+/// a temporary sibling of (`.<name>.catalyst-new` or `-old`).
+pub fn recover_all(parent: &Path) -> Result<(), WriteError> {
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
+    let mut dirs = std::collections::BTreeSet::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(base) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".catalyst-new").or_else(|| n.strip_suffix(".catalyst-old")))
+        {
+            dirs.insert(parent.join(base));
+        }
+    }
+    dirs.iter().try_for_each(|d| recover(d))
+}
+
 /// Makes `dir` hold exactly `files` (paths relative to `dir`). Skips the
 /// write, touching nothing, when the content is already identical.
 pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Outcome, WriteError> {
+    write_tree_with(dir, files, &mut |_| Ok(()))
+}
+
+/// [`write_tree`] with a hook called before every file-system step; an
+/// error from it fails that step as the file system would.
+pub fn write_tree_with(
+    dir: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
+) -> Result<Outcome, WriteError> {
     for p in files.keys() {
         let bad = p.is_empty() || p.starts_with('/') || p.split('/').any(|s| s.is_empty() || s == "." || s == "..");
         if bad {
@@ -86,7 +127,7 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Outco
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let new = tmp_sibling(dir, "new");
-    let result = fill(&new, files).and_then(|()| swap_in(&new, dir));
+    let result = fill(&new, files, hook).and_then(|()| swap_in(&new, dir, hook));
     if result.is_err() {
         // Leave nothing behind: the old directory is untouched.
         let _ = remove_any(&new);
@@ -107,10 +148,16 @@ fn remove_any(path: &Path) -> Result<(), WriteError> {
     }
 }
 
-fn fill(new: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), WriteError> {
+fn fill(
+    new: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    hook(&Step::Begin).map_err(io(new))?;
     std::fs::create_dir_all(new).map_err(io(new))?;
     for (rel, bytes) in files {
         let path = new.join(rel);
+        hook(&Step::File(rel.clone())).map_err(io(&path))?;
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(io(p))?;
         }
@@ -122,13 +169,18 @@ fn fill(new: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), WriteError>
     Ok(())
 }
 
-fn swap_in(new: &Path, dir: &Path) -> Result<(), WriteError> {
+fn swap_in(new: &Path, dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Result<()>) -> Result<(), WriteError> {
+    hook(&Step::Swap).map_err(io(dir))?;
     if !dir.exists() {
         return std::fs::rename(new, dir).map_err(io(dir));
     }
     if exchange(new, dir).is_ok() {
-        // `new` now holds the previous content.
-        return remove_any(new);
+        // `new` now holds the previous content; the write is done even if
+        // removing it fails (the next write clears it).
+        if hook(&Step::Cleanup).is_ok() {
+            let _ = remove_any(new);
+        }
+        return Ok(());
     }
     let old = tmp_sibling(dir, "old");
     std::fs::rename(dir, &old).map_err(io(dir))?;
@@ -196,6 +248,66 @@ mod tests {
         assert_eq!(e.to_string().matches("os error").count(), 1, "the OS error is printed once: {e}");
         assert!(!tmp_sibling(&d, "new").exists());
         assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "1")]));
+    }
+
+    /// Fault injection: a write failing at each of its steps in turn leaves
+    /// the previous content complete, or — once swapped — the new one; the
+    /// next write recovers whatever is left.
+    #[test]
+    fn a_write_failing_at_any_step_leaves_a_whole_directory() {
+        let old = files(&[("a.yaml", "old a"), ("x/b.yaml", "old b"), ("gone.yaml", "old")]);
+        let new = files(&[("a.yaml", "new a"), ("x/b.yaml", "new b"), ("x/c.yaml", "new c")]);
+        let mut steps = Vec::new();
+        let t = tempfile::tempdir().unwrap();
+        write_tree(&t.path().join("probe"), &old).unwrap();
+        write_tree_with(&t.path().join("probe"), &new, &mut |s| {
+            steps.push(s.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(steps.len(), 6, "begin, three files, swap, cleanup: {steps:?}");
+        for (k, step) in steps.iter().enumerate() {
+            let t = tempfile::tempdir().unwrap();
+            let d = t.path().join("out");
+            write_tree(&d, &old).unwrap();
+            let mut n = 0;
+            let r = write_tree_with(&d, &new, &mut |_| {
+                n += 1;
+                if n == k + 1 { Err(std::io::Error::other("injected fault")) } else { Ok(()) }
+            });
+            let now = read_tree(&d).unwrap();
+            if *step == Step::Cleanup {
+                assert!(r.is_ok(), "a failed cleanup does not fail the write");
+                assert_eq!(now, new);
+            } else {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains("injected fault"), "{step:?}: {e}");
+                assert_eq!(now, old, "{step:?}: the old directory is intact");
+            }
+            // The next write recovers and leaves no temporary sibling.
+            assert_eq!(write_tree(&d, &new).unwrap() == Outcome::Written, *step != Step::Cleanup, "{step:?}");
+            assert_eq!(read_tree(&d).unwrap(), new);
+            let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(names, ["out"], "{step:?}: leftovers {names:?}");
+        }
+    }
+
+    #[test]
+    fn every_interrupted_directory_is_recovered() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        write_tree(&a, &files(&[("x", "a")])).unwrap();
+        write_tree(&b, &files(&[("x", "b")])).unwrap();
+        // Killed between the two renames of the fallback swap (a), and
+        // while filling (b).
+        std::fs::rename(&a, tmp_sibling(&a, "old")).unwrap();
+        std::fs::create_dir_all(tmp_sibling(&a, "new")).unwrap();
+        std::fs::create_dir_all(tmp_sibling(&b, "new")).unwrap();
+        recover_all(t.path()).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(read_tree(&a).unwrap(), files(&[("x", "a")]));
     }
 
     #[test]
