@@ -104,6 +104,8 @@ pub struct Depend {
 #[derive(Clone, Debug)]
 pub struct ChartDependency {
     pub name: String,
+    /// The key its values live under in the umbrella chart, when not `name`.
+    pub alias: Option<String>,
     pub version: String,
     pub repository: String,
     pub location: Option<Location>,
@@ -122,6 +124,31 @@ pub struct Chart {
     /// Where Chart.yaml says `version` and `name` (or the file itself).
     pub version_location: Option<Location>,
     pub name_location: Option<Location>,
+    /// The chart's default values (values.yaml), `null` without one.
+    pub values: Value,
+    /// values.schema.json, when the chart has one.
+    pub values_schema: Option<ValuesSchema>,
+    /// Vendored upstream charts in charts/ (folders or archives).
+    pub subcharts: Vec<Subchart>,
+}
+
+/// A chart's `values.schema.json`, compiled.
+#[derive(Clone, Debug)]
+pub struct ValuesSchema {
+    /// The file, as named in messages.
+    pub file: String,
+    pub schema: std::sync::Arc<Schema>,
+}
+
+/// A vendored upstream chart: what Helm validates its part of the values
+/// against.
+#[derive(Clone, Debug)]
+pub struct Subchart {
+    /// Its key in the umbrella chart's values (the dependency's alias, or
+    /// its name).
+    pub key: String,
+    pub defaults: Value,
+    pub schema: Option<ValuesSchema>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -642,11 +669,30 @@ fn load_blueprint(
     };
 
     // The chart, read first: chart-only folders take their identity from it.
-    let chart = if has_chart { load_chart(&mut ctx, &format!("{dir}/chart")) } else { None };
+    let mut chart = if has_chart { load_chart(&mut ctx, &format!("{dir}/chart")) } else { None };
     if dialect == Dialect::ChartOnly
         && let Some(c) = &chart
     {
         ctx.name = Catalog::canonical_name(&c.name);
+    }
+    // The name becomes file names (`blueprints/<name>.yaml`) and Kubernetes
+    // names. The schema holds canonical Blueprints to a slug; the legacy
+    // dialects take it from unchecked fields (`../../etc` would leave the
+    // output directory), so they are held to the same rule here.
+    if dialect != Dialect::Canonical && !valid_name(&ctx.name) {
+        let written = ctx.name.strip_prefix("bp-").unwrap_or(&ctx.name).to_string();
+        let at = match (&bp_doc, &chart) {
+            (Some(d), _) => d.path(&["metadata", "name"]).and_then(|n| ctx.sources.loc(&bp_rel, n)),
+            (None, Some(c)) => c.name_location.clone(),
+            _ => None,
+        };
+        ctx.diags.push(
+            Diagnostic::error("invalid-name", format!("Blueprint name `{written}` is not a valid name"))
+                .at(at.or_else(|| Some(Location::file(ctx.sources.display(dir)))))
+                .for_blueprint(format!("bp-{folder}"))
+                .help("a Blueprint name is lower-case letters, digits and inner hyphens (at most 53 characters with `bp-`); it names files and Kubernetes objects"),
+        );
+        return None;
     }
 
     let mut bp = Blueprint {
@@ -733,7 +779,6 @@ fn load_blueprint(
                     .help(format!("name the chart `{}`", bp.name)),
                 );
             }
-            check_values(&mut ctx, c);
         }
         None if has_chart => {}
         None => ctx.push(
@@ -742,9 +787,24 @@ fn load_blueprint(
                 .help("every Blueprint is a Helm umbrella chart in chart/"),
         ),
     }
+    if let Some(c) = chart.as_mut() {
+        c.values = check_values(&mut ctx, c);
+        load_value_schemas(&mut ctx, c);
+    }
     bp.files = list_files(root, dir);
     bp.chart = chart;
     Some(bp)
+}
+
+/// `bp-` and a DNS label: what the schema asks of `metadata.name`.
+pub fn valid_name(name: &str) -> bool {
+    let Some(slug) = name.strip_prefix("bp-") else { return false };
+    let b = slug.as_bytes();
+    name.len() <= 53
+        && !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
 }
 
 fn str_at<'a>(doc: &'a Node, path: &[&str]) -> Option<&'a str> {
@@ -793,6 +853,21 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         bp.release_name = n.to_string();
     }
     bp.timeout = str_at(doc, &["spec", "release", "timeout"]).map(str::to_string);
+    // The chart is read from `chart/`; a path that leaves the Blueprint's
+    // folder is refused rather than silently ignored.
+    if let Some(n) = doc.path(&["spec", "manifests", "chart"])
+        && let Some(p) = n.as_text()
+        && (p.starts_with('/') || p.split('/').any(|seg| seg == ".."))
+    {
+        ctx.push(
+            Diagnostic::error(
+                "path-outside-blueprint",
+                format!("`spec.manifests.chart` ({p}) leaves the Blueprint's folder"),
+            )
+            .at(ctx.sources.loc(rel, n))
+            .help("write a path inside the folder, `./chart`"),
+        );
+    }
     read_placement(ctx, bp, doc, rel);
     read_config_schema(ctx, bp, doc, rel);
     if let Some(v) = doc.path(&["spec", "values"]) {
@@ -1005,6 +1080,7 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
     for d in doc.get("dependencies").and_then(Node::as_seq).unwrap_or_default() {
         dependencies.push(ChartDependency {
             name: str_at(d, &["name"]).unwrap_or_default().to_string(),
+            alias: str_at(d, &["alias"]).map(str::to_string),
             version: str_at(d, &["version"]).unwrap_or_default().to_string(),
             repository: str_at(d, &["repository"]).unwrap_or_default().to_string(),
             location: ctx.sources.loc(&rel, d),
@@ -1032,13 +1108,144 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
         files: list_files(ctx.root, chart_dir),
         version_location,
         name_location,
+        values: Value::Null,
+        values_schema: None,
+        subcharts: Vec::new(),
     })
+}
+
+/// Largest values.schema.json, values.yaml or Chart.yaml read from a
+/// vendored chart, and largest archive expanded to find them.
+const SUBCHART_FILE_LIMIT: u64 = 4 << 20;
+const SUBCHART_ARCHIVE_LIMIT: u64 = 256 << 20;
+
+/// Compiles a values.schema.json, reporting a file that is not JSON or not
+/// a schema.
+fn compile_values_schema(ctx: &mut Ctx, shown: &str, text: &str) -> Option<ValuesSchema> {
+    let json: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            ctx.push(
+                Diagnostic::error("invalid-values-schema", format!("{shown} is not JSON: {e}"))
+                    .at(Some(Location::new(shown, e.line().max(1), e.column().max(1), 1))),
+            );
+            return None;
+        }
+    };
+    match Schema::compile(&json) {
+        Ok(schema) => Some(ValuesSchema { file: shown.to_string(), schema: std::sync::Arc::new(schema) }),
+        Err(e) => {
+            ctx.push(
+                Diagnostic::error("invalid-values-schema", format!("{shown} is not a valid JSON Schema: {e}"))
+                    .at(Some(Location::file(shown))),
+            );
+            None
+        }
+    }
+}
+
+/// The chart's values.schema.json, and those of the upstream charts
+/// vendored in its charts/ folder.
+fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
+    let rel = format!("{}/values.schema.json", chart.dir);
+    if ctx.root.join(&rel).is_file() {
+        match ctx.sources.read(ctx.root, &rel, ctx.limits) {
+            Ok(text) => chart.values_schema = compile_values_schema(ctx, &ctx.sources.display(&rel), &text),
+            Err(d) => ctx.push(d),
+        }
+    }
+    let charts = format!("{}/charts", chart.dir);
+    let mut entries: Vec<std::path::PathBuf> =
+        std::fs::read_dir(ctx.root.join(&charts)).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let shown = ctx.sources.display(&format!("{charts}/{name}"));
+        let files = if path.is_dir() {
+            let read = |f: &str| {
+                let p = path.join(f);
+                (std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= SUBCHART_FILE_LIMIT))
+                    .then(|| std::fs::read_to_string(p).ok())
+                    .flatten()
+            };
+            Some((read("Chart.yaml"), read("values.yaml"), read("values.schema.json")))
+        } else if name.ends_with(".tgz") {
+            match read_archived_chart(&path) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    ctx.push(
+                        Diagnostic::error("unreadable-chart", format!("cannot read the vendored chart {shown}: {e}"))
+                            .at(Some(Location::file(shown.as_str())))
+                            .help("vendor it again with `catalyst package`"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let Some((Some(chart_yaml), values, schema)) = files else { continue };
+        let sub_name = catalyst_yaml::parse_one(&chart_yaml, ctx.limits)
+            .ok()
+            .flatten()
+            .and_then(|d| str_at(&d, &["name"]).map(str::to_string))
+            .unwrap_or_default();
+        if sub_name.is_empty() {
+            continue;
+        }
+        let key = chart
+            .dependencies
+            .iter()
+            .find(|d| d.name == sub_name)
+            .and_then(|d| d.alias.clone())
+            .unwrap_or_else(|| sub_name.clone());
+        let defaults = values
+            .and_then(|v| catalyst_yaml::parse_one(&v, ctx.limits).ok().flatten())
+            .map_or(Value::Null, |n| n.to_json());
+        let schema = schema.and_then(|t| compile_values_schema(ctx, &format!("{shown}/values.schema.json"), &t));
+        chart.subcharts.push(Subchart { key, defaults, schema });
+    }
+}
+
+type ChartFiles = (Option<String>, Option<String>, Option<String>);
+
+/// Chart.yaml, values.yaml and values.schema.json of a chart archive's top
+/// folder, expanding at most [`SUBCHART_ARCHIVE_LIMIT`] bytes.
+fn read_archived_chart(path: &Path) -> std::io::Result<ChartFiles> {
+    use std::io::Read as _;
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path)?);
+    let mut ar = tar::Archive::new(gz.take(SUBCHART_ARCHIVE_LIMIT));
+    let (mut chart, mut values, mut schema) = (None, None, None);
+    for entry in ar.entries()? {
+        let mut entry = entry?;
+        let p = entry.path()?.into_owned();
+        let parts: Vec<String> = p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        if parts.len() != 2 || !entry.header().entry_type().is_file() || entry.size() > SUBCHART_FILE_LIMIT {
+            continue;
+        }
+        let slot = match parts[1].as_str() {
+            "Chart.yaml" => &mut chart,
+            "values.yaml" => &mut values,
+            "values.schema.json" => &mut schema,
+            _ => continue,
+        };
+        let mut text = String::new();
+        entry.read_to_string(&mut text)?;
+        *slot = Some(text);
+    }
+    Ok((chart, values, schema))
 }
 
 /// values.yaml: the upstream pin agrees with Chart.yaml; observability
 /// toggles default to false.
-fn check_values(ctx: &mut Ctx, chart: &Chart) {
+fn check_values(ctx: &mut Ctx, chart: &Chart) -> Value {
     let rel = format!("{}/values.yaml", chart.dir);
+    let values = check_values_doc(ctx, chart, &rel);
+    values.map_or(Value::Null, |d| d.to_json())
+}
+
+fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
+    let rel = rel.to_string();
     if !ctx.root.join(&rel).is_file() {
         if !chart.dependencies.is_empty() {
             ctx.push(
@@ -1047,12 +1254,15 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
                     .help("record the upstream pin under catalystBlueprint.upstream and curate values under the dependency's name"),
             );
         }
-        return;
+        return None;
     }
     let doc = match ctx.sources.read_yaml(ctx.root, &rel, ctx.limits) {
         Ok(Some(d)) => d,
-        Ok(None) => return,
-        Err(d) => return ctx.push(d),
+        Ok(None) => return None,
+        Err(d) => {
+            ctx.push(d);
+            return None;
+        }
     };
     check_domain_literals(ctx, &doc, &rel, "");
     if let Some(up) = doc.path(&["catalystBlueprint", "upstream"]) {
@@ -1105,6 +1315,7 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) {
                 .help("observability toggles default to false: the ServiceMonitor/PrometheusRule CRDs arrive after the charts that would create them; Sovereigns opt in through config"),
         );
     }
+    Some(doc)
 }
 
 const OBSERVABILITY_KEYS: &[&str] =
@@ -1210,5 +1421,67 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                 diags.push(d);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+
+    /// A scratch catalog root, removed on drop.
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn names_and_chart_paths_that_leave_the_folder_are_refused() {
+        let root = std::env::temp_dir().join(format!("catalyst-catalog-hostile-{}", std::process::id()));
+        let _guard = Scratch(root.clone());
+        let chart = |name: &str| {
+            format!(
+                "apiVersion: v2\nname: {name}\nversion: 1.0.0\nannotations:\n  {NO_UPSTREAM_ANNOTATION}: \"true\"\n"
+            )
+        };
+        // Short dialect: the name is not schema-checked.
+        write(
+            &root,
+            "platform/short/blueprint.yaml",
+            "apiVersion: catalyst.openova.io/v1\nkind: Blueprint\nmetadata:\n  name: ../../etc\nspec:\n  version: 1.0.0\n",
+        );
+        write(&root, "platform/short/chart/Chart.yaml", &chart("bp-short"));
+        // Chart-only: the name comes from Chart.yaml.
+        write(&root, "platform/chartonly/chart/Chart.yaml", &chart("../../../tmp/x"));
+        // Canonical, with a chart path outside the folder.
+        write(
+            &root,
+            "platform/canon/blueprint.yaml",
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-canon\nspec:\n  version: 1.0.0\n  card: {title: C, summary: c}\n  visibility: unlisted\n  depends: []\n  manifests:\n    chart: ../../outside\n",
+        );
+        write(&root, "platform/canon/chart/Chart.yaml", &chart("bp-canon"));
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        let names: Vec<&str> = cat.blueprints.keys().map(String::as_str).collect();
+        assert_eq!(names, ["bp-canon"], "{:#?}", cat.diagnostics);
+        let at = |code: &str| -> Vec<(String, usize)> {
+            cat.diagnostics
+                .iter()
+                .filter(|d| d.code == code && d.severity == Severity::Error)
+                .map(|d| d.location.as_ref().map(|l| (l.file.to_string(), l.line)).unwrap_or_default())
+                .collect()
+        };
+        assert_eq!(
+            at("invalid-name"),
+            [("platform/chartonly/chart/Chart.yaml".to_string(), 2), ("platform/short/blueprint.yaml".to_string(), 4)]
+        );
+        assert_eq!(at("path-outside-blueprint"), [("platform/canon/blueprint.yaml".to_string(), 11)]);
+        assert!(valid_name("bp-a-1") && !valid_name("bp-") && !valid_name("bp-a-") && !valid_name("a"));
+        assert!(!valid_name(&format!("bp-{}", "a".repeat(51))));
     }
 }

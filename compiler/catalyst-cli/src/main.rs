@@ -93,6 +93,11 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Check rendered cluster directories instead (PATH: directories; default every rendered clusters/*/): every
+        /// object against its kind's schema (Kubernetes, Flux, Crossplane, external-dns, kustomize; schemas/rendered/)
+        /// and claims against the catalog's XRDs. `render` runs the same checks before it writes.
+        #[arg(long)]
+        rendered: bool,
     },
     /// Print the resolved dependency graph of a Sovereign, or of the whole catalog.
     Graph {
@@ -639,7 +644,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Validate { paths, format } => {
+        Command::Validate { paths, format, rendered: true } => {
+            ws().and_then(|ws| catalyst_ops::validate_rendered(&ws, &paths, &opts)).map(|r| {
+                print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
+                if format == Format::Human && !r.has_errors() {
+                    println!("valid: every rendered object matches its schema");
+                }
+                exit_for(&r)
+            })
+        }
+        Command::Validate { paths, format, rendered: false } => {
             ws().and_then(|ws| catalyst_ops::validate(&ws, &paths, &opts)).map(|r| {
                 print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
                 if format == Format::Human && !r.has_errors() {

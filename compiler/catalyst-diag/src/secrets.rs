@@ -112,9 +112,87 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
     None
 }
 
+/// Shannon entropy of `s`, in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = std::collections::BTreeMap::new();
+    for c in s.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = s.chars().count() as f64;
+    counts.values().map(|&k| k as f64 / n).map(|p| -p * p.log2()).sum()
+}
+
+/// How a random-looking string is named in messages.
+pub const RANDOM_WHAT: &str = "a generated secret (a long random string)";
+
+/// Shortest token [`looks_random`] considers.
+pub const RANDOM_MIN_LEN: usize = 24;
+
+/// Whether a token looks like a generated key or password: at least
+/// [`RANDOM_MIN_LEN`] characters of the base64 / base64url alphabet, upper
+/// and lower case and digits mixed, and at least 4 bits of entropy per
+/// character. Words, identifiers, versions, hex digests and UUIDs stay below
+/// (they lack a character class, or repeat too much); a random 24-character
+/// base64 string is around 4.3.
+pub fn looks_random(t: &str) -> bool {
+    t.len() >= RANDOM_MIN_LEN
+        && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"+/=_-".contains(&c))
+        && t.bytes().any(|c| c.is_ascii_uppercase())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+        && t.bytes().filter(u8::is_ascii_digit).count() >= 2
+        && entropy(t.trim_end_matches('=')) >= 4.0
+}
+
+/// The byte range of a random-looking token in `s` (see [`looks_random`]),
+/// for values, where a generated password has no recognizable shape. SSH
+/// public keys are public and skipped.
+pub fn find_high_entropy(s: &str) -> Option<std::ops::Range<usize>> {
+    let t = s.trim_start();
+    if ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"].iter().any(|p| t.starts_with(p)) {
+        return None;
+    }
+    let mut start = None;
+    for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
+        match (is_separator(c) || c == '.' || c == '/', start) {
+            (false, None) => start = Some(i),
+            (true, Some(b)) => {
+                if looks_random(&s[b..i]) {
+                    return Some(b..i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{find_secret, looks_like_secret, redact};
+    use super::{find_high_entropy, find_secret, looks_like_secret, looks_random, redact};
+
+    #[test]
+    fn random_strings_but_not_words_digests_or_keys() {
+        for random in
+            ["q8Zr3LmT0vXa9WcB2nYe7KpD", "Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ae", "kS3vN8qP1zX7mR4tB9wL2cF6yH0jD5gA=="]
+        {
+            assert!(looks_random(random), "{random}");
+            assert!(find_high_entropy(&format!("password: {random}")).is_some(), "{random}");
+        }
+        for plain in [
+            "registry.example.com/catalyst/bp-cilium",
+            "sha256:3f5c8a0e9b1d2c4f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b",
+            "0f9a4e22-eaaa-4c63-6342-9c03073417c4",
+            "CamelCaseIdentifierWithoutDigits",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA11aa",
+            "v1.31.4+k3s1",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0q8Jm2bQ6a4v0YV8wW1o4Lx3b8c5y5ZQ9m3zK2pTq ops@omantel.om",
+            "https://gitea.omani.works/sovereigns/omantel.git",
+            "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+        ] {
+            assert!(find_high_entropy(plain).is_none(), "{plain}");
+        }
+    }
 
     #[test]
     fn tokens_inside_urls_comments_and_sentences() {

@@ -656,3 +656,84 @@ pub fn graph(
     report.diagnostics.sort();
     Ok((res.map(|r| catalyst_resolve::render_graph(&r, &cat, &title, format)), report))
 }
+
+/// `catalyst validate --rendered`: every object in rendered cluster
+/// directories (the given ones, or every `clusters/*/` catalyst rendered)
+/// against the schema of its kind, and claims against the catalog's XRDs.
+/// Errors name the file, line and field; kinds without a schema are
+/// reported as warnings, not passed silently.
+pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let mut report = Report::default();
+    let dirs: Vec<PathBuf> = if paths.is_empty() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(ws.root.join("clusters"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join(catalyst_render::LOCK_FILE).is_file())
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        v.sort();
+        v
+    } else {
+        paths
+            .iter()
+            .map(|p| {
+                let abs = ws.cwd.join(p);
+                let abs = if abs.is_file() { abs.parent().map(Path::to_path_buf).unwrap_or(abs) } else { abs };
+                if abs.is_dir() { Ok(abs) } else { Err(OpsError::Usage(format!("{}: no such directory", p.display()))) }
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if dirs.is_empty() {
+        return Err(OpsError::Usage(
+            "no rendered cluster directories: run `catalyst render`, or name directories".into(),
+        ));
+    }
+    let cat = ws.load_catalog(&opts.limits)?;
+    for dir in dirs {
+        let shown = ws.display(&dir);
+        let files = write::read_tree(&dir)
+            .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+        for (rel, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
+            if rel == SPEC_FILE {
+                continue;
+            }
+            let file = format!("{shown}/{rel}");
+            let text = match catalyst_yaml::decode_utf8(bytes.clone(), &file) {
+                Ok(t) => t,
+                Err(d) => {
+                    report.diagnostics.push(d);
+                    continue;
+                }
+            };
+            report.sources.add(file.clone(), text.clone());
+            let docs = match catalyst_yaml::parse(&text, &opts.limits) {
+                Ok(d) => d,
+                Err(e) => {
+                    report.diagnostics.push(catalyst_yaml::error_diagnostic(&file, &e));
+                    continue;
+                }
+            };
+            for d in &docs {
+                match catalyst_schema::rendered::check_node(d, &file) {
+                    Some(found) => report.diagnostics.extend(found),
+                    None => {
+                        let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();
+                        let kind = d.get("kind").and_then(|n| n.as_str()).unwrap_or_default();
+                        let group = api.split('/').next().unwrap_or_default();
+                        if cat.xrd_for(group, kind).is_none() {
+                            report.diagnostics.push(
+                                Diagnostic::warning("no-schema", format!("no schema for {api} {kind}: not checked"))
+                                    .at(Some(Location::new(file.as_str(), d.pos.line, d.pos.col, 1))),
+                            );
+                        }
+                    }
+                }
+            }
+            catalyst_render::infra::validate_claims(&cat, &text, &file, &mut report.diagnostics);
+        }
+    }
+    report.diagnostics.sort();
+    Ok(report)
+}

@@ -22,6 +22,7 @@ mod check;
 pub mod infra;
 mod lock;
 pub mod placement;
+mod scan;
 mod templates;
 pub mod tofu;
 mod values;
@@ -196,6 +197,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 values::deep_merge(&mut vals, &s.values);
             }
             values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
+            values::check_chart_schemas(bp, &vals, &sov.file, &mut diags);
             values::check_clustermesh(&vals, name, &sov.file, &mut diags);
             if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
                 namespaces.insert(bp.namespace.clone());
@@ -368,11 +370,38 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         diags.sort();
         return Err(diags);
     }
+    // What Flux, Kubernetes or Crossplane would reject is refused here:
+    // every object against its kind's schema (claims were checked against
+    // their XRDs above).
+    let mut invalid = check_rendered(&sov.fqdn, &files);
+    // Last line of defence: nothing secret-shaped is written.
+    invalid.extend(scan::scan_output(&sov.fqdn, &files));
+    if invalid.has_errors() {
+        invalid.sort();
+        return Err(invalid);
+    }
 
     let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files, input.extra_inputs);
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
     warnings.sort();
     Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, placement, notices: extras.notices, warnings, lock })
+}
+
+/// Every object of the rendered YAML files of Sovereign `fqdn` checked
+/// against the schema of its kind (`schemas/rendered/`); errors name the
+/// file, line and field. Kinds without a schema (claims) are skipped.
+pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        let shown = format!("{fqdn}/{path}");
+        let Ok(docs) = catalyst_yaml::parse(&String::from_utf8_lossy(bytes), &catalyst_yaml::Limits::default()) else {
+            continue; // reported as internal-template above
+        };
+        for d in &docs {
+            diags.extend(catalyst_schema::rendered::check_node(d, &shown).unwrap_or_default());
+        }
+    }
+    diags
 }
 
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {

@@ -151,7 +151,10 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
     fn go(v: &Value, path: &str, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
         match v {
             Value::String(s) => {
-                if let Some((what, _)) = catalyst_spec::find_secret(s) {
+                let found = catalyst_spec::find_secret(s).map(|(what, _)| what).or_else(|| {
+                    catalyst_diag::secrets::find_high_entropy(s).map(|_| catalyst_diag::secrets::RANDOM_WHAT)
+                });
+                if let Some(what) = found {
                     diags.push(
                         Diagnostic::error(
                             "secret-value",
@@ -173,6 +176,49 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
         }
     }
     go(v, "", spec_file, bp, diags);
+}
+
+/// Validates the values Helm will install with — the chart's defaults with
+/// the rendered values over them — against the chart's values.schema.json,
+/// and each vendored upstream chart's part (its defaults, the umbrella's
+/// values under its key, and `global`) against its own, as Helm does.
+pub fn check_chart_schemas(bp: &catalyst_catalog::Blueprint, vals: &Value, spec_file: &str, diags: &mut Diagnostics) {
+    let Some(chart) = &bp.chart else { return };
+    let object = |v: &Value| if v.is_object() { v.clone() } else { Value::Object(Default::default()) };
+    let mut full = object(&chart.values);
+    deep_merge(&mut full, vals);
+    let mut check = |schema: &catalyst_catalog::ValuesSchema, v: &Value, prefix: &str| {
+        for (pointer, msg) in schema.schema.errors(v) {
+            let path = catalyst_yaml::display_path(&format!("{prefix}{pointer}"));
+            let at = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
+            diags.push(
+                Diagnostic::error(
+                    "values-schema",
+                    format!("the values rendered for {} break {}{at}: {msg}", bp.name, schema.file),
+                )
+                .at(Some(Location::file(spec_file)))
+                .note("the chart's values schema", Some(Location::file(schema.file.as_str())))
+                .for_blueprint(bp.name.clone())
+                .help("fix the value in the spec's or the Blueprint's values: Helm checks this schema at install and would fail the release"),
+            );
+        }
+    };
+    if let Some(s) = &chart.values_schema {
+        check(s, &full, "");
+    }
+    for sub in &chart.subcharts {
+        let Some(s) = &sub.schema else { continue };
+        let mut v = object(&sub.defaults);
+        if let Some(o) = full.get(&sub.key) {
+            deep_merge(&mut v, o);
+        }
+        if let (Some(g), Some(m)) = (full.get("global"), v.as_object_mut()) {
+            let mut global = m.get("global").cloned().unwrap_or_else(|| Value::Object(Default::default()));
+            deep_merge(&mut global, g);
+            m.insert("global".into(), global);
+        }
+        check(s, &v, &format!("/{}", sub.key));
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ use catalyst_yaml::Node;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
+pub mod rendered;
+
 /// The schemas shipped with the compiler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Builtin {
@@ -94,6 +96,20 @@ impl Schema {
 
     pub fn is_valid(&self, value: &Value) -> bool {
         self.validator.is_valid(value)
+    }
+
+    /// Every violation in `value` as (JSON pointer of the field, message),
+    /// for values that have no YAML document to point into (values merged
+    /// from several files). Messages never repeat the value.
+    pub fn errors(&self, value: &Value) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .validator
+            .iter_errors(value)
+            .map(|e| (e.instance_path().as_str().to_string(), e.masked().to_string()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Validates a whole YAML document.

@@ -617,6 +617,16 @@ pub fn fqdn_problem(fqdn: &str) -> Option<String> {
                 "label `{l}` must start with a letter and hold only a-z, 0-9 and inner hyphens (RFC 1035)"
             ));
         }
+        // `xn--` is punycode: an internationalized name, where look-alike
+        // letters (a Cyrillic `а` in `omаntel`) hide behind plain ASCII. Any
+        // label with `--` in the third and fourth places is reserved for such
+        // encodings (RFC 5891 §4.2.3.1).
+        if l.len() >= 4 && &l[2..4] == "--" {
+            return Some(format!(
+                "label `{l}` is {} (`??--` labels are reserved for encoded internationalized names, where look-alike characters hide); only plain ASCII names are accepted",
+                if l.starts_with("xn--") { "punycode" } else { "a reserved `??--` label" }
+            ));
+        }
     }
     if labels.windows(2).any(|w| w == ["omani", "trades"]) {
         return Some("`omani.trades` is not a pool: the pool TLD is `omani.trade`".into());
@@ -731,5 +741,16 @@ spec:
     fn idn_lookalikes_are_refused() {
         assert!(fqdn_problem("оmantel.omani.works").is_some()); // Cyrillic о
         assert!(fqdn_problem("omantel.omani.works").is_none());
+        // The same look-alike as punycode: plain ASCII, still refused.
+        let p = fqdn_problem("xn--mntel-2ve.omani.works").unwrap();
+        assert!(p.contains("punycode"), "{p}");
+        assert!(fqdn_problem("cloud.xn--mntel-2ve.com").is_some());
+        assert!(fqdn_problem("ab--cd.example.com").is_some());
+        assert!(fqdn_problem("a--b.example.com").is_none(), "inner double hyphens elsewhere are fine");
+        let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: xn--mntel-2ve"));
+        assert!(
+            e.iter().any(|d| d.code == "invalid-fqdn" && d.location.as_ref().is_some_and(|l| l.line == 23)),
+            "{e:#?}"
+        );
     }
 }

@@ -173,7 +173,8 @@ pub fn vendor(
                         );
                     continue;
                 }
-                if let Err(d) = check_archive(&bytes, &r.name, &version, shown) {
+                let shown_archive = archive_display(shown, &source, &format!("{}-{version}.tgz", r.name));
+                if let Err(d) = check_archive(&bytes, &r.name, &version, shown, &shown_archive) {
                     diags.push(d);
                     continue;
                 }
@@ -243,8 +244,19 @@ fn is_version(s: &str) -> bool {
     })
 }
 
-fn check_archive(bytes: &[u8], name: &str, version: &str, shown: &str) -> Result<(), Diagnostic> {
-    let files = catalyst_package::read_archive(bytes, &format!("{name}-{version}.tgz")).map_err(|e| e.diagnostic())?;
+/// How to name a dependency's archive in messages: where it was read from
+/// (`<chart>/charts/x-1.0.0.tgz`, the URL), not only its file name.
+fn archive_display(shown: &str, source: &Source, file: &str) -> String {
+    match source {
+        Source::Local(dir) if dir == "charts/" => format!("{shown}/charts/{file}"),
+        Source::Local(dir) => format!("{shown}/{} ({file})", dir.trim_end_matches('/')),
+        Source::Download(url) => url.clone(),
+        Source::Cache => format!("{file} (from the cache)"),
+    }
+}
+
+fn check_archive(bytes: &[u8], name: &str, version: &str, shown: &str, shown_archive: &str) -> Result<(), Diagnostic> {
+    let files = catalyst_package::read_archive(bytes, shown_archive).map_err(|e| e.diagnostic())?;
     let chart = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"));
     let ok = chart
         .and_then(|(_, b)| catalyst_package::chart_identity(&String::from_utf8_lossy(b), "").ok())
@@ -428,6 +440,29 @@ mod tests {
         assert_eq!(m.rewrite("https://charts.example.com/stable"), "http://127.0.0.1:9/stable");
         assert_eq!(m.rewrite("https://charts.example.com/other/"), "http://127.0.0.1:9/all/other");
         assert_eq!(m.rewrite("https://charts.example.community"), "https://charts.example.community");
+    }
+
+    #[test]
+    fn a_hostile_archive_is_refused_naming_where_it_is() {
+        // A tar entry named `../../evil`, planted past the tar builder's own checks.
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.as_gnu_mut().unwrap().name[..10].copy_from_slice(b"../../evil");
+        h.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&h, &b"x"[..]).unwrap();
+        let raw = b.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        let bytes = gz.finish().unwrap();
+        let shown = archive_display("platform/x/chart", &Source::Local("charts/".into()), "evil-1.0.0.tgz");
+        assert_eq!(shown, "platform/x/chart/charts/evil-1.0.0.tgz");
+        let d = check_archive(&bytes, "evil", "1.0.0", "platform/x/chart", &shown).unwrap_err();
+        assert!(d.message.contains("platform/x/chart/charts/evil-1.0.0.tgz") && d.message.contains("escapes"), "{d:?}");
+        let url = archive_display("c", &Source::Download("https://r.example/evil-1.0.0.tgz".into()), "evil-1.0.0.tgz");
+        assert_eq!(url, "https://r.example/evil-1.0.0.tgz");
     }
 
     #[test]

@@ -145,8 +145,21 @@ fn pos_of_offset(text: &str, offset: usize) -> Pos {
 }
 
 enum Frame {
-    Seq { pos: Pos, anchor: usize, items: Vec<Node> },
-    Map { pos: Pos, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    /// `keys`: where each key of `entries` was first written, so that a
+    /// duplicate is found without scanning every entry (a mapping of many
+    /// keys would otherwise take quadratic time).
+    Map {
+        pos: Pos,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        keys: HashMap<String, Pos>,
+    },
 }
 
 struct Builder<'l> {
@@ -200,7 +213,7 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 self.count(1, pos)?;
-                self.open(Frame::Map { pos, anchor, entries: Vec::new(), key: None }, pos)?;
+                self.open(Frame::Map { pos, anchor, entries: Vec::new(), key: None, keys: HashMap::new() }, pos)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
@@ -240,22 +253,20 @@ impl Builder<'_> {
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map { entries, key, keys, .. }) => match key.take() {
                 None => {
                     if !matches!(node.kind, NodeKind::Scalar(..)) {
                         return Err(YamlError::new(node.pos, "mapping keys must be scalars"));
                     }
                     let k = node.as_str_lossy();
-                    if let Some((prev, _)) = entries.iter().find(|(p, _)| p.as_str_lossy() == k) {
+                    if let Some(prev) = keys.get(&k) {
                         return Err(YamlError::new(
                             node.pos,
-                            format!(
-                                "duplicate key `{k}` (first defined at line {}, column {})",
-                                prev.pos.line, prev.pos.col
-                            ),
+                            format!("duplicate key `{k}` (first defined at line {}, column {})", prev.line, prev.col),
                         )
                         .help("remove one of the two entries; YAML tools disagree on which one wins"));
                     }
+                    keys.insert(k, node.pos);
                     *key = Some(node);
                 }
                 Some(k) => entries.push((k, node)),
@@ -273,6 +284,8 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError
         return Ok(entries);
     }
     let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    // Keys already set, looked up by hash: merging big mappings stays linear.
+    let mut set: std::collections::HashSet<String> = own.iter().map(|(k, _)| k.as_str_lossy()).collect();
     for (k, v) in merges {
         let sources: Vec<Node> = match v.kind {
             NodeKind::Map(_) => vec![v],
@@ -285,7 +298,7 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError
         for src in sources {
             if let NodeKind::Map(m) = src.kind {
                 for (mk, mv) in m {
-                    if !own.iter().any(|(o, _)| o.as_str_lossy() == mk.as_str_lossy()) {
+                    if set.insert(mk.as_str_lossy()) {
                         own.push((mk, mv));
                     }
                 }
@@ -563,7 +576,10 @@ fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::
             if pointer.ends_with("/sshPublicKey") {
                 return;
             }
-            if let Some((what, _)) = catalyst_diag::secrets::find_secret(t) {
+            let found = catalyst_diag::secrets::find_secret(t)
+                .map(|(what, _)| what)
+                .or_else(|| catalyst_diag::secrets::find_high_entropy(t).map(|_| catalyst_diag::secrets::RANDOM_WHAT));
+            if let Some(what) = found {
                 diags.push(
                     catalyst_diag::Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", display_path(pointer)))
                         .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
@@ -676,6 +692,25 @@ mod tests {
         }
         let e = parse(&t, &Limits::default()).unwrap_err();
         assert!(e.message.contains("more than"), "{}", e.message);
+    }
+
+    #[test]
+    fn many_keys_and_merges_take_linear_time() {
+        // 200,000 keys: a linear scan for duplicates per key took minutes.
+        let n = 200_000;
+        let mut t: String = (0..n).map(|i| format!("k{i}: 0\n")).collect();
+        let start = std::time::Instant::now();
+        assert_eq!(one(&t).as_map().unwrap().len(), n);
+        t.push_str("k7: 1\n");
+        let e = parse(&t, &Limits::default()).unwrap_err();
+        assert!(e.message.contains("duplicate key `k7` (first defined at line 8, column 1)"), "{}", e.message);
+        // A big mapping merged into another big one.
+        let half = n / 4;
+        let base: String = (0..half).map(|i| format!("  a{i}: 0\n")).collect();
+        let own: String = (0..half).map(|i| format!("  b{i}: 0\n")).collect();
+        let m = one(&format!("base: &b\n{base}x:\n  <<: *b\n{own}"));
+        assert_eq!(m.get("x").unwrap().as_map().unwrap().len(), 2 * half);
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "took {:?}", start.elapsed());
     }
 
     #[test]
