@@ -198,7 +198,9 @@ impl FromIterator<Diagnostic> for Diagnostics {
 /// under the message.
 #[derive(Default, Debug, Clone)]
 pub struct Sources {
-    files: BTreeMap<Arc<str>, Arc<str>>,
+    /// Each file's text and where its lines start, so that printing many
+    /// diagnostics into one large file stays linear.
+    files: BTreeMap<Arc<str>, (Arc<str>, Arc<[usize]>)>,
 }
 
 impl Sources {
@@ -206,14 +208,22 @@ impl Sources {
         Self::default()
     }
     pub fn add(&mut self, file: impl Into<Arc<str>>, text: impl Into<Arc<str>>) {
-        self.files.insert(file.into(), text.into());
+        let text: Arc<str> = text.into();
+        let starts: Arc<[usize]> =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect::<Vec<_>>().into();
+        self.files.insert(file.into(), (text, starts));
     }
     pub fn merge(&mut self, other: Sources) {
         self.files.extend(other.files);
     }
     pub fn line(&self, file: &str, line: usize) -> Option<&str> {
-        let text = self.files.get(file)?;
-        text.lines().nth(line.checked_sub(1)?)
+        let (text, starts) = self.files.get(file)?;
+        let start = *starts.get(line.checked_sub(1)?)?;
+        if start >= text.len() {
+            return None;
+        }
+        let end = starts.get(line).map_or(text.len(), |e| e - 1);
+        Some(text[start..end].trim_end_matches('\r'))
     }
 }
 

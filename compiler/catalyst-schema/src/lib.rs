@@ -61,6 +61,9 @@ pub fn builtin(which: Builtin) -> &'static Schema {
     &SCHEMAS[Builtin::ALL.iter().position(|b| *b == which).expect("listed")]
 }
 
+/// How many unknown fields of one mapping are reported one by one.
+pub const MAX_UNKNOWN_FIELDS: usize = 50;
+
 /// A compiled JSON Schema and its source, which messages consult for field
 /// names and descriptions.
 pub struct Schema {
@@ -240,8 +243,12 @@ fn describe(
     let d = match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
             let names = property_names(schema);
-            return unexpected
+            // A mapping of thousands of unknown keys is reported by its
+            // first few and a count: each is looked up in the document, and
+            // nobody reads ten thousand identical errors.
+            let mut shown: Vec<Diagnostic> = unexpected
                 .iter()
+                .take(MAX_UNKNOWN_FIELDS)
                 .map(|u| {
                     let child = format!("{pointer}/{}", u.replace('~', "~0").replace('/', "~1"));
                     let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
@@ -254,6 +261,17 @@ fn describe(
                     d
                 })
                 .collect();
+            if unexpected.len() > MAX_UNKNOWN_FIELDS {
+                let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
+                shown.push(
+                    Diagnostic::error(
+                        "unknown-field",
+                        format!("{} more unknown fields in {parent}", unexpected.len() - MAX_UNKNOWN_FIELDS),
+                    )
+                    .at(at(true)),
+                );
+            }
+            return shown;
         }
         ValidationErrorKind::Required { property } => {
             let p = property.as_str().unwrap_or_default();
