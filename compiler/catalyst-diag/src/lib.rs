@@ -200,8 +200,11 @@ impl FromIterator<Diagnostic> for Diagnostics {
 pub struct Sources {
     /// Each file's text and where its lines start, so that printing many
     /// diagnostics into one large file stays linear.
-    files: BTreeMap<Arc<str>, (Arc<str>, Arc<[usize]>)>,
+    files: BTreeMap<Arc<str>, Indexed>,
 }
+
+/// A file's text and the byte offset of each of its lines.
+type Indexed = (Arc<str>, Arc<[usize]>);
 
 impl Sources {
     pub fn new() -> Self {
