@@ -1352,19 +1352,31 @@ fn check_placeholders(ctx: &mut Ctx, node: &Node, rel: &str) {
     }
 }
 
+/// Adds why `broken` could not be loaded (its first error, at its place)
+/// as a note: a render reports only the problems of the Blueprints it
+/// uses, and a Blueprint that could not be loaded is not among them.
+fn with_cause(diag: Diagnostic, diags: &Diagnostics, broken: &str) -> Diagnostic {
+    match diags.iter().find(|c| c.severity == Severity::Error && c.blueprint.as_deref() == Some(broken)) {
+        Some(c) => diag.note(format!("{broken}: {}", c.message), c.location.clone()),
+        None => diag,
+    }
+}
+
 fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
     for bp in cat.blueprints.values() {
         for d in bp.depends.iter().flatten() {
             match cat.blueprints.get(&d.blueprint) {
-                None if cat.broken.contains(&d.blueprint) => diags.push(
-                    Diagnostic::error(
+                None if cat.broken.contains(&d.blueprint) => {
+                    let diag = Diagnostic::error(
                         "broken-dependency",
                         format!("{} depends on `{}`, which could not be loaded", bp.name, d.blueprint),
                     )
                     .at(d.location.clone())
                     .for_blueprint(bp.name.clone())
-                    .help(format!("fix the errors reported for {} first", d.blueprint)),
-                ),
+                    .help(format!("fix the errors reported for {} first", d.blueprint));
+                    let diag = with_cause(diag, diags, &d.blueprint);
+                    diags.push(diag);
+                }
                 None => {
                     let mut diag = Diagnostic::error(
                         "unknown-dependency",
@@ -1406,16 +1418,23 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
     for f in &cat.families {
         for (m, _) in &f.members {
             if !known.contains(m.as_str()) {
+                let broken = cat.broken.contains(m);
                 let mut d = Diagnostic::error(
                     "unknown-member",
-                    format!("family `{}` lists `{m}`, which is not in the catalog", f.name),
+                    if broken {
+                        format!("family `{}` lists `{m}`, which could not be loaded", f.name)
+                    } else {
+                        format!("family `{}` lists `{m}`, which is not in the catalog", f.name)
+                    },
                 )
                 .at(cat
                     .member_locations
                     .get(m)
                     .cloned()
                     .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml")))));
-                if let Some(s) = cat.suggest(m) {
+                if broken {
+                    d = with_cause(d, diags, m).help(format!("fix the errors reported for {m} first"));
+                } else if let Some(s) = cat.suggest(m) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
                 diags.push(d);
@@ -1482,6 +1501,48 @@ mod hostile_tests {
         );
         assert_eq!(at("path-outside-blueprint"), [("platform/canon/blueprint.yaml".to_string(), 11)]);
         assert!(valid_name("bp-a-1") && !valid_name("bp-") && !valid_name("bp-a-") && !valid_name("a"));
+    }
+
+    #[test]
+    fn a_broken_dependency_names_why_it_could_not_be_loaded() {
+        let root = std::env::temp_dir().join(format!("catalyst-catalog-broken-{}", std::process::id()));
+        let _guard = Scratch(root.clone());
+        let bp = |name: &str, deps: &str| {
+            format!(
+                "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-{name}\nspec:\n  version: 1.0.0\n  card: {{title: T, summary: s}}\n  visibility: unlisted\n  depends: {deps}\n  manifests:\n    chart: ./chart\n"
+            )
+        };
+        let chart = |name: &str| {
+            format!(
+                "apiVersion: v2\nname: bp-{name}\nversion: 1.0.0\nannotations:\n  {NO_UPSTREAM_ANNOTATION}: \"true\"\n"
+            )
+        };
+        write(&root, "platform/a/blueprint.yaml", &bp("a", "[{blueprint: bp-b}]"));
+        write(&root, "platform/a/chart/Chart.yaml", &chart("a"));
+        // An alias bomb: bp-b cannot be loaded.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+        }
+        write(&root, "platform/b/blueprint.yaml", &bomb);
+        write(&root, "platform/b/chart/Chart.yaml", &chart("b"));
+        write(
+            &root,
+            "catalog.yaml",
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://registry.example.com/c\n  families:\n    - name: f\n      title: F\n      members:\n        - {blueprint: bp-b, tier: mandatory}\n",
+        );
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        for code in ["broken-dependency", "unknown-member"] {
+            let d = cat
+                .diagnostics
+                .iter()
+                .find(|d| d.code == code)
+                .unwrap_or_else(|| panic!("{code}: {:#?}", cat.diagnostics));
+            assert!(d.message.contains("could not be loaded"), "{d:?}");
+            let note = &d.notes[0];
+            assert!(note.message.starts_with("bp-b: document has more than"), "{note:?}");
+            assert_eq!(&*note.location.as_ref().unwrap().file, "platform/b/blueprint.yaml");
+        }
         assert!(!valid_name(&format!("bp-{}", "a".repeat(51))));
     }
 }

@@ -45,6 +45,18 @@ const RENAME_LIMIT: usize = 10_000;
 /// count as one renamed.
 const RENAME_SIMILARITY: f32 = 0.5;
 
+/// Above this many old × new lines, a unit's lines are not diffed: it is
+/// shown replaced whole. A line diff of two unrelated texts takes time
+/// quadratic in their length (a 200,000-line committed file against a
+/// 50-line render ran for more than ten minutes), and the old side is
+/// whatever was committed. Rendered objects are far below this.
+const MAX_LINE_PAIRS: usize = 4_000_000;
+
+/// Rename detection diffs every removed unit with every added one; above
+/// this many line pairs in all it is skipped (deterministically, unlike a
+/// deadline), leaving removals and additions.
+const RENAME_LINE_PAIRS: usize = 50_000_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
     Added,
@@ -227,7 +239,11 @@ fn diff_trees(old: &Tree, new: &Tree, with_lines: bool) -> Vec<Entry> {
     removed.sort_by(|a, b| (&a.path, a.first_line).cmp(&(&b.path, b.first_line)));
 
     // Renames: the most similar pairs first.
-    if removed.len() * added.len() <= RENAME_LIMIT {
+    let line_pairs = removed
+        .iter()
+        .flat_map(|o| added.iter().filter(|n| renamable(&o.id, &n.id)).map(move |n| line_pairs(o, n)))
+        .fold(0, usize::saturating_add);
+    if removed.len().saturating_mul(added.len()) <= RENAME_LIMIT && line_pairs <= RENAME_LINE_PAIRS {
         let mut cands: Vec<(f32, usize, usize)> = Vec::new();
         for (i, o) in removed.iter().enumerate() {
             for (j, n) in added.iter().enumerate() {
@@ -332,8 +348,21 @@ fn one_sided(u: &Unit, tag: LineTag) -> Hunk {
     }
 }
 
+fn line_pairs(o: &Unit, n: &Unit) -> usize {
+    o.text.lines().count().saturating_mul(n.text.lines().count())
+}
+
 /// Unified-diff hunks between two units' texts, numbered as in their files.
 fn hunks(o: &Unit, n: &Unit) -> (Vec<Hunk>, usize, usize) {
+    if line_pairs(o, n) > MAX_LINE_PAIRS {
+        // One hunk: every old line removed, every new line added.
+        let (old, new) = (one_sided(o, LineTag::Removed), one_sided(n, LineTag::Added));
+        let (removed, added) = (old.old_len, new.new_len);
+        let mut lines = old.lines;
+        lines.extend(new.lines);
+        let hunk = Hunk { old_start: old.old_start, old_len: removed, new_start: new.new_start, new_len: added, lines };
+        return (vec![hunk], added, removed);
+    }
     let diff = TextDiff::from_lines(o.text.as_str(), n.text.as_str());
     let (mut added, mut removed) = (0, 0);
     let mut out = Vec::new();

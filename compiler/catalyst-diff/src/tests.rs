@@ -148,4 +148,25 @@ fn values_read_as_yaml() {
     assert_eq!(paths, ["[\"a.b\"]", "l", "n"]);
 }
 
+#[test]
+fn a_huge_unrelated_committed_file_is_compared_in_bounded_time() {
+    // 200,000 committed lines against a 50-line render: the line diff is
+    // skipped (one hunk replacing the whole), and so are renames between
+    // big units.
+    let big: String = (0..200_000).map(|i| format!("k{i}: {}\n", i * 7919 % 100_003)).collect();
+    let small = "x: 1\n".repeat(50);
+    let start = std::time::Instant::now();
+    let d = diff_sovereign("clusters/x", "x", &tree(&[("c/a.txt", &big)]), &tree(&[("c/a.txt", &small)]));
+    let e = &d.entries[0];
+    assert_eq!((e.change, e.lines_removed, e.lines_added), (Change::Changed, 200_000, 50));
+    let h = &e.hunks[0];
+    assert_eq!((h.old_start, h.old_len, h.new_start, h.new_len, h.lines.len()), (1, 200_000, 1, 50, 200_050));
+    assert_eq!(h.lines[200_000], (LineTag::Added, "x: 1".to_string()));
+    let renamed =
+        diff_sovereign("clusters/x", "x", &tree(&[("c/a.txt", &big)]), &tree(&[("c/b.txt", &big[..big.len() / 2])]));
+    let changes: Vec<Change> = renamed.entries.iter().map(|e| e.change).collect();
+    assert_eq!(changes, [Change::Removed, Change::Added]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(30), "took {:?}", start.elapsed());
+}
+
 use serde_json::json;

@@ -103,23 +103,28 @@ pub(crate) fn units(path: &str, bytes: &[u8]) -> Vec<Unit> {
     let mut out = Vec::new();
     let mut pending: Option<(usize, String)> = None;
     for (line, seg) in segments {
+        // Each segment is parsed alone: comments held back from earlier
+        // segments parse to nothing, and parsing them again with every
+        // segment took quadratic time (a file of `#\n---\n` lines).
+        let doc = match catalyst_yaml::parse_one(&seg, &limits) {
+            Ok(Some(d)) => d.to_json(),
+            Ok(None) => {
+                // Only comments: they go with the next document.
+                match &mut pending {
+                    Some((_, p)) => p.push_str(&seg),
+                    None if !seg.trim().is_empty() => pending = Some((line, seg)),
+                    None => {}
+                }
+                continue;
+            }
+            Err(_) => return whole(text),
+        };
         let (line, seg) = match pending.take() {
             Some((l, mut p)) => {
                 p.push_str(&seg);
                 (l, p)
             }
             None => (line, seg),
-        };
-        let doc = match catalyst_yaml::parse_one(&seg, &limits) {
-            Ok(Some(d)) => d.to_json(),
-            Ok(None) => {
-                // Only comments: they go with the next document.
-                if !seg.trim().is_empty() {
-                    pending = Some((line, seg));
-                }
-                continue;
-            }
-            Err(_) => return whole(text),
         };
         let s = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_string);
         let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else { return whole(text) };
@@ -171,6 +176,23 @@ mod tests {
         assert_eq!(u[1].first_line, 8);
         let UnitId::Object(o) = &u[1].id else { panic!() };
         assert_eq!((o.cluster.as_str(), o.group.as_str()), ("hz-x", "helm.toolkit.fluxcd.io"));
+    }
+
+    #[test]
+    fn many_comment_only_documents_take_linear_time() {
+        // 20,000 documents of only a comment, then an object: each used to
+        // be parsed again with all the comments before it (minutes).
+        let text = format!("{}apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n", "# c\n---\n".repeat(20_000));
+        let start = std::time::Instant::now();
+        let u = units("x/ns.yaml", text.as_bytes());
+        assert_eq!(u.len(), 1);
+        assert_eq!((u[0].id.to_string(), u[0].first_line), ("Namespace/a".to_string(), 1));
+        assert!(u[0].text.starts_with("# c\n# c\n"), "the comments stay with the object");
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "took {:?}", start.elapsed());
+        // Comments after the last object stay with it.
+        let u = units("x/ns.yaml", b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# end\n---\n\n");
+        assert_eq!(u.len(), 1);
+        assert!(u[0].text.ends_with("# end\n\n"), "{:?}", u[0].text);
     }
 
     #[test]
