@@ -367,12 +367,23 @@ fn hunks(o: &Unit, n: &Unit) -> (Vec<Hunk>, usize, usize) {
     let (mut added, mut removed) = (0, 0);
     let mut out = Vec::new();
     for group in diff.grouped_ops(CONTEXT) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
-        let (os, oe) = (first.old_range().start, last.old_range().end);
-        let (ns, ne) = (first.new_range().start, last.new_range().end);
+        let Some(first) = group.first() else { continue };
+        // Where the hunk starts and how long it is come from the lines
+        // themselves: an operation's range on the side it does not touch
+        // can be off (similar 2.7 with lines ending in a lone `\r`), and
+        // the first and last ranges then gave an end before the start.
+        let (mut old_at, mut new_at, mut old_len, mut new_len) = (None, None, 0, 0);
         let mut lines = Vec::new();
         for op in &group {
             for c in diff.iter_changes(op) {
+                if let Some(i) = c.old_index() {
+                    old_at.get_or_insert(i);
+                    old_len += 1;
+                }
+                if let Some(i) = c.new_index() {
+                    new_at.get_or_insert(i);
+                    new_len += 1;
+                }
                 let tag = match c.tag() {
                     ChangeTag::Equal => LineTag::Context,
                     ChangeTag::Insert => {
@@ -387,13 +398,16 @@ fn hunks(o: &Unit, n: &Unit) -> (Vec<Hunk>, usize, usize) {
                 lines.push((tag, c.value().trim_end_matches(['\n', '\r']).to_string()));
             }
         }
+        let os = old_at.unwrap_or(first.old_range().start);
+        let ns = new_at.unwrap_or(first.new_range().start);
         // Like `diff -u`: an empty range starts at the line before it.
-        let start = |s: usize, len: usize, first: usize| if len == 0 { s + first - 1 } else { s + first };
+        let start =
+            |s: usize, len: usize, first: usize| if len == 0 { (s + first).saturating_sub(1) } else { s + first };
         out.push(Hunk {
-            old_start: start(os, oe - os, o.first_line),
-            old_len: oe - os,
-            new_start: start(ns, ne - ns, n.first_line),
-            new_len: ne - ns,
+            old_start: start(os, old_len, o.first_line),
+            old_len,
+            new_start: start(ns, new_len, n.first_line),
+            new_len,
             lines,
         });
     }

@@ -169,4 +169,21 @@ fn a_huge_unrelated_committed_file_is_compared_in_bounded_time() {
     assert!(start.elapsed() < std::time::Duration::from_secs(30), "took {:?}", start.elapsed());
 }
 
+#[test]
+fn lines_ending_in_a_lone_carriage_return_do_not_break_hunks() {
+    // Found by the `diff` fuzz target (fuzz/artifacts/diff/): similar
+    // reports the untouched side of an operation out of order for these,
+    // and the hunk's end came before its start (a subtraction overflow).
+    let (old, new) = (format!("# Re{}", "\r".repeat(8)), "\r".repeat(12));
+    let d = diff_sovereign("clusters/x", "x", &tree(&[("c/a.yaml", &old)]), &tree(&[("c/b.yaml", &new)]));
+    for e in &d.entries {
+        for h in &e.hunks {
+            let count = |t: LineTag| h.lines.iter().filter(|(x, _)| *x == t || *x == LineTag::Context).count();
+            assert_eq!((h.old_len, h.new_len), (count(LineTag::Removed), count(LineTag::Added)), "{h:?}");
+        }
+    }
+    let f = FleetDiff { against: None, sovereigns: vec![d] };
+    let _ = (human(&f, false), stat(&f, false), to_json(&f));
+}
+
 use serde_json::json;
