@@ -316,6 +316,14 @@ enum GraphFmt {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when whoever reads the output goes
+    // away (`catalyst diff | head`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

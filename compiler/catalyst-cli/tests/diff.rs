@@ -337,6 +337,33 @@ fn colour_only_when_asked_and_errors_exit_2() {
     assert!(err.contains("nothing was compared"), "{err}");
 }
 
+#[test]
+fn a_reader_that_goes_away_ends_the_diff_quietly() {
+    let t = fleet();
+    let root = t.path();
+    write(&cluster(root, "epsilon").join("sovereign.yaml"), &spec_of("epsilon"));
+    // `catalyst diff | head -0`: the read end is closed before anything is written.
+    let (r, w) = std::io::pipe().unwrap();
+    drop(r);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_catalyst"))
+        .current_dir(root)
+        .args(["--color", "never", "diff", "--against", "base"])
+        .stdout(w)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(o.status.code(), Some(101), "{err}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(libc_sigpipe()), "ended by SIGPIPE like other tools: {:?}", o.status);
+}
+
+/// SIGPIPE's number on Linux.
+fn libc_sigpipe() -> i32 {
+    13
+}
+
 /// `catalyst affected --since base --format json`.
 fn affected(root: &Path) -> serde_json::Value {
     let o = catalyst(root, &["affected", "--since", "base", "--format", "json"]);

@@ -318,13 +318,22 @@ fn render_one(ws: &Workspace, cat: &Catalog, phase0: Option<&Phase0>, t: &Target
         outcome: None,
     };
     let mut diags = Diagnostics::new();
-    let bytes = match std::fs::read(&t.path) {
-        Ok(b) if b.len() <= opts.limits.max_bytes => b,
-        Ok(b) => {
+    // The size is checked before the file is read, so memory never grows
+    // with an oversized spec.
+    let too_big = std::fs::metadata(&t.path).ok().filter(|m| m.len() > opts.limits.max_bytes as u64).map(|m| m.len());
+    let read: std::io::Result<Result<Vec<u8>, u64>> = match too_big {
+        Some(len) => Ok(Err(len)),
+        None => {
+            std::fs::read(&t.path).map(|b| if b.len() <= opts.limits.max_bytes { Ok(b) } else { Err(b.len() as u64) })
+        }
+    };
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(len)) => {
             diags.push(
                 Diagnostic::error(
                     "file-too-large",
-                    format!("{} is {} bytes, more than the limit of {}", t.display, b.len(), opts.limits.max_bytes),
+                    format!("{} is {len} bytes, more than the limit of {}", t.display, opts.limits.max_bytes),
                 )
                 .at(Some(Location::file(t.display.as_str()))),
             );
