@@ -334,29 +334,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn color(choice: ColorChoice) -> bool {
+/// Whether to colour a stream: as asked, or on a terminal without `NO_COLOR`.
+fn color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
-        }
-    }
-}
-
-/// Colour for what goes to standard output (the diff itself).
-fn color_stdout(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-        }
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let use_color = color(cli.color);
+    let use_color = color(cli.color, std::io::stderr().is_terminal());
     let opts = Options {
         limits: catalyst_yaml::Limits {
             max_bytes: usize::try_from(cli.max_file_size).unwrap_or(usize::MAX),
@@ -408,7 +396,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Diff { paths, against, stat, format } => ws().and_then(|ws| {
             let (d, r) = catalyst_ops::diff::diff(&ws, &paths, against.as_deref(), &opts)?;
-            Ok(print_diff(&d, &r, format, stat, use_color, color_stdout(cli.color)))
+            Ok(print_diff(&d, &r, format, stat, use_color, color(cli.color, std::io::stdout().is_terminal())))
         }),
         Command::Affected { since, format } => ws().and_then(|ws| {
             let a = catalyst_ops::affected::affected(&ws, &since, &opts)?;

@@ -519,3 +519,47 @@ pub fn git_commit_all(dir: &Path, message: &str, tag: Option<&str>) -> git2::Oid
     }
     id
 }
+
+/// Copies the golden test catalog (golden/_catalog) into `root`.
+pub fn golden_catalog_into(root: &Path) {
+    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+}
+
+/// A solo Hetzner Sovereign `<name>.omani.works` (pool domain) for the
+/// golden catalog; `rest` is appended under `spec:` (components,
+/// blueprints), indented by two spaces.
+pub fn solo_spec(name: &str, rest: &str) -> String {
+    format!(
+        "apiVersion: catalyst.openova.io/v1alpha1
+kind: Sovereign
+metadata:
+  name: {name}
+spec:
+  org:
+    name: Fleet {name}
+    email: admin@{name}.example.org
+  topology:
+    shape: solo
+    regions:
+      - provider: hetzner
+        cloudRegion: nbg1
+        controlPlane: {{sku: cpx32}}
+        workers: {{sku: cpx32, count: 2}}
+  credentials:
+    hetzner:
+      token:
+        secretRef: {{name: hcloud-credentials, key: token}}
+    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000 ops@example.org
+  domain:
+    mode: pool
+    pool: omani.works
+    subdomain: {name}
+  gitops:
+    url: https://git.example.org/sovereigns/{name}.git
+{rest}"
+    )
+}

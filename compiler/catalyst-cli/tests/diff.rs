@@ -17,39 +17,7 @@ use common::*;
 const SOVEREIGNS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 
 fn spec(name: &str, components: &str, blueprints: &str) -> String {
-    format!(
-        "apiVersion: catalyst.openova.io/v1alpha1
-kind: Sovereign
-metadata:
-  name: {name}
-spec:
-  org:
-    name: Fleet {name}
-    email: admin@{name}.example.org
-  topology:
-    shape: solo
-    regions:
-      - provider: hetzner
-        cloudRegion: nbg1
-        controlPlane: {{sku: cpx32}}
-        workers: {{sku: cpx32, count: 2}}
-  credentials:
-    hetzner:
-      token:
-        secretRef: {{name: hcloud-credentials, key: token}}
-    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000 ops@example.org
-  domain:
-    mode: pool
-    pool: omani.works
-    subdomain: {name}
-  gitops:
-    url: https://git.example.org/sovereigns/{name}.git
-  components:
-{components}
-  blueprints:
-{blueprints}
-"
-    )
+    solo_spec(name, &format!("  components:\n{components}\n  blueprints:\n{blueprints}\n"))
 }
 
 fn spec_of(name: &str) -> String {
@@ -80,9 +48,7 @@ fn write(p: &Path, text: &str) {
 fn fleet() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
-    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
-        write(&root.join(rel), &text(&bytes));
-    }
+    golden_catalog_into(root);
     // What every render reads, at the paths this repository has them.
     for rel in ["schemas/sovereign.schema.json", "compiler/catalyst-render/templates/blueprint.yaml.j2"] {
         write(&root.join(rel), &std::fs::read_to_string(repo().join(rel)).unwrap());

@@ -16,37 +16,7 @@ use common::*;
 const FLEET: usize = 30;
 
 fn spec(name: &str) -> String {
-    format!(
-        "apiVersion: catalyst.openova.io/v1alpha1
-kind: Sovereign
-metadata:
-  name: {name}
-spec:
-  org:
-    name: Fleet {name}
-    email: admin@{name}.example.org
-  topology:
-    shape: solo
-    regions:
-      - provider: hetzner
-        cloudRegion: nbg1
-        controlPlane: {{sku: cpx32}}
-        workers: {{sku: cpx32, count: 2}}
-  credentials:
-    hetzner:
-      token:
-        secretRef: {{name: hcloud-credentials, key: token}}
-    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000 ops@example.org
-  domain:
-    mode: pool
-    pool: omani.works
-    subdomain: {name}
-  gitops:
-    url: https://git.example.org/sovereigns/{name}.git
-  components:
-    include: [bp-app, bp-chat]
-"
-    )
+    solo_spec(name, "  components:\n    include: [bp-app, bp-chat]\n")
 }
 
 type Trees = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
@@ -80,11 +50,7 @@ fn render(root: &Path) {
 fn a_killed_render_leaves_whole_directories_and_the_next_render_recovers() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
-    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    golden_catalog_into(root);
     for i in 0..FLEET {
         let d = root.join(format!("clusters/f{i:03}.omani.works"));
         std::fs::create_dir_all(&d).unwrap();

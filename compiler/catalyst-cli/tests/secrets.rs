@@ -40,49 +40,17 @@ fn scalar(secret: &str, indent: usize) -> String {
     }
 }
 
-const SPEC: &str = "apiVersion: catalyst.openova.io/v1alpha1
-kind: Sovereign
-metadata:
-  name: kappa
-spec:
-  org:
-    name: Kappa
-    email: admin@kappa.example.org
-  topology:
-    shape: solo
-    regions:
-      - provider: hetzner
-        cloudRegion: nbg1
-        controlPlane: {sku: cpx32}
-        workers: {sku: cpx32, count: 2}
-  credentials:
-    hetzner:
-      token:
-        secretRef: {name: hcloud-credentials, key: token}
-    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000 ops@example.org
-  domain:
-    mode: pool
-    pool: omani.works
-    subdomain: kappa
-  gitops:
-    url: https://git.example.org/sovereigns/kappa.git
-  components:
-    include: [bp-app]
-  blueprints:
-    bp-app:
-      values:
-        app:
-          logLevel: info
-";
+fn spec() -> String {
+    solo_spec(
+        "kappa",
+        "  components:\n    include: [bp-app]\n  blueprints:\n    bp-app:\n      values:\n        app:\n          logLevel: info\n",
+    )
+}
 
 fn workspace(root: &Path) {
-    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    golden_catalog_into(root);
     std::fs::create_dir_all(root.join("clusters/kappa.omani.works")).unwrap();
-    std::fs::write(root.join("clusters/kappa.omani.works/sovereign.yaml"), SPEC).unwrap();
+    std::fs::write(root.join("clusters/kappa.omani.works/sovereign.yaml"), spec()).unwrap();
 }
 
 /// Runs render, validate and diff; each must refuse, print nothing of the

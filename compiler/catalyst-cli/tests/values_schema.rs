@@ -9,42 +9,12 @@ use std::path::Path;
 
 use common::*;
 
-const SPEC: &str = "apiVersion: catalyst.openova.io/v1alpha1
-kind: Sovereign
-metadata:
-  name: lambda
-spec:
-  org:
-    name: Lambda
-    email: admin@lambda.example.org
-  topology:
-    shape: solo
-    regions:
-      - provider: hetzner
-        cloudRegion: nbg1
-        controlPlane: {sku: cpx32}
-        workers: {sku: cpx32, count: 2}
-  credentials:
-    hetzner:
-      token:
-        secretRef: {name: hcloud-credentials, key: token}
-    sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000 ops@example.org
-  domain:
-    mode: pool
-    pool: omani.works
-    subdomain: lambda
-  gitops:
-    url: https://git.example.org/sovereigns/lambda.git
-  components:
-    include: [bp-app]
-  blueprints:
-    bp-app:
-      values:
-        app:
-          logLevel: info
-        nginx:
-          replicaCount: 2
-";
+fn spec() -> String {
+    solo_spec(
+        "lambda",
+        "  components:\n    include: [bp-app]\n  blueprints:\n    bp-app:\n      values:\n        app:\n          logLevel: info\n        nginx:\n          replicaCount: 2\n",
+    )
+}
 
 /// The umbrella chart's schema: logLevel from a list, replicaCount (from
 /// the Blueprint's values) an integer.
@@ -74,13 +44,9 @@ const NGINX_SCHEMA: &str = r#"{
 }"#;
 
 fn workspace(root: &Path) {
-    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    golden_catalog_into(root);
     std::fs::create_dir_all(root.join("clusters/lambda.omani.works")).unwrap();
-    std::fs::write(root.join("clusters/lambda.omani.works/sovereign.yaml"), SPEC).unwrap();
+    std::fs::write(root.join("clusters/lambda.omani.works/sovereign.yaml"), spec()).unwrap();
     std::fs::write(root.join("products/app/chart/values.schema.json"), UMBRELLA_SCHEMA).unwrap();
 }
 
