@@ -24,7 +24,7 @@ corpus_root="$HOME/.cache/catalyst/fuzz-corpus"
 seconds="${FUZZ_SECONDS:-20}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec_parser blueprint_loader chart_archive diff)
+[ ${#targets[@]} -gt 0 ] || targets=(spec_parser blueprint_loader chart_archive diff yaml_fast)
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   echo "fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2

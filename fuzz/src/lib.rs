@@ -144,3 +144,20 @@ pub fn diff(data: &[u8]) {
     let color = flags & 0x20 != 0;
     let _ = (catalyst_diff::human(&fleet, color), catalyst_diff::stat(&fleet, color), catalyst_diff::to_json(&fleet));
 }
+
+/// `catalyst_yaml::parse`'s fast path against the full parser (yaml_rust2):
+/// wherever the fast path takes the input, both must return the same
+/// documents — nodes, scalar texts and kinds, positions — under the default
+/// limits and under tight ones.
+pub fn yaml_fast(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let tight = catalyst_yaml::Limits { max_bytes: 1 << 16, max_depth: 6, max_nodes: 200 };
+    for limits in [catalyst_yaml::Limits::default(), tight] {
+        if let Some(fast) = catalyst_yaml::parse_fast(text, &limits) {
+            match catalyst_yaml::parse_slow(text, &limits) {
+                Ok(slow) => assert!(fast == slow, "the fast path differs from the full parser on {text:?}"),
+                Err(e) => panic!("the fast path took {text:?}, which the full parser refuses: {e}"),
+            }
+        }
+    }
+}

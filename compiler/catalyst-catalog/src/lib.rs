@@ -235,6 +235,8 @@ pub struct Catalog {
     pub providers: BTreeMap<String, ProviderPackage>,
     /// Every XRD the Blueprints' charts carry, in catalog order.
     pub xrds: Vec<Xrd>,
+    /// Each XRD's schema, compiled on first use and shared by every render.
+    xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
 }
 
 impl Catalog {
@@ -265,6 +267,15 @@ impl Catalog {
     }
 
     /// The XRD whose claim (or composite) kind is `kind` in `group`.
+    /// The compiled schema of XRD `name` (compiled once per catalog).
+    pub fn xrd_schema(&self, name: &str) -> Option<&Result<catalyst_schema::Schema, String>> {
+        self.xrd_schemas
+            .get_or_init(|| {
+                self.xrds.iter().map(|x| (x.name.clone(), catalyst_schema::Schema::compile(&x.schema))).collect()
+            })
+            .get(name)
+    }
+
     pub fn xrd_for(&self, group: &str, kind: &str) -> Option<&Xrd> {
         self.xrds.iter().find(|x| x.group == group && (x.claim_kind.as_deref() == Some(kind) || x.kind == kind))
     }

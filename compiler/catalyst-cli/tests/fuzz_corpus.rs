@@ -67,6 +67,11 @@ fn diff_corpus() {
     run("diff", targets::diff);
 }
 
+#[test]
+fn yaml_fast_corpus() {
+    run("yaml_fast", targets::yaml_fast);
+}
+
 /// Inputs that once made a target panic or run away, kept here as well as
 /// in the crates' own unit tests, so that they run whatever the corpora hold.
 #[test]

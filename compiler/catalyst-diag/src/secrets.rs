@@ -7,12 +7,41 @@ use std::borrow::Cow;
 /// Characters that separate tokens inside a string: a token embedded in a
 /// URL (`https://user:ghp_...@host`), a comment or a sentence is found too.
 fn is_separator(c: char) -> bool {
-    c.is_whitespace() || "\"'`:@?&=,;()[]{}<>#|".contains(c)
+    if c.is_ascii() {
+        // A table lookup: this runs on every character of every rendered
+        // string.
+        SEPARATOR[c as usize]
+    } else {
+        c.is_whitespace()
+    }
 }
+
+const SEPARATOR: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = (i as u8).is_ascii_whitespace() || i == 0x0b;
+        i += 1;
+    }
+    let list = b"\"'`:@?&=,;()[]{}<>#|";
+    let mut j = 0;
+    while j < list.len() {
+        t[list[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
+
+/// Shortest string [`looks_like_secret`] can match: every shape it knows is
+/// at least this long, so shorter strings and tokens need no look.
+const SECRET_MIN_LEN: usize = 20;
 
 /// The kind of secret `s` looks like (the whole string, or any token in
 /// it), and the byte range of the secret.
 pub fn find_secret(s: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    if s.len() < SECRET_MIN_LEN {
+        return None;
+    }
     if let Some(kind) = looks_like_secret(s) {
         let start = s.len() - s.trim_start().len();
         return Some((kind, start..s.trim_end().len().max(start)));
@@ -25,7 +54,7 @@ pub fn find_secret(s: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
                 let tok = &s[b..i];
                 // Tokens of a path or URL: also try the last `/` segment.
                 let cands = [Some((b, tok)), tok.rfind('/').map(|j| (b + j + 1, &tok[j + 1..]))];
-                for (off, t) in cands.into_iter().flatten() {
+                for (off, t) in cands.into_iter().flatten().filter(|(_, t)| t.len() >= SECRET_MIN_LEN) {
                     if let Some(kind) = looks_like_secret(t) {
                         return Some((kind, off..off + t.len()));
                     }
@@ -147,6 +176,9 @@ pub fn looks_random(t: &str) -> bool {
 /// for values, where a generated password has no recognizable shape. SSH
 /// public keys are public and skipped.
 pub fn find_high_entropy(s: &str) -> Option<std::ops::Range<usize>> {
+    if s.len() < RANDOM_MIN_LEN {
+        return None;
+    }
     let t = s.trim_start();
     if ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"].iter().any(|p| t.starts_with(p)) {
         return None;
@@ -170,6 +202,22 @@ pub fn find_high_entropy(s: &str) -> Option<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::{find_high_entropy, find_secret, looks_like_secret, looks_random, redact};
+
+    #[test]
+    fn separator_table_is_the_rule_it_speeds_up() {
+        for c in (0u8..128).map(char::from) {
+            assert_eq!(super::is_separator(c), c.is_whitespace() || "\"'`:@?&=,;()[]{}<>#|".contains(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_shorter_than_the_minimum_is_a_secret() {
+        // The early returns rely on every known shape being this long.
+        for s in ["AKIA0123456789ABCDEF", "-----BEGIN PRIVATE KEY"] {
+            assert!(s.len() >= super::SECRET_MIN_LEN && looks_like_secret(s).is_some(), "{s}");
+            assert!(looks_like_secret(&s[..s.len() - 1]).is_none(), "{s}");
+        }
+    }
 
     #[test]
     fn random_strings_but_not_words_digests_or_keys() {

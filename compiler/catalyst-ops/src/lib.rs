@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use catalyst_catalog::{Catalog, LoadOptions};
 use catalyst_diag::{Diagnostic, Diagnostics, Location, Sources};
-use catalyst_render::{RenderInput, Rendered};
+use catalyst_render::{Freshness, RenderInput, Rendered};
 use catalyst_resolve::{GraphFormat, Resolution};
 use catalyst_yaml::Limits;
 use rayon::prelude::*;
@@ -188,6 +188,48 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Render in memory only (see [`check`]).
     pub check: bool,
+    /// Render even the Sovereigns whose lock says they are current.
+    pub force: bool,
+    /// Only this part of the Sovereigns (`render`, `validate`).
+    pub shard: Option<Shard>,
+}
+
+/// Part `index` (1-based) of `count`: a deterministic split of the
+/// Sovereigns for a CI matrix. Specs are sorted by path and dealt out in
+/// turn, so the parts differ in size by one at most and together hold every
+/// Sovereign exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: write I/N, e.g. 1/4 (1 ≤ I ≤ N)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) =
+            (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// The items of this part, from a list in a deterministic order.
+    pub fn select<T>(&self, items: Vec<T>) -> Vec<T> {
+        items.into_iter().enumerate().filter(|(k, _)| k % self.count == self.index - 1).map(|(_, t)| t).collect()
+    }
 }
 
 /// The result for one Sovereign.
@@ -268,13 +310,24 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
         }
         v
     };
-    Ok(list
+    let mut list: Vec<Target> = list
         .into_iter()
         .map(|p| {
             let p = std::fs::canonicalize(&p).unwrap_or(p);
             Target { display: ws.display(&p), path: p }
         })
-        .collect())
+        .collect();
+    list.sort_by(|a, b| a.path.cmp(&b.path));
+    list.dedup_by(|a, b| a.path == b.path);
+    Ok(list)
+}
+
+/// The targets of this shard (all without `--shard`).
+fn sharded(targets: Vec<Target>, opts: &Options) -> Vec<Target> {
+    match opts.shard {
+        Some(s) => s.select(targets),
+        None => targets,
+    }
 }
 
 /// `render --check`: renders in memory and reports every committed file
@@ -303,10 +356,53 @@ fn render_targets(
     targets: &[Target],
     opts: &Options,
 ) -> Vec<Rendering> {
-    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts)).collect())
+    render_targets_skipping(ws, cat, phase0, targets, opts, None)
 }
 
-fn render_one(ws: &Workspace, cat: &Catalog, phase0: Option<&Phase0>, t: &Target, opts: &Options) -> Rendering {
+/// [`render_targets`], skipping the Sovereigns that `fresh` finds current.
+fn render_targets_skipping(
+    ws: &Workspace,
+    cat: &Catalog,
+    phase0: Option<&Phase0>,
+    targets: &[Target],
+    opts: &Options,
+    fresh: Option<&Freshness<'_>>,
+) -> Vec<Rendering> {
+    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts, fresh)).collect())
+}
+
+/// The cluster directory of a spec in `clusters/<fqdn>/` whose lock says
+/// it is current for these spec bytes, with the FQDN; `None` when it must
+/// be rendered. Every output the lock lists must still be there.
+fn current_output(t: &Target, spec: &[u8], fresh: &Freshness<'_>) -> Option<(PathBuf, String)> {
+    let dir = t.path.parent()?;
+    if dir.parent()?.file_name()? != "clusters" {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE)).ok()?;
+    let lock = catalyst_render::Lock::parse(&text)?;
+    if dir.file_name()?.to_str()? != lock.fqdn || !fresh.is_current(&lock, &catalyst_catalog::sha256_hex(spec)) {
+        return None;
+    }
+    // Looked up relative to the open directory: a fleet has tens of
+    // thousands of outputs, and walking each absolute path is the cost.
+    let fd = rustix::fs::open(dir, rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY, rustix::fs::Mode::empty())
+        .ok()?;
+    let present = |k: &String| {
+        rustix::fs::statat(&fd, k.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile)
+    };
+    lock.outputs.keys().all(present).then(|| (dir.to_path_buf(), lock.fqdn))
+}
+
+fn render_one(
+    ws: &Workspace,
+    cat: &Catalog,
+    phase0: Option<&Phase0>,
+    t: &Target,
+    opts: &Options,
+    fresh: Option<&Freshness<'_>>,
+) -> Rendering {
     let mut report = SovereignReport {
         spec: t.display.clone(),
         fqdn: None,
@@ -347,6 +443,13 @@ fn render_one(ws: &Workspace, cat: &Catalog, phase0: Option<&Phase0>, t: &Target
             return (report, diags, None);
         }
     };
+    if let Some((dir, fqdn)) = fresh.and_then(|f| current_output(t, &bytes, f)) {
+        report.fqdn = Some(fqdn);
+        report.out = Some(ws.display(&dir));
+        report.out_path = Some(dir);
+        report.outcome = Some(Outcome::Skipped);
+        return (report, diags, None);
+    }
     let text = match catalyst_yaml::decode_utf8(bytes.clone(), &t.display) {
         Ok(s) => s,
         Err(d) => {
@@ -490,7 +593,13 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         // back before looking for specs.
         write::recover_all(&ws.root.join("clusters"))?;
     }
-    let targets = targets(ws, paths)?;
+    let all = targets(ws, paths)?;
+    let any = !all.is_empty();
+    let targets = sharded(all, opts);
+    if targets.is_empty() && any {
+        // More shards than Sovereigns: this one has nothing to do.
+        return Ok(Report::default());
+    }
     if opts.out.is_some() && targets.len() != 1 {
         return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));
     }
@@ -504,18 +613,20 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     if report.has_errors() || opts.check {
         return Ok(report);
     }
-    let writes: Vec<Result<Outcome, write::WriteError>> = with_pool(opts.jobs, || {
-        report
-            .sovereigns
-            .par_iter()
-            .map(|s| {
-                let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
-                write::write_tree(dir, &s.tree)
-            })
-            .collect()
-    });
-    for (s, w) in report.sovereigns.iter_mut().zip(writes) {
-        s.outcome = Some(w?);
+    // Skipped Sovereigns already have their outcome; the others are written
+    // together (one file-system sync for all).
+    let todo: Vec<usize> = (0..report.sovereigns.len()).filter(|&i| report.sovereigns[i].outcome.is_none()).collect();
+    let items: Vec<(&Path, &BTreeMap<String, Vec<u8>>)> = todo
+        .iter()
+        .map(|&i| {
+            let s = &report.sovereigns[i];
+            let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
+            (dir.as_path(), &s.tree)
+        })
+        .collect();
+    let writes = with_pool(opts.jobs, || write::write_trees(&items));
+    for (i, w) in todo.into_iter().zip(writes) {
+        report.sovereigns[i].outcome = Some(w?);
     }
     Ok(report)
 }
@@ -528,7 +639,10 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options) -> Resul
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
-    let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts);
+    // `render` (not a check) skips what its lock says is current.
+    let fresh = (!opts.check && !opts.force && opts.out.is_none())
+        .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
+    let results = render_targets_skipping(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref());
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (s, d, src) in results {
         if let Some((f, t)) = src {
@@ -565,7 +679,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
     report.diagnostics.extend(cat.diagnostics.iter().cloned());
     let mut specs = Vec::new();
     if paths.is_empty() {
-        specs = targets(ws, &[])?;
+        specs = sharded(targets(ws, &[])?, opts);
     }
     for p in paths {
         let abs = ws.cwd.join(p);

@@ -28,7 +28,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Written,
+    /// Rendered; the directory already held exactly that.
     Unchanged,
+    /// Not rendered: its lock says its inputs have not changed.
+    Skipped,
 }
 
 /// Reads every regular file under `dir` (relative paths with `/`).
@@ -77,6 +80,8 @@ pub enum Step {
     Begin,
     /// Writing one file (relative path) into it.
     File(String),
+    /// Making what was written durable before anything is swapped.
+    Sync,
     /// Swapping it with the directory.
     Swap,
     /// Removing the previous content after the swap.
@@ -113,6 +118,57 @@ pub fn write_tree_with(
     files: &BTreeMap<String, Vec<u8>>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<Outcome, WriteError> {
+    let Some(new) = prepare(dir, files, hook)? else { return Ok(Outcome::Unchanged) };
+    let synced = hook(&Step::Sync).map_err(io(&new)).and_then(|()| sync_fs(&new).map_err(io(&new)));
+    if let Err(e) = synced {
+        let _ = remove_any(&new);
+        return Err(e);
+    }
+    commit(&new, dir, hook)
+}
+
+/// Writes many directories, each whole or not at all, like [`write_tree`]
+/// on each; in parallel (rayon's current pool) and with one file-system
+/// sync for all of them rather than one per file: every directory is
+/// filled beside its target, the file systems are synced once, then each
+/// is swapped in. A directory that fails leaves the others written.
+pub fn write_trees(items: &[(&Path, &BTreeMap<String, Vec<u8>>)]) -> Vec<Result<Outcome, WriteError>> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::MetadataExt as _;
+    let prepared: Vec<Result<Option<PathBuf>, WriteError>> =
+        items.par_iter().map(|(dir, files)| prepare(dir, files, &mut |_| Ok(()))).collect();
+    // One sync per file system written to (usually one); its error fails
+    // every directory there.
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
+    let mut synced: BTreeMap<u64, Option<String>> = BTreeMap::new();
+    for new in prepared.iter().flatten().flatten() {
+        synced.entry(device(new)).or_insert_with(|| sync_fs(new).err().map(|e| e.to_string()));
+    }
+    items
+        .par_iter()
+        .zip(prepared)
+        .map(|((dir, _), p)| match p? {
+            None => Ok(Outcome::Unchanged),
+            Some(new) => match synced.get(&device(&new)) {
+                Some(Some(e)) => {
+                    let _ = remove_any(&new);
+                    Err(io(&new)(std::io::Error::other(format!("cannot sync: {e}"))))
+                }
+                _ => commit(&new, dir, &mut |_| Ok(())),
+            },
+        })
+        .collect()
+}
+
+/// Fills the temporary sibling of `dir` with `files`; `None` when `dir`
+/// already holds exactly them. Files whose content is unchanged are
+/// hard-linked from the current directory rather than written again, so
+/// they keep their inode and modification time.
+fn prepare(
+    dir: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
+) -> Result<Option<PathBuf>, WriteError> {
     for p in files.keys() {
         let bad = p.is_empty() || p.starts_with('/') || p.split('/').any(|s| s.is_empty() || s == "." || s == "..");
         if bad {
@@ -120,19 +176,29 @@ pub fn write_tree_with(
         }
     }
     recover(dir)?;
-    if dir.is_dir() && read_tree(dir).map_err(io(dir))? == *files {
-        return Ok(Outcome::Unchanged);
+    let old = if dir.is_dir() { Some(read_tree(dir).map_err(io(dir))?) } else { None };
+    if old.as_ref() == Some(files) {
+        return Ok(None);
     }
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let new = tmp_sibling(dir, "new");
-    let result = fill(&new, files, hook).and_then(|()| swap_in(&new, dir, hook));
-    if result.is_err() {
+    let same = |rel: &str, bytes: &Vec<u8>| old.as_ref().and_then(|o| o.get(rel)) == Some(bytes);
+    if let Err(e) = fill(&new, files, &|rel, bytes| same(rel, bytes).then(|| dir.join(rel)), hook) {
         // Leave nothing behind: the old directory is untouched.
         let _ = remove_any(&new);
+        return Err(e);
     }
-    result?;
+    Ok(Some(new))
+}
+
+/// Swaps the filled sibling `new` in as `dir` and syncs the parent.
+fn commit(new: &Path, dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Result<()>) -> Result<Outcome, WriteError> {
+    if let Err(e) = swap_in(new, dir, hook) {
+        let _ = remove_any(new);
+        return Err(e);
+    }
     if let Some(parent) = dir.parent() {
         sync_dir(parent);
     }
@@ -148,24 +214,34 @@ fn remove_any(path: &Path) -> Result<(), WriteError> {
     }
 }
 
+/// Writes `files` under `new`. `keep` names, for a file whose content is
+/// unchanged, the current copy to hard-link instead (written when the link
+/// cannot be made).
 fn fill(
     new: &Path,
     files: &BTreeMap<String, Vec<u8>>,
+    keep: &dyn Fn(&str, &Vec<u8>) -> Option<PathBuf>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
     hook(&Step::Begin).map_err(io(new))?;
     std::fs::create_dir_all(new).map_err(io(new))?;
+    let mut made = std::collections::BTreeSet::new();
     for (rel, bytes) in files {
         let path = new.join(rel);
         hook(&Step::File(rel.clone())).map_err(io(&path))?;
-        if let Some(p) = path.parent() {
+        if let Some(p) = path.parent()
+            && made.insert(p.to_path_buf())
+        {
             std::fs::create_dir_all(p).map_err(io(p))?;
+        }
+        if let Some(current) = keep(rel, bytes)
+            && std::fs::hard_link(&current, &path).is_ok()
+        {
+            continue;
         }
         let mut f = std::fs::File::create(&path).map_err(io(&path))?;
         f.write_all(bytes).map_err(io(&path))?;
-        f.sync_all().map_err(io(&path))?;
     }
-    sync_dir(new);
     Ok(())
 }
 
@@ -194,6 +270,13 @@ fn swap_in(new: &Path, dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Resul
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+/// Flushes the file system `path` is on (one call for every file written
+/// there, instead of one `fsync` per file).
+fn sync_fs(path: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::open(path)?;
+    rustix::fs::syncfs(&f).map_err(std::io::Error::from)
 }
 
 fn sync_dir(dir: &Path) {
@@ -265,7 +348,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(steps.len(), 6, "begin, three files, swap, cleanup: {steps:?}");
+        assert_eq!(steps.len(), 7, "begin, three files, sync, swap, cleanup: {steps:?}");
         for (k, step) in steps.iter().enumerate() {
             let t = tempfile::tempdir().unwrap();
             let d = t.path().join("out");

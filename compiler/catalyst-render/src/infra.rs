@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
 use catalyst_diag::{Diagnostic, Diagnostics};
-use catalyst_schema::Schema;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Map, Value, json};
 
@@ -266,13 +265,12 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
             return;
         }
     };
-    let mut compiled: BTreeMap<String, Result<Schema, String>> = BTreeMap::new();
     for doc in docs {
         let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string();
         let name = doc.path(&["metadata", "name"]).and_then(|k| k.as_str()).unwrap_or_default().to_string();
         // Claims without an XRD were left out (with a warning) before this.
         let Some(xrd) = cat.xrd_for(CLAIM_GROUP, &kind) else { continue };
-        let schema = compiled.entry(xrd.name.clone()).or_insert_with(|| Schema::compile(&xrd.schema));
+        let Some(schema) = cat.xrd_schema(&xrd.name) else { continue };
         match schema {
             Ok(s) => {
                 for d in s.check(&doc, shown) {

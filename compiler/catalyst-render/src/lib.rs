@@ -37,7 +37,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use check::check_templates;
-pub use lock::{LOCK_FILE, Lock, input_digest};
+pub use lock::{Freshness, LOCK_FILE, Lock, input_digest};
 pub use placement::{HostCluster, Placement};
 pub use templates::builtin_templates;
 use templates::sv;
@@ -96,12 +96,12 @@ pub struct Rendered {
 /// Renders one Sovereign. Errors are every problem found.
 pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);
-    let env = templates::environment();
+    let env = templates::shared();
     let mut diags = Diagnostics::new();
 
     // Per-Blueprint configuration, validated and with defaults.
     let configs = configurations(cat, sov, &mut diags);
-    let resolution = match resolve_with(cat, sov, &env, &configs) {
+    let resolution = match resolve_with(cat, sov, env, &configs) {
         Ok(r) => r,
         Err(e) => {
             diags.extend(e);
@@ -149,6 +149,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     };
     let mut context = SovereignContext::new(sov, &resolution, cat);
     context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
+    let scope = values::Scope::new(&context);
+    let sources_v = sv(&context.sources);
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -163,6 +165,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     for cluster in &placement.clusters {
         let c = &cluster.name;
         let cluster_ctx = serde_json::to_value(cluster).expect("clusters serialize");
+        let cluster_v = sv(&cluster_ctx);
         let mut namespaces = BTreeSet::new();
         let mut bp_files = Vec::new();
         for name in resolution.order.iter().filter(|n| placement.runs_on(c, n)) {
@@ -185,8 +188,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 "role": if placed.mode == "active-hotstandby" && placed.regions.first() != Some(&cluster.region) { "standby" } else { "active" },
             });
             let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
-            let extra = values::Extra { cluster: &cluster_ctx, placement: &placement_ctx };
-            let mut vals = match values::evaluate_overlay(&env, bp, &bp_file, &cfg, &context, &extra) {
+            let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
+            let mut vals = match values::evaluate_overlay(env, bp, &bp_file, &cfg, &scope, &extra) {
                 Ok(v) => v,
                 Err(mut e) => {
                     diags.0.append(&mut e.0);
@@ -219,8 +222,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 depends_on: resolution.edges[name].iter().filter(|d| placement.runs_on(c, d)).cloned().collect(),
                 values_yaml,
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => sv(&context), sources => sv(&context.sources), cluster => sv(&cluster_ctx) };
-            match templates::render(&env, "blueprint.yaml.j2", ctx) {
+            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
+            match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     bp_files.push(format!("{name}.yaml"));
                     files.insert(format!("{c}/blueprints/{name}.yaml"), text.into_bytes());
@@ -265,7 +268,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 serde_json::json!({"name": layer, "wait": false, "depends_on": [depends], "substitute_from": subst}),
             );
             let names: Vec<&String> = list.iter().map(|(f, _)| f).collect();
-            extra_files.push((format!("{c}/{layer}/kustomization.yaml"), kustomization(&env, &names, &mut diags)));
+            extra_files.push((format!("{c}/{layer}/kustomization.yaml"), kustomization(env, &names, &mut diags)));
             for (f, text) in list {
                 extra_files.push((format!("{c}/{layer}/{f}"), text.clone()));
             }
@@ -274,7 +277,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             files.insert(path, text.into_bytes());
         }
         let ns: Vec<String> = namespaces.into_iter().collect();
-        let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(&env, tmpl, ctx) {
+        let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(env, tmpl, ctx) {
             Ok(text) => {
                 files.insert(format!("{c}/{path}"), text.into_bytes());
             }
@@ -283,7 +286,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         emit(
             "kustomization.yaml",
             "root-kustomization.yaml.j2",
-            minijinja::context! { sovereign => sv(&context), cluster => sv(&cluster_ctx) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), cluster => cluster_v.clone() },
         );
         emit(
             "flux-system/kustomization.yaml",
@@ -293,12 +296,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         emit(
             "flux-system/gotk-sync.yaml",
             "gotk-sync.yaml.j2",
-            minijinja::context! { sovereign => sv(&context), git => sv(&git), source => source.clone(), cluster => sv(&cluster_ctx) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone() },
         );
         emit(
             "flux-system/layers.yaml",
             "layers.yaml.j2",
-            minijinja::context! { sovereign => sv(&context), git => sv(&git), source => source.clone(), layers => sv(layers) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers) },
         );
         let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
         emit(
@@ -310,7 +313,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             emit(
                 "namespaces/namespaces.yaml",
                 "namespaces.yaml.j2",
-                minijinja::context! { sovereign => sv(&context), namespaces => sv(ns) },
+                minijinja::context! { sovereign => scope.sovereign.clone(), namespaces => sv(ns) },
             );
         }
         emit(
@@ -335,22 +338,33 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     }
 
     // Every output must be well-formed YAML: a template bug must never
-    // reach Git.
+    // reach Git. Each file is parsed once; the schema check and the secret
+    // scan below read the same trees.
+    let mut parsed: BTreeMap<&str, Vec<catalyst_yaml::Node>> = BTreeMap::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let text = std::str::from_utf8(bytes).expect("templates produce UTF-8");
-        if let Err(e) = catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
-            diags.push(
+        match catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
+            Ok(docs) => {
+                parsed.insert(path, docs);
+            }
+            Err(e) => diags.push(
                 Diagnostic::error(
                     "internal-template",
                     format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
                 )
                 .help("this is a compiler bug; please report it"),
-            );
+            ),
         }
     }
     // Domain hygiene: no `admin.` host of the Sovereign, no plural pool TLD,
     // whatever a values override says.
+    let (admin, trades) = (memchr::memmem::Finder::new(b"admin."), memchr::memmem::Finder::new(b"omani.trades"));
     for (path, bytes) in &files {
+        // Only a file naming one of the two can hold a bad host.
+        let lower = bytes.to_ascii_lowercase();
+        if admin.find(&lower).is_none() && trades.find(&lower).is_none() {
+            continue;
+        }
         let text = String::from_utf8_lossy(bytes);
         for (i, line) in text.lines().enumerate() {
             let bad = catalyst_catalog::hosts_in(line).into_iter().find(|h| {
@@ -373,9 +387,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // What Flux, Kubernetes or Crossplane would reject is refused here:
     // every object against its kind's schema (claims were checked against
     // their XRDs above).
-    let mut invalid = check_rendered(&sov.fqdn, &files);
+    let mut invalid = Diagnostics::new();
+    for (path, docs) in &parsed {
+        invalid.extend(check_docs(&format!("{}/{path}", sov.fqdn), docs));
+    }
     // Last line of defence: nothing secret-shaped is written.
-    invalid.extend(scan::scan_output(&sov.fqdn, &files));
+    invalid.extend(scan::scan_output(&sov.fqdn, &files, &parsed));
     if invalid.has_errors() {
         invalid.sort();
         return Err(invalid);
@@ -397,9 +414,15 @@ pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnost
         let Ok(docs) = catalyst_yaml::parse(&String::from_utf8_lossy(bytes), &catalyst_yaml::Limits::default()) else {
             continue; // reported as internal-template above
         };
-        for d in &docs {
-            diags.extend(catalyst_schema::rendered::check_node(d, &shown).unwrap_or_default());
-        }
+        diags.extend(check_docs(&shown, &docs));
+    }
+    diags
+}
+
+fn check_docs(shown: &str, docs: &[catalyst_yaml::Node]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for d in docs {
+        diags.extend(catalyst_schema::rendered::check_node(d, shown).unwrap_or_default());
     }
     diags
 }
@@ -431,10 +454,9 @@ fn empty_config(bp: &Blueprint) -> Value {
 /// the catalog's dependency graph, conditional dependencies evaluated
 /// against its configuration. What [`render`] renders, without rendering.
 pub fn resolve(cat: &Catalog, sov: &Sovereign) -> Result<Resolution, Diagnostics> {
-    let env = templates::environment();
     // Configuration problems are the render's to report; defaults stand in.
     let configs = configurations(cat, sov, &mut Diagnostics::new());
-    resolve_with(cat, sov, &env, &configs)
+    resolve_with(cat, sov, templates::shared(), &configs)
 }
 
 fn resolve_with(

@@ -3,9 +3,9 @@
 //! Paths are relative to their roots, so the lock does not depend on where
 //! the repository is checked out or where the command ran.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use catalyst_catalog::Catalog;
+use catalyst_catalog::{Blueprint, Catalog};
 use catalyst_resolve::Resolution;
 use catalyst_spec::Sovereign;
 use serde_json::json;
@@ -13,6 +13,9 @@ use serde_json::json;
 use crate::COMPILER_VERSION;
 
 pub const LOCK_FILE: &str = "catalyst.lock";
+
+const LOCK_HEADER: &str =
+    "# Written by catalyst render. Do not edit: it records what this directory was rendered from.\n";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lock {
@@ -39,6 +42,124 @@ pub fn input_digest(inputs: &BTreeMap<String, String>) -> String {
     format!("sha256:{}", catalyst_catalog::sha256_hex(s.as_bytes()))
 }
 
+/// The inputs a render reads, by lock name: the Phase-0 module files
+/// (`extra`), the spec, `catalog.yaml`, every file of the Blueprints in
+/// `blueprints`, and the compiler's built-in schemas and templates.
+fn inputs<'a>(
+    spec_digest: String,
+    cat: &Catalog,
+    blueprints: impl IntoIterator<Item = &'a Blueprint>,
+    extra: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut inputs = BTreeMap::new();
+    inputs.extend(extra.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+    inputs.insert("spec".to_string(), spec_digest);
+    let digests = cat.digests();
+    if let Some(d) = digests.get("catalog.yaml") {
+        inputs.insert("catalog:catalog.yaml".into(), d.clone());
+    }
+    for bp in blueprints {
+        for f in &bp.files {
+            let d = digests.get(f).cloned().unwrap_or_else(|| "unread".into());
+            inputs.insert(format!("catalog:{f}"), d);
+        }
+    }
+    inputs.extend(builtin_digests().iter().map(|(k, v)| (k.clone(), v.clone())));
+    inputs
+}
+
+/// Digests of the compiler's built-in schemas and templates (computed once).
+fn builtin_digests() -> &'static BTreeMap<String, String> {
+    static DIGESTS: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    DIGESTS.get_or_init(|| {
+        let mut m = BTreeMap::new();
+        for b in catalyst_schema::Builtin::ALL {
+            m.insert(format!("builtin:schemas/{}", b.file_name()), catalyst_catalog::sha256_hex(b.text().as_bytes()));
+        }
+        for (name, text) in crate::builtin_templates() {
+            m.insert(format!("builtin:templates/{name}"), catalyst_catalog::sha256_hex(text.as_bytes()));
+        }
+        m
+    })
+}
+
+/// The Blueprints whose files a render reads: those it renders, and those
+/// resolution looked at and dropped (a change to one of them can bring it
+/// back), with what they depend on.
+pub(crate) fn read_blueprints<'c>(cat: &'c Catalog, res: &Resolution) -> Vec<&'c Blueprint> {
+    let mut names: std::collections::BTreeSet<&str> = res.order.iter().map(String::as_str).collect();
+    names.extend(res.considered.iter().map(String::as_str));
+    names.into_iter().filter_map(|n| cat.get(n)).collect()
+}
+
+/// Decides, without rendering, whether a Sovereign's committed lock is
+/// still current: the render would read the same inputs with the same
+/// digests, so it would write the same outputs. Built once per catalog.
+pub struct Freshness<'c> {
+    cat: &'c Catalog,
+    extra: Option<&'c BTreeMap<String, String>>,
+    /// Catalog file (root-relative) → the Blueprint it belongs to.
+    owner: HashMap<&'c str, &'c str>,
+    /// The catalog has a problem that is no Blueprint's: every render
+    /// must run to report it.
+    broken: bool,
+}
+
+impl<'c> Freshness<'c> {
+    pub fn new(cat: &'c Catalog, extra: Option<&'c BTreeMap<String, String>>) -> Self {
+        let owner = cat
+            .blueprints
+            .values()
+            .flat_map(|bp| bp.files.iter().map(move |f| (f.as_str(), bp.name.as_str())))
+            .collect();
+        let broken = cat.diagnostics.iter().any(|d| d.is_error() && d.blueprint.is_none());
+        Freshness { cat, extra, owner, broken }
+    }
+
+    /// Whether `lock` records a render of the spec with digest
+    /// `spec_digest` from exactly today's inputs. The Blueprints read are
+    /// taken from the lock; their current files (a file added to one counts)
+    /// and every other input are digested afresh and compared through the
+    /// input digest, which also covers the compiler version.
+    pub fn is_current(&self, lock: &Lock, spec_digest: &str) -> bool {
+        if self.broken || lock.input_digest != input_digest(&lock.inputs) {
+            // A lock edited by hand, or from another compiler version.
+            return false;
+        }
+        let digests = self.cat.digests();
+        let builtins = builtin_digests();
+        let extra = |k: &str| self.extra.and_then(|e| e.get(k));
+        // Each recorded input must have today's digest...
+        let mut read = std::collections::BTreeSet::new();
+        for (key, digest) in &lock.inputs {
+            let now = match key.split_once(':') {
+                None if key == "spec" => Some(spec_digest),
+                Some(("catalog", "catalog.yaml")) => digests.get("catalog.yaml").map(String::as_str),
+                Some(("catalog", file)) => {
+                    // A file that is gone, or no longer any Blueprint's, is
+                    // not current.
+                    let Some(owner) = self.owner.get(file) else { return false };
+                    read.insert(*owner);
+                    digests.get(file).map(String::as_str)
+                }
+                Some(("builtin", _)) => builtins.get(key).map(String::as_str),
+                _ => extra(key).map(String::as_str),
+            };
+            if now != Some(digest.as_str()) {
+                return false;
+            }
+        }
+        // ...and there must be no input it does not record: a file added to
+        // a Blueprint it read, a new built-in or module file.
+        let expected = self.extra.map_or(0, BTreeMap::len)
+            + 1
+            + usize::from(digests.contains_key("catalog.yaml"))
+            + read.iter().filter_map(|n| self.cat.get(n)).map(|b| b.files.len()).sum::<usize>()
+            + builtins.len();
+        expected == lock.inputs.len()
+    }
+}
+
 impl Lock {
     pub fn build(
         sov: &Sovereign,
@@ -48,30 +169,7 @@ impl Lock {
         files: &BTreeMap<String, Vec<u8>>,
         extra: Option<&BTreeMap<String, String>>,
     ) -> Lock {
-        let mut inputs = BTreeMap::new();
-        inputs.extend(extra.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
-        inputs.insert("spec".to_string(), spec_digest);
-        let digests = cat.digests();
-        if let Some(d) = digests.get("catalog.yaml") {
-            inputs.insert("catalog:catalog.yaml".into(), d.clone());
-        }
-        for name in &res.order {
-            if let Some(bp) = cat.get(name) {
-                for f in &bp.files {
-                    let d = digests.get(f).cloned().unwrap_or_else(|| "unread".into());
-                    inputs.insert(format!("catalog:{f}"), d);
-                }
-            }
-        }
-        for b in catalyst_schema::Builtin::ALL {
-            inputs.insert(
-                format!("builtin:schemas/{}", b.file_name()),
-                catalyst_catalog::sha256_hex(b.text().as_bytes()),
-            );
-        }
-        for (name, text) in crate::builtin_templates() {
-            inputs.insert(format!("builtin:templates/{name}"), catalyst_catalog::sha256_hex(text.as_bytes()));
-        }
+        let inputs = inputs(spec_digest, cat, read_blueprints(cat, res), extra);
         let outputs = files.iter().map(|(p, b)| (p.clone(), catalyst_catalog::sha256_hex(b))).collect();
         Lock {
             sovereign: sov.name.clone(),
@@ -83,6 +181,43 @@ impl Lock {
     }
 
     pub fn to_yaml(&self) -> String {
+        self.write_direct().unwrap_or_else(|| self.to_yaml_generic())
+    }
+
+    /// [`Lock::to_yaml`] written line by line (a fleet writes a lock per
+    /// Sovereign, each listing every input and output); `None` when a name
+    /// needs the block layout, left to the emitter.
+    fn write_direct(&self) -> Option<String> {
+        let mut out = String::with_capacity(128 * (self.inputs.len() + self.outputs.len()) + 512);
+        out.push_str(LOCK_HEADER);
+        out.push_str("apiVersion: catalyst.openova.io/v1alpha1\nkind: RenderLock\ncompiler:\n  version: ");
+        catalyst_yaml::write_scalar(&mut out, COMPILER_VERSION)?;
+        out.push_str("\nsovereign:\n  name: ");
+        catalyst_yaml::write_scalar(&mut out, &self.sovereign)?;
+        out.push_str("\n  fqdn: ");
+        catalyst_yaml::write_scalar(&mut out, &self.fqdn)?;
+        out.push_str("\ninputDigest: ");
+        catalyst_yaml::write_scalar(&mut out, &self.input_digest)?;
+        out.push('\n');
+        for (name, list) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
+            if list.is_empty() {
+                // The emitter's flow form; rare enough to leave to it.
+                return None;
+            }
+            out.push_str(name);
+            out.push_str(":\n");
+            for (path, digest) in list {
+                out.push_str("  - path: ");
+                catalyst_yaml::write_scalar(&mut out, path)?;
+                out.push_str("\n    sha256: ");
+                catalyst_yaml::write_scalar(&mut out, digest)?;
+                out.push('\n');
+            }
+        }
+        Some(out)
+    }
+
+    fn to_yaml_generic(&self) -> String {
         let list = |m: &BTreeMap<String, String>| -> Vec<serde_json::Value> {
             m.iter().map(|(k, v)| json!({"path": k, "sha256": v})).collect()
         };
@@ -95,34 +230,164 @@ impl Lock {
             "inputs": list(&self.inputs),
             "outputs": list(&self.outputs),
         });
-        format!(
-            "# Written by catalyst render. Do not edit: it records what this directory was rendered from.\n{}",
-            catalyst_yaml::to_yaml(&doc)
-        )
+        format!("{LOCK_HEADER}{}", catalyst_yaml::to_yaml(&doc))
+    }
+
+    /// Reads exactly the layout [`Lock::to_yaml`] writes, with plain or
+    /// simply single-quoted scalars; `None` at the first line that is not
+    /// that (the caller then parses it as YAML).
+    fn parse_written(text: &str) -> Option<Lock> {
+        fn scalar(v: &str) -> Option<&str> {
+            let quoted = v.strip_prefix('\'').and_then(|r| r.strip_suffix('\''));
+            match quoted {
+                Some(inner) if !inner.contains('\'') => Some(inner),
+                Some(_) => None,
+                // Plain: what YAML reads as this very string.
+                None if !v.is_empty()
+                    && !v.starts_with([
+                        '"', '\'', '&', '*', '!', '|', '>', '%', '@', '`', '{', '[', '#', '-', '?', ' ',
+                    ])
+                    && !v.contains(": ")
+                    && !v.contains(" #")
+                    && !v.ends_with([' ', ':'])
+                    && !matches!(v, "~" | "null" | "Null" | "NULL") =>
+                {
+                    Some(v)
+                }
+                None => None,
+            }
+        }
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let head = ["apiVersion: catalyst.openova.io/v1alpha1", "kind: RenderLock", "compiler:"];
+        if lines.get(..3)? != head || lines.get(4) != Some(&"sovereign:") {
+            return None;
+        }
+        let get = |i: usize, indent: &str, key: &str| -> Option<String> {
+            let line = lines.get(i)?;
+            Some(scalar(line.strip_prefix(indent)?.strip_prefix(key)?.strip_prefix(": ")?)?.to_string())
+        };
+        get(3, "  ", "version")?;
+        let (sovereign, fqdn, input_digest) =
+            (get(5, "  ", "name")?, get(6, "  ", "fqdn")?, get(7, "", "inputDigest")?);
+        let mut i = 8;
+        let mut lists: [BTreeMap<String, String>; 2] = Default::default();
+        for (list, header) in lists.iter_mut().zip(["inputs:", "outputs:"]) {
+            (lines.get(i) == Some(&header)).then_some(())?;
+            i += 1;
+            while let Some(path) = lines.get(i).and_then(|l| l.strip_prefix("  - path: ")) {
+                let digest = lines.get(i + 1)?.strip_prefix("    sha256: ")?;
+                if list.insert(scalar(path)?.to_string(), scalar(digest)?.to_string()).is_some() {
+                    return None;
+                }
+                i += 2;
+            }
+        }
+        if i != lines.len() {
+            return None;
+        }
+        let [inputs, outputs] = lists;
+        Some(Lock { sovereign, fqdn, input_digest, inputs, outputs })
+    }
+
+    /// [`Lock::parse`] through the YAML parser alone.
+    fn parse_yaml(text: &str) -> Option<Lock> {
+        let doc = catalyst_yaml::parse_one(text, &catalyst_yaml::Limits::default()).ok()??;
+        // Scalars are read as written: a digest of decimal digits stays text.
+        let map = |k: &str| -> BTreeMap<String, String> {
+            doc.get(k)
+                .and_then(|l| l.as_seq())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| Some((e.get("path")?.as_text()?.to_string(), e.get("sha256")?.as_text()?.to_string())))
+                .collect()
+        };
+        Some(Lock {
+            sovereign: doc.path(&["sovereign", "name"])?.as_text()?.to_string(),
+            fqdn: doc.path(&["sovereign", "fqdn"])?.as_text()?.to_string(),
+            input_digest: doc.get("inputDigest")?.as_text()?.to_string(),
+            inputs: map("inputs"),
+            outputs: map("outputs"),
+        })
     }
 
     /// Reads a lock file back (for skipping unchanged Sovereigns and for
     /// checks); `None` when it is not a lock.
     pub fn parse(text: &str) -> Option<Lock> {
-        let doc = catalyst_yaml::parse_one(text, &catalyst_yaml::Limits::default()).ok()??.to_json();
-        let map = |k: &str| -> BTreeMap<String, String> {
-            doc[k]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| {
-                    // A digest of decimal digits only reads as a number.
-                    let d = e.get("sha256").filter(|d| d.is_string() || d.is_number())?;
-                    Some((e["path"].as_str()?.to_string(), d.as_str().map_or_else(|| d.to_string(), str::to_string)))
-                })
-                .collect()
-        };
-        Some(Lock {
-            sovereign: doc["sovereign"]["name"].as_str()?.to_string(),
-            fqdn: doc["sovereign"]["fqdn"].as_str()?.to_string(),
-            input_digest: doc["inputDigest"].as_str()?.to_string(),
-            inputs: map("inputs"),
-            outputs: map("outputs"),
-        })
+        // A fleet re-render reads a lock per Sovereign: the layout
+        // `to_yaml` writes is read line by line; anything else (a lock
+        // edited by hand, an older layout) goes through the YAML parser.
+        Lock::parse_written(text).or_else(|| Lock::parse_yaml(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(name: &str, paths: &[&str]) -> Lock {
+        let m = |p: &[&str]| p.iter().enumerate().map(|(i, p)| (p.to_string(), format!("{i:064}"))).collect();
+        let inputs = m(paths);
+        Lock {
+            sovereign: name.into(),
+            fqdn: format!("{name}.example.org"),
+            input_digest: input_digest(&inputs),
+            inputs,
+            outputs: m(&["a/b.yaml", "tofu/x.auto.tfvars.json"]),
+        }
+    }
+
+    /// The line reader and the YAML parser read every lock alike, whatever
+    /// the emitter had to quote; the line reader gives up on what it does
+    /// not know rather than read it differently.
+    #[test]
+    fn the_line_reader_agrees_with_the_yaml_parser() {
+        let cases = [
+            lock("plain", &["spec", "catalog:platform/a/blueprint.yaml", "builtin:templates/x.j2"]),
+            lock("yes", &["spec", "catalog:odd: name/file.yaml", "catalog:hash #x", "catalog:'quoted'", "- dash"]),
+            lock("0755", &["spec", "catalog:ünïcode/f.yaml", "catalog:tab\there", "null", "~"]),
+            lock("x", &[]),
+            lock("multi\nline", &["spec", "catalog:a\nb"]),
+            lock("true", &["spec", "catalog:1e3", "catalog:0755", "catalog:on", "catalog:2001-12-14", "catalog:.inf"]),
+        ];
+        for l in cases {
+            let text = l.to_yaml();
+            assert_eq!(text, l.to_yaml_generic(), "the direct writer lays a lock out as the emitter does");
+            assert_eq!(Lock::parse_yaml(&text).as_ref(), Some(&l), "{text}");
+            if let Some(fast) = Lock::parse_written(&text) {
+                assert_eq!(fast, l, "{text}");
+            }
+        }
+        assert!(Lock::parse_written(&lock("plain", &["spec"]).to_yaml()).is_some(), "the usual layout is read fast");
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut seen = 0;
+        for dir in ["clusters", "golden"] {
+            for e in walk(&repo.join(dir)) {
+                let text = std::fs::read_to_string(&e).unwrap();
+                assert_eq!(Lock::parse_written(&text), Lock::parse_yaml(&text), "{}", e.display());
+                assert!(Lock::parse_written(&text).is_some(), "{}", e.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "the repository's locks were read: {seen}");
+        for bad in [
+            "",
+            "kind: RenderLock\n",
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: RenderLock\ncompiler:\n  version: x\n",
+        ] {
+            assert_eq!(Lock::parse_written(bad), None);
+        }
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else if p.file_name().is_some_and(|n| n == LOCK_FILE) {
+                out.push(p);
+            }
+        }
+        out
     }
 }

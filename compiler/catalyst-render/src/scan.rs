@@ -37,16 +37,21 @@ fn walk_json(v: &Value, pointer: &str, file: &str, diags: &mut Diagnostics) {
 }
 
 /// Every secret-shaped string in the rendered files of Sovereign `fqdn`,
-/// named by file, line and path, never by value.
-pub fn scan_output(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+/// named by file, line and path, never by value. `parsed` holds the YAML
+/// files already parsed (a YAML file missing from it is scanned as lines).
+pub fn scan_output(
+    fqdn: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    parsed: &BTreeMap<&str, Vec<catalyst_yaml::Node>>,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for (path, bytes) in files {
         let shown = format!("{fqdn}/{path}");
         let text = String::from_utf8_lossy(bytes);
         if path.ends_with(".yaml") {
-            match catalyst_yaml::parse(&text, &catalyst_yaml::Limits::default()) {
-                Ok(docs) => docs.iter().for_each(|d| catalyst_yaml::scan_secrets(d, &shown, &mut diags)),
-                Err(_) => scan_lines(&shown, &text, &mut diags),
+            match parsed.get(path.as_str()) {
+                Some(docs) => docs.iter().for_each(|d| catalyst_yaml::scan_secrets(d, &shown, &mut diags)),
+                None => scan_lines(&shown, &text, &mut diags),
             }
             catalyst_yaml::scan_comment_secrets(&text, &shown, &mut diags);
         } else if path.ends_with(".json") {
@@ -87,7 +92,14 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.into_bytes()))
         .collect();
-        let d = scan_output("x.example.org", &files);
+        let parsed = files
+            .iter()
+            .filter(|(p, _)| p.ends_with(".yaml"))
+            .map(|(p, b)| {
+                (p.as_str(), catalyst_yaml::parse(std::str::from_utf8(b).unwrap(), &Default::default()).unwrap())
+            })
+            .collect();
+        let d = scan_output("x.example.org", &files, &parsed);
         let messages: Vec<String> = d
             .iter()
             .map(|d| {

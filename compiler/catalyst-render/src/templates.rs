@@ -16,6 +16,13 @@ pub fn builtin_templates() -> &'static [(&'static str, &'static str)] {
     ]
 }
 
+/// The environment every render shares (built once: parsing the templates
+/// is not free, and a fleet renders them thousands of times).
+pub fn shared() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(environment)
+}
+
 /// Strict undefined (a misspelled variable is an error), no auto-escaping
 /// (YAML quoting is the `yamlstr` filter's job), trimmed block tags.
 pub fn environment() -> Environment<'static> {

@@ -8,10 +8,28 @@ use serde_json::Value;
 
 use crate::SovereignContext;
 
+/// What an overlay sees of the Sovereign, converted for templates once
+/// per render rather than once per Blueprint.
+pub struct Scope {
+    pub sovereign: minijinja::Value,
+    pub blueprints: minijinja::Value,
+    pub outputs: minijinja::Value,
+}
+
+impl Scope {
+    pub fn new(sov: &SovereignContext) -> Scope {
+        Scope {
+            sovereign: crate::templates::sv(sov),
+            blueprints: crate::templates::sv(&sov.blueprints),
+            outputs: crate::templates::sv(&sov.outputs),
+        }
+    }
+}
+
 /// What an overlay sees besides the Sovereign: the host cluster it is
 /// evaluated for and the Blueprint's placement.
 pub struct Extra<'a> {
-    pub cluster: &'a Value,
+    pub cluster: &'a minijinja::Value,
     pub placement: &'a Value,
 }
 
@@ -63,25 +81,28 @@ pub fn evaluate_overlay(
     bp: &Blueprint,
     file: &str,
     config: &Value,
-    sov: &SovereignContext,
+    scope: &Scope,
     extra: &Extra<'_>,
 ) -> Result<Value, Diagnostics> {
-    let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => crate::templates::sv(sov), blueprints => crate::templates::sv(&sov.blueprints), outputs => crate::templates::sv(&sov.outputs), cluster => crate::templates::sv(extra.cluster), placement => crate::templates::sv(extra.placement) };
+    let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => scope.sovereign.clone(), blueprints => scope.blueprints.clone(), outputs => scope.outputs.clone(), cluster => extra.cluster.clone(), placement => crate::templates::sv(extra.placement) };
     let mut diags = Diagnostics::new();
     let mut out = bp.values.clone();
-    walk(env, &ctx, &mut out, "/spec/values", bp, file, &mut diags);
+    walk(env, &ctx, &mut out, &mut "/spec/values".to_string(), bp, file, &mut diags);
     if diags.is_empty() { Ok(out) } else { Err(diags) }
 }
 
+/// `pointer` is one buffer grown and cut back as the walk goes: overlays
+/// are walked for every Blueprint of every Sovereign.
 fn walk(
     env: &Environment<'_>,
     ctx: &minijinja::Value,
     v: &mut Value,
-    pointer: &str,
+    pointer: &mut String,
     bp: &Blueprint,
     file: &str,
     diags: &mut Diagnostics,
 ) {
+    let len = pointer.len();
     match v {
         Value::String(s) if s.contains("{{") || s.contains("{%") => match eval_string(env, ctx, s) {
             Ok(new) => *v = new,
@@ -98,13 +119,24 @@ fn walk(
         },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk(env, ctx, item, &format!("{pointer}/{i}"), bp, file, diags);
+                use std::fmt::Write as _;
+                let _ = write!(pointer, "/{i}");
+                walk(env, ctx, item, pointer, bp, file, diags);
+                pointer.truncate(len);
             }
         }
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
-                let seg = k.replace('~', "~0").replace('/', "~1");
-                walk(env, ctx, item, &format!("{pointer}/{seg}"), bp, file, diags);
+                pointer.push('/');
+                for c in k.chars() {
+                    match c {
+                        '~' => pointer.push_str("~0"),
+                        '/' => pointer.push_str("~1"),
+                        c => pointer.push(c),
+                    }
+                }
+                walk(env, ctx, item, pointer, bp, file, diags);
+                pointer.truncate(len);
             }
         }
         _ => {}
@@ -148,7 +180,10 @@ pub fn deep_merge(base: &mut Value, over: &Value) {
 
 /// Refuses secret-shaped strings in the values about to be written.
 pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
-    fn go(v: &Value, path: &str, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
+    // `path` is one buffer grown and cut back as the walk goes.
+    fn go(v: &Value, path: &mut String, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
+        use std::fmt::Write as _;
+        let len = path.len();
         match v {
             Value::String(s) => {
                 let found = catalyst_spec::find_secret(s).map(|(what, _)| what).or_else(|| {
@@ -167,15 +202,26 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
                 }
             }
             Value::Array(a) => {
-                a.iter().enumerate().for_each(|(i, x)| go(x, &format!("{path}[{i}]"), spec_file, bp, diags))
+                for (i, x) in a.iter().enumerate() {
+                    let _ = write!(path, "[{i}]");
+                    go(x, path, spec_file, bp, diags);
+                    path.truncate(len);
+                }
             }
-            Value::Object(m) => m.iter().for_each(|(k, x)| {
-                go(x, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, spec_file, bp, diags)
-            }),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    go(x, path, spec_file, bp, diags);
+                    path.truncate(len);
+                }
+            }
             _ => {}
         }
     }
-    go(v, "", spec_file, bp, diags);
+    go(v, &mut String::new(), spec_file, bp, diags);
 }
 
 /// Validates the values Helm will install with — the chart's defaults with

@@ -65,6 +65,9 @@ pub struct Resolution {
     pub mandatory: BTreeSet<String>,
     /// Blueprints dropped because they need an excluded one.
     pub dropped: BTreeMap<String, String>,
+    /// Blueprints resolution read but left out (the dropped ones and what
+    /// they reach): a change to one of them can change the resolution.
+    pub considered: BTreeSet<String>,
     /// Selections that had no effect.
     pub warnings: Vec<Diagnostic>,
 }
@@ -213,6 +216,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
                     );
                 } else {
                     res.dropped.insert(root.clone(), ex.clone());
+                    res.considered.extend(reach.iter().cloned());
                 }
             }
             _ => {

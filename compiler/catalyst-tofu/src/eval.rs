@@ -477,7 +477,7 @@ fn function(name: &str, args: &[Value]) -> Result<Value> {
         }
         "regex" => {
             arity(name, args, 2)?;
-            let re = regex::Regex::new(&str_arg(0)?).map_err(|e| EvalError::Failed(format!("invalid regex: {e}")))?;
+            let re = compiled_regex(&str_arg(0)?)?;
             let s = str_arg(1)?;
             let Some(caps) = re.captures(&s) else { return fail("the pattern did not match") };
             let names: Vec<_> = re.capture_names().skip(1).collect();
@@ -538,7 +538,7 @@ fn function(name: &str, args: &[Value]) -> Result<Value> {
             // "/re/" is a regular expression, as in Terraform.
             match from.strip_prefix('/').and_then(|f| f.strip_suffix('/')) {
                 Some(re) if from.len() > 1 => {
-                    let re = regex::Regex::new(re).map_err(|e| EvalError::Failed(format!("invalid regex: {e}")))?;
+                    let re = compiled_regex(re)?;
                     Value::String(re.replace_all(&s, to.as_str()).into_owned())
                 }
                 _ => Value::String(s.replace(&from, &to)),
@@ -633,6 +633,24 @@ fn function(name: &str, args: &[Value]) -> Result<Value> {
         },
         _ => return Err(EvalError::Unsupported(format!("the function `{name}`"))),
     })
+}
+
+/// A regular expression compiled once per process: a module's validation
+/// rules run for every Sovereign of a fleet, and compiling is the costly
+/// part. Patterns come from the module's few rules, so the cache stays small.
+fn compiled_regex(pattern: &str) -> Result<regex::Regex> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, regex::Regex>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = regex::Regex::new(pattern).map_err(|e| EvalError::Failed(format!("invalid regex: {e}")))?;
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if c.len() < 1024 {
+        c.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
 }
 
 #[cfg(test)]

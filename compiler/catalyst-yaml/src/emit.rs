@@ -33,6 +33,17 @@ pub fn to_yaml_under_key(value: &Value, indent: usize) -> String {
     out
 }
 
+/// Writes a one-line string as a YAML scalar value, quoted exactly as
+/// [`to_yaml`] quotes it (`None`, writing nothing, for a string with a line
+/// break or another control character, which takes the block layout).
+pub fn write_scalar(out: &mut String, s: &str) -> Option<()> {
+    if s.chars().any(char::is_control) {
+        return None;
+    }
+    write_string(out, s, 0, false);
+    Some(())
+}
+
 fn pad(out: &mut String, n: usize) {
     for _ in 0..n {
         out.push(' ');

@@ -12,10 +12,11 @@
 //! [`to_yaml`] emits a JSON value as YAML, deterministically.
 
 mod emit;
+mod fast;
 
 use std::collections::HashMap;
 
-pub use emit::{to_yaml, to_yaml_under_key};
+pub use emit::{to_yaml, to_yaml_under_key, write_scalar};
 
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -94,7 +95,37 @@ impl YamlError {
 }
 
 /// Parses every document of a YAML stream. Empty documents are skipped.
+///
+/// Most YAML catalyst reads (and everything it renders) is block-style:
+/// a fast reader takes that, and anything else, every error included, goes
+/// to yaml_rust2. Both give the same result (see `fast`).
 pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    check_text(text, limits)?;
+    match fast::parse(text, limits) {
+        Some(docs) => Ok(docs),
+        None => parse_full(text, limits),
+    }
+}
+
+/// [`parse`] without the fast path: yaml_rust2 only. For the differential
+/// tests and the `yaml_fast` fuzz target.
+#[doc(hidden)]
+pub fn parse_slow(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    check_text(text, limits)?;
+    parse_full(text, limits)
+}
+
+/// The fast path of [`parse`] alone: `None` where it leaves the text to
+/// yaml_rust2 (including every text [`parse`] refuses). For the
+/// differential tests and the `yaml_fast` fuzz target.
+#[doc(hidden)]
+pub fn parse_fast(text: &str, limits: &Limits) -> Option<Vec<Node>> {
+    check_text(text, limits).ok()?;
+    fast::parse(text, limits)
+}
+
+/// The checks before any parsing: size and NUL bytes.
+fn check_text(text: &str, limits: &Limits) -> Result<(), YamlError> {
     if text.len() > limits.max_bytes {
         return Err(YamlError::new(
             Pos { line: 1, col: 1 },
@@ -106,6 +137,11 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
         return Err(YamlError::new(pos_of_offset(text, i), "NUL byte in YAML text")
             .help("YAML files are text; remove the NUL byte"));
     }
+    Ok(())
+}
+
+/// yaml_rust2's event parser into the [`Builder`].
+fn parse_full(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
     let mut b = Builder { limits, nodes: 0, anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -319,6 +355,10 @@ pub(crate) fn resolve_plain(t: &str) -> ScalarKind {
         _ => {}
     }
     let b = t.as_bytes();
+    // Numbers start with a digit, a sign or a dot; most strings end here.
+    if !(b[0].is_ascii_digit() || matches!(b[0], b'-' | b'+' | b'.')) {
+        return ScalarKind::Str;
+    }
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     let body = if b[0] == b'-' || b[0] == b'+' { &b[1..] } else { b };
     if digits(body) {
@@ -567,10 +607,12 @@ pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::D
 /// Refuses secret-shaped strings anywhere in the document, naming where
 /// and what, never the value.
 pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
-    scan_node(node, file, "", diags);
+    scan_node(node, file, &mut String::new(), diags);
 }
 
-fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::Diagnostics) {
+/// `pointer` is the JSON pointer of `node`, one buffer grown and cut back
+/// as the walk goes (rendered files hold many thousands of nodes).
+fn scan_node(node: &Node, file: &str, pointer: &mut String, diags: &mut catalyst_diag::Diagnostics) {
     match &node.kind {
         NodeKind::Scalar(t, _) => {
             if pointer.ends_with("/sshPublicKey") {
@@ -588,16 +630,29 @@ fn scan_node(node: &Node, file: &str, pointer: &str, diags: &mut catalyst_diag::
             }
         }
         NodeKind::Seq(items) => {
+            let len = pointer.len();
             for (i, n) in items.iter().enumerate() {
-                scan_node(n, file, &format!("{pointer}/{i}"), diags);
+                use std::fmt::Write as _;
+                let _ = write!(pointer, "/{i}");
+                scan_node(n, file, pointer, diags);
+                pointer.truncate(len);
             }
         }
         NodeKind::Map(m) => {
+            let len = pointer.len();
             for (k, v) in m {
-                let key = k.as_text().unwrap_or_default().replace('~', "~0").replace('/', "~1");
                 // Keys too: a token pasted as a key is still a token.
                 scan_node(k, file, pointer, diags);
-                scan_node(v, file, &format!("{pointer}/{key}"), diags);
+                pointer.push('/');
+                for c in k.as_text().unwrap_or_default().chars() {
+                    match c {
+                        '~' => pointer.push_str("~0"),
+                        '/' => pointer.push_str("~1"),
+                        c => pointer.push(c),
+                    }
+                }
+                scan_node(v, file, pointer, diags);
+                pointer.truncate(len);
             }
         }
     }

@@ -1,0 +1,291 @@
+//! Rendering a fleet (issue 8): a Sovereign whose lock says its inputs
+//! have not changed is skipped and nothing of it is written; whatever
+//! changed is rendered again; `--shard I/N` deals the Sovereigns out to N
+//! runners, each exactly once. No timing here: the figures are the `fleet`
+//! benchmark's.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use common::*;
+
+const FLEET: usize = 12;
+
+/// What each Sovereign selects besides the required family, by index.
+fn selection(i: usize) -> &'static str {
+    match i % 4 {
+        0 => "  components:\n    include: [bp-app]\n",
+        1 => "  components:\n    include: [bp-chat]\n",
+        2 => "  components:\n    include: [bp-docstore]\n",
+        _ => "  components:\n    families: [insights]\n",
+    }
+}
+
+fn name(i: usize) -> String {
+    format!("f{i:02}")
+}
+
+fn fleet(root: &Path) {
+    golden_catalog_into(root);
+    for i in 0..FLEET {
+        let d = root.join(format!("clusters/{}.omani.works", name(i)));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("sovereign.yaml"), solo_spec(&name(i), selection(i))).unwrap();
+    }
+}
+
+type Stamps = BTreeMap<String, (u64, i64, i64, i64, i64, u64)>;
+
+/// Every file under clusters/ (temporary siblings included) with what a
+/// write changes: inode, modification and status-change times, size.
+fn stamps(root: &Path) -> Stamps {
+    let mut out = BTreeMap::new();
+    for e in walkdir(&root.join("clusters")) {
+        let m = std::fs::symlink_metadata(&e).unwrap();
+        if m.is_dir() {
+            continue;
+        }
+        let rel = e.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        out.insert(rel, (m.ino(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec(), m.size()));
+    }
+    out
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            out.push(p.clone());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `render --format json ARGS`: each Sovereign's FQDN and outcome.
+fn render(root: &Path, args: &[&str]) -> BTreeMap<String, String> {
+    let o = catalyst(root, &[&["render", "--format", "json"], args].concat());
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    doc["sovereigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["fqdn"].as_str().unwrap().to_string(), s["outcome"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn fqdn(i: usize) -> String {
+    format!("{}.omani.works", name(i))
+}
+
+/// The Sovereigns (by index) whose outcome is `what`.
+fn with_outcome(outcomes: &BTreeMap<String, String>, what: &str) -> BTreeSet<usize> {
+    (0..FLEET).filter(|i| outcomes.get(&fqdn(*i)).map(String::as_str) == Some(what)).collect()
+}
+
+fn indices(pred: impl Fn(usize) -> bool) -> BTreeSet<usize> {
+    (0..FLEET).filter(|i| pred(*i)).collect()
+}
+
+/// The directories (`clusters/<name>`) of the files whose stamp differs
+/// between two snapshots, or that are in one only.
+fn touched_dirs(a: &Stamps, b: &Stamps) -> BTreeSet<String> {
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| k.split('/').take(2).collect::<Vec<_>>().join("/"))
+        .collect()
+}
+
+#[test]
+fn an_unchanged_fleet_is_skipped_and_no_file_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fleet(root);
+    let first = render(root, &[]);
+    assert_eq!(with_outcome(&first, "written").len(), FLEET, "{first:?}");
+    let before = stamps(root);
+    assert!(before.len() > FLEET * 10, "a fleet was rendered: {} entries", before.len());
+
+    let again = render(root, &[]);
+    assert_eq!(with_outcome(&again, "skipped").len(), FLEET, "{again:?}");
+    assert_eq!(stamps(root), before, "an unchanged fleet re-render writes nothing");
+
+    // The human summary says so, and -q says nothing.
+    let o = catalyst(root, &["render"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains(&format!("up to date: {FLEET} Sovereigns")), "{}", text(&o.stdout));
+    let o = catalyst(root, &["render", "-q"]);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), String::new()));
+
+    // --force renders every Sovereign; the content is the same, so nothing
+    // is written either.
+    let forced = render(root, &["--force"]);
+    assert_eq!(with_outcome(&forced, "unchanged").len(), FLEET, "{forced:?}");
+    assert_eq!(stamps(root), before, "a forced render of an unchanged fleet writes nothing");
+    // And the check agrees with what is on disk.
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+#[test]
+fn what_changed_is_rendered_again_and_nothing_else() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fleet(root);
+    render(root, &[]);
+    let docstore = |i: usize| i % 4 == 1 || i % 4 == 2; // bp-chat needs bp-docstore
+
+    // 1. One Blueprint's default values: only the Sovereigns that have it.
+    let before = stamps(root);
+    let contents_before = tree(&root.join("clusters"));
+    let blueprint = root.join("products/docstore/blueprint.yaml");
+    let mut v = std::fs::read_to_string(&blueprint).unwrap();
+    v.push_str("  values:\n    docstore:\n      replicas: 2\n");
+    std::fs::write(&blueprint, v).unwrap();
+    let out = render(root, &[]);
+    assert_eq!(with_outcome(&out, "written"), indices(docstore), "{out:?}");
+    assert_eq!(with_outcome(&out, "skipped"), indices(|i| !docstore(i)), "{out:?}");
+    let after = stamps(root);
+    let touched = touched_dirs(&before, &after);
+    let expected: BTreeSet<String> = indices(docstore).into_iter().map(|i| format!("clusters/{}", fqdn(i))).collect();
+    assert_eq!(touched, expected, "only the directories of Sovereigns with bp-docstore are written");
+    // Within them, only the files whose content changed were written (the
+    // others are the same inode, with their old modification time).
+    let contents_after = tree(&root.join("clusters"));
+    let differing: BTreeSet<String> = contents_before
+        .keys()
+        .chain(contents_after.keys())
+        .filter(|k| contents_before.get(*k) != contents_after.get(*k))
+        .map(|k| format!("clusters/{k}"))
+        .collect();
+    let rewritten: BTreeSet<String> = after
+        .iter()
+        .filter(|(k, a)| before.get(*k).is_none_or(|b| (b.0, b.1, b.2) != (a.0, a.1, a.2)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(differing.iter().any(|f| f.ends_with("/bp-docstore.yaml")), "{differing:#?}");
+    assert_eq!(rewritten, differing, "only the files that changed are rewritten");
+
+    // 2. A file added to a Blueprint's chart is an input too (the lock
+    // changes even where the output does not).
+    let f = root.join("products/docstore/chart/templates/extra.yaml");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(&f, "# nothing\n").unwrap();
+    assert_eq!(with_outcome(&render(root, &[]), "written"), indices(docstore));
+
+    // 3. An edited spec: that Sovereign alone.
+    let spec = root.join(format!("clusters/{}/sovereign.yaml", fqdn(0)));
+    patch(&spec, "count: 2", "count: 3");
+    assert_eq!(with_outcome(&render(root, &[]), "written"), BTreeSet::from([0]));
+
+    // 4. A deleted output file is rendered back.
+    let victim = root.join(format!("clusters/{}/catalyst.lock", fqdn(1)));
+    let lock = std::fs::read_to_string(&victim).unwrap();
+    let output = lock.lines().rev().find_map(|l| l.trim().strip_prefix("- path: ")).unwrap().to_string();
+    std::fs::remove_file(root.join(format!("clusters/{}/{output}", fqdn(1)))).unwrap();
+    assert_eq!(with_outcome(&render(root, &[]), "written"), BTreeSet::from([1]));
+    assert!(root.join(format!("clusters/{}/{output}", fqdn(1))).is_file());
+
+    // 5. catalog.yaml reaches every Sovereign.
+    patch(&root.join("catalog.yaml"), "title: DATA", "title: DATA STORES");
+    let all = render(root, &[]);
+    assert!(with_outcome(&all, "skipped").is_empty(), "{all:?}");
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// A Blueprint that resolution looked at and left out (it needs an
+/// excluded one) is an input: once it no longer needs it, it is rendered.
+#[test]
+fn a_dropped_blueprint_that_changes_is_noticed() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    golden_catalog_into(root);
+    let obs = root.join("products/obs/blueprint.yaml");
+    let original = std::fs::read_to_string(&obs).unwrap();
+    let needs_cache =
+        "  depends:\n    - blueprint: bp-base\n      version: ^1.0\n    - blueprint: bp-cache\n      version: ^1.0\n";
+    let with_cache = original.replace("  depends:\n    - blueprint: bp-base\n      version: ^1.0\n", needs_cache);
+    assert_ne!(with_cache, original, "bp-obs depends on bp-base alone in the golden catalog");
+    std::fs::write(&obs, &with_cache).unwrap();
+    let d = root.join("clusters/drop.omani.works");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("sovereign.yaml"),
+        solo_spec("drop", "  components:\n    families: [insights]\n    exclude: [bp-cache]\n"),
+    )
+    .unwrap();
+    let o = catalyst(root, &["render", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let obs_files = || tree(&d).into_keys().filter(|k| k.ends_with("/bp-obs.yaml")).count();
+    assert_eq!(obs_files(), 0, "bp-obs is dropped: it needs the excluded bp-cache");
+    let lock = std::fs::read_to_string(d.join("catalyst.lock")).unwrap();
+    assert!(lock.contains("catalog:products/obs/blueprint.yaml"), "the dropped Blueprint is an input:\n{lock}");
+
+    std::fs::write(&obs, &original).unwrap();
+    let out = render(root, &[]);
+    assert_eq!(out.get("drop.omani.works").map(String::as_str), Some("written"), "{out:?}");
+    assert!(obs_files() > 0, "bp-obs is rendered now");
+}
+
+/// `--shard I/N` for N = 1..5: the parts are disjoint, cover the fleet and
+/// differ in size by one at most; `render --check` and `validate` agree.
+#[test]
+fn shards_cover_every_sovereign_exactly_once() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fleet(root);
+    let all: BTreeSet<String> = (0..FLEET).map(fqdn).collect();
+    for n in 1..=5usize {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut sizes = Vec::new();
+        for i in 1..=n {
+            let shard = format!("{i}/{n}");
+            let got = render(root, &["--shard", &shard]);
+            sizes.push(got.len());
+            for f in got.keys() {
+                if let Some(prev) = seen.insert(f.clone(), i) {
+                    panic!("{f} is in shard {prev}/{n} and {i}/{n}");
+                }
+            }
+            // validate deals out the same specs.
+            let o = catalyst(root, &["validate", "--shard", &shard]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+            assert!(
+                text(&o.stderr).contains(&format!("catalog and {} Sovereign spec", got.len())),
+                "{}",
+                text(&o.stderr)
+            );
+        }
+        let covered: BTreeSet<String> = seen.into_keys().collect();
+        assert_eq!(covered, all, "the {n} shards cover the fleet");
+        let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(hi - lo <= 1, "balanced: {sizes:?}");
+    }
+    // The same shard is the same Sovereigns on every run (now skipped).
+    let (a, b) = (render(root, &["--shard", "2/3"]), render(root, &["--shard", "2/3"]));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    // More shards than Sovereigns: the extra ones have nothing to do.
+    let n = FLEET + 2;
+    let mut covered = BTreeSet::new();
+    for i in 1..=n {
+        let got = render(root, &["--shard", &format!("{i}/{n}")]);
+        assert!(got.len() <= 1, "{got:?}");
+        covered.extend(got.into_keys());
+    }
+    assert_eq!(covered, all);
+    for bad in ["0/3", "4/3", "1/0", "x", "1/2/3"] {
+        let o = catalyst(root, &["render", "--shard", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(text(&o.stderr).contains("is not a shard: write I/N"), "{bad}: {}", text(&o.stderr));
+    }
+}
