@@ -1017,7 +1017,7 @@ fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCod
                         "{what} {out} ({} Blueprints on {} host clusters, {} files)",
                         x.resolution.order.len(),
                         x.placement.clusters.len(),
-                        x.files.len()
+                        x.lock.outputs.len() + 1
                     );
                     for n in &x.notices {
                         println!("{n}");

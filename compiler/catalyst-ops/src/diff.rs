@@ -158,7 +158,13 @@ pub fn diff(
             (OldSide::WorkTree, existing) => existing.clone().unwrap_or_default(),
             (_, _) => old_side.read(ws, &key)?,
         };
-        pairs.push((key, ws.display(dir), r.lock.fqdn.clone(), owned(old), r.files.clone()));
+        let rendered: Tree = s
+            .tree
+            .iter()
+            .filter(|(k, _)| r.lock.outputs.contains_key(*k) || *k == catalyst_render::LOCK_FILE)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.push((key, ws.display(dir), r.lock.fqdn.clone(), owned(old), rendered));
     }
 
     // Removed Sovereigns: rendered directories whose spec is gone.

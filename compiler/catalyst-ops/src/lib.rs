@@ -505,7 +505,9 @@ fn render_one(
         Ok(mut r) => {
             diags.extend(r.warnings.0.drain(..));
             let shown = ws.display(&out_dir);
-            let mut tree = r.files.clone();
+            // The files move into the tree (a fleet's output is held in
+            // memory until every Sovereign has rendered: one copy only).
+            let mut tree = std::mem::take(&mut r.files);
             match plan_output(&out_dir, &shown, &t.path, &mut tree) {
                 Ok(existing) => report.existing = existing,
                 Err(d) => diags.push(d),

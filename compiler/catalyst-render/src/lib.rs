@@ -81,7 +81,8 @@ pub struct RenderInput<'a> {
 #[derive(Debug)]
 pub struct Rendered {
     pub fqdn: String,
-    /// Output files by path relative to the cluster directory, lock last.
+    /// Output files by path relative to the cluster directory, lock last
+    /// (`catalyst-ops` moves them into the directory's tree: empty there).
     pub files: BTreeMap<String, Vec<u8>>,
     pub resolution: Resolution,
     pub placement: Placement,
