@@ -399,6 +399,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         return Err(invalid);
     }
 
+    // A fleet's outputs stay in memory until all have rendered: give back
+    // what the templates' growing buffers over-allocated.
+    files.values_mut().for_each(Vec::shrink_to_fit);
     let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files, input.extra_inputs);
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
     warnings.sort();
