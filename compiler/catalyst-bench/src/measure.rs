@@ -151,10 +151,9 @@ pub struct Stamp {
     pub content: Option<u64>,
 }
 
-/// Every regular file under `dir` by relative path, with inode, mtime
-/// (ns) and size, and a content hash when `content` is set.
-pub fn snapshot(dir: &Path, content: bool) -> io::Result<BTreeMap<PathBuf, Stamp>> {
-    let mut out = BTreeMap::new();
+/// Calls `f` with every regular file under `dir` (its entry and its path
+/// relative to `dir`).
+fn each_file(dir: &Path, mut f: impl FnMut(&std::fs::DirEntry, PathBuf) -> io::Result<()>) -> io::Result<()> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d)? {
@@ -163,27 +162,31 @@ pub fn snapshot(dir: &Path, content: bool) -> io::Result<BTreeMap<PathBuf, Stamp
             if t.is_dir() {
                 stack.push(e.path());
             } else if t.is_file() {
-                let m = e.metadata()?;
-                let hash = if content {
-                    let mut h = DefaultHasher::new();
-                    std::fs::read(e.path())?.hash(&mut h);
-                    Some(h.finish())
-                } else {
-                    None
-                };
                 let rel = e.path().strip_prefix(dir).map(Path::to_path_buf).unwrap_or_default();
-                out.insert(
-                    rel,
-                    Stamp {
-                        inode: m.ino(),
-                        mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-                        size: m.size(),
-                        content: hash,
-                    },
-                );
+                f(&e, rel)?;
             }
         }
     }
+    Ok(())
+}
+
+/// Every regular file under `dir` by relative path, with inode, mtime
+/// (ns) and size, and a content hash when `content` is set.
+pub fn snapshot(dir: &Path, content: bool) -> io::Result<BTreeMap<PathBuf, Stamp>> {
+    let mut out = BTreeMap::new();
+    each_file(dir, |e, rel| {
+        let m = e.metadata()?;
+        let hash = if content {
+            let mut h = DefaultHasher::new();
+            std::fs::read(e.path())?.hash(&mut h);
+            Some(h.finish())
+        } else {
+            None
+        };
+        let mtime_ns = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
+        out.insert(rel, Stamp { inode: m.ino(), mtime_ns, size: m.size(), content: hash });
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -229,19 +232,10 @@ pub fn compare(before: &BTreeMap<PathBuf, Stamp>, after: &BTreeMap<PathBuf, Stam
 /// `dir`, bytes), in path order.
 pub fn read_files(dir: &Path) -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            let t = e.file_type()?;
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file() {
-                let rel = e.path().strip_prefix(dir).map(Path::to_path_buf).unwrap_or_default();
-                out.push((rel, std::fs::read(e.path())?));
-            }
-        }
-    }
+    each_file(dir, |e, rel| {
+        out.push((rel, std::fs::read(e.path())?));
+        Ok(())
+    })?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
