@@ -816,49 +816,78 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
         ));
     }
     let cat = ws.load_catalog(&opts.limits)?;
-    for dir in dirs {
-        let shown = ws.display(&dir);
-        let files = write::read_tree(&dir)
-            .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
-        for (rel, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
-            if rel == SPEC_FILE {
-                continue;
-            }
-            let file = format!("{shown}/{rel}");
-            let text = match catalyst_yaml::decode_utf8(bytes.clone(), &file) {
-                Ok(t) => t,
-                Err(d) => {
-                    report.diagnostics.push(d);
-                    continue;
-                }
-            };
-            report.sources.add(file.clone(), text.clone());
-            let docs = match catalyst_yaml::parse(&text, &opts.limits) {
-                Ok(d) => d,
-                Err(e) => {
-                    report.diagnostics.push(catalyst_yaml::error_diagnostic(&file, &e));
-                    continue;
-                }
-            };
-            for d in &docs {
-                match catalyst_schema::rendered::check_node(d, &file) {
-                    Some(found) => report.diagnostics.extend(found),
-                    None => {
-                        let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();
-                        let kind = d.get("kind").and_then(|n| n.as_str()).unwrap_or_default();
-                        let group = api.split('/').next().unwrap_or_default();
-                        if cat.xrd_for(group, kind).is_none() {
-                            report.diagnostics.push(
-                                Diagnostic::warning("no-schema", format!("no schema for {api} {kind}: not checked"))
-                                    .at(Some(Location::new(file.as_str(), d.pos.line, d.pos.col, 1))),
-                            );
-                        }
-                    }
-                }
-            }
-            catalyst_render::infra::validate_claims(&cat, &text, &file, &mut report.diagnostics);
+    // Directories are checked in parallel; results are merged in their
+    // sorted order, so the report does not depend on the thread count.
+    let checked: Vec<Result<DirCheck, OpsError>> =
+        with_pool(opts.jobs, || dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, dir, opts)).collect());
+    for r in checked {
+        let (diags, sources) = r?;
+        report.diagnostics.extend(diags);
+        for (f, t) in sources {
+            report.sources.add(f, t);
         }
     }
     report.diagnostics.sort();
     Ok(report)
+}
+
+/// The problems of one rendered directory, and the text of each file that
+/// has one (for printing them).
+type DirCheck = (Diagnostics, Vec<(String, String)>);
+
+/// [`validate_rendered`] of one directory.
+fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options) -> Result<DirCheck, OpsError> {
+    let mut diags = Diagnostics::new();
+    let mut sources = Vec::new();
+    let shown = ws.display(dir);
+    let files =
+        write::read_tree(dir).map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+    for (rel, bytes) in files.into_iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
+        if rel == SPEC_FILE {
+            continue;
+        }
+        let file = format!("{shown}/{rel}");
+        let before = diags.len();
+        let text = match catalyst_yaml::decode_utf8(bytes, &file) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        match catalyst_yaml::parse(&text, &opts.limits) {
+            Ok(docs) => {
+                for d in &docs {
+                    match catalyst_schema::rendered::check_node(d, &file) {
+                        Some(found) => diags.extend(found),
+                        None => {
+                            let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();
+                            let kind = d.get("kind").and_then(|n| n.as_str()).unwrap_or_default();
+                            let group = api.split('/').next().unwrap_or_default();
+                            if cat.xrd_for(group, kind).is_none() {
+                                diags.push(
+                                    Diagnostic::warning(
+                                        "no-schema",
+                                        format!("no schema for {api} {kind}: not checked"),
+                                    )
+                                    .at(Some(Location::new(
+                                        file.as_str(),
+                                        d.pos.line,
+                                        d.pos.col,
+                                        1,
+                                    ))),
+                                );
+                            }
+                        }
+                    }
+                }
+                catalyst_render::infra::validate_claims(cat, &text, &file, &mut diags);
+            }
+            Err(e) => diags.push(catalyst_yaml::error_diagnostic(&file, &e)),
+        }
+        if diags.len() > before {
+            sources.push((file, text));
+        }
+    }
+    Ok((diags, sources))
 }
