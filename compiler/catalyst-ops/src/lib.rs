@@ -348,19 +348,9 @@ pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report
     Ok(report)
 }
 
-/// Renders every target in memory; nothing is written.
+/// Renders every target in memory, skipping the Sovereigns that `fresh`
+/// (when given) finds current; nothing is written.
 fn render_targets(
-    ws: &Workspace,
-    cat: &Catalog,
-    phase0: Option<&Phase0>,
-    targets: &[Target],
-    opts: &Options,
-) -> Vec<Rendering> {
-    render_targets_skipping(ws, cat, phase0, targets, opts, None)
-}
-
-/// [`render_targets`], skipping the Sovereigns that `fresh` finds current.
-fn render_targets_skipping(
     ws: &Workspace,
     cat: &Catalog,
     phase0: Option<&Phase0>,
@@ -618,12 +608,13 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     // Skipped Sovereigns already have their outcome; the others are written
     // together (one file-system sync for all).
     let todo: Vec<usize> = (0..report.sovereigns.len()).filter(|&i| report.sovereigns[i].outcome.is_none()).collect();
-    let items: Vec<(&Path, &BTreeMap<String, Vec<u8>>)> = todo
+    // Their current content was read when their output was planned.
+    let items: Vec<write::WriteItem<'_>> = todo
         .iter()
         .map(|&i| {
             let s = &report.sovereigns[i];
             let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
-            (dir.as_path(), &s.tree)
+            (dir.as_path(), &s.tree, s.existing.as_ref())
         })
         .collect();
     let writes = with_pool(opts.jobs, || write::write_trees(&items));
@@ -644,7 +635,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options) -> Resul
     // `render` (not a check) skips what its lock says is current.
     let fresh = (!opts.check && !opts.force && opts.out.is_none())
         .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
-    let results = render_targets_skipping(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref());
+    let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref());
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (s, d, src) in results {
         if let Some((f, t)) = src {
@@ -694,7 +685,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
             specs.extend(targets(ws, std::slice::from_ref(p))?);
         }
     }
-    for (s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts) {
+    for (s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None) {
         if let Some((f, t)) = src {
             report.sources.add(f, t);
         }
@@ -770,7 +761,7 @@ pub fn graph(
         },
         Some(p) => {
             let t = targets(ws, &[p.to_path_buf()])?;
-            let (s, d, src) = render_targets(ws, &cat, None, &t, opts).pop().expect("one target");
+            let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None).pop().expect("one target");
             if let Some((f, t)) = src {
                 report.sources.add(f, t);
             }

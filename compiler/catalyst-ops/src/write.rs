@@ -118,7 +118,7 @@ pub fn write_tree_with(
     files: &BTreeMap<String, Vec<u8>>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<Outcome, WriteError> {
-    let Some(new) = prepare(dir, files, hook)? else { return Ok(Outcome::Unchanged) };
+    let Some(new) = prepare(dir, files, None, hook)? else { return Ok(Outcome::Unchanged) };
     let synced = hook(&Step::Sync).map_err(io(&new)).and_then(|()| sync_fs(&new).map_err(io(&new)));
     if let Err(e) = synced {
         let _ = remove_any(&new);
@@ -127,16 +127,21 @@ pub fn write_tree_with(
     commit(&new, dir, hook)
 }
 
+/// A directory to write: where, what, and what it holds now if known.
+pub type WriteItem<'a> = (&'a Path, &'a BTreeMap<String, Vec<u8>>, Option<&'a BTreeMap<String, Vec<u8>>>);
+
 /// Writes many directories, each whole or not at all, like [`write_tree`]
 /// on each; in parallel (rayon's current pool) and with one file-system
 /// sync for all of them rather than one per file: every directory is
 /// filled beside its target, the file systems are synced once, then each
-/// is swapped in. A directory that fails leaves the others written.
-pub fn write_trees(items: &[(&Path, &BTreeMap<String, Vec<u8>>)]) -> Vec<Result<Outcome, WriteError>> {
+/// is swapped in. A directory that fails leaves the others written. Each
+/// item may carry the directory's current content when the caller has
+/// already read it (it is read here otherwise).
+pub fn write_trees(items: &[WriteItem<'_>]) -> Vec<Result<Outcome, WriteError>> {
     use rayon::prelude::*;
     use std::os::unix::fs::MetadataExt as _;
     let prepared: Vec<Result<Option<PathBuf>, WriteError>> =
-        items.par_iter().map(|(dir, files)| prepare(dir, files, &mut |_| Ok(()))).collect();
+        items.par_iter().map(|(dir, files, current)| prepare(dir, files, *current, &mut |_| Ok(()))).collect();
     // One sync per file system written to (usually one); its error fails
     // every directory there.
     let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
@@ -147,7 +152,7 @@ pub fn write_trees(items: &[(&Path, &BTreeMap<String, Vec<u8>>)]) -> Vec<Result<
     items
         .par_iter()
         .zip(prepared)
-        .map(|((dir, _), p)| match p? {
+        .map(|((dir, _, _), p)| match p? {
             None => Ok(Outcome::Unchanged),
             Some(new) => match synced.get(&device(&new)) {
                 Some(Some(e)) => {
@@ -167,6 +172,7 @@ pub fn write_trees(items: &[(&Path, &BTreeMap<String, Vec<u8>>)]) -> Vec<Result<
 fn prepare(
     dir: &Path,
     files: &BTreeMap<String, Vec<u8>>,
+    current: Option<&BTreeMap<String, Vec<u8>>>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<Option<PathBuf>, WriteError> {
     for p in files.keys() {
@@ -176,15 +182,23 @@ fn prepare(
         }
     }
     recover(dir)?;
-    let old = if dir.is_dir() { Some(read_tree(dir).map_err(io(dir))?) } else { None };
-    if old.as_ref() == Some(files) {
+    let read;
+    let old = match current {
+        Some(c) => Some(c),
+        None if dir.is_dir() => {
+            read = read_tree(dir).map_err(io(dir))?;
+            Some(&read)
+        }
+        None => None,
+    };
+    if old == Some(files) {
         return Ok(None);
     }
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let new = tmp_sibling(dir, "new");
-    let same = |rel: &str, bytes: &Vec<u8>| old.as_ref().and_then(|o| o.get(rel)) == Some(bytes);
+    let same = |rel: &str, bytes: &Vec<u8>| old.and_then(|o| o.get(rel)) == Some(bytes);
     if let Err(e) = fill(&new, files, &|rel, bytes| same(rel, bytes).then(|| dir.join(rel)), hook) {
         // Leave nothing behind: the old directory is untouched.
         let _ = remove_any(&new);
