@@ -289,3 +289,96 @@ fn shards_cover_every_sovereign_exactly_once() {
         assert!(text(&o.stderr).contains("is not a shard: write I/N"), "{bad}: {}", text(&o.stderr));
     }
 }
+
+/// After each kind of change, the render that takes over the Blueprint
+/// files whose inputs did not change writes exactly what a full render
+/// (`--force`) writes: whatever reaches a Blueprint file through its
+/// context is part of what decides whether it is taken over.
+#[test]
+fn a_render_after_a_change_writes_what_a_full_render_writes() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fleet(root);
+    render(root, &[]);
+    let changes: [(&str, &str, &str, &str); 6] = [
+        ("a Blueprint's values", "products/docstore/blueprint.yaml", "  values:\n", "  values:\n    extra: 1\n"),
+        (
+            "another Blueprint's outputs",
+            "platform/certs/blueprint.yaml",
+            "issuerName: letsencrypt-prod",
+            "issuerName: x",
+        ),
+        ("a default of a configSchema", "products/app/blueprint.yaml", "default: 2", "default: 3"),
+        ("a conditional dependency", "products/app/blueprint.yaml", "default: false", "default: true"),
+        (
+            "the registry",
+            "catalog.yaml",
+            "registry: oci://registry.example.com/catalyst",
+            "registry: oci://r.example.com/c",
+        ),
+        ("a spec", "clusters/f01.omani.works/sovereign.yaml", "name: Fleet f01", "name: Fleet F01"),
+    ];
+    for (what, file, from, to) in changes {
+        let path = root.join(file);
+        if !std::fs::read_to_string(&path).unwrap().contains(from) {
+            // The values section is added when the Blueprint has none.
+            let mut v = std::fs::read_to_string(&path).unwrap();
+            v.push_str(to);
+            std::fs::write(&path, v).unwrap();
+        } else {
+            patch(&path, from, to);
+        }
+        let out = render(root, &[]);
+        assert!(!with_outcome(&out, "written").is_empty(), "{what}: something is rendered again: {out:?}");
+        let incremental = tree(&root.join("clusters"));
+        render(root, &["--force"]);
+        let full = tree(&root.join("clusters"));
+        let differing: Vec<&String> = full.keys().filter(|k| full.get(*k) != incremental.get(*k)).collect();
+        assert!(differing.is_empty() && full.len() == incremental.len(), "{what}: {differing:#?}");
+    }
+}
+
+/// A Blueprint file whose inputs did not change is taken over from the
+/// previous render, trusted to be what the lock says it is (as a skipped
+/// Sovereign is): a file edited together with its digest in the lock is
+/// kept, `render --check` names it and `render --force` renders it anew.
+#[test]
+fn unchanged_blueprint_files_are_taken_over_from_the_previous_render() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fleet(root);
+    render(root, &[]);
+    let dir = root.join(format!("clusters/{}", fqdn(0)));
+    let files = tree(&dir);
+    let base = files.keys().find(|k| k.ends_with("/blueprints/bp-base.yaml")).unwrap().clone();
+    let lock_text = String::from_utf8(files["catalyst.lock"].clone()).unwrap();
+    assert!(
+        lock_text.contains(&format!(
+            "  - path: {base}\n    sha256: {}\n    inputs: ",
+            catalyst_catalog::sha256_hex(&files[&base])
+        )),
+        "the lock records what each Blueprint file was rendered from:\n{lock_text}"
+    );
+    let edited = [&files[&base][..], b"# edited\n"].concat();
+    std::fs::write(dir.join(&base), &edited).unwrap();
+    let lock_text =
+        lock_text.replace(&catalyst_catalog::sha256_hex(&files[&base]), &catalyst_catalog::sha256_hex(&edited));
+    std::fs::write(dir.join("catalyst.lock"), &lock_text).unwrap();
+
+    // bp-app changes; bp-base does not.
+    patch(&root.join("products/app/blueprint.yaml"), "default: 2", "default: 5");
+    let out = render(root, &[]);
+    assert!(with_outcome(&out, "written").contains(&0), "{out:?}");
+    let after = tree(&dir);
+    assert_eq!(after[&base], edited, "bp-base.yaml is taken over as the lock describes it");
+    let app = after.keys().find(|k| k.ends_with("/blueprints/bp-app.yaml")).unwrap();
+    assert!(text(&after[app]).contains("replicaCount: 5"), "{}", text(&after[app]));
+
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("bp-base.yaml"), "{}", text(&o.stderr));
+    render(root, &["--force"]);
+    assert_eq!(tree(&dir)[&base], files[&base], "--force renders it anew");
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

@@ -358,7 +358,8 @@ fn render_targets(
     opts: &Options,
     fresh: Option<&Freshness<'_>>,
 ) -> Vec<Rendering> {
-    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts, fresh)).collect())
+    let checked = catalyst_render::Checked::default();
+    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts, fresh, &checked)).collect())
 }
 
 /// The cluster directory of a spec in `clusters/<fqdn>/` whose lock says
@@ -392,6 +393,7 @@ fn render_one(
     t: &Target,
     opts: &Options,
     fresh: Option<&Freshness<'_>>,
+    checked: &catalyst_render::Checked,
 ) -> Rendering {
     let mut report = SovereignReport {
         spec: t.display.clone(),
@@ -484,22 +486,35 @@ fn render_one(
         }
     };
     let digest = catalyst_catalog::sha256_hex(&bytes);
+    let shown = ws.display(&out_dir);
+    let existing = read_output(&out_dir, &shown);
+    // A render that may skip may also take over what did not change.
+    let previous = existing.as_ref().ok().and_then(Option::as_ref).filter(|_| fresh.is_some()).and_then(|files| {
+        let lock = catalyst_render::Lock::parse(&String::from_utf8_lossy(files.get(catalyst_render::LOCK_FILE)?))?;
+        Some(catalyst_render::Previous { lock, files })
+    });
     let input = RenderInput {
         catalog: cat,
         sovereign: &sov,
         spec_digest: digest,
         tofu_module: phase0.map(|p| &p.module),
         extra_inputs: phase0.map(|p| &p.digests),
+        previous: previous.as_ref(),
+        checked: Some(checked),
     };
     match catalyst_render::render(&input) {
         Ok(mut r) => {
             diags.extend(r.warnings.0.drain(..));
-            let shown = ws.display(&out_dir);
             // The files move into the tree (a fleet's output is held in
             // memory until every Sovereign has rendered: one copy only).
             let mut tree = std::mem::take(&mut r.files);
-            match plan_output(&out_dir, &shown, &t.path, &mut tree) {
-                Ok(existing) => report.existing = existing,
+            match existing {
+                Ok(existing) => {
+                    if let Err(d) = plan_output(&shown, &t.path, &out_dir, existing.as_ref(), &mut tree) {
+                        diags.push(d);
+                    }
+                    report.existing = existing;
+                }
                 Err(d) => diags.push(d),
             }
             report.tree = tree;
@@ -507,23 +522,16 @@ fn render_one(
             report.out_path = Some(out_dir);
             report.rendered = Some(r);
         }
-        Err(d) => diags.extend(d),
+        Err(d) => {
+            diags.extend(d);
+            diags.extend(existing.err());
+        }
     }
     (report, diags, source)
 }
 
-/// Decides what the output directory will hold and whether catalyst may
-/// write it. A directory is catalyst's when it has a `catalyst.lock`, or
-/// holds nothing but the spec. Files the previous lock does not list as
-/// outputs (the spec, a README someone added) are kept; outputs of the
-/// previous render that this one does not produce are removed. Returns the
-/// directory's current content.
-fn plan_output(
-    out_dir: &Path,
-    shown: &str,
-    spec: &Path,
-    tree: &mut BTreeMap<String, Vec<u8>>,
-) -> Result<Option<BTreeMap<String, Vec<u8>>>, Diagnostic> {
+/// The output directory's current content; `None` when there is none yet.
+fn read_output(out_dir: &Path, shown: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, Diagnostic> {
     let at = || Some(Location::file(shown));
     if !out_dir.exists() {
         return Ok(None);
@@ -533,8 +541,26 @@ fn plan_output(
             .at(at())
             .help("choose another output directory"));
     }
-    let old = write::read_tree(out_dir)
-        .map_err(|e| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at()))?;
+    write::read_tree(out_dir)
+        .map(Some)
+        .map_err(|e| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at()))
+}
+
+/// Decides what the output directory will hold and whether catalyst may
+/// write it. A directory is catalyst's when it has a `catalyst.lock`, or
+/// holds nothing but the spec. Files the previous lock does not list as
+/// outputs (the spec, a README someone added) are kept; outputs of the
+/// previous render that this one does not produce are removed. `old` is
+/// the directory's current content (`None`: there is no directory yet).
+fn plan_output(
+    shown: &str,
+    spec: &Path,
+    out_dir: &Path,
+    old: Option<&BTreeMap<String, Vec<u8>>>,
+    tree: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<(), Diagnostic> {
+    let at = || Some(Location::file(shown));
+    let Some(old) = old else { return Ok(()) };
     if old.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
         return Err(Diagnostic::error(
             "spec-conflict",
@@ -568,12 +594,12 @@ fn plan_output(
             Default::default()
         }
     };
-    for (k, v) in &old {
+    for (k, v) in old {
         if !owned.contains(k) && !tree.contains_key(k) {
             tree.insert(k.clone(), v.clone());
         }
     }
-    Ok(Some(old))
+    Ok(())
 }
 
 /// `catalyst render`: renders the given specs (or every

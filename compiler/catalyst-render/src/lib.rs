@@ -22,12 +22,13 @@ mod check;
 pub mod infra;
 mod lock;
 pub mod placement;
+mod reuse;
 mod scan;
 mod templates;
 pub mod tofu;
 mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use catalyst_catalog::{Blueprint, Catalog, Depend};
 use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
@@ -35,10 +36,12 @@ use catalyst_resolve::{Resolution, Selection};
 use catalyst_spec::Sovereign;
 use serde::Serialize;
 use serde_json::Value;
+use sha2::Digest as _;
 
 pub use check::check_templates;
 pub use lock::{Freshness, LOCK_FILE, Lock, input_digest};
 pub use placement::{HostCluster, Placement};
+pub use reuse::{Checked, Previous};
 pub use templates::builtin_templates;
 use templates::sv;
 
@@ -75,6 +78,11 @@ pub struct RenderInput<'a> {
     /// the digests of its files (inputs of the lock).
     pub tofu_module: Option<&'a catalyst_tofu::Module>,
     pub extra_inputs: Option<&'a BTreeMap<String, String>>,
+    /// The previous render of this Sovereign, whose unchanged outputs are
+    /// taken over (`None`: compute everything).
+    pub previous: Option<&'a Previous<'a>>,
+    /// Contents already checked in this run (shared by a fleet's renders).
+    pub checked: Option<&'a Checked>,
 }
 
 /// A rendered cluster directory, in memory.
@@ -151,6 +159,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let mut context = SovereignContext::new(sov, &resolution, cat);
     context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
     let scope = values::Scope::new(&context);
+    let previous = input.previous.filter(|p| p.usable(sov));
+    let unit_key = reuse::UnitKey::new(cat, &context);
+    // Output path → what it was rendered from (Blueprint files), and the
+    // digests of the files taken over from the previous render.
+    let mut units = BTreeMap::new();
+    let mut taken: BTreeMap<String, [u8; 32]> = BTreeMap::new();
     let sources_v = sv(&context.sources);
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
@@ -188,30 +202,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 "regions": placed.regions,
                 "role": if placed.mode == "active-hotstandby" && placed.regions.first() != Some(&cluster.region) { "standby" } else { "active" },
             });
-            let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
-            let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
-            let mut vals = match values::evaluate_overlay(env, bp, &bp_file, &cfg, &scope, &extra) {
-                Ok(v) => v,
-                Err(mut e) => {
-                    diags.0.append(&mut e.0);
-                    continue;
-                }
-            };
-            if let Some(s) = settings_for(sov, name) {
-                values::deep_merge(&mut vals, &s.values);
-            }
-            values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
-            values::check_chart_schemas(bp, &vals, &sov.file, &mut diags);
-            values::check_clustermesh(&vals, name, &sov.file, &mut diags);
             if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
                 namespaces.insert(bp.namespace.clone());
             }
-            let values_yaml = match &vals {
-                Value::Object(m) if m.is_empty() => String::new(),
-                v => catalyst_yaml::to_yaml_under_key(v, 2),
-            };
             let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
-            let data = BlueprintContext {
+            let mut data = BlueprintContext {
                 name: bp.name.clone(),
                 dir: bp.dir.clone(),
                 version: bp.chart_version(),
@@ -221,13 +216,43 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 namespace: bp.namespace.clone(),
                 timeout: bp.timeout.clone(),
                 depends_on: resolution.edges[name].iter().filter(|d| placement.runs_on(c, d)).cloned().collect(),
-                values_yaml,
+                values_yaml: String::new(),
+            };
+            let path = format!("{c}/blueprints/{name}.yaml");
+            let settings = settings_for(sov, name).map(|s| &s.values);
+            let key =
+                unit_key.of(cat, bp, &[&cfg, settings.unwrap_or(&Value::Null), &cluster_ctx, &placement_ctx], &data);
+            bp_files.push(format!("{name}.yaml"));
+            if let Some((bytes, digest)) = previous.and_then(|p| p.unit(&path, &key)) {
+                taken.insert(path.clone(), digest);
+                files.insert(path.clone(), bytes.clone());
+                units.insert(path, key);
+                continue;
+            }
+            let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
+            let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
+            let mut vals = match values::evaluate_overlay(env, bp, &bp_file, &cfg, &scope, &extra) {
+                Ok(v) => v,
+                Err(mut e) => {
+                    diags.0.append(&mut e.0);
+                    continue;
+                }
+            };
+            if let Some(s) = settings {
+                values::deep_merge(&mut vals, s);
+            }
+            values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
+            values::check_chart_schemas(bp, &vals, &sov.file, &mut diags);
+            values::check_clustermesh(&vals, name, &sov.file, &mut diags);
+            data.values_yaml = match &vals {
+                Value::Object(m) if m.is_empty() => String::new(),
+                v => catalyst_yaml::to_yaml_under_key(v, 2),
             };
             let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
-                    bp_files.push(format!("{name}.yaml"));
-                    files.insert(format!("{c}/blueprints/{name}.yaml"), text.into_bytes());
+                    files.insert(path.clone(), text.into_bytes());
+                    units.insert(path, key);
                 }
                 Err(e) => diags.push(e),
             }
@@ -327,36 +352,26 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         files.insert(path.clone(), text.clone().into_bytes());
     }
     if let Some(vars) = tofu::tfvars(cat, sov, &placement, &mut warnings) {
-        if let Some(module) = input.tofu_module {
+        let text = tofu::to_json_text(&vars).into_bytes();
+        // The variables were checked against the module when the previous
+        // render wrote these very bytes from this spec and this module.
+        let checked_before = previous.is_some_and(|p| {
+            let inputs = &p.lock.inputs;
+            inputs.get("spec") == Some(&input.spec_digest)
+                && input.extra_inputs.into_iter().flatten().all(|(k, v)| inputs.get(k) == Some(v))
+                && p.lock.outputs.get(tofu::TFVARS_FILE).is_some_and(|d| *d == catalyst_catalog::sha256_hex(&text))
+        });
+        if let Some(module) = input.tofu_module.filter(|_| !checked_before) {
             let shown = format!("{}/{}", sov.fqdn, tofu::TFVARS_FILE);
             diags.extend(catalyst_tofu::check_vars(module, &vars, &shown, &tofu::from_env(sov)));
         }
-        files.insert(tofu::TFVARS_FILE.to_string(), tofu::to_json_text(&vars).into_bytes());
+        files.insert(tofu::TFVARS_FILE.to_string(), text);
     }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
 
-    // Every output must be well-formed YAML: a template bug must never
-    // reach Git. Each file is parsed once; the schema check and the secret
-    // scan below read the same trees.
-    let mut parsed: BTreeMap<&str, Vec<catalyst_yaml::Node>> = BTreeMap::new();
-    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
-        let text = std::str::from_utf8(bytes).expect("templates produce UTF-8");
-        match catalyst_yaml::parse(text, &catalyst_yaml::Limits::default()) {
-            Ok(docs) => {
-                parsed.insert(path, docs);
-            }
-            Err(e) => diags.push(
-                Diagnostic::error(
-                    "internal-template",
-                    format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
-                )
-                .help("this is a compiler bug; please report it"),
-            ),
-        }
-    }
     // Domain hygiene: no `admin.` host of the Sovereign, no plural pool TLD,
     // whatever a values override says.
     let (admin, trades) = (memchr::memmem::Finder::new(b"admin."), memchr::memmem::Finder::new(b"omani.trades"));
@@ -381,31 +396,99 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             }
         }
     }
+
+    // Every output must be well-formed YAML (a template bug must never
+    // reach Git), every object valid against its kind's schema (what Flux,
+    // Kubernetes or Crossplane would reject is refused here; claims were
+    // checked against their XRDs above), and nothing secret-shaped may be
+    // written. These depend on the bytes alone: bytes that passed in this
+    // run, or in the previous render by this compiler, are not checked
+    // again.
+    let digests: BTreeMap<&str, [u8; 32]> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), taken.get(p).copied().unwrap_or_else(|| sha2::Sha256::digest(b).into())))
+        .collect();
+    let passed_before: HashSet<reuse::ContentKey> = previous
+        .into_iter()
+        .flat_map(|p| &p.lock.outputs)
+        .filter_map(|(path, d)| Some((reuse::Class::of(path), <[u8; 32]>::try_from(hex::decode(d).ok()?).ok()?)))
+        .collect();
+    let known = |path: &str, key: &reuse::ContentKey| {
+        taken.contains_key(path) || passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
+    };
+    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, known);
+    diags.extend(malformed);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
-    // What Flux, Kubernetes or Crossplane would reject is refused here:
-    // every object against its kind's schema (claims were checked against
-    // their XRDs above).
-    let mut invalid = Diagnostics::new();
-    for (path, docs) in &parsed {
-        invalid.extend(check_docs(&format!("{}/{path}", sov.fqdn), docs));
-    }
-    // Last line of defence: nothing secret-shaped is written.
-    invalid.extend(scan::scan_output(&sov.fqdn, &files, &parsed));
     if invalid.has_errors() {
         invalid.sort();
         return Err(invalid);
     }
+    if let Some(c) = input.checked {
+        c.extend(passed);
+    }
 
+    let outputs = digests.into_iter().map(|(p, d)| (p.to_string(), hex::encode(d))).collect();
     // A fleet's outputs stay in memory until all have rendered: give back
     // what the templates' growing buffers over-allocated.
     files.values_mut().for_each(Vec::shrink_to_fit);
-    let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, &files, input.extra_inputs);
+    let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, outputs, units, input.extra_inputs);
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
     warnings.sort();
     Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, placement, notices: extras.notices, warnings, lock })
+}
+
+/// The content checks of a Sovereign's outputs (`digests` holds each
+/// file's sha256): every YAML file parses, every object is valid against
+/// its kind's schema, no file holds anything secret-shaped. Files whose
+/// content is `known` to have passed, and repeats of a content that passed
+/// here, are not checked again; a content with a problem is checked, and
+/// reported, wherever it appears. Returns the files that do not parse
+/// (compiler bugs), the other problems, and the contents that passed.
+fn check_outputs(
+    fqdn: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    digests: &BTreeMap<&str, [u8; 32]>,
+    known: impl Fn(&str, &reuse::ContentKey) -> bool,
+) -> (Diagnostics, Diagnostics, HashSet<reuse::ContentKey>) {
+    let (mut malformed, mut invalid, mut passed) = (Diagnostics::new(), Diagnostics::new(), HashSet::new());
+    for (path, bytes) in files {
+        let key = (reuse::Class::of(path), digests[path.as_str()]);
+        if passed.contains(&key) || known(path, &key) {
+            continue;
+        }
+        let shown = format!("{fqdn}/{path}");
+        let docs = match key.0 {
+            reuse::Class::Yaml => {
+                match catalyst_yaml::parse(&String::from_utf8_lossy(bytes), &catalyst_yaml::Limits::default()) {
+                    Ok(docs) => Some(docs),
+                    Err(e) => {
+                        malformed.push(
+                            Diagnostic::error(
+                                "internal-template",
+                                format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
+                            )
+                            .help("this is a compiler bug; please report it"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
+        let mut found = Diagnostics::new();
+        if let Some(docs) = &docs {
+            found.extend(check_docs(&shown, docs));
+        }
+        scan::scan_file(&shown, bytes, docs.as_deref(), &mut found);
+        if found.is_empty() {
+            passed.insert(key);
+        }
+        invalid.extend(found);
+    }
+    (malformed, invalid, passed)
 }
 
 /// Every object of the rendered YAML files of Sovereign `fqdn` checked
@@ -600,5 +683,57 @@ impl SovereignContext {
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digests(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<&str, [u8; 32]> {
+        files.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect()
+    }
+
+    /// Content that passed is checked once however often it appears; a
+    /// content with a problem is reported in every file that holds it; a
+    /// file of another class is checked on its own.
+    #[test]
+    fn each_passing_content_is_checked_once_and_each_problem_everywhere() {
+        let ok = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n";
+        let bad = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n";
+        let files: BTreeMap<String, Vec<u8>> = [
+            ("c1/ok.yaml", ok),
+            ("c2/ok.yaml", ok),
+            ("c1/bad.yaml", bad),
+            ("c2/bad.yaml", bad),
+            ("c3/bad.yaml", bad),
+            ("notes.txt", ok),
+            ("broken.yaml", "a: [1\n"),
+        ]
+        .into_iter()
+        .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let d = digests(&files);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let (malformed, invalid, passed) = check_outputs("x.example.org", &files, &d, |p, _| {
+            seen.borrow_mut().push(p.to_string());
+            false
+        });
+        assert_eq!(malformed.len(), 1, "{malformed:?}");
+        let files_with_problem: BTreeSet<String> =
+            invalid.iter().map(|d| d.location.as_ref().unwrap().file.to_string()).collect();
+        let expected: BTreeSet<String> =
+            ["c1/bad.yaml", "c2/bad.yaml", "c3/bad.yaml"].iter().map(|p| format!("x.example.org/{p}")).collect();
+        assert_eq!(files_with_problem, expected);
+        assert!(invalid.iter().all(|d| d.code == "forbidden-kind"), "{invalid:?}");
+        // ok.yaml once (the second is a repeat), notes.txt as text.
+        assert_eq!(passed.len(), 2, "{passed:?}");
+        assert!(!seen.borrow().contains(&"c2/ok.yaml".to_string()), "a repeat is not even looked up: {seen:?}");
+
+        // What is known to have passed is skipped; nothing else is.
+        let known: HashSet<reuse::ContentKey> = passed.clone();
+        let (_, again, passed_again) = check_outputs("x.example.org", &files, &d, |_, k| known.contains(k));
+        assert!(passed_again.is_empty(), "{passed_again:?}");
+        assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
     }
 }

@@ -28,6 +28,10 @@ pub struct Lock {
     pub inputs: BTreeMap<String, String>,
     /// Output path → sha256 hex (the lock itself excluded).
     pub outputs: BTreeMap<String, String>,
+    /// Output path → sha256 hex of everything that output was rendered
+    /// from, for the outputs a later render may take over unchanged
+    /// (Blueprint files; see `reuse`). Written as `inputs:` of the output.
+    pub units: BTreeMap<String, String>,
 }
 
 /// Digest over the compiler version and a sorted list of inputs.
@@ -69,7 +73,7 @@ fn inputs<'a>(
 }
 
 /// Digests of the compiler's built-in schemas and templates (computed once).
-fn builtin_digests() -> &'static BTreeMap<String, String> {
+pub(crate) fn builtin_digests() -> &'static BTreeMap<String, String> {
     static DIGESTS: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
     DIGESTS.get_or_init(|| {
         let mut m = BTreeMap::new();
@@ -166,17 +170,18 @@ impl Lock {
         spec_digest: String,
         cat: &Catalog,
         res: &Resolution,
-        files: &BTreeMap<String, Vec<u8>>,
+        outputs: BTreeMap<String, String>,
+        units: BTreeMap<String, String>,
         extra: Option<&BTreeMap<String, String>>,
     ) -> Lock {
         let inputs = inputs(spec_digest, cat, read_blueprints(cat, res), extra);
-        let outputs = files.iter().map(|(p, b)| (p.clone(), catalyst_catalog::sha256_hex(b))).collect();
         Lock {
             sovereign: sov.name.clone(),
             fqdn: sov.fqdn.clone(),
             input_digest: input_digest(&inputs),
             inputs,
             outputs,
+            units,
         }
     }
 
@@ -212,14 +217,24 @@ impl Lock {
                 out.push_str("\n    sha256: ");
                 catalyst_yaml::write_scalar(&mut out, digest)?;
                 out.push('\n');
+                if let Some(from) = self.units.get(path).filter(|_| name == "outputs") {
+                    out.push_str("    inputs: ");
+                    catalyst_yaml::write_scalar(&mut out, from)?;
+                    out.push('\n');
+                }
             }
         }
         Some(out)
     }
 
     fn to_yaml_generic(&self) -> String {
-        let list = |m: &BTreeMap<String, String>| -> Vec<serde_json::Value> {
-            m.iter().map(|(k, v)| json!({"path": k, "sha256": v})).collect()
+        let list = |m: &BTreeMap<String, String>, units: Option<&BTreeMap<String, String>>| -> Vec<serde_json::Value> {
+            m.iter()
+                .map(|(k, v)| match units.and_then(|u| u.get(k)) {
+                    Some(from) => json!({"path": k, "sha256": v, "inputs": from}),
+                    None => json!({"path": k, "sha256": v}),
+                })
+                .collect()
         };
         let doc = json!({
             "apiVersion": "catalyst.openova.io/v1alpha1",
@@ -227,8 +242,8 @@ impl Lock {
             "compiler": {"version": COMPILER_VERSION},
             "sovereign": {"name": self.sovereign, "fqdn": self.fqdn},
             "inputDigest": self.input_digest,
-            "inputs": list(&self.inputs),
-            "outputs": list(&self.outputs),
+            "inputs": list(&self.inputs, None),
+            "outputs": list(&self.outputs, Some(&self.units)),
         });
         format!("{LOCK_HEADER}{}", catalyst_yaml::to_yaml(&doc))
     }
@@ -271,42 +286,51 @@ impl Lock {
             (get(5, "  ", "name")?, get(6, "  ", "fqdn")?, get(7, "", "inputDigest")?);
         let mut i = 8;
         let mut lists: [BTreeMap<String, String>; 2] = Default::default();
+        let mut units = BTreeMap::new();
         for (list, header) in lists.iter_mut().zip(["inputs:", "outputs:"]) {
             (lines.get(i) == Some(&header)).then_some(())?;
             i += 1;
             while let Some(path) = lines.get(i).and_then(|l| l.strip_prefix("  - path: ")) {
+                let path = scalar(path)?.to_string();
                 let digest = lines.get(i + 1)?.strip_prefix("    sha256: ")?;
-                if list.insert(scalar(path)?.to_string(), scalar(digest)?.to_string()).is_some() {
+                i += 2;
+                if header == "outputs:"
+                    && let Some(from) = lines.get(i).and_then(|l| l.strip_prefix("    inputs: "))
+                {
+                    units.insert(path.clone(), scalar(from)?.to_string());
+                    i += 1;
+                }
+                if list.insert(path, scalar(digest)?.to_string()).is_some() {
                     return None;
                 }
-                i += 2;
             }
         }
         if i != lines.len() {
             return None;
         }
         let [inputs, outputs] = lists;
-        Some(Lock { sovereign, fqdn, input_digest, inputs, outputs })
+        Some(Lock { sovereign, fqdn, input_digest, inputs, outputs, units })
     }
 
     /// [`Lock::parse`] through the YAML parser alone.
     fn parse_yaml(text: &str) -> Option<Lock> {
         let doc = catalyst_yaml::parse_one(text, &catalyst_yaml::Limits::default()).ok()??;
         // Scalars are read as written: a digest of decimal digits stays text.
-        let map = |k: &str| -> BTreeMap<String, String> {
+        let map = |k: &str, field: &str| -> BTreeMap<String, String> {
             doc.get(k)
                 .and_then(|l| l.as_seq())
                 .into_iter()
                 .flatten()
-                .filter_map(|e| Some((e.get("path")?.as_text()?.to_string(), e.get("sha256")?.as_text()?.to_string())))
+                .filter_map(|e| Some((e.get("path")?.as_text()?.to_string(), e.get(field)?.as_text()?.to_string())))
                 .collect()
         };
         Some(Lock {
             sovereign: doc.path(&["sovereign", "name"])?.as_text()?.to_string(),
             fqdn: doc.path(&["sovereign", "fqdn"])?.as_text()?.to_string(),
             input_digest: doc.get("inputDigest")?.as_text()?.to_string(),
-            inputs: map("inputs"),
-            outputs: map("outputs"),
+            inputs: map("inputs", "sha256"),
+            outputs: map("outputs", "sha256"),
+            units: map("outputs", "inputs"),
         })
     }
 
@@ -333,6 +357,7 @@ mod tests {
             input_digest: input_digest(&inputs),
             inputs,
             outputs: m(&["a/b.yaml", "tofu/x.auto.tfvars.json"]),
+            units: m(&["a/b.yaml"]),
         }
     }
 

@@ -3,6 +3,7 @@
 //! template, an overlay, a catalog value). Inputs are scanned where they
 //! are read; this catches what only exists once rendered.
 
+#[cfg(test)]
 use std::collections::BTreeMap;
 
 use catalyst_diag::secrets::{RANDOM_WHAT, find_high_entropy, find_secret};
@@ -39,6 +40,7 @@ fn walk_json(v: &Value, pointer: &str, file: &str, diags: &mut Diagnostics) {
 /// Every secret-shaped string in the rendered files of Sovereign `fqdn`,
 /// named by file, line and path, never by value. `parsed` holds the YAML
 /// files already parsed (a YAML file missing from it is scanned as lines).
+#[cfg(test)]
 pub fn scan_output(
     fqdn: &str,
     files: &BTreeMap<String, Vec<u8>>,
@@ -46,24 +48,29 @@ pub fn scan_output(
 ) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for (path, bytes) in files {
-        let shown = format!("{fqdn}/{path}");
-        let text = String::from_utf8_lossy(bytes);
-        if path.ends_with(".yaml") {
-            match parsed.get(path.as_str()) {
-                Some(docs) => docs.iter().for_each(|d| catalyst_yaml::scan_secrets(d, &shown, &mut diags)),
-                None => scan_lines(&shown, &text, &mut diags),
-            }
-            catalyst_yaml::scan_comment_secrets(&text, &shown, &mut diags);
-        } else if path.ends_with(".json") {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(v) => walk_json(&v, "", &shown, &mut diags),
-                Err(_) => scan_lines(&shown, &text, &mut diags),
-            }
-        } else {
-            scan_lines(&shown, &text, &mut diags);
-        }
+        scan_file(&format!("{fqdn}/{path}"), bytes, parsed.get(path.as_str()).map(Vec::as_slice), &mut diags);
     }
     diags
+}
+
+/// One rendered file, shown as `shown`; `parsed` holds its documents when
+/// it is YAML that parsed (else it is scanned as lines).
+pub fn scan_file(shown: &str, bytes: &[u8], parsed: Option<&[catalyst_yaml::Node]>, diags: &mut Diagnostics) {
+    let text = String::from_utf8_lossy(bytes);
+    match crate::reuse::Class::of(shown) {
+        crate::reuse::Class::Yaml => {
+            match parsed {
+                Some(docs) => docs.iter().for_each(|d| catalyst_yaml::scan_secrets(d, shown, diags)),
+                None => scan_lines(shown, &text, diags),
+            }
+            catalyst_yaml::scan_comment_secrets(&text, shown, diags);
+        }
+        crate::reuse::Class::Json => match serde_json::from_str::<Value>(&text) {
+            Ok(v) => walk_json(&v, "", shown, diags),
+            Err(_) => scan_lines(shown, &text, diags),
+        },
+        crate::reuse::Class::Other => scan_lines(shown, &text, diags),
+    }
 }
 
 fn scan_lines(file: &str, text: &str, diags: &mut Diagnostics) {

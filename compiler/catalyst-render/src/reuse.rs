@@ -1,0 +1,151 @@
+//! What a render may take over instead of computing it again.
+//!
+//! Two things are reused, both only on evidence that the result would be
+//! byte-identical:
+//!
+//! - **Blueprint files from the previous render.** Each
+//!   `<cluster>/blueprints/<bp>.yaml` is a pure function of what its
+//!   Blueprint's files, the Sovereign's context, the host cluster, the
+//!   placement and the compiler's built-in templates hold. The lock records
+//!   a digest of exactly those values per file ([`UnitKey`]); when today's
+//!   digest is the same and the file on disk still has the digest the lock
+//!   gives it, its bytes are taken as they are, without evaluating the
+//!   overlay, filling the template or checking the result again.
+//! - **Content checks.** Parsing a rendered file back, checking its objects
+//!   against their schemas and scanning it for secrets depend on its bytes
+//!   (and the compiler) alone. Bytes that passed once are not checked
+//!   again: not when another cluster of the same Sovereign, or another
+//!   Sovereign of the fleet, renders the same file ([`Checked`]), nor when
+//!   the previous render by this compiler already wrote them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::RwLock;
+
+use catalyst_catalog::{Blueprint, Catalog};
+use catalyst_spec::Sovereign;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::lock::{Lock, builtin_digests, input_digest};
+
+/// A previous render of the same Sovereign: its lock and the directory's
+/// files as they are now.
+pub struct Previous<'a> {
+    pub lock: Lock,
+    pub files: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl Previous<'_> {
+    /// Whether this render may trust the previous one: its lock is
+    /// consistent (not edited by hand, from this compiler version), for
+    /// this Sovereign, and it read the same built-in schemas and templates.
+    pub(crate) fn usable(&self, sov: &Sovereign) -> bool {
+        let lock = &self.lock;
+        lock.fqdn == sov.fqdn
+            && lock.input_digest == input_digest(&lock.inputs)
+            && builtin_digests().iter().all(|(k, v)| lock.inputs.get(k) == Some(v))
+    }
+
+    /// The previous bytes of `path` when the lock records `key` as what
+    /// they were rendered from and they still have the recorded digest.
+    pub(crate) fn unit(&self, path: &str, key: &str) -> Option<(&Vec<u8>, [u8; 32])> {
+        if self.lock.units.get(path).map(String::as_str) != Some(key) {
+            return None;
+        }
+        let bytes = self.files.get(path)?;
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        (self.lock.outputs.get(path).map(String::as_str) == Some(hex::encode(digest).as_str()))
+            .then_some((bytes, digest))
+    }
+}
+
+/// How a file's content is checked, which its name decides.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Class {
+    Yaml,
+    Json,
+    Other,
+}
+
+impl Class {
+    pub(crate) fn of(path: &str) -> Class {
+        if path.ends_with(".yaml") {
+            Class::Yaml
+        } else if path.ends_with(".json") {
+            Class::Json
+        } else {
+            Class::Other
+        }
+    }
+}
+
+pub(crate) type ContentKey = (Class, [u8; 32]);
+
+/// Contents that passed every content check, shared by the Sovereigns of
+/// one run. Only passes are recorded: a file with a problem is checked,
+/// and reported, wherever it appears.
+#[derive(Default)]
+pub struct Checked(RwLock<HashSet<ContentKey>>);
+
+impl Checked {
+    pub(crate) fn contains(&self, key: &ContentKey) -> bool {
+        self.0.read().is_ok_and(|s| s.contains(key))
+    }
+
+    pub(crate) fn extend(&self, keys: impl IntoIterator<Item = ContentKey>) {
+        if let Ok(mut s) = self.0.write() {
+            s.extend(keys);
+        }
+    }
+}
+
+/// Digests what a Blueprint file of one Sovereign is rendered from. Built
+/// once per render with what all its Blueprint files share; [`UnitKey::of`]
+/// adds what is the Blueprint's own.
+pub(crate) struct UnitKey(Sha256);
+
+impl UnitKey {
+    /// `context` is everything the templates see as `sovereign`,
+    /// `blueprints`, `outputs` and `sources`.
+    pub(crate) fn new(cat: &Catalog, context: &crate::SovereignContext) -> UnitKey {
+        let mut h = Sha256::new();
+        field(&mut h, b"catalyst unit v1");
+        field(&mut h, crate::COMPILER_VERSION.as_bytes());
+        for (k, v) in builtin_digests() {
+            field(&mut h, k.as_bytes());
+            field(&mut h, v.as_bytes());
+        }
+        field(&mut h, cat.digests().get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
+        field(&mut h, json(context).as_bytes());
+        field(&mut h, json(&context.blueprints).as_bytes());
+        field(&mut h, json(&context.outputs).as_bytes());
+        field(&mut h, json(&context.sources).as_bytes());
+        UnitKey(h)
+    }
+
+    /// The key of Blueprint `bp`'s file: its files' digests and every value
+    /// its overlay and template are given.
+    pub(crate) fn of(&self, cat: &Catalog, bp: &Blueprint, given: &[&Value], data: &crate::BlueprintContext) -> String {
+        let mut h = self.0.clone();
+        let digests = cat.digests();
+        for f in &bp.files {
+            field(&mut h, f.as_bytes());
+            field(&mut h, digests.get(f).map_or(&b"unread"[..], |d| d.as_bytes()));
+        }
+        for v in given {
+            field(&mut h, v.to_string().as_bytes());
+        }
+        field(&mut h, json(data).as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// Length-prefixed, so that no two sequences of fields hash alike.
+fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("render contexts serialize")
+}
