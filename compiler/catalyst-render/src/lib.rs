@@ -28,7 +28,7 @@ mod templates;
 pub mod tofu;
 mod values;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use catalyst_catalog::{Blueprint, Catalog, Depend};
 use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
@@ -165,6 +165,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // digests of the files taken over from the previous render.
     let mut units = BTreeMap::new();
     let mut taken: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    // A Blueprint whose overlay and template do not read the host cluster
+    // renders alike on every cluster it shares a dependency list on: its
+    // file is rendered once per Sovereign and copied to the others.
+    let template_reads_host =
+        builtin_templates().iter().any(|(n, t)| *n == "blueprint.yaml.j2" && values::reads_host(t));
+    let mut same_on_every_host: HashMap<String, Vec<u8>> = HashMap::new();
     let sources_v = sv(&context.sources);
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
@@ -229,6 +235,13 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 units.insert(path, key);
                 continue;
             }
+            let host_free = (!template_reads_host && !values::overlay_reads_host(&bp.values))
+                .then(|| serde_json::to_string(&data).expect("contexts serialize"));
+            if let Some(bytes) = host_free.as_ref().and_then(|k| same_on_every_host.get(k)) {
+                files.insert(path.clone(), bytes.clone());
+                units.insert(path, key);
+                continue;
+            }
             let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
             let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
             let mut vals = match values::evaluate_overlay(env, bp, &bp_file, &cfg, &scope, &extra) {
@@ -251,6 +264,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
+                    if let Some(k) = host_free {
+                        same_on_every_host.insert(k, text.clone().into_bytes());
+                    }
                     files.insert(path.clone(), text.into_bytes());
                     units.insert(path, key);
                 }

@@ -67,6 +67,27 @@ pub fn check_clustermesh(values: &Value, bp: &str, spec_file: &str, diags: &mut 
     }
 }
 
+/// Whether a template may read what differs between the host clusters of
+/// one Sovereign (`cluster`, `placement`), or the whole context (`debug()`,
+/// another template). Lexical and conservative: any mention counts.
+pub fn reads_host(template: &str) -> bool {
+    ["cluster", "placement", "include", "import", "extends", "debug"].iter().any(|w| template.contains(w))
+}
+
+/// Whether any template of a Blueprint's overlay [`reads_host`]: when none
+/// does, the overlay evaluates alike on every host cluster.
+pub fn overlay_reads_host(overlay: &Value) -> bool {
+    fn any(v: &Value) -> bool {
+        match v {
+            Value::String(s) => (s.contains("{{") || s.contains("{%")) && reads_host(s),
+            Value::Array(a) => a.iter().any(any),
+            Value::Object(m) => m.values().any(any),
+            _ => false,
+        }
+    }
+    any(overlay)
+}
+
 /// Evaluates `when:` of a conditional dependency against `config`.
 pub fn eval_condition(env: &Environment<'_>, expr: &str, config: &Value) -> Result<bool, String> {
     let e = env.compile_expression(expr).map_err(|e| e.to_string())?;
@@ -288,5 +309,34 @@ mod tests {
         let mut a = json!({"x": {"a": 1, "b": [1, 2]}, "y": 1});
         deep_merge(&mut a, &json!({"x": {"b": [3], "c": true}, "z": null}));
         assert_eq!(a, json!({"x": {"a": 1, "b": [3], "c": true}, "y": 1, "z": null}));
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    /// Whatever could read the host cluster counts, conservatively; the
+    /// golden `three-region-byo` shows bp-cilium (which reads
+    /// `cluster.name`) rendered per cluster and the others alike.
+    #[test]
+    fn templates_that_may_read_the_host_cluster_are_told_apart() {
+        for t in [
+            "{{ cluster.name }}",
+            "{{ placement.role }}",
+            "{% if placement.mode == 'active-active' %}x{% endif %}",
+            "{{ debug() }}",
+            "{% include 'gotk-sync.yaml.j2' %}",
+            "{% import 'x' as y %}",
+            "{% extends 'x' %}",
+        ] {
+            assert!(reads_host(t), "{t}");
+        }
+        for t in ["{{ sovereign.fqdn }}", "{{ config.replicas }}", "{{ outputs['bp-certs'].issuerName }}"] {
+            assert!(!reads_host(t), "{t}");
+        }
+        assert!(overlay_reads_host(&serde_json::json!({"a": [{"b": "{{ cluster.id }}"}]})));
+        let plain = serde_json::json!({"a": [{"b": "{{ sovereign.name }}"}], "cluster": "plain text, no template"});
+        assert!(!overlay_reads_host(&plain));
     }
 }
