@@ -192,6 +192,11 @@ pub struct Options {
     pub force: bool,
     /// Only this part of the Sovereigns (`render`, `validate`).
     pub shard: Option<Shard>,
+    /// `render` decides as it would (skips what is current, takes over
+    /// what did not change) but writes nothing: the compute of a render,
+    /// as the fleet benchmark measures it. Rendered Sovereigns keep no
+    /// outcome.
+    pub dry_run: bool,
 }
 
 /// Part `index` (1-based) of `count`: a deterministic split of the
@@ -628,7 +633,7 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
             ws.display(&ws.root.join("clusters"))
         )));
     }
-    if report.has_errors() || opts.check {
+    if report.has_errors() || opts.check || opts.dry_run {
         return Ok(report);
     }
     // Skipped Sovereigns already have their outcome; the others are written
