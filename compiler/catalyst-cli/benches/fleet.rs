@@ -19,7 +19,8 @@
 //!    time from spawn to exit, and the child's peak RSS (`ru_maxrss` of
 //!    the `wait4` that reaps it: that process only). Targets ≤ 1.5 s,
 //!    ≤ 512 MiB.
-//! b. Compute alone, in process: `catalyst_ops::render` with
+//! b. Compute alone, in process (with the binary's allocator, mimalloc):
+//!    `catalyst_ops::render` with
 //!    `Options { check: true, .. }` (load and check the catalog, parse and
 //!    validate every spec, resolve, place, render to memory, hash, scan;
 //!    write nothing) on a fleet with no outputs, one thread per core.
@@ -69,6 +70,11 @@ use catalyst_bench::measure::{self, ChildRun, Scratch};
 use catalyst_ops::{Options, Workspace};
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use tempfile::TempDir;
+
+/// The compute figures are measured in this process: with the allocator
+/// the `catalyst` binary uses, so that they are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Criterion is used for a compute figure when its 10 samples (plus
 /// warm-up) are expected to fit in this.
