@@ -155,22 +155,19 @@ fn catalyst(dir: &Path, args: &[&str]) -> ChildRun {
 
 /// Compute alone, once: render in memory (check mode), nothing written.
 fn compute_once(ws: &Workspace, n: usize, jobs: Option<usize>) -> Duration {
-    let opts = Options { check: true, jobs, ..Default::default() };
-    let start = Instant::now();
-    let report = catalyst_ops::render(ws, &[], &opts).unwrap();
-    let elapsed = start.elapsed();
-    assert!(!report.has_errors(), "the fleet does not render: {} problems", report.diagnostics.0.len());
-    assert_eq!(report.sovereigns.len(), n);
-    drop(std::hint::black_box(report));
-    elapsed
+    render_once(ws, n, &Options { check: true, jobs, ..Default::default() })
 }
 
 /// The compute of `catalyst render` in a rendered fleet, once: what it
 /// reads, skips, takes over and renders, everything but the writes.
 fn incremental_compute_once(ws: &Workspace, n: usize) -> Duration {
-    let opts = Options { dry_run: true, ..Default::default() };
+    render_once(ws, n, &Options { dry_run: true, ..Default::default() })
+}
+
+/// `catalyst_ops::render` with `opts`, timed; every Sovereign must render.
+fn render_once(ws: &Workspace, n: usize, opts: &Options) -> Duration {
     let start = Instant::now();
-    let report = catalyst_ops::render(ws, &[], &opts).unwrap();
+    let report = catalyst_ops::render(ws, &[], opts).unwrap();
     let elapsed = start.elapsed();
     assert!(!report.has_errors(), "the fleet does not render: {} problems", report.diagnostics.0.len());
     assert_eq!(report.sovereigns.len(), n);

@@ -493,11 +493,16 @@ fn render_one(
     let digest = catalyst_catalog::sha256_hex(&bytes);
     let shown = ws.display(&out_dir);
     let existing = read_output(&out_dir, &shown);
+    let old_files = existing.as_ref().ok().and_then(Option::as_ref);
+    // Read once: it decides what the directory owns and what may be taken over.
+    let old_lock = old_files
+        .and_then(|f| f.get(catalyst_render::LOCK_FILE))
+        .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)));
     // A render that may skip may also take over what did not change.
-    let previous = existing.as_ref().ok().and_then(Option::as_ref).filter(|_| fresh.is_some()).and_then(|files| {
-        let lock = catalyst_render::Lock::parse(&String::from_utf8_lossy(files.get(catalyst_render::LOCK_FILE)?))?;
-        Some(catalyst_render::Previous { lock, files })
-    });
+    let previous = old_files
+        .zip(old_lock.as_ref())
+        .filter(|_| fresh.is_some())
+        .map(|(files, lock)| catalyst_render::Previous { lock, files });
     let input = RenderInput {
         catalog: cat,
         sovereign: &sov,
@@ -515,7 +520,9 @@ fn render_one(
             let mut tree = std::mem::take(&mut r.files);
             match existing {
                 Ok(existing) => {
-                    if let Err(d) = plan_output(&shown, &t.path, &out_dir, existing.as_ref(), &mut tree) {
+                    if let Err(d) =
+                        plan_output(&shown, &t.path, &out_dir, existing.as_ref(), old_lock.as_ref(), &mut tree)
+                    {
                         diags.push(d);
                     }
                     report.existing = existing;
@@ -556,12 +563,14 @@ fn read_output(out_dir: &Path, shown: &str) -> Result<Option<BTreeMap<String, Ve
 /// holds nothing but the spec. Files the previous lock does not list as
 /// outputs (the spec, a README someone added) are kept; outputs of the
 /// previous render that this one does not produce are removed. `old` is
-/// the directory's current content (`None`: there is no directory yet).
+/// the directory's current content (`None`: there is no directory yet),
+/// `lock` its lock as read.
 fn plan_output(
     shown: &str,
     spec: &Path,
     out_dir: &Path,
     old: Option<&BTreeMap<String, Vec<u8>>>,
+    lock: Option<&catalyst_render::Lock>,
     tree: &mut BTreeMap<String, Vec<u8>>,
 ) -> Result<(), Diagnostic> {
     let at = || Some(Location::file(shown));
@@ -576,11 +585,8 @@ fn plan_output(
         .at(at())
         .help(format!("render {shown}/{SPEC_FILE} instead, or choose another output directory with --out")));
     }
-    let owned: std::collections::BTreeSet<String> = match old
-        .get(catalyst_render::LOCK_FILE)
-        .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)))
-    {
-        Some(lock) => lock.outputs.into_keys().chain([catalyst_render::LOCK_FILE.to_string()]).collect(),
+    let owned: std::collections::BTreeSet<&str> = match lock {
+        Some(lock) => lock.outputs.keys().map(String::as_str).chain([catalyst_render::LOCK_FILE]).collect(),
         None => {
             let foreign: Vec<&str> = old.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
             if !foreign.is_empty() {
@@ -600,7 +606,7 @@ fn plan_output(
         }
     };
     for (k, v) in old {
-        if !owned.contains(k) && !tree.contains_key(k) {
+        if !owned.contains(k.as_str()) && !tree.contains_key(k) {
             tree.insert(k.clone(), v.clone());
         }
     }

@@ -31,7 +31,7 @@ use crate::lock::{Lock, builtin_digests, input_digest};
 /// A previous render of the same Sovereign: its lock and the directory's
 /// files as they are now.
 pub struct Previous<'a> {
-    pub lock: Lock,
+    pub lock: &'a Lock,
     pub files: &'a BTreeMap<String, Vec<u8>>,
 }
 
@@ -40,7 +40,7 @@ impl Previous<'_> {
     /// consistent (not edited by hand, from this compiler version), for
     /// this Sovereign, and it read the same built-in schemas and templates.
     pub(crate) fn usable(&self, sov: &Sovereign) -> bool {
-        let lock = &self.lock;
+        let lock = self.lock;
         lock.fqdn == sov.fqdn
             && lock.input_digest == input_digest(&lock.inputs)
             && builtin_digests().iter().all(|(k, v)| lock.inputs.get(k) == Some(v))
