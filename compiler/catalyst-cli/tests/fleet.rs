@@ -338,18 +338,50 @@ fn a_render_after_a_change_writes_what_a_full_render_writes() {
     }
 }
 
+/// A fleet rendered once: the workspace, Sovereign 0's directory and its
+/// files.
+fn rendered_fleet() -> (tempfile::TempDir, std::path::PathBuf, BTreeMap<String, Vec<u8>>) {
+    let t = tempfile::tempdir().unwrap();
+    fleet(t.path());
+    render(t.path(), &[]);
+    let dir = t.path().join(format!("clusters/{}", fqdn(0)));
+    let files = tree(&dir);
+    (t, dir, files)
+}
+
+/// Taking over trusts only files that still hold what the lock says:
+/// one edited by hand is rendered anew, the others are kept as they are
+/// (the same inode: linked, not written).
+#[test]
+fn a_file_edited_by_hand_is_rendered_anew_and_the_others_are_kept() {
+    let (t, dir, files) = rendered_fleet();
+    let root = t.path();
+    let bp_files: Vec<&String> =
+        files.keys().filter(|k| k.contains("/blueprints/bp-") && !k.ends_with("bp-app.yaml")).collect();
+    assert!(bp_files.len() >= 2, "{bp_files:?}");
+    let (edited, kept) = (bp_files[0], bp_files[1]);
+    std::fs::write(dir.join(edited), [&files[edited][..], b"# edited by hand\n"].concat()).unwrap();
+    let inode = std::fs::metadata(dir.join(kept)).unwrap().ino();
+
+    patch(&root.join("products/app/blueprint.yaml"), "default: 2", "default: 5");
+    let out = render(root, &[]);
+    assert!(with_outcome(&out, "written").contains(&0), "{out:?}");
+    let after = tree(&dir);
+    assert_eq!(after[edited], files[edited], "{edited} is rendered anew");
+    assert_eq!(after[kept], files[kept]);
+    assert_eq!(std::fs::metadata(dir.join(kept)).unwrap().ino(), inode, "{kept} is kept, not written again");
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "the directory is what a full render writes: {}", text(&o.stderr));
+}
+
 /// A Blueprint file whose inputs did not change is taken over from the
 /// previous render, trusted to be what the lock says it is (as a skipped
 /// Sovereign is): a file edited together with its digest in the lock is
 /// kept, `render --check` names it and `render --force` renders it anew.
 #[test]
 fn unchanged_blueprint_files_are_taken_over_from_the_previous_render() {
-    let t = tempfile::tempdir().unwrap();
+    let (t, dir, files) = rendered_fleet();
     let root = t.path();
-    fleet(root);
-    render(root, &[]);
-    let dir = root.join(format!("clusters/{}", fqdn(0)));
-    let files = tree(&dir);
     let base = files.keys().find(|k| k.ends_with("/blueprints/bp-base.yaml")).unwrap().clone();
     let lock_text = String::from_utf8(files["catalyst.lock"].clone()).unwrap();
     assert!(

@@ -250,8 +250,12 @@ pub struct SovereignReport {
     /// Everything the output directory will hold: the rendered files and
     /// the files there that catalyst did not write (the spec, a README).
     pub tree: BTreeMap<String, Vec<u8>>,
-    /// The output directory as it was before, if it existed.
+    /// The output directory as it was before, if it existed: every file's
+    /// bytes, or with a render that takes files over (which needs only
+    /// their digests, `current`), those of the files it does not own.
     pub existing: Option<BTreeMap<String, Vec<u8>>>,
+    /// The sha256 of every file of the output directory as it was before.
+    pub current: Option<write::Digests>,
     pub outcome: Option<Outcome>,
 }
 
@@ -408,6 +412,7 @@ fn render_one(
         rendered: None,
         tree: BTreeMap::new(),
         existing: None,
+        current: None,
         outcome: None,
     };
     let mut diags = Diagnostics::new();
@@ -492,17 +497,22 @@ fn render_one(
     };
     let digest = catalyst_catalog::sha256_hex(&bytes);
     let shown = ws.display(&out_dir);
-    let existing = read_output(&out_dir, &shown);
-    let old_files = existing.as_ref().ok().and_then(Option::as_ref);
+    // A render that may skip may also take over what did not change: it
+    // needs the bytes of the lock and of the files it does not own, and the
+    // digests of the others. Any other render reads every file.
+    let existing = read_output(&out_dir, &shown, fresh.is_some());
+    let (old_files, current) = match &existing {
+        Ok(Some((files, digests))) => (Some(files), Some(digests)),
+        _ => (None, None),
+    };
     // Read once: it decides what the directory owns and what may be taken over.
     let old_lock = old_files
         .and_then(|f| f.get(catalyst_render::LOCK_FILE))
         .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)));
-    // A render that may skip may also take over what did not change.
-    let previous = old_files
+    let previous = current
         .zip(old_lock.as_ref())
         .filter(|_| fresh.is_some())
-        .map(|(files, lock)| catalyst_render::Previous { lock, files });
+        .map(|(current, lock)| catalyst_render::Previous { lock, current });
     let input = RenderInput {
         catalog: cat,
         sovereign: &sov,
@@ -520,12 +530,19 @@ fn render_one(
             let mut tree = std::mem::take(&mut r.files);
             match existing {
                 Ok(existing) => {
-                    if let Err(d) =
-                        plan_output(&shown, &t.path, &out_dir, existing.as_ref(), old_lock.as_ref(), &mut tree)
-                    {
+                    let (files, digests) = existing.unzip();
+                    if let Err(d) = plan_output(
+                        &shown,
+                        &t.path,
+                        &out_dir,
+                        files.as_ref().zip(digests.as_ref()),
+                        old_lock.as_ref(),
+                        &mut tree,
+                    ) {
                         diags.push(d);
                     }
-                    report.existing = existing;
+                    report.existing = files;
+                    report.current = digests;
                 }
                 Err(d) => diags.push(d),
             }
@@ -542,8 +559,13 @@ fn render_one(
     (report, diags, source)
 }
 
-/// The output directory's current content; `None` when there is none yet.
-fn read_output(out_dir: &Path, shown: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, Diagnostic> {
+/// The output directory's current content (every file's bytes, or with
+/// `partial` only those of the lock and of the files the lock does not
+/// list as outputs) and every file's digest; `None` when there is no
+/// directory yet.
+type DirContent = (BTreeMap<String, Vec<u8>>, write::Digests);
+
+fn read_output(out_dir: &Path, shown: &str, partial: bool) -> Result<Option<DirContent>, Diagnostic> {
     let at = || Some(Location::file(shown));
     if !out_dir.exists() {
         return Ok(None);
@@ -553,9 +575,20 @@ fn read_output(out_dir: &Path, shown: &str) -> Result<Option<BTreeMap<String, Ve
             .at(at())
             .help("choose another output directory"));
     }
-    write::read_tree(out_dir)
-        .map(Some)
-        .map_err(|e| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at()))
+    let unreadable =
+        |e: std::io::Error| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at());
+    if !partial {
+        let files = write::read_tree(out_dir).map_err(unreadable)?;
+        let digests = write::digests_of(&files);
+        return Ok(Some((files, digests)));
+    }
+    let lock = match std::fs::read(out_dir.join(catalyst_render::LOCK_FILE)) {
+        Ok(b) => catalyst_render::Lock::parse(&String::from_utf8_lossy(&b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(unreadable(e)),
+    };
+    let owned = |p: &str| lock.as_ref().is_some_and(|l| l.outputs.contains_key(p));
+    write::read_digests(out_dir, &|p| !owned(p)).map(Some).map_err(unreadable)
 }
 
 /// Decides what the output directory will hold and whether catalyst may
@@ -563,19 +596,20 @@ fn read_output(out_dir: &Path, shown: &str) -> Result<Option<BTreeMap<String, Ve
 /// holds nothing but the spec. Files the previous lock does not list as
 /// outputs (the spec, a README someone added) are kept; outputs of the
 /// previous render that this one does not produce are removed. `old` is
-/// the directory's current content (`None`: there is no directory yet),
-/// `lock` its lock as read.
+/// the directory's current content (the bytes of at least the files the
+/// lock does not own, and every file's digest; `None`: there is no
+/// directory yet), `lock` its lock as read.
 fn plan_output(
     shown: &str,
     spec: &Path,
     out_dir: &Path,
-    old: Option<&BTreeMap<String, Vec<u8>>>,
+    old: Option<(&BTreeMap<String, Vec<u8>>, &write::Digests)>,
     lock: Option<&catalyst_render::Lock>,
     tree: &mut BTreeMap<String, Vec<u8>>,
 ) -> Result<(), Diagnostic> {
     let at = || Some(Location::file(shown));
-    let Some(old) = old else { return Ok(()) };
-    if old.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
+    let Some((old, digests)) = old else { return Ok(()) };
+    if digests.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
         return Err(Diagnostic::error(
             "spec-conflict",
             format!(
@@ -588,7 +622,7 @@ fn plan_output(
     let owned: std::collections::BTreeSet<&str> = match lock {
         Some(lock) => lock.outputs.keys().map(String::as_str).chain([catalyst_render::LOCK_FILE]).collect(),
         None => {
-            let foreign: Vec<&str> = old.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
+            let foreign: Vec<&str> = digests.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
             if !foreign.is_empty() {
                 let more = if foreign.len() > 3 { format!(" and {} more", foreign.len() - 3) } else { String::new() };
                 return Err(Diagnostic::error(
@@ -605,8 +639,9 @@ fn plan_output(
             Default::default()
         }
     };
-    for (k, v) in old {
+    for k in digests.keys() {
         if !owned.contains(k.as_str()) && !tree.contains_key(k) {
+            let Some(v) = old.get(k) else { unreachable!("the files the lock does not own are read") };
             tree.insert(k.clone(), v.clone());
         }
     }
@@ -650,8 +685,10 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         .iter()
         .map(|&i| {
             let s = &report.sovereigns[i];
-            let Some(dir) = &s.out_path else { unreachable!("no errors means every Sovereign rendered") };
-            (dir.as_path(), &s.tree, s.existing.as_ref())
+            let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else {
+                unreachable!("no errors means every Sovereign rendered")
+            };
+            write::WriteItem { dir, files: &s.tree, kept: &r.taken, current: s.current.as_ref() }
         })
         .collect();
     let writes = with_pool(opts.jobs, || write::write_trees(&items));

@@ -37,21 +37,59 @@ pub enum Outcome {
 /// Reads every regular file under `dir` (relative paths with `/`).
 pub fn read_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
+    walk(dir, &mut |rel, path| {
+        out.insert(rel, std::fs::read(path)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The sha256 of each file's content (what a directory holds, as
+/// [`write_trees`] compares it).
+pub type Digests = BTreeMap<String, [u8; 32]>;
+
+/// The bytes of the files under `dir` that `keep` names, and the sha256 of
+/// every regular file there (read through one buffer).
+pub fn read_digests(dir: &Path, keep: &dyn Fn(&str) -> bool) -> std::io::Result<(BTreeMap<String, Vec<u8>>, Digests)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let (mut digests, mut kept, mut buf) = (BTreeMap::new(), BTreeMap::new(), Vec::new());
+    walk(dir, &mut |rel, path| {
+        buf.clear();
+        std::fs::File::open(path)?.read_to_end(&mut buf)?;
+        digests.insert(rel.clone(), sha2::Sha256::digest(&buf).into());
+        if keep(&rel) {
+            kept.insert(rel, buf.clone());
+        }
+        Ok(())
+    })?;
+    Ok((kept, digests))
+}
+
+/// Calls `each` with the relative path (`/`-separated) and the path of
+/// every regular file under `dir`.
+fn walk(dir: &Path, each: &mut dyn FnMut(String, &Path) -> std::io::Result<()>) -> std::io::Result<()> {
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = stack.pop() {
         for e in std::fs::read_dir(&d)? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
             let t = e.file_type()?;
             if t.is_dir() {
                 stack.push((e.path(), rel));
             } else if t.is_file() {
-                out.insert(rel, std::fs::read(e.path())?);
+                each(rel, &e.path())?;
             }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The digests of `files`.
+pub fn digests_of(files: &BTreeMap<String, Vec<u8>>) -> Digests {
+    use sha2::Digest as _;
+    files.iter().map(|(k, v)| (k.clone(), sha2::Sha256::digest(v).into())).collect()
 }
 
 fn tmp_sibling(dir: &Path, tag: &str) -> PathBuf {
@@ -118,7 +156,8 @@ pub fn write_tree_with(
     files: &BTreeMap<String, Vec<u8>>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<Outcome, WriteError> {
-    let Some(new) = prepare(dir, files, None, hook)? else { return Ok(Outcome::Unchanged) };
+    let item = WriteItem { dir, files, kept: &BTreeMap::new(), current: None };
+    let Some(new) = prepare(&item, hook)? else { return Ok(Outcome::Unchanged) };
     let synced = hook(&Step::Sync).map_err(io(&new)).and_then(|()| sync_fs(&new).map_err(io(&new)));
     if let Err(e) = synced {
         let _ = remove_any(&new);
@@ -127,21 +166,30 @@ pub fn write_tree_with(
     commit(&new, dir, hook)
 }
 
-/// A directory to write: where, what, and what it holds now if known.
-pub type WriteItem<'a> = (&'a Path, &'a BTreeMap<String, Vec<u8>>, Option<&'a BTreeMap<String, Vec<u8>>>);
+/// A directory to write.
+pub struct WriteItem<'a> {
+    pub dir: &'a Path,
+    /// The files to write, with their bytes.
+    pub files: &'a BTreeMap<String, Vec<u8>>,
+    /// Files the directory holds already and keeps as they are, with their
+    /// digests (hard-linked into the new content, copied where a link
+    /// cannot be made); `current` must then be given.
+    pub kept: &'a Digests,
+    /// What the directory holds now, when the caller has read it (it is
+    /// read here otherwise).
+    pub current: Option<&'a Digests>,
+}
 
 /// Writes many directories, each whole or not at all, like [`write_tree`]
 /// on each; in parallel (rayon's current pool) and with one file-system
 /// sync for all of them rather than one per file: every directory is
 /// filled beside its target, the file systems are synced once, then each
-/// is swapped in. A directory that fails leaves the others written. Each
-/// item may carry the directory's current content when the caller has
-/// already read it (it is read here otherwise).
+/// is swapped in. A directory that fails leaves the others written.
 pub fn write_trees(items: &[WriteItem<'_>]) -> Vec<Result<Outcome, WriteError>> {
     use rayon::prelude::*;
     use std::os::unix::fs::MetadataExt as _;
     let prepared: Vec<Result<Option<PathBuf>, WriteError>> =
-        items.par_iter().map(|(dir, files, current)| prepare(dir, files, *current, &mut |_| Ok(()))).collect();
+        items.par_iter().map(|item| prepare(item, &mut |_| Ok(()))).collect();
     // One sync per file system written to (usually one); its error fails
     // every directory there.
     let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
@@ -152,30 +200,29 @@ pub fn write_trees(items: &[WriteItem<'_>]) -> Vec<Result<Outcome, WriteError>> 
     items
         .par_iter()
         .zip(prepared)
-        .map(|((dir, _, _), p)| match p? {
+        .map(|(item, p)| match p? {
             None => Ok(Outcome::Unchanged),
             Some(new) => match synced.get(&device(&new)) {
                 Some(Some(e)) => {
                     let _ = remove_any(&new);
                     Err(io(&new)(std::io::Error::other(format!("cannot sync: {e}"))))
                 }
-                _ => commit(&new, dir, &mut |_| Ok(())),
+                _ => commit(&new, item.dir, &mut |_| Ok(())),
             },
         })
         .collect()
 }
 
-/// Fills the temporary sibling of `dir` with `files`; `None` when `dir`
-/// already holds exactly them. Files whose content is unchanged are
-/// hard-linked from the current directory rather than written again, so
-/// they keep their inode and modification time.
+/// Fills the temporary sibling of the item's directory with its files;
+/// `None` when the directory already holds exactly them. Files whose
+/// content is unchanged are hard-linked from the current directory rather
+/// than written again, so they keep their inode and modification time.
 fn prepare(
-    dir: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    current: Option<&BTreeMap<String, Vec<u8>>>,
+    item: &WriteItem<'_>,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<Option<PathBuf>, WriteError> {
-    for p in files.keys() {
+    let dir = item.dir;
+    for p in item.files.keys().chain(item.kept.keys()) {
         let bad = p.is_empty() || p.starts_with('/') || p.split('/').any(|s| s.is_empty() || s == "." || s == "..");
         if bad {
             return Err(WriteError::UnsafePath(p.clone()));
@@ -183,23 +230,32 @@ fn prepare(
     }
     recover(dir)?;
     let read;
-    let old = match current {
+    let old = match item.current {
         Some(c) => Some(c),
         None if dir.is_dir() => {
-            read = read_tree(dir).map_err(io(dir))?;
+            read = read_digests(dir, &|_| false).map_err(io(dir))?.1;
             Some(&read)
         }
         None => None,
     };
-    if old == Some(files) {
-        return Ok(None);
+    if !item.kept.is_empty() && old.is_none() {
+        return Err(io(dir)(std::io::Error::other("files to keep, but no directory to keep them from")));
+    }
+    // The new content's digests, where there is something to compare with.
+    let new_digests: Digests = if old.is_some() { digests_of(item.files) } else { Digests::new() };
+    if let Some(old) = old {
+        let same = old.len() == item.files.len() + item.kept.len()
+            && new_digests.iter().chain(item.kept.iter()).all(|(k, d)| old.get(k) == Some(d));
+        if same {
+            return Ok(None);
+        }
     }
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let new = tmp_sibling(dir, "new");
-    let same = |rel: &str, bytes: &Vec<u8>| old.and_then(|o| o.get(rel)) == Some(bytes);
-    if let Err(e) = fill(&new, files, &|rel, bytes| same(rel, bytes).then(|| dir.join(rel)), hook) {
+    let unchanged = |rel: &str| old.and_then(|o| o.get(rel)).is_some_and(|d| new_digests.get(rel) == Some(d));
+    if let Err(e) = fill(&new, dir, item, &unchanged, hook) {
         // Leave nothing behind: the old directory is untouched.
         let _ = remove_any(&new);
         return Err(e);
@@ -228,19 +284,21 @@ fn remove_any(path: &Path) -> Result<(), WriteError> {
     }
 }
 
-/// Writes `files` under `new`. `keep` names, for a file whose content is
-/// unchanged, the current copy to hard-link instead (written when the link
-/// cannot be made).
+/// Writes the item's files under `new`, and links its kept files there
+/// from `dir`. A file `unchanged` names is hard-linked from `dir` too
+/// (written when the link cannot be made).
 fn fill(
     new: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    keep: &dyn Fn(&str, &Vec<u8>) -> Option<PathBuf>,
+    dir: &Path,
+    item: &WriteItem<'_>,
+    unchanged: &dyn Fn(&str) -> bool,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
     hook(&Step::Begin).map_err(io(new))?;
     std::fs::create_dir_all(new).map_err(io(new))?;
     let mut made = std::collections::BTreeSet::new();
-    for (rel, bytes) in files {
+    let all = item.files.keys().map(|k| (k, true)).chain(item.kept.keys().map(|k| (k, false)));
+    for (rel, has_bytes) in all {
         let path = new.join(rel);
         hook(&Step::File(rel.clone())).map_err(io(&path))?;
         if let Some(p) = path.parent()
@@ -248,13 +306,18 @@ fn fill(
         {
             std::fs::create_dir_all(p).map_err(io(p))?;
         }
-        if let Some(current) = keep(rel, bytes)
-            && std::fs::hard_link(&current, &path).is_ok()
-        {
+        let current = dir.join(rel);
+        if !has_bytes {
+            if std::fs::hard_link(&current, &path).is_err() {
+                std::fs::copy(&current, &path).map_err(io(&current))?;
+            }
+            continue;
+        }
+        if unchanged(rel) && std::fs::hard_link(&current, &path).is_ok() {
             continue;
         }
         let mut f = std::fs::File::create(&path).map_err(io(&path))?;
-        f.write_all(bytes).map_err(io(&path))?;
+        f.write_all(&item.files[rel]).map_err(io(&path))?;
     }
     Ok(())
 }
@@ -318,6 +381,38 @@ mod tests {
         assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "3")]));
         let leftovers: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    /// Kept files are linked from the directory as they are (no bytes
+    /// needed); unchanged files keep their inode; a directory whose
+    /// digests already match is not written at all.
+    #[test]
+    fn kept_and_unchanged_files_are_linked_and_a_match_is_not_written() {
+        use std::os::unix::fs::MetadataExt as _;
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("out");
+        write_tree(&d, &files(&[("a.yaml", "1"), ("k/b.yaml", "2"), ("c.yaml", "3")])).unwrap();
+        let ino = |p: &str| std::fs::metadata(d.join(p)).unwrap().ino();
+        let (a, b) = (ino("a.yaml"), ino("k/b.yaml"));
+        let (_, current) = read_digests(&d, &|_| false).unwrap();
+        let kept: Digests =
+            current.iter().filter(|(k, _)| k.as_str() == "k/b.yaml").map(|(k, v)| (k.clone(), *v)).collect();
+        let new = files(&[("a.yaml", "1"), ("c.yaml", "changed")]);
+        let item = WriteItem { dir: &d, files: &new, kept: &kept, current: Some(&current) };
+        assert_eq!(write_trees(&[item]).pop().unwrap().unwrap(), Outcome::Written);
+        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "1"), ("k/b.yaml", "2"), ("c.yaml", "changed")]));
+        assert_eq!((ino("a.yaml"), ino("k/b.yaml")), (a, b), "unchanged and kept files are links to the old ones");
+
+        let (_, current) = read_digests(&d, &|_| false).unwrap();
+        let new = files(&[("a.yaml", "1"), ("c.yaml", "changed")]);
+        let item = WriteItem { dir: &d, files: &new, kept: &kept, current: Some(&current) };
+        assert_eq!(write_trees(&[item]).pop().unwrap().unwrap(), Outcome::Unchanged);
+
+        // Keeping needs a directory to keep from.
+        let none = t.path().join("none");
+        let item = WriteItem { dir: &none, files: &new, kept: &kept, current: None };
+        assert!(write_trees(&[item]).pop().unwrap().is_err());
+        assert!(!none.exists());
     }
 
     #[test]

@@ -90,8 +90,12 @@ pub struct RenderInput<'a> {
 pub struct Rendered {
     pub fqdn: String,
     /// Output files by path relative to the cluster directory, lock last
-    /// (`catalyst-ops` moves them into the directory's tree: empty there).
+    /// (`catalyst-ops` moves them into the directory's tree: empty there),
+    /// but those taken over.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Outputs taken over from the previous render as they are in the
+    /// directory, with their sha256 (only with [`RenderInput::previous`]).
+    pub taken: BTreeMap<String, [u8; 32]>,
     pub resolution: Resolution,
     pub placement: Placement,
     /// Messages for the user beyond warnings (e.g. DNS records to set by
@@ -187,6 +191,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         let c = &cluster.name;
         let cluster_ctx = serde_json::to_value(cluster).expect("clusters serialize");
         let cluster_v = sv(&cluster_ctx);
+        let cluster_json = cluster_ctx.to_string();
         let mut namespaces = BTreeSet::new();
         let mut bp_files = Vec::new();
         for name in resolution.order.iter().filter(|n| placement.runs_on(c, n)) {
@@ -226,12 +231,16 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             };
             let path = format!("{c}/blueprints/{name}.yaml");
             let settings = settings_for(sov, name).map(|s| &s.values);
-            let key =
-                unit_key.of(cat, bp, &[&cfg, settings.unwrap_or(&Value::Null), &cluster_ctx, &placement_ctx], &data);
+            let given = [
+                &cfg.to_string(),
+                &settings.unwrap_or(&Value::Null).to_string(),
+                &cluster_json,
+                &placement_ctx.to_string(),
+            ];
+            let key = unit_key.of(cat, bp, &given.map(String::as_str), &data);
             bp_files.push(format!("{name}.yaml"));
-            if let Some((bytes, digest)) = previous.and_then(|p| p.unit(&path, &key)) {
+            if let Some(digest) = previous.and_then(|p| p.unit(&path, &key)) {
                 taken.insert(path.clone(), digest);
-                files.insert(path.clone(), bytes.clone());
                 units.insert(path, key);
                 continue;
             }
@@ -420,17 +429,15 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // written. These depend on the bytes alone: bytes that passed in this
     // run, or in the previous render by this compiler, are not checked
     // again.
-    let digests: BTreeMap<&str, [u8; 32]> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), taken.get(p).copied().unwrap_or_else(|| sha2::Sha256::digest(b).into())))
-        .collect();
+    let digests: BTreeMap<&str, [u8; 32]> =
+        files.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
     let passed_before: HashSet<reuse::ContentKey> = previous
         .into_iter()
         .flat_map(|p| &p.lock.outputs)
         .filter_map(|(path, d)| Some((reuse::Class::of(path), <[u8; 32]>::try_from(hex::decode(d).ok()?).ok()?)))
         .collect();
-    let known = |path: &str, key: &reuse::ContentKey| {
-        taken.contains_key(path) || passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
+    let known = |_: &str, key: &reuse::ContentKey| {
+        passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
     let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, known);
     diags.extend(malformed);
@@ -446,14 +453,27 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         c.extend(passed);
     }
 
-    let outputs = digests.into_iter().map(|(p, d)| (p.to_string(), hex::encode(d))).collect();
+    let outputs = digests
+        .into_iter()
+        .chain(taken.iter().map(|(p, d)| (p.as_str(), *d)))
+        .map(|(p, d)| (p.to_string(), hex::encode(d)))
+        .collect();
     // A fleet's outputs stay in memory until all have rendered: give back
     // what the templates' growing buffers over-allocated.
     files.values_mut().for_each(Vec::shrink_to_fit);
     let lock = Lock::build(sov, input.spec_digest.clone(), cat, &resolution, outputs, units, input.extra_inputs);
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
     warnings.sort();
-    Ok(Rendered { fqdn: sov.fqdn.clone(), files, resolution, placement, notices: extras.notices, warnings, lock })
+    Ok(Rendered {
+        fqdn: sov.fqdn.clone(),
+        files,
+        taken,
+        resolution,
+        placement,
+        notices: extras.notices,
+        warnings,
+        lock,
+    })
 }
 
 /// The content checks of a Sovereign's outputs (`digests` holds each

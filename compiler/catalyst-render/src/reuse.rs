@@ -9,8 +9,9 @@
 //!   placement and the compiler's built-in templates hold. The lock records
 //!   a digest of exactly those values per file ([`UnitKey`]); when today's
 //!   digest is the same and the file on disk still has the digest the lock
-//!   gives it, its bytes are taken as they are, without evaluating the
-//!   overlay, filling the template or checking the result again.
+//!   gives it, the file is taken over as it is (the write keeps it, a hard
+//!   link), without evaluating the overlay, filling the template, checking
+//!   the result again or even holding its bytes.
 //! - **Content checks.** Parsing a rendered file back, checking its objects
 //!   against their schemas and scanning it for secrets depend on its bytes
 //!   (and the compiler) alone. Bytes that passed once are not checked
@@ -23,16 +24,15 @@ use std::sync::RwLock;
 
 use catalyst_catalog::{Blueprint, Catalog};
 use catalyst_spec::Sovereign;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::lock::{Lock, builtin_digests, input_digest};
 
-/// A previous render of the same Sovereign: its lock and the directory's
-/// files as they are now.
+/// A previous render of the same Sovereign: its lock and what the
+/// directory holds now (each file's sha256, read from the file itself).
 pub struct Previous<'a> {
     pub lock: &'a Lock,
-    pub files: &'a BTreeMap<String, Vec<u8>>,
+    pub current: &'a BTreeMap<String, [u8; 32]>,
 }
 
 impl Previous<'_> {
@@ -46,16 +46,15 @@ impl Previous<'_> {
             && builtin_digests().iter().all(|(k, v)| lock.inputs.get(k) == Some(v))
     }
 
-    /// The previous bytes of `path` when the lock records `key` as what
-    /// they were rendered from and they still have the recorded digest.
-    pub(crate) fn unit(&self, path: &str, key: &str) -> Option<(&Vec<u8>, [u8; 32])> {
+    /// The digest of `path` as it is in the directory, when the lock
+    /// records `key` as what it was rendered from and the file still has
+    /// the digest the lock gives it: the file is then taken over as it is.
+    pub(crate) fn unit(&self, path: &str, key: &str) -> Option<[u8; 32]> {
         if self.lock.units.get(path).map(String::as_str) != Some(key) {
             return None;
         }
-        let bytes = self.files.get(path)?;
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
-        (self.lock.outputs.get(path).map(String::as_str) == Some(hex::encode(digest).as_str()))
-            .then_some((bytes, digest))
+        let digest = *self.current.get(path)?;
+        (self.lock.outputs.get(path).map(String::as_str) == Some(hex::encode(digest).as_str())).then_some(digest)
     }
 }
 
@@ -125,7 +124,8 @@ impl UnitKey {
 
     /// The key of Blueprint `bp`'s file: its files' digests and every value
     /// its overlay and template are given.
-    pub(crate) fn of(&self, cat: &Catalog, bp: &Blueprint, given: &[&Value], data: &crate::BlueprintContext) -> String {
+    /// `given` are those values as JSON text.
+    pub(crate) fn of(&self, cat: &Catalog, bp: &Blueprint, given: &[&str], data: &crate::BlueprintContext) -> String {
         let mut h = self.0.clone();
         let digests = cat.digests();
         for f in &bp.files {
@@ -133,7 +133,7 @@ impl UnitKey {
             field(&mut h, digests.get(f).map_or(&b"unread"[..], |d| d.as_bytes()));
         }
         for v in given {
-            field(&mut h, v.to_string().as_bytes());
+            field(&mut h, v.as_bytes());
         }
         field(&mut h, json(data).as_bytes());
         hex::encode(h.finalize())

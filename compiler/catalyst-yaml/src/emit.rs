@@ -252,8 +252,26 @@ fn is_plain_safe(s: &str) -> bool {
     if s.contains(": ") || s.contains(" #") {
         return false;
     }
-    s.chars().all(|c| c.is_ascii_alphanumeric() || " _./@+=:,()-'*$%~^".contains(c))
+    s.bytes().all(|b| PLAIN[usize::from(b)])
 }
+
+/// The bytes a plain scalar may hold (ASCII letters and digits and
+/// ` _./@+=:,()-'*$%~^`); anything else is quoted.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b" _./@+=:,()-'*$%~^";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
