@@ -169,6 +169,11 @@ fn write_string(out: &mut String, s: &str, indent: usize, is_key: bool) {
 /// plain scalar `s` for a number: 1.1 also reads `0b1`, `0755`, `1_000`,
 /// `1:30` (base 60) and `1.1.1` (its float pattern allows several dots).
 fn could_be_number(s: &str) -> bool {
+    // Every number form of both versions starts with a digit, a sign or a
+    // dot; most strings are decided here.
+    if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return false;
+    }
     if matches!(crate::resolve_plain(s), crate::ScalarKind::Int | crate::ScalarKind::Float) {
         return true;
     }
@@ -249,7 +254,8 @@ fn is_plain_safe(s: &str) -> bool {
     if could_be_number(s) || could_be_timestamp(s) {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") {
+    // `: ` would start a mapping value, ` #` a comment.
+    if s.as_bytes().windows(2).any(|w| w == b": " || w == b" #") {
         return false;
     }
     s.bytes().all(|b| PLAIN[usize::from(b)])
