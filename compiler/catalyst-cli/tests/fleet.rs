@@ -338,6 +338,43 @@ fn a_render_after_a_change_writes_what_a_full_render_writes() {
     }
 }
 
+/// `dry_run` (the fleet bench's measure of a render's compute) decides
+/// as `render` does, skipping and taking over the same files, and writes
+/// nothing: what it holds is what the render then writes.
+#[test]
+fn a_dry_run_decides_as_render_does_and_writes_nothing() {
+    let (t, _, _) = rendered_fleet();
+    let root = t.path();
+    patch(&root.join("products/app/blueprint.yaml"), "default: 2", "default: 5");
+    let before = stamps(root);
+    let ws = catalyst_ops::Workspace::discover(root, None).unwrap();
+    let dry = catalyst_ops::render(&ws, &[], &catalyst_ops::Options { dry_run: true, ..Default::default() }).unwrap();
+    assert!(!dry.has_errors(), "{:?}", dry.diagnostics);
+    assert_eq!(stamps(root), before, "a dry run writes nothing");
+
+    let outcomes = render(root, &[]);
+    let mut rendered = 0;
+    for s in &dry.sovereigns {
+        let fqdn = s.fqdn.clone().unwrap();
+        match (s.outcome, outcomes[&fqdn].as_str()) {
+            (Some(catalyst_ops::Outcome::Skipped), "skipped") => {}
+            (None, "written") => {
+                rendered += 1;
+                let r = s.rendered.as_ref().unwrap();
+                assert!(!r.taken.is_empty(), "{fqdn}: files are taken over");
+                let on_disk = tree(&root.join(format!("clusters/{fqdn}")));
+                let keys: BTreeSet<&String> = s.tree.keys().chain(r.taken.keys()).collect();
+                assert_eq!(keys, on_disk.keys().collect(), "{fqdn}");
+                for (path, bytes) in &s.tree {
+                    assert_eq!(&on_disk[path], bytes, "{fqdn}/{path}");
+                }
+            }
+            (dry, real) => panic!("{fqdn}: the dry run decided {dry:?}, the render {real}"),
+        }
+    }
+    assert!(rendered > 0 && rendered < FLEET, "both skipped and rendered Sovereigns are compared: {rendered}");
+}
+
 /// A fleet rendered once: the workspace, Sovereign 0's directory and its
 /// files.
 fn rendered_fleet() -> (tempfile::TempDir, std::path::PathBuf, BTreeMap<String, Vec<u8>>) {
