@@ -501,16 +501,13 @@ fn render_one(
     // needs the bytes of the lock and of the files it does not own, and the
     // digests of the others. Any other render reads every file.
     let existing = read_output(&out_dir, &shown, fresh.is_some());
-    let (old_files, current) = match &existing {
-        Ok(Some((files, digests))) => (Some(files), Some(digests)),
+    // Read once: it decides what the directory owns and what may be taken over.
+    let (current, old_lock) = match existing {
+        Ok(Some((_, ref digests, ref lock))) => (Some(digests), lock.as_ref()),
         _ => (None, None),
     };
-    // Read once: it decides what the directory owns and what may be taken over.
-    let old_lock = old_files
-        .and_then(|f| f.get(catalyst_render::LOCK_FILE))
-        .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)));
     let previous = current
-        .zip(old_lock.as_ref())
+        .zip(old_lock)
         .filter(|_| fresh.is_some())
         .map(|(current, lock)| catalyst_render::Previous { lock, current });
     let input = RenderInput {
@@ -530,13 +527,16 @@ fn render_one(
             let mut tree = std::mem::take(&mut r.files);
             match existing {
                 Ok(existing) => {
-                    let (files, digests) = existing.unzip();
+                    let (files, digests, lock) = match existing {
+                        Some((f, d, l)) => (Some(f), Some(d), l),
+                        None => (None, None, None),
+                    };
                     if let Err(d) = plan_output(
                         &shown,
                         &t.path,
                         &out_dir,
                         files.as_ref().zip(digests.as_ref()),
-                        old_lock.as_ref(),
+                        lock.as_ref(),
                         &mut tree,
                     ) {
                         diags.push(d);
@@ -561,9 +561,9 @@ fn render_one(
 
 /// The output directory's current content (every file's bytes, or with
 /// `partial` only those of the lock and of the files the lock does not
-/// list as outputs) and every file's digest; `None` when there is no
-/// directory yet.
-type DirContent = (BTreeMap<String, Vec<u8>>, write::Digests);
+/// list as outputs), every file's digest and the lock as parsed; `None`
+/// when there is no directory yet.
+type DirContent = (BTreeMap<String, Vec<u8>>, write::Digests, Option<catalyst_render::Lock>);
 
 fn read_output(out_dir: &Path, shown: &str, partial: bool) -> Result<Option<DirContent>, Diagnostic> {
     let at = || Some(Location::file(shown));
@@ -577,18 +577,23 @@ fn read_output(out_dir: &Path, shown: &str, partial: bool) -> Result<Option<DirC
     }
     let unreadable =
         |e: std::io::Error| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at());
+    let parse = |b: &[u8]| catalyst_render::Lock::parse(&String::from_utf8_lossy(b));
     if !partial {
         let files = write::read_tree(out_dir).map_err(unreadable)?;
         let digests = write::digests_of(&files);
-        return Ok(Some((files, digests)));
+        let lock = files.get(catalyst_render::LOCK_FILE).and_then(|b| parse(b));
+        return Ok(Some((files, digests, lock)));
     }
     let lock = match std::fs::read(out_dir.join(catalyst_render::LOCK_FILE)) {
-        Ok(b) => catalyst_render::Lock::parse(&String::from_utf8_lossy(&b)),
+        Ok(b) => parse(&b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(unreadable(e)),
     };
+    // This lock decides both what is read and what the directory owns, so
+    // every file it does not own has its bytes.
     let owned = |p: &str| lock.as_ref().is_some_and(|l| l.outputs.contains_key(p));
-    write::read_digests(out_dir, &|p| !owned(p)).map(Some).map_err(unreadable)
+    let (files, digests) = write::read_digests(out_dir, &|p| !owned(p)).map_err(unreadable)?;
+    Ok(Some((files, digests, lock)))
 }
 
 /// Decides what the output directory will hold and whether catalyst may
@@ -641,7 +646,11 @@ fn plan_output(
     };
     for k in digests.keys() {
         if !owned.contains(k.as_str()) && !tree.contains_key(k) {
-            let Some(v) = old.get(k) else { unreachable!("the files the lock does not own are read") };
+            let Some(v) = old.get(k) else {
+                return Err(Diagnostic::error("unreadable-output", format!("{shown}/{k} changed while it was read"))
+                    .at(at())
+                    .help("render again"));
+            };
             tree.insert(k.clone(), v.clone());
         }
     }
