@@ -45,7 +45,7 @@
 //!    over unchanged Blueprint files and renders as the real render does,
 //!    and writes nothing); files written and files whose content differs
 //!    (content hashes before and after): equal when only affected files are
-//!    rewritten. Target compute ≤ 0.5 s.
+//!    rewritten; the render's peak RSS. Target compute ≤ 0.5 s.
 //! f. Validation of every rendered object: `catalyst validate --rendered`
 //!    on the rendered fleet; objects are the YAML documents with a `kind`
 //!    in clusters/**/*.yaml but the specs. Seconds per 100,000 objects,
@@ -368,9 +368,12 @@ impl Bench {
             let compute = incremental_compute_once(&ws, n);
             let run = catalyst(root, &["render", "-q"]);
             let after = measure::snapshot(&clusters, true).unwrap();
-            (run.wall, (compute, measure::compare(&before, &after)))
+            (run.wall, (compute, measure::compare(&before, &after), run.max_rss))
         });
         detail("wall (render)", &times(&runs));
+        let rss: Vec<u64> = runs.iter().map(|r| r.1.2).collect();
+        let rss = measure::median_u64(&rss);
+        println!("  {:52} median {:>5.0} MiB", "peak RSS of the render", mib(rss));
         let computes: Vec<Duration> = runs.iter().map(|r| r.1.0).collect();
         detail("compute (in process, render without the writes)", &computes);
         let written: Vec<u64> = runs.iter().map(|r| (r.1.1.written() + r.1.1.removed) as u64).collect();
@@ -381,6 +384,7 @@ impl Bench {
         let wall = measure::median(&times(&runs)).unwrap();
         let compute = measure::median(&computes).unwrap();
         self.row("e. one Blueprint's values changed: wall", secs(wall), "-", None);
+        self.row("e. one Blueprint's values changed: peak RSS", format!("{:.0} MiB", mib(rss)), "-", None);
         self.row(
             "e. one Blueprint's values changed: compute",
             secs(compute),
