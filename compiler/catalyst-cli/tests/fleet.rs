@@ -296,10 +296,8 @@ fn shards_cover_every_sovereign_exactly_once() {
 /// context is part of what decides whether it is taken over.
 #[test]
 fn a_render_after_a_change_writes_what_a_full_render_writes() {
-    let t = tempfile::tempdir().unwrap();
+    let (t, _, _) = rendered_fleet();
     let root = t.path();
-    fleet(root);
-    render(root, &[]);
     let changes: [(&str, &str, &str, &str); 6] = [
         ("a Blueprint's values", "products/docstore/blueprint.yaml", "  values:\n", "  values:\n    extra: 1\n"),
         (
