@@ -22,8 +22,10 @@
 //! b. Compute alone, in process (with the binary's allocator, mimalloc):
 //!    `catalyst_ops::render` with
 //!    `Options { check: true, .. }` (load and check the catalog, parse and
-//!    validate every spec, resolve, place, render to memory, hash, scan;
-//!    write nothing) on a fleet with no outputs, one thread per core.
+//!    validate every spec, resolve, place, render to memory, hash, scan,
+//!    compare with the directory and drop each Sovereign's files as it
+//!    renders, as `render --check` does; write nothing) on a fleet with no
+//!    outputs, one thread per core.
 //!    Criterion (10 samples, flat sampling) when 10 runs fit in about a
 //!    minute, else the median of manual runs; the output says which.
 //!    Target ≤ 1 s.

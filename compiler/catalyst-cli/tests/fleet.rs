@@ -237,6 +237,64 @@ fn a_dropped_blueprint_that_changes_is_noticed() {
     assert!(obs_files() > 0, "bp-obs is rendered now");
 }
 
+/// A render writes each Sovereign beside its directory as soon as it has
+/// rendered (a fleet's output is never held in memory whole); a Sovereign
+/// that fails later, or two specs of one FQDN, still leave every directory
+/// as it was and no temporary sibling behind: nothing is written unless
+/// every Sovereign rendered.
+#[test]
+fn a_failure_after_others_rendered_writes_nothing_and_leaves_nothing_beside() {
+    let (t, _, _) = rendered_fleet();
+    let root = t.path();
+    // A change that reaches every Sovereign: each is rendered and written
+    // beside its directory before the last one fails.
+    patch(&root.join("catalog.yaml"), "title: DATA", "title: DATA STORES");
+    let before = stamps(root);
+    let bad = root.join("clusters/zz.omani.works");
+    std::fs::create_dir_all(&bad).unwrap();
+    let spec = solo_spec("zz", selection(0)).replace("include: [bp-app]", "include: [bp-no-such-blueprint]");
+    std::fs::write(bad.join("sovereign.yaml"), spec).unwrap();
+    // Unchanged files were hard-linked into the siblings, which changes
+    // their status-change time (ctime) and nothing else: compared without it.
+    let written = |s: Stamps| -> BTreeMap<String, (u64, i64, i64, u64)> {
+        s.into_iter().map(|(k, (ino, m, mn, _, _, size))| (k, (ino, m, mn, size))).collect()
+    };
+    let mut before_bad = before.clone();
+    before_bad.extend(stamps(root).into_iter().filter(|(k, _)| k.contains("zz.omani.works")));
+    let contents = tree(&root.join("clusters"));
+    for jobs in ["1", "2"] {
+        let o = catalyst(root, &["render", "-q", "-j", jobs]);
+        assert_eq!(o.status.code(), Some(1), "-j {jobs}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("bp-no-such-blueprint"), "{}", text(&o.stderr));
+        let after = stamps(root);
+        let extra: Vec<&String> = after.keys().filter(|k| !before_bad.contains_key(*k)).collect();
+        assert!(extra.is_empty(), "-j {jobs}: left beside: {extra:?}");
+        assert!(written(after) == written(before_bad.clone()), "-j {jobs}: a file was written");
+        assert!(tree(&root.join("clusters")) == contents, "-j {jobs}: content changed");
+    }
+    std::fs::remove_dir_all(&bad).unwrap();
+
+    // Two specs of one new FQDN: an error found once both have rendered.
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for f in ["a.yaml", "b.yaml"] {
+        std::fs::write(elsewhere.join(f), solo_spec("dup", selection(1))).unwrap();
+    }
+    let o = catalyst(root, &["render", "-q", "elsewhere/a.yaml", "elsewhere/b.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("output-collision"), "{}", text(&o.stderr));
+    let after = stamps(root);
+    let extra: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert!(extra.is_empty(), "no directory and no temporary sibling for the colliding FQDN: {extra:?}");
+    assert!(written(after) == written(before.clone()), "a file was written");
+
+    // What was not written is written by the next render that succeeds.
+    let out = render(root, &[]);
+    assert_eq!(with_outcome(&out, "written").len(), FLEET, "{out:?}");
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
 /// `--shard I/N` for N = 1..5: the parts are disjoint, cover the fleet and
 /// differ in size by one at most; `render --check` and `validate` agree.
 #[test]

@@ -108,6 +108,35 @@ fn values_breaking_the_chart_schema_are_caught_with_the_path() {
     assert!(out.contains("at `app.replicaCount`"), "{out}");
 }
 
+/// In a fleet, values that passed are not checked again for the next
+/// Sovereign with the same ones; values that break the schema are
+/// reported for every Sovereign that has them, alone or after others
+/// passed.
+#[test]
+fn in_a_fleet_every_sovereign_with_breaking_values_is_reported() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    workspace(root);
+    for (name, level) in [("mu", "info"), ("nu", "verbose"), ("xi", "verbose"), ("omicron", "info")] {
+        let d = root.join(format!("clusters/{name}.omani.works"));
+        std::fs::create_dir_all(&d).unwrap();
+        let spec = spec().replace("lambda", name).replace("logLevel: info", &format!("logLevel: {level}"));
+        std::fs::write(d.join("sovereign.yaml"), spec).unwrap();
+    }
+    for jobs in ["1", "2"] {
+        let o = catalyst(root, &["render", "-j", jobs]);
+        let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert_eq!(out.matches("error[values-schema]").count(), 2, "-j {jobs}: {out}");
+        for name in ["nu", "xi"] {
+            assert!(out.contains(&format!("clusters/{name}.omani.works/sovereign.yaml")), "{name}: {out}");
+        }
+        for name in ["lambda", "mu", "omicron"] {
+            assert!(!out.contains(&format!("clusters/{name}.omani.works/sovereign.yaml")), "{name}: {out}");
+        }
+    }
+}
+
 #[test]
 fn a_vendored_upstream_charts_schema_checks_its_part_folder_or_archive() {
     for archive in [false, true] {

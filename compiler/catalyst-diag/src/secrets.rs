@@ -80,10 +80,13 @@ pub fn redact(s: &str) -> Cow<'_, str> {
 /// The kind of secret a string looks like, if any.
 pub fn looks_like_secret(s: &str) -> Option<&'static str> {
     let t = s.trim();
-    if t.contains("-----BEGIN") && t.contains("PRIVATE KEY") {
+    // Each string of a rendered fleet comes here: the searches and the
+    // prefixes are tried only where their first byte is.
+    if t.as_bytes().contains(&b'-') && t.contains("-----BEGIN") && t.contains("PRIVATE KEY") {
         return Some("a PEM private key");
     }
     let alnum = |x: &str| x.bytes().all(|c| c.is_ascii_alphanumeric());
+    let prefixed = matches!(t.as_bytes().first(), Some(b'g' | b'x' | b's'));
     for (prefix, what, min) in [
         ("ghp_", "a GitHub token", 30),
         ("gho_", "a GitHub token", 30),
@@ -96,7 +99,10 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
         ("xoxp-", "a Slack token", 20),
         ("sk-ant-", "an Anthropic API key", 20),
         ("sk-proj-", "an OpenAI API key", 20),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| prefixed)
+    {
         if let Some(rest) = t.strip_prefix(prefix)
             && rest.len() >= min
             && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
@@ -207,6 +213,16 @@ mod tests {
     fn separator_table_is_the_rule_it_speeds_up() {
         for c in (0u8..128).map(char::from) {
             assert_eq!(super::is_separator(c), c.is_whitespace() || "\"'`:@?&=,;()[]{}<>#|".contains(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn token_prefixes_start_with_the_bytes_checked_first() {
+        for t in
+            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk-ant-", "sk-proj-"]
+        {
+            let token = format!("{t}{}", "aB3".repeat(12));
+            assert!(looks_like_secret(&token).is_some(), "{token}");
         }
     }
 

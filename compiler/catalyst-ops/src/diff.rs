@@ -14,7 +14,7 @@ use catalyst_diff::{FleetDiff, SovereignDiff, Tree};
 use rayon::prelude::*;
 
 use crate::git::join;
-use crate::{OpsError, Options, Report, SPEC_FILE, Workspace, render_in_memory, targets, with_pool};
+use crate::{OpsError, Options, Report, SPEC_FILE, Sink, Workspace, render_in_memory, targets, with_pool};
 
 /// The files of a cluster directory that catalyst wrote: the outputs its
 /// lock lists, and the lock. Nothing when there is no lock.
@@ -127,7 +127,7 @@ pub fn diff(
     }
     let targets = if paths.is_empty() || !present.is_empty() { targets(ws, &present)? } else { Vec::new() };
     let opts = Options { check: true, ..opts.clone() };
-    let report = render_in_memory(ws, &targets, &opts)?;
+    let report = render_in_memory(ws, &targets, &opts, Sink::Keep)?;
     if report.has_errors() {
         return Ok((FleetDiff { against: against.map(str::to_string), ..Default::default() }, report));
     }

@@ -257,6 +257,27 @@ pub struct SovereignReport {
     /// The sha256 of every file of the output directory as it was before.
     pub current: Option<write::Digests>,
     pub outcome: Option<Outcome>,
+    /// `render --check` and `validate`: the files of the directory that
+    /// differ from this render (computed as it renders, when it rendered
+    /// without errors).
+    pub stale: Vec<Diagnostic>,
+    /// A render that writes: the temporary sibling its files were written
+    /// to as soon as it rendered (`None` inside: the directory already
+    /// holds them), swapped in once every Sovereign has rendered.
+    prepared: Option<Result<Option<PathBuf>, write::WriteError>>,
+}
+
+/// What happens to each Sovereign's files as soon as it has rendered. A
+/// fleet's output is not held in memory: a check compares and drops it, a
+/// render writes it beside its directory and drops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// Kept in the report (`diff`, a dry run).
+    Keep,
+    /// Compared with the directory (`stale`), then dropped.
+    Check,
+    /// Written to a temporary sibling of its directory, then dropped.
+    Write,
 }
 
 /// Everything a command found.
@@ -349,7 +370,7 @@ pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report
         return Ok(report);
     }
     for s in &mut report.sovereigns {
-        let stale = stale_files(s);
+        let stale = std::mem::take(&mut s.stale);
         s.outcome = Some(if stale.is_empty() { Outcome::Unchanged } else { Outcome::Written });
         report.diagnostics.extend(stale);
     }
@@ -357,8 +378,9 @@ pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report
     Ok(report)
 }
 
-/// Renders every target in memory, skipping the Sovereigns that `fresh`
-/// (when given) finds current; nothing is written.
+/// Renders every target, skipping the Sovereigns that `fresh` (when
+/// given) finds current, and hands each one's files to `sink`. Nothing
+/// visible is written.
 fn render_targets(
     ws: &Workspace,
     cat: &Catalog,
@@ -366,9 +388,62 @@ fn render_targets(
     targets: &[Target],
     opts: &Options,
     fresh: Option<&Freshness<'_>>,
+    sink: Sink,
 ) -> Vec<Rendering> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let checked = catalyst_render::Checked::default();
-    with_pool(opts.jobs, || targets.par_iter().map(|t| render_one(ws, cat, phase0, t, opts, fresh, &checked)).collect())
+    // Directories being written: two specs of one FQDN are an error found
+    // later, and must not fill the same sibling meanwhile.
+    let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
+    // Once any Sovereign failed nothing will be swapped in: stop writing.
+    let failed = AtomicBool::new(false);
+    with_pool(opts.jobs, || {
+        targets
+            .par_iter()
+            .map(|t| {
+                let (mut s, d, src) = render_one(ws, cat, phase0, t, opts, fresh, &checked);
+                let ok = !d.has_errors() && s.rendered.is_some();
+                if !ok {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                match sink {
+                    Sink::Keep => {}
+                    Sink::Check => {
+                        if ok {
+                            s.stale = stale_files(&s);
+                        }
+                        (s.tree, s.existing) = (BTreeMap::new(), None);
+                    }
+                    Sink::Write => {
+                        if ok && s.outcome.is_none() && !failed.load(Ordering::Relaxed) {
+                            s.prepared = prepare(&s, &claimed);
+                        }
+                        if s.prepared.is_some() {
+                            (s.tree, s.existing, s.current) = (BTreeMap::new(), None, None);
+                        }
+                    }
+                }
+                (s, d, src)
+            })
+            .collect()
+    })
+}
+
+/// Writes a rendered Sovereign's files beside its directory, unless
+/// another spec claimed that directory.
+fn prepare(
+    s: &SovereignReport,
+    claimed: &std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+) -> Option<Result<Option<PathBuf>, write::WriteError>> {
+    let (dir, r) = (s.out_path.as_ref()?, s.rendered.as_ref()?);
+    if !claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(dir.clone()) {
+        return None;
+    }
+    Some(write::prepare_item(&write_item(s, dir, r)))
+}
+
+fn write_item<'a>(s: &'a SovereignReport, dir: &'a Path, r: &'a Rendered) -> write::WriteItem<'a> {
+    write::WriteItem { dir, files: &s.tree, kept: &r.taken, current: s.current.as_ref() }
 }
 
 /// The cluster directory of a spec in `clusters/<fqdn>/` whose lock says
@@ -414,6 +489,8 @@ fn render_one(
         existing: None,
         current: None,
         outcome: None,
+        stale: Vec::new(),
+        prepared: None,
     };
     let mut diags = Diagnostics::new();
     // The size is checked before the file is read, so memory never grows
@@ -676,32 +753,44 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     if opts.out.is_some() && targets.len() != 1 {
         return Err(OpsError::Usage("--out takes exactly one Sovereign spec".into()));
     }
-    let mut report = render_in_memory(ws, &targets, opts)?;
+    let sink = match (opts.check, opts.dry_run) {
+        (true, _) => Sink::Check,
+        (false, true) => Sink::Keep,
+        (false, false) => Sink::Write,
+    };
+    let mut report = render_in_memory(ws, &targets, opts, sink)?;
+    if report.has_errors() || sink != Sink::Write {
+        // Nothing is swapped in: what was written beside goes.
+        for s in &mut report.sovereigns {
+            if let Some(Ok(Some(new))) = s.prepared.take() {
+                write::discard(&new);
+            }
+        }
+        return Ok(report);
+    }
     if report.sovereigns.is_empty() {
         return Err(OpsError::Usage(format!(
             "no Sovereign specs found under {}",
             ws.display(&ws.root.join("clusters"))
         )));
     }
-    if report.has_errors() || opts.check || opts.dry_run {
-        return Ok(report);
-    }
-    // Skipped Sovereigns already have their outcome; the others are written
-    // together (one file-system sync for all).
+    // Skipped Sovereigns already have their outcome; the others were
+    // written beside their directories as they rendered, and are swapped
+    // in together (one file-system sync for all).
     let todo: Vec<usize> = (0..report.sovereigns.len()).filter(|&i| report.sovereigns[i].outcome.is_none()).collect();
-    // Their current content was read when their output was planned.
-    let items: Vec<write::WriteItem<'_>> = todo
+    let taken: Vec<_> = todo.iter().map(|&i| report.sovereigns[i].prepared.take()).collect();
+    let (done, prepared): (Vec<usize>, Vec<(&Path, _)>) = todo
         .iter()
-        .map(|&i| {
+        .zip(taken)
+        .filter_map(|(&i, p)| {
             let s = &report.sovereigns[i];
-            let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else {
-                unreachable!("no errors means every Sovereign rendered")
-            };
-            write::WriteItem { dir, files: &s.tree, kept: &r.taken, current: s.current.as_ref() }
+            let (dir, r) = (s.out_path.as_deref()?, s.rendered.as_ref()?);
+            // Every rendered Sovereign was prepared; this is the fallback.
+            Some((i, (dir, p.unwrap_or_else(|| write::prepare_item(&write_item(s, dir, r))))))
         })
-        .collect();
-    let writes = with_pool(opts.jobs, || write::write_trees(&items));
-    for (i, w) in todo.into_iter().zip(writes) {
+        .unzip();
+    let writes = with_pool(opts.jobs, || write::finish(prepared));
+    for (i, w) in done.into_iter().zip(writes) {
         report.sovereigns[i].outcome = Some(w?);
     }
     Ok(report)
@@ -710,7 +799,7 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
 /// Renders the targets in memory: every Sovereign's files and the
 /// directory it goes to, and the problems (two Sovereigns rendering into
 /// one directory among them).
-fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options) -> Result<Report, OpsError> {
+fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Sink) -> Result<Report, OpsError> {
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
@@ -718,7 +807,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options) -> Resul
     // `render` (not a check) skips what its lock says is current.
     let fresh = (!opts.check && !opts.force && opts.out.is_none())
         .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
-    let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref());
+    let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref(), sink);
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (s, d, src) in results {
         if let Some((f, t)) = src {
@@ -768,7 +857,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
             specs.extend(targets(ws, std::slice::from_ref(p))?);
         }
     }
-    for (s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None) {
+    for (mut s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None, Sink::Check) {
         if let Some((f, t)) = src {
             report.sources.add(f, t);
         }
@@ -776,7 +865,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         // Catalog problems were reported once above.
         report.diagnostics.extend(d.into_iter().filter(|x| !cat.diagnostics.0.contains(x)));
         if rendered_ok && opts.out.is_none() {
-            report.diagnostics.extend(stale_files(&s));
+            report.diagnostics.extend(std::mem::take(&mut s.stale));
         }
         report.sovereigns.push(s);
     }
@@ -844,7 +933,7 @@ pub fn graph(
         },
         Some(p) => {
             let t = targets(ws, &[p.to_path_buf()])?;
-            let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None).pop().expect("one target");
+            let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
             if let Some((f, t)) = src {
                 report.sources.add(f, t);
             }

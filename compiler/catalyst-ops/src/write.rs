@@ -67,8 +67,30 @@ pub fn read_digests(dir: &Path, keep: &dyn Fn(&str) -> bool) -> std::io::Result<
 /// directory and read into one buffer (four system calls a file, where
 /// `std::fs::read` makes six and walks the whole path).
 fn each_file(dir: &Path, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
+    // One buffer per thread for all the directories it reads: a fresh one
+    // for each would be zeroed, and faulted in, a thousand times a fleet.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => {
+            let r = read_files(dir, &mut buf, each);
+            // A large file's buffer is not kept for the rest of the run.
+            if buf.len() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            r
+        }
+        // `each` reading another directory on this thread: a buffer of its own.
+        Err(_) => read_files(dir, &mut Vec::new(), each),
+    })
+}
+
+fn read_files(dir: &Path, buf: &mut Vec<u8>, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
     use rustix::fs::{Mode, OFlags};
-    let mut buf = vec![0u8; 64 * 1024];
+    if buf.is_empty() {
+        buf.resize(64 * 1024, 0);
+    }
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = stack.pop() {
         let dirfd = rustix::fs::open(&d, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
@@ -207,30 +229,54 @@ pub struct WriteItem<'a> {
 /// is swapped in. A directory that fails leaves the others written.
 pub fn write_trees(items: &[WriteItem<'_>]) -> Vec<Result<Outcome, WriteError>> {
     use rayon::prelude::*;
+    let prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)> =
+        items.par_iter().map(|item| (item.dir, prepare_item(item))).collect();
+    finish(prepared)
+}
+
+/// The first half of [`write_trees`] for one directory: fills its
+/// temporary sibling (returned; `None` when the directory already holds
+/// exactly the item's files). Nothing visible changes until [`finish`];
+/// [`discard`] undoes it.
+pub fn prepare_item(item: &WriteItem<'_>) -> Result<Option<PathBuf>, WriteError> {
+    prepare(item, &mut |_| Ok(()))
+}
+
+/// The second half of [`write_trees`]: syncs each file system the
+/// prepared siblings are on once, then swaps each in as its directory.
+/// A directory whose preparation failed keeps its error; the others are
+/// written.
+pub fn finish(prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)>) -> Vec<Result<Outcome, WriteError>> {
+    use rayon::prelude::*;
     use std::os::unix::fs::MetadataExt as _;
-    let prepared: Vec<Result<Option<PathBuf>, WriteError>> =
-        items.par_iter().map(|item| prepare(item, &mut |_| Ok(()))).collect();
     // One sync per file system written to (usually one); its error fails
     // every directory there.
     let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
     let mut synced: BTreeMap<u64, Option<String>> = BTreeMap::new();
-    for new in prepared.iter().flatten().flatten() {
-        synced.entry(device(new)).or_insert_with(|| sync_fs(new).err().map(|e| e.to_string()));
+    for (_, new) in &prepared {
+        if let Ok(Some(new)) = new {
+            synced.entry(device(new)).or_insert_with(|| sync_fs(new).err().map(|e| e.to_string()));
+        }
     }
-    items
-        .par_iter()
-        .zip(prepared)
-        .map(|(item, p)| match p? {
+    prepared
+        .into_par_iter()
+        .map(|(dir, p)| match p? {
             None => Ok(Outcome::Unchanged),
             Some(new) => match synced.get(&device(&new)) {
                 Some(Some(e)) => {
                     let _ = remove_any(&new);
                     Err(io(&new)(std::io::Error::other(format!("cannot sync: {e}"))))
                 }
-                _ => commit(&new, item.dir, &mut |_| Ok(())),
+                _ => commit(&new, dir, &mut |_| Ok(())),
             },
         })
         .collect()
+}
+
+/// Removes a sibling [`prepare_item`] filled, leaving its directory as it
+/// was.
+pub fn discard(new: &Path) {
+    let _ = remove_any(new);
 }
 
 /// Fills the temporary sibling of the item's directory with its files;
@@ -314,30 +360,54 @@ fn fill(
     unchanged: &dyn Fn(&str) -> bool,
     hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
     hook(&Step::Begin).map_err(io(new))?;
     std::fs::create_dir_all(new).map_err(io(new))?;
+    // Files are created relative to the open directories: a fleet writes
+    // a hundred thousand of them, and walking each full path is the cost.
+    let open_dir = |d: &Path| {
+        rustix::fs::open(d, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| io(d)(e.into()))
+    };
+    let root = open_dir(new)?;
+    let mut old_root = None;
     let mut made = std::collections::BTreeSet::new();
     let all = item.files.keys().map(|k| (k, true)).chain(item.kept.keys().map(|k| (k, false)));
     for (rel, has_bytes) in all {
         let path = new.join(rel);
         hook(&Step::File(rel.clone())).map_err(io(&path))?;
-        if let Some(p) = path.parent()
-            && made.insert(p.to_path_buf())
-        {
-            std::fs::create_dir_all(p).map_err(io(p))?;
-        }
-        let current = dir.join(rel);
-        if !has_bytes {
-            if std::fs::hard_link(&current, &path).is_err() {
-                std::fs::copy(&current, &path).map_err(io(&current))?;
+        // Each folder on the way, once (paths were checked: no `..`).
+        let mut at = 0;
+        while let Some(i) = rel[at..].find('/') {
+            let folder = &rel[..at + i];
+            if made.insert(folder.to_string()) {
+                match rustix::fs::mkdirat(&root, folder, Mode::from_raw_mode(0o777)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(io(&new.join(folder))(e.into())),
+                }
             }
-            continue;
+            at += i + 1;
         }
-        if unchanged(rel) && std::fs::hard_link(&current, &path).is_ok() {
-            continue;
+        if !has_bytes || unchanged(rel) {
+            if old_root.is_none() {
+                old_root = Some(open_dir(dir)?);
+            }
+            let linked = old_root.as_ref().is_some_and(|old| {
+                rustix::fs::linkat(old, rel.as_str(), &root, rel.as_str(), AtFlags::empty()).is_ok()
+            });
+            if linked {
+                continue;
+            }
+            if !has_bytes {
+                let current = dir.join(rel);
+                std::fs::copy(&current, &path).map_err(io(&current))?;
+                continue;
+            }
         }
-        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
-        f.write_all(&item.files[rel]).map_err(io(&path))?;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&root, rel.as_str(), flags, Mode::from_raw_mode(0o666))
+            .map_err(|e| io(&path)(e.into()))?;
+        std::fs::File::from(fd).write_all(&item.files[rel]).map_err(io(&path))?;
     }
     Ok(())
 }

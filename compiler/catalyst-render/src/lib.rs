@@ -175,6 +175,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let template_reads_host =
         builtin_templates().iter().any(|(n, t)| *n == "blueprint.yaml.j2" && values::reads_host(t));
     let mut same_on_every_host: HashMap<String, Vec<u8>> = HashMap::new();
+    // Per Blueprint, not per cluster: the overlay is walked once.
+    let mut overlay_reads_host: HashMap<&str, bool> = HashMap::new();
     let sources_v = sv(&context.sources);
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
@@ -244,7 +246,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 units.insert(path, key);
                 continue;
             }
-            let host_free = (!template_reads_host && !values::overlay_reads_host(&bp.values))
+            let reads_host =
+                *overlay_reads_host.entry(bp.name.as_str()).or_insert_with(|| values::overlay_reads_host(&bp.values));
+            let host_free = (!template_reads_host && !reads_host)
                 .then(|| serde_json::to_string(&data).expect("contexts serialize"));
             if let Some(bytes) = host_free.as_ref().and_then(|k| same_on_every_host.get(k)) {
                 files.insert(path.clone(), bytes.clone());
@@ -263,12 +267,29 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             if let Some(s) = settings {
                 values::deep_merge(&mut vals, s);
             }
-            values::scan_rendered_values(&vals, &sov.file, name, &mut diags);
-            values::check_chart_schemas(bp, &vals, &sov.file, &mut diags);
-            values::check_clustermesh(&vals, name, &sov.file, &mut diags);
             data.values_yaml = match &vals {
-                Value::Object(m) if m.is_empty() => String::new(),
-                v => catalyst_yaml::to_yaml_under_key(v, 2),
+                Value::Object(m) if m.is_empty() => {
+                    values::check_values(bp, &vals, &sov.file, &mut diags);
+                    String::new()
+                }
+                v => {
+                    // Values checked in this run are not checked again.
+                    let key = input.checked.map(|_| reuse::values_key(name, v));
+                    match key.and_then(|k| input.checked?.values(&k)) {
+                        Some(yaml) => yaml.to_string(),
+                        None => {
+                            let before = diags.len();
+                            values::check_values(bp, v, &sov.file, &mut diags);
+                            let yaml = catalyst_yaml::to_yaml_under_key(v, 2);
+                            if let (Some(c), Some(k)) = (input.checked, key)
+                                && diags.len() == before
+                            {
+                                c.add_values(k, yaml.as_str().into());
+                            }
+                            yaml
+                        }
+                    }
+                }
             };
             let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
@@ -476,6 +497,16 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     })
 }
 
+/// A rendered file's text. Rendered files are UTF-8 (they are made from
+/// strings); `str::from_utf8` checks that several bytes at a time, where
+/// `from_utf8_lossy` goes byte by byte.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// The content checks of a Sovereign's outputs (`digests` holds each
 /// file's sha256): every YAML file parses, every object is valid against
 /// its kind's schema, no file holds anything secret-shaped. Files whose
@@ -497,21 +528,19 @@ fn check_outputs(
         }
         let shown = format!("{fqdn}/{path}");
         let docs = match key.0 {
-            reuse::Class::Yaml => {
-                match catalyst_yaml::parse(&String::from_utf8_lossy(bytes), &catalyst_yaml::Limits::default()) {
-                    Ok(docs) => Some(docs),
-                    Err(e) => {
-                        malformed.push(
-                            Diagnostic::error(
-                                "internal-template",
-                                format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
-                            )
-                            .help("this is a compiler bug; please report it"),
-                        );
-                        continue;
-                    }
+            reuse::Class::Yaml => match catalyst_yaml::parse(&text(bytes), &catalyst_yaml::Limits::default()) {
+                Ok(docs) => Some(docs),
+                Err(e) => {
+                    malformed.push(
+                        Diagnostic::error(
+                            "internal-template",
+                            format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
+                        )
+                        .help("this is a compiler bug; please report it"),
+                    );
+                    continue;
                 }
-            }
+            },
             _ => None,
         };
         let mut found = Diagnostics::new();
@@ -534,7 +563,7 @@ pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnost
     let mut diags = Diagnostics::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let shown = format!("{fqdn}/{path}");
-        let Ok(docs) = catalyst_yaml::parse(&String::from_utf8_lossy(bytes), &catalyst_yaml::Limits::default()) else {
+        let Ok(docs) = catalyst_yaml::parse(&text(bytes), &catalyst_yaml::Limits::default()) else {
             continue; // reported as internal-template above
         };
         diags.extend(check_docs(&shown, &docs));

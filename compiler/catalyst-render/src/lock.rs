@@ -215,11 +215,11 @@ impl Lock {
                 out.push_str("  - path: ");
                 catalyst_yaml::write_scalar(&mut out, path)?;
                 out.push_str("\n    sha256: ");
-                catalyst_yaml::write_scalar(&mut out, digest)?;
+                write_digest(&mut out, digest)?;
                 out.push('\n');
                 if let Some(from) = self.units.get(path).filter(|_| name == "outputs") {
                     out.push_str("    inputs: ");
-                    catalyst_yaml::write_scalar(&mut out, from)?;
+                    write_digest(&mut out, from)?;
                     out.push('\n');
                 }
             }
@@ -344,9 +344,37 @@ impl Lock {
     }
 }
 
+/// A lock's digest (hex): written as it is when no YAML reader could take
+/// it for anything but a string, else as the emitter decides (locks list
+/// hundreds). Of YAML 1.1's and 1.2's number forms only `0b…` (1.1
+/// binary) admits a letter other than `e` and no character outside hex;
+/// no null or boolean word is hex.
+fn write_digest(out: &mut String, digest: &str) -> Option<()> {
+    let b = digest.as_bytes();
+    let hex = !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+    if hex && !digest.starts_with("0b") && b.iter().any(|c| matches!(c, b'a'..=b'd' | b'f')) {
+        out.push_str(digest);
+        return Some(());
+    }
+    catalyst_yaml::write_scalar(out, digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A digest written directly is what the emitter writes for it.
+    #[test]
+    fn digests_are_written_as_the_emitter_would() {
+        let digests: Vec<String> = (0..2000u32).map(|i| catalyst_catalog::sha256_hex(&i.to_le_bytes())).collect();
+        let odd = ["0b1011", "0bad", "1e10", "123", "abc", "e", "", "0x1f", "deadbeef", "1f", "0b", "0"];
+        for s in digests.iter().map(String::as_str).chain(odd) {
+            let (mut direct, mut emitted) = (String::new(), String::new());
+            write_digest(&mut direct, s).unwrap();
+            catalyst_yaml::write_scalar(&mut emitted, s).unwrap();
+            assert_eq!(direct, emitted, "{s:?}");
+        }
+    }
 
     fn lock(name: &str, paths: &[&str]) -> Lock {
         let m = |p: &[&str]| p.iter().enumerate().map(|(i, p)| (p.to_string(), format!("{i:064}"))).collect();

@@ -18,9 +18,16 @@
 //!   again: not when another cluster of the same Sovereign, or another
 //!   Sovereign of the fleet, renders the same file ([`Checked`]), nor when
 //!   the previous render by this compiler already wrote them.
+//! - **Values checks.** A Blueprint's rendered values are checked (secret
+//!   scan, the chart's values schema, Cilium's clustermesh rule) and
+//!   emitted as YAML; all of that depends on the Blueprint and the values
+//!   alone. Across a fleet most Blueprints render the same values for many
+//!   Sovereigns (15,000 distinct among 104,000 Blueprint files at 1,000
+//!   Sovereigns): values that passed are not checked again in the run, and
+//!   their YAML is reused ([`Checked`]).
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::RwLock;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use catalyst_catalog::{Blueprint, Catalog};
 use catalyst_spec::Sovereign;
@@ -80,20 +87,47 @@ impl Class {
 
 pub(crate) type ContentKey = (Class, [u8; 32]);
 
-/// Contents that passed every content check, shared by the Sovereigns of
-/// one run. Only passes are recorded: a file with a problem is checked,
-/// and reported, wherever it appears.
+/// Contents that passed every content check, and Blueprint values that
+/// passed every values check (with their YAML), shared by the Sovereigns
+/// of one run over one catalog. Only passes are recorded: anything with a
+/// problem, or a warning, is checked, and reported, wherever it appears.
 #[derive(Default)]
-pub struct Checked(RwLock<HashSet<ContentKey>>);
+pub struct Checked {
+    contents: RwLock<HashSet<ContentKey>>,
+    values: RwLock<HashMap<ValuesKey, Arc<str>>>,
+}
+
+/// A Blueprint's name and its rendered values (their JSON, in order), as
+/// one digest.
+pub(crate) type ValuesKey = [u8; 32];
+
+pub(crate) fn values_key(bp: &str, vals: &serde_json::Value) -> ValuesKey {
+    let mut h = Sha256::new();
+    field(&mut h, b"catalyst values v1");
+    field(&mut h, bp.as_bytes());
+    field(&mut h, json(vals).as_bytes());
+    h.finalize().into()
+}
 
 impl Checked {
     pub(crate) fn contains(&self, key: &ContentKey) -> bool {
-        self.0.read().is_ok_and(|s| s.contains(key))
+        self.contents.read().is_ok_and(|s| s.contains(key))
     }
 
     pub(crate) fn extend(&self, keys: impl IntoIterator<Item = ContentKey>) {
-        if let Ok(mut s) = self.0.write() {
+        if let Ok(mut s) = self.contents.write() {
             s.extend(keys);
+        }
+    }
+
+    /// The YAML of values that passed their checks in this run.
+    pub(crate) fn values(&self, key: &ValuesKey) -> Option<Arc<str>> {
+        self.values.read().ok()?.get(key).cloned()
+    }
+
+    pub(crate) fn add_values(&self, key: ValuesKey, yaml: Arc<str>) {
+        if let Ok(mut m) = self.values.write() {
+            m.insert(key, yaml);
         }
     }
 }

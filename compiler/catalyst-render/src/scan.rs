@@ -56,7 +56,7 @@ pub fn scan_output(
 /// One rendered file, shown as `shown`; `parsed` holds its documents when
 /// it is YAML that parsed (else it is scanned as lines).
 pub fn scan_file(shown: &str, bytes: &[u8], parsed: Option<&[catalyst_yaml::Node]>, diags: &mut Diagnostics) {
-    let text = String::from_utf8_lossy(bytes);
+    let text = crate::text(bytes);
     match crate::reuse::Class::of(shown) {
         crate::reuse::Class::Yaml => {
             match parsed {

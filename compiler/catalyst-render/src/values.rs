@@ -1,6 +1,8 @@
 //! Blueprint values overlays: template evaluation, merging, and the last
 //! check for secrets before anything is written.
 
+use std::collections::HashMap;
+
 use catalyst_catalog::Blueprint;
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use minijinja::Environment;
@@ -170,16 +172,44 @@ fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result
         && !inner.contains("{{")
         && !inner.contains("}}")
     {
-        let e = env
-            .compile_expression(inner.trim().trim_start_matches('-').trim_end_matches('-'))
-            .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
-        let v = e.eval(ctx).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
+        let expr = inner.trim().trim_start_matches('-').trim_end_matches('-');
+        let v =
+            eval_expression(env, ctx, expr).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
         if v.is_undefined() {
             return Err(format!("`{}` is undefined", inner.trim()));
         }
         return serde_json::to_value(&v).map_err(|e| e.to_string());
     }
     env.render_str(s, ctx).map(Value::String).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))
+}
+
+/// Evaluates one expression. With the shared environment (every render's)
+/// the compiled expression is kept for the thread: a fleet evaluates the
+/// same overlay expressions for every Blueprint of every Sovereign.
+fn eval_expression(
+    env: &Environment<'_>,
+    ctx: &minijinja::Value,
+    expr: &str,
+) -> Result<minijinja::Value, minijinja::Error> {
+    type Compiled = minijinja::Expression<'static, 'static>;
+    thread_local! {
+        static COMPILED: std::cell::RefCell<HashMap<String, Compiled>> = std::cell::RefCell::new(HashMap::new());
+    }
+    let shared = crate::templates::shared();
+    if !std::ptr::eq(env, shared) {
+        return env.compile_expression(expr)?.eval(ctx);
+    }
+    COMPILED.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return shared.compile_expression(expr)?.eval(ctx);
+        };
+        if !cache.contains_key(expr) {
+            // Only what compiles is kept; an error is reported each time.
+            let compiled = shared.compile_expression_owned(expr.to_string())?;
+            cache.insert(expr.to_string(), compiled);
+        }
+        cache[expr].eval(ctx)
+    })
 }
 
 /// Merges `over` into `base`: mappings recursively, anything else replaces.
@@ -200,6 +230,15 @@ pub fn deep_merge(base: &mut Value, over: &Value) {
 }
 
 /// Refuses secret-shaped strings in the values about to be written.
+/// Every check of a Blueprint's rendered values: no secret, the chart's
+/// values schema, no clustermesh NodePort. A function of the Blueprint
+/// and the values alone (the spec is named in messages only).
+pub fn check_values(bp: &catalyst_catalog::Blueprint, vals: &Value, spec_file: &str, diags: &mut Diagnostics) {
+    scan_rendered_values(vals, spec_file, &bp.name, diags);
+    check_chart_schemas(bp, vals, spec_file, diags);
+    check_clustermesh(vals, &bp.name, spec_file, diags);
+}
+
 pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
     // `path` is one buffer grown and cut back as the walk goes.
     fn go(v: &Value, path: &mut String, spec_file: &str, bp: &str, diags: &mut Diagnostics) {

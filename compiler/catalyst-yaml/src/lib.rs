@@ -583,21 +583,31 @@ pub fn decode_utf8(mut bytes: Vec<u8>, file: &str) -> Result<String, catalyst_di
     })
 }
 
-/// Secrets in comments: the parser drops comments, so the text is read line
-/// by line for them.
+/// Secrets in comments: the parser drops comments, so the text is read for
+/// them. A comment starts at a `#` at the start of a line or after
+/// whitespace, and runs to the end of the line; only lines with a `#` are
+/// looked at.
 pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::Diagnostics) {
-    for (i, line) in text.lines().enumerate() {
-        let Some(hash) = line
-            .find(" #")
-            .map(|h| h + 1)
-            .or_else(|| line.trim_start().starts_with('#').then(|| line.find('#').unwrap_or(0)))
-        else {
-            continue;
-        };
+    let bytes = text.as_bytes();
+    let (mut from, mut line_no, mut counted) = (0, 0, 0);
+    while let Some(found) = memchr::memchr(b'#', &bytes[from..]) {
+        let at = from + found;
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        from = end;
+        // As `str::lines` splits them.
+        let line = text[start..end].strip_suffix('\r').unwrap_or(&text[start..end]);
+        let comment = line
+            .match_indices('#')
+            .map(|(i, _)| i)
+            .find(|&i| line[..i].chars().next_back().is_none_or(char::is_whitespace));
+        let Some(hash) = comment else { continue };
         if let Some((what, r)) = catalyst_diag::secrets::find_secret(&line[hash..]) {
+            line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
+            counted = start;
             diags.push(
                 catalyst_diag::Diagnostic::error("secret-value", format!("a comment holds what looks like {what}"))
-                    .at(Some(catalyst_diag::Location::new(file, i + 1, line[..hash + r.start].chars().count() + 1, 1)))
+                    .at(Some(catalyst_diag::Location::new(file, line_no + 1, line[..hash + r.start].chars().count() + 1, 1)))
                     .help("secrets never go into Git, not even in comments; remove it and rotate it (the value is not repeated here)"),
             );
         }
@@ -692,6 +702,24 @@ mod tests {
 
     fn one(t: &str) -> Node {
         parse_one(t, &Limits::default()).unwrap().unwrap()
+    }
+
+    /// Where a comment secret is reported: line and column of the token;
+    /// a comment is found after any whitespace or at a line's start, also
+    /// when a later ` #` is on the line; a `#` inside a word is no comment.
+    #[test]
+    fn secrets_in_comments_are_found_with_their_position() {
+        let token = format!("ghp_{}", "aB3".repeat(12));
+        let found = |text: &str| {
+            let mut d = catalyst_diag::Diagnostics::new();
+            scan_comment_secrets(text, "f.yaml", &mut d);
+            d.iter().map(|x| x.location.as_ref().map(|l| (l.line, l.column))).collect::<Vec<_>>()
+        };
+        assert_eq!(found(&format!("a: 1\n# token {token} #end\n")), [Some((2, 9))]);
+        assert_eq!(found(&format!("a: 1\r\nb: 2 # {token}\r\n")), [Some((2, 8))]);
+        assert_eq!(found(&format!("a: 1\n\t#{token}\nc: 3\n# {token}")), [Some((2, 3)), Some((4, 3))]);
+        assert_eq!(found(&format!("url: http://x/#{token}\n")), []);
+        assert_eq!(found("# nothing here #\n#\n"), []);
     }
 
     #[test]
