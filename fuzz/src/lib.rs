@@ -60,8 +60,9 @@ const CATALOG_FILES: &[(&str, &str)] = &[
 ];
 
 /// A scratch catalog root for this thread (libFuzzer runs one thread; the
-/// stable test may run several), in memory where /dev/shm exists.
-fn scratch_root() -> PathBuf {
+/// stable test may run several), in memory where /dev/shm exists; its
+/// user removes it after each input.
+pub(crate) fn scratch_root() -> PathBuf {
     thread_local! {
         static ROOT: PathBuf = {
             use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,6 +90,9 @@ pub fn blueprint_loader(data: &[u8]) {
         std::fs::write(&p, if i == which { content } else { fixed.as_bytes() }).expect("scratch file");
     }
     let cat = catalyst_catalog::load(&root, &catalyst_catalog::LoadOptions::default()).expect("the root exists");
+    // Removed after every input: libFuzzer exits without running thread
+    // destructors, so nothing else would clear it.
+    let _ = std::fs::remove_dir_all(&root);
     print(&cat.diagnostics, &cat.sources.texts);
     for bp in cat.blueprints.values() {
         let _ = (bp.chart_version(), bp.slug(), bp.depend_names().count());

@@ -28,6 +28,39 @@ fn broken_templates_are_found_without_any_sovereign() {
     assert_eq!(err.matches("error[").count(), 1, "reported more than once:\n{err}");
 }
 
+/// A cycle of unconditional dependencies breaks every Sovereign that
+/// selects any of its Blueprints: `validate` reports it from the catalog
+/// alone, once even when a spec meets it too. A cycle through a `when:`
+/// dependency depends on the configuration and is left to the render.
+#[test]
+fn a_dependency_cycle_is_found_without_any_sovereign() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = t.path().join("cat");
+    copy_tree(&repo().join("golden/dependency-cycle/in/catalog"), &cat);
+    let cycle = "error[dependency-cycle]: dependency cycle: bp-a → bp-b → bp-c → bp-a";
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(cycle) && err.contains("cat/platform/a/blueprint.yaml:18:18"), "{err}");
+    assert_eq!(err.matches("error[").count(), 1, "{err}");
+
+    // A spec selecting bp-a meets the same cycle: still reported once.
+    std::fs::copy(repo().join("golden/dependency-cycle/in/sovereign.yaml"), t.path().join("sovereign.yaml")).unwrap();
+    let o = catalyst(t.path(), &["--catalog", "cat", "validate", "sovereign.yaml"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("error[dependency-cycle]").count(), 1, "{err}");
+
+    // Conditional: not the catalog's error.
+    patch(
+        &cat.join("platform/c/blueprint.yaml"),
+        "    - blueprint: bp-a\n",
+        "    - blueprint: bp-a\n      when: \"false\"\n",
+    );
+    let (code, err) = validate(t.path());
+    assert!(!err.contains("dependency-cycle"), "{err}");
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn template_syntax_and_unknown_config_are_found() {
     let t = tempfile::tempdir().unwrap();

@@ -16,11 +16,7 @@ fn render_check_passes_on_the_committed_examples() {
 fn render_check_names_a_hand_edited_file_and_writes_nothing() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("clusters/omantel.omani.works");
-    for (rel, bytes) in tree(&repo().join("clusters/omantel.omani.works")) {
-        let p = d.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
+    copy_tree(&repo().join("clusters/omantel.omani.works"), &d);
     let cat = repo().to_string_lossy().into_owned();
     assert_eq!(catalyst(t.path(), &["--catalog", &cat, "render", "--check"]).status.code(), Some(0));
 

@@ -522,8 +522,13 @@ pub fn git_commit_all(dir: &Path, message: &str, tag: Option<&str>) -> git2::Oid
 
 /// Copies the golden test catalog (golden/_catalog) into `root`.
 pub fn golden_catalog_into(root: &Path) {
-    for (rel, bytes) in tree(&repo().join("golden/_catalog")) {
-        let p = root.join(rel);
+    copy_tree(&repo().join("golden/_catalog"), root);
+}
+
+/// Copies every file under `from` to the same place under `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in tree(from) {
+        let p = to.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, bytes).unwrap();
     }

@@ -55,6 +55,9 @@ fn spec_parser_corpus() {
 #[test]
 fn blueprint_loader_corpus() {
     run("blueprint_loader", targets::blueprint_loader);
+    // Its scratch catalog (this thread's) is not left behind.
+    let scratch = targets::scratch_root();
+    assert!(!scratch.exists(), "{} is left behind", scratch.display());
 }
 
 #[test]

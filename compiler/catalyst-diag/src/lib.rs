@@ -8,6 +8,7 @@
 
 pub mod secrets;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -270,6 +271,21 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources, color: bool) -> Stri
     out
 }
 
+/// `s` with control characters (but tabs) shown as their Unicode control
+/// pictures (`␀`, `␛`, …), one character for one: a NUL byte or an escape
+/// sequence in an input is printed as something to see, never sent to the
+/// terminal, and columns still line up.
+pub fn visible(s: &str) -> Cow<'_, str> {
+    let shown = |c: char| match c {
+        '\t' => c,
+        '\0'..='\x1f' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\x7f' => '\u{2421}',
+        c if c.is_control() => '\u{fffd}',
+        c => c,
+    };
+    if s.chars().all(|c| shown(c) == c) { Cow::Borrowed(s) } else { Cow::Owned(s.chars().map(shown).collect()) }
+}
+
 const RED: &str = "\x1b[1;31m";
 const YELLOW: &str = "\x1b[1;33m";
 const BLUE: &str = "\x1b[1;34m";
@@ -296,7 +312,7 @@ fn render_one(
         out,
         "{}{}",
         paint(color, sev_color, &head),
-        paint(color, BOLD, &format!(": {}", secrets::redact(&d.message)))
+        paint(color, BOLD, &format!(": {}", visible(&secrets::redact(&d.message))))
     );
     let mut gutter = 0;
     if let Some(loc) = &d.location {
@@ -311,7 +327,7 @@ fn render_one(
                 None => secrets::redact(line).into_owned(),
             };
             // Long lines are shown as a window around the column.
-            let (line, col) = window(&line, loc.column.max(1));
+            let (line, col) = window(&visible(&line), loc.column.max(1));
             let bar = paint(color, BLUE, "|");
             let _ = writeln!(out, "{:w$} {bar}", "", w = digits);
             let _ = writeln!(out, "{} {bar} {}", paint(color, BLUE, &loc.line.to_string()), line);
@@ -414,6 +430,21 @@ mod tests {
         let text = render_human(&Diagnostics(vec![d]), &s, false);
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("token: <redacted>"), "{text}");
+    }
+
+    /// A NUL byte or an escape sequence in the input is shown, not sent to
+    /// the terminal, and the caret still points at its column.
+    #[test]
+    fn control_characters_are_shown_as_pictures() {
+        let mut s = Sources::new();
+        s.add("a.yaml", "name: a\0b\x1b[31mred\n");
+        let d = Diagnostic::error("invalid-yaml", "bad `a\0b\x1b[31m`").at(Some(Location::new("a.yaml", 1, 8, 1)));
+        let text = render_human(&Diagnostics(vec![d]), &s, false);
+        assert!(!text.contains('\0') && !text.contains('\x1b'), "{text:?}");
+        assert!(text.contains("error[invalid-yaml]: bad `a␀b␛[31m`"), "{text}");
+        assert!(text.contains("1 | name: a␀b␛[31mred\n  |        ^\n"), "{text}");
+        assert_eq!(visible("tab\there"), "tab\there");
+        assert_eq!(visible("del\x7f c1\u{85}"), "del\u{2421} c1\u{fffd}");
     }
 
     #[test]

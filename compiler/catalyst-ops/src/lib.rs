@@ -842,6 +842,9 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
     report.diagnostics.extend(cat.diagnostics.iter().cloned());
+    // Cycles no selection can avoid, with or without specs (a render that
+    // meets one reports the same diagnostic, kept once).
+    report.diagnostics.extend(catalyst_resolve::catalog_cycles(&cat));
     let mut specs = Vec::new();
     if paths.is_empty() {
         specs = sharded(targets(ws, &[])?, opts);

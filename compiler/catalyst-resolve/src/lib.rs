@@ -288,6 +288,32 @@ pub fn resolve_catalog(cat: &Catalog) -> Result<Resolution, Diagnostics> {
     finish(cat, res, diags)
 }
 
+/// Cycles among the catalog's unconditional dependencies (those without
+/// `when:`): any Sovereign selecting one of their Blueprints gets all of
+/// them and fails, so the catalog alone is wrong. A cycle through a
+/// conditional dependency depends on a Sovereign's configuration and is
+/// reported when a render meets it.
+pub fn catalog_cycles(cat: &Catalog) -> Diagnostics {
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for bp in cat.blueprints.values() {
+        let mut deps: Vec<String> = bp
+            .depends
+            .iter()
+            .flatten()
+            .filter(|d| d.when.is_none() && cat.get(&d.blueprint).is_some())
+            .map(|d| d.blueprint.clone())
+            .collect();
+        deps.sort();
+        deps.dedup();
+        edges.insert(bp.name.clone(), deps);
+    }
+    let mut diags = Diagnostics::new();
+    for cycle in find_cycles(&edges) {
+        diags.push(cycle_diagnostic(cat, &cycle));
+    }
+    diags
+}
+
 fn finish(cat: &Catalog, mut res: Resolution, mut diags: Diagnostics) -> Result<Resolution, Diagnostics> {
     for cycle in find_cycles(&res.edges) {
         diags.push(cycle_diagnostic(cat, &cycle));
