@@ -42,3 +42,19 @@ fn render_check_names_a_hand_edited_file_and_writes_nothing() {
     assert_eq!(doc["sovereigns"][0]["upToDate"], false);
     assert_eq!(doc["errors"], 2);
 }
+
+/// With no spec to render, `render`, `render --check` and a dry run are
+/// usage errors alike (exit 2), not an empty success.
+#[test]
+fn no_spec_to_render_is_a_usage_error_in_every_mode() {
+    let t = tempfile::tempdir().unwrap();
+    golden_catalog_into(t.path());
+    for args in [&["render"][..], &["render", "--check"]] {
+        let o = catalyst(t.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("no Sovereign specs found"), "{args:?}: {}", text(&o.stderr));
+    }
+    let ws = catalyst_ops::Workspace::discover(t.path(), None).unwrap();
+    let dry = catalyst_ops::render(&ws, &[], &catalyst_ops::Options { dry_run: true, ..Default::default() });
+    assert!(matches!(dry, Err(catalyst_ops::OpsError::Usage(_))), "{dry:?}");
+}

@@ -759,20 +759,23 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         (false, false) => Sink::Write,
     };
     let mut report = render_in_memory(ws, &targets, opts, sink)?;
-    if report.has_errors() || sink != Sink::Write {
+    let swap = sink == Sink::Write && !report.has_errors();
+    if !swap {
         // Nothing is swapped in: what was written beside goes.
         for s in &mut report.sovereigns {
             if let Some(Ok(Some(new))) = s.prepared.take() {
                 write::discard(&new);
             }
         }
-        return Ok(report);
     }
     if report.sovereigns.is_empty() {
         return Err(OpsError::Usage(format!(
             "no Sovereign specs found under {}",
             ws.display(&ws.root.join("clusters"))
         )));
+    }
+    if !swap {
+        return Ok(report);
     }
     // Skipped Sovereigns already have their outcome; the others were
     // written beside their directories as they rendered, and are swapped
