@@ -249,12 +249,16 @@ pub struct SovereignReport {
     pub rendered: Option<Rendered>,
     /// Everything the output directory will hold: the rendered files and
     /// the files there that catalyst did not write (the spec, a README).
+    /// Emptied once written beside the directory (`render`) or compared
+    /// with it (`render --check`, `validate`); kept by `diff` and dry runs.
     pub tree: BTreeMap<String, Vec<u8>>,
     /// The output directory as it was before, if it existed: every file's
     /// bytes, or with a render that takes files over (which needs only
     /// their digests, `current`), those of the files it does not own.
+    /// Emptied with `tree`.
     pub existing: Option<BTreeMap<String, Vec<u8>>>,
-    /// The sha256 of every file of the output directory as it was before.
+    /// The sha256 of every file of the output directory as it was before
+    /// (emptied once written beside the directory).
     pub current: Option<write::Digests>,
     pub outcome: Option<Outcome>,
     /// `render --check` and `validate`: the files of the directory that
