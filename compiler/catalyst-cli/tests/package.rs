@@ -421,3 +421,34 @@ fn a_wrong_password_is_refused_clearly_and_never_printed() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(!text(&o.stdout).contains(&reg.password));
 }
+
+/// A download over the limit is refused as it arrives, from the real
+/// registry (a blob) and from a chart repository (a file); under the limit
+/// both arrive whole.
+#[test]
+fn downloads_over_the_limit_are_refused() {
+    use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef};
+    let Some(reg) = TestRegistry::start() else { return };
+    let config = reg.docker_config.to_string_lossy().into_owned();
+    let client = |max_download: u64| {
+        let config = config.clone();
+        let opts = RegistryOptions { plain_http: vec![reg.addr.clone()], max_download, ..Default::default() };
+        Registry::with_env(opts, Box::new(move |k: &str| (k == "DOCKER_CONFIG").then(|| config.clone())))
+    };
+    let (big, small) = (client(catalyst_oci::MAX_DOWNLOAD), client(1 << 20));
+    let blob: Vec<u8> = (0..3u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let repo = RepoRef::parse(&reg.oci("limits/blob")).unwrap();
+    let digest = big.push_blob(&repo, &blob).unwrap();
+    assert!(big.pull_blob(&repo, &digest).unwrap() == blob, "under the limit: the blob whole");
+    let e = small.pull_blob(&repo, &digest).unwrap_err();
+    assert!(matches!(e, OciError::TooLarge { limit: 1_048_576, .. }), "{e:?}");
+    assert!(e.to_string().contains("is larger than the download limit of 1048576 bytes"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.tgz"), &blob).unwrap();
+    let http = TestHttpServer::start(dir.path());
+    let url = format!("{}/big.tgz", http.url);
+    assert_eq!(big.http_get(&url).unwrap().map(|b| b.len()), Some(blob.len()));
+    let e = small.http_get(&url).unwrap_err();
+    assert!(matches!(e, OciError::TooLarge { .. }), "{e:?}");
+}

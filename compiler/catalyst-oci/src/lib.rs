@@ -79,6 +79,8 @@ pub enum OciError {
     DigestMismatch { reference: String, digest: String, actual: String },
     #[error("{reference}: {message}")]
     Unexpected { reference: String, message: String },
+    #[error("{reference} is larger than the download limit of {limit} bytes")]
+    TooLarge { reference: String, limit: u64 },
 }
 
 /// `oci://host[:port]/path/name` (the scheme is optional).
@@ -226,11 +228,23 @@ pub struct RegistryOptions {
     pub attempts: u32,
     /// First backoff; doubled after each failure.
     pub backoff: Duration,
+    /// The largest blob or chart-repository file downloaded, in bytes: a
+    /// registry or server sending more is refused before it is all in
+    /// memory (chart archives and signatures are kilobytes to megabytes).
+    pub max_download: u64,
 }
+
+/// [`RegistryOptions::max_download`] by default: 256 MiB.
+pub const MAX_DOWNLOAD: u64 = 256 << 20;
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        RegistryOptions { plain_http: Vec::new(), attempts: 4, backoff: Duration::from_millis(250) }
+        RegistryOptions {
+            plain_http: Vec::new(),
+            attempts: 4,
+            backoff: Duration::from_millis(250),
+            max_download: MAX_DOWNLOAD,
+        }
     }
 }
 
@@ -313,11 +327,23 @@ impl Registry {
         let mut delay = self.opts.backoff;
         let mut attempt = 1;
         loop {
+            let limit = self.opts.max_download;
             let res = self.rt.block_on(async {
-                let r = self.http.get(url).send().await?;
+                let mut r = self.http.get(url).send().await?;
                 let status = r.status();
-                let body = r.bytes().await?;
-                Ok::<_, reqwest::Error>((status, body))
+                // Read in chunks, so that a body over the limit is refused
+                // as it arrives (`None`), never held whole.
+                if r.content_length().is_some_and(|n| n > limit) {
+                    return Ok((status, None));
+                }
+                let mut body = Vec::new();
+                while let Some(chunk) = r.chunk().await? {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Ok((status, None));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok::<_, reqwest::Error>((status, Some(body)))
             });
             let transient = match &res {
                 Ok((status, _)) => status.as_u16() == 429 || status.is_server_error(),
@@ -334,7 +360,8 @@ impl Registry {
                 Ok((s, _)) if s.as_u16() == 401 || s.as_u16() == 403 => {
                     Err(OciError::Unauthorized { registry: shown, via: None })
                 }
-                Ok((s, body)) if s.is_success() => Ok(Some(body.to_vec())),
+                Ok((s, None)) if s.is_success() => Err(OciError::TooLarge { reference: shown, limit }),
+                Ok((s, Some(body))) if s.is_success() => Ok(Some(body)),
                 Ok((s, _)) => Err(OciError::Registry { reference: shown, message: format!("HTTP {s}") }),
                 Err(e) => {
                     // The URL is in `reference` already.
@@ -377,14 +404,30 @@ impl Registry {
         let (auth, via) = self.auth(repo)?;
         let r = repo.by_digest(digest);
         let desc = OciDescriptor { digest: digest.to_string(), ..Default::default() };
-        // Authenticate for pulling, then fetch.
+        let limit = self.opts.max_download;
+        // Authenticate for pulling, then fetch in chunks: `None` as soon as
+        // the blob proves larger than the limit.
         let bytes = self.retry(&format!("{repo}@{digest}"), repo, &via, || {
             self.rt.block_on(async {
                 self.client.store_auth_if_needed(r.resolve_registry(), &auth).await;
+                let mut blob = self.client.pull_blob_stream(&r, &desc).await?;
+                if blob.content_length.is_some_and(|n| n > limit) {
+                    return Ok(None);
+                }
                 let mut out = Vec::new();
-                self.client.pull_blob(&r, &desc, &mut out).await.map(|()| out)
+                while let Some(chunk) = futures_util::StreamExt::next(&mut blob.stream).await {
+                    let chunk = chunk.map_err(OciDistributionError::IoError)?;
+                    if (out.len() + chunk.len()) as u64 > limit {
+                        return Ok(None);
+                    }
+                    out.extend_from_slice(&chunk);
+                }
+                Ok(Some(out))
             })
         })?;
+        let Some(bytes) = bytes else {
+            return Err(OciError::TooLarge { reference: format!("{repo}@{digest}"), limit });
+        };
         let actual = sha256_digest(&bytes);
         if actual != digest {
             return Err(OciError::DigestMismatch {
@@ -574,6 +617,41 @@ fn classify(e: OciDistributionError, what: &str, repo: &RepoRef, via: &Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body sent in chunks, without a length up front, is refused once it
+    /// passes the limit (a real socket and HTTP/1.1 chunked encoding; the
+    /// registry test in catalyst-cli covers lengths sent up front).
+    #[test]
+    fn a_chunked_download_over_the_limit_is_refused_as_it_arrives() {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/index.yaml", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            for _ in 0..2 {
+                let (mut c, _) = listener.accept().unwrap();
+                let mut req = Vec::new();
+                let mut b = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = c.read(&mut b).unwrap();
+                    req.extend_from_slice(&b[..n]);
+                }
+                let _ = c.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+                let chunk = vec![b'x'; 64 << 10];
+                for _ in 0..32 {
+                    let _ = c.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    let _ = c.write_all(&chunk);
+                    let _ = c.write_all(b"\r\n");
+                }
+                let _ = c.write_all(b"0\r\n\r\n");
+            }
+        });
+        let whole = Registry::new(RegistryOptions::default()).http_get(&url).unwrap().unwrap();
+        assert_eq!(whole.len(), 2 << 20);
+        let capped = Registry::new(RegistryOptions { max_download: 1 << 20, ..Default::default() });
+        let e = capped.http_get(&url).unwrap_err();
+        assert!(matches!(e, OciError::TooLarge { limit: 1_048_576, .. }), "{e:?}");
+        server.join().unwrap();
+    }
 
     #[test]
     fn references_parse_and_never_carry_credentials() {
