@@ -632,8 +632,10 @@ mod tests {
                 let mut req = Vec::new();
                 let mut b = [0u8; 1024];
                 while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = c.read(&mut b).unwrap();
-                    req.extend_from_slice(&b[..n]);
+                    match c.read(&mut b).unwrap() {
+                        0 => break,
+                        n => req.extend_from_slice(&b[..n]),
+                    }
                 }
                 let _ = c.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
                 let chunk = vec![b'x'; 64 << 10];
