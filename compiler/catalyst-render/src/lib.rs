@@ -527,8 +527,10 @@ fn check_outputs(
             continue;
         }
         let shown = format!("{fqdn}/{path}");
+        // Decoded once, for the parse and the scan.
+        let text = text(bytes);
         let docs = match key.0 {
-            reuse::Class::Yaml => match catalyst_yaml::parse(&text(bytes), &catalyst_yaml::Limits::default()) {
+            reuse::Class::Yaml => match catalyst_yaml::parse(&text, &catalyst_yaml::Limits::default()) {
                 Ok(docs) => Some(docs),
                 Err(e) => {
                     malformed.push(
@@ -547,7 +549,7 @@ fn check_outputs(
         if let Some(docs) = &docs {
             found.extend(check_docs(&shown, docs));
         }
-        scan::scan_file(&shown, bytes, docs.as_deref(), &mut found);
+        scan::scan_file(&shown, &text, docs.as_deref(), &mut found);
         if found.is_empty() {
             passed.insert(key);
         }

@@ -48,28 +48,28 @@ pub fn scan_output(
 ) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for (path, bytes) in files {
-        scan_file(&format!("{fqdn}/{path}"), bytes, parsed.get(path.as_str()).map(Vec::as_slice), &mut diags);
+        let text = crate::text(bytes);
+        scan_file(&format!("{fqdn}/{path}"), &text, parsed.get(path.as_str()).map(Vec::as_slice), &mut diags);
     }
     diags
 }
 
-/// One rendered file, shown as `shown`; `parsed` holds its documents when
-/// it is YAML that parsed (else it is scanned as lines).
-pub fn scan_file(shown: &str, bytes: &[u8], parsed: Option<&[catalyst_yaml::Node]>, diags: &mut Diagnostics) {
-    let text = crate::text(bytes);
+/// One rendered file (its text), shown as `shown`; `parsed` holds its
+/// documents when it is YAML that parsed (else it is scanned as lines).
+pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>, diags: &mut Diagnostics) {
     match crate::reuse::Class::of(shown) {
         crate::reuse::Class::Yaml => {
             match parsed {
                 Some(docs) => docs.iter().for_each(|d| catalyst_yaml::scan_secrets(d, shown, diags)),
-                None => scan_lines(shown, &text, diags),
+                None => scan_lines(shown, text, diags),
             }
-            catalyst_yaml::scan_comment_secrets(&text, shown, diags);
+            catalyst_yaml::scan_comment_secrets(text, shown, diags);
         }
-        crate::reuse::Class::Json => match serde_json::from_str::<Value>(&text) {
+        crate::reuse::Class::Json => match serde_json::from_str::<Value>(text) {
             Ok(v) => walk_json(&v, "", shown, diags),
-            Err(_) => scan_lines(shown, &text, diags),
+            Err(_) => scan_lines(shown, text, diags),
         },
-        crate::reuse::Class::Other => scan_lines(shown, &text, diags),
+        crate::reuse::Class::Other => scan_lines(shown, text, diags),
     }
 }
 

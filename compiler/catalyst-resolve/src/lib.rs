@@ -268,14 +268,10 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
 /// The whole catalog as one graph (every Blueprint, every declared edge to
 /// a Blueprint that exists). Fails only on cycles.
 pub fn resolve_catalog(cat: &Catalog) -> Result<Resolution, Diagnostics> {
-    let mut res = Resolution::default();
+    let mut res = Resolution { edges: catalog_edges(cat, |_| true), ..Default::default() };
     let diags = Diagnostics::new();
-    for bp in cat.blueprints.values() {
-        let mut deps: Vec<String> = bp.depend_names().filter(|d| cat.get(d).is_some()).map(str::to_string).collect();
-        deps.sort();
-        deps.dedup();
-        res.edges.insert(bp.name.clone(), deps);
-        res.reasons.insert(bp.name.clone(), Reason::Catalog);
+    for name in res.edges.keys() {
+        res.reasons.insert(name.clone(), Reason::Catalog);
     }
     for f in &cat.families {
         for (m, t) in &f.members {
@@ -294,24 +290,32 @@ pub fn resolve_catalog(cat: &Catalog) -> Result<Resolution, Diagnostics> {
 /// conditional dependency depends on a Sovereign's configuration and is
 /// reported when a render meets it.
 pub fn catalog_cycles(cat: &Catalog) -> Diagnostics {
-    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let edges = catalog_edges(cat, |d| d.when.is_none());
+    let mut diags = Diagnostics::new();
+    for cycle in find_cycles(&edges) {
+        diags.push(cycle_diagnostic(cat, &cycle));
+    }
+    diags
+}
+
+/// Every Blueprint of the catalog with the Blueprints it depends on through
+/// the dependencies `keep` accepts (sorted, once each; edges to Blueprints
+/// that do not exist are left out: `validate` reports them).
+fn catalog_edges(cat: &Catalog, keep: impl Fn(&Depend) -> bool) -> BTreeMap<String, Vec<String>> {
+    let mut edges = BTreeMap::new();
     for bp in cat.blueprints.values() {
         let mut deps: Vec<String> = bp
             .depends
             .iter()
             .flatten()
-            .filter(|d| d.when.is_none() && cat.get(&d.blueprint).is_some())
+            .filter(|d| keep(d) && cat.get(&d.blueprint).is_some())
             .map(|d| d.blueprint.clone())
             .collect();
         deps.sort();
         deps.dedup();
         edges.insert(bp.name.clone(), deps);
     }
-    let mut diags = Diagnostics::new();
-    for cycle in find_cycles(&edges) {
-        diags.push(cycle_diagnostic(cat, &cycle));
-    }
-    diags
+    edges
 }
 
 fn finish(cat: &Catalog, mut res: Resolution, mut diags: Diagnostics) -> Result<Resolution, Diagnostics> {
