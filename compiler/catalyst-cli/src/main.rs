@@ -31,6 +31,10 @@ struct Cli {
     /// Largest input file accepted, in bytes (at least 1024).
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1024..))]
     max_file_size: u64,
+    /// Longest one registry operation may take, retries included, in seconds (1 to 86400); connecting may take a
+    /// sixth of it, a silent server half.
+    #[arg(long, global = true, env = "CATALYST_REGISTRY_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    registry_timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -368,6 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         jobs: cli.jobs.map(usize::from),
         ..Default::default()
     };
+    let timeouts = catalyst_oci::Timeouts::scaled(std::time::Duration::from_secs(cli.registry_timeout));
     let cwd = std::env::current_dir()?;
     let ws = || Workspace::discover(&cwd, cli.catalog.as_deref());
     let result = match cli.command {
@@ -434,6 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 plain_http,
                 update_lock,
                 no_vendor,
+                timeouts,
             };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 // A chart folder outside any repository is packaged on its own.
@@ -461,7 +467,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Push { path, to, plain_http, skip_smoke_render, format } => {
-            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None };
+            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None, timeouts };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
             })?;
@@ -471,7 +477,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
                         let pushed = p.as_ref().map(|p| {
                             serde_json::json!({"name": p.name, "version": p.version, "reference": p.reference, "digest": p.digest,
-                                "outcome": if p.outcome == catalyst_ops::push::PushOutcome::Pushed { "pushed" } else { "unchanged" }})
+                                "outcome": match p.outcome {
+                                    catalyst_ops::push::PushOutcome::Pushed => "pushed",
+                                    catalyst_ops::push::PushOutcome::Unchanged => "unchanged",
+                                    catalyst_ops::push::PushOutcome::PublishedUnchecked => "published-unchecked",
+                                }})
                         });
                         let doc = serde_json::json!({"pushed": pushed, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
                         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -481,6 +491,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         match &p {
                             Some(p) if p.outcome == catalyst_ops::push::PushOutcome::Unchanged => {
                                 println!("unchanged {}@{} (already published with this content)", p.reference, p.digest)
+                            }
+                            Some(p) if p.outcome == catalyst_ops::push::PushOutcome::PublishedUnchecked => {
+                                eprintln!("published {}@{}, but the check after the push failed", p.reference, p.digest)
                             }
                             Some(p) => println!("pushed {}@{}", p.reference, p.digest),
                             None => eprintln!("nothing was pushed"),
@@ -502,7 +515,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign { reference, key, plain_http } => {
             let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::sign(&reference, &pem, &pw, plain_http))
+                .and_then(|pw| catalyst_ops::sign::sign(&reference, &pem, &pw, plain_http, timeouts))
                 .map(|(s, r)| {
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                     if let Some(s) = s {
@@ -515,7 +528,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pem = read_key(&cwd, &key)?;
             let what = if attestation { "attestation" } else { "signature" };
             let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
-            run(&reference, &pem, plain_http).map(|(v, r)| {
+            run(&reference, &pem, plain_http, timeouts).map(|(v, r)| {
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 if let Some(v) = v {
                     println!(
@@ -532,7 +545,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Attest { reference, key, plain_http } => {
             let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::attest(&reference, &pem, &pw, plain_http))
+                .and_then(|pw| catalyst_ops::sign::attest(&reference, &pem, &pw, plain_http, timeouts))
                 .map(|(a, r)| {
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                     if let Some(a) = a {
@@ -564,6 +577,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     key_pem,
                     password,
                     plain_http,
+                    timeouts,
                     mirrors,
                     skip_smoke_render,
                     jobs: cli.jobs.map(usize::from),
@@ -623,7 +637,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = cwd.join(dir);
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| {
-                    ws().and_then(|ws| catalyst_ops::publish::publish_oci(&ws, &dir, &reference, &pem, &pw, plain_http))
+                    ws().and_then(|ws| {
+                        catalyst_ops::publish::publish_oci(&ws, &dir, &reference, &pem, &pw, plain_http, timeouts)
+                    })
                 })
                 .map(|(p, r)| {
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);

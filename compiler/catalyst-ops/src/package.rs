@@ -25,6 +25,8 @@ pub struct PackageOptions {
     pub update_lock: bool,
     /// Use charts/ as it is (vendored by other means).
     pub no_vendor: bool,
+    /// Registry timeouts, for dependencies in OCI registries.
+    pub timeouts: catalyst_oci::Timeouts,
 }
 
 #[derive(Debug, Clone)]
@@ -39,9 +41,13 @@ pub struct Packaged {
 
 /// A registry client for the chart's dependencies: plain HTTP, when asked,
 /// for the registries its (mirrored) OCI dependencies live in.
-fn vendor_registry(chart_dir: &Path, mirrors: &catalyst_vendor::Mirrors, plain_http: bool) -> catalyst_oci::Registry {
+fn vendor_registry(
+    chart_dir: &Path,
+    mirrors: &catalyst_vendor::Mirrors,
+    opts: &PackageOptions,
+) -> catalyst_oci::Registry {
     let mut hosts = Vec::new();
-    if plain_http {
+    if opts.plain_http {
         let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
         if let Ok(Some(doc)) = catalyst_yaml::parse_one(&text, &Default::default()) {
             for r in catalyst_vendor::lock::requirements(&doc) {
@@ -51,7 +57,11 @@ fn vendor_registry(chart_dir: &Path, mirrors: &catalyst_vendor::Mirrors, plain_h
             }
         }
     }
-    catalyst_oci::Registry::new(catalyst_oci::RegistryOptions { plain_http: hosts, ..Default::default() })
+    catalyst_oci::Registry::new(catalyst_oci::RegistryOptions {
+        plain_http: hosts,
+        timeouts: opts.timeouts,
+        ..Default::default()
+    })
 }
 
 /// Packages one Blueprint or chart folder.
@@ -108,7 +118,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         },
         None => Default::default(),
     };
-    let registry = vendor_registry(&chart_dir, &mirrors, opts.plain_http);
+    let registry = vendor_registry(&chart_dir, &mirrors, opts);
     let vopts = catalyst_vendor::VendorOptions {
         mirrors,
         cache_dir: catalyst_vendor::default_cache_dir(),

@@ -183,6 +183,7 @@ pub fn publish_oci(
     key_pem: &str,
     password: &[u8],
     plain_http: bool,
+    timeouts: catalyst_oci::Timeouts,
 ) -> Result<(Option<OciPublished>, Report), OpsError> {
     let mut report = Report::default();
     let shown = ws.display(dir);
@@ -210,6 +211,7 @@ pub fn publish_oci(
     ]);
     let reg = catalyst_oci::Registry::new(catalyst_oci::RegistryOptions {
         plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+        timeouts,
         ..Default::default()
     });
     let digest = match reg.push_artifact(
@@ -221,14 +223,19 @@ pub fn publish_oci(
     ) {
         Ok(d) => d,
         Err(e) => {
-            report.diagnostics.push(Diagnostic::error("registry-error", e.to_string()));
+            report.diagnostics.push(Diagnostic::error(crate::sign::oci_code(&e), e.to_string()));
             return Ok((None, report));
         }
     };
-    let (signed, r) = crate::sign::sign(reference, key_pem, password, plain_http)?;
-    report.diagnostics.extend(r.diagnostics);
+    let (signed, r) = crate::sign::sign(reference, key_pem, password, plain_http, timeouts)?;
     if signed.is_none() {
+        // The artifact is in the registry all the same: say so.
+        let pushed = format!("{reference}@{digest} was pushed, but is not signed");
+        report
+            .diagnostics
+            .extend(r.diagnostics.0.into_iter().map(|d| if d.is_error() { d.note(&pushed, None) } else { d }));
         return Ok((None, report));
     }
+    report.diagnostics.extend(r.diagnostics);
     Ok((Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest }), report))
 }

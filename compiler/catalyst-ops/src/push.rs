@@ -3,7 +3,9 @@
 //! versions are immutable: pushing the same content again changes nothing,
 //! pushing other content under a published version is refused. After the
 //! push the chart is pulled back and checked again (the third hollow-chart
-//! guard).
+//! guard). When that check fails, the chart is published all the same:
+//! the result says so ([`PushOutcome::PublishedUnchecked`]), with the
+//! reference and digest, and every error after the push names them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +25,8 @@ pub struct PushOptions {
     /// Seconds since the epoch for `org.opencontainers.image.created`;
     /// default: `SOURCE_DATE_EPOCH`, else 0.
     pub created: Option<i64>,
+    /// Registry timeouts.
+    pub timeouts: catalyst_oci::Timeouts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +34,9 @@ pub enum PushOutcome {
     Pushed,
     /// The same content was already published under this version.
     Unchanged,
+    /// Published (the manifest is in the registry, under the version), but
+    /// a check after the push failed: the report says which.
+    PublishedUnchecked,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +88,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
         let popts = PackageOptions {
             destination: Some(tmp.clone()),
             skip_smoke_render: opts.skip_smoke_render,
+            timeouts: opts.timeouts,
             ..Default::default()
         };
         let (packaged, report) = package(ws, path, &popts)?;
@@ -141,16 +149,11 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
     let reference = format!("oci://{repo}:{tag}");
     let registry = Registry::new(RegistryOptions {
         plain_http: if opts.plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+        timeouts: opts.timeouts,
         ..Default::default()
     });
     let fail = |report: &mut Report, e: OciError| {
-        let mut d = Diagnostic::error(
-            match e {
-                OciError::Unauthorized { .. } => "registry-unauthorized",
-                _ => "registry-error",
-            },
-            e.to_string(),
-        );
+        let mut d = Diagnostic::error(crate::sign::oci_code(&e), e.to_string());
         if matches!(e, OciError::Unauthorized { .. }) {
             d = d.help("check the credentials in the Docker config file or CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD");
         }
@@ -192,11 +195,24 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
     let digest = match registry.push_chart(&repo, &tag, &bytes, &config, &annotations) {
         Ok(d) => d,
         Err(e) => {
+            let unknown = e.outcome_unknown();
             fail(&mut report, e);
+            if unknown && let Some(d) = report.diagnostics.0.last_mut() {
+                *d = d.clone().note(
+                    format!(
+                        "the registry may have stored {reference} before its answer was lost; push again to know: \
+                         the same content is a no-op, other content is refused"
+                    ),
+                    None,
+                );
+            }
             return Ok((None, report));
         }
     };
 
+    // From here on the chart is published: every problem says so.
+    let published = format!("{reference}@{digest}");
+    let before = report.diagnostics.len();
     // Guard 3: pull it back and check again.
     match registry.pull_chart(&repo, &tag) {
         Ok(Some((pulled, pulled_digest))) => {
@@ -221,10 +237,33 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
         Ok(None) => report
             .diagnostics
             .push(Diagnostic::error("pull-back-mismatch", format!("{reference} is missing right after the push"))),
-        Err(e) => fail(&mut report, e),
+        Err(e) => {
+            let code = match crate::sign::oci_code(&e) {
+                "registry-error" => "pull-back-failed",
+                code => code,
+            };
+            report.diagnostics.push(
+                Diagnostic::error(
+                    code,
+                    format!("{published} was published, but pulling it back to check it failed: {e}"),
+                )
+                .help(
+                    "the version is published (and immutable): check it before use; pushing the same archive \
+                         again is a no-op that does not repeat the check",
+                ),
+            );
+        }
     }
-    if report.has_errors() {
-        return Ok((None, report));
+    if report.diagnostics.0[before..].iter().any(|d| d.is_error()) {
+        for d in &mut report.diagnostics.0[before..] {
+            if d.is_error() && !d.message.contains(&published) {
+                *d = d.clone().note(format!("{published} is published: this check ran after the push"), None);
+            }
+        }
+        return Ok((
+            Some(Pushed { name, version, reference, digest, outcome: PushOutcome::PublishedUnchecked }),
+            report,
+        ));
     }
     Ok((Some(Pushed { name, version, reference, digest, outcome: PushOutcome::Pushed }), report))
 }

@@ -29,6 +29,8 @@ pub struct ReleaseOptions {
     pub key_pem: String,
     pub password: Vec<u8>,
     pub plain_http: bool,
+    /// Registry timeouts.
+    pub timeouts: catalyst_oci::Timeouts,
     pub mirrors: Option<PathBuf>,
     pub skip_smoke_render: bool,
     pub jobs: Option<usize>,
@@ -143,6 +145,7 @@ pub fn release(
             skip_smoke_render: opts.skip_smoke_render,
             mirrors: opts.mirrors.clone(),
             plain_http: opts.plain_http,
+            timeouts: opts.timeouts,
             ..Default::default()
         };
         let (packaged, r) = match package(ws, &ws.catalog.join(dir), &popts) {
@@ -155,7 +158,12 @@ pub fn release(
             ws,
             &tgz,
             &to,
-            &PushOptions { plain_http: opts.plain_http, skip_smoke_render: true, created: Some(created) },
+            &PushOptions {
+                plain_http: opts.plain_http,
+                skip_smoke_render: true,
+                created: Some(created),
+                timeouts: opts.timeouts,
+            },
         ) {
             Ok(x) => x,
             Err(e) => return fail(row, Report::default(), &format!("push: {e}")),
@@ -163,22 +171,28 @@ pub fn release(
         let _ = std::fs::remove_dir_all(work.join(&bp.name));
         let Some(pushed) = pushed else { return fail(row, r, "push") };
         row.digest = Some(pushed.digest.clone());
+        if pushed.outcome == PushOutcome::PublishedUnchecked {
+            // Published (the digest shows it), but not checked: not signed.
+            return fail(row, r, "push");
+        }
         if pushed.outcome == PushOutcome::Unchanged {
             row.outcome = Outcome::Unchanged;
             return (row, r);
         }
-        let (signed, r) = match crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http) {
-            Ok(x) => x,
-            Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
-        };
+        let (signed, r) =
+            match crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
+                Ok(x) => x,
+                Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
+            };
         if signed.is_none() {
             return fail(row, r, "sign");
         }
-        let (attested, r) = match crate::sign::attest(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http)
-        {
-            Ok(x) => x,
-            Err(e) => return fail(row, Report::default(), &format!("attest: {e}")),
-        };
+        let (attested, r) =
+            match crate::sign::attest(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts)
+            {
+                Ok(x) => x,
+                Err(e) => return fail(row, Report::default(), &format!("attest: {e}")),
+            };
         if attested.is_none() {
             return fail(row, r, "attest");
         }

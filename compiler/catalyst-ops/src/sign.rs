@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use catalyst_diag::Diagnostic;
-use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef};
+use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef, Timeouts};
 use catalyst_sign as cs;
 
 use crate::{OpsError, Report};
@@ -50,16 +50,25 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
-fn registry(repo: &RepoRef, plain_http: bool) -> Registry {
+fn registry(repo: &RepoRef, plain_http: bool, timeouts: Timeouts) -> Registry {
     Registry::new(RegistryOptions {
         plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+        timeouts,
         ..Default::default()
     })
 }
 
+/// The diagnostic code of a registry error.
+pub(crate) fn oci_code(e: &OciError) -> &'static str {
+    match e {
+        OciError::Unauthorized { .. } => "registry-unauthorized",
+        OciError::TimedOut { .. } => "registry-timeout",
+        _ => "registry-error",
+    }
+}
+
 fn oci_diag(e: OciError) -> Diagnostic {
-    let code = if matches!(e, OciError::Unauthorized { .. }) { "registry-unauthorized" } else { "registry-error" };
-    Diagnostic::error(code, e.to_string())
+    Diagnostic::error(oci_code(&e), e.to_string())
 }
 
 /// Runs an operation whose failures are diagnostics: `Ok` carries the
@@ -113,11 +122,12 @@ pub fn sign(
     key_pem: &str,
     password: &[u8],
     plain_http: bool,
+    timeouts: Timeouts,
 ) -> Result<(Option<Signed>, Report), OpsError> {
     let (repo, tag) = parse(reference)?;
     Ok(run(|| {
         let key = private_key(key_pem, password)?;
-        let reg = registry(&repo, plain_http);
+        let reg = registry(&repo, plain_http, timeouts);
         let digest = manifest(&reg, &repo, &tag, reference)?.digest;
         let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
         let layer = cs::SignatureLayer {
@@ -154,11 +164,16 @@ pub struct Verified {
 
 /// Verifies that the manifest `reference` points at now carries a valid
 /// signature by `public_pem` over exactly that digest and repository.
-pub fn verify(reference: &str, public_pem: &str, plain_http: bool) -> Result<(Option<Verified>, Report), OpsError> {
+pub fn verify(
+    reference: &str,
+    public_pem: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Verified>, Report), OpsError> {
     let (repo, tag) = parse(reference)?;
     Ok(run(|| {
         let key = public_key(public_pem)?;
-        let reg = registry(&repo, plain_http);
+        let reg = registry(&repo, plain_http, timeouts);
         let digest = manifest(&reg, &repo, &tag, reference)?.digest;
         let sig_tag = cs::signature_tag(&digest);
         let layers = reg
@@ -206,11 +221,12 @@ pub fn attest(
     key_pem: &str,
     password: &[u8],
     plain_http: bool,
+    timeouts: Timeouts,
 ) -> Result<(Option<Attested>, Report), OpsError> {
     let (repo, tag) = parse(reference)?;
     Ok(run(|| {
         let key = private_key(key_pem, password)?;
-        let reg = registry(&repo, plain_http);
+        let reg = registry(&repo, plain_http, timeouts);
         let (tgz, digest) = reg
             .pull_chart(&repo, &tag)
             .map_err(oci_diag)?
@@ -261,11 +277,12 @@ pub fn verify_attestation(
     reference: &str,
     public_pem: &str,
     plain_http: bool,
+    timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
     let (repo, tag) = parse(reference)?;
     Ok(run(|| {
         let key = public_key(public_pem)?;
-        let reg = registry(&repo, plain_http);
+        let reg = registry(&repo, plain_http, timeouts);
         let m = manifest(&reg, &repo, &tag, reference)?;
         let digest = m.digest;
         let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(&m.bytes).ok().and_then(|v| {
