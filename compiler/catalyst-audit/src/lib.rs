@@ -369,27 +369,31 @@ pub fn audit_dir_with(dir: &Path, opts: &AuditOptions) -> Result<Report, AuditEr
     Ok(report)
 }
 
-/// A file's text; `None` (and a diagnostic) when it is too large or not
-/// UTF-8.
+/// A file's text; `None` (and a diagnostic) when it is too large, not a
+/// regular file, a link out of its folder, or not UTF-8.
 fn read_text(
     path: &Path,
     display: &str,
     opts: &AuditOptions,
     report: &mut Report,
 ) -> Result<Option<String>, AuditError> {
-    let len = std::fs::metadata(path).map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?.len();
-    if len > opts.limits.max_bytes as u64 {
-        report.diagnostics.push(
-            Diagnostic::error(
-                "file-too-large",
-                format!("{display} is {len} bytes, more than the limit of {} bytes", opts.limits.max_bytes),
-            )
-            .at(Some(Location::file(display)))
-            .help("raise --max-file-size if the file is legitimate; until then its tethers are not audited"),
-        );
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?;
+    // A regular file, never through a link out of its folder, within the
+    // size limit; anything else is reported, never read.
+    let bytes = match catalyst_fs::read_named(path, display, opts.limits.max_bytes as u64) {
+        Ok(b) => b,
+        Err(catalyst_fs::InputError::Io { error, .. }) => {
+            return Err(AuditError::Io { path: path.to_path_buf(), source: error });
+        }
+        Err(e) => {
+            let until = "; until then its tethers are not audited";
+            report.diagnostics.push(
+                Diagnostic::error(e.code(), e.to_string())
+                    .at(Some(Location::file(display)))
+                    .help(format!("{}{until}", e.help())),
+            );
+            return Ok(None);
+        }
+    };
     match catalyst_yaml::decode_utf8(bytes, display) {
         Ok(t) => Ok(Some(t)),
         Err(d) => {

@@ -25,7 +25,7 @@ use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
 
-pub use source::{SourceSet, sha256_hex};
+pub use source::{SourceSet, input_diagnostic, sha256_hex};
 
 pub const API_V1ALPHA1: &str = "catalyst.openova.io/v1alpha1";
 pub const API_V1_SHORT: &str = "catalyst.openova.io/v1";
@@ -316,12 +316,23 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
+        let mut names: Vec<String> = Vec::new();
+        for e in entries.filter_map(Result::ok).filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            match e.file_name().into_string() {
+                Ok(n) if n.starts_with('.') => {}
+                Ok(n) => names.push(n),
+                // Not skipped without a word: it would silently drop a
+                // Blueprint from every Sovereign.
+                Err(raw) => {
+                    let shown = format!("{group}/{}", raw.to_string_lossy().escape_debug());
+                    diags.push(
+                        Diagnostic::error("invalid-name", format!("the folder {shown} has a name that is not UTF-8"))
+                            .at(Some(Location::file(cat.sources.display(&shown))))
+                            .help("Blueprint folders are named after the Blueprint (lower-case letters, digits, hyphens); rename it"),
+                    );
+                }
+            }
+        }
         names.sort();
         folders.extend(names.into_iter().map(|n| format!("{group}/{n}")));
     }
@@ -335,7 +346,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         let folder = dir.rsplit('/').next().unwrap_or(&dir).to_string();
         let loaded = load_blueprint(&mut cat.sources, &root, &dir, &opts.limits, &mut diags);
         if loaded.is_none()
-            && (root.join(&dir).join("blueprint.yaml").is_file() || root.join(&dir).join("chart/Chart.yaml").is_file())
+            && (present(&root.join(&dir).join("blueprint.yaml")) || present(&root.join(&dir).join("chart/Chart.yaml")))
         {
             cat.broken.insert(format!("bp-{folder}"));
         }
@@ -364,7 +375,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
 
 fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits) {
     let rel = "catalog.yaml";
-    if !cat.root.join(rel).is_file() {
+    if !present(&cat.root.join(rel)) {
         return;
     }
     let doc = match cat.sources.read_yaml(&cat.root, rel, limits) {
@@ -574,6 +585,12 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
     }
 }
 
+/// Whether anything is at `path`: a file there is read, or refused naming
+/// what it is (a link out of the catalog, a FIFO), never skipped.
+fn present(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
 /// Files in a folder, recursively, root-relative, sorted; symlinks are not
 /// followed.
 fn list_files(root: &Path, rel: &str) -> Vec<String> {
@@ -628,8 +645,8 @@ fn load_blueprint(
 ) -> Option<Blueprint> {
     let bp_rel = format!("{dir}/blueprint.yaml");
     let chart_rel = format!("{dir}/chart/Chart.yaml");
-    let has_bp = root.join(&bp_rel).is_file();
-    let has_chart = root.join(&chart_rel).is_file();
+    let has_bp = present(&root.join(&bp_rel));
+    let has_chart = present(&root.join(&chart_rel));
     let folder = dir.rsplit('/').next().unwrap_or(dir).to_string();
     if !has_bp && !has_chart {
         diags.push(
@@ -1159,7 +1176,7 @@ fn compile_values_schema(ctx: &mut Ctx, shown: &str, text: &str) -> Option<Value
 /// vendored in its charts/ folder.
 fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
     let rel = format!("{}/values.schema.json", chart.dir);
-    if ctx.root.join(&rel).is_file() {
+    if present(&ctx.root.join(&rel)) {
         match ctx.sources.read(ctx.root, &rel, ctx.limits) {
             Ok(text) => chart.values_schema = compile_values_schema(ctx, &ctx.sources.display(&rel), &text),
             Err(d) => ctx.push(d),
@@ -1173,11 +1190,10 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let shown = ctx.sources.display(&format!("{charts}/{name}"));
         let files = if path.is_dir() {
+            // Never through a link out of the catalog.
             let read = |f: &str| {
-                let p = path.join(f);
-                (std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= SUBCHART_FILE_LIMIT))
-                    .then(|| std::fs::read_to_string(p).ok())
-                    .flatten()
+                let bytes = catalyst_fs::read_confined(ctx.root, &path.join(f), f, SUBCHART_FILE_LIMIT).ok()?;
+                String::from_utf8(bytes).ok()
             };
             Some((read("Chart.yaml"), read("values.yaml"), read("values.schema.json")))
         } else if name.ends_with(".tgz") {
@@ -1257,7 +1273,7 @@ fn check_values(ctx: &mut Ctx, chart: &Chart) -> Value {
 
 fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
     let rel = rel.to_string();
-    if !ctx.root.join(&rel).is_file() {
+    if !present(&ctx.root.join(&rel)) {
         if !chart.dependencies.is_empty() {
             ctx.push(
                 Diagnostic::warning("missing-values", format!("{} is missing", ctx.sources.display(&rel)))

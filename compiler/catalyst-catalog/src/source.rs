@@ -22,6 +22,11 @@ pub struct SourceSet {
     pub secrets: Vec<Diagnostic>,
 }
 
+/// An input that was not read, as a diagnostic at its file.
+pub fn input_diagnostic(e: &catalyst_fs::InputError, shown: &str) -> Diagnostic {
+    Diagnostic::error(e.code(), e.to_string()).at(Some(Location::file(shown))).help(e.help())
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -40,22 +45,8 @@ impl SourceSet {
     pub fn read(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<String, Diagnostic> {
         let path: PathBuf = root.join(rel);
         let shown = self.display(rel);
-        let meta = std::fs::metadata(&path).map_err(|e| {
-            Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}"))
-                .at(Some(Location::file(shown.as_str())))
-        })?;
-        if meta.len() > limits.max_bytes as u64 {
-            return Err(Diagnostic::error(
-                "file-too-large",
-                format!("{shown} is {} bytes, more than the limit of {} bytes", meta.len(), limits.max_bytes),
-            )
-            .at(Some(Location::file(shown.as_str())))
-            .help("inputs of this size are refused; raise --max-file-size if the file is legitimate"));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| {
-            Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}"))
-                .at(Some(Location::file(shown.as_str())))
-        })?;
+        let bytes = catalyst_fs::read_confined(root, &path, &shown, limits.max_bytes as u64)
+            .map_err(|e| input_diagnostic(&e, &shown))?;
         self.digests.insert(rel.to_string(), sha256_hex(&bytes));
         let text = catalyst_yaml::decode_utf8(bytes, &shown)?;
         self.texts.add(shown, text.clone());

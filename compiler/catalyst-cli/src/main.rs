@@ -35,6 +35,9 @@ struct Cli {
     /// sixth of it, a silent server half.
     #[arg(long, global = true, env = "CATALYST_REGISTRY_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     registry_timeout: u64,
+    /// How long to wait for another catalyst run that is writing the same cluster directories, in seconds (0: do not wait).
+    #[arg(long, global = true, env = "CATALYST_LOCK_TIMEOUT", value_name = "SECONDS", default_value_t = catalyst_ops::repo_lock::DEFAULT_TIMEOUT.as_secs())]
+    lock_timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -370,6 +373,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         jobs: cli.jobs.map(usize::from),
+        lock: catalyst_ops::repo_lock::Wait {
+            timeout: std::time::Duration::from_secs(cli.lock_timeout),
+            waiting: Some(|what| eprintln!("note: {what}")),
+        },
         ..Default::default()
     };
     let timeouts = catalyst_oci::Timeouts::scaled(std::time::Duration::from_secs(cli.registry_timeout));
@@ -651,7 +658,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Publish { paths, repo, branch, path, author, branch_per_change, .. } => {
             let repo = repo.unwrap_or_default();
-            let opts = catalyst_ops::publish::PublishOptions { repo, branch, path, author, branch_per_change };
+            let opts = catalyst_ops::publish::PublishOptions {
+                repo,
+                branch,
+                path,
+                author,
+                branch_per_change,
+                lock: opts.lock,
+            };
             ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 for row in &rows {

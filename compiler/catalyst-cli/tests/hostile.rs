@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{catalog_copy, repo, text};
+use common::{catalog_copy, golden_catalog_into, repo, solo_spec, text};
 
 /// How long one run may take before it counts as unbounded.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -121,6 +121,9 @@ struct Run {
     located: Option<String>,
     /// Folders that must be the same afterwards (nothing written).
     watch: Vec<PathBuf>,
+    /// Text that must appear nowhere in stdout or stderr (a token the
+    /// input tried to leak).
+    forbid: Vec<String>,
     timeout: Duration,
 }
 
@@ -133,6 +136,7 @@ impl Run {
             expect: Vec::new(),
             located: None,
             watch: vec![cwd.to_path_buf()],
+            forbid: Vec::new(),
             timeout: TIMEOUT,
         }
     }
@@ -172,8 +176,11 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             } else if t.is_dir() {
                 stack.push(p);
                 Vec::new()
-            } else {
+            } else if t.is_file() {
                 std::fs::read(&p).unwrap_or_default()
+            } else {
+                // A FIFO or a device: opening it could block.
+                b"(special file)".to_vec()
             };
             out.insert(rel, content);
         }
@@ -206,6 +213,11 @@ fn check(run: &Run) -> Result<Outcome, String> {
     for e in &run.expect {
         if !all.contains(e.as_str()) {
             return Err(why(format!("the diagnostics do not mention `{e}`")));
+        }
+    }
+    for f in &run.forbid {
+        if all.contains(f.as_str()) {
+            return Err(why(format!("the output holds `{f}`, which it must never show")));
         }
     }
     if let Some(f) = &run.located
@@ -450,6 +462,80 @@ fn package_runs(dir: &Path, expect: &[&str]) -> Vec<Run> {
     vec![r]
 }
 
+/// A token in a file outside the repository, which a link tries to leak.
+const TOKEN: &str = "ghp_LeakedCiToken0123456789abcdefABCDEF";
+
+/// `dir/token` (outside `dir/repo`, the repository) holding [`TOKEN`],
+/// and `dir/repo/<link>` a symbolic link to it.
+fn link_out(dir: &Path, link: &Path) {
+    std::fs::write(dir.join("token"), format!("token: {TOKEN}\n")).unwrap();
+    if let Some(parent) = link.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    let _ = std::fs::remove_file(link);
+    std::os::unix::fs::symlink(dir.join("token"), link).unwrap();
+}
+
+/// A spec at `dir/repo/clusters/x/sovereign.yaml` made by `make` (a link,
+/// a FIFO): `render`, `render --check`, `validate` and `diff` refuse it
+/// naming it, and never print [`TOKEN`].
+fn spec_link_runs(dir: &Path, make: fn(&Path, &Path), expect: &str) -> Vec<Run> {
+    let repo_dir = dir.join("repo");
+    let spec = repo_dir.join("clusters/x/sovereign.yaml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    make(dir, &spec);
+    let cat = repo();
+    let cat = cat.to_str().unwrap();
+    let mut runs = Vec::new();
+    for args in [&["render"][..], &["render", "--check"], &["validate"], &["diff"]] {
+        let mut all = vec!["--catalog", cat];
+        all.extend_from_slice(args);
+        all.push("clusters/x/sovereign.yaml");
+        let mut r = Run::new(&repo_dir, &all).expect("clusters/x/sovereign.yaml").expect(expect);
+        r.forbid.push(TOKEN.into());
+        r.env.push(("CATALYST_TEST_LEAK", OsString::from(TOKEN)));
+        runs.push(r);
+    }
+    // Found by itself in `clusters/` too, never skipped.
+    let mut r = Run::new(&repo_dir, &["--catalog", cat, "validate"]).expect(expect);
+    r.forbid.push(TOKEN.into());
+    runs.push(r);
+    runs
+}
+
+/// A catalog file linked out of the catalog: `validate` (and, for a spec
+/// to reach it, with a Sovereign) refuses it without printing [`TOKEN`].
+fn catalog_link_runs(dir: &Path, file: &'static str) -> Vec<Run> {
+    let cat = catalog_copy(dir);
+    example_spec_in(&cat, &[]);
+    link_out(dir, &cat.join(file));
+    let mut r = Run::new(&cat, &["validate"]).expect(file).expect("is a symbolic link that leads out of");
+    r.forbid.push(TOKEN.into());
+    vec![r]
+}
+
+/// A values overlay template in bp-cilium, evaluated for the example spec.
+fn template_runs(dir: &Path, template: &str, expect: &str) -> Vec<Run> {
+    catalog_runs(
+        dir,
+        |cat| {
+            example_spec_in(cat, &[]);
+            let p = cat.join("platform/cilium/blueprint.yaml");
+            let t = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, replaced(&t, "  values:\n", &format!("  values:\n    hostile: {template:?}\n")))
+                .unwrap();
+        },
+        &[expect],
+        Some("platform/cilium/blueprint.yaml"),
+    )
+    .into_iter()
+    .map(|mut r| {
+        r.timeout = Duration::from_secs(60);
+        r
+    })
+    .collect()
+}
+
 struct Case {
     name: &'static str,
     make: fn(&Path) -> Vec<Run>,
@@ -536,6 +622,189 @@ fn cases() -> Vec<Case> {
                 let mut runs = spec_runs(d, t.as_bytes(), &["NUL byte"], true);
                 runs.iter_mut().for_each(|r| r.expect.push(at.clone()));
                 runs
+            },
+        },
+        // -- Numbers that are not what they say: JSON Schema calls 3.0 an
+        // integer, the renderer read it as 0 workers.
+        Case {
+            name: "spec: workers.count 3.0",
+            make: |d| {
+                spec_edit(
+                    d,
+                    "count: 3\n",
+                    "count: 3.0\n",
+                    "3.0",
+                    &["spec.topology.regions[0].workers.count", "must be an integer"],
+                )
+            },
+        },
+        Case {
+            name: "spec: workers.count 3e0",
+            make: |d| {
+                spec_edit(
+                    d,
+                    "count: 3\n",
+                    "count: 3e0\n",
+                    "3e0",
+                    &["spec.topology.regions[0].workers.count", "must be an integer"],
+                )
+            },
+        },
+        Case {
+            name: "blueprint.yaml: placementSchema.minRegions 1.0",
+            make: |d| {
+                catalog_runs(
+                    d,
+                    |cat| {
+                        let p = cat.join("platform/cilium/blueprint.yaml");
+                        let t = std::fs::read_to_string(&p).unwrap();
+                        let t = replaced(&t, "  placementSchema:\n", "  placementSchema:\n    minRegions: 1.0\n");
+                        std::fs::write(p, t).unwrap();
+                    },
+                    &["spec.placementSchema.minRegions", "must be an integer"],
+                    Some("platform/cilium/blueprint.yaml"),
+                )
+            },
+        },
+        // -- Inputs that lead out of the repository, or are not files.
+        Case {
+            name: "spec: a link to a token outside the repository",
+            make: |d| spec_link_runs(d, link_out, "is a symbolic link that leads out of"),
+        },
+        Case {
+            name: "spec: a link to /proc/self/environ",
+            make: |d| {
+                spec_link_runs(
+                    d,
+                    |_, spec| std::os::unix::fs::symlink("/proc/self/environ", spec).unwrap(),
+                    "is a symbolic link that leads out of",
+                )
+            },
+        },
+        Case {
+            name: "spec: a link to /dev/zero",
+            make: |d| {
+                spec_link_runs(
+                    d,
+                    |_, spec| std::os::unix::fs::symlink("/dev/zero", spec).unwrap(),
+                    "is a symbolic link that leads out of",
+                )
+            },
+        },
+        Case {
+            name: "spec: a FIFO",
+            make: |d| {
+                spec_link_runs(
+                    d,
+                    |_, spec| {
+                        let c = std::ffi::CString::new(spec.as_os_str().as_encoded_bytes()).unwrap();
+                        // SAFETY: a NUL-terminated path this test owns.
+                        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+                    },
+                    "is a FIFO, not a regular file",
+                )
+            },
+        },
+        Case { name: "catalog.yaml: a link out of the repository", make: |d| catalog_link_runs(d, "catalog.yaml") },
+        Case {
+            name: "blueprint.yaml: a link out of the repository",
+            make: |d| catalog_link_runs(d, "platform/cilium/blueprint.yaml"),
+        },
+        Case {
+            name: "values.yaml: a link out of the repository",
+            make: |d| catalog_link_runs(d, "platform/cilium/chart/values.yaml"),
+        },
+        // -- YAML that nests past the limit only once expanded, and what
+        // other readers would act on.
+        Case {
+            name: "spec: chained aliases 12,000 levels deep once expanded",
+            make: |d| {
+                let mut t = format!("a0: &a0 {}x{}\n", "[".repeat(100), "]".repeat(100));
+                for i in 1..120 {
+                    t.push_str(&format!("a{i}: &a{i} {}*a{}{}\n", "[".repeat(100), i - 1, "]".repeat(100)));
+                }
+                spec_runs(d, t.as_bytes(), &["nesting deeper than 128 levels once this alias is expanded"], true)
+            },
+        },
+        Case {
+            name: "spec: a !!binary tag",
+            make: |d| {
+                let t = replaced(&base_spec(), "name: Omantel\n", "name: !!binary T21hbnRlbA==\n");
+                spec_runs(d, t.as_bytes(), &["`!!binary` is not supported"], true)
+            },
+        },
+        Case {
+            name: "spec: %YAML 9.9",
+            make: |d| {
+                spec_runs(
+                    d,
+                    format!("%YAML 9.9\n---\n{}", base_spec()).as_bytes(),
+                    &["unsupported `%YAML 9.9` directive"],
+                    true,
+                )
+            },
+        },
+        // -- Values templates from a pull request: bounded time and output.
+        Case {
+            name: "values template: a loop of 10^10 turns",
+            make: |d| {
+                template_runs(
+                    d,
+                    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                    "template instructions",
+                )
+            },
+        },
+        Case {
+            name: "values template: writing 10 GB",
+            make: |d| {
+                template_runs(
+                    d,
+                    "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+                    "more than 1048576 bytes",
+                )
+            },
+        },
+        Case {
+            name: "values template: a 100 MB string",
+            make: |d| template_runs(d, "{{ 'x' * 100000000 }}", "more than 1048576 bytes"),
+        },
+        Case {
+            name: "spec: an escape sequence written as \\e in a string",
+            make: |d| {
+                let t = replaced(&base_spec(), "name: Omantel\n", "name: \"Om\\e]0;pwned\\aantel\"\n");
+                spec_runs(d, t.as_bytes(), &["`spec.org.name` holds the control character U+001B"], true)
+            },
+        },
+        Case {
+            name: "spec: a bidirectional override in a key",
+            make: |d| {
+                let t = replaced(&base_spec(), "    industry:", "    \"indu\\u202Estry\": x\n    industry:");
+                spec_runs(d, t.as_bytes(), &["holds the control character U+202E"], true)
+            },
+        },
+        // -- A huge file committed in a cluster directory.
+        Case {
+            name: "cluster directory: a 1.1 GB file (sparse)",
+            make: |d| {
+                golden_catalog_into(d);
+                let dir = d.join("clusters/big.omani.works");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("sovereign.yaml"), solo_spec("big", "")).unwrap();
+                let o = common::catalyst(d, &["render", "-q"]);
+                assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+                let f = std::fs::File::create(dir.join("hz-nbg-mgt-prod/big.yaml")).unwrap();
+                f.set_len(1_100 << 20).unwrap();
+                [
+                    &["render", "--check"][..],
+                    &["diff"],
+                    &["validate"],
+                    &["validate", "--rendered"],
+                    &["audit", "tethers"],
+                ]
+                .into_iter()
+                .map(|args| Run::new(d, args).expect("big.yaml").expect("more than the limit of 16777216 bytes"))
+                .collect()
             },
         },
         // -- Names and paths that try to leave their folder.
@@ -1202,4 +1471,29 @@ fn thousands_of_blueprints_are_validated_in_bounded_time() {
     // Not rendered yet (exit 1, `not-rendered`), but resolved and rendered in memory.
     assert!(o.stderr.contains("not-rendered"), "{}", head(&o.stderr));
     assert!(!o.stderr.contains("dependency-cycle"), "{}", head(&o.stderr));
+}
+
+/// Control characters in a committed file reach the terminal as pictures
+/// through `diff`, never as the escape sequences they are.
+#[test]
+fn diff_shows_control_characters_as_pictures() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    golden_catalog_into(root);
+    let d = root.join("clusters/esc.omani.works");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("sovereign.yaml"), solo_spec("esc", "")).unwrap();
+    let o = bounded(root, &["render", "-q"], TIMEOUT);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let file = d.join("hz-nbg-mgt-prod/kustomization.yaml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("# \x1b]0;pwned\x07 \u{202e}desrever\u{9b}31m\n");
+    std::fs::write(&file, text).unwrap();
+    let o = bounded(root, &["diff"], TIMEOUT);
+    assert_eq!(o.code, Some(1), "{}{}", o.stdout, o.stderr);
+    let all = format!("{}{}", o.stdout, o.stderr);
+    for c in ['\x1b', '\x07', '\u{202e}', '\u{9b}'] {
+        assert!(!all.contains(c), "U+{:04X} printed raw:\n{all}", c as u32);
+    }
+    assert!(o.stdout.contains("␛]0;pwned␇"), "{}", o.stdout);
 }

@@ -280,7 +280,9 @@ pub fn visible(s: &str) -> Cow<'_, str> {
         '\t' => c,
         '\0'..='\x1f' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
         '\x7f' => '\u{2421}',
-        c if c.is_control() => '\u{fffd}',
+        // C1 controls, and the bidirectional overrides and isolates that
+        // reorder what a terminal or a review shows.
+        c if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') => '\u{fffd}',
         c => c,
     };
     if s.chars().all(|c| shown(c) == c) { Cow::Borrowed(s) } else { Cow::Owned(s.chars().map(shown).collect()) }

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use catalyst_diag::secrets::redact;
+use catalyst_diag::visible;
 use serde_json::{Value, json};
 
 use crate::{Change, Entry, FieldChange, FleetDiff, Hunk, LineTag, LockChange, SovereignDiff, Status, UnitId};
@@ -60,7 +61,8 @@ pub(crate) fn show_value(v: Option<&Value>) -> String {
         }
         other => other.to_string(),
     };
-    let s = redact(&s).into_owned();
+    // Control characters of a committed file never reach the terminal.
+    let s = visible(&redact(&s)).into_owned();
     if s.chars().count() > 120 { format!("{}…", s.chars().take(119).collect::<String>()) } else { s }
 }
 
@@ -105,6 +107,7 @@ fn hunk_text(h: &Hunk, p: &Paint, out: &mut String) {
     );
     for (tag, line) in &h.lines {
         let line = redact(line);
+        let line = visible(&line);
         let _ = match tag {
             LineTag::Context => writeln!(out, "     {line}"),
             LineTag::Added => writeln!(out, "    {}", p.wrap("32", &format!("+{line}"))),
@@ -180,13 +183,13 @@ pub fn human(d: &FleetDiff, color: bool) -> String {
             Status::Removed => format!("Sovereign removed, {}", sizes(s)),
             _ => counts(s),
         };
-        let _ = writeln!(out, "{} ({}): {}", p.bold(&s.dir), s.fqdn, p.status(s.status, &what));
+        let _ = writeln!(out, "{} ({}): {}", p.bold(&visible(&s.dir)), visible(&s.fqdn), p.status(s.status, &what));
         let width = s.entries.iter().map(|e| e.change.as_str().len()).max().unwrap_or(0);
         for e in &s.entries {
             let label = format!("{:width$}", e.change.as_str());
-            let _ = writeln!(out, "  {}  {}", p.change(e.change, &label), entry_title(e));
+            let _ = writeln!(out, "  {}  {}", p.change(e.change, &label), visible(&entry_title(e)));
             if let Some(l) = &e.lock {
-                let _ = writeln!(out, "      {}", lock_summary(l));
+                let _ = writeln!(out, "      {}", visible(&lock_summary(l)));
             }
             for f in &e.fields {
                 let _ = writeln!(out, "      {}", field_line(f));
@@ -218,7 +221,7 @@ pub fn stat(d: &FleetDiff, color: bool) -> String {
         let _ = writeln!(
             out,
             " {:w$}  {} {what}  {} {}",
-            s.dir,
+            visible(&s.dir),
             p.status(s.status, &label),
             p.wrap("32", &format!("+{add}")),
             p.wrap("31", &format!("-{del}"))

@@ -161,7 +161,7 @@ pub fn affected(ws: &Workspace, since: &str, opts: &Options) -> Result<Affected,
                         because.push(format!("{others} file{s} of its cluster directory changed"));
                     }
                 }
-                let text = std::fs::read_to_string(spec).unwrap_or_default();
+                let text = crate::read_text(&ws.root, spec, &opts.limits).unwrap_or_default();
                 let sov = catalyst_spec::parse(&text, &ws.display(spec), &opts.limits).ok();
                 let fqdn = sov.as_ref().map_or_else(|| folder.clone(), |s| s.fqdn.clone());
                 if !names.is_empty() {
@@ -178,8 +178,7 @@ pub fn affected(ws: &Workspace, since: &str, opts: &Options) -> Result<Affected,
                     }
                     // What its last render read, for Blueprints now gone or
                     // no longer in its graph.
-                    let lock = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE))
-                        .ok()
+                    let lock = crate::read_text(&dir, &dir.join(catalyst_render::LOCK_FILE), &opts.limits)
                         .and_then(|t| catalyst_render::Lock::parse(&t));
                     for (d, b) in changed_dirs.iter().zip(&out.blueprints) {
                         let read = lock.as_ref().is_some_and(|l| {

@@ -61,17 +61,17 @@ enum OldSide<'r> {
 
 impl OldSide<'_> {
     /// The directory `key` (root-relative) as it was.
-    fn read(&self, ws: &Workspace, key: &str) -> Result<Tree, OpsError> {
+    fn read(&self, ws: &Workspace, key: &str, max: u64) -> Result<Tree, OpsError> {
         match self {
             OldSide::WorkTree => {
                 let dir = ws.root.join(key);
                 if !dir.is_dir() {
                     return Ok(Tree::new());
                 }
-                crate::write::read_tree(&dir)
+                crate::write::read_tree(&dir, max)
                     .map_err(|source| OpsError::Io { context: format!("cannot read {}", ws.display(&dir)), source })
             }
-            OldSide::Rev { repo, tree, root } => repo.files_at(tree, &join(root, key)),
+            OldSide::Rev { repo, tree, root } => repo.files_at(tree, &join(root, key), max),
         }
     }
 
@@ -101,6 +101,7 @@ pub fn diff(
     against: Option<&str>,
     opts: &Options,
 ) -> Result<(FleetDiff, Report), OpsError> {
+    let _lock = crate::lock_outputs(ws, opts, crate::repo_lock::Access::Shared)?;
     // Paths that exist are rendered; the others may name removed Sovereigns.
     let mut present = Vec::new();
     let mut gone = Vec::new();
@@ -156,7 +157,7 @@ pub fn diff(
             .unwrap_or_default();
         let old = match (&old_side, &s.existing) {
             (OldSide::WorkTree, existing) => existing.clone().unwrap_or_default(),
-            (_, _) => old_side.read(ws, &key)?,
+            (_, _) => old_side.read(ws, &key, opts.limits.max_bytes as u64)?,
         };
         let rendered: Tree = s
             .tree
@@ -178,7 +179,7 @@ pub fn diff(
         if rendered.contains(&key) || ws.root.join(&key).join(SPEC_FILE).is_file() {
             continue;
         }
-        let old = owned(old_side.read(ws, &key)?);
+        let old = owned(old_side.read(ws, &key, opts.limits.max_bytes as u64)?);
         if old.is_empty() {
             if let Some(shown) = named {
                 let at = against.map(|r| format!(" at {r}")).unwrap_or_default();

@@ -31,7 +31,8 @@ pub fn check_dir(
     let mut sources = SourceSet::new(display_prefix.to_string());
     let mut diags = Diagnostics::new();
     let mut releases = Vec::new();
-    let mut files: Vec<String> = crate::write::read_tree(dir).map(|t| t.into_keys().collect()).unwrap_or_default();
+    // Names only: each file is read below, within the limits.
+    let mut files: Vec<String> = crate::write::list_files(dir).unwrap_or_default();
     files.retain(|f| f.ends_with(".yaml") || f.ends_with(".yml"));
     files.sort();
     for rel in files {

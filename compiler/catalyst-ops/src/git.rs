@@ -56,18 +56,35 @@ impl Repo {
     }
 
     /// Every file under `dir` (work-tree-relative) in `tree`, by path
-    /// relative to `dir`; empty when `dir` is not there.
-    pub(crate) fn files_at(&self, tree: &git2::Tree<'_>, dir: &str) -> Result<BTreeMap<String, Vec<u8>>, OpsError> {
+    /// relative to `dir`; empty when `dir` is not there. A file over `max`
+    /// bytes is an error, found from the object's header before it is read.
+    pub(crate) fn files_at(
+        &self,
+        tree: &git2::Tree<'_>,
+        dir: &str,
+        max: u64,
+    ) -> Result<BTreeMap<String, Vec<u8>>, OpsError> {
         let mut out = BTreeMap::new();
         let Some(sub) = self.subtree(tree, dir) else { return Ok(out) };
+        let odb = self.repo.odb().map_err(git)?;
         let mut failed = None;
-        sub.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+        let mut too_large = None;
+        let walked = sub.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
             if entry.kind() != Some(git2::ObjectType::Blob) {
                 return git2::TreeWalkResult::Ok;
             }
+            let name = format!("{root}{}", entry.name().unwrap_or_default());
+            if let Ok((len, _)) = odb.read_header(entry.id())
+                && len as u64 > max
+            {
+                too_large = Some(format!(
+                    "{dir}/{name} is {len} bytes, more than the limit of {max} bytes (raise --max-file-size if it is legitimate)"
+                ));
+                return git2::TreeWalkResult::Abort;
+            }
             match self.repo.find_blob(entry.id()) {
                 Ok(b) => {
-                    out.insert(format!("{root}{}", entry.name().unwrap_or_default()), b.content().to_vec());
+                    out.insert(name, b.content().to_vec());
                     git2::TreeWalkResult::Ok
                 }
                 Err(e) => {
@@ -76,7 +93,14 @@ impl Repo {
                 }
             }
         })
-        .map_err(git)?;
+        .map_err(git);
+        if let Some(message) = too_large {
+            return Err(OpsError::Io {
+                context: "cannot read the committed cluster directory".into(),
+                source: std::io::Error::new(std::io::ErrorKind::FileTooLarge, message),
+            });
+        }
+        walked?;
         match failed {
             Some(e) => Err(git(e)),
             None => Ok(out),

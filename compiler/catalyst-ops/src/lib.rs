@@ -13,6 +13,7 @@ pub mod package;
 pub mod publish;
 pub mod push;
 pub mod release;
+pub mod repo_lock;
 pub mod sign;
 pub mod write;
 
@@ -38,6 +39,9 @@ pub enum OpsError {
     Usage(String),
     #[error(transparent)]
     Write(#[from] write::WriteError),
+    /// Another catalyst run held the repository for longer than allowed.
+    #[error("{0}")]
+    Locked(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }
@@ -155,7 +159,9 @@ impl Workspace {
             // siblings of a write that was killed.
             for e in entries.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')) {
                 let p = e.path().join(SPEC_FILE);
-                if p.is_file() {
+                // Whatever is there is read, or refused naming what it is
+                // (a FIFO, a link out of the repository): never skipped.
+                if e.file_type().is_ok_and(|t| t.is_dir()) && std::fs::symlink_metadata(&p).is_ok() {
                     out.push(p);
                 }
             }
@@ -197,6 +203,8 @@ pub struct Options {
     /// as the fleet benchmark measures it. Rendered Sovereigns keep no
     /// outcome.
     pub dry_run: bool,
+    /// How long to wait for another run that holds the repository.
+    pub lock: repo_lock::Wait,
 }
 
 /// Part `index` (1-based) of `count`: a deterministic split of the
@@ -327,33 +335,58 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
             let abs = ws.cwd.join(p);
             if abs.is_dir() {
                 let spec = abs.join(SPEC_FILE);
-                if !spec.is_file() {
+                if std::fs::symlink_metadata(&spec).is_err() {
                     return Err(OpsError::Usage(format!(
                         "{} has no {SPEC_FILE}: nothing to render there",
                         p.display()
                     )));
                 }
                 v.push(spec);
-            } else if abs.is_file() {
+            } else if std::fs::symlink_metadata(&abs).is_ok() {
+                // Read, or refused naming what it is, with the others.
                 v.push(abs);
-            } else if abs.exists() {
-                return Err(OpsError::Usage(format!("{} is not a regular file or a directory", p.display())));
             } else {
                 return Err(OpsError::Usage(format!("{}: no such file or directory", p.display())));
             }
         }
         v
     };
+    // The folder is resolved, not the file: a spec that is a link is
+    // read (or refused) as the link it is.
     let mut list: Vec<Target> = list
         .into_iter()
         .map(|p| {
-            let p = std::fs::canonicalize(&p).unwrap_or(p);
+            let p = match (p.parent().map(std::fs::canonicalize), p.file_name()) {
+                (Some(Ok(dir)), Some(name)) => dir.join(name),
+                _ => p,
+            };
             Target { display: ws.display(&p), path: p }
         })
         .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
     list.dedup_by(|a, b| a.path == b.path);
     Ok(list)
+}
+
+/// Reads a spec: a regular file, never through a link out of the
+/// repository (or, for a spec outside it, out of its own folder), within
+/// the size limit. Nothing of a refused file is read.
+fn read_spec(ws: &Workspace, t: &Target, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
+    let max = limits.max_bytes as u64;
+    let read = if t.path.starts_with(&ws.root) {
+        catalyst_fs::read_confined(&ws.root, &t.path, &t.display, max)
+    } else {
+        catalyst_fs::read_named(&t.path, &t.display, max)
+    };
+    read.map_err(|e| catalyst_catalog::input_diagnostic(&e, &t.display))
+}
+
+/// The text of a file inside `root` that catalyst only consults (a lock,
+/// a spec for `affected`): `None` when it cannot be read safely, or is not
+/// UTF-8.
+pub(crate) fn read_text(root: &Path, path: &Path, limits: &Limits) -> Option<String> {
+    let bytes = catalyst_fs::read_confined(root, path, "", limits.max_bytes as u64).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// The targets of this shard (all without `--shard`).
@@ -421,6 +454,10 @@ fn render_targets(
                     Sink::Write => {
                         if ok && s.outcome.is_none() && !failed.load(Ordering::Relaxed) {
                             s.prepared = prepare(&s, &claimed);
+                            if matches!(s.prepared, Some(Err(_))) {
+                                // A full disk: the others would fail too.
+                                failed.store(true, Ordering::Relaxed);
+                            }
                         }
                         if s.prepared.is_some() {
                             (s.tree, s.existing, s.current) = (BTreeMap::new(), None, None);
@@ -458,7 +495,7 @@ fn current_output(t: &Target, spec: &[u8], fresh: &Freshness<'_>) -> Option<(Pat
     if dir.parent()?.file_name()? != "clusters" {
         return None;
     }
-    let text = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE)).ok()?;
+    let text = read_text(dir, &dir.join(catalyst_render::LOCK_FILE), &Limits::default())?;
     let lock = catalyst_render::Lock::parse(&text)?;
     if dir.file_name()?.to_str()? != lock.fqdn || !fresh.is_current(&lock, &catalyst_catalog::sha256_hex(spec)) {
         return None;
@@ -497,32 +534,10 @@ fn render_one(
         prepared: None,
     };
     let mut diags = Diagnostics::new();
-    // The size is checked before the file is read, so memory never grows
-    // with an oversized spec.
-    let too_big = std::fs::metadata(&t.path).ok().filter(|m| m.len() > opts.limits.max_bytes as u64).map(|m| m.len());
-    let read: std::io::Result<Result<Vec<u8>, u64>> = match too_big {
-        Some(len) => Ok(Err(len)),
-        None => {
-            std::fs::read(&t.path).map(|b| if b.len() <= opts.limits.max_bytes { Ok(b) } else { Err(b.len() as u64) })
-        }
-    };
-    let bytes = match read {
-        Ok(Ok(b)) => b,
-        Ok(Err(len)) => {
-            diags.push(
-                Diagnostic::error(
-                    "file-too-large",
-                    format!("{} is {len} bytes, more than the limit of {}", t.display, opts.limits.max_bytes),
-                )
-                .at(Some(Location::file(t.display.as_str()))),
-            );
-            return (report, diags, None);
-        }
-        Err(e) => {
-            diags.push(
-                Diagnostic::error("unreadable-file", format!("cannot read {}: {e}", t.display))
-                    .at(Some(Location::file(t.display.as_str()))),
-            );
+    let bytes = match read_spec(ws, t, &opts.limits) {
+        Ok(b) => b,
+        Err(d) => {
+            diags.push(d);
             return (report, diags, None);
         }
     };
@@ -581,7 +596,7 @@ fn render_one(
     // A render that may skip may also take over what did not change: it
     // needs the bytes of the lock and of the files it does not own, and the
     // digests of the others. Any other render reads every file.
-    let existing = read_output(&out_dir, &shown, fresh.is_some());
+    let existing = read_output(&out_dir, &shown, fresh.is_some(), opts.limits.max_bytes as u64);
     // Read once: it decides what the directory owns and what may be taken over.
     let (current, old_lock) = match existing {
         Ok(Some((_, ref digests, ref lock))) => (Some(digests), lock.as_ref()),
@@ -612,7 +627,7 @@ fn render_one(
                         Some((f, d, l)) => (Some(f), Some(d), l),
                         None => (None, None, None),
                     };
-                    if let Err(d) = plan_output(
+                    match plan_output(
                         &shown,
                         &t.path,
                         &out_dir,
@@ -620,7 +635,8 @@ fn render_one(
                         lock.as_ref(),
                         &mut tree,
                     ) {
-                        diags.push(d);
+                        Ok(warnings) => diags.extend(warnings),
+                        Err(d) => diags.push(d),
                     }
                     report.existing = files;
                     report.current = digests;
@@ -646,7 +662,7 @@ fn render_one(
 /// when there is no directory yet.
 type DirContent = (BTreeMap<String, Vec<u8>>, write::Digests, Option<catalyst_render::Lock>);
 
-fn read_output(out_dir: &Path, shown: &str, partial: bool) -> Result<Option<DirContent>, Diagnostic> {
+fn read_output(out_dir: &Path, shown: &str, partial: bool, max: u64) -> Result<Option<DirContent>, Diagnostic> {
     let at = || Some(Location::file(shown));
     if !out_dir.exists() {
         return Ok(None);
@@ -660,31 +676,46 @@ fn read_output(out_dir: &Path, shown: &str, partial: bool) -> Result<Option<DirC
         |e: std::io::Error| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at());
     let parse = |b: &[u8]| catalyst_render::Lock::parse(&String::from_utf8_lossy(b));
     if !partial {
-        let files = write::read_tree(out_dir).map_err(unreadable)?;
+        let files = write::read_tree(out_dir, max).map_err(unreadable)?;
         let digests = write::digests_of(&files);
         let lock = files.get(catalyst_render::LOCK_FILE).and_then(|b| parse(b));
         return Ok(Some((files, digests, lock)));
     }
-    let lock = match std::fs::read(out_dir.join(catalyst_render::LOCK_FILE)) {
-        Ok(b) => parse(&b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(unreadable(e)),
+    // Only a regular file in the directory is a lock: a link is not
+    // followed (a full read, below, skips links too).
+    let lock_path = out_dir.join(catalyst_render::LOCK_FILE);
+    let lock = match std::fs::symlink_metadata(&lock_path) {
+        Ok(m) if m.is_file() => match std::fs::read(&lock_path) {
+            Ok(b) => parse(&b),
+            Err(e) => return Err(unreadable(e)),
+        },
+        _ => None,
     };
     // This lock decides both what is read and what the directory owns, so
     // every file it does not own has its bytes.
-    let owned = |p: &str| lock.as_ref().is_some_and(|l| l.outputs.contains_key(p));
-    let (files, digests) = write::read_digests(out_dir, &|p| !owned(p)).map_err(unreadable)?;
+    let (files, digests) =
+        write::read_digests(out_dir, max, &|p, d| !written_by(lock.as_ref(), p, d)).map_err(unreadable)?;
     Ok(Some((files, digests, lock)))
+}
+
+/// Whether the file at `path` with content digest `digest` is one the
+/// last render wrote and nobody changed since: only such a file may be
+/// replaced or removed. The spec never is, whatever a lock says (a lock is
+/// a file in a pull request like any other).
+fn written_by(lock: Option<&catalyst_render::Lock>, path: &str, digest: &[u8; 32]) -> bool {
+    path != SPEC_FILE && lock.and_then(|l| l.outputs.get(path)).is_some_and(|d| *d == hex::encode(digest))
 }
 
 /// Decides what the output directory will hold and whether catalyst may
 /// write it. A directory is catalyst's when it has a `catalyst.lock`, or
-/// holds nothing but the spec. Files the previous lock does not list as
-/// outputs (the spec, a README someone added) are kept; outputs of the
-/// previous render that this one does not produce are removed. `old` is
-/// the directory's current content (the bytes of at least the files the
-/// lock does not own, and every file's digest; `None`: there is no
-/// directory yet), `lock` its lock as read.
+/// holds nothing but the spec. An output of the previous render that this
+/// one does not produce is removed only when it still holds the bytes the
+/// lock recorded ([`written_by`]); everything else there (the spec, a
+/// README someone added, an old output edited since) is kept, the last
+/// with a warning. `old` is the directory's current content (the bytes of
+/// at least the files catalyst may not remove, and every file's digest;
+/// `None`: there is no directory yet), `lock` its lock as read. Returns
+/// the warnings.
 fn plan_output(
     shown: &str,
     spec: &Path,
@@ -692,9 +723,9 @@ fn plan_output(
     old: Option<(&BTreeMap<String, Vec<u8>>, &write::Digests)>,
     lock: Option<&catalyst_render::Lock>,
     tree: &mut BTreeMap<String, Vec<u8>>,
-) -> Result<(), Diagnostic> {
+) -> Result<Vec<Diagnostic>, Diagnostic> {
     let at = || Some(Location::file(shown));
-    let Some((old, digests)) = old else { return Ok(()) };
+    let Some((old, digests)) = old else { return Ok(Vec::new()) };
     if digests.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
         return Err(Diagnostic::error(
             "spec-conflict",
@@ -705,43 +736,53 @@ fn plan_output(
         .at(at())
         .help(format!("render {shown}/{SPEC_FILE} instead, or choose another output directory with --out")));
     }
-    let owned: std::collections::BTreeSet<&str> = match lock {
-        Some(lock) => lock.outputs.keys().map(String::as_str).chain([catalyst_render::LOCK_FILE]).collect(),
-        None => {
-            let foreign: Vec<&str> = digests.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
-            if !foreign.is_empty() {
-                let more = if foreign.len() > 3 { format!(" and {} more", foreign.len() - 3) } else { String::new() };
-                return Err(Diagnostic::error(
-                    "output-not-owned",
-                    format!(
-                        "refusing to render into {shown}: it holds files catalyst did not write ({}{more}) and no {}",
-                        foreign[..foreign.len().min(3)].join(", "),
-                        catalyst_render::LOCK_FILE
-                    ),
-                )
-                .at(at())
-                .help("choose a new or empty directory, or remove those files"));
-            }
-            Default::default()
-        }
-    };
-    for k in digests.keys() {
-        if !owned.contains(k.as_str()) && !tree.contains_key(k) {
-            let Some(v) = old.get(k) else {
-                return Err(Diagnostic::error("unreadable-output", format!("{shown}/{k} changed while it was read"))
-                    .at(at())
-                    .help("render again"));
-            };
-            tree.insert(k.clone(), v.clone());
+    if lock.is_none() {
+        let foreign: Vec<&str> = digests.keys().map(String::as_str).filter(|k| *k != SPEC_FILE).collect();
+        if !foreign.is_empty() {
+            let more = if foreign.len() > 3 { format!(" and {} more", foreign.len() - 3) } else { String::new() };
+            return Err(Diagnostic::error(
+                "output-not-owned",
+                format!(
+                    "refusing to render into {shown}: it holds files catalyst did not write ({}{more}) and no {}",
+                    foreign[..foreign.len().min(3)].join(", "),
+                    catalyst_render::LOCK_FILE
+                ),
+            )
+            .at(at())
+            .help("choose a new or empty directory, or remove those files"));
         }
     }
-    Ok(())
+    let mut warnings = Vec::new();
+    for (k, digest) in digests {
+        if k == catalyst_render::LOCK_FILE || tree.contains_key(k) || written_by(lock, k, digest) {
+            continue;
+        }
+        let Some(v) = old.get(k) else {
+            return Err(Diagnostic::error("unreadable-output", format!("{shown}/{k} changed while it was read"))
+                .at(at())
+                .help("render again"));
+        };
+        if k != SPEC_FILE && lock.is_some_and(|l| l.outputs.contains_key(k)) {
+            warnings.push(
+                Diagnostic::warning(
+                    "kept-edited-output",
+                    format!("kept {shown}/{k}: the last render wrote it, but it has been changed since"),
+                )
+                .at(Some(Location::file(format!("{shown}/{k}"))))
+                .help("catalyst removes only the files it wrote, unchanged; delete it yourself if it is not needed"),
+            );
+        }
+        tree.insert(k.clone(), v.clone());
+    }
+    Ok(warnings)
 }
 
 /// `catalyst render`: renders the given specs (or every
 /// `clusters/*/sovereign.yaml`) and, when every one succeeded, writes each
 /// cluster directory whole. When any failed, nothing is written.
 pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let writes = !opts.check && !opts.dry_run;
+    let _lock = lock_outputs(ws, opts, if writes { repo_lock::Access::Exclusive } else { repo_lock::Access::Shared })?;
     if !opts.check {
         // A render killed mid-swap may have left a directory aside; put it
         // back before looking for specs.
@@ -763,7 +804,16 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         (false, false) => Sink::Write,
     };
     let mut report = render_in_memory(ws, &targets, opts, sink)?;
-    let swap = sink == Sink::Write && !report.has_errors();
+    // A Sovereign that rendered but could not be written beside its
+    // directory (a full disk) fails the run like one that did not render.
+    let unwritten = report.sovereigns.iter_mut().find_map(|s| match s.prepared.take() {
+        Some(Err(e)) => Some(e),
+        other => {
+            s.prepared = other;
+            None
+        }
+    });
+    let swap = sink == Sink::Write && !report.has_errors() && unwritten.is_none();
     if !swap {
         // Nothing is swapped in: what was written beside goes.
         for s in &mut report.sovereigns {
@@ -771,6 +821,9 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
                 write::discard(&new);
             }
         }
+    }
+    if let Some(e) = unwritten {
+        return Err(e.into());
     }
     if report.sovereigns.is_empty() {
         return Err(OpsError::Usage(format!(
@@ -796,11 +849,39 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
             Some((i, (dir, p.unwrap_or_else(|| write::prepare_item(&write_item(s, dir, r))))))
         })
         .unzip();
-    let writes = with_pool(opts.jobs, || write::finish(prepared));
+    let writes = with_pool(opts.jobs, || write::finish(prepared))?;
     for (i, w) in done.into_iter().zip(writes) {
-        report.sovereigns[i].outcome = Some(w?);
+        report.sovereigns[i].outcome = Some(w);
     }
     Ok(report)
+}
+
+/// Locks the repository (its root folder, which always exists: locking
+/// creates nothing) and, for `--out` outside it, the nearest existing
+/// folder above the output.
+pub(crate) fn lock_outputs(
+    ws: &Workspace,
+    opts: &Options,
+    access: repo_lock::Access,
+) -> Result<Vec<repo_lock::RepoLock>, OpsError> {
+    let mut dirs = vec![ws.root.clone()];
+    if let Some(o) = &opts.out {
+        let out = ws.cwd.join(o);
+        if let Some(above) = out.ancestors().skip(1).find(|d| d.is_dir())
+            && !above.starts_with(&ws.root)
+        {
+            dirs.push(above.to_path_buf());
+        }
+    }
+    let mut locks = Vec::new();
+    for d in dirs {
+        let shown = match ws.display(&d) {
+            s if s == "." => "this repository".to_string(),
+            s => s,
+        };
+        locks.extend(repo_lock::acquire(&d, &shown, access, opts.lock)?);
+    }
+    Ok(locks)
 }
 
 /// Renders the targets in memory: every Sovereign's files and the
@@ -844,6 +925,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
 /// catalog). With no paths: the catalog and every
 /// `clusters/*/sovereign.yaml`.
 pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let _lock = lock_outputs(ws, opts, repo_lock::Access::Shared)?;
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
@@ -1013,8 +1095,8 @@ fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options)
     let mut diags = Diagnostics::new();
     let mut sources = Vec::new();
     let shown = ws.display(dir);
-    let files =
-        write::read_tree(dir).map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+    let files = write::read_tree(dir, opts.limits.max_bytes as u64)
+        .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
     for (rel, bytes) in files.into_iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
         if rel == SPEC_FILE {
             continue;

@@ -20,6 +20,8 @@ pub struct PublishOptions {
     /// Push each Sovereign to its own branch `catalyst/<name>-<lock digest>`
     /// started from `branch`, for review before merge.
     pub branch_per_change: bool,
+    /// How long to wait for a render that holds the repository.
+    pub lock: crate::repo_lock::Wait,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +72,13 @@ fn source_revision(dir: &Path) -> Option<(String, i64)> {
 }
 
 pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Result<(Vec<Row>, Report), OpsError> {
+    // A branch git itself would refuse is refused before anything else.
+    if let Some(why) = catalyst_publish::branch_problem(&opts.branch) {
+        return Err(OpsError::Usage(format!("--branch `{}`: {why}", opts.branch.escape_debug())));
+    }
+    // What is published is read whole: never a fleet a render is swapping.
+    let lock_opts = crate::Options { lock: opts.lock, ..Default::default() };
+    let _lock = crate::lock_outputs(ws, &lock_opts, crate::repo_lock::Access::Shared)?;
     let mut report = Report::default();
     let dirs: Vec<PathBuf> = if paths.is_empty() {
         ws.all_specs().into_iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect()
@@ -100,7 +109,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
             );
             continue;
         };
-        let files = write::read_tree(&dir)
+        let files = write::read_tree(&dir, catalyst_yaml::Limits::default().max_bytes as u64)
             .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
         let path = opts
             .path
@@ -120,10 +129,22 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         } else {
             opts.branch.clone()
         };
+        // A branch per change is named after the lock (which a pull
+        // request may have edited): checked too, before any request.
+        if let Some(why) = catalyst_publish::branch_problem(&branch) {
+            report.diagnostics.push(
+                Diagnostic::error("invalid-branch", format!("{shown}: the branch `{}` {why}", branch.escape_debug()))
+                    .help(format!(
+                        "the branch is named after the Sovereign in {}: render it again",
+                        catalyst_render::LOCK_FILE
+                    )),
+            );
+            continue;
+        }
         let mut publisher = Publisher::open(&cache, &opts.repo, &branch, env_credentials())
             .map_err(|e| OpsError::Usage(e.to_string()))?;
         if opts.branch_per_change {
-            publisher = publisher.with_base(&opts.branch);
+            publisher = publisher.with_base(&opts.branch).map_err(|e| OpsError::Usage(e.to_string()))?;
         }
         match publisher.publish(&Change { path: path.clone(), files, message }, &who) {
             Ok(outcome) => {
@@ -137,12 +158,19 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
                 rows.push(Row { fqdn: lock.fqdn.clone(), path, outcome, branch, compare_url })
             }
             Err(e) => {
-                let code = if matches!(e, catalyst_publish::PublishError::Auth { .. }) {
-                    "git-unauthorized"
-                } else {
-                    "git-error"
+                let code = match e {
+                    catalyst_publish::PublishError::Auth { .. } => "git-unauthorized",
+                    catalyst_publish::PublishError::Declined { .. } => "git-push-declined",
+                    _ => "git-error",
                 };
-                report.diagnostics.push(Diagnostic::error(code, e.to_string()));
+                let mut d = Diagnostic::error(code, e.to_string());
+                if code == "git-push-declined" {
+                    d = d.help(
+                        "the repository's hooks or branch protection refused the commit (tried once: it was not a \
+                         race); see what the remote said",
+                    );
+                }
+                report.diagnostics.push(d);
             }
         }
     }
@@ -198,8 +226,8 @@ pub fn publish_oci(
         );
         return Ok((None, report));
     };
-    let files =
-        write::read_tree(dir).map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+    let files = write::read_tree(dir, catalyst_yaml::Limits::default().max_bytes as u64)
+        .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
     let entries: Vec<(String, bool, &[u8])> = files.iter().map(|(p, b)| (p.clone(), false, b.as_slice())).collect();
     let tgz =
         catalyst_package::tar_gz(&entries).map_err(|(p, e)| OpsError::Usage(format!("cannot archive {p}: {e}")))?;

@@ -34,12 +34,35 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Reads every regular file under `dir` (relative paths with `/`).
-pub fn read_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+/// Reads every regular file under `dir` (relative paths with `/`); a file
+/// over `max` bytes is an error, found before it is read.
+pub fn read_tree(dir: &Path, max: u64) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
-    each_file(dir, &mut |rel, bytes| {
+    each_file(dir, max, &mut |rel, bytes| {
         out.insert(rel, bytes.to_vec());
     })?;
+    Ok(out)
+}
+
+/// The relative paths (`/`-separated) of the regular files under `dir`,
+/// none of them read; links are not followed.
+pub fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let t = e.file_type()?;
+            if t.is_dir() {
+                stack.push((e.path(), rel));
+            } else if t.is_file() {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
     Ok(out)
 }
 
@@ -47,16 +70,22 @@ pub fn read_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
 /// [`write_trees`] compares it).
 pub type Digests = BTreeMap<String, [u8; 32]>;
 
-/// The bytes of the files under `dir` that `keep` names, and the sha256 of
+/// The bytes of the files under `dir` that `keep` names (by path and
+/// digest), and the sha256 of
 /// every regular file there.
-pub fn read_digests(dir: &Path, keep: &dyn Fn(&str) -> bool) -> std::io::Result<(BTreeMap<String, Vec<u8>>, Digests)> {
+pub fn read_digests(
+    dir: &Path,
+    max: u64,
+    keep: &dyn Fn(&str, &[u8; 32]) -> bool,
+) -> std::io::Result<(BTreeMap<String, Vec<u8>>, Digests)> {
     use sha2::Digest as _;
     let (mut digests, mut kept) = (BTreeMap::new(), BTreeMap::new());
-    each_file(dir, &mut |rel, bytes| {
-        digests.insert(rel.clone(), sha2::Sha256::digest(bytes).into());
-        if keep(&rel) {
-            kept.insert(rel, bytes.to_vec());
+    each_file(dir, max, &mut |rel, bytes| {
+        let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        if keep(&rel, &digest) {
+            kept.insert(rel.clone(), bytes.to_vec());
         }
+        digests.insert(rel, digest);
     })?;
     Ok((kept, digests))
 }
@@ -66,7 +95,7 @@ pub fn read_digests(dir: &Path, keep: &dyn Fn(&str) -> bool) -> std::io::Result<
 /// of every directory it renders again: each is opened relative to its
 /// directory and read into one buffer (four system calls a file, where
 /// `std::fs::read` makes six and walks the whole path).
-fn each_file(dir: &Path, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
+fn each_file(dir: &Path, max: u64, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
     // One buffer per thread for all the directories it reads: a fresh one
     // for each would be zeroed, and faulted in, a thousand times a fleet.
     thread_local! {
@@ -74,7 +103,7 @@ fn each_file(dir: &Path, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result
     }
     BUF.with(|b| match b.try_borrow_mut() {
         Ok(mut buf) => {
-            let r = read_files(dir, &mut buf, each);
+            let r = read_files(dir, max, &mut buf, each);
             // A large file's buffer is not kept for the rest of the run.
             if buf.len() > 1 << 20 {
                 *buf = Vec::new();
@@ -82,11 +111,11 @@ fn each_file(dir: &Path, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result
             r
         }
         // `each` reading another directory on this thread: a buffer of its own.
-        Err(_) => read_files(dir, &mut Vec::new(), each),
+        Err(_) => read_files(dir, max, &mut Vec::new(), each),
     })
 }
 
-fn read_files(dir: &Path, buf: &mut Vec<u8>, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
+fn read_files(dir: &Path, max: u64, buf: &mut Vec<u8>, each: &mut dyn FnMut(String, &[u8])) -> std::io::Result<()> {
     use rustix::fs::{Mode, OFlags};
     if buf.is_empty() {
         buf.resize(64 * 1024, 0);
@@ -109,9 +138,27 @@ fn read_files(dir: &Path, buf: &mut Vec<u8>, each: &mut dyn FnMut(String, &[u8])
             if !t.is_file() {
                 continue;
             }
-            let fd = rustix::fs::openat(&dirfd, name.as_os_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+            // Not following a link swapped in since the listing, nor
+            // blocking on a FIFO.
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+            let fd = rustix::fs::openat(&dirfd, name.as_os_str(), flags, Mode::empty())?;
+            let too_large = |len: u64| {
+                std::io::Error::new(
+                    std::io::ErrorKind::FileTooLarge,
+                    format!(
+                        "{rel} is {len} bytes, more than the limit of {max} bytes (raise --max-file-size if it is legitimate)"
+                    ),
+                )
+            };
+            let size = rustix::fs::fstat(&fd)?.st_size as u64;
+            if size > max {
+                return Err(too_large(size));
+            }
             let mut len = 0;
             loop {
+                if len as u64 > max {
+                    return Err(too_large(len as u64));
+                }
                 if len == buf.len() {
                     buf.resize(buf.len() * 2, 0);
                 }
@@ -200,12 +247,7 @@ pub fn write_tree_with(
 ) -> Result<Outcome, WriteError> {
     let item = WriteItem { dir, files, kept: &BTreeMap::new(), current: None };
     let Some(new) = prepare(&item, hook)? else { return Ok(Outcome::Unchanged) };
-    let synced = hook(&Step::Sync).map_err(io(&new)).and_then(|()| sync_fs(&new).map_err(io(&new)));
-    if let Err(e) = synced {
-        let _ = remove_any(&new);
-        return Err(e);
-    }
-    commit(&new, dir, hook)
+    Ok(finish_with(vec![(dir, Ok(Some(new)))], hook)?.pop().unwrap_or(Outcome::Unchanged))
 }
 
 /// A directory to write.
@@ -222,12 +264,13 @@ pub struct WriteItem<'a> {
     pub current: Option<&'a Digests>,
 }
 
-/// Writes many directories, each whole or not at all, like [`write_tree`]
-/// on each; in parallel (rayon's current pool) and with one file-system
-/// sync for all of them rather than one per file: every directory is
-/// filled beside its target, the file systems are synced once, then each
-/// is swapped in. A directory that fails leaves the others written.
-pub fn write_trees(items: &[WriteItem<'_>]) -> Vec<Result<Outcome, WriteError>> {
+/// Writes many directories, all of them or none, like [`write_tree`] on
+/// each; in parallel (rayon's current pool) and with one file-system sync
+/// for all of them rather than one per file: every directory is filled
+/// beside its target, the file systems are synced once, then each is
+/// swapped in. When any directory fails (a full disk, a swap refused),
+/// every directory is left as it was.
+pub fn write_trees(items: &[WriteItem<'_>]) -> Result<Vec<Outcome>, WriteError> {
     use rayon::prelude::*;
     let prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)> =
         items.par_iter().map(|item| (item.dir, prepare_item(item))).collect();
@@ -243,34 +286,117 @@ pub fn prepare_item(item: &WriteItem<'_>) -> Result<Option<PathBuf>, WriteError>
 }
 
 /// The second half of [`write_trees`]: syncs each file system the
-/// prepared siblings are on once, then swaps each in as its directory.
-/// A directory whose preparation failed keeps its error; the others are
-/// written.
-pub fn finish(prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)>) -> Vec<Result<Outcome, WriteError>> {
-    use rayon::prelude::*;
+/// prepared siblings are on once, then swaps every sibling in as its
+/// directory. All or none: when a preparation, the sync or a swap failed,
+/// the swaps already made are undone, every sibling is removed and the
+/// first error is returned.
+pub fn finish(prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)>) -> Result<Vec<Outcome>, WriteError> {
+    finish_with(prepared, &mut |_| Ok(()))
+}
+
+/// [`finish`] with a fault-injection hook before each sync and swap.
+pub fn finish_with(
+    prepared: Vec<(&Path, Result<Option<PathBuf>, WriteError>)>,
+    hook: &mut dyn FnMut(&Step) -> std::io::Result<()>,
+) -> Result<Vec<Outcome>, WriteError> {
     use std::os::unix::fs::MetadataExt as _;
-    // One sync per file system written to (usually one); its error fails
-    // every directory there.
-    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
-    let mut synced: BTreeMap<u64, Option<String>> = BTreeMap::new();
-    for (_, new) in &prepared {
-        if let Ok(Some(new)) = new {
-            synced.entry(device(new)).or_insert_with(|| sync_fs(new).err().map(|e| e.to_string()));
+    let mut ready: Vec<(&Path, Option<PathBuf>)> = Vec::with_capacity(prepared.len());
+    let mut failed = None;
+    for (dir, p) in prepared {
+        match p {
+            Ok(new) => ready.push((dir, new)),
+            Err(e) => failed = failed.or(Some(e)),
         }
     }
-    prepared
-        .into_par_iter()
-        .map(|(dir, p)| match p? {
-            None => Ok(Outcome::Unchanged),
-            Some(new) => match synced.get(&device(&new)) {
-                Some(Some(e)) => {
-                    let _ = remove_any(&new);
-                    Err(io(&new)(std::io::Error::other(format!("cannot sync: {e}"))))
+    let discard_all =
+        |ready: &[(&Path, Option<PathBuf>)]| ready.iter().filter_map(|(_, n)| n.as_deref()).for_each(discard);
+    if let Some(e) = failed {
+        discard_all(&ready);
+        return Err(e);
+    }
+    // One sync per file system written to (usually one).
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).unwrap_or(0);
+    let mut synced = std::collections::BTreeSet::new();
+    for new in ready.iter().filter_map(|(_, n)| n.as_deref()) {
+        if synced.insert(device(new)) {
+            let r = hook(&Step::Sync).and_then(|()| sync_fs(new));
+            if let Err(e) = r {
+                discard_all(&ready);
+                return Err(io(new)(std::io::Error::other(format!("cannot sync: {e}"))));
+            }
+        }
+    }
+    // Swapped one by one, in order; a failure swaps back what was done.
+    let mut done: Vec<(&Path, Swapped)> = Vec::new();
+    let mut outcomes = Vec::with_capacity(ready.len());
+    for (k, (dir, new)) in ready.iter().enumerate() {
+        let Some(new) = new else {
+            outcomes.push(Outcome::Unchanged);
+            continue;
+        };
+        match hook(&Step::Swap).map_err(io(dir)).and_then(|()| swap(new, dir)) {
+            Ok(s) => {
+                done.push((dir, s));
+                outcomes.push(Outcome::Written);
+            }
+            Err(e) => {
+                for (d, s) in done.into_iter().rev() {
+                    undo(d, s);
                 }
-                _ => commit(&new, dir, &mut |_| Ok(())),
-            },
-        })
-        .collect()
+                discard_all(&ready[k..]);
+                return Err(e);
+            }
+        }
+    }
+    // Every directory is in place: the previous contents go.
+    for (dir, s) in done {
+        let _ = hook(&Step::Cleanup).map(|()| remove_any(&s.old));
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// A directory swapped in; its previous content (if any) waits at `old`
+/// until every directory of the run is in place.
+struct Swapped {
+    old: PathBuf,
+    had_old: bool,
+}
+
+/// Puts `new` in place of `dir`, keeping the previous content aside.
+fn swap(new: &Path, dir: &Path) -> Result<Swapped, WriteError> {
+    if !dir.exists() {
+        std::fs::rename(new, dir).map_err(io(dir))?;
+        return Ok(Swapped { old: new.to_path_buf(), had_old: false });
+    }
+    if exchange(new, dir).is_ok() {
+        // `new` now holds the previous content.
+        return Ok(Swapped { old: new.to_path_buf(), had_old: true });
+    }
+    let old = tmp_sibling(dir, "old");
+    std::fs::rename(dir, &old).map_err(io(dir))?;
+    if let Err(e) = std::fs::rename(new, dir) {
+        let _ = std::fs::rename(&old, dir);
+        let _ = remove_any(new);
+        return Err(io(dir)(e));
+    }
+    let _ = remove_any(new);
+    Ok(Swapped { old, had_old: true })
+}
+
+/// Undoes a [`swap`]: the previous content back in place (or no directory,
+/// when there was none), the new one removed.
+fn undo(dir: &Path, s: Swapped) {
+    if !s.had_old {
+        let _ = remove_any(dir);
+    } else if exchange(&s.old, dir).is_ok() {
+        let _ = remove_any(&s.old);
+    } else {
+        let _ = remove_any(dir);
+        let _ = std::fs::rename(&s.old, dir);
+    }
 }
 
 /// Removes a sibling [`prepare_item`] filled, leaving its directory as it
@@ -299,7 +425,7 @@ fn prepare(
     let old = match item.current {
         Some(c) => Some(c),
         None if dir.is_dir() => {
-            read = read_digests(dir, &|_| false).map_err(io(dir))?.1;
+            read = read_digests(dir, u64::MAX, &|_, _| false).map_err(io(dir))?.1;
             Some(&read)
         }
         None => None,
@@ -327,18 +453,6 @@ fn prepare(
         return Err(e);
     }
     Ok(Some(new))
-}
-
-/// Swaps the filled sibling `new` in as `dir` and syncs the parent.
-fn commit(new: &Path, dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Result<()>) -> Result<Outcome, WriteError> {
-    if let Err(e) = swap_in(new, dir, hook) {
-        let _ = remove_any(new);
-        return Err(e);
-    }
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent);
-    }
-    Ok(Outcome::Written)
 }
 
 /// Removes a file or a directory tree, if there is one.
@@ -412,28 +526,6 @@ fn fill(
     Ok(())
 }
 
-fn swap_in(new: &Path, dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Result<()>) -> Result<(), WriteError> {
-    hook(&Step::Swap).map_err(io(dir))?;
-    if !dir.exists() {
-        return std::fs::rename(new, dir).map_err(io(dir));
-    }
-    if exchange(new, dir).is_ok() {
-        // `new` now holds the previous content; the write is done even if
-        // removing it fails (the next write clears it).
-        if hook(&Step::Cleanup).is_ok() {
-            let _ = remove_any(new);
-        }
-        return Ok(());
-    }
-    let old = tmp_sibling(dir, "old");
-    std::fs::rename(dir, &old).map_err(io(dir))?;
-    if let Err(e) = std::fs::rename(new, dir) {
-        let _ = std::fs::rename(&old, dir);
-        return Err(io(dir)(e));
-    }
-    remove_any(&old)
-}
-
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
@@ -468,7 +560,7 @@ mod tests {
         assert_eq!(write_tree(&d, &files(&[("a.yaml", "1"), ("x/b.yaml", "2")])).unwrap(), Outcome::Written);
         assert_eq!(write_tree(&d, &files(&[("a.yaml", "1"), ("x/b.yaml", "2")])).unwrap(), Outcome::Unchanged);
         assert_eq!(write_tree(&d, &files(&[("a.yaml", "3")])).unwrap(), Outcome::Written);
-        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "3")]));
+        assert_eq!(read_tree(&d, u64::MAX).unwrap(), files(&[("a.yaml", "3")]));
         let leftovers: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     }
@@ -484,24 +576,27 @@ mod tests {
         write_tree(&d, &files(&[("a.yaml", "1"), ("k/b.yaml", "2"), ("c.yaml", "3")])).unwrap();
         let ino = |p: &str| std::fs::metadata(d.join(p)).unwrap().ino();
         let (a, b) = (ino("a.yaml"), ino("k/b.yaml"));
-        let (_, current) = read_digests(&d, &|_| false).unwrap();
+        let (_, current) = read_digests(&d, u64::MAX, &|_, _| false).unwrap();
         let kept: Digests =
             current.iter().filter(|(k, _)| k.as_str() == "k/b.yaml").map(|(k, v)| (k.clone(), *v)).collect();
         let new = files(&[("a.yaml", "1"), ("c.yaml", "changed")]);
         let item = WriteItem { dir: &d, files: &new, kept: &kept, current: Some(&current) };
-        assert_eq!(write_trees(&[item]).pop().unwrap().unwrap(), Outcome::Written);
-        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "1"), ("k/b.yaml", "2"), ("c.yaml", "changed")]));
+        assert_eq!(write_trees(&[item]).unwrap(), [Outcome::Written]);
+        assert_eq!(
+            read_tree(&d, u64::MAX).unwrap(),
+            files(&[("a.yaml", "1"), ("k/b.yaml", "2"), ("c.yaml", "changed")])
+        );
         assert_eq!((ino("a.yaml"), ino("k/b.yaml")), (a, b), "unchanged and kept files are links to the old ones");
 
-        let (_, current) = read_digests(&d, &|_| false).unwrap();
+        let (_, current) = read_digests(&d, u64::MAX, &|_, _| false).unwrap();
         let new = files(&[("a.yaml", "1"), ("c.yaml", "changed")]);
         let item = WriteItem { dir: &d, files: &new, kept: &kept, current: Some(&current) };
-        assert_eq!(write_trees(&[item]).pop().unwrap().unwrap(), Outcome::Unchanged);
+        assert_eq!(write_trees(&[item]).unwrap(), [Outcome::Unchanged]);
 
         // Keeping needs a directory to keep from.
         let none = t.path().join("none");
         let item = WriteItem { dir: &none, files: &new, kept: &kept, current: None };
-        assert!(write_trees(&[item]).pop().unwrap().is_err());
+        assert!(write_trees(&[item]).is_err());
         assert!(!none.exists());
     }
 
@@ -514,7 +609,7 @@ mod tests {
         std::fs::rename(&d, tmp_sibling(&d, "old")).unwrap();
         std::fs::create_dir_all(tmp_sibling(&d, "new")).unwrap();
         recover(&d).unwrap();
-        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "old")]));
+        assert_eq!(read_tree(&d, u64::MAX).unwrap(), files(&[("a.yaml", "old")]));
         assert!(!tmp_sibling(&d, "new").exists());
     }
 
@@ -529,7 +624,7 @@ mod tests {
         assert!(e.to_string().starts_with("cannot write"), "{e}");
         assert_eq!(e.to_string().matches("os error").count(), 1, "the OS error is printed once: {e}");
         assert!(!tmp_sibling(&d, "new").exists());
-        assert_eq!(read_tree(&d).unwrap(), files(&[("a.yaml", "1")]));
+        assert_eq!(read_tree(&d, u64::MAX).unwrap(), files(&[("a.yaml", "1")]));
     }
 
     /// Fault injection: a write failing at each of its steps in turn leaves
@@ -557,7 +652,7 @@ mod tests {
                 n += 1;
                 if n == k + 1 { Err(std::io::Error::other("injected fault")) } else { Ok(()) }
             });
-            let now = read_tree(&d).unwrap();
+            let now = read_tree(&d, u64::MAX).unwrap();
             if *step == Step::Cleanup {
                 assert!(r.is_ok(), "a failed cleanup does not fail the write");
                 assert_eq!(now, new);
@@ -568,10 +663,58 @@ mod tests {
             }
             // The next write recovers and leaves no temporary sibling.
             assert_eq!(write_tree(&d, &new).unwrap() == Outcome::Written, *step != Step::Cleanup, "{step:?}");
-            assert_eq!(read_tree(&d).unwrap(), new);
+            assert_eq!(read_tree(&d, u64::MAX).unwrap(), new);
             let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
             assert_eq!(names, ["out"], "{step:?}: leftovers {names:?}");
         }
+    }
+
+    /// Many directories are written all or none: a swap failing after
+    /// others were made undoes them, and a directory that could not be
+    /// prepared (a full disk) stops every swap.
+    #[test]
+    fn many_directories_are_written_all_or_none() {
+        let t = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = ["a", "b", "c", "new"].iter().map(|n| t.path().join(n)).collect();
+        for d in &dirs[..3] {
+            write_tree(d, &files(&[("x.yaml", "old"), ("sovereign.yaml", "spec")])).unwrap();
+        }
+        let before: Vec<_> = dirs.iter().map(|d| read_tree(d, u64::MAX).unwrap_or_default()).collect();
+        let new = files(&[("x.yaml", "new"), ("sovereign.yaml", "spec")]);
+        let none = Digests::new();
+        let items = || dirs.iter().map(|d| WriteItem { dir: d, files: &new, kept: &none, current: None });
+        let names = || {
+            let mut n: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            n.sort();
+            n
+        };
+        for fail_at in 1..=4 {
+            let prepared = items().map(|i| (i.dir, prepare_item(&i))).collect();
+            let mut swaps = 0;
+            let r = finish_with(prepared, &mut |s| {
+                swaps += usize::from(*s == Step::Swap);
+                if *s == Step::Swap && swaps == fail_at { Err(std::io::Error::other("injected fault")) } else { Ok(()) }
+            });
+            assert!(r.unwrap_err().to_string().contains("injected fault"), "swap {fail_at}");
+            let now: Vec<_> = dirs.iter().map(|d| read_tree(d, u64::MAX).unwrap_or_default()).collect();
+            assert_eq!(now, before, "swap {fail_at} failed: every directory as it was");
+            assert_eq!(names(), ["a", "b", "c"], "swap {fail_at}: nothing left beside");
+        }
+        // One preparation failed: nothing is swapped, no sibling is left.
+        let mut prepared: Vec<_> = items().map(|i| (i.dir, prepare_item(&i))).collect();
+        // (A preparation that fails leaves no sibling of its own.)
+        if let Ok(Some(n)) = &prepared[2].1 {
+            discard(n);
+        }
+        prepared[2].1 = Err(WriteError::UnsafePath("no space left on device".into()));
+        assert!(finish(prepared).is_err());
+        assert_eq!(dirs.iter().map(|d| read_tree(d, u64::MAX).unwrap_or_default()).collect::<Vec<_>>(), before);
+        assert_eq!(names(), ["a", "b", "c"]);
+        // And when nothing fails, all of them.
+        let prepared = items().map(|i| (i.dir, prepare_item(&i))).collect();
+        assert_eq!(finish(prepared).unwrap(), [Outcome::Written; 4]);
+        assert!(dirs.iter().all(|d| read_tree(d, u64::MAX).unwrap() == new));
+        assert_eq!(names(), ["a", "b", "c", "new"]);
     }
 
     #[test]
@@ -589,7 +732,7 @@ mod tests {
         let mut names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(read_tree(&a).unwrap(), files(&[("x", "a")]));
+        assert_eq!(read_tree(&a, u64::MAX).unwrap(), files(&[("x", "a")]));
     }
 
     #[test]

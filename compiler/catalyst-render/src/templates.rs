@@ -23,10 +23,18 @@ pub fn shared() -> &'static Environment<'static> {
     ENV.get_or_init(environment)
 }
 
+/// The most instructions one template render or expression may run. Values
+/// overlays come from pull requests: a loop of 10^10 turns stops here
+/// (within a fraction of a second) instead of running for ever. The
+/// built-in templates need far less for the largest Sovereign.
+pub const TEMPLATE_FUEL: u64 = 5_000_000;
+
 /// Strict undefined (a misspelled variable is an error), no auto-escaping
-/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags.
+/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags, and
+/// [`TEMPLATE_FUEL`].
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_syntax(

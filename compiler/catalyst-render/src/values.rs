@@ -166,6 +166,44 @@ fn walk(
     }
 }
 
+/// The most one values template may produce. Catalog templates come from
+/// pull requests: a loop writing gigabytes is refused as it writes.
+pub const MAX_TEMPLATE_OUTPUT: usize = 1 << 20;
+
+/// A writer that refuses to grow past [`MAX_TEMPLATE_OUTPUT`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + b.len() > MAX_TEMPLATE_OUTPUT {
+            return Err(std::io::Error::other(too_large()));
+        }
+        self.0.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_large() -> String {
+    format!("it produces more than {MAX_TEMPLATE_OUTPUT} bytes")
+}
+
+fn message(e: &minijinja::Error) -> String {
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return format!(
+            "it runs more than {} template instructions (a loop that does not end?)",
+            crate::templates::TEMPLATE_FUEL
+        );
+    }
+    // A capped write surfaces as an I/O error with our message as source.
+    if e.kind() == minijinja::ErrorKind::WriteFailure {
+        return too_large();
+    }
+    e.detail().map_or_else(|| e.to_string(), str::to_string)
+}
+
 fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result<Value, String> {
     let t = s.trim();
     if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
@@ -173,14 +211,17 @@ fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result
         && !inner.contains("}}")
     {
         let expr = inner.trim().trim_start_matches('-').trim_end_matches('-');
-        let v =
-            eval_expression(env, ctx, expr).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
+        let v = eval_expression(env, ctx, expr).map_err(|e| message(&e))?;
         if v.is_undefined() {
             return Err(format!("`{}` is undefined", inner.trim()));
         }
+        // Sized as JSON before it is built: a value may be a 100 MB string.
+        serde_json::to_writer(&mut Capped(Vec::new()), &v).map_err(|_| too_large())?;
         return serde_json::to_value(&v).map_err(|e| e.to_string());
     }
-    env.render_str(s, ctx).map(Value::String).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))
+    let mut out = Capped(Vec::new());
+    env.template_from_str(s).and_then(|t| t.render_captured_to(ctx.clone(), &mut out)).map_err(|e| message(&e))?;
+    String::from_utf8(out.0).map(Value::String).map_err(|e| e.to_string())
 }
 
 /// Evaluates one expression. With the shared environment (every render's)

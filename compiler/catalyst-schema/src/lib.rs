@@ -82,10 +82,13 @@ impl Schema {
     /// another draft). Formats are checked. Remote references are never
     /// fetched.
     pub fn compile(schema: &Value) -> Result<Schema, String> {
+        let mut strict = schema.clone();
+        mark_integers(&mut strict);
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
-            .build(schema)
+            .with_keyword(STRICT_INTEGER, |_, _, _| Ok(Box::new(StrictInteger)))
+            .build(&strict)
             .map_err(|e| {
                 let at = e.instance_path().as_str();
                 if at.is_empty() {
@@ -163,6 +166,54 @@ impl Schema {
     fn resolve_local_ref(&self, r: &str) -> Option<&Value> {
         let frag = r.strip_prefix('#')?;
         self.root.pointer(frag)
+    }
+}
+
+/// The keyword [`Schema::compile`] adds beside every `"type": "integer"`.
+/// JSON Schema calls `3.0` and `3e0` integers, but they are floats to the
+/// YAML readers downstream and to the renderer, which read `workers.count:
+/// 3.0` as no number at all: an integer field takes only an integer
+/// literal.
+const STRICT_INTEGER: &str = "x-catalyst-integer";
+
+struct StrictInteger;
+
+impl<'i> jsonschema::Keyword<'i> for StrictInteger {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        if self.is_valid(instance) {
+            Ok(())
+        } else {
+            Err(jsonschema::ValidationError::custom("an integer written with a fraction or an exponent"))
+        }
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        !matches!(instance, Value::Number(n) if n.is_f64())
+    }
+}
+
+/// Adds [`STRICT_INTEGER`] to every schema object whose `type` allows
+/// integers but not other numbers. Instance data inside a schema (`enum`,
+/// `const`, `default`, `examples`) is left as it is.
+fn mark_integers(schema: &mut Value) {
+    match schema {
+        Value::Object(m) => {
+            let integer_only = match m.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number"),
+                _ => false,
+            };
+            for (k, v) in m.iter_mut() {
+                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                    mark_integers(v);
+                }
+            }
+            if integer_only {
+                m.insert(STRICT_INTEGER.into(), Value::Bool(true));
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(mark_integers),
+        _ => {}
     }
 }
 
@@ -299,6 +350,12 @@ fn describe(
             }
             d
         }
+        ValidationErrorKind::Custom { keyword, .. } if keyword == STRICT_INTEGER => Diagnostic::error(
+            "wrong-type",
+            format!("`{field}` must be an integer, found a number written with a fraction or an exponent"),
+        )
+        .at(at(false))
+        .help("write the whole number without `.0` or an exponent (3, not 3.0 or 3e0)"),
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options.as_array().map(|a| a.iter().map(show).collect()).unwrap_or_default();
             let mut d = Diagnostic::error("invalid-value", format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
@@ -455,6 +512,46 @@ mod tests {
         assert_eq!(s.location.as_ref().unwrap().line, 8);
         let all = format!("{d:?}");
         assert!(!all.contains(token), "secret echoed");
+    }
+
+    /// An integer field takes only an integer literal, wherever the schema
+    /// says so (through `$ref`, in a type list, in `items`); a number field
+    /// and data inside the schema are left alone.
+    #[test]
+    fn integers_written_with_a_fraction_or_exponent_are_refused() {
+        let schema = serde_json::json!({
+            "$defs": {"count": {"type": "integer", "minimum": 0}},
+            "type": "object",
+            "properties": {
+                "a": {"$ref": "#/$defs/count"},
+                "b": {"type": ["integer", "string"]},
+                "c": {"type": "array", "items": {"type": "integer"}},
+                "n": {"type": "number"},
+                "e": {"enum": [{"type": "integer"}]},
+                "type": {"type": "integer"}
+            }
+        });
+        let s = Schema::compile(&schema).unwrap();
+        let check = |text: &str| {
+            let doc = parse_one(text, &Limits::default()).unwrap().unwrap();
+            s.check(&doc, "f.yaml")
+        };
+        assert!(check("a: 3\nb: 3\nc: [1, 2]\nn: 3.5\ntype: 7\ne: {type: integer}\n").is_empty());
+        for (text, field, value) in [
+            ("a: 3.0", "a", "3.0"),
+            ("a: 3e0", "a", "3e0"),
+            ("b: 3.0", "b", "3.0"),
+            ("c: [1, 2.0]", "c[1]", "2.0"),
+            ("type: 1.0", "type", "1.0"),
+        ] {
+            let d = check(text);
+            assert_eq!(d.len(), 1, "{text}: {d:#?}");
+            assert_eq!(d[0].code, "wrong-type", "{text}");
+            assert!(d[0].message.contains(&format!("`{field}` must be an integer")), "{text}: {}", d[0].message);
+            assert_eq!(d[0].location.as_ref().unwrap().column, text.find(value).unwrap() + 1, "{text}");
+        }
+        assert!(!s.is_valid(&serde_json::json!({"a": 3.0})));
+        assert!(s.is_valid(&serde_json::json!({"a": 3, "n": 3.0})));
     }
 
     #[test]

@@ -210,6 +210,7 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     };
     let mut diags = Diagnostics::new();
     diags.extend(builtin(Builtin::Sovereign).check(&doc, file));
+    catalyst_yaml::scan_control_chars(&doc, file, &mut diags);
     // A value the schema already refused as a pasted secret is reported once.
     let mut shapes = Diagnostics::new();
     catalyst_yaml::scan_secrets(&doc, file, &mut shapes);

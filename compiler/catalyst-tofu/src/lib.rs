@@ -57,6 +57,9 @@ pub struct Validation {
     pub column: usize,
 }
 
+/// The largest module file read (the default input limit).
+const MAX_MODULE_FILE: u64 = 16 << 20;
+
 /// Reads every `*.tf` file of `dir` (sorted by name) and returns its
 /// variable declarations. Other blocks are ignored.
 pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
@@ -65,7 +68,9 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tf"))
+            .filter(|p| {
+                std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()) && p.extension().is_some_and(|x| x == "tf")
+            })
             .collect(),
         Err(e) => {
             let d = Diagnostic::error("unreadable-file", format!("cannot read module directory {dir_name}: {e}"));
@@ -77,13 +82,19 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
     let mut variables: Vec<Variable> = Vec::new();
     for path in files {
         let file = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        // Never through a link out of the module, never a FIFO, bounded
+        // like every other input.
+        let read = catalyst_fs::read_confined(dir, &path, &file, MAX_MODULE_FILE)
+            .map_err(|e| Diagnostic::error(e.code(), e.to_string()).help(e.help()))
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    Diagnostic::error("not-utf8", format!("{file} is not valid UTF-8")).help("save the file as UTF-8")
+                })
+            });
+        let text = match read {
             Ok(t) => t,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error("unreadable-file", format!("cannot read {file}: {e}"))
-                        .at(Some(Location::file(file))),
-                );
+            Err(d) => {
+                diags.push(d.at(Some(Location::file(file))));
                 continue;
             }
         };

@@ -124,6 +124,43 @@ pub fn parse_fast(text: &str, limits: &Limits) -> Option<Vec<Node>> {
     fast::parse(text, limits)
 }
 
+/// Tags change what a value is to other readers (`!!binary` decodes,
+/// `!!int "3"` is a number, `!vault` calls a plug-in); catalyst reads plain
+/// data, so the only tag allowed is the one that says what the node
+/// already is (`!!str` on a scalar, `!!seq`, `!!map`).
+fn check_tag(tag: Option<&yaml_rust2::parser::Tag>, allowed: &str, pos: Pos) -> Result<(), YamlError> {
+    let Some(tag) = tag else { return Ok(()) };
+    let core = matches!(tag.handle.as_str(), "!!" | "tag:yaml.org,2002:");
+    if core && tag.suffix == allowed {
+        return Ok(());
+    }
+    let handle = if core { "!!" } else { tag.handle.as_str() };
+    let shown: String = format!("{handle}{}", tag.suffix).chars().take(60).collect();
+    Err(YamlError::new(pos, format!("the YAML tag `{}` is not supported", shown.escape_debug()))
+        .help("catalyst reads plain YAML data: remove the tag (quote the value to make it a string)"))
+}
+
+/// A `%YAML` directive of another version than 1.1 or 1.2: other readers
+/// would refuse or read the document differently.
+fn check_directives(text: &str) -> Result<(), YamlError> {
+    if !text.starts_with('%') && !text.contains("\n%") {
+        return Ok(());
+    }
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("%YAML") else { continue };
+        let version = rest.split('#').next().unwrap_or_default().trim();
+        if !matches!(version, "1.1" | "1.2") {
+            let shown: String = version.chars().take(20).collect();
+            return Err(YamlError::new(
+                Pos { line: i + 1, col: 1 },
+                format!("unsupported `%YAML {}` directive", shown.escape_debug()),
+            )
+            .help("catalyst reads YAML 1.2 (and 1.1); write `%YAML 1.2` or remove the directive"));
+        }
+    }
+    Ok(())
+}
+
 /// The checks before any parsing: size and NUL bytes.
 fn check_text(text: &str, limits: &Limits) -> Result<(), YamlError> {
     if text.len() > limits.max_bytes {
@@ -137,12 +174,13 @@ fn check_text(text: &str, limits: &Limits) -> Result<(), YamlError> {
         return Err(YamlError::new(pos_of_offset(text, i), "NUL byte in YAML text")
             .help("YAML files are text; remove the NUL byte"));
     }
-    Ok(())
+    check_directives(text)
 }
 
 /// yaml_rust2's event parser into the [`Builder`].
 fn parse_full(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlError> {
-    let mut b = Builder { limits, nodes: 0, anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new() };
+    let mut b =
+        Builder { limits, nodes: 0, anchors: HashMap::new(), stack: Vec::new(), heights: Vec::new(), docs: Vec::new() };
     let mut parser = Parser::new_from_str(text);
     loop {
         let (ev, mark) = parser.next_token().map_err(|e| {
@@ -201,8 +239,14 @@ enum Frame {
 struct Builder<'l> {
     limits: &'l Limits,
     nodes: usize,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node and its height (levels of collections in it).
+    anchors: HashMap<usize, (Node, usize)>,
     stack: Vec<Frame>,
+    /// The height of the tallest child of each open frame so far: an alias
+    /// expands to its anchor's whole height, so depth is counted on the
+    /// expanded tree (anchors chained under the limit each stay refused
+    /// once they nest past it).
+    heights: Vec<usize>,
     docs: Vec<Node>,
 }
 
@@ -220,35 +264,37 @@ impl Builder<'_> {
         match ev {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
             Event::Alias(id) => {
-                let node =
+                let (node, height) =
                     self.anchors.get(&id).cloned().ok_or_else(|| YamlError::new(pos, "alias to an unknown anchor"))?;
+                if self.stack.len() + height > self.limits.max_depth {
+                    return Err(YamlError::new(
+                        pos,
+                        format!("nesting deeper than {} levels once this alias is expanded", self.limits.max_depth),
+                    )
+                    .help("flatten the document; no Catalyst input needs this depth"));
+                }
                 self.count(node.size(), pos)?;
-                self.push(Node { kind: node.kind, pos })?;
+                self.push(Node { kind: node.kind, pos }, height)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, pos)?;
-                let kind = if style != TScalarStyle::Plain {
-                    ScalarKind::Str
-                } else if let Some(tag) = &tag {
-                    match tag.suffix.as_str() {
-                        "str" => ScalarKind::Str,
-                        _ => resolve_plain(&text),
-                    }
-                } else {
-                    resolve_plain(&text)
-                };
+                check_tag(tag.as_ref(), "str", pos)?;
+                let kind =
+                    if style != TScalarStyle::Plain || tag.is_some() { ScalarKind::Str } else { resolve_plain(&text) };
                 let node = Node { kind: NodeKind::Scalar(text, kind), pos };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 0));
                 }
-                self.push(node)?;
+                self.push(node, 0)?;
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 self.count(1, pos)?;
+                check_tag(tag.as_ref(), "seq", pos)?;
                 self.open(Frame::Seq { pos, anchor, items: Vec::new() }, pos)?;
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
                 self.count(1, pos)?;
+                check_tag(tag.as_ref(), "map", pos)?;
                 self.open(Frame::Map { pos, anchor, entries: Vec::new(), key: None, keys: HashMap::new() }, pos)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -262,10 +308,11 @@ impl Builder<'_> {
                     }
                     None => return Err(YamlError::new(pos, "unbalanced YAML structure")),
                 };
+                let height = self.heights.pop().unwrap_or(0) + 1;
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), height));
                 }
-                self.push(node)?;
+                self.push(node, height)?;
             }
         }
         Ok(())
@@ -277,10 +324,15 @@ impl Builder<'_> {
                 .help("flatten the document; no Catalyst input needs this depth"));
         }
         self.stack.push(frame);
+        self.heights.push(0);
         Ok(())
     }
 
-    fn push(&mut self, node: Node) -> Result<(), YamlError> {
+    /// Adds `node`, `height` levels of collections tall, to the open frame.
+    fn push(&mut self, node: Node, height: usize) -> Result<(), YamlError> {
+        if let Some(h) = self.heights.last_mut() {
+            *h = (*h).max(height);
+        }
         match self.stack.last_mut() {
             None => {
                 // Skip documents that are entirely empty (`---` followed by nothing).
@@ -430,7 +482,7 @@ impl Node {
         }
     }
 
-    fn as_str_lossy(&self) -> String {
+    pub(crate) fn as_str_lossy(&self) -> String {
         match &self.kind {
             NodeKind::Scalar(t, _) => t.clone(),
             _ => String::new(),
@@ -574,13 +626,26 @@ pub fn decode_utf8(mut bytes: Vec<u8>, file: &str) -> Result<String, catalyst_di
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         let ok = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap_or_default();
         let pos = pos_of_offset(ok, ok.len());
         catalyst_diag::Diagnostic::error("not-utf8", format!("{file} is not valid UTF-8"))
             .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
             .help("save the file as UTF-8")
-    })
+    })?;
+    // A NUL byte means a binary file (or `/proc/self/environ`): refused
+    // here, before the text is kept for messages, so no line of it is
+    // ever quoted.
+    if let Some(i) = memchr::memchr(0, text.as_bytes()) {
+        let pos = pos_of_offset(&text, i);
+        return Err(catalyst_diag::Diagnostic::error(
+            "not-text",
+            format!("{file} holds a NUL byte: it is not a text file"),
+        )
+        .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
+        .help("YAML files are text; remove the NUL byte"));
+    }
+    Ok(text)
 }
 
 /// Secrets in comments: the parser drops comments, so the text is read for
@@ -616,6 +681,64 @@ pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::D
 
 /// Refuses secret-shaped strings anywhere in the document, naming where
 /// and what, never the value.
+/// The first character of `s` that a terminal or a log viewer would act on
+/// rather than show: C0 controls but tab and newline, DEL, C1 controls,
+/// and the bidirectional overrides and isolates that reorder what is shown
+/// (U+202A–U+202E, U+2066–U+2069).
+pub fn control_char(s: &str) -> Option<char> {
+    s.chars().find(|&c| {
+        (c.is_control() && c != '\t' && c != '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Every key and string of `node` that holds a [`control_char`], whether
+/// written raw or as an escape (`"\e]0;…\a"`): such a value would reach
+/// rendered files and terminals as it is.
+pub fn scan_control_chars(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
+    fn go(node: &Node, file: &str, pointer: &mut String, diags: &mut catalyst_diag::Diagnostics) {
+        let report = |diags: &mut catalyst_diag::Diagnostics, n: &Node, c: char, pointer: &str| {
+            diags.push(
+                catalyst_diag::Diagnostic::error(
+                    "control-character",
+                    format!("`{}` holds the control character U+{:04X}", display_path(pointer), c as u32),
+                )
+                .at(Some(catalyst_diag::Location::new(file, n.pos.line, n.pos.col, 1)))
+                .help("specs hold plain text: remove it (escape sequences and bidirectional overrides can rewrite what a terminal or a review shows)"),
+            );
+        };
+        match &node.kind {
+            NodeKind::Scalar(t, _) => {
+                if let Some(c) = control_char(t) {
+                    report(diags, node, c, pointer);
+                }
+            }
+            NodeKind::Seq(items) => {
+                let len = pointer.len();
+                for (i, n) in items.iter().enumerate() {
+                    use std::fmt::Write as _;
+                    let _ = write!(pointer, "/{i}");
+                    go(n, file, pointer, diags);
+                    pointer.truncate(len);
+                }
+            }
+            NodeKind::Map(entries) => {
+                let len = pointer.len();
+                for (k, v) in entries {
+                    let key = k.as_str_lossy();
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    if let Some(c) = control_char(&key) {
+                        report(diags, k, c, pointer);
+                    }
+                    go(v, file, pointer, diags);
+                    pointer.truncate(len);
+                }
+            }
+        }
+    }
+    go(node, file, &mut String::new(), diags);
+}
+
 pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
     scan_node(node, file, &mut String::new(), diags);
 }
@@ -762,6 +885,45 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n", &Limits::default()).unwrap_err();
         assert_eq!(e.pos, Pos { line: 3, col: 1 });
         assert!(e.message.contains("duplicate key `a`"), "{}", e.message);
+    }
+
+    #[test]
+    fn chained_aliases_count_their_expanded_depth() {
+        // Each anchor 100 levels deep (under the limit of 128), chained:
+        // 100, 200, 300 ... levels once expanded.
+        let mut t = format!("a0: &a0 {}x{}\n", "[".repeat(100), "]".repeat(100));
+        for i in 1..120 {
+            t.push_str(&format!("a{i}: &a{i} {}*a{}{}\n", "[".repeat(100), i - 1, "]".repeat(100)));
+        }
+        let e = parse(&t, &Limits::default()).unwrap_err();
+        assert!(e.message.contains("nesting deeper than 128 levels once this alias is expanded"), "{}", e.message);
+        assert_eq!(e.pos.line, 2, "at the first alias that nests too deep");
+        // Within the limit, an alias is fine.
+        let ok = format!("a: &a {}x{}\nb: [*a]\n", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&ok, &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn tags_and_yaml_versions_other_readers_act_on_are_refused() {
+        for (text, what) in [
+            ("a: !!binary aGVsbG8=\n", "`!!binary`"),
+            ("a: !!int \"3\"\n", "`!!int`"),
+            ("a: !vault x\n", "`!vault`"),
+            ("a: !!set {x}\n", "`!!set`"),
+            ("a: !!omap [x]\n", "`!!omap`"),
+            ("%YAML 9.9\n---\na: 1\n", "%YAML 9.9"),
+            ("%YAML 2.0\n---\na: 1\n", "%YAML 2.0"),
+        ] {
+            let e = parse(text, &Limits::default()).unwrap_err();
+            assert!(e.message.contains(what), "{text:?}: {}", e.message);
+        }
+        for text in
+            ["a: !!str 3\n", "a: !!map {b: 1}\n", "a: !!seq [1]\n", "%YAML 1.2\n---\na: 1\n", "%YAML 1.1\n---\na: 1\n"]
+        {
+            assert!(parse(text, &Limits::default()).is_ok(), "{text:?}");
+        }
+        let doc = parse_one("a: !!str 3\n", &Limits::default()).unwrap().unwrap();
+        assert_eq!(doc.to_json(), serde_json::json!({"a": "3"}));
     }
 
     #[test]
