@@ -283,3 +283,76 @@ fn a_disk_that_fills_during_a_fleet_render_changes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     eprintln!("a disk that fills: {failed} renders failed with less room, each leaving the fleet as it was");
 }
+
+/// The integer fields of every Blueprint's `configSchema` in the
+/// repository's catalog: (Blueprint, field, minimum).
+fn integer_config_fields() -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    for group in ["platform", "products"] {
+        let mut dirs: Vec<PathBuf> =
+            std::fs::read_dir(repo().join(group)).unwrap().map(|e| e.unwrap().path()).collect();
+        dirs.sort();
+        for d in dirs {
+            let Ok(text) = std::fs::read_to_string(d.join("blueprint.yaml")) else { continue };
+            let doc = catalyst_yaml::parse_one(&text, &Default::default()).unwrap().unwrap().to_json();
+            let Some(props) = doc["spec"]["configSchema"]["properties"].as_object() else { continue };
+            let name = doc["metadata"]["name"].as_str().unwrap().to_string();
+            for (field, schema) in props {
+                if schema["type"] == "integer" {
+                    let min = schema["minimum"].as_i64().unwrap_or(0).max(schema["default"].as_i64().unwrap_or(1));
+                    out.push((name.clone(), field.clone(), min));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `workers.count: 3.0` used to render 0 workers. Every integer field a
+/// spec can set — `workers.count` and each integer of every Blueprint's
+/// configSchema in the catalog — refuses a value written as `N.0` or
+/// `Ne0`, naming the field, while `N` itself renders as N.
+#[test]
+fn every_integer_field_takes_only_an_integer() {
+    let fields = integer_config_fields();
+    assert!(fields.len() >= 10, "the catalog's configSchemas have integer fields: {fields:?}");
+    let t = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
+    let mut specs = Vec::new();
+    for (i, (bp, field, n)) in fields.iter().enumerate() {
+        let written = if i % 2 == 0 { format!("{n}.0") } else { format!("{n}e0") };
+        let spec = base.replace("    families: [insights, fabric]\n", &format!("    families: [insights, fabric]\n    include: [{bp}]\n"))
+            + &format!("  blueprints:\n    {bp}:\n      config:\n        {field}: {written}\n");
+        let file = format!("s{i:02}.yaml");
+        std::fs::write(t.path().join(&file), spec).unwrap();
+        specs.push((file, bp, field));
+    }
+    for (file, written) in [("count-float.yaml", "3.0"), ("count-exp.yaml", "3e0")] {
+        std::fs::write(t.path().join(file), base.replace("count: 3\n", &format!("count: {written}\n"))).unwrap();
+    }
+    let mut args = vec!["--catalog".to_string(), repo().to_string_lossy().into_owned(), "validate".into()];
+    args.extend(specs.iter().map(|s| s.0.clone()));
+    args.extend(["count-float.yaml".into(), "count-exp.yaml".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = catalyst(t.path(), &args);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for (file, bp, field) in &specs {
+        let want = format!("`spec.blueprints.{bp}.config.{field}` must be an integer");
+        assert!(err.lines().any(|l| l.contains(&want)), "{file}: {want}\n{err}");
+        assert!(err.contains(&format!("{file}:")), "{file} not named\n{err}");
+    }
+    for file in ["count-float.yaml", "count-exp.yaml"] {
+        assert!(err.contains(&format!("{file}:")), "{file}\n{err}");
+    }
+    assert_eq!(err.matches("`spec.topology.regions[0].workers.count` must be an integer").count(), 2, "{err}");
+    // Written as an integer, the count is what renders.
+    let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "render", "count-exp.yaml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!t.path().join("out").exists());
+    std::fs::write(t.path().join("count.yaml"), base.replace("count: 3\n", "count: 4\n")).unwrap();
+    let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "render", "count.yaml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let tfvars = std::fs::read_to_string(t.path().join("out/tofu/hetzner.auto.tfvars.json")).unwrap();
+    assert!(tfvars.contains("\"worker_count\": 4"), "{tfvars}");
+}

@@ -807,6 +807,23 @@ fn cases() -> Vec<Case> {
                 .collect()
             },
         },
+        Case {
+            name: "catalog: a Blueprint folder whose name is not UTF-8",
+            make: |d| {
+                catalog_runs(
+                    d,
+                    |cat| {
+                        use std::os::unix::ffi::OsStrExt as _;
+                        let name = std::ffi::OsStr::from_bytes(b"bad-\xff-name");
+                        let dir = cat.join("platform").join(name);
+                        std::fs::create_dir_all(dir.join("chart")).unwrap();
+                        std::fs::write(dir.join("blueprint.yaml"), evil_blueprint("bp-bad", "")).unwrap();
+                    },
+                    &["has a name that is not UTF-8", "platform/bad-\u{fffd}-name"],
+                    None,
+                )
+            },
+        },
         // -- Names and paths that try to leave their folder.
         Case {
             name: "spec: metadata.name ../../etc",
