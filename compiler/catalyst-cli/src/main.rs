@@ -248,9 +248,10 @@ enum Command {
     /// Commit rendered cluster directories to a Git repository (the Sovereign's Gitea) and push, without force.
     ///
     /// PATH: rendered cluster directories (default: every clusters/<fqdn>/). The repository's subtree at the path
-    /// becomes equal to the directory; one reproducible commit per changed Sovereign; no change, no commit. A rejected
-    /// push is retried on the new tip. Credentials: CATALYST_GIT_USERNAME / CATALYST_GIT_PASSWORD, CATALYST_GIT_TOKEN,
-    /// or a git credential helper; never printed.
+    /// becomes equal to the directory; one reproducible commit per changed Sovereign; no change, no commit. A push
+    /// rejected because someone pushed first is retried on the new tip; one the remote declines (a hook, a protected
+    /// branch) is not, and the remote's reason is shown. Credentials: CATALYST_GIT_USERNAME / CATALYST_GIT_PASSWORD,
+    /// CATALYST_GIT_TOKEN, or a git credential helper; never printed.
     Publish {
         paths: Vec<PathBuf>,
         /// The repository URL (https://..., http://... or ssh://...).
@@ -266,6 +267,7 @@ enum Command {
         /// Reach the registry of --oci over plain HTTP.
         #[arg(long)]
         plain_http: bool,
+        /// The branch to push to (a name git accepts; not HEAD, not starting with `-`).
         #[arg(long, default_value = "main")]
         branch: String,
         /// Path inside the repository (default clusters/<fqdn>; `.` for a repository per Sovereign).

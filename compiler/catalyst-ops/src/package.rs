@@ -64,23 +64,104 @@ fn vendor_registry(
     })
 }
 
+/// `p` with `.` and `..` taken away without reading the file system.
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first entry on the way from `root` down to `path` (named without
+/// links resolved) that is a symbolic link leading out of `root`.
+fn link_out_of(root: &Path, path: &Path) -> Option<PathBuf> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut p = root.to_path_buf();
+    for c in rel.components() {
+        p.push(c);
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink())
+            && std::fs::canonicalize(&p).is_ok_and(|real| !real.starts_with(root))
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// A chart root named inside the repository (or the catalog) must resolve
+/// inside it: a Blueprint's `chart/` (or any folder on the way to it) that
+/// is a link out of the repository is refused, naming the link. A path
+/// the user names outside the repository is taken as named.
+fn chart_root_outside(ws: &Workspace, named: &Path, real: &Path) -> Option<Diagnostic> {
+    let named = lexical(named);
+    for root in [&ws.root, &ws.catalog] {
+        if named.starts_with(root) && !real.starts_with(root) {
+            let link = link_out_of(root, &named).unwrap_or_else(|| named.clone());
+            let what = if root == &ws.root { "the repository" } else { "the catalog" };
+            return Some(
+                Diagnostic::error(
+                    "input-outside-root",
+                    format!(
+                        "{}: the chart folder {} is reached through a symbolic link that leads out of {what}",
+                        ws.display(&link),
+                        ws.display(&named)
+                    ),
+                )
+                .at(Some(Location::file(ws.display(&link))))
+                .help("a chart is packaged from inside the repository: replace the link with the folder itself"),
+            );
+        }
+    }
+    None
+}
+
 /// Packages one Blueprint or chart folder.
 pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Option<Packaged>, Report), OpsError> {
     let mut report = Report::default();
-    let abs =
-        std::fs::canonicalize(ws.cwd.join(path)).map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))?;
-    let (chart_dir, blueprint) = if abs.join("blueprint.yaml").is_file() && abs.join("chart/Chart.yaml").is_file() {
-        (abs.join("chart"), Some(abs.clone()))
-    } else if abs.join("Chart.yaml").is_file() {
-        let parent_is_bp = abs.parent().is_some_and(|p| p.join("blueprint.yaml").is_file());
-        (abs.clone(), parent_is_bp.then(|| abs.parent().map(Path::to_path_buf)).flatten())
-    } else {
-        return Err(OpsError::Usage(format!(
-            "{} is neither a Blueprint folder (blueprint.yaml + chart/) nor a chart folder (Chart.yaml)",
-            path.display()
-        )));
-    };
+    let named = ws.cwd.join(path);
+    let abs = std::fs::canonicalize(&named).map_err(|e| OpsError::Usage(format!("{}: {e}", path.display())))?;
+    let (chart_dir, named_chart, blueprint) =
+        if abs.join("blueprint.yaml").is_file() && abs.join("chart/Chart.yaml").is_file() {
+            (abs.join("chart"), named.join("chart"), Some(abs.clone()))
+        } else if abs.join("Chart.yaml").is_file() {
+            let parent_is_bp = abs.parent().is_some_and(|p| p.join("blueprint.yaml").is_file());
+            (abs.clone(), named.clone(), parent_is_bp.then(|| abs.parent().map(Path::to_path_buf)).flatten())
+        } else {
+            return Err(OpsError::Usage(format!(
+                "{} is neither a Blueprint folder (blueprint.yaml + chart/) nor a chart folder (Chart.yaml)",
+                path.display()
+            )));
+        };
+    let chart_dir = std::fs::canonicalize(&chart_dir)
+        .map_err(|source| OpsError::Io { context: format!("cannot resolve {}", ws.display(&named_chart)), source })?;
+    if let Some(d) = chart_root_outside(ws, &named_chart, &chart_dir) {
+        report.diagnostics.push(d);
+        return Ok((None, report));
+    }
     let shown = ws.display(&chart_dir);
+
+    // The chart's name and version become the archive's file name and,
+    // pushed, a registry path: checked before anything is fetched or
+    // written.
+    let chart_yaml_shown = format!("{shown}/Chart.yaml");
+    let identity = catalyst_package::read_chart_yaml(&chart_dir, &shown).and_then(|text| {
+        report.sources.add(chart_yaml_shown.as_str(), text.as_str());
+        catalyst_package::chart_identity(&text, &chart_yaml_shown)
+    });
+    let chart_name = match identity {
+        Ok((n, _)) => n,
+        Err(e) => {
+            report.diagnostics.push(e.diagnostic());
+            String::new()
+        }
+    };
 
     // The Blueprint's own consistency, from the catalog it belongs to.
     if let Some(bp_dir) = &blueprint
@@ -96,12 +177,6 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         }
     }
     // A Blueprint's chart is an umbrella over its upstream chart.
-    let chart_name = catalyst_package::chart_identity(
-        &std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default(),
-        &shown,
-    )
-    .map(|(n, _)| n)
-    .unwrap_or_default();
     let umbrella = blueprint.is_some() || chart_name.starts_with("bp-");
     if report.has_errors() {
         report.diagnostics.sort();

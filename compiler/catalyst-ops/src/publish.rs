@@ -74,7 +74,7 @@ fn source_revision(dir: &Path) -> Option<(String, i64)> {
 pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Result<(Vec<Row>, Report), OpsError> {
     // A branch git itself would refuse is refused before anything else.
     if let Some(why) = catalyst_publish::branch_problem(&opts.branch) {
-        return Err(OpsError::Usage(format!("--branch `{}`: {why}", opts.branch.escape_debug())));
+        return Err(OpsError::Usage(format!("--branch `{}` cannot be a branch: {why}", opts.branch.escape_debug())));
     }
     // What is published is read whole: never a fleet a render is swapping.
     let lock_opts = crate::Options { lock: opts.lock, ..Default::default() };
@@ -133,11 +133,14 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         // request may have edited): checked too, before any request.
         if let Some(why) = catalyst_publish::branch_problem(&branch) {
             report.diagnostics.push(
-                Diagnostic::error("invalid-branch", format!("{shown}: the branch `{}` {why}", branch.escape_debug()))
-                    .help(format!(
-                        "the branch is named after the Sovereign in {}: render it again",
-                        catalyst_render::LOCK_FILE
-                    )),
+                Diagnostic::error(
+                    "invalid-branch",
+                    format!("{shown}: `{}` cannot be a branch: {why}", branch.escape_debug()),
+                )
+                .help(format!(
+                    "the branch is named after the Sovereign in {}: render it again",
+                    catalyst_render::LOCK_FILE
+                )),
             );
             continue;
         }
@@ -164,7 +167,10 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
                     _ => "git-error",
                 };
                 let mut d = Diagnostic::error(code, e.to_string());
-                if code == "git-push-declined" {
+                if let catalyst_publish::PublishError::Declined { remote, .. } = &e {
+                    for line in remote {
+                        d = d.note(format!("remote: {line}"), None);
+                    }
                     d = d.help(
                         "the repository's hooks or branch protection refused the commit (tried once: it was not a \
                          race); see what the remote said",

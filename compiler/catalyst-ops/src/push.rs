@@ -73,6 +73,29 @@ pub fn rfc3339(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// An archive file, refused past Helm's limit for a whole chart before it
+/// is read (a compressed chart is smaller than what it unpacks to).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let max = catalyst_package::MAX_TOTAL_BYTES;
+    let f = std::fs::File::open(path)?;
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than Helm's limit of {max} bytes for a chart"),
+        )
+    };
+    if f.metadata()?.len() > max {
+        return Err(too_large());
+    }
+    let mut b = Vec::new();
+    f.take(max + 1).read_to_end(&mut b)?;
+    if b.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(b)
+}
+
 /// Pushes one chart. `path` is a `.tgz`, a chart folder or a Blueprint
 /// folder; `to` is the repository that holds charts (`oci://host/path`),
 /// the chart goes to `<to>/<name>:<version>`.
@@ -80,7 +103,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
     let base = RepoRef::parse(to).map_err(|e| OpsError::Usage(e.to_string()))?;
     let abs = ws.cwd.join(path);
     let (bytes, shown, mut report) = if abs.is_file() {
-        let b = std::fs::read(&abs)
+        let b = read_bounded(&abs)
             .map_err(|source| OpsError::Io { context: format!("cannot read {}", path.display()), source })?;
         (b, ws.display(&abs), Report::default())
     } else {
@@ -107,16 +130,10 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             return Ok((None, report));
         }
     };
-    let Some((_, chart_yaml)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"))
-    else {
-        report
-            .diagnostics
-            .push(Diagnostic::error("invalid-chart", format!("{shown} has no <chart>/Chart.yaml")).at(at()));
-        return Ok((None, report));
-    };
-    let chart_text = String::from_utf8_lossy(chart_yaml).into_owned();
-    let (name, version) = match catalyst_package::chart_identity(&chart_text, &shown) {
-        Ok(x) => x,
+    // The name and version become the repository and the tag: checked
+    // before any request.
+    let (chart_text, name, version) = match catalyst_package::archive_identity(&files, &shown) {
+        Ok(id) => (id.text.to_string(), id.name, id.version),
         Err(e) => {
             report.diagnostics.push(e.diagnostic());
             return Ok((None, report));

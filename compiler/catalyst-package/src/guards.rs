@@ -57,9 +57,22 @@ fn resolved(chart_yaml: &str, chart_lock: Option<&str>) -> Declared {
 }
 
 fn is_exact(v: &str) -> bool {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let core = v.split(['-', '+']).next().unwrap_or_default();
-    core.split('.').count() == 3 && core.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+    crate::is_chart_version(v)
+}
+
+/// Why a declared dependency cannot be looked for: its name, or the
+/// version Chart.lock gives it, would lead out of `charts/` as a path.
+pub fn dependency_problem(dep: &str, version: &str) -> Option<String> {
+    if let Some(why) = crate::chart_name_problem(dep) {
+        return Some(format!("the dependency name `{}` is not a chart name: it {why}", crate::shown_value(dep)));
+    }
+    if version.contains(['/', '\\']) || version.chars().any(char::is_control) {
+        return Some(format!(
+            "the version `{}` of dependency {dep} holds `/`, `\\` or control characters",
+            crate::shown_value(version)
+        ));
+    }
+    None
 }
 
 pub fn declared(chart_yaml: &str) -> Declared {
@@ -105,6 +118,14 @@ pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic
         );
     }
     for (dep, version) in &decl.dependencies {
+        if let Some(why) = dependency_problem(dep, version) {
+            out.push(
+                Diagnostic::error("invalid-chart", format!("{shown}/Chart.yaml: {why}"))
+                    .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
+                    .help("dependencies are charts: lower-case letters, digits and `-`, at a semantic version"),
+            );
+            continue;
+        }
         let as_tgz = chart_dir.join("charts").join(format!("{dep}-{version}.tgz"));
         let as_dir = chart_dir.join("charts").join(dep).join("Chart.yaml");
         let dir_ok = std::fs::read_to_string(&as_dir).is_ok_and(|t| {
@@ -161,6 +182,14 @@ pub fn archive_complete(
         );
     }
     for (dep, version) in &decl.dependencies {
+        if let Some(why) = dependency_problem(dep, version) {
+            out.push(
+                Diagnostic::error("invalid-chart", format!("{shown} ({stage}): {why}"))
+                    .at(Some(Location::file(shown)))
+                    .help("dependencies are charts: lower-case letters, digits and `-`, at a semantic version"),
+            );
+            continue;
+        }
         let tgz = format!("{top}/charts/{dep}-{version}.tgz");
         let dir = format!("{top}/charts/{dep}/Chart.yaml");
         let dir_ok = files.get(&dir).is_some_and(|t| {

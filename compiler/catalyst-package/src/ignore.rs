@@ -59,43 +59,140 @@ impl HelmIgnore {
     }
 }
 
-/// Shell glob: `*` and `?` never cross `/`; `[abc]`, `[a-z]`, `[!a]`.
+/// Shell glob: `*`, `?` and `[...]` never match `/`; `[abc]`, `[a-z]`,
+/// `[!a]`; `\` escapes. As none of them crosses a `/`, pattern and text
+/// are matched segment by segment, each in time proportional to the
+/// product of their lengths at worst (never the exponential backtracking
+/// of a naive matcher, which a hostile `.helmignore` could ask for).
 pub fn glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') => (0..=t.len()).take_while(|&i| i == 0 || t[i - 1] != '/').any(|i| go(&p[1..], &t[i..])),
-            Some('?') => !t.is_empty() && t[0] != '/' && go(&p[1..], &t[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().skip(1).position(|&c| c == ']').map(|e| e + 1) else {
-                    return !t.is_empty() && t[0] == '[' && go(&p[1..], &t[1..]);
-                };
-                let Some(&c) = t.first() else { return false };
-                let set = &p[1..end];
-                let (neg, set) = match set.first() {
-                    Some('!') | Some('^') => (true, &set[1..]),
-                    _ => (false, set),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= c && c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= set[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != neg && go(&p[end + 1..], &t[1..])
-            }
-            Some('\\') if p.len() > 1 => !t.is_empty() && t[0] == p[1] && go(&p[2..], &t[1..]),
-            Some(&c) => !t.is_empty() && t[0] == c && go(&p[1..], &t[1..]),
+    let segments = split_pattern(&p);
+    let mut texts = text.split('/');
+    for seg in &segments {
+        let Some(t) = texts.next() else { return false };
+        let t: Vec<char> = t.chars().collect();
+        if !segment(&tokens(seg), &t) {
+            return false;
         }
     }
-    go(&p, &t)
+    texts.next().is_none()
+}
+
+/// The pattern split at each `/` that is not escaped.
+fn split_pattern(p: &[char]) -> Vec<&[char]> {
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < p.len() {
+        match p[i] {
+            '\\' => i += 2,
+            '/' => {
+                out.push(&p[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(&p[start.min(p.len())..]);
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Char(char),
+    Any,
+    Star,
+    /// (negated, singles, ranges)
+    Class(bool, Vec<char>, Vec<(char, char)>),
+}
+
+fn tokens(p: &[char]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                if out.last() != Some(&Token::Star) {
+                    out.push(Token::Star);
+                }
+                i += 1;
+            }
+            '?' => {
+                out.push(Token::Any);
+                i += 1;
+            }
+            '\\' if i + 1 < p.len() => {
+                out.push(Token::Char(p[i + 1]));
+                i += 2;
+            }
+            '[' => match p[i + 1..].iter().position(|&c| c == ']') {
+                // `[]` and an unclosed `[` are the character itself.
+                Some(len) if len > 0 => {
+                    let set = &p[i + 1..i + 1 + len];
+                    let (neg, set) = match set.first() {
+                        Some('!') | Some('^') => (true, &set[1..]),
+                        _ => (false, set),
+                    };
+                    let (mut singles, mut ranges) = (Vec::new(), Vec::new());
+                    let mut j = 0;
+                    while j < set.len() {
+                        if j + 2 < set.len() && set[j + 1] == '-' {
+                            ranges.push((set[j], set[j + 2]));
+                            j += 3;
+                        } else {
+                            singles.push(set[j]);
+                            j += 1;
+                        }
+                    }
+                    out.push(Token::Class(neg, singles, ranges));
+                    i += len + 2;
+                }
+                _ => {
+                    out.push(Token::Char('['));
+                    i += 1;
+                }
+            },
+            c => {
+                out.push(Token::Char(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn one(tok: &Token, c: char) -> bool {
+    match tok {
+        Token::Char(x) => *x == c,
+        Token::Any => true,
+        Token::Star => false,
+        Token::Class(neg, singles, ranges) => {
+            (singles.contains(&c) || ranges.iter().any(|(a, b)| *a <= c && c <= *b)) != *neg
+        }
+    }
+}
+
+/// One segment (no `/` on either side): greedy, going back only to the
+/// last `*` (which is all a pattern of single-character tokens needs).
+fn segment(p: &[Token], t: &[char]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == Token::Star {
+            back = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && one(&p[pi], t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = back {
+            pi = sp + 1;
+            ti = st + 1;
+            back = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|t| *t == Token::Star)
 }
 
 #[cfg(test)]
@@ -109,6 +206,21 @@ mod tests {
         assert!(glob("a?c", "abc"));
         assert!(glob("[a-c]x", "bx") && !glob("[!a-c]x", "bx"));
         assert!(glob("templates/*.yaml", "templates/a.yaml"));
+        assert!(!glob("templates/*.yaml", "templates/x/a.yaml"));
+        assert!(!glob("*", "a/b") && glob("*/*", "a/b") && glob("a\\*b", "a*b") && !glob("a\\*b", "axb"));
+        assert!(glob("[ab]*[!c]", "bzzd") && !glob("[ab]*[!c]", "bzzc") && glob("x[", "x[") && glob("*", ""));
+        assert!(glob("a*b*c", "aXXbYYc") && !glob("a*b*c", "aXXbYY") && glob("a?c", "abc") && !glob("a?c", "a/c"));
+    }
+
+    #[test]
+    fn a_hostile_pattern_is_matched_quickly() {
+        let text = "a".repeat(255);
+        let pattern = format!("{}b", "*a".repeat(40));
+        let start = std::time::Instant::now();
+        for _ in 0..100 {
+            assert!(!glob(&pattern, &text));
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //! lock digest); no change means no commit. The push never forces: when
 //! someone else pushed first, the branch is fetched again, the change is
 //! re-applied on the new tip, and the push is retried a bounded number of
-//! times. Credentials come from the caller and never appear in errors.
+//! times; a push the remote declines for another reason (a pre-receive
+//! hook, a protected branch) is tried once and reported with the remote's
+//! reason and what it printed. Branch names are checked by git's own ref
+//! rules before anything is sent. Credentials come from the caller and
+//! never appear in errors.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,8 +28,94 @@ pub enum PublishError {
     Git { url: String, message: String },
     #[error("{url}: the push was rejected {attempts} times (others kept pushing first); try again")]
     Contended { url: String, attempts: u32 },
+    /// The remote declined the push for another reason than a race (a
+    /// hook, a protected branch): not retried. `remote`: what the server
+    /// said on its side band (a hook's output), cleaned.
+    #[error("{url}: the remote declined the push of {branch}: {reason}")]
+    Declined { url: String, branch: String, reason: String, remote: Vec<String> },
     #[error("`{0}` is not a valid path inside the repository")]
     BadPath(String),
+    #[error("`{name}` cannot be a branch: {why}")]
+    BadBranch { name: String, why: String },
+}
+
+/// Why `name` cannot be a branch, or `None`: git's own rules for
+/// `refs/heads/<name>` (as `git check-ref-format --branch` applies them:
+/// no `..`, `~`, `^`, `:`, `?`, `*`, `[`, `\`, space or control character,
+/// no `@{`, no component starting with `.` or ending with `.lock`, no `/`
+/// or `.` at the end), and never `HEAD` or a name starting with `-`, which
+/// git refuses as branch names.
+pub fn branch_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    if name == "HEAD" {
+        return Some("`HEAD` names the checked-out commit, git refuses it as a branch name".into());
+    }
+    if name.starts_with('-') {
+        return Some("it starts with `-`, which git would read as an option".into());
+    }
+    if !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+        return Some(
+            "git's ref rules refuse it (no `..`, `~`, `^`, `:`, `?`, `*`, `[`, `\\`, spaces or control characters, \
+             no `@{`, no part starting with `.` or ending in `.lock`, no `/` or `.` at the end)"
+                .into(),
+        );
+    }
+    None
+}
+
+/// Text a server sent, for a message: control and invisible formatting
+/// characters escaped, the password (and `user:password` in base64, as a
+/// `Basic` header carries it) removed, cut at 200 characters.
+fn clean_remote_text(text: &str, creds: &GitCredentials) -> String {
+    let mut text = text.to_string();
+    if let Some(p) = creds.password.as_deref().filter(|p| !p.is_empty()) {
+        let user = creds.username.clone().unwrap_or_default();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{p}"));
+        text = text.replace(&basic, "<redacted>").replace(p, "<redacted>");
+    }
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == 200 {
+            out.push('…');
+            break;
+        }
+        if invisible(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether a push's rejection is a race (someone pushed first, or held the
+/// ref's lock): the change is then re-applied on the new tip.
+fn is_race(status: &str) -> bool {
+    let s = status.to_ascii_lowercase();
+    [
+        "fast-forward",
+        "fetch first",
+        "failed to lock",
+        "cannot lock ref",
+        "failed to update ref",
+        "stale info",
+        "incorrect old value",
+    ]
+    .iter()
+    .any(|m| s.contains(m))
+}
+
+/// How a push went.
+enum Pushed {
+    Done,
+    /// Someone pushed first: try again on the new tip.
+    Race,
 }
 
 /// Credentials: user and password (or token) for HTTPS; an SSH private
@@ -124,6 +214,9 @@ pub struct Publisher {
 impl Publisher {
     /// Opens (or creates) the cache repository at `cache` for `url`.
     pub fn open(cache: &Path, url: &str, branch: &str, creds: GitCredentials) -> Result<Publisher, PublishError> {
+        if let Some(why) = branch_problem(branch) {
+            return Err(PublishError::BadBranch { name: branch.escape_debug().to_string(), why });
+        }
         let (clean, from_url) = split_userinfo(url);
         let creds = GitCredentials {
             username: creds.username.clone().or(from_url.username),
@@ -146,9 +239,12 @@ impl Publisher {
 
     /// Start the branch from `base` when it does not exist yet (a branch
     /// per change, for review before merge).
-    pub fn with_base(mut self, base: &str) -> Self {
+    pub fn with_base(mut self, base: &str) -> Result<Self, PublishError> {
+        if let Some(why) = branch_problem(base) {
+            return Err(PublishError::BadBranch { name: base.escape_debug().to_string(), why });
+        }
         self.base = Some(base.to_string());
-        self
+        Ok(self)
     }
 
     /// The URL without credentials.
@@ -352,16 +448,18 @@ impl Publisher {
             let local = format!("refs/heads/{}", self.branch);
             self.repo.reference(&local, commit, true, "catalyst publish").map_err(g)?;
             match self.push(&local)? {
-                None => return Ok(Outcome::Committed(commit.to_string())),
-                Some(_rejected) => continue,
+                Pushed::Done => return Ok(Outcome::Committed(commit.to_string())),
+                Pushed::Race => continue,
             }
         }
         Err(PublishError::Contended { url: self.url.clone(), attempts: self.attempts })
     }
 
-    /// Pushes `refname` to the same branch without force. `Some(reason)`
-    /// when the remote rejected it (someone pushed first).
-    fn push(&self, refname: &str) -> Result<Option<String>, PublishError> {
+    /// Pushes `refname` to the same branch without force. A rejection
+    /// because someone pushed first is [`Pushed::Race`]; any other (a
+    /// hook, a protected branch) is [`PublishError::Declined`] with the
+    /// remote's reason and what it printed.
+    fn push(&self, refname: &str) -> Result<Pushed, PublishError> {
         let mut remote = self.repo.remote_anonymous(&self.url).map_err(|e| self.err(e, 0))?;
         let (mut cb, tries) = self.callbacks();
         let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
@@ -372,20 +470,58 @@ impl Publisher {
             }
             Ok(())
         });
+        // What the server prints on its side band (`remote: ...` in git's
+        // own client): a hook's output, progress. At most 64 KiB is kept.
+        let said = std::rc::Rc::new(std::cell::RefCell::new(Vec::<u8>::new()));
+        let w = said.clone();
+        cb.sideband_progress(move |b| {
+            let mut w = w.borrow_mut();
+            let room = (64usize << 10).saturating_sub(w.len());
+            w.extend_from_slice(&b[..b.len().min(room)]);
+            true
+        });
         let mut po = PushOptions::new();
         po.remote_callbacks(cb);
-        match remote.push(&[&format!("{refname}:{refname}")], Some(&mut po)) {
-            Ok(()) => Ok(rejected.borrow().clone()),
+        let result = remote.push(&[&format!("{refname}:{refname}")], Some(&mut po));
+        let status = match result {
+            Ok(()) => rejected.borrow().clone(),
             // Non-fast-forward is reported as an error by some transports.
-            Err(e)
-                if e.code() == git2::ErrorCode::NotFastForward
-                    || e.message().contains("fast-forward")
-                    || e.message().contains("fetch first") =>
-            {
-                Ok(Some(e.message().to_string()))
+            Err(e) if e.code() == git2::ErrorCode::NotFastForward || is_race(e.message()) => {
+                return Ok(Pushed::Race);
             }
-            Err(e) => Err(self.err(e, tries.get())),
+            // The server explained itself: show what it said.
+            Err(e) if !said.borrow().is_empty() => Some(e.message().to_string()),
+            Err(e) => return Err(self.err(e, tries.get())),
+        };
+        match status {
+            None => Ok(Pushed::Done),
+            Some(s) if is_race(&s) => Ok(Pushed::Race),
+            Some(s) => Err(PublishError::Declined {
+                url: self.url.clone(),
+                branch: self.branch.clone(),
+                reason: clean_remote_text(&split_userinfo(&s).0, &self.creds),
+                remote: self.remote_said(&said.borrow()),
+            }),
         }
+    }
+
+    /// The lines a server sent on its side band, without progress meters,
+    /// cleaned: at most 20.
+    fn remote_said(&self, bytes: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let progress = ["Resolving deltas", "Counting objects", "Compressing objects", "Writing objects", "Total "];
+        let mut out: Vec<String> = text
+            .split(['\n', '\r'])
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty() && !progress.iter().any(|p| l.trim_start().starts_with(p)))
+            .map(|l| clean_remote_text(l, &self.creds))
+            .collect();
+        if out.len() > 20 {
+            let more = out.len() - 20;
+            out.truncate(20);
+            out.push(format!("({more} more lines)"));
+        }
+        out
     }
 }
 
@@ -399,6 +535,42 @@ mod tests {
         assert_eq!(u, "https://git.example.org/x/y.git");
         assert_eq!(c.username.as_deref(), Some("bob"));
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn branches_follow_gits_ref_rules() {
+        for b in ["main", "catalyst/omantel-0123456789ab", "release-1.2", "a.b/c_d"] {
+            assert_eq!(branch_problem(b), None, "{b}");
+        }
+        for b in [
+            "", "HEAD", "-x", "a..b", "x.lock", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", ".x", "x/", "x.",
+            "a@{1}", "a//b", "a\u{7}",
+        ] {
+            assert!(branch_problem(b).is_some(), "{b:?}");
+        }
+        let t = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Publisher::open(t.path(), "file:///nowhere", "HEAD", GitCredentials::default()),
+            Err(PublishError::BadBranch { .. })
+        ));
+    }
+
+    #[test]
+    fn races_are_told_from_refusals() {
+        assert!(is_race("non-fast-forward") && is_race("failed to lock") && is_race("fetch first"));
+        assert!(is_race("failed to update ref"));
+        assert!(!is_race("pre-receive hook declined") && !is_race("protected branch hook declined"));
+        let creds =
+            GitCredentials { username: Some("u".into()), password: Some("s3cret".into()), ..Default::default() };
+        let said = clean_remote_text("token s3cret dTpzM2NyZXQ= \u{1b}[31mred\u{202e}", &creds);
+        assert!(
+            !said.contains("s3cret")
+                && !said.contains("dTpzM2NyZXQ")
+                && !said.contains('\u{1b}')
+                && !said.contains('\u{202e}'),
+            "{said}"
+        );
+        assert!(said.contains("<redacted>") && said.contains("\\u{1b}"), "{said}");
     }
 
     #[test]

@@ -137,8 +137,35 @@ pub fn vendor(
     if reqs.is_empty() {
         return Ok(out);
     }
+    // Names and versions become paths (`charts/<name>-<version>.tgz`) and
+    // URLs (`<repository>/<name>:<version>`): checked before any of them is
+    // used.
+    let bad: Vec<Diagnostic> = reqs
+        .iter()
+        .filter_map(|r| {
+            let why = catalyst_package::guards::dependency_problem(&r.name, &r.version)?;
+            Some(
+                Diagnostic::error("invalid-chart", format!("{shown}/Chart.yaml: {why}"))
+                    .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
+                    .help(
+                        "dependencies are charts: lower-case letters, digits and `-`, at a semantic version or range",
+                    ),
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(Diagnostics(bad));
+    }
     let lock_path = chart_dir.join("Chart.lock");
     let existing = std::fs::read_to_string(&lock_path).ok().and_then(|t| lock::parse(&t));
+    // A lock about to be used (not rewritten): its names, versions and
+    // digests become paths too.
+    if let Some(l) = existing.as_ref().filter(|_| !opts.update) {
+        let bad: Vec<Diagnostic> = l.dependencies.iter().filter_map(|d| locked_problem(d, shown)).collect();
+        if !bad.is_empty() {
+            return Err(Diagnostics(bad));
+        }
+    }
     let lock = match existing {
         Some(l) if !opts.update => {
             if hash_req(&reqs, &l.dependencies) != l.digest {
@@ -201,7 +228,7 @@ pub fn vendor(
                         }
                     }
                 }
-                if std::fs::read(charts.join(&file)).ok().as_deref() != Some(bytes.as_slice())
+                if read_archive_file(&charts.join(&file)).as_deref() != Some(bytes.as_slice())
                     && let Err(e) = catalyst_package::write_file(&charts, &file, &bytes)
                 {
                     diags.push(Diagnostic::error("unwritable", format!("cannot write {shown}/charts/{file}: {e}")));
@@ -237,11 +264,45 @@ pub fn vendor(
     Ok(out)
 }
 
+/// Why a Chart.lock entry cannot be used: a name, version or digest that
+/// would not stay a plain file name.
+fn locked_problem(d: &Locked, shown: &str) -> Option<Diagnostic> {
+    use catalyst_package::shown_value;
+    let why = if let Some(why) = catalyst_package::chart_name_problem(&d.name) {
+        format!("the dependency name `{}` is not a chart name: it {why}", shown_value(&d.name))
+    } else if let Some(why) = catalyst_package::chart_version_problem(&d.version) {
+        format!("the locked version `{}` of {} is not a semantic version: {why}", shown_value(&d.version), d.name)
+    } else if d.digest.as_deref().is_some_and(|g| !is_sha256(g)) {
+        format!("the digest of {} is not sha256:<64 hex digits>", d.name)
+    } else {
+        return None;
+    };
+    Some(
+        Diagnostic::error("invalid-chart", format!("{shown}/Chart.lock: {why}"))
+            .at(Some(Location::file(format!("{shown}/Chart.lock"))))
+            .help("write Chart.lock again with `catalyst package --update-lock` (or `helm dependency update`)"),
+    )
+}
+
+/// An archive already on disk (the cache, `charts/`): a regular file of at
+/// most Helm's limit for a whole chart, else `None` (fetched again).
+fn read_archive_file(path: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > catalyst_package::MAX_TOTAL_BYTES {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
+/// An exact chart version (not a range): strict, so safe in a path.
 fn is_version(s: &str) -> bool {
-    let s = s.strip_prefix('v').unwrap_or(s);
-    s.split(['-', '+']).next().is_some_and(|c| {
-        c.split('.').count() == 3 && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    })
+    catalyst_package::is_chart_version(s)
+}
+
+/// `sha256:` and 64 lower-case hex digits.
+fn is_sha256(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// How to name a dependency's archive in messages: where it was read from
@@ -257,11 +318,8 @@ fn archive_display(shown: &str, source: &Source, file: &str) -> String {
 
 fn check_archive(bytes: &[u8], name: &str, version: &str, shown: &str, shown_archive: &str) -> Result<(), Diagnostic> {
     let files = catalyst_package::read_archive(bytes, shown_archive).map_err(|e| e.diagnostic())?;
-    let chart = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"));
-    let ok = chart
-        .and_then(|(_, b)| catalyst_package::chart_identity(&String::from_utf8_lossy(b), "").ok())
-        .is_some_and(|(n, v)| n == name && v == version);
-    if ok {
+    let id = catalyst_package::archive_identity(&files, shown_archive).map_err(|e| e.diagnostic())?;
+    if id.name == name && id.version == version {
         Ok(())
     } else {
         Err(Diagnostic::error(
@@ -286,7 +344,7 @@ fn fetch(
     // The cache, by the digest Chart.lock records.
     if let Some(p) = pinned
         && let Some(d) = &p.digest
-        && let Ok(b) = std::fs::read(cache_path(&opts.cache_dir, d))
+        && let Some(b) = read_archive_file(&cache_path(&opts.cache_dir, d))
         && sha256_digest(&b) == *d
     {
         return Ok((b, p.version.clone(), Source::Cache));
@@ -295,7 +353,7 @@ fn fetch(
     // exact version, and the lock's digest when there is one.
     let exact = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
     if is_version(&exact)
-        && let Ok(b) = std::fs::read(chart_dir.join("charts").join(format!("{}-{exact}.tgz", r.name)))
+        && let Some(b) = read_archive_file(&chart_dir.join("charts").join(format!("{}-{exact}.tgz", r.name)))
         && pinned.and_then(|p| p.digest.as_ref()).is_none_or(|d| *d == sha256_digest(&b))
     {
         return Ok((b, exact, Source::Local("charts/".into())));
