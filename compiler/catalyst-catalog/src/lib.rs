@@ -1146,6 +1146,8 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
 /// vendored chart, and largest archive expanded to find them.
 const SUBCHART_FILE_LIMIT: u64 = 4 << 20;
 const SUBCHART_ARCHIVE_LIMIT: u64 = 256 << 20;
+/// The largest vendored archive read (Helm's loader refuses larger charts).
+const SUBCHART_COMPRESSED_LIMIT: u64 = 100 << 20;
 
 /// Compiles a values.schema.json, reporting a file that is not JSON or not
 /// a schema.
@@ -1197,7 +1199,7 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
             };
             Some((read("Chart.yaml"), read("values.yaml"), read("values.schema.json")))
         } else if name.ends_with(".tgz") {
-            match read_archived_chart(&path) {
+            match read_archived_chart(ctx.root, &path) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     ctx.push(
@@ -1237,28 +1239,47 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
 type ChartFiles = (Option<String>, Option<String>, Option<String>);
 
 /// Chart.yaml, values.yaml and values.schema.json of a chart archive's top
-/// folder, expanding at most [`SUBCHART_ARCHIVE_LIMIT`] bytes.
-fn read_archived_chart(path: &Path) -> std::io::Result<ChartFiles> {
+/// folder, expanding at most [`SUBCHART_ARCHIVE_LIMIT`] bytes. The archive
+/// is read as Helm reads it, or refused: never through a link out of the
+/// catalog, one gzip member and nothing after it (Helm reads every member:
+/// a second one could hide files), every entry once.
+fn read_archived_chart(root: &Path, path: &Path) -> std::io::Result<ChartFiles> {
     use std::io::Read as _;
-    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path)?);
-    let mut ar = tar::Archive::new(gz.take(SUBCHART_ARCHIVE_LIMIT));
+    let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = catalyst_fs::read_confined(root, path, &shown, SUBCHART_COMPRESSED_LIMIT)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut gz = flate2::bufread::GzDecoder::new(bytes.as_slice());
     let (mut chart, mut values, mut schema) = (None, None, None);
-    for entry in ar.entries()? {
-        let mut entry = entry?;
-        let p = entry.path()?.into_owned();
-        let parts: Vec<String> = p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-        if parts.len() != 2 || !entry.header().entry_type().is_file() || entry.size() > SUBCHART_FILE_LIMIT {
-            continue;
+    let mut seen = std::collections::HashSet::new();
+    {
+        let mut ar = tar::Archive::new((&mut gz).take(SUBCHART_ARCHIVE_LIMIT));
+        for entry in ar.entries()? {
+            let mut entry = entry?;
+            let p = entry.path()?.into_owned();
+            if !seen.insert(p.clone()) {
+                return Err(std::io::Error::other(format!("{} is in the archive twice", p.display())));
+            }
+            let parts: Vec<String> = p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            if parts.len() != 2 || !entry.header().entry_type().is_file() || entry.size() > SUBCHART_FILE_LIMIT {
+                continue;
+            }
+            let slot = match parts[1].as_str() {
+                "Chart.yaml" => &mut chart,
+                "values.yaml" => &mut values,
+                "values.schema.json" => &mut schema,
+                _ => continue,
+            };
+            let mut text = String::new();
+            entry.read_to_string(&mut text)?;
+            *slot = Some(text);
         }
-        let slot = match parts[1].as_str() {
-            "Chart.yaml" => &mut chart,
-            "values.yaml" => &mut values,
-            "values.schema.json" => &mut schema,
-            _ => continue,
-        };
-        let mut text = String::new();
-        entry.read_to_string(&mut text)?;
-        *slot = Some(text);
+    }
+    // What the tar reader left of the member (padding), then nothing more.
+    std::io::copy(&mut (&mut gz).take(SUBCHART_ARCHIVE_LIMIT), &mut std::io::sink())?;
+    if !gz.into_inner().is_empty() {
+        return Err(std::io::Error::other(
+            "more than one gzip member, or bytes after the gzip stream (Helm would read them; catalyst refuses them)",
+        ));
     }
     Ok((chart, values, schema))
 }

@@ -536,6 +536,20 @@ fn template_runs(dir: &Path, template: &str, expect: &str) -> Vec<Run> {
     .collect()
 }
 
+/// `archive` as bp-cilium's vendored cilium chart: `validate` refuses it.
+fn vendored_archive_runs(dir: &Path, archive: Vec<u8>, expect: &str) -> Vec<Run> {
+    catalog_runs(
+        dir,
+        move |cat| {
+            let charts = cat.join("platform/cilium/chart/charts");
+            std::fs::create_dir_all(&charts).unwrap();
+            std::fs::write(charts.join("cilium-1.16.5.tgz"), archive).unwrap();
+        },
+        &["cilium-1.16.5.tgz", expect],
+        None,
+    )
+}
+
 struct Case {
     name: &'static str,
     make: fn(&Path) -> Vec<Run>,
@@ -822,6 +836,51 @@ fn cases() -> Vec<Case> {
                     &["has a name that is not UTF-8", "platform/bad-\u{fffd}-name"],
                     None,
                 )
+            },
+        },
+        // -- Archives vendored in a Blueprint's chart/charts/, read by the
+        // catalog loader for their values schemas.
+        Case {
+            name: "chart/charts/: an archive of two gzip members",
+            make: |d| {
+                let first = raw_tgz(&[(
+                    "cilium/Chart.yaml",
+                    tar::EntryType::Regular,
+                    b"apiVersion: v2\nname: cilium\nversion: 1.16.5\n",
+                    "",
+                )]);
+                let second = raw_tgz(&[("cilium/values.schema.json", tar::EntryType::Regular, b"{}", "")]);
+                vendored_archive_runs(d, [first, second].concat(), "more than one gzip member")
+            },
+        },
+        Case {
+            name: "chart/charts/: an archive with Chart.yaml twice",
+            make: |d| {
+                let tgz = raw_tgz(&[
+                    (
+                        "cilium/Chart.yaml",
+                        tar::EntryType::Regular,
+                        b"apiVersion: v2\nname: cilium\nversion: 1.16.5\n",
+                        "",
+                    ),
+                    (
+                        "cilium/Chart.yaml",
+                        tar::EntryType::Regular,
+                        b"apiVersion: v2\nname: other\nversion: 9.9.9\n",
+                        "",
+                    ),
+                ]);
+                vendored_archive_runs(d, tgz, "cilium/Chart.yaml is in the archive twice")
+            },
+        },
+        Case {
+            name: "chart/charts/: an archive that is a link out of the catalog",
+            make: |d| {
+                let cat = catalog_copy(d);
+                link_out(d, &cat.join("platform/cilium/chart/charts/cilium-1.16.5.tgz"));
+                let mut r = Run::new(&cat, &["validate"]).expect("is a symbolic link that leads out of");
+                r.forbid.push(TOKEN.into());
+                vec![r]
             },
         },
         // -- Names and paths that try to leave their folder.
