@@ -89,6 +89,10 @@ fn two_renders_at_once_lose_nothing() {
     let o = catalyst(root, &["render", "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let mut waited = 0;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root_str = root.to_str().unwrap();
+    let dirs: Vec<String> = specs.keys().map(|p| p.parent().unwrap().to_string_lossy().into_owned()).collect();
+    let dirs_args: Vec<&str> = dirs.iter().map(String::as_str).collect();
     for round in 0..20 {
         let (from, to) = if round % 2 == 0 {
             ("title: DATA\n", "title: DATA STORES\n")
@@ -96,19 +100,26 @@ fn two_renders_at_once_lose_nothing() {
             ("title: DATA STORES\n", "title: DATA\n")
         };
         patch(&root.join("catalog.yaml"), from, to);
-        let children: Vec<_> = (0..2).map(|_| command(root, &["render", "-q"]).spawn().unwrap()).collect();
+        // The second run starts elsewhere and names the repository's
+        // cluster directories: it must take the same lock.
+        let first = command(root, &["render", "-q"]).spawn().unwrap();
+        let second = command(elsewhere.path(), &[&["--catalog", root_str, "render", "-q"][..], &dirs_args].concat())
+            .spawn()
+            .unwrap();
+        let children = [first, second];
         for c in children {
             let o = c.wait_with_output().unwrap();
             let err = text(&o.stderr);
             assert_eq!(o.status.code(), Some(0), "round {round}: {err}");
-            waited += usize::from(err.contains("waiting for another catalyst run on this repository"));
+            waited += usize::from(err.contains("waiting for another catalyst run on"));
         }
         assert_whole(&specs, &format!("round {round}"));
         assert_eq!(leftovers(root, &[]), Vec::<String>::new(), "round {round}");
     }
     let o = catalyst(root, &["render", "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    eprintln!("two renders at once: 20 rounds, the second waited (and said so) in {waited}");
+    assert!(waited > 0, "no run ever waited for the other: the test did not race them");
+    eprintln!("two renders at once: 20 rounds, one waited (and said so) in {waited}");
 }
 
 /// Holds the repository's lock as another catalyst run would (flock on
@@ -180,17 +191,22 @@ fn a_forged_lock_makes_render_delete_nothing_catalyst_did_not_write() {
     std::fs::write(dir.join("NOTES.md"), notes).unwrap();
     std::fs::create_dir_all(dir.join("extra")).unwrap();
     std::fs::write(dir.join("extra/hand.yaml"), "a: 1\n").unwrap();
-    let spec_digest = catalyst_catalog::sha256_hex(&specs[&dir.join("sovereign.yaml")]);
+    // True digests: anyone can compute them.
+    let digest = |b: &[u8]| catalyst_catalog::sha256_hex(b);
     let forged = format!(
-        "outputs:\n  - path: NOTES.md\n    sha256: {}\n  - path: extra/hand.yaml\n    sha256: {}\n  - path: sovereign.yaml\n    sha256: {spec_digest}\n",
-        "0".repeat(64),
-        "1".repeat(64)
+        "outputs:\n  - path: NOTES.md\n    sha256: {}\n  - path: extra/hand.yaml\n    sha256: {}\n  - path: sovereign.yaml\n    sha256: {}\n",
+        digest(notes),
+        digest(b"a: 1\n"),
+        digest(&specs[&dir.join("sovereign.yaml")]),
     );
     patch(&dir.join("catalyst.lock"), "outputs:\n", &forged);
-    for args in [&["render", "--force"][..], &["render"]] {
+    for (k, args) in [&["render", "--force"][..], &["render"]].into_iter().enumerate() {
         let o = catalyst(root, args);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        if k == 0 {
+            assert!(err.contains("kept") && err.contains("NOTES.md") && err.contains("extra/hand.yaml"), "{err}");
+        }
         assert_whole(&specs, &format!("{args:?}"));
         assert_eq!(std::fs::read(dir.join("NOTES.md")).unwrap(), notes, "{args:?}");
         assert_eq!(std::fs::read_to_string(dir.join("extra/hand.yaml")).unwrap(), "a: 1\n", "{args:?}");
@@ -321,8 +337,10 @@ fn every_integer_field_takes_only_an_integer() {
     let mut specs = Vec::new();
     for (i, (bp, field, n)) in fields.iter().enumerate() {
         let written = if i % 2 == 0 { format!("{n}.0") } else { format!("{n}e0") };
-        let spec = base.replace("    families: [insights, fabric]\n", &format!("    families: [insights, fabric]\n    include: [{bp}]\n"))
-            + &format!("  blueprints:\n    {bp}:\n      config:\n        {field}: {written}\n");
+        let spec = base.replace(
+            "    families: [insights, fabric]\n",
+            &format!("    families: [insights, fabric]\n    include: [{bp}]\n"),
+        ) + &format!("  blueprints:\n    {bp}:\n      config:\n        {field}: {written}\n");
         let file = format!("s{i:02}.yaml");
         std::fs::write(t.path().join(&file), spec).unwrap();
         specs.push((file, bp, field));

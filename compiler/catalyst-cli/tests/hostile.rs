@@ -770,6 +770,26 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "values template: one expression repeated 6,000 times by aliases",
+            make: |d| {
+                let mut extra = String::from("    x0: &x \"{{ sovereign.fqdn }}\"\n");
+                for i in 1..6000 {
+                    extra.push_str(&format!("    x{i}: *x\n"));
+                }
+                catalog_runs(
+                    d,
+                    move |cat| {
+                        example_spec_in(cat, &[]);
+                        let p = cat.join("platform/cilium/blueprint.yaml");
+                        let t = std::fs::read_to_string(&p).unwrap();
+                        std::fs::write(&p, replaced(&t, "  values:\n", &format!("  values:\n{extra}"))).unwrap();
+                    },
+                    &["values templates together run more than 500000000 template instructions"],
+                    Some("platform/cilium/blueprint.yaml"),
+                )
+            },
+        },
+        Case {
             name: "values template: writing 10 GB",
             make: |d| {
                 template_runs(

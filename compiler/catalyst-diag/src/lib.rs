@@ -320,7 +320,9 @@ fn render_one(
     if let Some(loc) = &d.location {
         let digits = loc.line.max(1).to_string().len();
         gutter = digits;
-        let _ = writeln!(out, "{:w$}{} {loc}", "", paint(color, BLUE, "-->"), w = digits);
+        // A file name comes from the input too (a folder named with an
+        // escape sequence, or a newline and a CI workflow command).
+        let _ = writeln!(out, "{:w$}{} {}", "", paint(color, BLUE, "-->"), visible(&loc.to_string()), w = digits);
         if let Some(line) = (loc.line > 0).then(|| sources.line(&loc.file, loc.line)).flatten() {
             // Never echo a secret back: keep the line up to the value, and
             // mask anything secret-shaped elsewhere on it.
@@ -344,15 +346,20 @@ fn render_one(
     for n in &d.notes {
         match &n.location {
             Some(l) => {
-                let _ = writeln!(out, "{pad} = note: {} ({l})", secrets::redact(&n.message));
+                let _ = writeln!(
+                    out,
+                    "{pad} = note: {} ({})",
+                    visible(&secrets::redact(&n.message)),
+                    visible(&l.to_string())
+                );
             }
             None => {
-                let _ = writeln!(out, "{pad} = note: {}", secrets::redact(&n.message));
+                let _ = writeln!(out, "{pad} = note: {}", visible(&secrets::redact(&n.message)));
             }
         }
     }
     if let Some(h) = &d.help {
-        let _ = writeln!(out, "{pad} = help: {}", secrets::redact(h));
+        let _ = writeln!(out, "{pad} = help: {}", visible(&secrets::redact(h)));
     }
 }
 
@@ -436,6 +443,20 @@ mod tests {
 
     /// A NUL byte or an escape sequence in the input is shown, not sent to
     /// the terminal, and the caret still points at its column.
+    #[test]
+    fn control_characters_in_file_names_notes_and_help_are_shown_as_pictures() {
+        let mut d = Diagnostic::error("x", "m\u{202e}")
+            .at(Some(Location::new("clusters/x\x1b]0;PWNED\x07\n::error::injected/sovereign.yaml", 1, 1, 1)))
+            .help("h\x1b[31m");
+        d.notes.push(Note { message: "n\u{9b}".into(), location: Some(Location::file("f\x07")) });
+        let out = render_human(&Diagnostics(vec![d]), &Sources::default(), false);
+        for c in ['\x1b', '\x07', '\u{202e}', '\u{9b}'] {
+            assert!(!out.contains(c), "U+{:04X} printed raw:\n{out}", c as u32);
+        }
+        assert!(!out.lines().any(|l| l.starts_with("::error::")), "{out}");
+        assert!(out.contains("x␛]0;PWNED␇␊::error::injected/sovereign.yaml"), "{out}");
+    }
+
     #[test]
     fn control_characters_are_shown_as_pictures() {
         let mut s = Sources::new();

@@ -67,7 +67,7 @@ pub(crate) fn show_value(v: Option<&Value>) -> String {
 }
 
 pub(crate) fn field_line(f: &FieldChange) -> String {
-    format!("{}: {} → {}", f.path, show_value(f.old.as_ref()), show_value(f.new.as_ref()))
+    format!("{}: {} → {}", visible(&f.path), show_value(f.old.as_ref()), show_value(f.new.as_ref()))
 }
 
 fn lock_summary(l: &LockChange) -> String {

@@ -101,7 +101,7 @@ pub fn diff(
     against: Option<&str>,
     opts: &Options,
 ) -> Result<(FleetDiff, Report), OpsError> {
-    let _lock = crate::lock_outputs(ws, opts, crate::repo_lock::Access::Shared)?;
+    let _lock = crate::lock_outputs(ws, paths, opts, crate::repo_lock::Access::Shared)?;
     // Paths that exist are rendered; the others may name removed Sovereigns.
     let mut present = Vec::new();
     let mut gone = Vec::new();

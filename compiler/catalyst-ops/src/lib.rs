@@ -682,13 +682,20 @@ fn read_output(out_dir: &Path, shown: &str, partial: bool, max: u64) -> Result<O
         return Ok(Some((files, digests, lock)));
     }
     // Only a regular file in the directory is a lock: a link is not
-    // followed (a full read, below, skips links too).
+    // followed (a full read, below, skips links too), and it is read
+    // within the size limit like every other file there.
     let lock_path = out_dir.join(catalyst_render::LOCK_FILE);
     let lock = match std::fs::symlink_metadata(&lock_path) {
-        Ok(m) if m.is_file() => match std::fs::read(&lock_path) {
-            Ok(b) => parse(&b),
-            Err(e) => return Err(unreadable(e)),
-        },
+        Ok(m) if m.is_file() => {
+            match catalyst_fs::read_confined(out_dir, &lock_path, catalyst_render::LOCK_FILE, max) {
+                Ok(b) => parse(&b),
+                Err(e) => {
+                    return Err(Diagnostic::error(e.code(), format!("cannot read {shown}: {e}"))
+                        .at(at())
+                        .help(e.help()));
+                }
+            }
+        }
         _ => None,
     };
     // This lock decides both what is read and what the directory owns, so
@@ -700,10 +707,12 @@ fn read_output(out_dir: &Path, shown: &str, partial: bool, max: u64) -> Result<O
 
 /// Whether the file at `path` with content digest `digest` is one the
 /// last render wrote and nobody changed since: only such a file may be
-/// replaced or removed. The spec never is, whatever a lock says (a lock is
-/// a file in a pull request like any other).
+/// removed. A lock is a file in a pull request like any other, and a
+/// digest anyone can compute: the path must also be one render writes
+/// (never the spec, a README, a folder of one's own).
 fn written_by(lock: Option<&catalyst_render::Lock>, path: &str, digest: &[u8; 32]) -> bool {
-    path != SPEC_FILE && lock.and_then(|l| l.outputs.get(path)).is_some_and(|d| *d == hex::encode(digest))
+    catalyst_render::is_output_path(path)
+        && lock.and_then(|l| l.outputs.get(path)).is_some_and(|d| *d == hex::encode(digest))
 }
 
 /// Decides what the output directory will hold and whether catalyst may
@@ -763,13 +772,14 @@ fn plan_output(
                 .help("render again"));
         };
         if k != SPEC_FILE && lock.is_some_and(|l| l.outputs.contains_key(k)) {
+            // Listed, but edited since or not where render writes.
             warnings.push(
                 Diagnostic::warning(
                     "kept-edited-output",
-                    format!("kept {shown}/{k}: the last render wrote it, but it has been changed since"),
+                    format!("kept {shown}/{k}: the lock lists it, but it is not as the last render wrote it"),
                 )
                 .at(Some(Location::file(format!("{shown}/{k}"))))
-                .help("catalyst removes only the files it wrote, unchanged; delete it yourself if it is not needed"),
+                .help("catalyst removes only files it wrote, unchanged, where it writes them; delete it yourself if it is not needed"),
             );
         }
         tree.insert(k.clone(), v.clone());
@@ -782,7 +792,8 @@ fn plan_output(
 /// cluster directory whole. When any failed, nothing is written.
 pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
     let writes = !opts.check && !opts.dry_run;
-    let _lock = lock_outputs(ws, opts, if writes { repo_lock::Access::Exclusive } else { repo_lock::Access::Shared })?;
+    let access = if writes { repo_lock::Access::Exclusive } else { repo_lock::Access::Shared };
+    let _lock = lock_outputs(ws, paths, opts, access)?;
     if !opts.check {
         // A render killed mid-swap may have left a directory aside; put it
         // back before looking for specs.
@@ -856,25 +867,38 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     Ok(report)
 }
 
-/// Locks the repository (its root folder, which always exists: locking
-/// creates nothing) and, for `--out` outside it, the nearest existing
-/// folder above the output.
+/// Locks every folder that holds output directories this command may
+/// touch, in one order (so two commands never wait on each other): the
+/// repository's root and `clusters/`, the `clusters/` folder of each spec
+/// or cluster directory named (which may be another repository's), and
+/// the folder `--out` goes into (created). Each is locked as the kernel
+/// names it (links resolved): two paths to one folder take one lock.
 pub(crate) fn lock_outputs(
     ws: &Workspace,
+    paths: &[PathBuf],
     opts: &Options,
     access: repo_lock::Access,
 ) -> Result<Vec<repo_lock::RepoLock>, OpsError> {
-    let mut dirs = vec![ws.root.clone()];
-    if let Some(o) = &opts.out {
-        let out = ws.cwd.join(o);
-        if let Some(above) = out.ancestors().skip(1).find(|d| d.is_dir())
-            && !above.starts_with(&ws.root)
-        {
-            dirs.push(above.to_path_buf());
-        }
+    let mut dirs = vec![ws.root.clone(), ws.root.join("clusters")];
+    for p in paths {
+        let abs = ws.cwd.join(p);
+        // A cluster directory, or a spec inside one: the folder above it.
+        let dir = if abs.is_dir() { Some(abs.as_path()) } else { abs.parent() };
+        dirs.extend(dir.and_then(Path::parent).map(Path::to_path_buf));
     }
+    if let Some(o) = &opts.out {
+        let above = ws.cwd.join(o).parent().map(Path::to_path_buf).unwrap_or_else(|| ws.cwd.clone());
+        if access == repo_lock::Access::Exclusive {
+            std::fs::create_dir_all(&above)
+                .map_err(|source| OpsError::Io { context: format!("cannot create {}", above.display()), source })?;
+        }
+        dirs.push(above);
+    }
+    let mut real: Vec<PathBuf> = dirs.iter().filter_map(|d| std::fs::canonicalize(d).ok()).collect();
+    real.sort();
+    real.dedup();
     let mut locks = Vec::new();
-    for d in dirs {
+    for d in real {
         let shown = match ws.display(&d) {
             s if s == "." => "this repository".to_string(),
             s => s,
@@ -925,7 +949,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
 /// catalog). With no paths: the catalog and every
 /// `clusters/*/sovereign.yaml`.
 pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
-    let _lock = lock_outputs(ws, opts, repo_lock::Access::Shared)?;
+    let _lock = lock_outputs(ws, paths, opts, repo_lock::Access::Shared)?;
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
@@ -1043,6 +1067,7 @@ pub fn graph(
 /// Errors name the file, line and field; kinds without a schema are
 /// reported as warnings, not passed silently.
 pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let _lock = lock_outputs(ws, paths, opts, repo_lock::Access::Shared)?;
     let mut report = Report::default();
     let dirs: Vec<PathBuf> = if paths.is_empty() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(ws.root.join("clusters"))

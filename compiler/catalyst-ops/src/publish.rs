@@ -78,7 +78,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
     }
     // What is published is read whole: never a fleet a render is swapping.
     let lock_opts = crate::Options { lock: opts.lock, ..Default::default() };
-    let _lock = crate::lock_outputs(ws, &lock_opts, crate::repo_lock::Access::Shared)?;
+    let _lock = crate::lock_outputs(ws, paths, &lock_opts, crate::repo_lock::Access::Shared)?;
     let mut report = Report::default();
     let dirs: Vec<PathBuf> = if paths.is_empty() {
         ws.all_specs().into_iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect()
@@ -96,8 +96,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
     let mut rows = Vec::new();
     for dir in dirs {
         let shown = ws.display(&dir);
-        let lock = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE))
-            .ok()
+        let lock = crate::read_text(&dir, &dir.join(catalyst_render::LOCK_FILE), &Default::default())
             .and_then(|t| catalyst_render::Lock::parse(&t));
         let Some(lock) = lock else {
             report.diagnostics.push(
@@ -222,8 +221,7 @@ pub fn publish_oci(
     let mut report = Report::default();
     let shown = ws.display(dir);
     let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
-    let Some(lock) = std::fs::read_to_string(dir.join(catalyst_render::LOCK_FILE))
-        .ok()
+    let Some(lock) = crate::read_text(dir, &dir.join(catalyst_render::LOCK_FILE), &Default::default())
         .and_then(|t| catalyst_render::Lock::parse(&t))
     else {
         report.diagnostics.push(

@@ -39,7 +39,7 @@ use serde_json::Value;
 use sha2::Digest as _;
 
 pub use check::check_templates;
-pub use lock::{Freshness, LOCK_FILE, Lock, input_digest};
+pub use lock::{Freshness, LAYER_FOLDERS, LOCK_FILE, Lock, input_digest, is_output_path};
 pub use placement::{HostCluster, Placement};
 pub use reuse::{Checked, Previous};
 pub use templates::builtin_templates;
@@ -114,7 +114,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
 
     // Per-Blueprint configuration, validated and with defaults.
     let configs = configurations(cat, sov, &mut diags);
-    let resolution = match resolve_with(cat, sov, env, &configs) {
+    let resolution = match resolve_with(cat, sov, templates::overlays(), &configs) {
         Ok(r) => r,
         Err(e) => {
             diags.extend(e);
@@ -257,7 +257,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             }
             let bp_file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
             let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
-            let mut vals = match values::evaluate_overlay(env, bp, &bp_file, &cfg, &scope, &extra) {
+            let mut vals = match values::evaluate_overlay(templates::overlays(), bp, &bp_file, &cfg, &scope, &extra) {
                 Ok(v) => v,
                 Err(mut e) => {
                     diags.0.append(&mut e.0);
@@ -610,7 +610,7 @@ fn empty_config(bp: &Blueprint) -> Value {
 pub fn resolve(cat: &Catalog, sov: &Sovereign) -> Result<Resolution, Diagnostics> {
     // Configuration problems are the render's to report; defaults stand in.
     let configs = configurations(cat, sov, &mut Diagnostics::new());
-    resolve_with(cat, sov, templates::shared(), &configs)
+    resolve_with(cat, sov, templates::overlays(), &configs)
 }
 
 fn resolve_with(

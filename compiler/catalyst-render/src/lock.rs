@@ -14,6 +14,28 @@ use crate::COMPILER_VERSION;
 
 pub const LOCK_FILE: &str = "catalyst.lock";
 
+/// The folders of a host cluster's directory that hold what render writes,
+/// one per Flux Kustomization layer.
+pub const LAYER_FOLDERS: &[&str] = &["flux-system", "namespaces", "blueprints", "providers", "infrastructure", "dns"];
+
+/// Whether `path` (relative, `/`-separated) has the shape of a file render
+/// writes: `ns-records.txt`, `tofu/<module>.auto.tfvars.json`,
+/// `<cluster>/kustomization.yaml`, `<cluster>/<layer>/<name>.yaml`. Only
+/// such a file may be removed as an old output: a lock is a file in a pull
+/// request, and whatever it lists elsewhere (a README, the spec, a folder
+/// of one's own) is never catalyst's to delete.
+pub fn is_output_path(path: &str) -> bool {
+    let label = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let name = |s: &str, ext: &str| s.strip_suffix(ext).is_some_and(|n| n.split('.').all(label));
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["ns-records.txt"] => true,
+        ["tofu", f] => name(f, ".auto.tfvars.json"),
+        [cluster, "kustomization.yaml"] => label(cluster),
+        [cluster, layer, f] => label(cluster) && LAYER_FOLDERS.contains(layer) && name(f, ".yaml"),
+        _ => false,
+    }
+}
+
 const LOCK_HEADER: &str =
     "# Written by catalyst render. Do not edit: it records what this directory was rendered from.\n";
 
@@ -361,6 +383,49 @@ fn write_digest(out: &mut String, digest: &str) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Every output of every lock committed in the repository has the
+    /// shape of an output; what a user adds beside does not.
+    #[test]
+    fn every_committed_output_has_the_shape_of_an_output() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut seen = 0;
+        let mut stack = vec![root.join("clusters"), root.join("golden")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n == super::LOCK_FILE) {
+                    let lock = super::Lock::parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                    for out in lock.outputs.keys() {
+                        assert!(super::is_output_path(out), "{}: {out}", p.display());
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 200, "{seen} outputs");
+        for p in [
+            "sovereign.yaml",
+            "NOTES.md",
+            "README.md",
+            "extra/hand.yaml",
+            "hz-fsn-mgt-prod/notes/x.yaml",
+            "hz-fsn-mgt-prod/blueprints/x.yml",
+            "hz-fsn-mgt-prod/blueprints/sub/x.yaml",
+            "tofu/secrets.tfvars",
+            "../x/kustomization.yaml",
+            "Hz/kustomization.yaml",
+            catalyst_lock(),
+        ] {
+            assert!(!super::is_output_path(p), "{p}");
+        }
+    }
+
+    fn catalyst_lock() -> &'static str {
+        super::LOCK_FILE
+    }
+
     use super::*;
 
     /// A digest written directly is what the emitter writes for it.

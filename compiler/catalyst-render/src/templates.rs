@@ -23,18 +23,43 @@ pub fn shared() -> &'static Environment<'static> {
     ENV.get_or_init(environment)
 }
 
-/// The most instructions one template render or expression may run. Values
-/// overlays come from pull requests: a loop of 10^10 turns stops here
-/// (within a fraction of a second) instead of running for ever. The
-/// built-in templates need far less for the largest Sovereign.
+/// The most instructions one built-in template render may run (they need
+/// far less for the largest Sovereign).
 pub const TEMPLATE_FUEL: u64 = 5_000_000;
 
+/// The most instructions one values template or `when:` condition may run.
+/// Overlays come from pull requests: a loop of 10^10 turns stops here, in
+/// milliseconds, instead of running for ever. What the catalog's overlays
+/// do (`{{ config.replicas }}`) takes a handful.
+pub const OVERLAY_FUEL: u64 = 100_000;
+
+/// The environment values overlays and conditions are evaluated in:
+/// [`environment`]'s settings without the built-in templates, and
+/// [`OVERLAY_FUEL`].
+pub fn overlays() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = configured();
+        env.set_fuel(Some(OVERLAY_FUEL));
+        env
+    })
+}
+
 /// Strict undefined (a misspelled variable is an error), no auto-escaping
-/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags, and
-/// [`TEMPLATE_FUEL`].
+/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags, the
+/// built-in templates, and [`TEMPLATE_FUEL`].
 pub fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
+    let mut env = configured();
     env.set_fuel(Some(TEMPLATE_FUEL));
+    for (name, text) in builtin_templates() {
+        env.add_template(name, text).expect("built-in templates parse");
+    }
+    env
+}
+
+/// The settings every environment shares.
+fn configured() -> Environment<'static> {
+    let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_syntax(
@@ -46,9 +71,6 @@ pub fn environment() -> Environment<'static> {
             .expect("default delimiters are valid"),
     );
     env.add_filter("yamlstr", yamlstr);
-    for (name, text) in builtin_templates() {
-        env.add_template(name, text).expect("built-in templates parse");
-    }
     env
 }
 

@@ -16,7 +16,17 @@ pub struct Scope {
     pub sovereign: minijinja::Value,
     pub blueprints: minijinja::Value,
     pub outputs: minijinja::Value,
+    /// Instructions the Sovereign's overlays have used so far.
+    spent: std::cell::Cell<u64>,
 }
+
+/// The most instructions one Sovereign's values templates may use in all,
+/// each plain `{{ expr }}` counted at its whole allowance
+/// ([`OVERLAY_FUEL`](crate::templates::OVERLAY_FUEL)): a few thousand
+/// expressions, far more than a Sovereign of the whole catalog has. A
+/// Blueprint repeating a costly template by aliases stops here, not after
+/// minutes.
+pub const OVERLAY_BUDGET: u64 = 500_000_000;
 
 impl Scope {
     pub fn new(sov: &SovereignContext) -> Scope {
@@ -24,7 +34,15 @@ impl Scope {
             sovereign: crate::templates::sv(sov),
             blueprints: crate::templates::sv(&sov.blueprints),
             outputs: crate::templates::sv(&sov.outputs),
+            spent: std::cell::Cell::new(0),
         }
+    }
+
+    /// Takes `fuel` from the Sovereign's budget; `false` once it is spent.
+    fn spend(&self, fuel: u64) -> bool {
+        let next = self.spent.get().saturating_add(fuel);
+        self.spent.set(next);
+        next <= OVERLAY_BUDGET
     }
 }
 
@@ -110,41 +128,51 @@ pub fn evaluate_overlay(
     let ctx = minijinja::context! { config => crate::templates::sv(config), sovereign => scope.sovereign.clone(), blueprints => scope.blueprints.clone(), outputs => scope.outputs.clone(), cluster => extra.cluster.clone(), placement => crate::templates::sv(extra.placement) };
     let mut diags = Diagnostics::new();
     let mut out = bp.values.clone();
-    walk(env, &ctx, &mut out, &mut "/spec/values".to_string(), bp, file, &mut diags);
+    walk(&Walk { env, ctx: &ctx, scope, bp, file }, &mut out, &mut "/spec/values".to_string(), &mut diags);
     if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
+
+/// What every string of one overlay is evaluated with.
+struct Walk<'a> {
+    env: &'a Environment<'a>,
+    ctx: &'a minijinja::Value,
+    scope: &'a Scope,
+    bp: &'a Blueprint,
+    file: &'a str,
 }
 
 /// `pointer` is one buffer grown and cut back as the walk goes: overlays
 /// are walked for every Blueprint of every Sovereign.
-fn walk(
-    env: &Environment<'_>,
-    ctx: &minijinja::Value,
-    v: &mut Value,
-    pointer: &mut String,
-    bp: &Blueprint,
-    file: &str,
-    diags: &mut Diagnostics,
-) {
+fn walk(w: &Walk<'_>, v: &mut Value, pointer: &mut String, diags: &mut Diagnostics) {
     let len = pointer.len();
     match v {
-        Value::String(s) if s.contains("{{") || s.contains("{%") => match eval_string(env, ctx, s) {
-            Ok(new) => *v = new,
-            Err(e) => {
-                let rel = pointer.strip_prefix("/spec/values").unwrap_or(pointer);
-                let node = bp.values_node.as_ref().and_then(|n| n.pointer(rel));
-                diags.push(
-                    Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
-                        .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
-                        .for_blueprint(bp.name.clone())
-                        .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha, clusters), `cluster` (name, id, region, provider, block, primary), `placement` (mode, regions, role), `blueprints` and `outputs`; see docs/blueprint-format.md"),
-                );
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            let (bp, file) = (w.bp, w.file);
+            let result = if w.scope.spend(0) {
+                let (r, fuel) = eval_string(w.env, w.ctx, s);
+                if w.scope.spend(fuel) { r } else { Err(over_budget()) }
+            } else {
+                Err(over_budget())
+            };
+            match result {
+                Ok(new) => *v = new,
+                Err(e) => {
+                    let rel = pointer.strip_prefix("/spec/values").unwrap_or(pointer);
+                    let node = bp.values_node.as_ref().and_then(|n| n.pointer(rel));
+                    diags.push(
+                        Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
+                            .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
+                            .for_blueprint(bp.name.clone())
+                            .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha, clusters), `cluster` (name, id, region, provider, block, primary), `placement` (mode, regions, role), `blueprints` and `outputs`; see docs/blueprint-format.md"),
+                    );
+                }
             }
-        },
+        }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 use std::fmt::Write as _;
                 let _ = write!(pointer, "/{i}");
-                walk(env, ctx, item, pointer, bp, file, diags);
+                walk(w, item, pointer, diags);
                 pointer.truncate(len);
             }
         }
@@ -158,12 +186,16 @@ fn walk(
                         c => pointer.push(c),
                     }
                 }
-                walk(env, ctx, item, pointer, bp, file, diags);
+                walk(w, item, pointer, diags);
                 pointer.truncate(len);
             }
         }
         _ => {}
     }
+}
+
+fn over_budget() -> String {
+    format!("the Sovereign's values templates together run more than {OVERLAY_BUDGET} template instructions")
 }
 
 /// The most one values template may produce. Catalog templates come from
@@ -194,7 +226,7 @@ fn message(e: &minijinja::Error) -> String {
     if e.kind() == minijinja::ErrorKind::OutOfFuel {
         return format!(
             "it runs more than {} template instructions (a loop that does not end?)",
-            crate::templates::TEMPLATE_FUEL
+            crate::templates::OVERLAY_FUEL
         );
     }
     // A capped write surfaces as an I/O error with our message as source.
@@ -204,24 +236,35 @@ fn message(e: &minijinja::Error) -> String {
     e.detail().map_or_else(|| e.to_string(), str::to_string)
 }
 
-fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> Result<Value, String> {
-    let t = s.trim();
-    if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
-        && !inner.contains("{{")
-        && !inner.contains("}}")
-    {
-        let expr = inner.trim().trim_start_matches('-').trim_end_matches('-');
-        let v = eval_expression(env, ctx, expr).map_err(|e| message(&e))?;
-        if v.is_undefined() {
-            return Err(format!("`{}` is undefined", inner.trim()));
-        }
-        // Sized as JSON before it is built: a value may be a 100 MB string.
-        serde_json::to_writer(&mut Capped(Vec::new()), &v).map_err(|_| too_large())?;
-        return serde_json::to_value(&v).map_err(|e| e.to_string());
+/// Evaluates one overlay string, and says how many instructions that may
+/// have taken: what the render used, or for a single expression (which
+/// minijinja does not count) its whole allowance.
+fn eval_string(env: &Environment<'_>, ctx: &minijinja::Value, s: &str) -> (Result<Value, String>, u64) {
+    let single = s.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}"));
+    if let Some(inner) = single.filter(|i| !i.contains("{{") && !i.contains("}}")) {
+        return (eval_one(env, ctx, inner), crate::templates::OVERLAY_FUEL);
     }
     let mut out = Capped(Vec::new());
-    env.template_from_str(s).and_then(|t| t.render_captured_to(ctx.clone(), &mut out)).map_err(|e| message(&e))?;
-    String::from_utf8(out.0).map(Value::String).map_err(|e| e.to_string())
+    match env.template_from_str(s).and_then(|t| t.render_captured_to(ctx.clone(), &mut out)) {
+        Ok(captured) => {
+            let used = captured.state().fuel_levels().map_or(crate::templates::OVERLAY_FUEL, |(used, _)| used);
+            (String::from_utf8(out.0).map(Value::String).map_err(|e| e.to_string()), used)
+        }
+        Err(e) => (Err(message(&e)), crate::templates::OVERLAY_FUEL),
+    }
+}
+
+/// Evaluates `inner`, the expression of a string that is exactly one
+/// `{{ … }}`, keeping its type.
+fn eval_one(env: &Environment<'_>, ctx: &minijinja::Value, inner: &str) -> Result<Value, String> {
+    let expr = inner.trim().trim_start_matches('-').trim_end_matches('-');
+    let v = eval_expression(env, ctx, expr).map_err(|e| message(&e))?;
+    if v.is_undefined() {
+        return Err(format!("`{}` is undefined", inner.trim()));
+    }
+    // Sized as JSON before it is built: a value may be a 100 MB string.
+    serde_json::to_writer(&mut Capped(Vec::new()), &v).map_err(|_| too_large())?;
+    serde_json::to_value(&v).map_err(|e| e.to_string())
 }
 
 /// Evaluates one expression. With the shared environment (every render's)
@@ -236,7 +279,7 @@ fn eval_expression(
     thread_local! {
         static COMPILED: std::cell::RefCell<HashMap<String, Compiled>> = std::cell::RefCell::new(HashMap::new());
     }
-    let shared = crate::templates::shared();
+    let shared = crate::templates::overlays();
     if !std::ptr::eq(env, shared) {
         return env.compile_expression(expr)?.eval(ctx);
     }
@@ -377,11 +420,11 @@ mod tests {
     fn typed_and_interpolated_templates() {
         let env = crate::templates::environment();
         let ctx = minijinja::context! { config => crate::templates::sv(json!({"n": 3, "on": true})), sovereign => crate::templates::sv(json!({"fqdn": "a.b.c"})) };
-        assert_eq!(eval_string(&env, &ctx, "{{ config.n }}").unwrap(), json!(3));
-        assert_eq!(eval_string(&env, &ctx, "{{ config.on }}").unwrap(), json!(true));
-        assert_eq!(eval_string(&env, &ctx, "keycloak.{{ sovereign.fqdn }}").unwrap(), json!("keycloak.a.b.c"));
-        assert!(eval_string(&env, &ctx, "{{ config.missing }}").is_err());
-        assert!(eval_string(&env, &ctx, "x{{ sovereign.fdqn }}").is_err());
+        assert_eq!(eval_string(&env, &ctx, "{{ config.n }}").0.unwrap(), json!(3));
+        assert_eq!(eval_string(&env, &ctx, "{{ config.on }}").0.unwrap(), json!(true));
+        assert_eq!(eval_string(&env, &ctx, "keycloak.{{ sovereign.fqdn }}").0.unwrap(), json!("keycloak.a.b.c"));
+        assert!(eval_string(&env, &ctx, "{{ config.missing }}").0.is_err());
+        assert!(eval_string(&env, &ctx, "x{{ sovereign.fdqn }}").0.is_err());
     }
 
     #[test]

@@ -188,32 +188,43 @@ impl<'i> jsonschema::Keyword<'i> for StrictInteger {
     }
 
     fn is_valid(&self, instance: &'i Value) -> bool {
-        !matches!(instance, Value::Number(n) if n.is_f64())
+        // Integers beyond 64 bits arrive as floats however they were
+        // written; only a float within that range can be a `3.0`.
+        !matches!(instance, Value::Number(n) if n.as_f64().is_some_and(|f| n.is_f64() && f.abs() < 9.2e18))
     }
 }
 
 /// Adds [`STRICT_INTEGER`] to every schema object whose `type` allows
 /// integers but not other numbers. Instance data inside a schema (`enum`,
-/// `const`, `default`, `examples`) is left as it is.
+/// `const`, `default`, `examples`) is left as it is, and so are `not` and
+/// `if`, where a stricter `integer` would turn the rule around; maps of
+/// schemas (`properties`, `$defs`, ...) are walked by value, whatever
+/// their keys are named (a property called `default` is a schema).
 fn mark_integers(schema: &mut Value) {
-    match schema {
-        Value::Object(m) => {
-            let integer_only = match m.get("type") {
-                Some(Value::String(t)) => t == "integer",
-                Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number"),
-                _ => false,
-            };
-            for (k, v) in m.iter_mut() {
-                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
-                    mark_integers(v);
+    let Value::Object(m) = schema else { return };
+    let integer_only = match m.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number"),
+        _ => false,
+    };
+    for (k, v) in m.iter_mut() {
+        match k.as_str() {
+            "enum" | "const" | "default" | "examples" | "not" | "if" => {}
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                if let Value::Object(schemas) = v {
+                    schemas.values_mut().for_each(mark_integers);
                 }
             }
-            if integer_only {
-                m.insert(STRICT_INTEGER.into(), Value::Bool(true));
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                if let Value::Array(schemas) = v {
+                    schemas.iter_mut().for_each(mark_integers);
+                }
             }
+            _ => mark_integers(v),
         }
-        Value::Array(a) => a.iter_mut().for_each(mark_integers),
-        _ => {}
+    }
+    if integer_only {
+        m.insert(STRICT_INTEGER.into(), Value::Bool(true));
     }
 }
 
@@ -528,7 +539,10 @@ mod tests {
                 "c": {"type": "array", "items": {"type": "integer"}},
                 "n": {"type": "number"},
                 "e": {"enum": [{"type": "integer"}]},
-                "type": {"type": "integer"}
+                "type": {"type": "integer"},
+                "default": {"type": "integer"},
+                "big": {"type": "integer"},
+                "notint": {"not": {"type": "integer"}}
             }
         });
         let s = Schema::compile(&schema).unwrap();
@@ -536,13 +550,19 @@ mod tests {
             let doc = parse_one(text, &Limits::default()).unwrap().unwrap();
             s.check(&doc, "f.yaml")
         };
-        assert!(check("a: 3\nb: 3\nc: [1, 2]\nn: 3.5\ntype: 7\ne: {type: integer}\n").is_empty());
+        assert!(
+            check(
+                "a: 3\nb: 3\nc: [1, 2]\nn: 3.5\ntype: 7\ne: {type: integer}\nbig: 18446744073709551616\nnotint: 3.5\n"
+            )
+            .is_empty()
+        );
         for (text, field, value) in [
             ("a: 3.0", "a", "3.0"),
             ("a: 3e0", "a", "3e0"),
             ("b: 3.0", "b", "3.0"),
             ("c: [1, 2.0]", "c[1]", "2.0"),
             ("type: 1.0", "type", "1.0"),
+            ("default: 2.0", "default", "2.0"),
         ] {
             let d = check(text);
             assert_eq!(d.len(), 1, "{text}: {d:#?}");

@@ -230,6 +230,24 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let spec = &j["spec"];
 
+    // The schema made every count an integer literal; a count that is not
+    // a whole number here would render as 0 workers: never silently.
+    for (i, r) in spec["topology"]["regions"].as_array().into_iter().flatten().enumerate() {
+        if !r["workers"]["count"].is_u64() {
+            let field = format!("/spec/topology/regions/{i}/workers/count");
+            diags.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    format!("`{}` must be a whole number", catalyst_yaml::display_path(&field)),
+                )
+                .at(loc(&field)),
+            );
+        }
+    }
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
     let regions: Vec<Region> = spec["topology"]["regions"]
         .as_array()
         .into_iter()

@@ -146,7 +146,22 @@ fn check_directives(text: &str) -> Result<(), YamlError> {
     if !text.starts_with('%') && !text.contains("\n%") {
         return Ok(());
     }
+    // Directives stand only before a document starts (or after `...`):
+    // a line of a quoted or block scalar that starts with `%` is content.
+    let mut prologue = true;
     for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_end();
+        if trimmed == "..." {
+            prologue = true;
+            continue;
+        }
+        if !prologue || trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if !trimmed.starts_with('%') {
+            prologue = false;
+            continue;
+        }
         let Some(rest) = line.strip_prefix("%YAML") else { continue };
         let version = rest.split('#').next().unwrap_or_default().trim();
         if !matches!(version, "1.1" | "1.2") {
@@ -922,6 +937,10 @@ mod tests {
         {
             assert!(parse(text, &Limits::default()).is_ok(), "{text:?}");
         }
+        // A `%` line inside a scalar is content, not a directive.
+        assert!(check_directives("a: \"x\n%YAML 9.9 y\"\n").is_ok());
+        assert!(check_directives("# c\n\n%YAML 9.9\n---\n").is_err());
+        assert!(check_directives("a: 1\n...\n%YAML 9.9\n---\nb: 2\n").is_err());
         let doc = parse_one("a: !!str 3\n", &Limits::default()).unwrap().unwrap();
         assert_eq!(doc.to_json(), serde_json::json!({"a": "3"}));
     }
