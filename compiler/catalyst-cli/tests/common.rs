@@ -568,3 +568,53 @@ spec:
 {rest}"
     )
 }
+
+/// Every entry under `dir` by relative path: a file's bytes, a symbolic
+/// link's target (not followed), nothing for a folder, a marker for a FIFO
+/// or device (never opened): to see that nothing was written anywhere.
+pub fn entries(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let t = e.file_type().unwrap();
+            let content = if t.is_symlink() {
+                std::fs::read_link(&p).unwrap().into_os_string().into_encoded_bytes()
+            } else if t.is_dir() {
+                stack.push(p);
+                Vec::new()
+            } else if t.is_file() {
+                std::fs::read(&p).unwrap_or_default()
+            } else {
+                // A FIFO or a device: opening it could block.
+                b"(special file)".to_vec()
+            };
+            out.insert(rel, content);
+        }
+    }
+    out
+}
+
+/// The real helm binaries: set by .ci/run, or installed there before.
+pub fn helms() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (var, dir) in [("CATALYST_TEST_HELM3", "helm3"), ("CATALYST_TEST_HELM4", "helm4")] {
+        let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/catalyst/tools")
+                .join(dir)
+                .join("helm")
+        });
+        if p.is_file() {
+            out.push(p);
+        }
+    }
+    if out.len() < 2 {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide helm 3 and helm 4 (.ci/run installs them)");
+        eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
+    }
+    out
+}

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{catalog_copy, golden_catalog_into, repo, solo_spec, text};
+use common::{catalog_copy, entries, golden_catalog_into, repo, solo_spec, text};
 
 /// How long one run may take before it counts as unbounded.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -160,37 +160,9 @@ fn names_line_col(s: &str, file: &str) -> bool {
     })
 }
 
-/// Every entry under `dir` by relative path: a file's bytes, a symbolic
-/// link's target (not followed), nothing for a folder.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let t = e.file_type().unwrap();
-            let content = if t.is_symlink() {
-                std::fs::read_link(&p).unwrap().into_os_string().into_encoded_bytes()
-            } else if t.is_dir() {
-                stack.push(p);
-                Vec::new()
-            } else if t.is_file() {
-                std::fs::read(&p).unwrap_or_default()
-            } else {
-                // A FIFO or a device: opening it could block.
-                b"(special file)".to_vec()
-            };
-            out.insert(rel, content);
-        }
-    }
-    out
-}
-
 /// Whether a run refused its input cleanly; `Err` says how it did not.
 fn check(run: &Run) -> Result<Outcome, String> {
-    let before: Vec<BTreeMap<String, Vec<u8>>> = run.watch.iter().map(|w| snapshot(w)).collect();
+    let before: Vec<BTreeMap<String, Vec<u8>>> = run.watch.iter().map(|w| entries(w)).collect();
     let o = run_bounded(&run.cwd, &run.args, &run.env, run.timeout);
     let args: Vec<String> = run.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let why =
@@ -226,7 +198,7 @@ fn check(run: &Run) -> Result<Outcome, String> {
         return Err(why(format!("no diagnostic names {f}:LINE:COL")));
     }
     for (w, b) in run.watch.iter().zip(&before) {
-        let after = snapshot(w);
+        let after = entries(w);
         if after != *b {
             let changed: Vec<&String> = after.keys().filter(|k| b.get(*k) != after.get(*k)).collect();
             return Err(why(format!("it wrote into {}: {changed:?}", w.display())));
@@ -1518,10 +1490,10 @@ fn a_hostile_archive_in_a_blueprints_charts_folder_is_only_read() {
         ("cilium/values.yaml", tar::EntryType::Symlink, b"", "/etc/shadow"),
     ]);
     std::fs::write(charts.join("cilium-1.16.5.tgz"), tgz).unwrap();
-    let before = snapshot(tmp.path());
+    let before = entries(tmp.path());
     let o = bounded(&cat, &["validate"], TIMEOUT);
     assert!(matches!(o.code, Some(0 | 1)), "exit {:?}\n{}", o.code, head(&o.stderr));
-    assert_eq!(snapshot(tmp.path()), before, "validate wrote something");
+    assert_eq!(entries(tmp.path()), before, "validate wrote something");
     assert!(!Path::new("/tmp/catalyst-hostile-absolute").exists());
 }
 

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,31 +45,6 @@ impl Counter {
     fn connections(&self) -> usize {
         self.seen.load(Ordering::SeqCst)
     }
-}
-
-/// Every entry under `dir`: a file's bytes, a link's target, nothing for a
-/// folder (to see that nothing was written anywhere).
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let t = e.file_type().unwrap();
-            let content = if t.is_symlink() {
-                std::fs::read_link(&p).unwrap().into_os_string().into_encoded_bytes()
-            } else if t.is_dir() {
-                stack.push(p);
-                Vec::new()
-            } else {
-                std::fs::read(&p).unwrap_or_default()
-            };
-            out.insert(rel, content);
-        }
-    }
-    out
 }
 
 fn write(path: &Path, text: &str) {
@@ -133,28 +107,6 @@ fn chart_tgz(chart_yaml: &str) -> Vec<u8> {
     gzip(&[tar_entries(&files), TAR_END.to_vec()].concat())
 }
 
-/// The real helm binaries (3 and 4) where installed (`.ci/run` installs
-/// them; CATALYST_TEST_HELM3/4 point at them).
-fn helms() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for (var, dir) in [("CATALYST_TEST_HELM3", "helm3"), ("CATALYST_TEST_HELM4", "helm4")] {
-        let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/catalyst/tools")
-                .join(dir)
-                .join("helm")
-        });
-        if p.is_file() {
-            out.push(p);
-        }
-    }
-    if out.len() < 2 {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide helm 3 and helm 4 (.ci/run installs them)");
-        eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------
 // Chart names and versions.
 
@@ -183,13 +135,13 @@ fn package_refuses_names_and_versions_that_would_leave_the_destination() {
         let work = t.path().join("work");
         chart_folder(&work, chart_yaml);
         std::fs::create_dir_all(t.path().join("victim/manifests")).unwrap();
-        let before = snapshot(t.path());
+        let before = entries(t.path());
         let (code, out) = run(&work, &[], &["package", "chart", "--skip-smoke-render", "-d", "out"]);
         assert_eq!(code, 1, "{chart_yaml}\n{out}");
         for e in *expect {
             assert!(out.contains(e), "{chart_yaml}: no `{e}` in\n{out}");
         }
-        assert_eq!(snapshot(t.path()), before, "{chart_yaml}: something was written");
+        assert_eq!(entries(t.path()), before, "{chart_yaml}: something was written");
     }
 }
 
@@ -202,11 +154,11 @@ fn dependency_names_versions_and_digests_are_checked_before_any_request() {
     // A dependency name that would leave charts/ (and the registry path).
     let work = t.path().join("a");
     chart_folder(&work, &chart(&format!("  - name: ../../../victim\n    version: 1.0.0\n    repository: {repo}\n")));
-    let before = snapshot(t.path());
+    let before = entries(t.path());
     let (code, out) = run(&work, &[], &["package", "chart", "--skip-smoke-render", "-d", "out"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("chart/Chart.yaml") && out.contains("the dependency name `../../../victim`"), "{out}");
-    assert_eq!(snapshot(t.path()), before, "something was written");
+    assert_eq!(entries(t.path()), before, "something was written");
     // A locked version, and a locked digest that would read another file.
     let work = t.path().join("b");
     chart_folder(&work, &chart(&format!("  - name: web\n    version: 1.0.0\n    repository: {repo}\n")));
@@ -217,12 +169,12 @@ fn dependency_names_versions_and_digests_are_checked_before_any_request() {
         ),
     ] {
         write(&work.join("chart/Chart.lock"), &lock);
-        let before = snapshot(t.path());
+        let before = entries(t.path());
         let (code, out) = run(&work, &[], &["package", "chart", "--skip-smoke-render", "-d", "out"]);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("chart/Chart.lock:"), "{out}");
         assert!(out.contains("is not a semantic version") || out.contains("is not sha256:<64 hex digits>"), "{out}");
-        assert_eq!(snapshot(t.path()), before, "something was written");
+        assert_eq!(entries(t.path()), before, "something was written");
     }
     assert_eq!(registry.connections(), 0, "a request was made before the refusal");
 }
@@ -364,11 +316,11 @@ fn a_vendored_archive_of_two_members_is_refused_when_packaging() {
     );
     std::fs::create_dir_all(chart.join("charts")).unwrap();
     std::fs::write(chart.join("charts/evil-1.0.0.tgz"), two_members()).unwrap();
-    let before = snapshot(t.path());
+    let before = entries(t.path());
     let (code, out) = run(t.path(), &[], &["package", "chart", "--skip-smoke-render", "-d", "out"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("chart/charts/evil-1.0.0.tgz") && out.contains("more than one gzip member"), "{out}");
-    assert_eq!(snapshot(t.path()), before, "something was written");
+    assert_eq!(entries(t.path()), before, "something was written");
     assert_eq!(registry.connections(), 0);
 }
 
@@ -393,7 +345,7 @@ fn chart_roots_that_link_out_of_the_repository_are_refused() {
     );
     std::os::unix::fs::symlink(standalone.join("chart"), root.join("linked-chart")).unwrap();
     std::os::unix::fs::symlink(&standalone, root.join("linked-folder")).unwrap();
-    let before = snapshot(t.path());
+    let before = entries(t.path());
     for (path, link) in [
         ("platform/base", "platform/base/chart"),
         ("platform/base/chart", "platform/base/chart"),
@@ -407,7 +359,7 @@ fn chart_roots_that_link_out_of_the_repository_are_refused() {
             out.contains(&format!("{link}: the chart folder")) && out.contains("leads out of the repository"),
             "{path}: {out}"
         );
-        assert_eq!(snapshot(t.path()), before, "{path}: something was written");
+        assert_eq!(entries(t.path()), before, "{path}: something was written");
     }
     // The same chart inside the repository is packaged.
     copy_tree(&standalone, &root.join("inside"));

@@ -10,27 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-/// The real helm binaries: set by .ci/run, or installed there before.
-fn helms() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for (var, dir) in [("CATALYST_TEST_HELM3", "helm3"), ("CATALYST_TEST_HELM4", "helm4")] {
-        let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/catalyst/tools")
-                .join(dir)
-                .join("helm")
-        });
-        if p.is_file() {
-            out.push(p);
-        }
-    }
-    if out.len() < 2 {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide helm 3 and helm 4 (.ci/run installs them)");
-        eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
-    }
-    out
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
