@@ -287,6 +287,7 @@ fn colour_only_when_asked_and_errors_exit_2() {
         assert!(out.contains("\x1b[32m+"), "a terminal gets colour: {out}");
         assert!(!on_tty(true).unwrap().contains('\x1b'), "NO_COLOR on a terminal");
     } else {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide util-linux `script` (.ci/run installs bsdutils)");
         eprintln!("skipped the terminal check: util-linux `script` is not installed");
     }
 

@@ -46,6 +46,7 @@ fn prlimit() -> Option<&'static Path> {
         .get_or_init(|| {
             let p = ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().map(PathBuf::from).find(|p| p.is_file());
             if p.is_none() {
+                assert!(std::env::var_os("CI").is_none(), "CI must provide util-linux prlimit: the runs are memory-capped");
                 say("note: util-linux prlimit is not installed; runs are not memory-capped");
             }
             p
