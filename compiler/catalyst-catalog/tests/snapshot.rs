@@ -10,7 +10,10 @@ fn snapshot() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        assert!(std::env::var_os("CI").is_none(), "CI must have ../shared beside the checkout (../shared/openova-snapshot)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have ../shared beside the checkout (../shared/openova-snapshot)"
+        );
         eprintln!("skipped: ../shared/openova-snapshot is absent (a fresh clone without shared/); CI always has it");
         None
     }

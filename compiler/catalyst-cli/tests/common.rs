@@ -31,7 +31,10 @@ pub fn snapshot() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p.canonicalize().unwrap())
     } else {
-        assert!(std::env::var_os("CI").is_none(), "CI must have ../shared beside the checkout (../shared/openova-snapshot)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have ../shared beside the checkout (../shared/openova-snapshot)"
+        );
         eprintln!("skipped: ../shared/openova-snapshot is absent (a fresh clone without shared/); CI always has it");
         None
     }
@@ -618,4 +621,92 @@ pub fn helms() -> Vec<PathBuf> {
         eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
     }
     out
+}
+
+/// What a bounded run of a command gave.
+pub struct Bounded {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: std::time::Duration,
+    pub timed_out: bool,
+}
+
+/// util-linux's prlimit, where installed (CI must have it: hostile runs
+/// are memory-capped through it).
+pub fn prlimit() -> Option<&'static Path> {
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let p = ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().map(PathBuf::from).find(|p| p.is_file());
+            if p.is_none() {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI must provide util-linux prlimit: the runs are memory-capped"
+                );
+                eprintln!("note: util-linux prlimit is not installed; runs are not memory-capped");
+            }
+            p
+        })
+        .as_deref()
+}
+
+/// The catalyst binary as a command, its address space capped at `memory`
+/// bytes where prlimit is installed (prlimit execs it: the child is
+/// catalyst itself), in `cwd`, without colour or the caller's
+/// NO_COLOR/CATALYST_JOBS, stdin closed.
+pub fn catalyst_command(cwd: &Path, memory: Option<u64>) -> Command {
+    let bin = env!("CARGO_BIN_EXE_catalyst");
+    let mut cmd = match memory.and_then(|m| prlimit().map(|p| (m, p))) {
+        Some((m, p)) => {
+            let mut c = Command::new(p);
+            c.arg(format!("--as={m}")).arg("--").arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    cmd.current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .env_remove("CATALYST_JOBS")
+        .args(["--color", "never"])
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Runs `cmd`, draining its output while it runs (a full pipe must not
+/// look like a hang), killed after `timeout`.
+pub fn run_killed_after(mut cmd: Command, timeout: std::time::Duration) -> Bounded {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("run catalyst");
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            b
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Bounded {
+        code: status.code(),
+        stdout: text(&out.join().unwrap()),
+        stderr: text(&err.join().unwrap()),
+        elapsed: start.elapsed(),
+        timed_out,
+    }
 }

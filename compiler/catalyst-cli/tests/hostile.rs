@@ -16,12 +16,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{catalog_copy, entries, golden_catalog_into, repo, solo_spec, text};
+use common::{
+    Bounded, catalog_copy, catalyst_command, entries, golden_catalog_into, repo, run_killed_after, solo_spec, text,
+};
 
 /// How long one run may take before it counts as unbounded.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -32,83 +33,17 @@ const MEMORY_CAP: u64 = 2 << 30;
 // ---------------------------------------------------------------------------
 // Running the binary under bounds.
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-    timed_out: bool,
-}
+type Outcome = Bounded;
 
-fn prlimit() -> Option<&'static Path> {
-    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            let p = ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().map(PathBuf::from).find(|p| p.is_file());
-            if p.is_none() {
-                assert!(std::env::var_os("CI").is_none(), "CI must provide util-linux prlimit: the runs are memory-capped");
-                say("note: util-linux prlimit is not installed; runs are not memory-capped");
-            }
-            p
-        })
-        .as_deref()
-}
-
-/// Runs catalyst with `args` in `cwd`, killing it after `timeout`; output
-/// is drained while it runs (a full pipe must not look like a hang).
+/// Runs catalyst with `args` in `cwd`, memory-capped, killed after
+/// `timeout`.
 fn run_bounded(cwd: &Path, args: &[OsString], env: &[(&str, OsString)], timeout: Duration) -> Outcome {
-    let bin = env!("CARGO_BIN_EXE_catalyst");
-    let mut cmd = match prlimit() {
-        // prlimit execs the command: the child is catalyst itself.
-        Some(p) => {
-            let mut c = Command::new(p);
-            c.arg(format!("--as={MEMORY_CAP}")).arg("--").arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    cmd.current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .env_remove("CATALYST_JOBS")
-        .args(["--color", "never"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = catalyst_command(cwd, Some(MEMORY_CAP));
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("run catalyst");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = r.read_to_end(&mut b);
-            b
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > timeout {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = start.elapsed();
-    Outcome {
-        code: status.code(),
-        stdout: text(&out.join().unwrap()),
-        stderr: text(&err.join().unwrap()),
-        elapsed,
-        timed_out,
-    }
+    run_killed_after(cmd, timeout)
 }
 
 /// One command over a hostile input, and what its refusal must say.

@@ -14,11 +14,10 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::text;
+use common::{catalyst_command, run_killed_after};
 
 /// How long one run may take before it counts as a hang.
 const RUN_LIMIT: Duration = Duration::from_secs(40);
@@ -133,73 +132,24 @@ impl Run {
     }
 }
 
-fn prlimit() -> Option<PathBuf> {
-    ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
 /// Runs catalyst in `cwd` with `env`, killed after [`RUN_LIMIT`] (a failure:
 /// a hang), its address space capped at `memory` bytes where util-linux's
 /// prlimit is installed. No credentials or registry settings from the
 /// environment of the test leak in.
 fn run(cwd: &Path, env: &[(&str, &str)], args: &[&str], memory: Option<u64>) -> Run {
-    let bin = env!("CARGO_BIN_EXE_catalyst");
-    let mut cmd = match (memory, prlimit()) {
-        (Some(m), Some(p)) => {
-            let mut c = Command::new(p);
-            c.arg(format!("--as={m}")).arg("--").arg(bin);
-            c
-        }
-        (Some(_), None) => {
-            assert!(std::env::var_os("CI").is_none(), "CI must provide prlimit (util-linux)");
-            eprintln!("note: prlimit is not installed; this run is not memory-capped");
-            Command::new(bin)
-        }
-        _ => Command::new(bin),
-    };
-    cmd.current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .env_remove("CATALYST_JOBS")
-        .env_remove("CATALYST_REGISTRY_TIMEOUT")
+    let mut cmd = catalyst_command(cwd, memory);
+    cmd.env_remove("CATALYST_REGISTRY_TIMEOUT")
         .env_remove("CATALYST_REGISTRY_USERNAME")
         .env_remove("CATALYST_REGISTRY_PASSWORD")
         .env("DOCKER_CONFIG", cwd.join("no-docker-config"))
         .env("COSIGN_PASSWORD", "test-pass-phrase")
-        .args(["--color", "never"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("run catalyst");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = r.read_to_end(&mut b);
-            b
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("catalyst {args:?} still running after {RUN_LIMIT:?}: it hangs on this registry");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let r = Run {
-        code: status.code(),
-        stdout: text(&out.join().unwrap()),
-        stderr: text(&err.join().unwrap()),
-        elapsed: start.elapsed(),
-    };
+    let b = run_killed_after(cmd, RUN_LIMIT);
+    assert!(!b.timed_out, "catalyst {args:?} still running after {RUN_LIMIT:?}: it hangs on this registry");
+    let r = Run { code: b.code, stdout: b.stdout, stderr: b.stderr, elapsed: b.elapsed };
     assert!(!r.stderr.contains("panicked") && r.code.is_some(), "catalyst {args:?}: {:?}\n{}", r.code, r.stderr);
     r
 }

@@ -817,13 +817,11 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     let mut report = render_in_memory(ws, &targets, opts, sink)?;
     // A Sovereign that rendered but could not be written beside its
     // directory (a full disk) fails the run like one that did not render.
-    let unwritten = report.sovereigns.iter_mut().find_map(|s| match s.prepared.take() {
-        Some(Err(e)) => Some(e),
-        other => {
-            s.prepared = other;
-            None
-        }
-    });
+    let unwritten = report
+        .sovereigns
+        .iter_mut()
+        .find(|s| matches!(s.prepared, Some(Err(_))))
+        .and_then(|s| s.prepared.take()?.err());
     let swap = sink == Sink::Write && !report.has_errors() && unwritten.is_none();
     if !swap {
         // Nothing is swapped in: what was written beside goes.
