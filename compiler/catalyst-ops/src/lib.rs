@@ -131,6 +131,24 @@ impl Workspace {
                 return None;
             }
         };
+        // The versions the module pins against the version matrix.
+        let shown: Vec<String> = module.locals.iter().map(|l| self.display(Path::new(&l.file))).collect();
+        let pins: Vec<catalyst_catalog::Phase0Pin<'_>> = module
+            .locals
+            .iter()
+            .zip(&shown)
+            .map(|(l, file)| catalyst_catalog::Phase0Pin {
+                module: catalyst_render::tofu::MODULE_DIR,
+                local: &l.name,
+                value: &l.value,
+                location: Location::new(file.as_str(), l.line, l.column, l.name.len()),
+            })
+            .collect();
+        let disagreements = cat.check_phase0(catalyst_render::tofu::MODULE_DIR, &pins);
+        if !disagreements.is_empty() {
+            cat.diagnostics.extend(disagreements);
+            cat.diagnostics.sort();
+        }
         let mut digests = BTreeMap::new();
         let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
