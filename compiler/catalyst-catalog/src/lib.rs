@@ -1480,7 +1480,8 @@ fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
         if cat.composition_for(x).is_some() {
             continue;
         }
-        let wanted = x.default_composition.as_deref().map_or(String::new(), |n| format!(" `{n}` (its defaultCompositionRef)"));
+        let wanted =
+            x.default_composition.as_deref().map_or(String::new(), |n| format!(" `{n}` (its defaultCompositionRef)"));
         diags.push(
             Diagnostic::error(
                 "missing-composition",
@@ -1511,7 +1512,12 @@ fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
             );
             continue;
         };
-        diags.extend(catalyst_compose::check(comp, &xrd.name, &xrd.schema).0.into_iter().map(|d| d.for_blueprint(c.blueprint.clone())));
+        diags.extend(
+            catalyst_compose::check(comp, &xrd.name, &xrd.schema)
+                .0
+                .into_iter()
+                .map(|d| d.for_blueprint(c.blueprint.clone())),
+        );
     }
 }
 

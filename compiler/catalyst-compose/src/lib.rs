@@ -151,7 +151,14 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
         let Some(input) = input else { continue };
         for key in ["environment", "condition"] {
             if let Some((k, _)) = input.entry(key) {
-                diags.push(err("composition-unsupported", format!("`{key}` of the function input is not evaluated by catalyst"), k).help(HELP_SUBSET));
+                diags.push(
+                    err(
+                        "composition-unsupported",
+                        format!("`{key}` of the function input is not evaluated by catalyst"),
+                        k,
+                    )
+                    .help(HELP_SUBSET),
+                );
             }
         }
         let mut sets: BTreeMap<String, Vec<Patch>> = BTreeMap::new();
@@ -172,8 +179,14 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
             }
             let Some(base) = r.get("base") else {
                 diags.push(
-                    err("composition-unsupported", format!("resource `{rname}` has no `base`: catalyst composes only resources with a base template"), r)
-                        .help(HELP_SUBSET),
+                    err(
+                        "composition-unsupported",
+                        format!(
+                            "resource `{rname}` has no `base`: catalyst composes only resources with a base template"
+                        ),
+                        r,
+                    )
+                    .help(HELP_SUBSET),
                 );
                 continue;
             };
@@ -202,7 +215,10 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
 
 fn field_path(n: &Node, file: &str, diags: &mut Diagnostics) -> Option<FieldPath> {
     let Some(text) = n.as_str() else {
-        diags.push(Diagnostic::error("composition-invalid", format!("a field path must be a string, not {}", n.kind_name())).at(Some(loc(file, n))));
+        diags.push(
+            Diagnostic::error("composition-invalid", format!("a field path must be a string, not {}", n.kind_name()))
+                .at(Some(loc(file, n))),
+        );
         return None;
     };
     match path::parse(text) {
@@ -215,7 +231,12 @@ fn field_path(n: &Node, file: &str, diags: &mut Diagnostics) -> Option<FieldPath
 }
 
 /// One patch (or, for a `PatchSet` patch, the set's patches).
-fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags: &mut Diagnostics) -> Option<Vec<Patch>> {
+fn parse_patch(
+    p: &Node,
+    file: &str,
+    sets: &BTreeMap<String, Vec<Patch>>,
+    diags: &mut Diagnostics,
+) -> Option<Vec<Patch>> {
     let at = loc(file, p);
     let ty_node = p.get("type");
     let ty = ty_node.and_then(Node::as_str).unwrap_or("FromCompositeFieldPath");
@@ -229,9 +250,12 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
                 Some(ps) => Some(ps.clone()),
                 None => {
                     diags.push(
-                        Diagnostic::error("composition-invalid", format!("patch set `{set}` is not defined (before its use) in patchSets"))
-                            .at(Some(at))
-                            .help(format!("known patch sets: {}", sets.keys().cloned().collect::<Vec<_>>().join(", "))),
+                        Diagnostic::error(
+                            "composition-invalid",
+                            format!("patch set `{set}` is not defined (before its use) in patchSets"),
+                        )
+                        .at(Some(at))
+                        .help(format!("known patch sets: {}", sets.keys().cloned().collect::<Vec<_>>().join(", "))),
                     );
                     None
                 }
@@ -239,9 +263,14 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
         }
         other => {
             diags.push(
-                Diagnostic::error("composition-unsupported", format!("patch type `{other}` is not evaluated by catalyst"))
-                    .at(Some(ty_node.map_or(at, |n| loc(file, n))))
-                    .help(format!("use FromCompositeFieldPath, CombineFromComposite, ToCompositeFieldPath or PatchSet; {HELP_SUBSET}")),
+                Diagnostic::error(
+                    "composition-unsupported",
+                    format!("patch type `{other}` is not evaluated by catalyst"),
+                )
+                .at(Some(ty_node.map_or(at, |n| loc(file, n))))
+                .help(format!(
+                    "use FromCompositeFieldPath, CombineFromComposite, ToCompositeFieldPath or PatchSet; {HELP_SUBSET}"
+                )),
             );
             return None;
         }
@@ -261,16 +290,22 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
         fmt = p.path(&["combine", "string", "fmt"]).and_then(Node::as_str).map(str::to_string);
         if vars.is_empty() || strategy != Some("string") || fmt.is_none() {
             diags.push(
-                Diagnostic::error("composition-invalid", "a CombineFromComposite patch needs combine.variables, strategy: string and string.fmt".to_string())
-                    .at(Some(at.clone())),
+                Diagnostic::error(
+                    "composition-invalid",
+                    "a CombineFromComposite patch needs combine.variables, strategy: string and string.fmt".to_string(),
+                )
+                .at(Some(at.clone())),
             );
             ok = false;
         } else if let Some(f) = &fmt {
             let n = transform::verbs(f).len();
             if n != vars.len() {
                 diags.push(
-                    Diagnostic::error("composition-invalid", format!("combine.string.fmt has {n} verbs for {} variables", vars.len()))
-                        .at(Some(at.clone())),
+                    Diagnostic::error(
+                        "composition-invalid",
+                        format!("combine.string.fmt has {n} verbs for {} variables", vars.len()),
+                    )
+                    .at(Some(at.clone())),
                 );
                 ok = false;
             }
@@ -282,7 +317,10 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
                 None => ok = false,
             },
             None => {
-                diags.push(Diagnostic::error("composition-invalid", format!("a {ty} patch needs fromFieldPath")).at(Some(at.clone())));
+                diags.push(
+                    Diagnostic::error("composition-invalid", format!("a {ty} patch needs fromFieldPath"))
+                        .at(Some(at.clone())),
+                );
                 ok = false;
             }
         }
@@ -293,7 +331,10 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
             None
         }),
         None if kind == PatchKind::CombineFromComposite => {
-            diags.push(Diagnostic::error("composition-invalid", "a CombineFromComposite patch needs toFieldPath".to_string()).at(Some(at.clone())));
+            diags.push(
+                Diagnostic::error("composition-invalid", "a CombineFromComposite patch needs toFieldPath".to_string())
+                    .at(Some(at.clone())),
+            );
             ok = false;
             None
         }
@@ -306,7 +347,13 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
                 Some("Required") => required = true,
                 Some("Optional") => {}
                 _ => {
-                    diags.push(Diagnostic::error("composition-invalid", "policy.fromFieldPath is Optional or Required".to_string()).at(Some(loc(file, f))));
+                    diags.push(
+                        Diagnostic::error(
+                            "composition-invalid",
+                            "policy.fromFieldPath is Optional or Required".to_string(),
+                        )
+                        .at(Some(loc(file, f))),
+                    );
                     ok = false;
                 }
             }
@@ -314,9 +361,12 @@ fn parse_patch(p: &Node, file: &str, sets: &BTreeMap<String, Vec<Patch>>, diags:
         if let Some(t) = policy.get("toFieldPath") {
             if t.as_str() != Some("Replace") {
                 diags.push(
-                    Diagnostic::error("composition-unsupported", "policy.toFieldPath other than Replace is not evaluated by catalyst".to_string())
-                        .at(Some(loc(file, t)))
-                        .help(HELP_SUBSET),
+                    Diagnostic::error(
+                        "composition-unsupported",
+                        "policy.toFieldPath other than Replace is not evaluated by catalyst".to_string(),
+                    )
+                    .at(Some(loc(file, t)))
+                    .help(HELP_SUBSET),
                 );
                 ok = false;
             }
@@ -339,7 +389,9 @@ fn parse_transform(t: &Node, file: &str) -> Result<Op, Diagnostic> {
     let at = loc(file, t);
     let ty = t.get("type").and_then(Node::as_str).unwrap_or_default();
     let unsupported = |what: String| {
-        Diagnostic::error("composition-unsupported", format!("{what} is not evaluated by catalyst")).at(Some(at.clone())).help(HELP_SUBSET)
+        Diagnostic::error("composition-unsupported", format!("{what} is not evaluated by catalyst"))
+            .at(Some(at.clone()))
+            .help(HELP_SUBSET)
     };
     let invalid = |what: String| Diagnostic::error("composition-invalid", what).at(Some(at.clone()));
     let number = |n: Option<&Node>, field: &str| -> Result<serde_json::Number, Diagnostic> {
@@ -368,7 +420,9 @@ fn parse_transform(t: &Node, file: &str) -> Result<Op, Diagnostic> {
             match s.and_then(|s| s.get("type")).and_then(Node::as_str).unwrap_or_default() {
                 "Format" => {
                     let f = field("fmt").ok_or_else(|| invalid("a Format string transform needs `fmt`".to_string()))?;
-                    if transform::verbs(&f).len() != 1 || transform::verbs(&f).iter().any(|v| !matches!(v, 's' | 'd' | 'v')) {
+                    if transform::verbs(&f).len() != 1
+                        || transform::verbs(&f).iter().any(|v| !matches!(v, 's' | 'd' | 'v'))
+                    {
                         return Err(invalid("a Format string transform takes one %s, %d or %v".to_string()));
                     }
                     Ok(Op::Format(f))
@@ -385,11 +439,17 @@ fn parse_transform(t: &Node, file: &str) -> Result<Op, Diagnostic> {
                     let part = |k: &str| r.and_then(|r| r.get(k)).and_then(Node::as_str).map(str::to_string);
                     match (part("search"), part("replace")) {
                         (Some(search), Some(replace)) if !search.is_empty() => Ok(Op::Replace { search, replace }),
-                        _ => Err(invalid("a Replace string transform needs replace.search (not empty) and replace.replace".to_string())),
+                        _ => Err(invalid(
+                            "a Replace string transform needs replace.search (not empty) and replace.replace"
+                                .to_string(),
+                        )),
                     }
                 }
                 "Join" => Ok(Op::Join(
-                    s.and_then(|s| s.path(&["join", "separator"])).and_then(Node::as_str).unwrap_or_default().to_string(),
+                    s.and_then(|s| s.path(&["join", "separator"]))
+                        .and_then(Node::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 )),
                 other => Err(unsupported(format!("string transform type `{other}`"))),
             }
@@ -422,7 +482,9 @@ fn composite_schema_at<'a>(xrd_schema: &'a Value, p: &[Segment]) -> Found<'a> {
         (Some("metadata"), Some("name" | "namespace" | "uid" | "generateName")) if p.len() == 2 => return Found::Open,
         (Some("metadata"), Some("labels" | "annotations")) if p.len() == 3 && field(2).is_some() => return Found::Open,
         (Some("apiVersion" | "kind"), None) => return Found::Open,
-        (Some("spec"), Some("claimRef")) if p.len() == 3 && matches!(field(2), Some("apiVersion" | "kind" | "name" | "namespace")) => {
+        (Some("spec"), Some("claimRef"))
+            if p.len() == 3 && matches!(field(2), Some("apiVersion" | "kind" | "name" | "namespace")) =>
+        {
             return Found::Open;
         }
         (Some("spec"), Some("compositionRef")) if p.len() == 3 && field(2) == Some("name") => return Found::Open,
@@ -586,7 +648,12 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                                 diags.push(
                                     Diagnostic::error(
                                         "composition-transform-type",
-                                        format!("combine variable `{}` of resource `{}` is {}, not a scalar", fp.text, r.name, Ty::of(v).map_or("null", Ty::name)),
+                                        format!(
+                                            "combine variable `{}` of resource `{}` is {}, not a scalar",
+                                            fp.text,
+                                            r.name,
+                                            Ty::of(v).map_or("null", Ty::name)
+                                        ),
                                     )
                                     .at(Some(fp.at.clone())),
                                 );
@@ -621,9 +688,15 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                     }
                     Err(Failure::Value(why)) => {
                         diags.push(
-                            Diagnostic::error("composition-transform-failed", format!("a transform of resource `{}` in Composition `{}` fails for XR `{xr_name}`: {why}", r.name, c.name))
-                                .at(Some(t.at.clone()))
-                                .note("the patch", Some(p.at.clone())),
+                            Diagnostic::error(
+                                "composition-transform-failed",
+                                format!(
+                                    "a transform of resource `{}` in Composition `{}` fails for XR `{xr_name}`: {why}",
+                                    r.name, c.name
+                                ),
+                            )
+                            .at(Some(t.at.clone()))
+                            .note("the patch", Some(p.at.clone())),
                         );
                         continue 'resources;
                     }
@@ -631,7 +704,13 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
             }
             let to = p.to.as_ref().unwrap_or(&p.from[0]);
             if let Err(e) = path::set(&mut obj, &to.path, v) {
-                diags.push(Diagnostic::error("composition-broken-path", format!("resource `{}`: {e} (toFieldPath `{}`)", r.name, to.text)).at(Some(to.at.clone())));
+                diags.push(
+                    Diagnostic::error(
+                        "composition-broken-path",
+                        format!("resource `{}`: {e} (toFieldPath `{}`)", r.name, to.text),
+                    )
+                    .at(Some(to.at.clone())),
+                );
                 continue 'resources;
             }
         }

@@ -133,11 +133,13 @@ pub fn schema_at<'a>(schema: &'a Value, path: &[Segment]) -> SchemaAt<'a> {
             return SchemaAt::Open;
         }
         let next = match s {
-            Segment::Field(f) => cur.get("properties").and_then(|p| p.get(f)).or_else(|| match cur.get("additionalProperties") {
-                Some(Value::Bool(true)) => None,
-                Some(ap @ Value::Object(_)) => Some(ap),
-                _ => None,
-            }),
+            Segment::Field(f) => {
+                cur.get("properties").and_then(|p| p.get(f)).or_else(|| match cur.get("additionalProperties") {
+                    Some(Value::Bool(true)) => None,
+                    Some(ap @ Value::Object(_)) => Some(ap),
+                    _ => None,
+                })
+            }
             Segment::Index(_) => cur.get("items"),
         };
         match next {
@@ -177,11 +179,14 @@ mod tests {
     #[test]
     fn parses_keys_indexes_and_quotes() {
         let p = parse("metadata.labels[catalyst.openova.io/sovereign]").unwrap();
-        assert_eq!(p, vec![
-            Segment::Field("metadata".into()),
-            Segment::Field("labels".into()),
-            Segment::Field("catalyst.openova.io/sovereign".into())
-        ]);
+        assert_eq!(
+            p,
+            vec![
+                Segment::Field("metadata".into()),
+                Segment::Field("labels".into()),
+                Segment::Field("catalyst.openova.io/sovereign".into())
+            ]
+        );
         let p = parse("spec.forProvider.network[0].ip").unwrap();
         assert_eq!(p[3], Segment::Index(0));
         assert_eq!(p[4], Segment::Field("ip".into()));

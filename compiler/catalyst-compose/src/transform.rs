@@ -77,7 +77,10 @@ pub enum Op {
     TrimPrefix(String),
     TrimSuffix(String),
     /// `string` `Replace`: every `search` by `replace`.
-    Replace { search: String, replace: String },
+    Replace {
+        search: String,
+        replace: String,
+    },
     /// `string` `Join` of a list of scalars.
     Join(String),
     Multiply(Number),
@@ -143,9 +146,7 @@ impl Op {
             | Op::TrimPrefix(_)
             | Op::TrimSuffix(_)
             | Op::Replace { .. }
-            | Op::Join(_) => {
-                Some(Ty::String)
-            }
+            | Op::Join(_) => Some(Ty::String),
             Op::Multiply(n) => Some(if t == Ty::Integer && n.is_i64() { Ty::Integer } else { Ty::Number }),
             Op::ClampMin(_) | Op::ClampMax(_) => Some(t),
             Op::Convert(Target::String) => Some(Ty::String),
@@ -234,13 +235,9 @@ fn convert(v: &Value, target: Target) -> Result<Value, Failure> {
             .map(Value::from)
             .ok_or_else(|| bad("an integer")),
         (Target::Int64, Value::Bool(b)) => Ok(Value::from(i64::from(*b))),
-        (Target::Float64, Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| bad("a number")),
+        (Target::Float64, Value::String(s)) => {
+            s.trim().parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).ok_or_else(|| bad("a number"))
+        }
         (Target::Float64, Value::Number(n)) => {
             Number::from_f64(num_of(n)).map(Value::Number).ok_or_else(|| bad("a number"))
         }
