@@ -161,6 +161,12 @@ pub struct Subchart {
     /// Its key in the umbrella chart's values (the dependency's alias, or
     /// its name).
     pub key: String,
+    /// Its Chart.yaml `name`, `version` and `appVersion` (empty when absent).
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
+    /// The folder or archive, as shown in messages.
+    pub file: String,
     pub defaults: Value,
     pub schema: Option<ValuesSchema>,
 }
@@ -1276,11 +1282,9 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
             None
         };
         let Some((Some(chart_yaml), values, schema)) = files else { continue };
-        let sub_name = catalyst_yaml::parse_one(&chart_yaml, ctx.limits)
-            .ok()
-            .flatten()
-            .and_then(|d| str_at(&d, &["name"]).map(str::to_string))
-            .unwrap_or_default();
+        let meta = catalyst_yaml::parse_one(&chart_yaml, ctx.limits).ok().flatten();
+        let field = |k: &str| meta.as_ref().and_then(|d| str_at(d, &[k]).map(str::to_string)).unwrap_or_default();
+        let sub_name = field("name");
         if sub_name.is_empty() {
             continue;
         }
@@ -1294,7 +1298,8 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
             .and_then(|v| catalyst_yaml::parse_one(&v, ctx.limits).ok().flatten())
             .map_or(Value::Null, |n| n.to_json());
         let schema = schema.and_then(|t| compile_values_schema(ctx, &format!("{shown}/values.schema.json"), &t));
-        chart.subcharts.push(Subchart { key, defaults, schema });
+        let (version, app_version) = (field("version"), field("appVersion"));
+        chart.subcharts.push(Subchart { key, name: sub_name, version, app_version, file: shown, defaults, schema });
     }
 }
 

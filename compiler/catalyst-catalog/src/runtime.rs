@@ -109,7 +109,9 @@ pub(crate) fn read(
         }
         if c.get("package").is_some() {
             let p = &c["package"];
-            installed_by.push(Installer::Package { kind: s(&p["kind"]), name: s(&p["name"]), package: s(&p["ref"]) });
+            // The tag is the matrix's version: a new release is one line.
+            let package = format!("{}:{}", s(&p["image"]), s(&c["version"]));
+            installed_by.push(Installer::Package { kind: s(&p["kind"]), name: s(&p["name"]), package });
         }
         let controller = Controller {
             name: s(&c["name"]),
@@ -202,6 +204,24 @@ pub(crate) fn check_chart_pins(cat: &Catalog, diags: &mut Diagnostics) {
                 .help("move both to the same release: the matrix is what render follows, the chart is what gets installed"),
             ),
             Some(_) => {}
+        }
+        // The chart series is not the controller's: what a vendored chart
+        // says it runs (appVersion) is the proof the pin is the right one.
+        let vendored = bp.chart.iter().flat_map(|ch| &ch.subcharts).find(|s| s.name == chart && s.version == version);
+        if let Some(s) = vendored.filter(|s| !s.app_version.is_empty() && bare(&s.app_version) != bare(&c.version)) {
+            diags.push(
+                Diagnostic::error(
+                    "matrix-app-version",
+                    format!(
+                        "the vendored chart {chart} {version} runs `{}` {}, but the version matrix says {}",
+                        c.name, s.app_version, c.version
+                    ),
+                )
+                .at(Some(Location::file(s.file.as_str())))
+                .for_blueprint(bp_name.to_string())
+                .note("the version matrix entry", c.location.clone())
+                .help(format!("pin the {chart} chart whose appVersion is {}", c.version)),
+            );
         }
     }
 }

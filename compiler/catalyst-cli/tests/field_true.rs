@@ -49,3 +49,26 @@ fn the_catalog_matrix_agrees_with_phase0_and_chart_pins() {
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains("matrix-"), "{all}");
 }
+
+/// The flux2 chart series is not Flux's: a vendored chart's appVersion is
+/// what proves the chart pin runs the matrix's release.
+#[test]
+fn a_vendored_chart_running_another_release_than_the_matrix_is_refused() {
+    for (app_version, refused) in [("2.8.0", true), ("v2.9.0", false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = catalog_copy(tmp.path());
+        let sub = cat.join("platform/flux/chart/charts/flux2");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(
+            sub.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: flux2\nversion: 2.19.0\nappVersion: {app_version}\n"),
+        )
+        .unwrap();
+        let out = catalyst(&cat, &["validate"]);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(all.contains("error[matrix-app-version]"), refused, "appVersion {app_version}:\n{all}");
+        if refused {
+            assert!(all.contains("platform/flux/chart/charts/flux2") && all.contains("catalog.yaml:"), "{all}");
+        }
+    }
+}
