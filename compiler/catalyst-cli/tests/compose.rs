@@ -36,6 +36,7 @@ fn every_committed_claim_composes_to_resources_its_provider_accepts() {
     claim_files(&root.join("clusters"), &mut files);
     claim_files(&root.join("golden"), &mut files);
     assert!(files.len() >= 4, "examples and goldens with claims: {files:?}");
+    let releases = catalyst_schema::rendered::Releases::new(cat.versions());
     let mut kinds = std::collections::BTreeSet::new();
     let mut claims = 0;
     for f in &files {
@@ -51,7 +52,7 @@ fn every_committed_claim_composes_to_resources_its_provider_accepts() {
             for r in &out.resources {
                 // What render checks, asked again here: the provider's CRD accepts it.
                 assert_eq!(
-                    catalyst_schema::rendered::validate_object(&r.object),
+                    catalyst_schema::rendered::validate_object(&r.object, &releases),
                     catalyst_schema::rendered::Checked::Valid,
                     "{kind} {name}: {}",
                     r.name
@@ -76,8 +77,8 @@ fn line_of(file: &Path, after: &str, needle: &str) -> usize {
     start + 1 + t.lines().skip(start).position(|l| l.contains(needle)).unwrap()
 }
 
-fn first_error(cat: &Path, args: &[&str], code: &str) -> String {
-    let out = catalyst(cat, args);
+fn first_error(cat: &Path, code: &str) -> String {
+    let out = catalyst(cat, &["validate"]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{all}");
     all.split("\n\n")
@@ -92,7 +93,7 @@ fn a_broken_patch_path_is_reported_at_the_composition() {
     let cat = catalog_copy(tmp.path());
     patch(&cat.join(REGION), "fromFieldPath: spec.parameters.skuCP", "fromFieldPath: spec.parameters.skuCp");
     let line = line_of(&cat.join(REGION), "name: control-plane-1", "spec.parameters.skuCp");
-    let d = first_error(&cat, &["validate"], "composition-broken-path");
+    let d = first_error(&cat, "composition-broken-path");
     assert!(d.contains(&format!("{REGION}:{line}:")), "not at {REGION}:{line}:\n{d}");
     assert!(d.contains("spec.parameters.skuCp") && d.contains("xregionclaims.compose.openova.io"), "{d}");
 }
@@ -107,7 +108,7 @@ fn a_transform_of_the_wrong_type_is_reported_at_the_composition() {
         "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.ipRange\n          transforms:\n          - type: math\n            math: {type: Multiply, multiply: 2}\n",
     );
     let line = line_of(&cat.join(REGION), "spec.parameters.subnetIpRange", "- type: math");
-    let d = first_error(&cat, &["validate"], "composition-transform-type");
+    let d = first_error(&cat, "composition-transform-type");
     assert!(d.contains(&format!("{REGION}:{line}:")), "not at {REGION}:{line}:\n{d}");
     assert!(d.contains("takes a number, but gets a string"), "{d}");
 }
@@ -116,14 +117,72 @@ fn a_transform_of_the_wrong_type_is_reported_at_the_composition() {
 fn a_composed_resource_its_provider_refuses_is_reported_at_the_composition() {
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_copy(tmp.path());
-    // A list where the Balancer CRD wants a string.
+    // A list where the Balancer CRD wants a string, in the base; a patch
+    // that writes a string where the Subnet CRD wants a number.
     patch(&cat.join(REGION), "              loadBalancerType: lb11\n", "              loadBalancerType: [lb11]\n");
-    let line = line_of(&cat.join(REGION), "kind: Composition", "- name: load-balancer");
+    patch(
+        &cat.join(REGION),
+        "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.ipRange\n",
+        "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.vswitchId\n",
+    );
+    let base_line = line_of(&cat.join(REGION), "kind: Composition", "loadBalancerType: [lb11]");
+    let patch_line =
+        line_of(&cat.join(REGION), "spec.parameters.subnetIpRange", "toFieldPath: spec.forProvider.vswitchId");
     // Composing happens at render: render the omantel example.
     let spec = cat.join("clusters/omantel.omani.works/sovereign.yaml");
     std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
     std::fs::copy(repo().join("clusters/omantel.omani.works/sovereign.yaml"), &spec).unwrap();
-    let d = first_error(&cat, &["render"], "composed-invalid");
-    assert!(d.contains(&format!("{REGION}:{line}:")), "not at {REGION}:{line}:\n{d}");
-    assert!(d.contains("loadBalancerType") && d.contains("Balancer"), "{d}");
+    let out = catalyst(&cat, &["render"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let refused: Vec<&str> = all.split("\n\n").filter(|d| d.contains("error[composed-invalid]")).collect();
+    let balancer = refused.iter().find(|d| d.contains("Balancer)")).unwrap_or_else(|| panic!("{all}"));
+    assert!(balancer.contains(&format!("{REGION}:{base_line}:")), "not at {REGION}:{base_line}:\n{balancer}");
+    assert!(balancer.contains("spec.forProvider.loadBalancerType must be a string"), "{balancer}");
+    let subnet = refused.iter().find(|d| d.contains("Subnet)")).unwrap_or_else(|| panic!("{all}"));
+    assert!(subnet.contains(&format!("{REGION}:{patch_line}:")), "not at {REGION}:{patch_line}:\n{subnet}");
+    assert!(subnet.contains("spec.forProvider.vswitchId must be a number"), "{subnet}");
+    assert!(all.contains("nothing was written"), "{all}");
+}
+
+#[test]
+fn an_xrd_without_a_composition_and_a_composition_without_an_xrd_are_refused() {
+    let dir = "platform/crossplane-claims/chart/templates";
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    std::fs::remove_file(cat.join(dir).join("compositions/cluster.yaml")).unwrap();
+    let d = first_error(&cat, "missing-composition");
+    assert!(
+        d.contains("XRD xclusterclaims.compose.openova.io has no Composition `hetzner-cluster.compose.openova.io`"),
+        "{d}"
+    );
+    assert!(d.contains(&format!("{dir}/xrds/clusterclaim.yaml:")), "{d}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    patch(
+        &cat.join(dir).join("compositions/poolallocation.yaml"),
+        "kind: XPoolAllocationClaim",
+        "kind: XPoolAllocation",
+    );
+    let line =
+        line_of(&cat.join(dir).join("compositions/poolallocation.yaml"), "compositeTypeRef:", "kind: XPoolAllocation");
+    let d = first_error(&cat, "orphan-composition");
+    assert!(
+        d.contains("composes compose.openova.io/v1alpha1 XPoolAllocation, which no XRD of the catalog defines"),
+        "{d}"
+    );
+    assert!(d.contains(&format!("{dir}/compositions/poolallocation.yaml:{line}:")), "{d}");
+    // And the XRD it was serving has none now.
+    let d = first_error(&cat, "missing-composition");
+    assert!(d.contains("xpoolallocationclaims.compose.openova.io"), "{d}");
+}
+
+#[test]
+fn the_catalog_compositions_pass_the_static_checks() {
+    let out = catalyst(&repo(), &["validate"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    for code in ["composition-", "composed-", "missing-composition", "orphan-composition"] {
+        assert!(!all.contains(code), "{all}");
+    }
 }

@@ -75,6 +75,8 @@ pub struct Patch {
 pub struct Resource {
     pub name: String,
     pub base: Value,
+    /// The base as written, for positions.
+    pub base_node: Node,
     /// Patch sets expanded in place.
     pub patches: Vec<Patch>,
     pub at: Location,
@@ -89,7 +91,7 @@ pub struct Composition {
     pub resources: Vec<Resource>,
     pub file: String,
     pub at: Location,
-    /// Where `compositeTypeRef` is written.
+    /// Where `compositeTypeRef`'s kind is written.
     pub type_ref_at: Location,
 }
 
@@ -98,6 +100,36 @@ fn loc(file: &str, n: &Node) -> Location {
 }
 
 const HELP_SUBSET: &str = "catalyst evaluates the subset of function-patch-and-transform listed in docs/limits.md";
+
+impl Composition {
+    /// Where a field of a composed resource comes from: the field in the
+    /// resource's base when the base writes it (or the nearest enclosing
+    /// field it writes), else the patch that writes it, else the resource.
+    pub fn locate(&self, resource: &str, pointer: &str) -> Option<Location> {
+        let r = self.resources.iter().find(|r| r.name == resource)?;
+        let segs: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+        let shown = |segs: &[String]| -> Vec<Segment> {
+            segs.iter().map(|s| s.parse::<usize>().map_or_else(|_| Segment::Field(s.clone()), Segment::Index)).collect()
+        };
+        // A patch writing the field or a field above it: the last one wins, as when applied.
+        for n in (1..=segs.len()).rev() {
+            let want = shown(&segs[..n]);
+            if let Some(p) = r.patches.iter().rev().find(|p| {
+                p.kind != PatchKind::ToCompositeFieldPath
+                    && p.to.as_ref().or(p.from.first()).is_some_and(|t| t.path == want)
+            }) {
+                return Some(p.to.as_ref().map_or_else(|| p.at.clone(), |t| t.at.clone()));
+            }
+            let ptr: String =
+                segs[..n].iter().map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1"))).collect();
+            if let Some((key, node)) = r.base_node.pointer_entry(&ptr) {
+                let n = key.unwrap_or(node);
+                return Some(loc(&self.file, n));
+            }
+        }
+        Some(r.at.clone())
+    }
+}
 
 /// Reads a Composition. Problems are errors at their place; a Composition
 /// with any is not returned.
@@ -196,7 +228,13 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
                     patches.extend(p);
                 }
             }
-            resources.push(Resource { name: rname, base: base.to_json(), patches, at: loc(file, r) });
+            resources.push(Resource {
+                name: rname,
+                base: base.to_json(),
+                base_node: base.clone(),
+                patches,
+                at: loc(file, r),
+            });
         }
     }
     if diags.has_errors() {
@@ -209,7 +247,7 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
         resources,
         file: file.to_string(),
         at,
-        type_ref_at: type_ref.map_or_else(|| loc(file, doc), |t| loc(file, t)),
+        type_ref_at: type_ref.and_then(|t| t.get("kind")).or(type_ref).map_or_else(|| loc(file, doc), |t| loc(file, t)),
     })
 }
 
@@ -766,8 +804,11 @@ fn decorate(obj: &mut Value, xr: &Value, resource: &str) {
         o.get_mut("metadata")
     });
     let Some(Value::Object(meta)) = meta else { return };
+    // Crossplane names a composed resource after its XR (the API server
+    // completes a `<xr>-` prefix); offline the resource's name in the
+    // Composition completes it, so each name is known and unique.
     if !meta.contains_key("name") {
-        meta.insert("generateName".into(), json!(format!("{xr_name}-")));
+        meta.insert("name".into(), json!(format!("{xr_name}-{resource}")));
     }
     let labels = meta.entry("labels").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(l) = labels {

@@ -255,7 +255,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
     if !providers.is_empty() {
         layers.entry("providers").or_default().push((
             "providers.yaml".into(),
-            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds.", &providers),
+            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds and the\ncomposition functions their Compositions run.", &providers),
         ));
     }
     let mut infra = Vec::new();
@@ -374,7 +374,8 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
                                 v.message
                             ),
                         )
-                        .at(Some(r.at.clone()))
+                        .at(comp.locate(&r.name, &v.pointer).or_else(|| Some(r.at.clone())))
+                        .note(format!("resource `{}` of the Composition", r.name), Some(r.at.clone()))
                         .note(note.clone(), None)
                         .help("fix the resource's base or patches so the provider's CRD accepts it"),
                     );
@@ -399,8 +400,8 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
 
 /// The schema check of one composed resource, against the release of its
 /// controller that the version matrix names.
-fn validate_composed(_cat: &Catalog, obj: &Value) -> Checked {
-    catalyst_schema::rendered::validate_object(obj)
+fn validate_composed(cat: &Catalog, obj: &Value) -> Checked {
+    catalyst_schema::rendered::validate_object(obj, &crate::releases(cat))
 }
 
 fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras) {

@@ -589,7 +589,7 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
 // until it lands, the releases the matrix is planned to name (external-dns:
 // the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
 // is tied to no release).
-fn releases(_cat: &Catalog) -> Releases {
+pub(crate) fn releases(_cat: &Catalog) -> Releases {
     Releases::new(
         [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
             .map(|(c, v)| (c.to_string(), v.to_string())),
