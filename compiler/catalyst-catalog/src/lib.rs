@@ -259,6 +259,8 @@ pub struct Catalog {
     pub xrds: Vec<Xrd>,
     /// Every Composition the Blueprints' charts carry, in catalog order.
     pub compositions: Vec<CatalogComposition>,
+    /// Names of Compositions refused when read (already reported).
+    broken_compositions: BTreeSet<String>,
     /// Each XRD's schema, compiled on first use and shared by every render.
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
 }
@@ -608,7 +610,11 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
             if catalyst_compose::is_composition(&doc) {
                 match catalyst_compose::parse(&doc, &shown) {
                     Ok(c) => cat.compositions.push(CatalogComposition { composition: c, blueprint: bp.name.clone() }),
-                    Err(d) => diags.extend(d.0.into_iter().map(|d| d.for_blueprint(bp.name.clone()))),
+                    Err(d) => {
+                        let name = doc.path(&["metadata", "name"]).and_then(|n| n.as_str()).unwrap_or_default();
+                        cat.broken_compositions.insert(name.to_string());
+                        diags.extend(d.0.into_iter().map(|d| d.for_blueprint(bp.name.clone())));
+                    }
                 }
                 continue;
             }
@@ -1482,7 +1488,8 @@ fn with_cause(diag: Diagnostic, diags: &Diagnostics, broken: &str) -> Diagnostic
 /// patches fit its XRD's schema.
 fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
     for x in &cat.xrds {
-        if cat.composition_for(x).is_some() {
+        let refused = x.default_composition.as_ref().is_some_and(|n| cat.broken_compositions.contains(n));
+        if cat.composition_for(x).is_some() || refused {
             continue;
         }
         let wanted =
