@@ -396,18 +396,16 @@ fn parse_patch(
                 }
             }
         }
-        if let Some(t) = policy.get("toFieldPath") {
-            if t.as_str() != Some("Replace") {
-                diags.push(
-                    Diagnostic::error(
-                        "composition-unsupported",
-                        "policy.toFieldPath other than Replace is not evaluated by catalyst".to_string(),
-                    )
-                    .at(Some(loc(file, t)))
-                    .help(HELP_SUBSET),
-                );
-                ok = false;
-            }
+        if let Some(t) = policy.get("toFieldPath").filter(|t| t.as_str() != Some("Replace")) {
+            diags.push(
+                Diagnostic::error(
+                    "composition-unsupported",
+                    "policy.toFieldPath other than Replace is not evaluated by catalyst".to_string(),
+                )
+                .at(Some(loc(file, t)))
+                .help(HELP_SUBSET),
+            );
+            ok = false;
         }
     }
     let mut transforms = Vec::new();
@@ -668,11 +666,7 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                     match path::get(xr, &fp.path).filter(|v| !v.is_null()) {
                         Some(v) => v.clone(),
                         None if p.required => {
-                            match missing_kind(xr, &fp.path) {
-                                Missing::Status => out.deferred.push(r.name.clone()),
-                                Missing::Slot => out.unused.push(r.name.clone()),
-                                Missing::Input => diags.push(required_missing(c, r, fp)),
-                            }
+                            skip_resource(c, r, fp, xr, &mut out, &mut diags);
                             continue 'resources;
                         }
                         None => continue,
@@ -699,11 +693,7 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                             }
                             Some(v) => args.push(v.clone()),
                             None if p.required => {
-                                match missing_kind(xr, &fp.path) {
-                                    Missing::Status => out.deferred.push(r.name.clone()),
-                                    Missing::Slot => out.unused.push(r.name.clone()),
-                                    Missing::Input => diags.push(required_missing(c, r, fp)),
-                                }
+                                skip_resource(c, r, fp, xr, &mut out, &mut diags);
                                 continue 'resources;
                             }
                             // Optional: a combine with a missing variable is skipped.
@@ -756,6 +746,17 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
         out.resources.push(Composed { name: r.name.clone(), object: obj, at: r.at.clone() });
     }
     if diags.has_errors() { Err(diags) } else { Ok(out) }
+}
+
+/// A Required patch without its source: the resource is not composed.
+/// Deferred when the source is the XR's status, an unused slot when it is
+/// a list item past the end, else an error (the claim lacks an input).
+fn skip_resource(c: &Composition, r: &Resource, fp: &FieldPath, xr: &Value, out: &mut Output, diags: &mut Diagnostics) {
+    match missing_kind(xr, &fp.path) {
+        Missing::Status => out.deferred.push(r.name.clone()),
+        Missing::Slot => out.unused.push(r.name.clone()),
+        Missing::Input => diags.push(required_missing(c, r, fp)),
+    }
 }
 
 enum Missing {

@@ -11,6 +11,9 @@ pub enum Segment {
     Index(usize),
 }
 
+/// The largest list index a field path may hold.
+pub const MAX_INDEX: usize = 1000;
+
 /// Parses a field path. Bracketed keys may be quoted (`['a.b']`) and may
 /// hold dots and slashes; a bracketed number is a list index.
 pub fn parse(path: &str) -> Result<Vec<Segment>, String> {
@@ -51,6 +54,10 @@ pub fn parse(path: &str) -> Result<Vec<Segment>, String> {
                 if quoted {
                     out.push(Segment::Field(inner[1..inner.len() - 1].to_string()));
                 } else if let Ok(i) = inner.parse::<usize>() {
+                    // Writing an index grows the list up to it: bounded.
+                    if i > MAX_INDEX {
+                        return Err(format!("list index [{i}] in field path `{path}` is above {MAX_INDEX}"));
+                    }
                     out.push(Segment::Index(i));
                 } else {
                     out.push(Segment::Field(inner));
@@ -194,6 +201,8 @@ mod tests {
         assert!(parse("a..b").is_err());
         assert!(parse("a[0").is_err());
         assert!(parse("").is_err());
+        assert!(parse("a[1001]").is_err());
+        assert!(parse("a[0]b").is_err());
         assert_eq!(show(&parse("metadata.labels[a/b].x[2]").unwrap()), "metadata.labels[a/b].x[2]");
     }
 
