@@ -820,6 +820,9 @@ fn load_blueprint(
         load_value_schemas(&mut ctx, c);
     }
     bp.files = list_files(root, dir);
+    for f in &bp.files {
+        ctx.sources.digest_only(root, f, SUBCHART_COMPRESSED_LIMIT.max(ctx.limits.max_bytes as u64));
+    }
     bp.chart = chart;
     Some(bp)
 }
@@ -1315,7 +1318,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
     check_domain_literals(ctx, &doc, &rel, "");
     if let Some(up) = doc.path(&["catalystBlueprint", "upstream"]) {
         let up_chart = up.get("chart").and_then(Node::as_text).filter(|c| !c.trim().is_empty());
-        if up_chart.is_none() && !up.is_null() {
+        if up_chart.is_none() && (up.get("chart").is_some() || up.get("images").is_some()) {
             // The image-only convention: no upstream chart to pin (a
             // placeholder dependency satisfies the umbrella rule); the real
             // payload is the images listed under `images`.
