@@ -163,6 +163,15 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     };
     let mut context = SovereignContext::new(sov, &resolution, cat);
     context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
+    context.api = match api_versions(cat) {
+        Ok(a) => a,
+        Err(e) => {
+            diags.extend(e);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+    let api_v = sv(&context.api);
     let scope = values::Scope::new(&context);
     let previous = input.previous.filter(|p| p.usable(sov));
     let unit_key = reuse::UnitKey::new(cat, &context);
@@ -292,7 +301,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     }
                 }
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
+            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone(), api => api_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     if let Some(k) = host_free {
@@ -369,12 +378,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         emit(
             "flux-system/gotk-sync.yaml",
             "gotk-sync.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone() },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone(), api => api_v.clone() },
         );
         emit(
             "flux-system/layers.yaml",
             "layers.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers), api => api_v.clone() },
         );
         let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
         emit(
@@ -461,7 +470,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let known = |_: &str, key: &reuse::ContentKey| {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
-    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, &releases(cat), known);
+    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
     diags.extend(malformed);
     if diags.has_errors() {
         diags.sort();
@@ -585,17 +594,6 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
 }
 
 /// The controller releases rendered objects are checked against.
-// TODO(matrix): Catalog::releases() — the version matrix of catalog.yaml;
-// until it lands, the releases the matrix is planned to name (external-dns:
-// the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
-// is tied to no release).
-fn releases(_cat: &Catalog) -> Releases {
-    Releases::new(
-        [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
-            .map(|(c, v)| (c.to_string(), v.to_string())),
-    )
-}
-
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
     templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
         |e| {
@@ -728,6 +726,46 @@ pub struct SovereignContext {
     pub outputs: BTreeMap<String, Value>,
     #[serde(skip)]
     pub sources: SourcesContext,
+    /// The apiVersion of each Flux kind render writes, as the version
+    /// matrix's release serves it (templates: `api.HelmRelease`, ...).
+    #[serde(skip)]
+    pub api: BTreeMap<&'static str, String>,
+}
+
+/// The Flux kinds the templates write, by group.
+const FLUX_KINDS: [(&str, &str); 4] = [
+    ("source.toolkit.fluxcd.io", "OCIRepository"),
+    ("source.toolkit.fluxcd.io", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+    ("helm.toolkit.fluxcd.io", "HelmRelease"),
+];
+
+/// The apiVersion render writes for each of [`FLUX_KINDS`]: the storage
+/// version of its CRD in the release the version matrix names, so that the
+/// Flux a Sovereign runs serves every object it is given.
+pub fn api_versions(cat: &Catalog) -> Result<BTreeMap<&'static str, String>, Diagnostics> {
+    let releases = cat.releases();
+    let mut out = BTreeMap::new();
+    let mut diags = Diagnostics::new();
+    for (group, kind) in FLUX_KINDS {
+        match catalyst_schema::rendered::served_api_version(&releases, group, kind) {
+            Ok(v) => {
+                out.insert(kind, v);
+            }
+            Err(why) => {
+                let at = cat
+                    .controller_for_group(group)
+                    .and_then(|c| c.location.clone())
+                    .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml"))));
+                diags.push(
+                    Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}")).at(at).help(
+                        "name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds",
+                    ),
+                );
+            }
+        }
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
 }
 
 #[derive(Serialize, Clone, Default)]
@@ -764,6 +802,7 @@ impl SovereignContext {
             blueprints: res.order.clone(),
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
+            api: BTreeMap::new(),
         }
     }
 }
