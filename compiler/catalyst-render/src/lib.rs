@@ -593,7 +593,6 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
     diags
 }
 
-/// The controller releases rendered objects are checked against.
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
     templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
         |e| {
