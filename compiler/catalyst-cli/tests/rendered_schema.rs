@@ -155,3 +155,26 @@ fn one_invalid_field_per_schema_family_is_caught_at_its_place() {
     }
     println!("{caught} schema families: one invalid field each, caught at file:line with its path");
 }
+
+/// The CRDs' CEL rules run at `validate --rendered`: a HelmRelease with
+/// both `chart` and `chartRef` is refused with the rule's own message, at
+/// the node the rule sits on (`spec`), naming the object.
+#[test]
+fn a_cel_rule_of_the_crd_is_enforced_at_its_node() {
+    let t = tempfile::tempdir().unwrap();
+    copy_examples(t.path());
+    let file = "hz-fsn-mgt-prod/blueprints/bp-cilium.yaml";
+    let p = t.path().join(OMANTEL).join(file);
+    let text = std::fs::read_to_string(&p).unwrap();
+    let chart = "  chart:\n    spec:\n      chart: cilium\n      sourceRef: {kind: HelmRepository, name: cilium}\n";
+    let at = text.find("  chartRef:\n").unwrap();
+    std::fs::write(&p, format!("{}{chart}{}", &text[..at], &text[at..])).unwrap();
+    // `spec:` of the HelmRelease (the second document).
+    let spec_line = text.match_indices("\nspec:\n").nth(1).unwrap().0;
+    let line = text[..spec_line].matches('\n').count() + 2;
+    let (code, out) = validate_rendered(t.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("{OMANTEL}/{file}:{line}:1")), "not at spec (line {line}):\n{out}");
+    assert!(out.contains("cel-rule"), "{out}");
+    assert!(out.contains("HelmRelease `bp-cilium`: either chart or chartRef must be set"), "{out}");
+}

@@ -1131,7 +1131,6 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
 /// has one (for printing them).
 type DirCheck = (Diagnostics, Vec<(String, String)>);
 
-/// The controller releases rendered objects are checked against.
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options) -> Result<DirCheck, OpsError> {
     let mut diags = Diagnostics::new();

@@ -616,7 +616,6 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
     diags
 }
 
-/// The controller releases rendered objects are checked against.
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
     templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
         |e| {
@@ -885,5 +884,25 @@ mod tests {
         let (_, again, passed_again) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
+    }
+
+    /// The render's own check of its outputs uses the releases it is
+    /// given: CEL rules and the versions each release serves.
+    #[test]
+    fn outputs_are_checked_against_the_given_releases() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: bp-x\n  namespace: flux-system\nspec:\n  interval: 15m\n  chart:\n    spec:\n      chart: x\n      sourceRef: {kind: HelmRepository, name: x}\n  chartRef: {kind: OCIRepository, name: bp-x}\n";
+        let oci = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: bp-x\n  namespace: flux-system\nspec:\n  interval: 15m\n  url: oci://r.example/bp-x\n";
+        let files: BTreeMap<String, Vec<u8>> =
+            [("c/hr.yaml", hr), ("c/oci.yaml", oci)].map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).into();
+        let now = check_rendered("x.example.org", &files, &releases_for_tests("2.9.0"));
+        let now: Vec<&Diagnostic> = now.iter().collect();
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert_eq!((now[0].code, now[0].location.as_ref().unwrap().line), ("cel-rule", 6));
+        let old = check_rendered("x.example.org", &files, &releases_for_tests("2.4.0"));
+        assert!(old.iter().any(|d| d.code == "unserved-version" && d.message.contains("v1beta2")), "{old:?}");
+    }
+
+    fn releases_for_tests(flux: &str) -> Releases {
+        Releases::new([("flux".to_string(), flux.to_string())])
     }
 }
