@@ -462,7 +462,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // again.
     let digests: BTreeMap<&str, [u8; 32]> =
         files.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
+    // What passed under the previous render's version matrix (part of
+    // catalog.yaml) is only known to pass under the same one.
+    let same_matrix = |p: &&reuse::Previous<'_>| p.lock.inputs.get("catalog.yaml") == cat.digests().get("catalog.yaml");
     let passed_before: HashSet<reuse::ContentKey> = previous
+        .filter(same_matrix)
         .into_iter()
         .flat_map(|p| &p.lock.outputs)
         .filter_map(|(path, d)| Some((reuse::Class::of(path), <[u8; 32]>::try_from(hex::decode(d).ok()?).ok()?)))
