@@ -89,20 +89,11 @@ fn scan_lines(file: &str, text: &str, diags: &mut Diagnostics) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn secrets_in_any_rendered_file_are_named_not_printed() {
-        let token = format!("ghp_{}", "Zx9Qp2Lm".repeat(5));
-        let random = "kS3vN8qP1zX7mR4tB9wL2cF6yH0jD5gA";
-        let files: BTreeMap<String, Vec<u8>> = [
-            ("c/blueprints/bp-a.yaml", format!("kind: HelmRelease\nspec:\n  values:\n    password: {random}\n")),
-            ("c/notes.yaml", format!("a: 1 # {token}\n")),
-            ("tofu/x.auto.tfvars.json", format!("{{\"ssh_public_key\": \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0q8Jm2bQ6a4v0YV8wW1o4Lx3b8c5y5ZQ9m3zK2pTq ops@x\", \"k\": [\"{token}\"]}}")),
-            ("ns-records.txt", format!("x IN TXT {random}\n")),
-            ("c/ok.yaml", "kind: ConfigMap\ndata:\n  digest: sha256:3f5c8a0e9b1d2c4f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b\n".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_bytes()))
-        .collect();
+    /// Scans `files` (path, text) of Sovereign `x.example.org` as render
+    /// does; each finding as `file:line:column: message`.
+    fn scanned(files: Vec<(&str, String)>) -> Vec<String> {
+        let files: BTreeMap<String, Vec<u8>> =
+            files.into_iter().map(|(k, v)| (k.to_string(), v.into_bytes())).collect();
         let parsed = files
             .iter()
             .filter(|(p, _)| p.ends_with(".yaml"))
@@ -110,15 +101,27 @@ mod tests {
                 (p.as_str(), catalyst_yaml::parse(std::str::from_utf8(b).unwrap(), &Default::default()).unwrap())
             })
             .collect();
-        let d = scan_output("x.example.org", &files, &parsed);
-        let messages: Vec<String> = d
+        scan_output("x.example.org", &files, &parsed)
             .iter()
             .map(|d| {
                 let l = d.location.as_ref().unwrap();
-                format!("{}:{}: {}", l.file, l.line, d.message)
+                format!("{}:{}:{}: {}", l.file, l.line, l.column, d.message)
             })
-            .collect();
-        assert_eq!(d.len(), 4, "{messages:#?}");
+            .collect()
+    }
+
+    #[test]
+    fn secrets_in_any_rendered_file_are_named_not_printed() {
+        let token = format!("ghp_{}", "Zx9Qp2Lm".repeat(5));
+        let random = "kS3vN8qP1zX7mR4tB9wL2cF6yH0jD5gA";
+        let messages = scanned(vec![
+            ("c/blueprints/bp-a.yaml", format!("kind: HelmRelease\nspec:\n  values:\n    password: {random}\n")),
+            ("c/notes.yaml", format!("a: 1 # {token}\n")),
+            ("tofu/x.auto.tfvars.json", format!("{{\"ssh_public_key\": \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0q8Jm2bQ6a4v0YV8wW1o4Lx3b8c5y5ZQ9m3zK2pTq ops@x\", \"k\": [\"{token}\"]}}")),
+            ("ns-records.txt", format!("x IN TXT {random}\n")),
+            ("c/ok.yaml", "kind: ConfigMap\ndata:\n  digest: sha256:3f5c8a0e9b1d2c4f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b\n".into()),
+        ]);
+        assert_eq!(messages.len(), 4, "{messages:#?}");
         assert!(
             messages
                 .iter()
@@ -140,30 +143,20 @@ mod tests {
     fn credentials_by_their_key_and_urls_with_a_password_in_any_rendered_file() {
         // The fixtures of issue 18: no known shape, not random enough.
         let (password, url) = ("hunter2-Winter2024!", "postgres://admin:pw@db:5432/x");
-        let files: BTreeMap<String, Vec<u8>> = [
-            ("c/blueprints/bp-a.yaml", format!("kind: HelmRelease\nspec:\n  values:\n    adminPassword: '{password}'\n    db:\n      url: {url}\n    env:\n      - name: ADMIN_PASSWORD\n        value: '{password}'\n    existingSecret: a-credentials\n    password: ''\n")),
+        let shown = scanned(vec![
+            (
+                "c/blueprints/bp-a.yaml",
+                format!(
+                    "kind: HelmRelease\nspec:\n  values:\n    adminPassword: '{password}'\n    db:\n      url: {url}\n    env:\n      - name: ADMIN_PASSWORD\n        value: '{password}'\n    existingSecret: a-credentials\n    password: ''\n"
+                ),
+            ),
             ("c/dns/kustomization.yaml", format!("resources: [a.yaml] # {url}\n")),
-            ("tofu/x.auto.tfvars.json", format!("{{\"db_password\": \"{password}\", \"dsn\": \"{url}\", \"db_password_secret_name\": \"db\"}}")),
+            (
+                "tofu/x.auto.tfvars.json",
+                format!("{{\"db_password\": \"{password}\", \"dsn\": \"{url}\", \"db_password_secret_name\": \"db\"}}"),
+            ),
             ("ns-records.txt", format!("; admin_password = \"{password}\"\n; {url}\n")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_bytes()))
-        .collect();
-        let parsed = files
-            .iter()
-            .filter(|(p, _)| p.ends_with(".yaml"))
-            .map(|(p, b)| {
-                (p.as_str(), catalyst_yaml::parse(std::str::from_utf8(b).unwrap(), &Default::default()).unwrap())
-            })
-            .collect();
-        let d = scan_output("x.example.org", &files, &parsed);
-        let shown: Vec<String> = d
-            .iter()
-            .map(|d| {
-                let l = d.location.as_ref().unwrap();
-                format!("{}:{}:{}: {}", l.file, l.line, l.column, d.message)
-            })
-            .collect();
+        ]);
         for want in [
             "bp-a.yaml:4:20: `spec.values.adminPassword` holds what looks like a credential",
             "bp-a.yaml:6:12: `spec.values.db.url` holds what looks like a URL with a password",
@@ -176,7 +169,7 @@ mod tests {
             assert!(shown.iter().any(|m| m.contains(want)), "{want} missing from {shown:#?}");
         }
         assert!(shown.iter().any(|m| m.contains("`dsn`")), "{shown:#?}");
-        assert_eq!(d.len(), 8, "{shown:#?}");
+        assert_eq!(shown.len(), 8, "{shown:#?}");
         for m in &shown {
             assert!(!m.contains("hunter2") && !m.contains(":pw@"), "{m}");
         }
