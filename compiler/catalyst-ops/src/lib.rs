@@ -131,6 +131,24 @@ impl Workspace {
                 return None;
             }
         };
+        // The versions the module pins against the version matrix.
+        let shown: Vec<String> = module.locals.iter().map(|l| self.display(Path::new(&l.file))).collect();
+        let pins: Vec<catalyst_catalog::Phase0Pin<'_>> = module
+            .locals
+            .iter()
+            .zip(&shown)
+            .map(|(l, file)| catalyst_catalog::Phase0Pin {
+                module: catalyst_render::tofu::MODULE_DIR,
+                local: &l.name,
+                value: &l.value,
+                location: Location::new(file.as_str(), l.line, l.column, l.name.len()),
+            })
+            .collect();
+        let disagreements = cat.check_phase0(catalyst_render::tofu::MODULE_DIR, &pins);
+        if !disagreements.is_empty() {
+            cat.diagnostics.extend(disagreements);
+            cat.diagnostics.sort();
+        }
         let mut digests = BTreeMap::new();
         let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
@@ -1113,11 +1131,13 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
 /// has one (for printing them).
 type DirCheck = (Diagnostics, Vec<(String, String)>);
 
+/// The controller releases rendered objects are checked against.
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options) -> Result<DirCheck, OpsError> {
     let mut diags = Diagnostics::new();
     let mut sources = Vec::new();
     let shown = ws.display(dir);
+    let releases = cat.releases();
     let files = write::read_tree(dir, opts.limits.max_bytes as u64)
         .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
     for (rel, bytes) in files.into_iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
@@ -1140,7 +1160,7 @@ fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options)
             Ok(docs) => {
                 for d in &docs {
                     catalyst_yaml::scan_secrets(d, &file, &mut diags);
-                    match catalyst_schema::rendered::check_node(d, &file) {
+                    match catalyst_schema::rendered::check_node(d, &file, &releases) {
                         Some(found) => diags.extend(found),
                         None => {
                             let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();

@@ -334,8 +334,10 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
     if let Domain::ByoApi { registrar, token, .. } = &sov.domain
         && let Some(r) = catalyst_spec::registrar(registrar)
         && let Some(bp) = cat.get("bp-external-dns")
+        // Render has refused a matrix whose Flux serves no HelmRelease.
+        && let Some(helm_api) = crate::api_versions(cat).ok().and_then(|a| a.get("HelmRelease").cloned())
     {
-        files.push(("registrar.yaml".into(), delegation(bp, sov, r, token, &ns, diags)));
+        files.push(("registrar.yaml".into(), delegation(bp, &helm_api, sov, r, token, &ns, diags)));
     }
     x.layers.entry(edge.name.clone()).or_default().insert("dns", files);
 }
@@ -358,6 +360,7 @@ pub const REGISTRAR_NS: &str = "catalyst-system";
 /// registrar hosts; and that delegation as a DNSEndpoint it reads.
 fn delegation(
     bp: &catalyst_catalog::Blueprint,
+    helm_api: &str,
     sov: &Sovereign,
     r: &catalyst_spec::Registrar,
     token: &catalyst_spec::SecretRef,
@@ -400,7 +403,7 @@ fn delegation(
     }));
     let docs = [
         json!({
-            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "apiVersion": helm_api,
             "kind": "HelmRelease",
             "metadata": { "name": REGISTRAR_RELEASE, "namespace": "flux-system", "labels": labels(sov) },
             "spec": {

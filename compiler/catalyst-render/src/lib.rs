@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use catalyst_catalog::{Blueprint, Catalog, Depend};
 use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
 use catalyst_resolve::{Resolution, Selection};
+use catalyst_schema::rendered::Releases;
 use catalyst_spec::Sovereign;
 use serde::Serialize;
 use serde_json::Value;
@@ -162,6 +163,15 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     };
     let mut context = SovereignContext::new(sov, &resolution, cat);
     context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
+    context.api = match api_versions(cat) {
+        Ok(a) => a,
+        Err(e) => {
+            diags.extend(e);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+    let api_v = sv(&context.api);
     let scope = values::Scope::new(&context);
     let previous = input.previous.filter(|p| p.usable(sov));
     let unit_key = reuse::UnitKey::new(cat, &context);
@@ -291,7 +301,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     }
                 }
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
+            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone(), api => api_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     if let Some(k) = host_free {
@@ -368,12 +378,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         emit(
             "flux-system/gotk-sync.yaml",
             "gotk-sync.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone() },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone(), api => api_v.clone() },
         );
         emit(
             "flux-system/layers.yaml",
             "layers.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers), api => api_v.clone() },
         );
         let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
         emit(
@@ -460,7 +470,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let known = |_: &str, key: &reuse::ContentKey| {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
-    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, known);
+    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
     diags.extend(malformed);
     if diags.has_errors() {
         diags.sort();
@@ -518,6 +528,7 @@ fn check_outputs(
     fqdn: &str,
     files: &BTreeMap<String, Vec<u8>>,
     digests: &BTreeMap<&str, [u8; 32]>,
+    releases: &Releases,
     known: impl Fn(&str, &reuse::ContentKey) -> bool,
 ) -> (Diagnostics, Diagnostics, HashSet<reuse::ContentKey>) {
     let (mut malformed, mut invalid, mut passed) = (Diagnostics::new(), Diagnostics::new(), HashSet::new());
@@ -547,7 +558,7 @@ fn check_outputs(
         };
         let mut found = Diagnostics::new();
         if let Some(docs) = &docs {
-            found.extend(check_docs(&shown, docs));
+            found.extend(check_docs(&shown, docs, releases));
         }
         scan::scan_file(&shown, &text, docs.as_deref(), &mut found);
         if found.is_empty() {
@@ -559,28 +570,30 @@ fn check_outputs(
 }
 
 /// Every object of the rendered YAML files of Sovereign `fqdn` checked
-/// against the schema of its kind (`schemas/rendered/`); errors name the
-/// file, line and field. Kinds without a schema (claims) are skipped.
-pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+/// against the schema of its kind in the controller releases it runs
+/// (`schemas/rendered/`); errors name the file, line and field. Kinds
+/// without a schema (claims) are skipped.
+pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>, releases: &Releases) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let shown = format!("{fqdn}/{path}");
         let Ok(docs) = catalyst_yaml::parse(&text(bytes), &catalyst_yaml::Limits::default()) else {
             continue; // reported as internal-template above
         };
-        diags.extend(check_docs(&shown, &docs));
+        diags.extend(check_docs(&shown, &docs, releases));
     }
     diags
 }
 
-fn check_docs(shown: &str, docs: &[catalyst_yaml::Node]) -> Diagnostics {
+fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for d in docs {
-        diags.extend(catalyst_schema::rendered::check_node(d, shown).unwrap_or_default());
+        diags.extend(catalyst_schema::rendered::check_node(d, shown, releases).unwrap_or_default());
     }
     diags
 }
 
+/// The controller releases rendered objects are checked against.
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
     templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
         |e| {
@@ -713,6 +726,46 @@ pub struct SovereignContext {
     pub outputs: BTreeMap<String, Value>,
     #[serde(skip)]
     pub sources: SourcesContext,
+    /// The apiVersion of each Flux kind render writes, as the version
+    /// matrix's release serves it (templates: `api.HelmRelease`, ...).
+    #[serde(skip)]
+    pub api: BTreeMap<&'static str, String>,
+}
+
+/// The Flux kinds the templates write, by group.
+const FLUX_KINDS: [(&str, &str); 4] = [
+    ("source.toolkit.fluxcd.io", "OCIRepository"),
+    ("source.toolkit.fluxcd.io", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+    ("helm.toolkit.fluxcd.io", "HelmRelease"),
+];
+
+/// The apiVersion render writes for each of [`FLUX_KINDS`]: the storage
+/// version of its CRD in the release the version matrix names, so that the
+/// Flux a Sovereign runs serves every object it is given.
+pub fn api_versions(cat: &Catalog) -> Result<BTreeMap<&'static str, String>, Diagnostics> {
+    let releases = cat.releases();
+    let mut out = BTreeMap::new();
+    let mut diags = Diagnostics::new();
+    for (group, kind) in FLUX_KINDS {
+        match catalyst_schema::rendered::served_api_version(&releases, group, kind) {
+            Ok(v) => {
+                out.insert(kind, v);
+            }
+            Err(why) => {
+                let at = cat
+                    .controller_for_group(group)
+                    .and_then(|c| c.location.clone())
+                    .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml"))));
+                diags.push(
+                    Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}")).at(at).help(
+                        "name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds",
+                    ),
+                );
+            }
+        }
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
 }
 
 #[derive(Serialize, Clone, Default)]
@@ -749,6 +802,7 @@ impl SovereignContext {
             blueprints: res.order.clone(),
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
+            api: BTreeMap::new(),
         }
     }
 }
@@ -782,7 +836,8 @@ mod tests {
         .collect();
         let d = digests(&files);
         let seen = std::cell::RefCell::new(Vec::new());
-        let (malformed, invalid, passed) = check_outputs("x.example.org", &files, &d, |p, _| {
+        let r = Releases::default();
+        let (malformed, invalid, passed) = check_outputs("x.example.org", &files, &d, &r, |p, _| {
             seen.borrow_mut().push(p.to_string());
             false
         });
@@ -799,7 +854,7 @@ mod tests {
 
         // What is known to have passed is skipped; nothing else is.
         let known: HashSet<reuse::ContentKey> = passed.clone();
-        let (_, again, passed_again) = check_outputs("x.example.org", &files, &d, |_, k| known.contains(k));
+        let (_, again, passed_again) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
     }

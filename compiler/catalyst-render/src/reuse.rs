@@ -153,6 +153,7 @@ impl UnitKey {
         field(&mut h, json(&context.blueprints).as_bytes());
         field(&mut h, json(&context.outputs).as_bytes());
         field(&mut h, json(&context.sources).as_bytes());
+        field(&mut h, json(&context.api).as_bytes());
         UnitKey(h)
     }
 
