@@ -472,6 +472,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     };
     let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
     diags.extend(malformed);
+    // A cut-over Sovereign: the one policy `audit tethers` applies, to the
+    // files about to be written (taken-over files were checked under the
+    // same policy: it is part of their unit key).
+    if sov.cutover {
+        invalid.extend(cutover_violations(&sov.fqdn, &files));
+    }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -567,6 +573,23 @@ fn check_outputs(
         invalid.extend(found);
     }
     (malformed, invalid, passed)
+}
+
+/// What `audit tethers` would flag in the rendered files of the cut-over
+/// Sovereign `fqdn` (paths relative to its directory): the audit's own
+/// function on the same bytes, each violation an error with the audit's
+/// message.
+pub fn cutover_violations(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+    let texts: Vec<(&str, std::borrow::Cow<'_, str>)> =
+        files.iter().filter(|(p, _)| catalyst_audit::is_audited(p)).map(|(p, b)| (p.as_str(), text(b))).collect();
+    let policy = catalyst_audit::Policy { cutover: true, own_domain: fqdn.to_string() };
+    catalyst_audit::audit_files(
+        texts.iter().map(|(p, t)| (*p, t.as_ref())),
+        &policy,
+        &catalyst_yaml::Limits::default(),
+        &format!("{fqdn}/"),
+    )
+    .violation_diagnostics(&format!("{fqdn}/"))
 }
 
 /// Every object of the rendered YAML files of Sovereign `fqdn` checked
@@ -726,6 +749,10 @@ pub struct SovereignContext {
     pub outputs: BTreeMap<String, Value>,
     #[serde(skip)]
     pub sources: SourcesContext,
+    /// `spec.sources.cutover`: not for templates (what a cut-over
+    /// Sovereign may reach is checked on the output, not templated).
+    #[serde(skip)]
+    pub cutover: bool,
     /// The apiVersion of each Flux kind render writes, as the version
     /// matrix's release serves it (templates: `api.HelmRelease`, ...).
     #[serde(skip)]
@@ -802,6 +829,7 @@ impl SovereignContext {
             blueprints: res.order.clone(),
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
+            cutover: sov.cutover,
             api: BTreeMap::new(),
         }
     }
