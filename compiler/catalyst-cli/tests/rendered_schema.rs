@@ -138,15 +138,22 @@ fn one_invalid_field_per_schema_family_is_caught_at_its_place() {
         assert!(out.contains(field), "{family}: the error does not name `{field}`\n{out}");
         caught += 1;
     }
-    // external-dns and core ConfigMap live in meridian's DNS layer.
-    for (family, from, to, field) in [
-        ("external-dns DNSEndpoint", "recordTTL: 300", "recordTTL: \"5m\"", "recordTTL"),
-        ("core ConfigMap", "  registrar: cloudflare", "  registrar: [cloudflare]", "data.registrar"),
+    // external-dns objects live in meridian's DNS layer (byo-api: the
+    // delegation too).
+    for (family, file, from, to, field) in [
+        ("external-dns DNSEndpoint", "records.yaml", "recordTTL: 300", "recordTTL: \"5m\"", "recordTTL"),
+        (
+            "external-dns DNSEndpoint (delegation)",
+            "registrar.yaml",
+            "recordTTL: 3600",
+            "recordTTL: \"1h\"",
+            "recordTTL",
+        ),
     ] {
         let t = tempfile::tempdir().unwrap();
         copy_examples(t.path());
-        let file = "hz-fsn-dmz-prod/dns/records.yaml";
-        let line = break_field(&t.path().join(MERIDIAN).join(file), from, to, 0, field);
+        let file = format!("hz-fsn-dmz-prod/dns/{file}");
+        let line = break_field(&t.path().join(MERIDIAN).join(&file), from, to, 0, field);
         let (code, out) = validate_rendered(t.path());
         assert_eq!(code, Some(1), "{family}: {out}");
         assert!(out.contains(&format!("{MERIDIAN}/{file}:{line}:")), "{family}: line {line}\n{out}");

@@ -1152,9 +1152,13 @@ fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options)
                 continue;
             }
         };
+        // Secrets are refused in a rendered directory as in render's own
+        // output: whoever wrote the file, it is headed for Git.
+        catalyst_yaml::scan_comment_secrets(&text, &file, &mut diags);
         match catalyst_yaml::parse(&text, &opts.limits) {
             Ok(docs) => {
                 for d in &docs {
+                    catalyst_yaml::scan_secrets(d, &file, &mut diags);
                     match catalyst_schema::rendered::check_node(d, &file, &releases) {
                         Some(found) => diags.extend(found),
                         None => {
