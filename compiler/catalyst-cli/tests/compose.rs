@@ -36,7 +36,7 @@ fn every_committed_claim_composes_to_resources_its_provider_accepts() {
     claim_files(&root.join("clusters"), &mut files);
     claim_files(&root.join("golden"), &mut files);
     assert!(files.len() >= 4, "examples and goldens with claims: {files:?}");
-    let releases = catalyst_schema::rendered::Releases::new(cat.versions());
+    let releases = cat.releases();
     let mut kinds = std::collections::BTreeSet::new();
     let mut claims = 0;
     for f in &files {
@@ -125,6 +125,13 @@ fn a_composed_resource_its_provider_refuses_is_reported_at_the_composition() {
         "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.ipRange\n",
         "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.vswitchId\n",
     );
+    // And a field a CEL rule of the placement Group CRD requires, left out.
+    let cluster = "platform/crossplane-claims/chart/templates/compositions/cluster.yaml";
+    patch(
+        &cat.join(cluster),
+        "            forProvider:\n              type: spread\n",
+        "            forProvider: {}\n",
+    );
     let base_line = line_of(&cat.join(REGION), "kind: Composition", "loadBalancerType: [lb11]");
     let patch_line =
         line_of(&cat.join(REGION), "spec.parameters.subnetIpRange", "toFieldPath: spec.forProvider.vswitchId");
@@ -142,6 +149,11 @@ fn a_composed_resource_its_provider_refuses_is_reported_at_the_composition() {
     let subnet = refused.iter().find(|d| d.contains("Subnet)")).unwrap_or_else(|| panic!("{all}"));
     assert!(subnet.contains(&format!("{REGION}:{patch_line}:")), "not at {REGION}:{patch_line}:\n{subnet}");
     assert!(subnet.contains("spec.forProvider.vswitchId must be a number"), "{subnet}");
+    let cel = refused
+        .iter()
+        .find(|d| d.contains("spec.forProvider.type is a required parameter"))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(cel.contains(&format!("{cluster}:")) && cel.contains("Group)"), "{cel}");
     assert!(all.contains("nothing was written"), "{all}");
 }
 
