@@ -92,6 +92,21 @@ pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Ex
     Ok(x)
 }
 
+/// The apiVersion of `group`/`kind` that the version matrix's release of
+/// its controller serves (the CRD's storage version); an error when the
+/// matrix names no release that serves it.
+fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> String {
+    catalyst_schema::rendered::served_api_version(&cat.releases(), group, kind).unwrap_or_else(|why| {
+        let at = cat.controller_for_group(group).and_then(|c| c.location.clone());
+        diags.push(
+            Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}"))
+                .at(at)
+                .help("name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds"),
+        );
+        String::new()
+    })
+}
+
 fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
     let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
         if !sov.regions.is_empty() {
@@ -118,7 +133,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
             continue;
         };
         providers.push(json!({
-            "apiVersion": "pkg.crossplane.io/v1",
+            "apiVersion": served(cat, "pkg.crossplane.io", "Provider", diags),
             "kind": "Provider",
             "metadata": { "name": p.name, "labels": labels(sov) },
             "spec": { "package": through_mirror(&p.package, sov.mirror.as_deref()) }
@@ -127,7 +142,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
             // The composition functions the catalog's Compositions run.
             for f in cat.runtime().iter().filter_map(|c| c.package()).filter(|(kind, _, _)| *kind == "Function") {
                 providers.push(json!({
-                    "apiVersion": "pkg.crossplane.io/v1",
+                    "apiVersion": served(cat, "pkg.crossplane.io", "Function", diags),
                     "kind": "Function",
                     "metadata": { "name": f.1, "labels": labels(sov) },
                     "spec": { "package": through_mirror(f.2, sov.mirror.as_deref()) }
@@ -436,7 +451,7 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
         })
         .collect();
     let docs = vec![json!({
-        "apiVersion": "externaldns.k8s.io/v1alpha1",
+        "apiVersion": served(cat, "externaldns.k8s.io", "DNSEndpoint", diags),
         "kind": "DNSEndpoint",
         "metadata": { "name": "sovereign-records", "namespace": namespace, "labels": labels(sov) },
         "spec": { "endpoints": endpoints }
@@ -452,7 +467,18 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
         // Render has refused a matrix whose Flux serves no HelmRelease.
         && let Some(helm_api) = crate::api_versions(cat).ok().and_then(|a| a.get("HelmRelease").cloned())
     {
-        files.push(("registrar.yaml".into(), delegation(bp, &helm_api, sov, r, token, &ns, diags)));
+        files.push((
+            "registrar.yaml".into(),
+            delegation(
+                bp,
+                [&helm_api, &served(cat, "externaldns.k8s.io", "DNSEndpoint", diags)],
+                sov,
+                r,
+                token,
+                &ns,
+                diags,
+            ),
+        ));
     }
     x.layers.entry(edge.name.clone()).or_default().insert("dns", files);
 }
@@ -475,7 +501,7 @@ pub const REGISTRAR_NS: &str = "catalyst-system";
 /// registrar hosts; and that delegation as a DNSEndpoint it reads.
 fn delegation(
     bp: &catalyst_catalog::Blueprint,
-    helm_api: &str,
+    [helm_api, dns_api]: [&str; 2],
     sov: &Sovereign,
     r: &catalyst_spec::Registrar,
     token: &catalyst_spec::SecretRef,
@@ -533,7 +559,7 @@ fn delegation(
             }
         }),
         json!({
-            "apiVersion": "externaldns.k8s.io/v1alpha1",
+            "apiVersion": dns_api,
             "kind": "DNSEndpoint",
             "metadata": { "name": "sovereign-delegation", "namespace": REGISTRAR_NS, "labels": delegation_labels },
             "spec": { "endpoints": endpoints }
