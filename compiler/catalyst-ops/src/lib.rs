@@ -137,7 +137,10 @@ impl Workspace {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "tf")
+                    || p.file_name().is_some_and(|n| n == catalyst_tofu::bootstrap::BOOTSTRAP_FILE)
+            })
             .collect();
         names.sort();
         for p in names {
