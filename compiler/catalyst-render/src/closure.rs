@@ -1,0 +1,153 @@
+//! The closure check's facts from the catalog and the Phase-0 module, and
+//! the check of one rendered (or hand-written) host cluster directory.
+//! See `catalyst-closure` for the rules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use catalyst_catalog::Catalog;
+use catalyst_closure::{Bootstrap, Facts, File, InstalledRef, Installer, Object, Served, Use};
+use catalyst_diag::Diagnostics;
+use catalyst_tofu::bootstrap::{BootstrapEntry, BootstrapName};
+use serde_json::{Map, Value};
+
+/// What the closure check knows besides the directory, for host cluster
+/// `cluster`: which installer serves which API group (the version matrix),
+/// the objects Phase-0 creates there (`bootstrap`, names resolved through
+/// the rendered Phase-0 variables `vars`; without them, only fixed names),
+/// and what the catalog's charts create and reference.
+pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&Map<String, Value>>, cluster: &str) -> Facts {
+    let mut f = Facts::default();
+    let mut serve = |group: &str, kind: Option<&str>, controller: &str, installers: Vec<Installer>| {
+        f.served.push(Served {
+            group: group.into(),
+            kind: kind.map(str::to_string),
+            controller: controller.into(),
+            installers,
+        });
+    };
+    let bp = |b: &str| vec![Installer::Blueprint(b.into())];
+    // TODO(matrix): from Catalog::runtime() once the version matrix lands:
+    // each controller's api_groups and installed_by.
+    for g in ["source", "kustomize", "helm", "notification"] {
+        serve(&format!("{g}.toolkit.fluxcd.io"), None, "flux", vec![Installer::Phase0]);
+    }
+    // k3s serves its own HelmChart CRDs (Phase-0 installs k3s).
+    serve("helm.cattle.io", None, "k3s", vec![Installer::Phase0]);
+    for g in ["pkg.crossplane.io", "apiextensions.crossplane.io", "ops.crossplane.io", "protection.crossplane.io"] {
+        serve(g, None, "crossplane", bp("bp-crossplane"));
+    }
+    for p in cat.providers.values() {
+        let group = catalyst_closure::group_of(&p.config_api_version);
+        let by = vec![Installer::Package { kind: "Provider".into(), name: p.name.clone() }];
+        serve(group, None, &p.name, by.clone());
+        serve(&format!("*.{group}"), None, &p.name, by);
+    }
+    serve("externaldns.k8s.io", None, "external-dns", bp("bp-external-dns"));
+    for g in ["cert-manager.io", "acme.cert-manager.io"] {
+        serve(g, None, "cert-manager", bp("bp-cert-manager"));
+    }
+    for g in ["external-secrets.io", "generators.external-secrets.io"] {
+        serve(g, None, "external-secrets", bp("bp-external-secrets"));
+    }
+    serve("bitnami.com", None, "sealed-secrets", bp("bp-sealed-secrets"));
+    // Claims: each XRD's kinds, served once its Blueprint's chart is in.
+    for x in &cat.xrds {
+        for kind in x.claim_kind.iter().chain([&x.kind]) {
+            serve(&x.group, Some(kind), "crossplane", bp(&x.blueprint));
+        }
+        f.uses.push(Use {
+            blueprint: x.blueprint.clone(),
+            api_version: "apiextensions.crossplane.io/v1".into(),
+            kind: "CompositeResourceDefinition".into(),
+            source: x.file.clone(),
+        });
+        let default = &x.schema["properties"]["spec"]["properties"]["providerConfigRef"]["default"]["name"];
+        if let Some(name) = default.as_str() {
+            f.installed_refs.push(InstalledRef {
+                blueprint: x.blueprint.clone(),
+                group: None,
+                kind: "ProviderConfig".into(),
+                name: name.into(),
+                namespace: None,
+                why: format!("XRD {} ({}), whose claims default to a providerConfigRef", x.name, x.file),
+            });
+        }
+    }
+    let primary = vars.and_then(|v| v.get("cluster_name")).and_then(Value::as_str) == Some(cluster);
+    for e in bootstrap.into_iter().flatten().filter(|e| primary || !e.primary_only) {
+        let names: Vec<String> = match &e.name {
+            BootstrapName::Fixed(n) => vec![n.clone()],
+            BootstrapName::Variable(v) => match vars.and_then(|m| m.get(v)) {
+                Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            },
+        };
+        for name in names {
+            f.bootstrap.push(Bootstrap {
+                api_version: e.api_version.clone(),
+                kind: e.kind.clone(),
+                namespace: e.namespace.clone(),
+                name,
+                listed_at: Some(e.location.clone()),
+            });
+        }
+    }
+    f
+}
+
+/// The closure summary of a YAML file's text (nothing when it does not
+/// parse: that is reported where files are parsed).
+pub fn objects_of(text: &str, limits: &catalyst_yaml::Limits) -> Vec<Object> {
+    catalyst_yaml::parse(text, limits).map(|d| catalyst_closure::extract(&d)).unwrap_or_default()
+}
+
+/// Checks every host cluster directory of a Sovereign's directory: `files`
+/// maps a path relative to the Sovereign's directory (`<cluster>/...`) to
+/// its objects; `shown` prefixes paths in messages.
+pub fn check_sovereign(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    shown: &str,
+    files: &BTreeMap<String, Arc<Vec<Object>>>,
+) -> Diagnostics {
+    let mut by_cluster: BTreeMap<&str, BTreeMap<String, Arc<Vec<Object>>>> = BTreeMap::new();
+    for (path, objs) in files {
+        let Some((cluster, rel)) = path.split_once('/') else { continue };
+        if cluster == "tofu" {
+            continue;
+        }
+        by_cluster.entry(cluster).or_default().insert(rel.to_string(), objs.clone());
+    }
+    let mut diags = Diagnostics::new();
+    for (cluster, list) in by_cluster {
+        diags.extend(check_cluster(cat, bootstrap, vars, cluster, &format!("{shown}/{cluster}"), &list));
+    }
+    diags
+}
+
+/// Checks one host cluster directory (`cluster`, shown as `shown`):
+/// `files` maps a path relative to it to its objects.
+pub fn check_cluster(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    cluster: &str,
+    shown: &str,
+    files: &BTreeMap<String, Arc<Vec<Object>>>,
+) -> Diagnostics {
+    let facts = facts(cat, bootstrap, vars, cluster);
+    let base = shown.trim_end_matches('/');
+    let shown_paths: Vec<String> = files
+        .keys()
+        .map(|p| if base.is_empty() || base == "." { p.clone() } else { format!("{base}/{p}") })
+        .collect();
+    let list: Vec<File<'_>> = files
+        .iter()
+        .zip(&shown_paths)
+        .map(|((rel, objs), shown)| File { path: rel, shown, objects: objs })
+        .collect();
+    catalyst_closure::check(&list, &facts)
+}
