@@ -737,7 +737,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
     for (file, o, r, ns, installed) in dangling {
         let target = if cluster_scoped(&r.kind) { format!("`{}`", r.name) } else { format!("`{ns}/{}`", r.name) };
         let by = match &installed {
-            Some(why) => format!("{} `{}` installs {why}, which names", o.kind, o.name),
+            Some(why) => format!("{} `{}` installs {why}:", o.kind, o.name),
             None => format!("`{}` of {} `{}` names", r.field, o.kind, o.name),
         };
         let help = match r.kind.as_str() {

@@ -60,7 +60,7 @@ pub(crate) fn facts() -> Facts {
             kind: "ProviderConfig".into(),
             name: "default-hcloud".into(),
             namespace: None,
-            why: "XRD xregionclaims.compose.openova.io (its default providerConfigRef)".into(),
+            why: "XRD xregionclaims.compose.openova.io, whose claims default to this providerConfigRef".into(),
         }],
     }
 }

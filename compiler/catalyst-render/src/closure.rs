@@ -52,6 +52,7 @@ pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&
     }
     serve("bitnami.com", None, "sealed-secrets", bp("bp-sealed-secrets"));
     // Claims: each XRD's kinds, served once its Blueprint's chart is in.
+    let mut defaults: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for x in &cat.xrds {
         for kind in x.claim_kind.iter().chain([&x.kind]) {
             serve(&x.group, Some(kind), "crossplane", bp(&x.blueprint));
@@ -64,15 +65,19 @@ pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&
         });
         let default = &x.schema["properties"]["spec"]["properties"]["providerConfigRef"]["default"]["name"];
         if let Some(name) = default.as_str() {
-            f.installed_refs.push(InstalledRef {
-                blueprint: x.blueprint.clone(),
-                group: None,
-                kind: "ProviderConfig".into(),
-                name: name.into(),
-                namespace: None,
-                why: format!("XRD {} ({}), whose claims default to a providerConfigRef", x.name, x.file),
-            });
+            defaults.entry((x.blueprint.clone(), name.to_string())).or_default().push(x.name.as_str());
         }
+    }
+    // One reference per Blueprint and ProviderConfig, naming its XRDs.
+    for ((blueprint, name), xrds) in defaults {
+        f.installed_refs.push(InstalledRef {
+            blueprint,
+            group: None,
+            kind: "ProviderConfig".into(),
+            name,
+            namespace: None,
+            why: format!("XRD{} {}, whose claims default to this providerConfigRef", if xrds.len() > 1 { "s" } else { "" }, xrds.join(", ")),
+        });
     }
     let primary = vars.and_then(|v| v.get("cluster_name")).and_then(Value::as_str) == Some(cluster);
     for e in bootstrap.into_iter().flatten().filter(|e| primary || !e.primary_only) {
