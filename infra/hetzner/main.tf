@@ -8,9 +8,10 @@ locals {
   fqdn_dashed = replace(var.sovereign_fqdn, ".", "-")
   base_labels = { "catalyst.openova.io/sovereign" = local.fqdn_dashed }
 
-  # Flux release applied by cloud-init; matches the flux2 2.14.1 chart
-  # (appVersion 2.4.0) that bp-flux takes over with.
-  flux_version = "v2.4.0"
+  # Flux release applied by cloud-init: the version matrix's (catalog.yaml
+  # spec.runtime), which bp-flux's flux2 chart then takes over with.
+  # `catalyst validate` refuses a catalog where the three disagree.
+  flux_version = "v2.9.0"
   # Bootstrap CNI: k3s runs without flannel and kube-proxy (bp-cilium's
   # assumptions), so Cilium must exist before any pod, Flux included, can
   # start. bp-cilium later upgrades this same `cilium` release.
@@ -296,7 +297,7 @@ locals {
   flux_sync = {
     for k, r in local.by_region : k => [
       [{
-        apiVersion = "source.toolkit.fluxcd.io/v1beta2"
+        apiVersion = "source.toolkit.fluxcd.io/v1"
         kind       = "OCIRepository"
         metadata   = { name = "flux-system", namespace = "flux-system", labels = local.base_labels }
         spec       = merge({ interval = "1m", url = var.gitops_repo_url, ref = { tag = var.gitops_branch } }, local.gitops_secret_ref)

@@ -15,6 +15,7 @@
 //! default) become diagnostics with file, line and column. Loading never
 //! stops at the first problem.
 
+mod runtime;
 mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +26,7 @@ use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
 
+pub use runtime::{Controller, Installer, Phase0Pin};
 pub use source::{SourceSet, input_diagnostic, sha256_hex};
 
 pub const API_V1ALPHA1: &str = "catalyst.openova.io/v1alpha1";
@@ -147,6 +149,12 @@ pub struct Subchart {
     /// Its key in the umbrella chart's values (the dependency's alias, or
     /// its name).
     pub key: String,
+    /// Its Chart.yaml `name`, `version` and `appVersion` (empty when absent).
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
+    /// The folder or archive, as shown in messages.
+    pub file: String,
     pub defaults: Value,
     pub schema: Option<ValuesSchema>,
 }
@@ -233,6 +241,8 @@ pub struct Catalog {
     pub k3s_version: Option<String>,
     /// Crossplane provider per cloud provider.
     pub providers: BTreeMap<String, ProviderPackage>,
+    /// The version matrix (`spec.runtime`): see [`runtime`].
+    runtime: Vec<Controller>,
     /// Every XRD the Blueprints' charts carry, in catalog order.
     pub xrds: Vec<Xrd>,
     /// Each XRD's schema, compiled on first use and shared by every render.
@@ -367,6 +377,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         }
     }
     check_references(&cat, &mut diags);
+    runtime::check_chart_pins(&cat, &mut diags);
     diags.extend(std::mem::take(&mut cat.sources.secrets));
     diags.sort();
     cat.diagnostics = diags;
@@ -393,14 +404,32 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     let spec = doc.to_json()["spec"].clone();
     cat.registry = spec["registry"].as_str().map(str::to_string);
     cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
+    cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let pc = &p["providerConfig"];
+        let controller = s(&p["controller"]);
+        let package = match cat.runtime.iter().find(|c| c.name == controller).and_then(|c| c.package()) {
+            Some(("Provider", _, reference)) => reference.to_string(),
+            _ => {
+                let at =
+                    doc.pointer(&format!("/spec/providers/{cloud}/controller")).and_then(|n| cat.sources.loc(rel, n));
+                diags.push(
+                    Diagnostic::error(
+                        "unknown-controller",
+                        format!("the {cloud} provider names controller `{controller}`, which is not a Provider package of the version matrix"),
+                    )
+                    .at(at)
+                    .help("add an entry to spec.runtime with `package: {kind: Provider, name, ref}` and name it here"),
+                );
+                String::new()
+            }
+        };
         cat.providers.insert(
             cloud.clone(),
             ProviderPackage {
                 name: s(&p["name"]),
-                package: s(&p["package"]),
+                package,
                 config_api_version: s(&pc["apiVersion"]),
                 config_name: s(&pc["name"]),
                 secret_name: s(&pc["secret"]["name"]),
@@ -1214,11 +1243,9 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
             None
         };
         let Some((Some(chart_yaml), values, schema)) = files else { continue };
-        let sub_name = catalyst_yaml::parse_one(&chart_yaml, ctx.limits)
-            .ok()
-            .flatten()
-            .and_then(|d| str_at(&d, &["name"]).map(str::to_string))
-            .unwrap_or_default();
+        let meta = catalyst_yaml::parse_one(&chart_yaml, ctx.limits).ok().flatten();
+        let field = |k: &str| meta.as_ref().and_then(|d| str_at(d, &[k]).map(str::to_string)).unwrap_or_default();
+        let sub_name = field("name");
         if sub_name.is_empty() {
             continue;
         }
@@ -1232,7 +1259,8 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
             .and_then(|v| catalyst_yaml::parse_one(&v, ctx.limits).ok().flatten())
             .map_or(Value::Null, |n| n.to_json());
         let schema = schema.and_then(|t| compile_values_schema(ctx, &format!("{shown}/values.schema.json"), &t));
-        chart.subcharts.push(Subchart { key, defaults, schema });
+        let (version, app_version) = (field("version"), field("appVersion"));
+        chart.subcharts.push(Subchart { key, name: sub_name, version, app_version, file: shown, defaults, schema });
     }
 }
 

@@ -131,6 +131,24 @@ impl Workspace {
                 return None;
             }
         };
+        // The versions the module pins against the version matrix.
+        let shown: Vec<String> = module.locals.iter().map(|l| self.display(Path::new(&l.file))).collect();
+        let pins: Vec<catalyst_catalog::Phase0Pin<'_>> = module
+            .locals
+            .iter()
+            .zip(&shown)
+            .map(|(l, file)| catalyst_catalog::Phase0Pin {
+                module: catalyst_render::tofu::MODULE_DIR,
+                local: &l.name,
+                value: &l.value,
+                location: Location::new(file.as_str(), l.line, l.column, l.name.len()),
+            })
+            .collect();
+        let disagreements = cat.check_phase0(catalyst_render::tofu::MODULE_DIR, &pins);
+        if !disagreements.is_empty() {
+            cat.diagnostics.extend(disagreements);
+            cat.diagnostics.sort();
+        }
         let mut digests = BTreeMap::new();
         let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
@@ -1121,6 +1139,18 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
 /// has one (for printing them).
 type DirCheck = (Diagnostics, Vec<(String, String)>);
 
+/// The controller releases rendered objects are checked against.
+// TODO(matrix): Catalog::releases() — the version matrix of catalog.yaml;
+// until it lands, the releases the matrix is planned to name (external-dns:
+// the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
+// is tied to no release).
+fn releases(_cat: &Catalog) -> catalyst_schema::rendered::Releases {
+    catalyst_schema::rendered::Releases::new(
+        [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
+            .map(|(c, v)| (c.to_string(), v.to_string())),
+    )
+}
+
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(
     ws: &Workspace,
@@ -1132,6 +1162,7 @@ fn check_rendered_dir(
     let mut diags = Diagnostics::new();
     let mut sources = Vec::new();
     let shown = ws.display(dir);
+    let releases = releases(cat);
     let mut files = write::read_tree(dir, opts.limits.max_bytes as u64)
         .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
     // The rendered Phase-0 variables name the bootstrap Secrets.
@@ -1168,7 +1199,7 @@ fn check_rendered_dir(
         match catalyst_yaml::parse(&text, &opts.limits) {
             Ok(docs) => {
                 for d in &docs {
-                    match catalyst_schema::rendered::check_node(d, &file) {
+                    match catalyst_schema::rendered::check_node(d, &file, &releases) {
                         Some(found) => diags.extend(found),
                         None => {
                             let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();

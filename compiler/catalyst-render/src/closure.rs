@@ -27,30 +27,26 @@ pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&
         });
     };
     let bp = |b: &str| vec![Installer::Blueprint(b.into())];
-    // TODO(matrix): from Catalog::runtime() once the version matrix lands:
-    // each controller's api_groups and installed_by.
-    for g in ["source", "kustomize", "helm", "notification"] {
-        serve(&format!("{g}.toolkit.fluxcd.io"), None, "flux", vec![Installer::Phase0]);
+    // The version matrix: each controller's groups and what installs it.
+    for c in cat.runtime() {
+        let installers: Vec<Installer> = c
+            .installed_by
+            .iter()
+            .map(|i| match i {
+                catalyst_catalog::Installer::Phase0 { .. } => Installer::Phase0,
+                catalyst_catalog::Installer::Blueprint { name, .. } => Installer::Blueprint(name.clone()),
+                catalyst_catalog::Installer::Package { kind, name, .. } => {
+                    Installer::Package { kind: kind.clone(), name: name.clone() }
+                }
+            })
+            .collect();
+        for g in &c.api_groups {
+            serve(g, None, &c.name, installers.clone());
+        }
     }
-    // k3s serves its own HelmChart CRDs (Phase-0 installs k3s).
+    // k3s serves its own HelmChart CRDs (Phase-0 installs k3s and writes
+    // one for Cilium); no catalyst output uses them.
     serve("helm.cattle.io", None, "k3s", vec![Installer::Phase0]);
-    for g in ["pkg.crossplane.io", "apiextensions.crossplane.io", "ops.crossplane.io", "protection.crossplane.io"] {
-        serve(g, None, "crossplane", bp("bp-crossplane"));
-    }
-    for p in cat.providers.values() {
-        let group = catalyst_closure::group_of(&p.config_api_version);
-        let by = vec![Installer::Package { kind: "Provider".into(), name: p.name.clone() }];
-        serve(group, None, &p.name, by.clone());
-        serve(&format!("*.{group}"), None, &p.name, by);
-    }
-    serve("externaldns.k8s.io", None, "external-dns", bp("bp-external-dns"));
-    for g in ["cert-manager.io", "acme.cert-manager.io"] {
-        serve(g, None, "cert-manager", bp("bp-cert-manager"));
-    }
-    for g in ["external-secrets.io", "generators.external-secrets.io"] {
-        serve(g, None, "external-secrets", bp("bp-external-secrets"));
-    }
-    serve("bitnami.com", None, "sealed-secrets", bp("bp-sealed-secrets"));
     // Claims: each XRD's kinds, served once its Blueprint's chart is in.
     let mut defaults: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for x in &cat.xrds {

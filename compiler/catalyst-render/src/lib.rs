@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use catalyst_catalog::{Blueprint, Catalog, Depend};
 use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
 use catalyst_resolve::{Resolution, Selection};
+use catalyst_schema::rendered::Releases;
 use catalyst_spec::Sovereign;
 use serde::Serialize;
 use serde_json::Value;
@@ -474,7 +475,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let known = |_: &str, key: &reuse::ContentKey| {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
-    let (malformed, mut invalid, passed, mut summaries) = check_outputs(&sov.fqdn, &files, &digests, known);
+    let (malformed, mut invalid, passed, mut summaries) =
+        check_outputs(&sov.fqdn, &files, &digests, &releases(cat), known);
     diags.extend(malformed);
     if diags.has_errors() {
         diags.sort();
@@ -610,6 +612,7 @@ fn check_outputs(
     fqdn: &str,
     files: &BTreeMap<String, Vec<u8>>,
     digests: &BTreeMap<&str, [u8; 32]>,
+    releases: &Releases,
     known: impl Fn(&str, &reuse::ContentKey) -> bool,
 ) -> (Diagnostics, Diagnostics, HashSet<reuse::ContentKey>, reuse::Summaries) {
     let (mut malformed, mut invalid, mut passed) = (Diagnostics::new(), Diagnostics::new(), HashSet::new());
@@ -640,7 +643,7 @@ fn check_outputs(
         };
         let mut found = Diagnostics::new();
         if let Some(docs) = &docs {
-            found.extend(check_docs(&shown, docs));
+            found.extend(check_docs(&shown, docs, releases));
             summaries.insert(key.1, std::sync::Arc::new(catalyst_closure::extract(docs)));
         }
         scan::scan_file(&shown, &text, docs.as_deref(), &mut found);
@@ -653,26 +656,39 @@ fn check_outputs(
 }
 
 /// Every object of the rendered YAML files of Sovereign `fqdn` checked
-/// against the schema of its kind (`schemas/rendered/`); errors name the
-/// file, line and field. Kinds without a schema (claims) are skipped.
-pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+/// against the schema of its kind in the controller releases it runs
+/// (`schemas/rendered/`); errors name the file, line and field. Kinds
+/// without a schema (claims) are skipped.
+pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>, releases: &Releases) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let shown = format!("{fqdn}/{path}");
         let Ok(docs) = catalyst_yaml::parse(&text(bytes), &catalyst_yaml::Limits::default()) else {
             continue; // reported as internal-template above
         };
-        diags.extend(check_docs(&shown, &docs));
+        diags.extend(check_docs(&shown, &docs, releases));
     }
     diags
 }
 
-fn check_docs(shown: &str, docs: &[catalyst_yaml::Node]) -> Diagnostics {
+fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for d in docs {
-        diags.extend(catalyst_schema::rendered::check_node(d, shown).unwrap_or_default());
+        diags.extend(catalyst_schema::rendered::check_node(d, shown, releases).unwrap_or_default());
     }
     diags
+}
+
+/// The controller releases rendered objects are checked against.
+// TODO(matrix): Catalog::releases() — the version matrix of catalog.yaml;
+// until it lands, the releases the matrix is planned to name (external-dns:
+// the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
+// is tied to no release).
+fn releases(_cat: &Catalog) -> Releases {
+    Releases::new(
+        [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
+            .map(|(c, v)| (c.to_string(), v.to_string())),
+    )
 }
 
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
@@ -876,7 +892,8 @@ mod tests {
         .collect();
         let d = digests(&files);
         let seen = std::cell::RefCell::new(Vec::new());
-        let (malformed, invalid, passed, _) = check_outputs("x.example.org", &files, &d, |p, _| {
+        let r = Releases::default();
+        let (malformed, invalid, passed, _) = check_outputs("x.example.org", &files, &d, &r, |p, _| {
             seen.borrow_mut().push(p.to_string());
             false
         });
@@ -893,7 +910,7 @@ mod tests {
 
         // What is known to have passed is skipped; nothing else is.
         let known: HashSet<reuse::ContentKey> = passed.clone();
-        let (_, again, passed_again, _) = check_outputs("x.example.org", &files, &d, |_, k| known.contains(k));
+        let (_, again, passed_again, _) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
     }

@@ -1,114 +1,76 @@
-//! Converts one version of a CustomResourceDefinition into the JSON Schema
-//! that `schemas/rendered/` commits (see `catalyst_schema::rendered::crd`).
+//! Regenerates `schemas/rendered/` (the schemas, `SOURCES.md`) and the
+//! embedded index `compiler/catalyst-schema/src/rendered/index.rs` from
+//! the CRDs of exact releases in `../shared/crds` and the hand-written
+//! files beside the schemas (see `catalyst_schema::rendered::generate`).
+//! `schemas/rendered/regen.sh` runs it.
 //!
 //! ```text
-//! cargo run -q -p catalyst-schema --example crd_to_schema -- \
-//!     --version v1 \
-//!     --repository fluxcd/source-controller \
-//!     --path config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml \
-//!     --ref <tag or commit> \
-//!     [--kind GitRepository] [--note TEXT] \
-//!     (--out FILE | --out-dir schemas/rendered) \
-//!     CRD.yaml
+//! cargo run -q -p catalyst-schema --example crd_to_schema -- --shared ../shared/crds --root .
 //! ```
 //!
-//! The CRD file may hold several YAML documents; the one converted is the
-//! CustomResourceDefinition (of `--kind`, when given). `--out-dir` writes
-//! `<dir>/<group or core>/<kind>.<version>.json`; without `--out` or
-//! `--out-dir` the schema goes to standard output. `schemas/rendered/regen.sh`
-//! runs this for every committed schema.
+//! Schema files that are no longer generated are removed (the hand-written
+//! inputs in `handwritten/` and `excerpts/` stay).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use catalyst_schema::rendered::crd::{Upstream, crd_info, crd_to_schema, schema_path, to_text};
-use catalyst_yaml::{Limits, parse};
-use serde_json::Value;
+use catalyst_schema::rendered::generate::{RENDERED_DIR, generate, read_inputs};
 
-#[derive(Default)]
-struct Args {
-    version: Option<String>,
-    kind: Option<String>,
-    note: Option<String>,
-    out: Option<PathBuf>,
-    out_dir: Option<PathBuf>,
-    input: Option<PathBuf>,
-    upstream: Upstream,
-}
+const USAGE: &str = "usage: crd_to_schema --shared DIR --root REPOSITORY";
 
-const USAGE: &str = "usage: crd_to_schema --version V --repository OWNER/NAME --path PATH --ref REF \
-                     [--kind KIND] [--note TEXT] [--out FILE | --out-dir DIR] CRD.yaml";
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args::default();
+fn parse_args() -> Result<(PathBuf, PathBuf), String> {
+    let (mut shared, mut root) = (None, None);
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--version" => a.version = Some(value("--version")?),
-            "--kind" => a.kind = Some(value("--kind")?),
-            "--note" => a.note = Some(value("--note")?),
-            "--out" => a.out = Some(value("--out")?.into()),
-            "--out-dir" => a.out_dir = Some(value("--out-dir")?.into()),
-            "--repository" => a.upstream.repository = value("--repository")?,
-            "--path" => a.upstream.path = value("--path")?,
-            "--ref" => a.upstream.reference = value("--ref")?,
-            "-h" | "--help" => return Err(USAGE.into()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            _ if a.input.is_some() => return Err(format!("one CRD file at a time\n{USAGE}")),
-            _ => a.input = Some(arg.into()),
+            "--shared" => shared = Some(PathBuf::from(value("--shared")?)),
+            "--root" => root = Some(PathBuf::from(value("--root")?)),
+            _ => return Err(USAGE.into()),
         }
     }
-    if a.version.is_none() || a.input.is_none() {
-        return Err(USAGE.into());
-    }
-    for (flag, v) in
-        [("--repository", &a.upstream.repository), ("--path", &a.upstream.path), ("--ref", &a.upstream.reference)]
-    {
-        if v.is_empty() {
-            return Err(format!("{flag} is required: every schema records where it comes from\n{USAGE}"));
+    Ok((shared.ok_or(USAGE)?, root.ok_or(USAGE)?))
+}
+
+/// The `.json` files under `dir` (relative), outside the input folders.
+fn committed(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let here = dir.join(rel);
+    for e in std::fs::read_dir(&here).map_err(|e| format!("{}: {e}", here.display()))? {
+        let e = e.map_err(|e| e.to_string())?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let r = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        if e.path().is_dir() {
+            committed(dir, &r, out)?;
+        } else if name.ends_with(".json") {
+            out.push(r);
         }
     }
-    if a.out.is_some() && a.out_dir.is_some() {
-        return Err("--out and --out-dir exclude each other".into());
-    }
-    Ok(a)
+    Ok(())
 }
 
 fn run() -> Result<(), String> {
-    let a = parse_args()?;
-    let input = a.input.as_ref().expect("checked");
-    let version = a.version.as_deref().expect("checked");
-    let text = std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let docs = parse(&text, &Limits::default()).map_err(|e| format!("{}: {e}", input.display()))?;
-    let crds: Vec<Value> = docs
-        .iter()
-        .map(|d| d.to_json())
-        .filter(|d| crd_info(d).is_ok_and(|i| a.kind.as_ref().is_none_or(|k| *k == i.kind)))
-        .collect();
-    let crd = match crds.as_slice() {
-        [one] => one,
-        [] => return Err(format!("{}: no CustomResourceDefinition found", input.display())),
-        _ => return Err(format!("{}: several CRDs; choose one with --kind", input.display())),
-    };
-    let schema =
-        crd_to_schema(crd, version, &a.upstream, a.note.as_deref()).map_err(|e| format!("{}: {e}", input.display()))?;
-    let out = to_text(&schema);
-    let target = match (&a.out, &a.out_dir) {
-        (Some(f), _) => Some(f.clone()),
-        (None, Some(d)) => Some(d.join(schema_path(&crd_info(crd)?, version))),
-        (None, None) => None,
-    };
-    match target {
-        Some(path) => {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-            }
-            std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("wrote {}", path.display());
+    let (shared, root) = parse_args()?;
+    let rendered = root.join(RENDERED_DIR);
+    let out = generate(&read_inputs(&shared, &rendered)?)?;
+    let mut old = Vec::new();
+    committed(&rendered, "", &mut old)?;
+    for rel in old {
+        if !out.contains_key(&format!("{RENDERED_DIR}/{rel}")) {
+            let p = rendered.join(&rel);
+            std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            eprintln!("removed {}", p.display());
         }
-        None => print!("{out}"),
     }
+    for (rel, text) in &out {
+        let p = root.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+    }
+    eprintln!("{} files generated", out.len());
     Ok(())
 }
 

@@ -33,6 +33,20 @@ pub struct Module {
     /// The objects the module creates before Flux starts, as its
     /// `bootstrap-objects.yaml` lists them (`None`: it has no list).
     pub bootstrap: Option<Vec<bootstrap::BootstrapEntry>>,
+    /// Every `locals` entry whose value is a string literal (versions the
+    /// module pins, such as `flux_version`), in file order.
+    pub locals: Vec<Local>,
+}
+
+/// One `locals` entry holding a string literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Local {
+    pub name: String,
+    pub value: String,
+    /// `<dir>/<file>.tf`, as the diagnostics print it.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// One `variable` block.
@@ -84,6 +98,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
     files.sort();
 
     let mut variables: Vec<Variable> = Vec::new();
+    let mut locals: Vec<Local> = Vec::new();
     for path in files {
         let file = path.display().to_string();
         // Never through a link out of the module, never a FIFO, bounded
@@ -114,6 +129,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
                     continue;
                 }
             };
+        locals.extend(string_locals(&body, &text, &file));
         for block in body.get_blocks("variable") {
             if let Some(v) = read_variable(block, &text, &file, &mut diags) {
                 if let Some(prev) = variables.iter().find(|p| p.name == v.name) {
@@ -138,7 +154,28 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
             None
         }
     };
-    if diags.has_errors() { Err(diags) } else { Ok(Module { dir: dir.to_path_buf(), variables, bootstrap }) }
+    if diags.has_errors() { Err(diags) } else { Ok(Module { dir: dir.to_path_buf(), variables, locals, bootstrap }) }
+}
+
+/// The `locals` entries of `body` whose value is a plain string literal
+/// (no interpolation): what a module pins, read without evaluating it.
+fn string_locals(body: &Body, text: &str, file: &str) -> Vec<Local> {
+    let mut out = Vec::new();
+    for block in body.get_blocks("locals") {
+        for attr in block.body.attributes() {
+            let value = match hcl::Expression::from(attr.value.clone()) {
+                hcl::Expression::String(s) => s,
+                hcl::Expression::TemplateExpr(t) => match *t {
+                    hcl::TemplateExpr::QuotedString(s) if !s.contains("${") && !s.contains("%{") => s,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let (line, column) = position(text, attr.span().map_or(0, |s| s.start));
+            out.push(Local { name: attr.key.as_str().to_string(), value, file: file.to_string(), line, column });
+        }
+    }
+    out
 }
 
 /// 1-based line and column of a byte offset.

@@ -9,9 +9,14 @@
 //! `ipv6`, `uuid`). Kubernetes extensions become plain JSON Schema:
 //! `x-kubernetes-int-or-string` a type union of integer and string,
 //! `x-kubernetes-preserve-unknown-fields` an open object (or any value when
-//! no type is given), `nullable` a `null` in the type. Descriptions,
-//! defaults, CEL rules (`x-kubernetes-validations`) and every other `x-`
-//! extension are dropped, and so is `status`: the compiler never writes it.
+//! no type is given), `nullable` a `null` in the type. `default` values and
+//! CEL rules (`x-kubernetes-validations`: `rule`, `message`,
+//! `messageExpression`, `fieldPath`, `reason`, `optionalOldSelf`) are kept
+//! as they are: JSON Schema validation ignores both (`default` is an
+//! annotation, `x-` keywords are unknown to it), and the CEL stage
+//! ([`super::cel`]) applies the defaults and evaluates the rules, as the
+//! API server does. Descriptions and every other `x-` extension are
+//! dropped, and so is `status`: the compiler never writes it.
 //!
 //! Unlike the API server, which prunes unknown fields silently, the schema
 //! refuses them: an object with `properties` and without
@@ -24,17 +29,42 @@
 
 use serde_json::{Map, Value, json};
 
-/// Where a schema comes from, recorded in the schema as
-/// `x-catalyst-upstream`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Where a schema comes from, recorded in the schema's
+/// `x-catalyst-upstream` (a list: a schema shared by several releases
+/// names each of them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Upstream {
+    /// The runtime controller whose release installs the CRD (`flux`,
+    /// `crossplane`, `provider-hcloud`, ...), or `None` for kinds every
+    /// cluster serves (core, kustomize's own file).
+    pub controller: Option<String>,
+    /// That controller's release (`2.9.0`, `v0.2.0`), or `None` when the
+    /// source is not tied to a release.
+    pub release: Option<String>,
     /// `owner/name` of the repository, or the document a hand-written
     /// schema follows.
     pub repository: String,
+    /// The tag (or commit) read.
+    pub reference: String,
     /// The CRD's path in the repository.
     pub path: String,
-    /// The tag or commit read.
-    pub reference: String,
+}
+
+impl Upstream {
+    fn to_json(&self, version: &str) -> Value {
+        let mut m = Map::new();
+        if let Some(c) = &self.controller {
+            m.insert("controller".into(), json!(c));
+        }
+        if let Some(r) = &self.release {
+            m.insert("release".into(), json!(r));
+        }
+        m.insert("repository".into(), json!(self.repository));
+        m.insert("ref".into(), json!(self.reference));
+        m.insert("path".into(), json!(self.path));
+        m.insert("version".into(), json!(version));
+        Value::Object(m)
+    }
 }
 
 /// Formats whose JSON Schema meaning matches Kubernetes'. Others (`int64`,
@@ -107,22 +137,16 @@ pub fn schema_path(info: &CrdInfo, version: &str) -> String {
 }
 
 /// Converts the `openAPIV3Schema` of `version` in `crd` into a draft
-/// 2020-12 JSON Schema for the objects of that kind. `note`, when given,
-/// is added to the schema's `$comment` (for a hand-written or substituted
-/// source).
-pub fn crd_to_schema(crd: &Value, version: &str, upstream: &Upstream, note: Option<&str>) -> Result<Value, String> {
+/// 2020-12 JSON Schema for the objects of that kind, without provenance
+/// (see [`with_provenance`]). `note`, when given, is added to the schema's
+/// `$comment` (for a hand-written source).
+pub fn crd_to_schema(crd: &Value, version: &str, note: Option<&str>) -> Result<Value, String> {
     let info = crd_info(crd)?;
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).ok_or("the CRD has no spec.versions")?;
-    let served: Vec<&str> = versions.iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
-    let v = versions
-        .iter()
-        .find(|v| v.get("name").and_then(Value::as_str) == Some(version))
-        .ok_or_else(|| format!("the CRD has no version {version} (it has: {})", served.join(", ")))?;
+    let v = crd_version(crd, version)?;
     let root = v
         .pointer("/schema/openAPIV3Schema")
         .ok_or_else(|| format!("version {version} has no schema.openAPIV3Schema"))?;
     let api_version = info.api_version(version);
-    let path = schema_path(&info, version);
 
     let mut props = Map::new();
     props.insert("apiVersion".into(), json!({ "const": api_version }));
@@ -163,23 +187,87 @@ pub fn crd_to_schema(crd: &Value, version: &str, upstream: &Upstream, note: Opti
     }
     let mut out = Map::new();
     out.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
-    out.insert("$id".into(), json!(format!("https://schemas.openova.io/catalyst/rendered/{path}")));
     out.insert("$comment".into(), json!(comment));
     out.insert("title".into(), json!(format!("{} {api_version}", info.kind)));
-    out.insert(
-        "x-catalyst-upstream".into(),
-        json!({
-            "repository": upstream.repository,
-            "path": upstream.path,
-            "ref": upstream.reference,
-            "version": version,
-        }),
-    );
     out.insert("type".into(), json!("object"));
     out.insert("required".into(), Value::Array(required));
     out.insert("properties".into(), Value::Object(props));
     out.insert("additionalProperties".into(), json!(false));
+    if let Some(rules) = root.get("x-kubernetes-validations") {
+        out.insert(VALIDATIONS.into(), validations(rules)?);
+    }
     Ok(Value::Object(out))
+}
+
+/// One version of a CRD, by name.
+fn crd_version<'a>(crd: &'a Value, version: &str) -> Result<&'a Value, String> {
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).ok_or("the CRD has no spec.versions")?;
+    let names: Vec<&str> = versions.iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
+    versions
+        .iter()
+        .find(|v| v.get("name").and_then(Value::as_str) == Some(version))
+        .ok_or_else(|| format!("the CRD has no version {version} (it has: {})", names.join(", ")))
+}
+
+/// The versions a CRD serves (`served: true`), in its order, each with
+/// whether it is the storage version.
+pub fn served_versions(crd: &Value) -> Vec<(String, bool)> {
+    crd.pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+        .filter_map(|v| {
+            let name = v.get("name").and_then(Value::as_str)?;
+            Some((name.to_string(), v.get("storage").and_then(Value::as_bool) == Some(true)))
+        })
+        .collect()
+}
+
+/// `schema` (the output of [`crd_to_schema`]) with its `$id` (from its
+/// path under `schemas/rendered/`) and the sources it was made from, in
+/// the order schema files keep their keys.
+pub fn with_provenance(schema: &Value, path: &str, version: &str, sources: &[Upstream]) -> Value {
+    let mut out = Map::new();
+    let Value::Object(m) = schema else { return schema.clone() };
+    for (k, v) in m {
+        out.insert(k.clone(), v.clone());
+        if k == "$schema" {
+            out.insert("$id".into(), json!(format!("https://schemas.openova.io/catalyst/rendered/{path}")));
+        }
+        if k == "title" {
+            out.insert(
+                "x-catalyst-upstream".into(),
+                Value::Array(sources.iter().map(|s| s.to_json(version)).collect()),
+            );
+        }
+    }
+    Value::Object(out)
+}
+
+/// The key of the CEL rules, kept as Kubernetes names it.
+pub const VALIDATIONS: &str = "x-kubernetes-validations";
+
+/// The fields of a CEL rule the evaluation needs.
+const RULE_FIELDS: [&str; 6] = ["rule", "message", "messageExpression", "fieldPath", "reason", "optionalOldSelf"];
+
+fn validations(rules: &Value) -> Result<Value, String> {
+    let rules = rules.as_array().ok_or("`x-kubernetes-validations` must be a list")?;
+    let mut out = Vec::new();
+    for r in rules {
+        let r = r.as_object().ok_or("a validation rule must be a mapping")?;
+        if !r.get("rule").is_some_and(Value::is_string) {
+            return Err("a validation rule needs a `rule` string".into());
+        }
+        let mut m = Map::new();
+        for k in RULE_FIELDS {
+            if let Some(v) = r.get(k) {
+                m.insert(k.into(), v.clone());
+            }
+        }
+        out.push(Value::Object(m));
+    }
+    Ok(Value::Array(out))
 }
 
 /// The standard `metadata` of a rendered object.
@@ -314,6 +402,12 @@ fn convert(s: &Value, closed: bool) -> Result<Value, String> {
     if let Some(sub) = m.get("not") {
         out.insert("not".into(), convert(sub, false)?);
     }
+    if let Some(d) = m.get("default") {
+        out.insert("default".into(), d.clone());
+    }
+    if let Some(rules) = m.get(VALIDATIONS) {
+        out.insert(VALIDATIONS.into(), validations(rules)?);
+    }
     Ok(Value::Object(out))
 }
 
@@ -345,7 +439,13 @@ mod tests {
     }
 
     fn up() -> Upstream {
-        Upstream { repository: "example/widgets".into(), path: "crds/widgets.yaml".into(), reference: "v1.0.0".into() }
+        Upstream {
+            controller: Some("widgets".into()),
+            release: Some("1.0.0".into()),
+            repository: "example/widgets".into(),
+            path: "crds/widgets.yaml".into(),
+            reference: "v1.0.0".into(),
+        }
     }
 
     #[test]
@@ -361,7 +461,7 @@ mod tests {
                     "spec": {
                         "type": "object",
                         "description": "dropped",
-                        "x-kubernetes-validations": [{ "rule": "true" }],
+                        "x-kubernetes-validations": [{ "rule": "true", "message": "m", "x-other": 1 }],
                         "required": ["port"],
                         "properties": {
                             "port": { "x-kubernetes-int-or-string": true, "anyOf": [{ "type": "integer" }, { "type": "string" }] },
@@ -378,7 +478,12 @@ mod tests {
                 }
             }),
         );
-        let s = crd_to_schema(&c, "v1", &up(), Some("A note.")).unwrap();
+        let s = with_provenance(
+            &crd_to_schema(&c, "v1", Some("A note.")).unwrap(),
+            "example.io/widget.v1.json",
+            "v1",
+            &[up()],
+        );
         assert_eq!(s["properties"]["apiVersion"], json!({ "const": "example.io/v1" }));
         assert_eq!(s["properties"]["kind"], json!({ "const": "Widget" }));
         assert_eq!(s["required"], json!(["apiVersion", "kind", "metadata"]));
@@ -387,17 +492,22 @@ mod tests {
         assert!(s["$comment"].as_str().unwrap().ends_with("A note."));
         assert_eq!(
             s["x-catalyst-upstream"],
-            json!({ "repository": "example/widgets", "path": "crds/widgets.yaml", "ref": "v1.0.0", "version": "v1" })
+            json!([{ "controller": "widgets", "release": "1.0.0", "repository": "example/widgets",
+                     "ref": "v1.0.0", "path": "crds/widgets.yaml", "version": "v1" }])
         );
+        assert_eq!(s["$id"], "https://schemas.openova.io/catalyst/rendered/example.io/widget.v1.json");
         let spec = &s["properties"]["spec"];
-        assert!(spec.get("description").is_none() && spec.get("x-kubernetes-validations").is_none());
+        assert!(spec.get("description").is_none());
+        // CEL rules are kept (only the fields Kubernetes defines).
+        assert_eq!(spec["x-kubernetes-validations"], json!([{ "rule": "true", "message": "m" }]));
         assert_eq!(spec["additionalProperties"], json!(false));
         assert_eq!(spec["required"], json!(["port"]));
         let p = &spec["properties"];
         assert_eq!(p["port"], json!({ "type": ["integer", "string"] }));
         assert_eq!(p["values"], json!({}));
         assert!(p["extra"].get("additionalProperties").is_none(), "preserved objects stay open");
-        assert_eq!(p["size"], json!({ "type": "integer", "exclusiveMinimum": 0 }));
+        // Defaults are kept for the CEL stage; validation ignores them.
+        assert_eq!(p["size"], json!({ "type": "integer", "exclusiveMinimum": 0, "default": 3 }));
         assert_eq!(p["when"]["format"], "date-time");
         assert_eq!(p["mode"], json!({ "type": ["string", "null"], "enum": ["a", "b", null] }));
         assert_eq!(p["either"]["oneOf"], json!([{ "required": ["x"] }, { "required": ["y"] }]));
@@ -413,7 +523,7 @@ mod tests {
         let mut c = crd("Cluster", json!({ "type": "object", "properties": {}, "required": ["spec"] }));
         c["spec"]["group"] = json!("");
         c["spec"]["names"]["kind"] = json!("Namespace");
-        let s = crd_to_schema(&c, "v1", &up(), None).unwrap();
+        let s = crd_to_schema(&c, "v1", None).unwrap();
         assert_eq!(s["properties"]["apiVersion"]["const"], "v1");
         assert_eq!(s["required"], json!(["apiVersion", "kind", "metadata", "spec"]));
         let md = &s["properties"]["metadata"]["properties"];
@@ -425,8 +535,8 @@ mod tests {
     #[test]
     fn unknown_versions_and_non_crds_are_refused() {
         let c = crd("Namespaced", json!({ "type": "object" }));
-        let e = crd_to_schema(&c, "v2", &up(), None).unwrap_err();
+        let e = crd_to_schema(&c, "v2", None).unwrap_err();
         assert!(e.contains("no version v2") && e.contains("v1beta1, v1"), "{e}");
-        assert!(crd_to_schema(&json!({ "kind": "ConfigMap" }), "v1", &up(), None).is_err());
+        assert!(crd_to_schema(&json!({ "kind": "ConfigMap" }), "v1", None).is_err());
     }
 }
