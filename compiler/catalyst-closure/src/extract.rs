@@ -246,10 +246,8 @@ fn extract_one(doc: &Node) -> Option<Object> {
                 }
             }
         }
-        (_, "ProviderConfig") => {
-            if text(doc, &["spec", "credentials", "source"]).is_none_or(|s| s == "Secret") {
-                refs.named(&["spec", "credentials", "secretRef"], Some(""), "Secret", None);
-            }
+        (_, "ProviderConfig") if text(doc, &["spec", "credentials", "source"]).is_none_or(|s| s == "Secret") => {
+            refs.named(&["spec", "credentials", "secretRef"], Some(""), "Secret", None);
         }
         _ => {}
     }
@@ -315,7 +313,8 @@ impl Refs<'_> {
         if kind.is_empty() {
             return;
         }
-        let group = if kind == "ClusterSecretStore" || kind == "SecretStore" { Some("external-secrets.io") } else { group };
+        let group =
+            if kind == "ClusterSecretStore" || kind == "SecretStore" { Some("external-secrets.io") } else { group };
         let ns = text(r, &["namespace"]).map(str::to_string);
         self.push(group, &kind, name, ns, keys.join("."));
     }
@@ -324,8 +323,7 @@ impl Refs<'_> {
     /// `valuesFrom`, `substituteFrom`).
     fn list(&mut self, keys: &[&str]) {
         for (i, r) in seq(self.doc, keys).iter().enumerate() {
-            let (Some(kind), Some(name)) = (text(r, &["kind"]), r.get("name").filter(|n| n.as_text().is_some()))
-            else {
+            let (Some(kind), Some(name)) = (text(r, &["kind"]), r.get("name").filter(|n| n.as_text().is_some())) else {
                 continue;
             };
             self.push(Some(""), kind, name, None, format!("{}[{i}]", keys.join(".")));

@@ -117,6 +117,18 @@ pub struct Facts {
     pub bootstrap: Vec<Bootstrap>,
     pub uses: Vec<Use>,
     pub installed_refs: Vec<InstalledRef>,
+    /// What is unknown, and so not checked (each said once, as a warning):
+    /// a catalog without a version matrix cannot tell which CRDs a cluster
+    /// has; without the Phase-0 module's bootstrap list, which Secrets and
+    /// ConfigMaps exist before Flux is unknown.
+    pub unknown: Unknown,
+}
+
+/// Facts the caller does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unknown {
+    pub served: bool,
+    pub bootstrap: bool,
 }
 
 impl Facts {
@@ -388,7 +400,9 @@ pub fn check(files: &[File<'_>], facts: &Facts) -> Diagnostics {
                     cx.units[u].at = Some(at);
                     cx.units[u].layer = layer.clone();
                 }
-                None => cx.units.push(Unit { name: o.name.clone(), namespace: ns, dir, at: Some(at), layer: layer.clone() }),
+                None => {
+                    cx.units.push(Unit { name: o.name.clone(), namespace: ns, dir, at: Some(at), layer: layer.clone() })
+                }
             }
         }
         next += 1;
@@ -504,9 +518,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
                 .iter()
                 .find(|((_, n), _)| n == b)
                 .map(|(_, at)| *at)
-                .or_else(|| {
-                    releases.values().copied().find(|at| cx.obj(*at).chart.as_deref() == Some(b.as_str()))
-                })
+                .or_else(|| releases.values().copied().find(|at| cx.obj(*at).chart.as_deref() == Some(b.as_str())))
                 .map(Some),
             Installer::Package { kind, name } => applied
                 .iter()
@@ -543,12 +555,13 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
                         .get(&(ns.to_string(), n.clone()))
                         .is_some_and(|&hr| closure_of(hr).contains(&installer)))
         });
-        let readable = kstatus_ready(io) || layer.health_exprs.iter().any(|(a, k)| *a == io.api_version && *k == io.kind);
+        let readable =
+            kstatus_ready(io) || layer.health_exprs.iter().any(|(a, k)| *a == io.api_version && *k == io.kind);
         (layer.wait || named) && readable
     };
 
     // Served: every custom resource, and every chart's own objects.
-    let mut order_problems = Vec::new();
+    let mut order_problems: Vec<((usize, usize), String, String, String, Option<String>)> = Vec::new();
     for a in applied {
         let at = (a.file, a.obj);
         let o = cx.obj(at);
@@ -560,8 +573,28 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
     }
     for u in &cx.facts.uses {
         let Some(Some(hr)) = present(cx, &Installer::Blueprint(u.blueprint.clone())) else { continue };
-        let what = format!("HelmRelease `{}`, whose chart creates {} objects ({})", cx.obj(hr).name, u.kind, u.api_version);
+        let what =
+            format!("HelmRelease `{}`, whose chart creates {} objects ({})", cx.obj(hr).name, u.kind, u.api_version);
         order_problems.push((hr, group_of(&u.api_version).to_string(), u.kind.clone(), what, Some(u.source.clone())));
+    }
+    if cx.facts.unknown.served {
+        diags.push(
+            Diagnostic::warning(
+                "closure-unchecked",
+                "the catalog has no version matrix (spec.runtime): whether each custom resource's CRDs are installed on its cluster, and in time, is not checked",
+            )
+            .help("add spec.runtime to catalog.yaml: each runtime controller, its API groups and what installs it"),
+        );
+        order_problems.clear();
+    }
+    if cx.facts.unknown.bootstrap {
+        diags.push(
+            Diagnostic::warning(
+                "closure-unchecked",
+                format!("no Phase-0 module with a {BOOTSTRAP_FILE} was found: Secrets and ConfigMaps the directory does not create are not checked"),
+            )
+            .help("run catalyst where infra/hetzner is beside clusters/ or the catalog"),
+        );
     }
     for (at, group, kind, what, source) in order_problems {
         let o = cx.obj(at);
@@ -586,7 +619,9 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
         if found.is_empty() {
             let list: Vec<String> = served.installers.iter().map(ToString::to_string).collect();
             let first_bp = served.installers.iter().find_map(|i| match i {
-                Installer::Blueprint(b) => Some(format!("place `{b}` on this cluster (select it, or give it this cluster's building block)")),
+                Installer::Blueprint(b) => {
+                    Some(format!("place `{b}` on this cluster (select it, or give it this cluster's building block)"))
+                }
                 Installer::Package { kind, name } => Some(format!("render the {kind} `{name}` into this cluster")),
                 Installer::Phase0 => None,
             });
@@ -616,10 +651,12 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             (Some(uu), Some(iu)) if std::ptr::eq(uu, iu) => {
                 format!("both are applied by the same Kustomization `{}` at once", uu.name)
             }
-            (Some(uu), Some(iu)) if !iu.layer.wait && !iu.layer.health_checks.iter().any(|(_, n, _)| *n == io.name) => format!(
-                "Kustomization `{}` applies it after `{}`, which does not wait for {inst} (`wait: false`, no healthChecks entry): it is Ready once applied, CRDs or not",
-                uu.name, iu.name
-            ),
+            (Some(uu), Some(iu)) if !iu.layer.wait && !iu.layer.health_checks.iter().any(|(_, n, _)| *n == io.name) => {
+                format!(
+                    "Kustomization `{}` applies it after `{}`, which does not wait for {inst} (`wait: false`, no healthChecks entry): it is Ready once applied, CRDs or not",
+                    uu.name, iu.name
+                )
+            }
             (Some(uu), Some(iu)) if !kstatus_ready(io) => format!(
                 "Kustomization `{}` waits for {inst}, but Flux cannot tell when a {} is ready without a healthCheckExprs entry for {} {}, so `{}` may start first",
                 iu.name, io.kind, io.api_version, io.kind, uu.name
@@ -632,7 +669,9 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
         let help = if o.is("helm.toolkit.fluxcd.io", "HelmRelease") && io.is("helm.toolkit.fluxcd.io", "HelmRelease") {
             format!("add `{}` to its dependsOn", io.name)
         } else if kstatus_ready(io) {
-            format!("apply it from a Kustomization that dependsOn one which waits for {inst} (`wait: true`, or a healthChecks entry naming it)")
+            format!(
+                "apply it from a Kustomization that dependsOn one which waits for {inst} (`wait: true`, or a healthChecks entry naming it)"
+            )
         } else {
             format!(
                 "apply it from a Kustomization that dependsOn one which waits for {inst}: `wait: true` with a healthCheckExprs entry for {} {}",
@@ -677,7 +716,9 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
                 format!("{} `{}` dependsOn {what} `{ns}/{}`, which is not on this cluster", o.kind, o.name, d.name),
             )
             .at(cx.loc(a.file, d.pos))
-            .help(format!("Flux waits for it forever: name a {what} of this cluster directory, or place the missing one here"));
+            .help(format!(
+                "Flux waits for it forever: name a {what} of this cluster directory, or place the missing one here"
+            ));
             if let Some(s) = catalyst_diag::suggest(&d.name, names) {
                 diag = diag.note(format!("did you mean `{s}`?"), None);
             }
@@ -687,19 +728,29 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
 
     // References.
     let mut consumed: HashSet<(String, String, String)> = HashSet::new();
-    let exists = |cx: &View<'_>, group: Option<&str>, kind: &str, ns: &str, name: &str| -> bool {
-        let scoped = !cluster_scoped(kind);
-        let same_ns = |o_ns: &str| !scoped || o_ns == ns;
-        applied.iter().any(|a| {
-            let o = cx.obj((a.file, a.obj));
-            (kinds_match(group, kind, o) && o.name == name && same_ns(ns_of(o)))
-                || o.creates.iter().any(|c| c.kind == kind && c.name == name && same_ns(c.namespace.as_deref().unwrap_or(ns_of(o))))
-        }) || cx.facts.bootstrap.iter().any(|b| {
-            b.kind == kind
-                && b.name == name
-                && group.is_none_or(|g| g == group_of(&b.api_version))
-                && same_ns(b.namespace.as_deref().unwrap_or("default"))
-        })
+    // What exists on this cluster, by (kind, namespace or "" for a
+    // cluster-scoped kind, name), with the groups it exists in: one pass,
+    // then each reference is a lookup.
+    let mut there: HashMap<(String, String, String), Vec<String>> = HashMap::new();
+    let mut add = |kind: &str, ns: &str, name: &str, group: &str| {
+        let ns = if cluster_scoped(kind) { "" } else { ns };
+        there.entry((kind.to_string(), ns.to_string(), name.to_string())).or_default().push(group.to_string());
+    };
+    for a in applied {
+        let o = cx.obj((a.file, a.obj));
+        add(&o.kind, ns_of(o), &o.name, o.group());
+        for c in &o.creates {
+            add(c.kind, c.namespace.as_deref().unwrap_or(ns_of(o)), &c.name, "");
+        }
+    }
+    for b in &cx.facts.bootstrap {
+        add(&b.kind, b.namespace.as_deref().unwrap_or("default"), &b.name, group_of(&b.api_version));
+    }
+    let exists = |_: &View<'_>, group: Option<&str>, kind: &str, ns: &str, name: &str| -> bool {
+        let ns = if cluster_scoped(kind) { "" } else { ns };
+        there
+            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .is_some_and(|groups| group.is_none_or(|g| groups.iter().any(|x| x == g)))
     };
     let mut dangling = Vec::new();
     for a in applied {
@@ -708,7 +759,8 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             let ns = r.namespace.clone().unwrap_or_else(|| ns_of(o).to_string());
             let key_ns = if cluster_scoped(&r.kind) { String::new() } else { ns.clone() };
             consumed.insert((r.kind.clone(), key_ns, r.name.clone()));
-            if r.optional || exists(cx, r.group, &r.kind, &ns, &r.name) {
+            let unknowable = cx.facts.unknown.bootstrap && matches!(r.kind.as_str(), "Secret" | "ConfigMap");
+            if r.optional || unknowable || exists(cx, r.group, &r.kind, &ns, &r.name) {
                 continue;
             }
             dangling.push((a.file, o, r.clone(), ns, None::<String>));
@@ -744,25 +796,39 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             "Secret" | "ConfigMap" => format!(
                 "create it in this directory (an ExternalSecret or SealedSecret for a Secret), or have Phase-0 create it and list it in infra/hetzner/{BOOTSTRAP_FILE}"
             ),
-            "ProviderConfig" => format!("render a ProviderConfig named `{}`, or reference the one this cluster has", r.name),
+            "ProviderConfig" => {
+                format!("render a ProviderConfig named `{}`, or reference the one this cluster has", r.name)
+            }
             k => format!("add the {k} to this cluster directory, or fix the reference"),
         };
-        let mut diag = Diagnostic::error(
-            "closure-dangling-ref",
-            format!("{by} {} {target}, which nothing on this cluster creates", r.kind),
-        )
-        .at(cx.loc(file, r.pos))
-        .help(help);
+        // What an installed component would reference (a claim created
+        // later that names no ProviderConfig) is latent: no object applied
+        // now fails on it.
+        let (severity, code) = match installed {
+            Some(_) => (catalyst_diag::Severity::Warning, "closure-latent-ref"),
+            None => (catalyst_diag::Severity::Error, "closure-dangling-ref"),
+        };
+        let mut diag =
+            Diagnostic::new(severity, code, format!("{by} {} {target}, which nothing on this cluster creates", r.kind))
+                .at(cx.loc(file, r.pos))
+                .help(help);
         let same_kind: Vec<&str> = applied
             .iter()
             .map(|a| cx.obj((a.file, a.obj)))
             .filter(|x| kinds_match(r.group, &r.kind, x))
             .map(|x| x.name.as_str())
             .collect();
-        if let Some(s) = catalyst_diag::suggest(&r.name, same_kind.iter().copied()).or(if same_kind.len() == 1 { same_kind.first().copied() } else { None }) {
+        if let Some(s) = catalyst_diag::suggest(&r.name, same_kind.iter().copied()).or(if same_kind.len() == 1 {
+            same_kind.first().copied()
+        } else {
+            None
+        }) {
             let at = applied
                 .iter()
-                .find(|a| { let x = cx.obj((a.file, a.obj)); kinds_match(r.group, &r.kind, x) && x.name == s })
+                .find(|a| {
+                    let x = cx.obj((a.file, a.obj));
+                    kinds_match(r.group, &r.kind, x) && x.name == s
+                })
                 .and_then(|a| cx.loc(a.file, cx.obj((a.file, a.obj)).name_pos));
             diag = diag.note(format!("this cluster has {} `{s}`", r.kind), at);
         }

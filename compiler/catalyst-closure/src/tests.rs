@@ -62,6 +62,7 @@ pub(crate) fn facts() -> Facts {
             namespace: None,
             why: "XRD xregionclaims.compose.openova.io, whose claims default to this providerConfigRef".into(),
         }],
+        unknown: Unknown::default(),
     }
 }
 
@@ -92,8 +93,7 @@ pub(crate) fn run(files: &BTreeMap<String, String>, facts: &Facts) -> (Vec<Strin
             (p.clone(), extract(&docs))
         })
         .collect();
-    let list: Vec<File<'_>> =
-        parsed.iter().map(|(p, o)| File { path: p, shown: p, objects: o }).collect();
+    let list: Vec<File<'_>> = parsed.iter().map(|(p, o)| File { path: p, shown: p, objects: o }).collect();
     let diags = check(&list, facts);
     let lines = diags
         .iter()
@@ -181,8 +181,38 @@ fn the_result_does_not_depend_on_file_order() {
     let list: Vec<File<'_>> = parsed.iter().map(|(p, o)| File { path: p, shown: p, objects: o }).collect();
     let b: Vec<String> = check(&list, &facts)
         .iter()
-        .map(|d| format!("{} {}:{}", d.code, d.location.as_ref().map(|l| l.file.to_string()).unwrap_or_default(), d.location.as_ref().map_or(0, |l| l.line)))
+        .map(|d| {
+            format!(
+                "{} {}:{}",
+                d.code,
+                d.location.as_ref().map(|l| l.file.to_string()).unwrap_or_default(),
+                d.location.as_ref().map_or(0, |l| l.line)
+            )
+        })
         .collect();
     assert!(!a.is_empty());
     assert_eq!(a, b);
+}
+
+#[test]
+fn what_the_facts_do_not_know_is_said_once_and_not_guessed() {
+    let root = fixtures();
+    let mut files = BTreeMap::new();
+    read_dir(&root.join("good"), "", &mut files);
+    // A kind nothing serves and a Secret nothing creates.
+    files.insert(
+        "infrastructure/claims.yaml".into(),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: hcloud.crossplane.io/v1beta1\nkind: ProviderConfig\nmetadata:\n  name: default-hcloud\nspec:\n  credentials:\n    source: Secret\n    secretRef: {namespace: crossplane-system, name: elsewhere, key: token}\n".into(),
+    );
+    let mut facts = facts();
+    let (known, _) = run(&files, &facts);
+    assert!(known.iter().any(|l| l.starts_with("closure-no-crd")), "{known:?}");
+    assert!(known.iter().any(|l| l.starts_with("closure-dangling-ref")), "{known:?}");
+    facts.unknown = Unknown { served: true, bootstrap: true };
+    let (got, diags) = run(&files, &facts);
+    assert!(!got.iter().any(|l| l.starts_with("closure-no-crd") || l.starts_with("closure-crd-order")), "{got:?}");
+    assert!(!got.iter().any(|l| l.starts_with("closure-dangling-ref")), "{got:?}");
+    let unchecked: Vec<_> = diags.iter().filter(|d| d.code == "closure-unchecked").collect();
+    assert_eq!(unchecked.len(), 2, "{unchecked:?}");
+    assert!(unchecked.iter().all(|d| d.severity == catalyst_diag::Severity::Warning));
 }

@@ -1178,7 +1178,9 @@ fn check_rendered_dir(
     let vars = vars.or_else(|| {
         let parent = dir.parent().filter(|_| !sovereign)?;
         let path = parent.join(catalyst_render::tofu::TFVARS_FILE);
-        let b = catalyst_fs::read_confined(parent, &path, catalyst_render::tofu::TFVARS_FILE, opts.limits.max_bytes as u64).ok()?;
+        let b =
+            catalyst_fs::read_confined(parent, &path, catalyst_render::tofu::TFVARS_FILE, opts.limits.max_bytes as u64)
+                .ok()?;
         serde_json::from_slice::<serde_json::Value>(&b).ok()?.as_object().cloned()
     });
     let mut objects = BTreeMap::new();

@@ -16,7 +16,12 @@ use serde_json::{Map, Value};
 /// the objects Phase-0 creates there (`bootstrap`, names resolved through
 /// the rendered Phase-0 variables `vars`; without them, only fixed names),
 /// and what the catalog's charts create and reference.
-pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&Map<String, Value>>, cluster: &str) -> Facts {
+pub fn facts(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    cluster: &str,
+) -> Facts {
     let mut f = Facts::default();
     let mut serve = |group: &str, kind: Option<&str>, controller: &str, installers: Vec<Installer>| {
         f.served.push(Served {
@@ -72,9 +77,14 @@ pub fn facts(cat: &Catalog, bootstrap: Option<&[BootstrapEntry]>, vars: Option<&
             kind: "ProviderConfig".into(),
             name,
             namespace: None,
-            why: format!("XRD{} {}, whose claims default to this providerConfigRef", if xrds.len() > 1 { "s" } else { "" }, xrds.join(", ")),
+            why: format!(
+                "XRD{} {}, whose claims default to this providerConfigRef",
+                if xrds.len() > 1 { "s" } else { "" },
+                xrds.join(", ")
+            ),
         });
     }
+    f.unknown = catalyst_closure::Unknown { served: cat.runtime().is_empty(), bootstrap: bootstrap.is_none() };
     let primary = vars.and_then(|v| v.get("cluster_name")).and_then(Value::as_str) == Some(cluster);
     for e in bootstrap.into_iter().flatten().filter(|e| primary || !e.primary_only) {
         let names: Vec<String> = match &e.name {
@@ -126,6 +136,9 @@ pub fn check_sovereign(
     for (cluster, list) in by_cluster {
         diags.extend(check_cluster(cat, bootstrap, vars, cluster, &format!("{shown}/{cluster}"), &list));
     }
+    // What was not checked is said once per Sovereign.
+    diags.sort();
+    diags.0.dedup();
     diags
 }
 
@@ -141,14 +154,9 @@ pub fn check_cluster(
 ) -> Diagnostics {
     let facts = facts(cat, bootstrap, vars, cluster);
     let base = shown.trim_end_matches('/');
-    let shown_paths: Vec<String> = files
-        .keys()
-        .map(|p| if base.is_empty() || base == "." { p.clone() } else { format!("{base}/{p}") })
-        .collect();
-    let list: Vec<File<'_>> = files
-        .iter()
-        .zip(&shown_paths)
-        .map(|((rel, objs), shown)| File { path: rel, shown, objects: objs })
-        .collect();
+    let shown_paths: Vec<String> =
+        files.keys().map(|p| if base.is_empty() || base == "." { p.clone() } else { format!("{base}/{p}") }).collect();
+    let list: Vec<File<'_>> =
+        files.iter().zip(&shown_paths).map(|((rel, objs), shown)| File { path: rel, shown, objects: objs }).collect();
     catalyst_closure::check(&list, &facts)
 }

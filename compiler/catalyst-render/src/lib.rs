@@ -567,7 +567,8 @@ fn layer_waits(
                 if *layer == "providers" && o.group() == "pkg.crossplane.io" {
                     packages.insert((o.api_version.clone(), o.kind.clone()));
                 }
-                let installers = facts.served_for(o.group(), &o.kind).map(|s| s.installers.as_slice()).unwrap_or_default();
+                let installers =
+                    facts.served_for(o.group(), &o.kind).map(|s| s.installers.as_slice()).unwrap_or_default();
                 for i in installers {
                     if let catalyst_closure::Installer::Blueprint(b) = i
                         && placement.runs_on(cluster, b)
