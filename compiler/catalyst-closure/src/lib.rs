@@ -434,6 +434,16 @@ fn rules(cx: &mut Ctx<'_>) {
     cx.diags.extend(diags);
 }
 
+/// An object whose kind needs CRDs: where it is, its group and kind, how
+/// messages name it, and for a chart's own objects the chart file.
+struct User {
+    at: (usize, usize),
+    group: String,
+    kind: String,
+    what: String,
+    source: Option<String>,
+}
+
 /// What the rules read: the files, the facts, the units.
 struct View<'a> {
     files: &'a [File<'a>],
@@ -561,7 +571,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
     };
 
     // Served: every custom resource, and every chart's own objects.
-    let mut order_problems: Vec<((usize, usize), String, String, String, Option<String>)> = Vec::new();
+    let mut order_problems: Vec<User> = Vec::new();
     for a in applied {
         let at = (a.file, a.obj);
         let o = cx.obj(at);
@@ -569,13 +579,19 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             continue;
         }
         let what = format!("{} `{}` ({})", o.kind, o.name, o.api_version);
-        order_problems.push((at, o.group().to_string(), o.kind.clone(), what, None::<String>));
+        order_problems.push(User { at, group: o.group().to_string(), kind: o.kind.clone(), what, source: None });
     }
     for u in &cx.facts.uses {
         let Some(Some(hr)) = present(cx, &Installer::Blueprint(u.blueprint.clone())) else { continue };
         let what =
             format!("HelmRelease `{}`, whose chart creates {} objects ({})", cx.obj(hr).name, u.kind, u.api_version);
-        order_problems.push((hr, group_of(&u.api_version).to_string(), u.kind.clone(), what, Some(u.source.clone())));
+        order_problems.push(User {
+            at: hr,
+            group: group_of(&u.api_version).to_string(),
+            kind: u.kind.clone(),
+            what,
+            source: Some(u.source.clone()),
+        });
     }
     if cx.facts.unknown.served {
         diags.push(
@@ -596,7 +612,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             .help("run catalyst where infra/hetzner is beside clusters/ or the catalog"),
         );
     }
-    for (at, group, kind, what, source) in order_problems {
+    for User { at, group, kind, what, source } in order_problems {
         let o = cx.obj(at);
         let loc = cx.loc(at.0, o.name_pos);
         let source_note = |d: Diagnostic| match &source {
