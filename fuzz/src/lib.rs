@@ -118,7 +118,7 @@ pub fn chart_archive(data: &[u8]) {
     if let Some((_, chart)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml")) {
         let _ = catalyst_package::chart_identity(&String::from_utf8_lossy(chart), "fuzz.tgz");
     }
-    let _ = catalyst_package::guards::archive_complete(&files, "fuzz.tgz", "as fuzzed", true);
+    let _ = catalyst_package::guards::archive_complete(&files, "fuzz.tgz", "as fuzzed");
     let _ = catalyst_package::sbom::spdx(&files, &catalyst_package::sha256_hex(bytes), "1970-01-01T00:00:00Z", "fuzz");
 }
 

@@ -168,6 +168,54 @@ fn violation(t: &Tether, policy: &Policy) -> Option<String> {
     })
 }
 
+/// Whether the audit reads the file at `rel` (relative to the cluster
+/// directory, `/`-separated): YAML and JSON files, but the spec and the
+/// lock, which are not desired state.
+pub fn is_audited(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+        && rel != SPEC_FILE
+        && rel != LOCK_FILE
+}
+
+/// The audit of files in memory (path relative to the cluster directory,
+/// text), under `policy`: every tether and the violations. This is the one
+/// policy of a cut-over Sovereign: [`audit_dir_with`] applies it to the
+/// files it reads, and `render` to the files it is about to write (through
+/// [`Report::violation_diagnostics`]), so render refuses exactly what the
+/// audit of the written directory flags. Files [`is_audited`] refuses are
+/// skipped; `display_prefix` names files in diagnostics.
+pub fn audit_files<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    policy: &Policy,
+    limits: &Limits,
+    display_prefix: &str,
+) -> Report {
+    let mut report = Report { fqdn: policy.own_domain.clone(), cutover: policy.cutover, ..Default::default() };
+    for (rel, text) in files.into_iter().filter(|(rel, _)| is_audited(rel)) {
+        report.files += 1;
+        match catalyst_yaml::parse(text, limits) {
+            Ok(docs) => scan::scan_docs(rel, &docs, &mut report.tethers),
+            Err(e) => {
+                let display = format!("{display_prefix}{rel}");
+                report.diagnostics.push(
+                    catalyst_yaml::error_diagnostic(&display, &e)
+                        .help("the audit of this file is incomplete: fix the file and audit again"),
+                );
+                report.sources.add(display, text.to_string());
+            }
+        }
+    }
+    report.tethers.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    report.tethers.dedup();
+    report.violations = violations(&report.tethers, policy);
+    report.diagnostics.sort();
+    report
+}
+
+/// The code of a violation reported as a diagnostic.
+pub const VIOLATION_CODE: &str = "cutover-violation";
+
 /// What to do about a violating tether of `kind`, for a Sovereign at
 /// `own_domain`.
 pub fn remedy(kind: TetherKind, own_domain: &str) -> String {
@@ -227,6 +275,23 @@ impl Report {
     /// The violation of a tether of this report, if it is one.
     pub fn violation_of(&self, t: &Tether) -> Option<&str> {
         self.violations.iter().find(|(v, _)| v == t).map(|(_, why)| why.as_str())
+    }
+
+    /// Each violation as an error at its file (named with `prefix`), line
+    /// and column: the message is the violation's why, word for word as
+    /// `audit tethers` prints it, the help its remedy.
+    pub fn violation_diagnostics(&self, prefix: &str) -> Diagnostics {
+        let mut out = Diagnostics::new();
+        for (t, why) in &self.violations {
+            let at = if t.object.is_empty() { t.field.clone() } else { format!("{} {}", t.object, t.field) };
+            out.push(
+                Diagnostic::error(VIOLATION_CODE, why.clone())
+                    .at(Some(Location::new(format!("{prefix}{}", t.file), t.line, t.column, t.reference.len().max(1))))
+                    .note(format!("{} `{}` ({at})", t.kind, t.reference), None)
+                    .help(remedy(t.kind, &self.fqdn)),
+            );
+        }
+        out
     }
 
     /// The report as JSON, `dir` naming the directory:
@@ -321,7 +386,9 @@ pub fn audit_dir_with(dir: &Path, opts: &AuditOptions) -> Result<Report, AuditEr
     });
     report.cutover = cutover || opts.cutover;
 
-    // The files.
+    // The files, read first, then audited as the render audits what it
+    // writes.
+    let mut texts: Vec<(String, String)> = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .follow_links(false)
@@ -338,33 +405,27 @@ pub fn audit_dir_with(dir: &Path, opts: &AuditOptions) -> Result<Report, AuditEr
         if !is_file {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
-        if !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")) {
-            continue;
-        }
         let Ok(rel) = path.strip_prefix(dir) else { continue };
         let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
         let rel = rel.join("/");
-        if rel == SPEC_FILE || rel == LOCK_FILE {
+        if !is_audited(&rel) {
             continue;
         }
         report.files += 1;
         let display = shown(&rel);
         let Some(text) = read_text(path, &display, opts, &mut report)? else { continue };
-        match catalyst_yaml::parse(&text, &opts.limits) {
-            Ok(docs) => scan::scan_docs(&rel, &docs, &mut report.tethers),
-            Err(e) => {
-                report.diagnostics.push(
-                    catalyst_yaml::error_diagnostic(&display, &e)
-                        .help("the audit of this file is incomplete: fix the file and audit again"),
-                );
-                report.sources.add(display, text);
-            }
-        }
+        texts.push((rel, text));
     }
-    report.tethers.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    report.tethers.dedup();
-    report.violations = violations(&report.tethers, &report.policy());
+    let audited = audit_files(
+        texts.iter().map(|(r, t)| (r.as_str(), t.as_str())),
+        &report.policy(),
+        &opts.limits,
+        &opts.display_prefix,
+    );
+    report.tethers = audited.tethers;
+    report.violations = audited.violations;
+    report.diagnostics.extend(audited.diagnostics);
+    report.sources.merge(audited.sources);
     report.diagnostics.sort();
     Ok(report)
 }

@@ -548,6 +548,25 @@ fn audits_a_directory() {
     assert!(j["tethers"][0]["violation"]["help"].as_str().unwrap().contains("oci://harbor.omantel.omani.works"));
     assert!(j["tethers"][1]["violation"].is_null());
     assert_eq!(j["violations"], 1);
+
+    // The same files in memory (how render audits what it is about to
+    // write): the same tethers and violations; the spec, the lock and the
+    // README are skipped by the same rule.
+    let mem: Vec<(String, String)> = ["sovereign.yaml", "catalyst.lock", "README.md"]
+        .iter()
+        .chain(&["hz-fsn-mgt-prod/flux-system/gotk-sync.yaml", "hz-fsn-mgt-prod/blueprints/bp-x.yml"])
+        .chain(&["tofu/hetzner.auto.tfvars.json"])
+        .map(|f| (f.to_string(), std::fs::read_to_string(d.join(f)).unwrap()))
+        .collect();
+    let m = audit_files(mem.iter().map(|(f, t)| (f.as_str(), t.as_str())), &r.policy(), &Limits::default(), "x/");
+    assert_eq!((&m.tethers, &m.violations, m.files), (&r.tethers, &r.violations, 3));
+    // As diagnostics: the violation's words, at its place.
+    let d = m.violation_diagnostics("x/");
+    assert_eq!(d.len(), 1);
+    assert_eq!((d.0[0].code, d.0[0].message.as_str()), (VIOLATION_CODE, r.violations[0].1.as_str()));
+    let at = d.0[0].location.as_ref().unwrap();
+    assert_eq!((at.file.as_ref(), at.line, at.column), ("x/hz-fsn-mgt-prod/blueprints/bp-x.yml", 5, 8));
+    assert!(d.0[0].help.as_deref().unwrap().contains("oci://harbor.omantel.omani.works"), "{:?}", d.0[0]);
 }
 
 #[test]

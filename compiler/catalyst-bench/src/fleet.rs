@@ -248,7 +248,6 @@ const ENVIRONMENTS: &[&str] = &["prod", "prod", "prod", "prod", "stg", "uat", "d
 const POOLS: &[&str] = &["omani.works", "omani.works", "omani.works", "omani.works", "omani.trade"];
 const BYO_PREFIXES: &[&str] = &["cloud", "sov", "platform", "k8s"];
 const BYO_TLDS: &[&str] = &["example.com", "example.net", "example.org"];
-const REGISTRARS: &[&str] = &["cloudflare", "namecheap", "godaddy", "ovh", "dynadot"];
 /// The repository examples' public keys (public: safe in Git); only the
 /// comment varies.
 const SSH_KEYS: &[&str] = &[
@@ -299,7 +298,9 @@ fn spec(i: usize, shape: &CatalogShape) -> (String, String) {
             );
             let mut d = format!("    mode: {mode}\n    fqdn: {fqdn}\n");
             if mode == "byo-api" {
-                let r = REGISTRARS[pick(i, 7, REGISTRARS.len())];
+                // Only the registrars byo-api supports: the others are refused.
+                let regs = catalyst_spec::REGISTRARS;
+                let r = regs[pick(i, 7, regs.len())].name;
                 let _ = write!(d, "    registrar: {r}\n    token:\n      secretRef: {{name: {r}-api, key: token}}\n");
             }
             (fqdn, d)

@@ -849,6 +849,9 @@ fn load_blueprint(
         load_value_schemas(&mut ctx, c);
     }
     bp.files = list_files(root, dir);
+    for f in &bp.files {
+        ctx.sources.digest_only(root, f, SUBCHART_COMPRESSED_LIMIT.max(ctx.limits.max_bytes as u64));
+    }
     bp.chart = chart;
     Some(bp)
 }
@@ -1342,7 +1345,14 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
     };
     check_domain_literals(ctx, &doc, &rel, "");
     if let Some(up) = doc.path(&["catalystBlueprint", "upstream"]) {
-        let up_chart = up.get("chart").and_then(Node::as_text);
+        let up_chart = up.get("chart").and_then(Node::as_text).filter(|c| !c.trim().is_empty());
+        if up_chart.is_none() && (up.get("chart").is_some() || up.get("images").is_some()) {
+            // The image-only convention: no upstream chart to pin (a
+            // placeholder dependency satisfies the umbrella rule); the real
+            // payload is the images listed under `images`.
+            check_image_only(ctx, up, &rel);
+            return Some(finish_values_doc(ctx, doc, &rel));
+        }
         let dep = chart.dependencies.iter().find(|d| Some(d.name.as_str()) == up_chart).or(chart.dependencies.first());
         if let Some(dep) = dep {
             if let Some(vnode) = up.get("version") {
@@ -1382,6 +1392,61 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
                 .help("record {chart, version, repo} of the upstream chart there"),
         );
     }
+    Some(finish_values_doc(ctx, doc, &rel))
+}
+
+/// `catalystBlueprint.upstream` of an image-only chart (no `chart`): its
+/// `version` and `repo` are empty too, and `images` names at least one
+/// image, as a list or a map of references.
+fn check_image_only(ctx: &mut Ctx, up: &Node, rel: &str) {
+    let images = up.get("images");
+    let refs: Vec<&Node> = match images {
+        Some(n) => n
+            .as_seq()
+            .map(|s| s.iter().collect())
+            .unwrap_or_else(|| n.as_map().map(|m| m.iter().map(|(_, v)| v).collect()).unwrap_or_default()),
+        None => Vec::new(),
+    };
+    if refs.is_empty() {
+        let at = images.or(up.get("chart")).and_then(|n| ctx.sources.loc(rel, n));
+        ctx.push(
+            Diagnostic::error(
+                "missing-upstream-pin",
+                "catalystBlueprint.upstream names no chart and lists no images",
+            )
+            .at(at.or_else(|| Some(Location::file(ctx.sources.display(rel)))))
+            .help("name the upstream chart ({chart, version, repo}), or, for an image-only Blueprint, list the real images under catalystBlueprint.upstream.images"),
+        );
+    }
+    for n in refs {
+        if n.as_text().is_none_or(|t| t.trim().is_empty()) {
+            ctx.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "an entry of catalystBlueprint.upstream.images is not an image reference",
+                )
+                .at(ctx.sources.loc(rel, n))
+                .help("write each image as a string, e.g. `registry/repository:tag`"),
+            );
+        }
+    }
+    for key in ["version", "repo"] {
+        if let Some(n) = up.get(key).filter(|n| n.as_text().is_some_and(|t| !t.trim().is_empty())) {
+            ctx.push(
+                Diagnostic::error(
+                    "upstream-pin-mismatch",
+                    format!("catalystBlueprint.upstream.{key} is set, but no upstream chart is named"),
+                )
+                .at(ctx.sources.loc(rel, n))
+                .help("name the chart it pins under catalystBlueprint.upstream.chart, or leave it empty for an image-only Blueprint"),
+            );
+        }
+    }
+}
+
+/// The checks of values.yaml that do not depend on the upstream pin.
+fn finish_values_doc(ctx: &mut Ctx, doc: Node, rel: &str) -> Node {
+    let rel = rel.to_string();
     let mut hits = Vec::new();
     find_observability_on(&doc, &mut Vec::new(), &mut hits);
     for (path, node) in hits {
@@ -1391,7 +1456,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
                 .help("observability toggles default to false: the ServiceMonitor/PrometheusRule CRDs arrive after the charts that would create them; Sovereigns opt in through config"),
         );
     }
-    Some(doc)
+    doc
 }
 
 const OBSERVABILITY_KEYS: &[&str] =
@@ -1490,6 +1555,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
             }
         }
     }
+    check_blueprint_pins(cat, diags);
     let known: BTreeSet<&str> = cat.blueprints.keys().map(String::as_str).collect();
     for f in &cat.families {
         for (m, _) in &f.members {
@@ -1515,6 +1581,42 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                 }
                 diags.push(d);
             }
+        }
+    }
+}
+
+/// A chart that bundles other Blueprints' charts as subcharts must pin
+/// the versions the catalog has: an umbrella that pins an older bp-gitea
+/// than the catalog's installs what nothing else in the catalog tests or
+/// releases (the upstream snapshot's bp-catalyst-platform drifted so).
+fn check_blueprint_pins(cat: &Catalog, diags: &mut Diagnostics) {
+    let by_chart: BTreeMap<&str, &Blueprint> = cat.blueprints.values().map(|b| (b.chart_name(), b)).collect();
+    for bp in cat.blueprints.values() {
+        let Some(chart) = &bp.chart else { continue };
+        for dep in &chart.dependencies {
+            let Some(target) = by_chart.get(dep.name.as_str()).filter(|t| t.name != bp.name) else { continue };
+            let Some(tchart) = &target.chart else { continue };
+            if dep.version == tchart.version {
+                continue;
+            }
+            let chart_yaml = cat.sources.display(&format!("{}/Chart.yaml", chart.dir));
+            let target_yaml = cat.sources.display(&format!("{}/Chart.yaml", tchart.dir));
+            diags.push(
+                Diagnostic::error(
+                    "blueprint-pin-mismatch",
+                    format!(
+                        "{chart_yaml} depends on {} {}, but the catalog's {} is {} ({target_yaml})",
+                        dep.name, dep.version, target.name, tchart.version
+                    ),
+                )
+                .at(dep.location.clone().or_else(|| Some(Location::file(chart_yaml.clone()))))
+                .note(format!("{} version", target.name), tchart.version_location.clone())
+                .for_blueprint(bp.name.clone())
+                .help(format!(
+                    "pin `version: {}` (exactly) in {chart_yaml}, or install {} as its own Blueprint through `depends` instead of a subchart",
+                    tchart.version, target.name
+                )),
+            );
         }
     }
 }

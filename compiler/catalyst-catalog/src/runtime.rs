@@ -242,10 +242,10 @@ impl Catalog {
         self.runtime.iter().find(|c| c.name == name)
     }
 
-    /// Controller name → release, what every rendered-object schema lookup
-    /// takes.
-    pub fn versions(&self) -> std::collections::BTreeMap<String, String> {
-        self.runtime.iter().map(|c| (c.name.clone(), c.version.clone())).collect()
+    /// Controller name → release: what every rendered-object schema lookup
+    /// takes, so objects are checked against exactly what the Sovereign runs.
+    pub fn releases(&self) -> catalyst_schema::rendered::Releases {
+        catalyst_schema::rendered::Releases::new(self.runtime.iter().map(|c| (c.name.clone(), c.version.clone())))
     }
 
     /// Each matrix entry Phase-0 installs against the module's own pin:

@@ -53,6 +53,22 @@ impl SourceSet {
         Ok(text)
     }
 
+    /// Records the digest of `root/rel` without keeping its text: a file of
+    /// a Blueprint that nothing parses (a Helm helper `.tpl`, a README) is
+    /// still an input of every render that reads the Blueprint, and a lock
+    /// must see it change. A file that cannot be read (a link out, a FIFO,
+    /// too large) keeps no digest: the lock then says `unread`, and a
+    /// render is never skipped on its account.
+    pub fn digest_only(&mut self, root: &Path, rel: &str, max_bytes: u64) {
+        if self.digests.contains_key(rel) {
+            return;
+        }
+        let shown = self.display(rel);
+        if let Ok(bytes) = catalyst_fs::read_confined(root, &root.join(rel), &shown, max_bytes) {
+            self.digests.insert(rel.to_string(), sha256_hex(&bytes));
+        }
+    }
+
     /// Reads and parses a single-document YAML file.
     pub fn read_yaml(&mut self, root: &Path, rel: &str, limits: &Limits) -> Result<Option<Node>, Diagnostic> {
         let text = self.read(root, rel, limits)?;

@@ -50,6 +50,28 @@ fn snapshot_loads_all_dialects_and_reports_its_inconsistencies() {
     // depends on a Blueprint the snapshot lacks.
     assert!(found("version-mismatch", "bp-seaweedfs"));
     assert!(found("unknown-dependency", "bp-vllm"));
+    // The image-only convention (bp-vllm: an empty upstream chart, a
+    // placeholder dependency, the images in a map) loads without a
+    // message about an empty name.
+    assert!(!d.iter().any(|x| x.blueprint.as_deref() == Some("bp-vllm") && x.code == "upstream-pin-mismatch"));
+    assert!(!d.iter().any(|x| x.message.contains("``") || x.message.contains(" at  ")), "a message with an empty name");
+    // The umbrella bp-catalyst-platform (products/catalyst) bundles
+    // Blueprints at versions the snapshot's own Blueprints no longer have:
+    // bp-crossplane 1.1.1 (the snapshot has 1.1.3), bp-gitea 1.1.1 (1.1.2);
+    // bp-cilium 1.1.1 agrees.
+    let pins: Vec<&str> = d
+        .iter()
+        .filter(|x| x.code == "blueprint-pin-mismatch" && x.blueprint.as_deref() == Some("bp-catalyst-platform"))
+        .map(|x| x.message.as_str())
+        .collect();
+    for (dep, pinned, have) in [("bp-crossplane", "1.1.1", "1.1.3"), ("bp-gitea", "1.1.1", "1.1.2")] {
+        let dir = dep.trim_start_matches("bp-");
+        let want = format!(
+            "snapshot/products/catalyst/chart/Chart.yaml depends on {dep} {pinned}, but the catalog's {dep} is {have} (snapshot/platform/{dir}/chart/Chart.yaml)"
+        );
+        assert!(pins.contains(&want.as_str()), "{want} not reported: {pins:#?}");
+    }
+    assert!(!pins.iter().any(|m| m.contains("on bp-cilium ")), "{pins:#?}");
     // crossplane-claims opts out of the umbrella rule and is not hollow.
     assert!(!found("hollow-chart", "bp-crossplane-claims"));
     // Every diagnostic names a file.

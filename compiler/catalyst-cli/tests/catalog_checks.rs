@@ -121,3 +121,71 @@ fn an_unquoted_version_does_not_invent_zero_zero_zero() {
     assert!(err.contains("quote the value") || err.contains("must be a string"), "{err}");
     assert!(!err.contains("0.0.0"), "{err}");
 }
+
+/// A chart that bundles another Blueprint's chart must pin the version the
+/// catalog has: a copy of the catalog where bp-vllm bundles bp-cnpg at a
+/// version other than the catalog's is refused, naming both Chart.yaml
+/// files and the line of the pin; pinned right, it passes.
+#[test]
+fn a_bundled_blueprint_must_pin_the_catalogs_version() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    let cnpg = std::fs::read_to_string(cat.join("platform/cnpg/chart/Chart.yaml")).unwrap();
+    let have = cnpg.lines().find_map(|l| l.strip_prefix("version: ")).unwrap().trim_matches('"').to_string();
+    let chart = cat.join("products/vllm/chart/Chart.yaml");
+    let text = std::fs::read_to_string(&chart).unwrap();
+    let line = text.lines().count() + 1; // the entry appended below
+    let with = |v: &str| {
+        format!(
+            "{text}  - name: bp-cnpg\n    alias: cnpg\n    version: \"{v}\"\n    repository: oci://ghcr.io/openova-io\n"
+        )
+    };
+    assert!(text.contains("dependencies:"), "{text}");
+    std::fs::write(&chart, with("0.0.1")).unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    let msg = format!(
+        "cat/products/vllm/chart/Chart.yaml depends on bp-cnpg 0.0.1, but the catalog's bp-cnpg is {have} (cat/platform/cnpg/chart/Chart.yaml)"
+    );
+    assert!(err.contains("error[blueprint-pin-mismatch]") && err.contains(&msg), "{err}");
+    assert!(err.contains(&format!("cat/products/vllm/chart/Chart.yaml:{line}:")), "{err}");
+    assert!(err.contains("cat/platform/cnpg/chart/Chart.yaml:3:"), "the catalog's version is not pointed at:\n{err}");
+    std::fs::write(&chart, with(&have)).unwrap();
+    let (_, err) = validate(t.path());
+    assert!(!err.contains("blueprint-pin-mismatch"), "{err}");
+}
+
+/// The image-only convention: an empty upstream chart (placeholder
+/// dependency) with the real images under
+/// `catalystBlueprint.upstream.images`, as a map (the upstream snapshot's
+/// bp-vllm) or a list (this catalog's bp-coraza), is accepted; with neither
+/// a chart nor images it is refused with a message that names what is
+/// missing, never an empty name.
+#[test]
+fn the_image_only_convention_is_accepted() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    let values = cat.join("platform/coraza/chart/values.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    let map_form = text.replacen(
+        "    chart: common\n    version: \"0.1.3\"\n    repo: \"https://sigstore.github.io/helm-charts\"\n",
+        "    chart: \"\"\n    version: \"\"\n    repo: \"\"\n",
+        1,
+    );
+    assert_ne!(map_form, text);
+    std::fs::write(&values, &map_form).unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("``") && !err.contains("upstream-pin-mismatch"), "{err}");
+    // No chart and no images: refused, saying so.
+    let start = map_form.find("    # The real upstream payload").unwrap();
+    let end = map_form.find("\n\n").unwrap();
+    std::fs::write(&values, format!("{}{}", &map_form[..start], &map_form[end + 1..])).unwrap();
+    let (code, err) = validate(t.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error[missing-upstream-pin]: catalystBlueprint.upstream names no chart and lists no images"),
+        "{err}"
+    );
+    assert!(!err.contains("``"), "{err}");
+}

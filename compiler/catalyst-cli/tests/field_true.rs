@@ -72,3 +72,100 @@ fn a_vendored_chart_running_another_release_than_the_matrix_is_refused() {
         }
     }
 }
+
+/// The catalog copy of `matrix_at_flux_2_4`: every place of Flux moved to
+/// 2.4.0 (the flux2 chart 2.14.1 of the upstream snapshot).
+fn catalog_at_flux_2_4(dir: &std::path::Path) -> std::path::PathBuf {
+    let cat = catalog_copy(dir);
+    patch(&cat.join("catalog.yaml"), "      version: 2.9.0\n", "      version: 2.4.0\n");
+    patch(&cat.join("catalog.yaml"), "chart: flux2, version: 2.19.0}", "chart: flux2, version: 2.14.1}");
+    patch(&cat.join("infra/hetzner/main.tf"), "flux_version = \"v2.9.0\"", "flux_version = \"v2.4.0\"");
+    patch(&cat.join("platform/flux/chart/Chart.yaml"), "version: \"2.19.0\"", "version: \"2.14.1\"");
+    patch(&cat.join("platform/flux/chart/values.yaml"), "version: \"2.19.0\"", "version: \"2.14.1\"");
+    cat
+}
+
+/// Objects of `kind` in the YAML files under `dir`, as (file, apiVersion).
+fn api_versions_of(dir: &std::path::Path, kind: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (rel, bytes) in common::tree(dir).into_iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        let t = text(&bytes);
+        let lines: Vec<&str> = t.lines().collect();
+        for w in lines.windows(2) {
+            if w[1] == format!("kind: {kind}")
+                && let Some(v) = w[0].strip_prefix("apiVersion: ")
+            {
+                out.push((rel.clone(), v.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// A matrix at Flux 2.4: render writes what 2.4 serves (OCIRepository
+/// v1beta2), `validate --rendered` accepts it, and refuses a field 2.4
+/// does not know (HelmRelease `waitStrategy`, from Flux 2.8).
+#[test]
+fn a_matrix_at_flux_2_4_renders_what_2_4_serves_and_refuses_what_it_does_not_know() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_at_flux_2_4(tmp.path());
+    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
+    let dir = cat.join("clusters/omantel.omani.works");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    let out = catalyst(&cat, &["render"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    let oci = api_versions_of(&dir, "OCIRepository");
+    assert!(oci.len() > 30, "{oci:?}");
+    assert!(oci.iter().all(|(_, v)| v == "source.toolkit.fluxcd.io/v1beta2"), "{oci:?}");
+    for (kind, version) in
+        [("HelmRelease", "helm.toolkit.fluxcd.io/v2"), ("GitRepository", "source.toolkit.fluxcd.io/v1")]
+    {
+        let found = api_versions_of(&dir, kind);
+        assert!(!found.is_empty() && found.iter().all(|(_, v)| v == version), "{kind}: {found:?}");
+    }
+    let out = catalyst(&cat, &["validate", "--rendered", "clusters/omantel.omani.works"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // A field Flux 2.4's HelmRelease does not know.
+    let hr = dir.join("hz-fsn-mgt-prod/blueprints/bp-cilium.yaml");
+    patch(&hr, "  install:\n", "  waitStrategy:\n    name: poller\n  install:\n");
+    let out = catalyst(&cat, &["validate", "--rendered", "clusters/omantel.omani.works"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("bp-cilium.yaml:") && all.contains("waitStrategy"), "{all}");
+
+    // The same object under the repository's matrix (Flux 2.9.0): an
+    // OCIRepository v1beta2 is not served any more.
+    let out = catalyst(&common::repo(), &["validate", "--rendered", dir.to_str().unwrap()]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("flux 2.9.0 does not serve source.toolkit.fluxcd.io/v1beta2 OCIRepository"), "{all}");
+}
+
+/// Every rendered object of every example and golden Sovereign validates
+/// against the schemas of the releases the matrix names (generated from
+/// the real CRDs in ../shared/crds; `catalyst-schema`'s tests hold them to
+/// those files).
+#[test]
+fn every_example_and_golden_output_validates_against_the_matrix_releases() {
+    let repo = common::repo();
+    let mut dirs: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(repo.join("clusters")).unwrap().flatten() {
+        dirs.push(format!("clusters/{}", e.file_name().to_string_lossy()));
+    }
+    for e in std::fs::read_dir(repo.join("golden")).unwrap().flatten() {
+        if e.path().join("out/catalyst.lock").is_file() {
+            dirs.push(format!("golden/{}/out", e.file_name().to_string_lossy()));
+        }
+    }
+    dirs.sort();
+    assert!(dirs.len() >= 8, "{dirs:?}");
+    let mut args = vec!["validate", "--rendered"];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = catalyst(&repo, &args);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("warning[no-schema]"), "every rendered kind has a schema:\n{all}");
+}

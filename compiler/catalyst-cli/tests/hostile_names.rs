@@ -209,7 +209,10 @@ fn push_refuses_names_and_versions_before_any_request() {
 fn build_metadata_is_written_with_an_underscore_in_the_tag() {
     let Some(registry) = TestRegistry::start() else { return };
     let t = tempfile::tempdir().unwrap();
-    chart_folder(t.path(), "apiVersion: v2\nname: demo\nversion: 1.0.0+build.7\n");
+    chart_folder(
+        t.path(),
+        "apiVersion: v2\nname: demo\nversion: 1.0.0+build.7\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
     let (code, out) = run(t.path(), &[], &["package", "chart", "--skip-smoke-render", "-d", "out"]);
     assert_eq!(code, 0, "{out}");
     assert!(t.path().join("out/demo-1.0.0+build.7.tgz").is_file(), "helm package keeps `+` in the file name");
@@ -449,7 +452,10 @@ fn a_push_declined_by_a_hook_shows_the_hooks_reason_after_one_try() {
 #[test]
 fn a_chart_nested_1200_folders_deep_packages_quickly() {
     let t = tempfile::tempdir().unwrap();
-    let chart = chart_folder(t.path(), "apiVersion: v2\nname: deep\nversion: 1.0.0\n");
+    let chart = chart_folder(
+        t.path(),
+        "apiVersion: v2\nname: deep\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
     let mut d = chart.join("files");
     for _ in 0..1200 {
         d.push("d");

@@ -160,7 +160,11 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let chart = t.path().join("demo");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: demo\nversion: 1.0.0\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
         .unwrap();
     let r = run(t.path(), &[], &["package", "demo", "-d", "dist", "--skip-smoke-render"], None);

@@ -18,7 +18,10 @@ fn write(path: &Path, text: &str) {
 /// A stand-in for an upstream chart (the real ones are not reachable from
 /// here): same shape, a Deployment template, default values.
 fn upstream_standin(dir: &Path) {
-    write(&dir.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\nappVersion: \"1.27\"\n");
+    write(
+        &dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 2.3.4\nappVersion: \"1.27\"\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
     write(&dir.join("values.yaml"), "replicas: 1\nimage: nginx:1.27\n");
     write(
         &dir.join("templates/deployment.yaml"),
@@ -167,6 +170,24 @@ fn hollow_chart_guard_catches_a_missing_upstream_and_honours_the_opt_out() {
     write(&chart.join("Chart.yaml"), "apiVersion: v2\nname: bp-demo\nversion: 1.0.0\n");
     let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
     assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("hollow-chart")), "{doc}");
+    // Failing: the same hollow chart without the `bp-` prefix, in a folder
+    // of no Blueprint: the guard does not go by name or folder. Packaged,
+    // and pushed as an archive (the push guard reads the archive).
+    let plain = t.path().join("charts/web");
+    write(&plain.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 1.0.0\n");
+    write(&plain.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+    let (code, doc, _) = package_json(t.path(), &plain, &t.path().join("out"), None);
+    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("hollow-chart")), "{doc}");
+    assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("charts/web/Chart.yaml"), "{doc}");
+    assert!(!t.path().join("out/web-1.0.0.tgz").exists(), "a hollow chart was written");
+    let tgz = catalyst_package::package(&plain, "web").unwrap();
+    std::fs::write(t.path().join("web-1.0.0.tgz"), &tgz.bytes).unwrap();
+    let o = catalyst(
+        t.path(),
+        &["push", "web-1.0.0.tgz", "--to", "oci://127.0.0.1:9/charts", "--skip-smoke-render", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((o.status.code(), doc["diagnostics"][0]["code"].as_str()), (Some(1), Some("hollow-chart")), "{doc}");
     // Passing: the opt-out for charts of Catalyst-authored resources only.
     write(
         &chart.join("Chart.yaml"),

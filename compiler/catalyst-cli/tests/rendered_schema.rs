@@ -138,15 +138,22 @@ fn one_invalid_field_per_schema_family_is_caught_at_its_place() {
         assert!(out.contains(field), "{family}: the error does not name `{field}`\n{out}");
         caught += 1;
     }
-    // external-dns and core ConfigMap live in meridian's DNS layer.
-    for (family, from, to, field) in [
-        ("external-dns DNSEndpoint", "recordTTL: 300", "recordTTL: \"5m\"", "recordTTL"),
-        ("core ConfigMap", "  registrar: cloudflare", "  registrar: [cloudflare]", "data.registrar"),
+    // external-dns objects live in meridian's DNS layer (byo-api: the
+    // delegation too).
+    for (family, file, from, to, field) in [
+        ("external-dns DNSEndpoint", "records.yaml", "recordTTL: 300", "recordTTL: \"5m\"", "recordTTL"),
+        (
+            "external-dns DNSEndpoint (delegation)",
+            "registrar.yaml",
+            "recordTTL: 3600",
+            "recordTTL: \"1h\"",
+            "recordTTL",
+        ),
     ] {
         let t = tempfile::tempdir().unwrap();
         copy_examples(t.path());
-        let file = "hz-fsn-dmz-prod/dns/records.yaml";
-        let line = break_field(&t.path().join(MERIDIAN).join(file), from, to, 0, field);
+        let file = format!("hz-fsn-dmz-prod/dns/{file}");
+        let line = break_field(&t.path().join(MERIDIAN).join(&file), from, to, 0, field);
         let (code, out) = validate_rendered(t.path());
         assert_eq!(code, Some(1), "{family}: {out}");
         assert!(out.contains(&format!("{MERIDIAN}/{file}:{line}:")), "{family}: line {line}\n{out}");
@@ -154,4 +161,27 @@ fn one_invalid_field_per_schema_family_is_caught_at_its_place() {
         caught += 1;
     }
     println!("{caught} schema families: one invalid field each, caught at file:line with its path");
+}
+
+/// The CRDs' CEL rules run at `validate --rendered`: a HelmRelease with
+/// both `chart` and `chartRef` is refused with the rule's own message, at
+/// the node the rule sits on (`spec`), naming the object.
+#[test]
+fn a_cel_rule_of_the_crd_is_enforced_at_its_node() {
+    let t = tempfile::tempdir().unwrap();
+    copy_examples(t.path());
+    let file = "hz-fsn-mgt-prod/blueprints/bp-cilium.yaml";
+    let p = t.path().join(OMANTEL).join(file);
+    let text = std::fs::read_to_string(&p).unwrap();
+    let chart = "  chart:\n    spec:\n      chart: cilium\n      sourceRef: {kind: HelmRepository, name: cilium}\n";
+    let at = text.find("  chartRef:\n").unwrap();
+    std::fs::write(&p, format!("{}{chart}{}", &text[..at], &text[at..])).unwrap();
+    // `spec:` of the HelmRelease (the second document).
+    let spec_line = text.match_indices("\nspec:\n").nth(1).unwrap().0;
+    let line = text[..spec_line].matches('\n').count() + 2;
+    let (code, out) = validate_rendered(t.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("{OMANTEL}/{file}:{line}:1")), "not at spec (line {line}):\n{out}");
+    assert!(out.contains("cel-rule"), "{out}");
+    assert!(out.contains("HelmRelease `bp-cilium`: either chart or chartRef must be set"), "{out}");
 }

@@ -13,7 +13,7 @@ use common::*;
 fn chart(dir: &Path, version: &str, marker: &str) -> std::path::PathBuf {
     let c = dir.join(format!("chart-{version}-{marker}"));
     std::fs::create_dir_all(c.join("templates")).unwrap();
-    std::fs::write(c.join("Chart.yaml"), format!("apiVersion: v2\nname: signed\nversion: {version}\n")).unwrap();
+    std::fs::write(c.join("Chart.yaml"), format!("apiVersion: v2\nname: signed\nversion: {version}\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n")).unwrap();
     std::fs::write(
         c.join("templates/cm.yaml"),
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {marker}\n"),
@@ -188,7 +188,11 @@ fn sbom_attestations_describe_the_chart_and_verify() {
     // An umbrella with a vendored upstream whose values name an image.
     let up = t.path().join("up");
     std::fs::create_dir_all(up.join("templates")).unwrap();
-    std::fs::write(up.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\n").unwrap();
+    std::fs::write(
+        up.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 2.3.4\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    )
+    .unwrap();
     std::fs::write(
         up.join("values.yaml"),
         "image:\n  registry: docker.io\n  repository: library/nginx\n  tag: \"1.27.3\"\n",

@@ -100,16 +100,39 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
     let list = selected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
     std::fs::write(t.path().join("sovereign.yaml"), SPEC.replace("INCLUDE", &list)).unwrap();
     // The snapshot hard-codes mothership hosts in chart values, which the
-    // compiler refuses (domain hygiene); exactly those, then render from a
-    // copy where they are neutral.
+    // compiler refuses (domain hygiene), and its bp-catalyst-platform
+    // umbrella bundles Blueprints at versions the snapshot no longer has;
+    // exactly those, then render from a copy where the hosts are neutral
+    // and the pins the catalog's.
     let o = catalyst(t.path(), &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out"]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    let hygiene: Vec<&str> = err.lines().filter(|l| l.starts_with("error[")).collect();
-    assert!(hygiene.iter().all(|l| l.starts_with("error[domain-hygiene]")), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error[")).collect();
+    let umbrella = "products/catalyst/chart/Chart.yaml depends on ";
+    // The snapshot has no catalog.yaml, so no version matrix: render does
+    // not guess which Flux it writes for (unserved-kind).
+    assert!(
+        errors.iter().all(|l| l.starts_with("error[domain-hygiene]")
+            || l.starts_with("error[unserved-kind]")
+            || l.starts_with("error[blueprint-pin-mismatch]") && l.contains(umbrella)),
+        "{err}"
+    );
+    assert!(err.contains("error[unserved-kind]: render cannot write HelmRelease: no release of flux"), "{err}");
     for f in ["platform/cert-manager/chart/values.yaml", "platform/powerdns/chart/values.yaml"] {
         assert!(err.contains(f), "{f} not reported:\n{err}");
     }
+    // (dependency, pinned, the catalog's) of each drifted pin.
+    let drift: Vec<(String, String, String)> = errors
+        .iter()
+        .filter_map(|l| {
+            let rest = l.split_once(umbrella)?.1;
+            let (dep, rest) = rest.split_once(' ')?;
+            let (pinned, rest) = rest.split_once(", but the catalog's ")?;
+            let have = rest.split_once(" is ")?.1.split_whitespace().next()?;
+            Some((dep.to_string(), pinned.to_string(), have.to_string()))
+        })
+        .collect();
+    assert!(drift.len() >= 2, "{err}");
     let copy = t.path().join("snapshot");
     for part in ["platform", "products"] {
         for (rel, bytes) in tree(&snap.join(part)) {
@@ -121,9 +144,35 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
                     text = text.replace(host, &host.replace("openova.io", "example.org"));
                 }
             }
+            if part == "products" && rel == "catalyst/chart/Chart.yaml" {
+                for (dep, pinned, have) in &drift {
+                    let entry = format!("  - name: {dep}\n    version: {pinned}\n");
+                    assert!(text.contains(&entry), "{entry:?} not in {rel}");
+                    text = text.replace(&entry, &format!("  - name: {dep}\n    version: {have}\n"));
+                }
+            }
             std::fs::write(p, text).unwrap();
         }
     }
+    // The copy names the Flux its bootstrap kit runs (bp-flux pins the
+    // flux2 chart 2.14.1, Flux 2.4.0) in a version matrix of its own.
+    std::fs::write(
+        copy.join("catalog.yaml"),
+        "apiVersion: catalyst.openova.io/v1alpha1
+kind: Catalog
+metadata:
+  name: snapshot
+spec:
+  registry: oci://ghcr.io/openova-io
+  families: []
+  runtime:
+    - name: flux
+      version: 2.4.0
+      apiGroups: [source.toolkit.fluxcd.io, kustomize.toolkit.fluxcd.io, helm.toolkit.fluxcd.io, notification.toolkit.fluxcd.io]
+      blueprint: {name: bp-flux, chart: flux2, version: 2.14.1}
+",
+    )
+    .unwrap();
     let copy_s = copy.to_string_lossy().into_owned();
     let o = catalyst(t.path(), &["--catalog", &copy_s, "render", "sovereign.yaml", "--out", "out"]);
     assert!(o.status.success(), "render from the snapshot failed:\n{}", text(&o.stderr));

@@ -368,13 +368,50 @@ fn dns_is_rendered_for_each_domain_mode() {
     assert!(text(&o.stdout).contains(line), "render must print the NS records:\n{}", text(&o.stdout));
     assert_eq!(record_names(&t.path().join("out")).len(), 6);
 
-    // byo-api: the registrar adapter names the token Secret, never a token.
+    // byo-api: a second external-dns, with the registrar's in-tree
+    // provider, writes the delegation into the parent zone; the token is
+    // only the Secret the spec names, and nothing is left for nobody (no
+    // ConfigMap: nothing installed would read it).
     let meridian = repo().join("clusters/cloud.meridian-bank.example.com");
-    let (_, records) = tree(&meridian).into_iter().find(|(k, _)| k.ends_with("/dns/records.yaml")).unwrap();
-    let adapter = docs(&text(&records)).into_iter().map(|d| d.to_json()).find(|d| d["kind"] == "ConfigMap").unwrap();
-    assert_eq!(adapter["data"]["registrar"], "cloudflare");
-    assert_eq!(adapter["data"]["tokenSecretName"], "cloudflare-api");
-    assert_eq!(adapter["data"]["tokenSecretKey"], "token");
+    let files = tree(&meridian);
+    let (_, registrar) = files.iter().find(|(k, _)| k.ends_with("/dns/registrar.yaml")).expect("registrar.yaml");
+    let objects: Vec<serde_json::Value> = docs(&text(registrar)).into_iter().map(|d| d.to_json()).collect();
+    let kinds: Vec<&str> = objects.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["HelmRelease", "DNSEndpoint"]);
+    let (release, delegation) = (&objects[0], &objects[1]);
+    let edns = &release["spec"]["values"]["external-dns"];
+    assert_eq!(edns["provider"]["name"], "cloudflare");
+    assert_eq!(
+        edns["env"],
+        serde_json::json!([{"name": "CF_API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "cloudflare-api", "key": "token"}}}])
+    );
+    assert_eq!(edns["domainFilters"], serde_json::json!(["meridian-bank.example.com"]));
+    assert_eq!(edns["sources"], serde_json::json!(["crd"]));
+    assert_eq!(release["spec"]["targetNamespace"], "catalyst-system", "where Phase-0 writes the token Secret");
+    assert_eq!(release["spec"]["chartRef"]["name"], "bp-external-dns");
+    assert_eq!(release["spec"]["dependsOn"], serde_json::json!([{"name": "bp-external-dns"}]));
+    // The DNSEndpoint is read by that release alone: its label filter.
+    let filter = format!(
+        "--label-filter=catalyst.openova.io/dns={}",
+        delegation["metadata"]["labels"]["catalyst.openova.io/dns"].as_str().unwrap()
+    );
+    assert!(edns["extraArgs"].as_array().unwrap().iter().any(|a| a == &serde_json::json!(filter)), "{edns}");
+    let endpoints = delegation["spec"]["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints[0]["dnsName"], "cloud.meridian-bank.example.com");
+    assert_eq!(endpoints[0]["recordType"], "NS");
+    assert_eq!(
+        endpoints[0]["targets"],
+        serde_json::json!(["ns1.cloud.meridian-bank.example.com", "ns2.cloud.meridian-bank.example.com"])
+    );
+    // The Blueprint's own external-dns reads the canonical records' DNSEndpoint.
+    let (_, edge) = files.iter().find(|(k, _)| k.ends_with("hz-fsn-dmz-prod/blueprints/bp-external-dns.yaml")).unwrap();
+    assert!(text(edge).contains("        - crd\n"), "{}", text(edge));
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        for d in docs(&text(bytes)) {
+            assert_ne!(d.get("kind").and_then(|k| k.as_str()), Some("ConfigMap"), "{path} renders a ConfigMap");
+        }
+        assert!(!text(bytes).contains("registrar-adapter"), "{path}");
+    }
 }
 
 #[test]
@@ -447,4 +484,44 @@ fn the_committed_cut_over_example_has_no_tether_and_the_other_would() {
     let o = catalyst(&repo(), &["audit", "tethers", "--cutover", "clusters/omantel.omani.works"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stdout).contains("ghcr.io"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn a_registrar_nothing_installed_serves_is_refused_at_its_line() {
+    let spec = example("cloud.meridian-bank.example.com");
+    let line = spec.lines().position(|l| l.contains("registrar: cloudflare")).unwrap() + 1;
+    for (registrar, why) in [
+        ("ovh", "three credentials"),
+        ("godaddy", "an API key and an API secret"),
+        ("namecheap", "no provider for it in-tree"),
+        ("dynadot", "no provider for it in-tree"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let o = render_to(
+            t.path(),
+            &repo(),
+            &spec.replace("registrar: cloudflare", &format!("registrar: {registrar}")),
+            "out",
+        );
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{registrar}: {err}");
+        assert!(
+            err.contains(&format!(
+                "error[unsupported-registrar]: domain mode byo-api cannot delegate through registrar `{registrar}`"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(why), "{registrar}: {err}");
+        assert!(err.contains(&format!("sovereign.yaml:{line}:")), "{registrar}: not at line {line}\n{err}");
+        assert!(err.contains("supported: cloudflare") && err.contains("byo-manual"), "{err}");
+        assert!(!t.path().join("out").exists(), "{registrar}: something was written");
+    }
+    // A registered domain itself has no parent zone at the registrar.
+    let t = tempfile::tempdir().unwrap();
+    let apex = spec.replace("fqdn: cloud.meridian-bank.example.com", "fqdn: meridian-bank.com");
+    assert_ne!(apex, spec);
+    let o = render_to(t.path(), &repo(), &apex, "out");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[byo-api-apex]") && err.contains("meridian-bank.com"), "{err}");
 }

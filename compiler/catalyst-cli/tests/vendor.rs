@@ -32,7 +32,12 @@ fn helm() -> Option<PathBuf> {
 /// reachable from here), packaged into `repo_dir`.
 fn standin(root: &Path, repo_dir: &Path, name: &str, version: &str, marker: &str) {
     let src = root.join(format!("src-{name}-{version}-{marker}"));
-    write(&src.join("Chart.yaml"), &format!("apiVersion: v2\nname: {name}\nversion: {version}\n"));
+    write(
+        &src.join("Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: {name}\nversion: {version}\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n"
+        ),
+    );
     write(
         &src.join("templates/cm.yaml"),
         &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-{marker}\n"),
@@ -94,7 +99,10 @@ fn vendors_from_http_and_oci_locks_like_helm_refuses_tampering_and_uses_the_cach
     let dc = reg.as_ref().map(|r| r.docker_config.to_string_lossy().into_owned()).unwrap_or_default();
     if let Some(reg) = &reg {
         let src = root.join("src-cache");
-        write(&src.join("Chart.yaml"), "apiVersion: v2\nname: cache\nversion: 7.1.0\n");
+        write(
+            &src.join("Chart.yaml"),
+            "apiVersion: v2\nname: cache\nversion: 7.1.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+        );
         write(&src.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache\n");
         let o = catalyst_env(
             root,

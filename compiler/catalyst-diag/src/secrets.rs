@@ -72,7 +72,20 @@ pub fn redact(s: &str) -> Cow<'_, str> {
     if s.contains("PRIVATE KEY") {
         return Cow::Owned("<redacted>".into());
     }
-    let Some((_, r)) = find_secret(s) else { return Cow::Borrowed(s) };
+    if s.contains('\n') {
+        let lines: Vec<Cow<'_, str>> = s.split('\n').map(redact).collect();
+        return if lines.iter().all(|l| matches!(l, Cow::Borrowed(_))) {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(lines.join("\n"))
+        };
+    }
+    let found = find_secret(s).map(|(_, r)| r).or_else(|| find_url_password(s)).or_else(|| {
+        // A credential assignment (`adminPassword: ...`): masked only
+        // where it is one, not for every random-looking word.
+        find_in_line(s).filter(|(what, _)| *what == CREDENTIAL_WHAT).map(|(_, r)| r)
+    });
+    let Some(r) = found.filter(|r| !r.is_empty()) else { return Cow::Borrowed(s) };
     let rest = redact(&s[r.end..]).into_owned();
     Cow::Owned(format!("{}<redacted>{rest}", &s[..r.start]))
 }
@@ -205,9 +218,430 @@ pub fn find_high_entropy(s: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// How a value under a credential-like key is named in messages.
+pub const CREDENTIAL_WHAT: &str = "a credential (a value under a password-, secret-, token- or key-like key)";
+
+/// How a URL with a password in its userinfo is named in messages.
+pub const URL_PASSWORD_WHAT: &str = "a URL with a password or token in its userinfo (`user:password@`)";
+
+/// What a credential-like key accepts besides the placeholders of
+/// [`is_placeholder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKey {
+    /// `password`, `adminPassword`, `DB_PASSWD`, `passphrase`: nothing but
+    /// a placeholder (a password has no shape to tell it from a name).
+    Password,
+    /// `token`, `clientSecret`, `apiKey`, `credentials`: also a lower-case
+    /// name (`[a-z0-9]` with `-._`), which charts read as the name of a
+    /// Secret or of a key in one (`appSecret: ferretdb-pg-app`,
+    /// `secretKey: password`).
+    Named,
+}
+
+/// Words before a final `key` that make it a credential: `apiKey`,
+/// `accessKey`, `secretKey`, `privateKey`, ... (not `topologyKey`,
+/// `passwordKey`, `sshPublicKey`).
+const KEY_QUALIFIERS: &[&str] = &[
+    "access",
+    "account",
+    "admin",
+    "api",
+    "app",
+    "auth",
+    "bearer",
+    "client",
+    "cookie",
+    "encryption",
+    "hmac",
+    "jwt",
+    "license",
+    "master",
+    "private",
+    "root",
+    "secret",
+    "session",
+    "shared",
+    "signing",
+    "storage",
+    "webhook",
+];
+
+/// Words that make a key a reference whatever it ends with:
+/// `existingSecret`, `envFromSecret`, `usersExistingSecret`.
+const REFERENCE_WORDS: &[&str] = &["existing", "from", "ref", "refs"];
+
+/// The words of a key, lower-cased: `adminPassword`, `admin_password`,
+/// `ADMIN-PASSWORD` and `admin.password` are all `[admin, password]`;
+/// `APIKey` is `[api, key]`.
+fn key_words(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+                words.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Whether `hay` contains `needle`, ASCII case ignored.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Whether a mapping key names a credential: its last word is a password,
+/// secret, token or key word, and no word makes it a reference (keys ending
+/// in `Name`, `Ref`, `File`, `Path`, `Key` after `password`, ... are
+/// references by their last word).
+pub fn credential_key(key: &str) -> Option<CredentialKey> {
+    // Every key of every rendered file comes here: most have none of
+    // these letters.
+    if key.len() < 3 || !["pass", "pwd", "secret", "token", "key", "cred"].iter().any(|n| contains_ignore_case(key, n))
+    {
+        return None;
+    }
+    let words = key_words(key);
+    let (last, before) = words.split_last()?;
+    if words.iter().any(|w| REFERENCE_WORDS.contains(&w.as_str())) {
+        return None;
+    }
+    let ends = |suffixes: &[&str]| suffixes.iter().any(|s| last.ends_with(s));
+    if ends(&["password", "passwd", "passphrase"]) || last == "pwd" || last == "passwords" {
+        return Some(CredentialKey::Password);
+    }
+    if ends(&["secret", "token", "apikey", "accesskey", "secretkey", "privatekey"])
+        || ["secrets", "tokens", "credential", "credentials"].contains(&last.as_str())
+        || (last == "key" && before.last().is_some_and(|w| KEY_QUALIFIERS.contains(&w.as_str())))
+    {
+        return Some(CredentialKey::Named);
+    }
+    None
+}
+
+/// Placeholders and references that stand where a credential would, and
+/// are allowed under any credential-like key and as a URL's password:
+///
+/// - empty (or only blanks);
+/// - a substitution as a whole: `${VAR}` (Flux `postBuild`, shells) or
+///   `$(VAR)` (Kubernetes env expansion);
+/// - a template: anything holding `{{ ... }}` (Helm, the catalog's values
+///   overlays; what it renders to is checked in the output);
+/// - an angle-bracket placeholder as a whole: `<password>`;
+/// - a mask: only `*`;
+/// - a placeholder or variable name in capitals with `_`: `REPLACE_ME`,
+///   `HARBOR_ADMIN_PASSWORD`, or one of `CHANGEME`, `REPLACEME`, `TODO`,
+///   `TBD`, `FIXME`, `PLACEHOLDER`, `REDACTED`;
+/// - a file: an absolute path (`/run/secrets/token`) or `file:...`;
+/// - a secret-store or environment reference: `ref+<backend>://...`
+///   (vals), `vault:...`, `os.environ/NAME` (LiteLLM).
+pub fn is_placeholder(v: &str) -> bool {
+    let t = v.trim();
+    let caps = |s: &str| {
+        let mut parts = s.split('_');
+        parts.clone().count() >= 2
+            && parts.next().is_some_and(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
+            && s.split('_').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+    };
+    t.is_empty()
+        || (t.starts_with("${") && t.ends_with('}') && !t[2..t.len() - 1].contains('}'))
+        || (t.starts_with("$(") && t.ends_with(')') && !t[2..t.len() - 1].contains(')'))
+        || (t.contains("{{") && t.contains("}}"))
+        || (t.starts_with('<') && t.ends_with('>'))
+        || t.bytes().all(|c| c == b'*')
+        || caps(t)
+        || ["CHANGEME", "REPLACEME", "TODO", "TBD", "FIXME", "PLACEHOLDER", "REDACTED"].contains(&t)
+        || (t.starts_with('/') && !t.contains(char::is_whitespace))
+        || t.starts_with("file:")
+        || (t.starts_with("ref+") && t.contains("://"))
+        || t.starts_with("vault:")
+        || t.strip_prefix("os.environ/")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'))
+}
+
+/// Whether `v`, found under a key of kind `kind`, is a credential rather
+/// than a placeholder or a reference.
+pub fn is_credential(kind: CredentialKey, v: &str) -> bool {
+    if is_placeholder(v) {
+        return false;
+    }
+    match kind {
+        CredentialKey::Password => true,
+        CredentialKey::Named => {
+            let t = v.trim();
+            let name = t.len() <= 253
+                && t.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && t.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && t.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._".contains(&c));
+            // A long run of letters and digits without a separator is a
+            // generated key, not a name.
+            let generated = t.len() >= 16
+                && !t.bytes().any(|c| b"-._".contains(&c))
+                && t.bytes().filter(u8::is_ascii_digit).count() >= 2
+                && t.bytes().filter(u8::is_ascii_alphabetic).count() >= 2;
+            !name || generated
+        }
+    }
+}
+
+/// The byte range of the password of the first URL in `s` whose userinfo
+/// holds one (`scheme://user:password@host`); `user@host`, an empty
+/// password and a placeholder password (see [`is_placeholder`]) are fine.
+pub fn find_url_password(s: &str) -> Option<std::ops::Range<usize>> {
+    if !s.as_bytes().contains(&b'@') {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = s[from..].find("://") {
+        let sep = from + i;
+        let start = sep + 3;
+        from = start;
+        let scheme =
+            s[..sep].rsplit(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c))).next().unwrap_or_default();
+        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let end =
+            s[start..].find(|c: char| c.is_whitespace() || "/?#\"'`<>|,;\\".contains(c)).map_or(s.len(), |j| start + j);
+        let authority = &s[start..end];
+        let Some(at) = authority.rfind('@') else { continue };
+        let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
+        // `docker://image:tag@sha256:...` names a digest, not a host.
+        if host.is_empty() || host.starts_with("sha256:") || host.starts_with("sha512:") {
+            continue;
+        }
+        if let Some(colon) = userinfo.find(':') {
+            let password = &userinfo[colon + 1..];
+            if !password.is_empty() && !is_placeholder(password) {
+                return Some(start + colon + 1..start + at);
+            }
+        }
+    }
+    None
+}
+
+/// What a string value under mapping key `key` (if it is in a mapping)
+/// holds that must not be in Git, if anything: a known secret shape, a
+/// URL with a password, a credential under a credential-like key, or a
+/// random-looking token. Never the value itself.
+pub fn find_in_value(key: Option<&str>, value: &str) -> Option<&'static str> {
+    find_secret(value)
+        .map(|(what, _)| what)
+        .or_else(|| find_url_password(value).map(|_| URL_PASSWORD_WHAT))
+        .or_else(|| key.and_then(credential_key).filter(|&k| is_credential(k, value)).map(|_| CREDENTIAL_WHAT))
+        .or_else(|| find_high_entropy(value).map(|_| RANDOM_WHAT))
+}
+
+/// A line of text in an assignment form (`key: value`, `key = "value"`,
+/// `"key": "value",`, `- KEY=value`): the key and the byte range of the
+/// value (quotes, a trailing comma and a comment left out).
+fn assignment(line: &str) -> Option<(&str, std::ops::Range<usize>)> {
+    let body = line.trim_start();
+    let body_at = line.len() - body.len();
+    // A list item's dash and a comment's marker come before the key.
+    let body_at = body_at + (body.len() - body.trim_start_matches(['-', '#', ';', '/', ' ', '\t']).len());
+    let rest = &line[body_at..];
+    let sep = rest.find([':', '='])?;
+    let key = rest[..sep].trim().trim_matches(['"', '\'']);
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut v_start = body_at + sep + 1;
+    let mut v_end = line.len();
+    if let Some(h) = line[v_start..].find(" #") {
+        v_end = v_start + h;
+    }
+    let raw = &line[v_start..v_end];
+    v_start += raw.len() - raw.trim_start().len();
+    v_end = v_start + raw.trim().len();
+    let mut v = &line[v_start..v_end];
+    if v.ends_with(',') {
+        v = &v[..v.len() - 1];
+        v_end -= 1;
+    }
+    if v.len() >= 2 && (v.starts_with('"') && v.ends_with('"') || v.starts_with('\'') && v.ends_with('\'')) {
+        v_start += 1;
+        v_end -= 1;
+    }
+    Some((key, v_start..v_end.max(v_start)))
+}
+
+/// What a line of a text file holds that must not be in Git (see
+/// [`find_in_value`]; an assignment's key counts as the key), and the
+/// byte range to mask.
+pub fn find_in_line(line: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    if let Some(found) = find_secret(line) {
+        return Some(found);
+    }
+    if let Some(r) = find_url_password(line) {
+        return Some((URL_PASSWORD_WHAT, r));
+    }
+    if let Some((key, r)) = assignment(line)
+        && let Some(kind) = credential_key(key)
+    {
+        let v = &line[r.clone()];
+        let value_like = !v.is_empty()
+            && !v.starts_with(['{', '[', '|', '>', '&', '*'])
+            && !matches!(v, "true" | "false" | "null" | "~")
+            && v.parse::<f64>().is_err();
+        if value_like && is_credential(kind, v) {
+            return Some((CREDENTIAL_WHAT, r));
+        }
+    }
+    find_high_entropy(line).map(|r| (RANDOM_WHAT, r))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{find_high_entropy, find_secret, looks_like_secret, looks_random, redact};
+    use super::{
+        CREDENTIAL_WHAT, CredentialKey, URL_PASSWORD_WHAT, credential_key, find_high_entropy, find_in_line,
+        find_in_value, find_secret, find_url_password, is_placeholder, looks_like_secret, looks_random, redact,
+    };
+
+    /// The fixtures of issue 18: neither has a known shape nor enough
+    /// randomness; both are credentials by where they stand.
+    const PASSWORD: &str = "hunter2-Winter2024!";
+    const URL: &str = "postgres://admin:pw@db:5432/x";
+
+    #[test]
+    fn credentials_under_credential_keys_are_found() {
+        for key in ["adminPassword", "password", "DB_PASSWORD", "postgres-password", "pgpassword", "passphrase"] {
+            assert_eq!(credential_key(key), Some(CredentialKey::Password), "{key}");
+            assert_eq!(find_in_value(Some(key), PASSWORD), Some(CREDENTIAL_WHAT), "{key}");
+            assert_eq!(find_in_value(Some(key), "hunter2"), Some(CREDENTIAL_WHAT), "{key}");
+        }
+        for key in ["token", "clientSecret", "apiKey", "api_key", "APIKey", "secretKey", "accessKey", "credentials"] {
+            assert_eq!(credential_key(key), Some(CredentialKey::Named), "{key}");
+            assert_eq!(find_in_value(Some(key), PASSWORD), Some(CREDENTIAL_WHAT), "{key}");
+            assert_eq!(find_in_value(Some(key), "a8f3k2m9x7q1w5e4"), Some(CREDENTIAL_WHAT), "{key}");
+        }
+        // Without the key, the same value is nothing.
+        assert_eq!(find_in_value(Some("logLevel"), PASSWORD), None);
+        assert_eq!(find_in_value(None, PASSWORD), None);
+    }
+
+    #[test]
+    fn references_and_placeholders_under_credential_keys_pass() {
+        // Keys that name a reference, whatever their value.
+        for key in [
+            "existingSecret",
+            "secretName",
+            "passwordKey",
+            "keySecretRef",
+            "tokenFile",
+            "userPasswordKey",
+            "existingSecretPasswordKey",
+            "existingSecretAdminPassword",
+            "envFromSecret",
+            "topologyKey",
+            "sshPublicKey",
+            "token_url",
+            "key",
+            "writeConnectionSecretsToNamespace",
+            "skipAuthSecretCreation",
+        ] {
+            assert_eq!(credential_key(key), None, "{key}");
+        }
+        // Names of Secrets and of keys in them, under secret-like keys.
+        for (key, v) in [
+            ("appSecret", "ferretdb-pg-app"),
+            ("secretKey", "password"),
+            ("secretKey", "api-key"),
+            ("secret", "matrix-pg-app"),
+            ("pullSecret", "harbor-pull"),
+            ("api_key", "operator-must-override-via-overlay"),
+        ] {
+            assert_eq!(find_in_value(Some(key), v), None, "{key}: {v}");
+        }
+        for v in [
+            "",
+            "  ",
+            "${DB_PASSWORD}",
+            "$(DB_PASSWORD)",
+            "{{ .Values.password }}",
+            "<password>",
+            "********",
+            "REPLACE_ME",
+            "CHANGEME",
+            "HARBOR_ADMIN_PASSWORD",
+            "/run/secrets/db-password",
+            "file:/etc/token",
+            "ref+vault://secret/db#password",
+            "vault:secret/data/db#password",
+            "os.environ/PROXY_MASTER_KEY",
+        ] {
+            assert!(is_placeholder(v), "{v:?}");
+            assert_eq!(find_in_value(Some("adminPassword"), v), None, "{v:?}");
+        }
+        for v in ["changeme", "hunter2", "Secret123", "REPLACEME1x"] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn urls_with_a_password_are_found_wherever_they_are() {
+        for s in [
+            URL.to_string(),
+            format!("dsn={URL}"),
+            "redis://:s3cret@cache:6379/0".into(),
+            "https://ops:hunter2hunter2@git.example.org/x.git".into(),
+        ] {
+            let r = find_url_password(&s).unwrap_or_else(|| panic!("{s}"));
+            assert!(!s[r.clone()].is_empty() && !s[r].contains('@'), "{s}");
+            assert_eq!(find_in_value(Some("url"), &s), Some(URL_PASSWORD_WHAT), "{s}");
+            assert!(!redact(&s).contains(":pw@") && !redact(&s).contains("hunter2") && !redact(&s).contains("s3cret"));
+        }
+        for s in [
+            "ssh://git@gitea.example.org:22/x.git",
+            "https://gitea.example.org/a@b",
+            "postgres://admin@db:5432/x",
+            "postgres://admin:@db/x",
+            "postgres://admin:${DB_PASSWORD}@db/x",
+            "postgres://admin:<password>@db/x",
+            "docker://alpine:3.20@sha256:0123abcd",
+            "git@github.com:org/repo.git",
+            "mailto:ops@example.org",
+        ] {
+            assert_eq!(find_url_password(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn lines_and_redaction_know_assignments() {
+        for line in [
+            format!("adminPassword: {PASSWORD}"),
+            format!("  - adminPassword: \"{PASSWORD}\"  # set by hand"),
+            format!("\"adminPassword\": \"{PASSWORD}\","),
+            format!("ADMIN_PASSWORD={PASSWORD}"),
+            format!("; admin_password = \"{PASSWORD}\""),
+        ] {
+            let (what, r) = find_in_line(&line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!((what, &line[r]), (CREDENTIAL_WHAT, PASSWORD), "{line}");
+            let red = redact(&line);
+            assert!(!red.contains("hunter2") && red.contains("<redacted>"), "{red}");
+        }
+        for line in ["password: \"\"", "existingSecret: db-credentials", "password:", "password: {}", "count: 3"] {
+            assert_eq!(find_in_line(line), None, "{line}");
+            assert_eq!(redact(line), line);
+        }
+        let two = format!("a: 1\npassword: {PASSWORD}\nurl: {URL}");
+        let red = redact(&two);
+        assert!(!red.contains("hunter2") && !red.contains(":pw@") && red.starts_with("a: 1\n"), "{red}");
+    }
 
     #[test]
     fn separator_table_is_the_rule_it_speeds_up() {

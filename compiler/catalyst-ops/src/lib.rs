@@ -1139,18 +1139,6 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
 /// has one (for printing them).
 type DirCheck = (Diagnostics, Vec<(String, String)>);
 
-/// The controller releases rendered objects are checked against.
-// TODO(matrix): Catalog::releases() — the version matrix of catalog.yaml;
-// until it lands, the releases the matrix is planned to name (external-dns:
-// the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
-// is tied to no release).
-fn releases(_cat: &Catalog) -> catalyst_schema::rendered::Releases {
-    catalyst_schema::rendered::Releases::new(
-        [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
-            .map(|(c, v)| (c.to_string(), v.to_string())),
-    )
-}
-
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(
     ws: &Workspace,
@@ -1162,7 +1150,7 @@ fn check_rendered_dir(
     let mut diags = Diagnostics::new();
     let mut sources = Vec::new();
     let shown = ws.display(dir);
-    let releases = releases(cat);
+    let releases = cat.releases();
     let mut files = write::read_tree(dir, opts.limits.max_bytes as u64)
         .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
     // The rendered Phase-0 variables name the bootstrap Secrets.
@@ -1198,9 +1186,13 @@ fn check_rendered_dir(
                 continue;
             }
         };
+        // Secrets are refused in a rendered directory as in render's own
+        // output: whoever wrote the file, it is headed for Git.
+        catalyst_yaml::scan_comment_secrets(&text, &file, &mut diags);
         match catalyst_yaml::parse(&text, &opts.limits) {
             Ok(docs) => {
                 for d in &docs {
+                    catalyst_yaml::scan_secrets(d, &file, &mut diags);
                     match catalyst_schema::rendered::check_node(d, &file, &releases) {
                         Some(found) => diags.extend(found),
                         None => {

@@ -155,13 +155,9 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         report.sources.add(chart_yaml_shown.as_str(), text.as_str());
         catalyst_package::chart_identity(&text, &chart_yaml_shown)
     });
-    let chart_name = match identity {
-        Ok((n, _)) => n,
-        Err(e) => {
-            report.diagnostics.push(e.diagnostic());
-            String::new()
-        }
-    };
+    if let Err(e) = identity {
+        report.diagnostics.push(e.diagnostic());
+    }
 
     // The Blueprint's own consistency, from the catalog it belongs to.
     if let Some(bp_dir) = &blueprint
@@ -176,8 +172,6 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
                 .extend(cat.diagnostics.iter().filter(|d| d.blueprint.as_deref() == Some(bp.name.as_str())).cloned());
         }
     }
-    // A Blueprint's chart is an umbrella over its upstream chart.
-    let umbrella = blueprint.is_some() || chart_name.starts_with("bp-");
     if report.has_errors() {
         report.diagnostics.sort();
         return Ok((None, report));
@@ -205,7 +199,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         report.diagnostics.extend(d);
         return Ok((None, report));
     }
-    report.diagnostics.extend(guards::vendored(&chart_dir, &shown, umbrella));
+    report.diagnostics.extend(guards::vendored(&chart_dir, &shown));
     if report.has_errors() {
         report.diagnostics.sort();
         return Ok((None, report));
@@ -220,7 +214,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     };
     let files = catalyst_package::read_archive(&archive.bytes, &archive.file_name())
         .map_err(|e| OpsError::Usage(e.to_string()))?;
-    report.diagnostics.extend(guards::archive_complete(&files, &archive.file_name(), "as packaged", umbrella));
+    report.diagnostics.extend(guards::archive_complete(&files, &archive.file_name(), "as packaged"));
     if report.has_errors() {
         return Ok((None, report));
     }

@@ -139,8 +139,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             return Ok((None, report));
         }
     };
-    let umbrella = name.starts_with("bp-");
-    report.diagnostics.extend(guards::archive_complete(&files, &shown, "as packaged", umbrella));
+    report.diagnostics.extend(guards::archive_complete(&files, &shown, "as packaged"));
     if report.has_errors() {
         return Ok((None, report));
     }
@@ -247,7 +246,6 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
                     &files,
                     &reference,
                     "as pulled back from the registry",
-                    umbrella,
                 ));
             }
         }

@@ -100,14 +100,15 @@ fn hollow_help(dep: &str, version: &str) -> String {
 }
 
 /// Guard 1: declared dependencies are present in `chart_dir/charts/`.
-/// `umbrella`: the chart is a Blueprint's, so it must declare an upstream
-/// chart (or opt out); any other chart may have none.
-pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic> {
+/// Every chart must declare an upstream chart or opt out, whatever its name
+/// or folder: a guard that only looks at `bp-` names lets a renamed hollow
+/// chart through.
+pub fn vendored(chart_dir: &Path, shown: &str) -> Vec<Diagnostic> {
     let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
     let lock = std::fs::read_to_string(chart_dir.join("Chart.lock")).ok();
     let decl = resolved(&text, lock.as_deref());
     let mut out = Vec::new();
-    if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
+    if decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
             Diagnostic::error(
                 "hollow-chart",
@@ -155,14 +156,10 @@ pub fn vendored(chart_dir: &Path, shown: &str, umbrella: bool) -> Vec<Diagnostic
 
 /// Guards 2 and 3: the archive holds every declared upstream chart
 /// (`<chart>/charts/<dep>-<version>.tgz` or `<chart>/charts/<dep>/Chart.yaml`
-/// of that version). `stage` says which copy was checked ("as packaged",
-/// "as pulled back from the registry").
-pub fn archive_complete(
-    files: &BTreeMap<String, Vec<u8>>,
-    shown: &str,
-    stage: &str,
-    umbrella: bool,
-) -> Vec<Diagnostic> {
+/// of that version), or opts out; every chart, whatever its name. `stage`
+/// says which copy was checked ("as packaged", "as pulled back from the
+/// registry").
+pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &str) -> Vec<Diagnostic> {
     let Some((top, chart_yaml)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"))
     else {
         return vec![
@@ -174,7 +171,7 @@ pub fn archive_complete(
     let lock = files.get(&format!("{top}/Chart.lock")).map(|b| String::from_utf8_lossy(b).into_owned());
     let decl = resolved(&String::from_utf8_lossy(chart_yaml), lock.as_deref());
     let mut out = Vec::new();
-    if umbrella && decl.dependencies.is_empty() && !decl.no_upstream {
+    if decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
             Diagnostic::error("hollow-chart", format!("{shown} ({stage}) declares no upstream chart"))
                 .at(Some(Location::file(shown)))
@@ -274,7 +271,7 @@ mod tests {
     fn the_pull_back_guard_catches_a_hollow_archive_and_passes_a_full_one() {
         let chart = "apiVersion: v2\nname: bp-x\nversion: 1.0.0\ndependencies:\n  - {name: web, version: \"2.3.4\", repository: \"https://r\"}\n";
         let hollow = files(&[("bp-x/Chart.yaml", chart), ("bp-x/values.yaml", "{}")]);
-        let d = archive_complete(&hollow, "oci://r/bp-x:1.0.0", "as pulled back from the registry", true);
+        let d = archive_complete(&hollow, "oci://r/bp-x:1.0.0", "as pulled back from the registry");
         assert_eq!(d.len(), 1);
         assert!(
             d[0].message.contains("as pulled back from the registry") && d[0].message.contains("web 2.3.4"),
@@ -282,23 +279,38 @@ mod tests {
             d[0].message
         );
         let full = files(&[("bp-x/Chart.yaml", chart), ("bp-x/charts/web-2.3.4.tgz", "x")]);
-        assert!(archive_complete(&full, "oci://r/bp-x:1.0.0", "as pulled back from the registry", true).is_empty());
+        assert!(archive_complete(&full, "oci://r/bp-x:1.0.0", "as pulled back from the registry").is_empty());
         // The opt-out, and a locked version.
         let opt_out = files(&[(
             "bp-x/Chart.yaml",
             "apiVersion: v2\nname: bp-x\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
         )]);
-        assert!(archive_complete(&opt_out, "a", "as packaged", true).is_empty());
+        assert!(archive_complete(&opt_out, "a", "as packaged").is_empty());
         let ranged = "apiVersion: v2\nname: bp-x\nversion: 1.0.0\ndependencies:\n  - {name: web, version: \"^2.0\", repository: \"https://r\"}\n";
         let locked = files(&[
             ("bp-x/Chart.yaml", ranged),
             ("bp-x/Chart.lock", "dependencies:\n- {name: web, version: 2.4.0, repository: https://r}\ndigest: x\n"),
             ("bp-x/charts/web-2.3.4.tgz", "x"),
         ]);
-        assert_eq!(
-            archive_complete(&locked, "a", "as packaged", true).len(),
-            1,
-            "the locked version must be the one inside"
-        );
+        assert_eq!(archive_complete(&locked, "a", "as packaged").len(), 1, "the locked version must be the one inside");
+    }
+
+    /// The guard does not read the name: a hollow chart called `web` (no
+    /// `bp-`), on disk outside any Blueprint and as an archive, is refused
+    /// like a Blueprint's; the annotation is the only way out.
+    #[test]
+    fn a_hollow_chart_without_the_bp_prefix_is_refused() {
+        let hollow = "apiVersion: v2\nname: web\nversion: 1.0.0\n";
+        let d = archive_complete(&files(&[("web/Chart.yaml", hollow)]), "web-1.0.0.tgz", "as packaged");
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["hollow-chart"], "{d:?}");
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("Chart.yaml"), hollow).unwrap();
+        let d = vendored(t.path(), "charts/web");
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["hollow-chart"], "{d:?}");
+        assert!(d[0].message.contains("charts/web/Chart.yaml declares no upstream chart"), "{}", d[0].message);
+        let opted = format!("{hollow}annotations:\n  {NO_UPSTREAM}: \"true\"\n");
+        std::fs::write(t.path().join("Chart.yaml"), &opted).unwrap();
+        assert!(vendored(t.path(), "charts/web").is_empty());
+        assert!(archive_complete(&files(&[("web/Chart.yaml", &opted)]), "a", "as packaged").is_empty());
     }
 }

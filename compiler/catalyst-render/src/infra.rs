@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use catalyst_catalog::Catalog;
 use catalyst_diag::{Diagnostic, Diagnostics};
 use catalyst_spec::{Domain, Sovereign};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::placement::{HostCluster, Placement};
 
@@ -83,7 +83,7 @@ pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Ex
     let mut x = Extras::default();
     let mut diags = Diagnostics::new();
     crossplane(cat, sov, placement, &mut x, &mut diags);
-    dns(cat, sov, placement, &mut x);
+    dns(cat, sov, placement, &mut x, &mut diags);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -289,7 +289,7 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
     }
 }
 
-fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras) {
+fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
     let ns = nameservers(&sov.fqdn);
     if let Domain::ByoManual { .. } = &sov.domain {
         let text = ns_records(&sov.fqdn, &ns);
@@ -320,39 +320,119 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras) {
             json!({ "dnsName": name, "recordType": "A", "recordTTL": RECORD_TTL, "targets": [format!("${{{}}}", "load_balancer_ipv4")] })
         })
         .collect();
-    let mut docs = vec![json!({
+    let docs = vec![json!({
         "apiVersion": "externaldns.k8s.io/v1alpha1",
         "kind": "DNSEndpoint",
         "metadata": { "name": "sovereign-records", "namespace": namespace, "labels": labels(sov) },
         "spec": { "endpoints": endpoints }
     })];
-    if let Domain::ByoApi { registrar, token, .. } = &sov.domain {
-        let mut data = Map::new();
-        data.insert("registrar".into(), json!(registrar));
-        data.insert("zone".into(), json!(sov.fqdn));
-        data.insert("nameservers".into(), json!(ns.join(",")));
-        data.insert("tokenSecretName".into(), json!(token.name));
-        data.insert("tokenSecretKey".into(), json!(token.key));
-        docs.push(json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": { "name": "registrar-adapter", "namespace": namespace, "labels": labels(sov) },
-            "data": Value::Object(data)
-        }));
-    }
     let header = format!(
-        "Rendered by catalyst. The canonical record set of {} in its own PowerDNS zone\n(external-dns writes it). ${{load_balancer_ipv4}} is substituted by Flux from the\nConfigMap {PHASE0_CONFIGMAP} that the Phase-0 module writes.{}",
+        "Rendered by catalyst. The canonical record set of {} in its own PowerDNS zone\n(external-dns writes it). ${{load_balancer_ipv4}} is substituted by Flux from the\nConfigMap {PHASE0_CONFIGMAP} that the Phase-0 module writes.",
         sov.fqdn,
-        if matches!(sov.domain, Domain::ByoApi { .. }) {
-            "\nThe registrar adapter delegates the zone at the registrar with the token Secret it names."
-        } else {
-            ""
-        }
     );
-    x.layers
-        .entry(edge.name.clone())
-        .or_default()
-        .insert("dns", vec![("records.yaml".into(), emit_docs(&header, &docs))]);
+    let mut files = vec![("records.yaml".to_string(), emit_docs(&header, &docs))];
+    if let Domain::ByoApi { registrar, token, .. } = &sov.domain
+        && let Some(r) = catalyst_spec::registrar(registrar)
+        && let Some(bp) = cat.get("bp-external-dns")
+        // Render has refused a matrix whose Flux serves no HelmRelease.
+        && let Some(helm_api) = crate::api_versions(cat).ok().and_then(|a| a.get("HelmRelease").cloned())
+    {
+        files.push(("registrar.yaml".into(), delegation(bp, &helm_api, sov, r, token, &ns, diags)));
+    }
+    x.layers.entry(edge.name.clone()).or_default().insert("dns", files);
+}
+
+/// Label of the delegation records: the registrar's external-dns reads only
+/// DNSEndpoints that carry it (`--label-filter`), so it never publishes
+/// the Sovereign's own records in the parent zone.
+pub const DELEGATION_LABEL: (&str, &str) = ("catalyst.openova.io/dns", "delegation");
+/// Release of the second external-dns, the one that writes at the registrar.
+pub const REGISTRAR_RELEASE: &str = "external-dns-registrar";
+/// Where Phase-0 writes the registrar token Secret (infra/hetzner), and so
+/// where the registrar's external-dns runs: a pod reads Secrets of its own
+/// namespace only.
+pub const REGISTRAR_NS: &str = "catalyst-system";
+
+/// byo-api: a second release of bp-external-dns's chart, with the
+/// registrar's in-tree provider and its token from the Secret the spec
+/// names, which writes the delegation of the Sovereign's zone (NS records
+/// and the glue A records of its name servers) into the parent zone the
+/// registrar hosts; and that delegation as a DNSEndpoint it reads.
+fn delegation(
+    bp: &catalyst_catalog::Blueprint,
+    helm_api: &str,
+    sov: &Sovereign,
+    r: &catalyst_spec::Registrar,
+    token: &catalyst_spec::SecretRef,
+    ns: &[String],
+    diags: &mut Diagnostics,
+) -> String {
+    let parent = sov.fqdn.split_once('.').map_or(sov.fqdn.as_str(), |(_, p)| p);
+    let (label, label_value) = DELEGATION_LABEL;
+    let values = json!({
+        "external-dns": {
+            "provider": { "name": r.provider },
+            "env": [{
+                "name": r.token_env,
+                "valueFrom": { "secretKeyRef": { "name": token.name, "key": token.key } }
+            }],
+            // The chart's own args replace the Blueprint's PowerDNS ones;
+            // NS is not among the types external-dns manages by default.
+            "extraArgs": [
+                "--managed-record-types=NS",
+                "--managed-record-types=A",
+                format!("--label-filter={label}={label_value}"),
+            ],
+            "sources": ["crd"],
+            "domainFilters": [parent],
+            // The parent zone may hold other owners' records: this one
+            // changes only what its TXT records say it wrote.
+            "txtOwnerId": format!("{}-delegation", sov.fqdn),
+            "policy": "sync",
+            "serviceAccount": { "create": true, "name": REGISTRAR_RELEASE },
+        }
+    });
+    crate::values::check_values(bp, &values, &sov.file, diags);
+    let mut delegation_labels = labels(sov);
+    delegation_labels[label] = json!(label_value);
+    let mut endpoints = vec![json!({ "dnsName": sov.fqdn, "recordType": "NS", "recordTTL": 3600, "targets": ns })];
+    // The name servers are inside the delegated zone: the parent serves
+    // their addresses as glue.
+    endpoints.extend(ns.iter().map(|n| {
+        json!({ "dnsName": n, "recordType": "A", "recordTTL": 3600, "targets": [format!("${{{}}}", "load_balancer_ipv4")] })
+    }));
+    let docs = [
+        json!({
+            "apiVersion": helm_api,
+            "kind": "HelmRelease",
+            "metadata": { "name": REGISTRAR_RELEASE, "namespace": "flux-system", "labels": labels(sov) },
+            "spec": {
+                "interval": "15m",
+                "releaseName": REGISTRAR_RELEASE,
+                "targetNamespace": REGISTRAR_NS,
+                "chartRef": { "kind": "OCIRepository", "name": bp.name, "namespace": "flux-system" },
+                "dependsOn": [{ "name": bp.name }],
+                "install": { "remediation": { "retries": 3 } },
+                "upgrade": { "remediation": { "retries": 3 } },
+                "values": values,
+            }
+        }),
+        json!({
+            "apiVersion": "externaldns.k8s.io/v1alpha1",
+            "kind": "DNSEndpoint",
+            "metadata": { "name": "sovereign-delegation", "namespace": REGISTRAR_NS, "labels": delegation_labels },
+            "spec": { "endpoints": endpoints }
+        }),
+    ];
+    let header = format!(
+        "Rendered by catalyst. Domain mode byo-api: the delegation of {fqdn} in its parent zone\n{parent} at {reg}, written by a second external-dns ({REGISTRAR_RELEASE}, provider\n`{prov}`) with the token of Secret {REGISTRAR_NS}/{name} (key {key}) that Phase-0 creates.\n${{load_balancer_ipv4}} is substituted by Flux from the ConfigMap {PHASE0_CONFIGMAP}.",
+        fqdn = sov.fqdn,
+        reg = r.name,
+        prov = r.provider,
+        name = token.name,
+        key = token.key,
+    );
+    emit_docs(&header, &docs)
 }
 
 /// The delegation a byo-manual customer sets by hand, in zone-file form.

@@ -164,6 +164,15 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     };
     let mut context = SovereignContext::new(sov, &resolution, cat);
     context.clusters = placement.clusters.iter().map(|c| c.name.clone()).collect();
+    context.api = match api_versions(cat) {
+        Ok(a) => a,
+        Err(e) => {
+            diags.extend(e);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+    let api_v = sv(&context.api);
     let scope = values::Scope::new(&context);
     let previous = input.previous.filter(|p| p.usable(sov));
     let unit_key = reuse::UnitKey::new(cat, &context);
@@ -302,7 +311,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     }
                 }
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
+            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone(), api => api_v.clone() };
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     if let Some(k) = host_free {
@@ -382,12 +391,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         emit(
             "flux-system/gotk-sync.yaml",
             "gotk-sync.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone() },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone(), api => api_v.clone() },
         );
         emit(
             "flux-system/layers.yaml",
             "layers.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers) },
+            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers), api => api_v.clone() },
         );
         let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
         emit(
@@ -467,7 +476,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // again.
     let digests: BTreeMap<&str, [u8; 32]> =
         files.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
+    // What passed under the previous render's version matrix (part of
+    // catalog.yaml) is only known to pass under the same one.
+    let same_matrix = |p: &&reuse::Previous<'_>| p.lock.inputs.get("catalog.yaml") == cat.digests().get("catalog.yaml");
     let passed_before: HashSet<reuse::ContentKey> = previous
+        .filter(same_matrix)
         .into_iter()
         .flat_map(|p| &p.lock.outputs)
         .filter_map(|(path, d)| Some((reuse::Class::of(path), <[u8; 32]>::try_from(hex::decode(d).ok()?).ok()?)))
@@ -476,8 +489,14 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
     let (malformed, mut invalid, passed, mut summaries) =
-        check_outputs(&sov.fqdn, &files, &digests, &releases(cat), known);
+        check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
     diags.extend(malformed);
+    // A cut-over Sovereign: the one policy `audit tethers` applies, to the
+    // files about to be written (taken-over files were checked under the
+    // same policy: it is part of their unit key).
+    if sov.cutover {
+        invalid.extend(cutover_violations(&sov.fqdn, &files));
+    }
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -569,6 +588,10 @@ fn layer_waits(
                 }
                 let installers =
                     facts.served_for(o.group(), &o.kind).map(|s| s.installers.as_slice()).unwrap_or_default();
+                // What Phase-0 installs is there before any layer.
+                if installers.contains(&catalyst_closure::Installer::Phase0) {
+                    continue;
+                }
                 for i in installers {
                     if let catalyst_closure::Installer::Blueprint(b) = i
                         && placement.runs_on(cluster, b)
@@ -656,6 +679,23 @@ fn check_outputs(
     (malformed, invalid, passed, summaries)
 }
 
+/// What `audit tethers` would flag in the rendered files of the cut-over
+/// Sovereign `fqdn` (paths relative to its directory): the audit's own
+/// function on the same bytes, each violation an error with the audit's
+/// message.
+pub fn cutover_violations(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+    let texts: Vec<(&str, std::borrow::Cow<'_, str>)> =
+        files.iter().filter(|(p, _)| catalyst_audit::is_audited(p)).map(|(p, b)| (p.as_str(), text(b))).collect();
+    let policy = catalyst_audit::Policy { cutover: true, own_domain: fqdn.to_string() };
+    catalyst_audit::audit_files(
+        texts.iter().map(|(p, t)| (*p, t.as_ref())),
+        &policy,
+        &catalyst_yaml::Limits::default(),
+        &format!("{fqdn}/"),
+    )
+    .violation_diagnostics(&format!("{fqdn}/"))
+}
+
 /// Every object of the rendered YAML files of Sovereign `fqdn` checked
 /// against the schema of its kind in the controller releases it runs
 /// (`schemas/rendered/`); errors name the file, line and field. Kinds
@@ -678,18 +718,6 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
         diags.extend(catalyst_schema::rendered::check_node(d, shown, releases).unwrap_or_default());
     }
     diags
-}
-
-/// The controller releases rendered objects are checked against.
-// TODO(matrix): Catalog::releases() — the version matrix of catalog.yaml;
-// until it lands, the releases the matrix is planned to name (external-dns:
-// the appVersion of the chart bp-external-dns pins; its DNSEndpoint schema
-// is tied to no release).
-fn releases(_cat: &Catalog) -> Releases {
-    Releases::new(
-        [("flux", "2.9.0"), ("crossplane", "2.3.4"), ("provider-hcloud", "v0.2.0"), ("external-dns", "0.15.1")]
-            .map(|(c, v)| (c.to_string(), v.to_string())),
-    )
 }
 
 fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
@@ -824,6 +852,50 @@ pub struct SovereignContext {
     pub outputs: BTreeMap<String, Value>,
     #[serde(skip)]
     pub sources: SourcesContext,
+    /// `spec.sources.cutover`: not for templates (what a cut-over
+    /// Sovereign may reach is checked on the output, not templated).
+    #[serde(skip)]
+    pub cutover: bool,
+    /// The apiVersion of each Flux kind render writes, as the version
+    /// matrix's release serves it (templates: `api.HelmRelease`, ...).
+    #[serde(skip)]
+    pub api: BTreeMap<&'static str, String>,
+}
+
+/// The Flux kinds the templates write, by group.
+const FLUX_KINDS: [(&str, &str); 4] = [
+    ("source.toolkit.fluxcd.io", "OCIRepository"),
+    ("source.toolkit.fluxcd.io", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+    ("helm.toolkit.fluxcd.io", "HelmRelease"),
+];
+
+/// The apiVersion render writes for each of [`FLUX_KINDS`]: the storage
+/// version of its CRD in the release the version matrix names, so that the
+/// Flux a Sovereign runs serves every object it is given.
+pub fn api_versions(cat: &Catalog) -> Result<BTreeMap<&'static str, String>, Diagnostics> {
+    let releases = cat.releases();
+    let mut out = BTreeMap::new();
+    let mut diags = Diagnostics::new();
+    for (group, kind) in FLUX_KINDS {
+        match catalyst_schema::rendered::served_api_version(&releases, group, kind) {
+            Ok(v) => {
+                out.insert(kind, v);
+            }
+            Err(why) => {
+                let at = cat
+                    .controller_for_group(group)
+                    .and_then(|c| c.location.clone())
+                    .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml"))));
+                diags.push(
+                    Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}")).at(at).help(
+                        "name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds",
+                    ),
+                );
+            }
+        }
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
 }
 
 #[derive(Serialize, Clone, Default)]
@@ -860,6 +932,8 @@ impl SovereignContext {
             blueprints: res.order.clone(),
             outputs,
             sources: SourcesContext { pull_secret: sov.pull_secret.clone(), verify_secret: sov.verify_secret.clone() },
+            cutover: sov.cutover,
+            api: BTreeMap::new(),
         }
     }
 }
@@ -914,5 +988,25 @@ mod tests {
         let (_, again, passed_again, _) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
+    }
+
+    /// The render's own check of its outputs uses the releases it is
+    /// given: CEL rules and the versions each release serves.
+    #[test]
+    fn outputs_are_checked_against_the_given_releases() {
+        let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: bp-x\n  namespace: flux-system\nspec:\n  interval: 15m\n  chart:\n    spec:\n      chart: x\n      sourceRef: {kind: HelmRepository, name: x}\n  chartRef: {kind: OCIRepository, name: bp-x}\n";
+        let oci = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: bp-x\n  namespace: flux-system\nspec:\n  interval: 15m\n  url: oci://r.example/bp-x\n";
+        let files: BTreeMap<String, Vec<u8>> =
+            [("c/hr.yaml", hr), ("c/oci.yaml", oci)].map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).into();
+        let now = check_rendered("x.example.org", &files, &releases_for_tests("2.9.0"));
+        let now: Vec<&Diagnostic> = now.iter().collect();
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert_eq!((now[0].code, now[0].location.as_ref().unwrap().line), ("cel-rule", 6));
+        let old = check_rendered("x.example.org", &files, &releases_for_tests("2.4.0"));
+        assert!(old.iter().any(|d| d.code == "unserved-version" && d.message.contains("v1beta2")), "{old:?}");
+    }
+
+    fn releases_for_tests(flux: &str) -> Releases {
+        Releases::new([("flux".to_string(), flux.to_string())])
     }
 }

@@ -105,6 +105,17 @@ pub(crate) fn builtin_digests() -> &'static BTreeMap<String, String> {
         for (name, text) in crate::builtin_templates() {
             m.insert(format!("builtin:templates/{name}"), catalyst_catalog::sha256_hex(text.as_bytes()));
         }
+        // Rendered objects are checked against these: a new schema (a new
+        // release's CRDs, a CEL rule) makes every output be checked again.
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for f in catalyst_schema::rendered::files() {
+            for part in [f.file.as_bytes(), f.text.as_bytes()] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+        }
+        m.insert("builtin:schemas/rendered".to_string(), hex::encode(h.finalize()));
         m
     })
 }

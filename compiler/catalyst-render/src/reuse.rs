@@ -169,6 +169,13 @@ impl UnitKey {
         field(&mut h, json(&context.blueprints).as_bytes());
         field(&mut h, json(&context.outputs).as_bytes());
         field(&mut h, json(&context.sources).as_bytes());
+        field(&mut h, json(&context.api).as_bytes());
+        // A file taken over is not checked again: it must have been checked
+        // under the same cutover policy. Only hashed when cut over, so the
+        // keys of every other Sovereign stay what they were.
+        if context.cutover {
+            field(&mut h, b"cutover");
+        }
         UnitKey(h)
     }
 

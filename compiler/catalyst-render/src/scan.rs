@@ -6,33 +6,37 @@
 #[cfg(test)]
 use std::collections::BTreeMap;
 
-use catalyst_diag::secrets::{RANDOM_WHAT, find_high_entropy, find_secret};
+use catalyst_diag::secrets::{credential_key, find_in_line, find_in_value};
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use serde_json::Value;
 
-fn what(s: &str) -> Option<&'static str> {
-    find_secret(s).map(|(w, _)| w).or_else(|| find_high_entropy(s).map(|_| RANDOM_WHAT))
-}
-
 fn refuse(file: &str, line: usize, col: usize, message: String) -> Diagnostic {
-    Diagnostic::error("secret-in-output", message).at(Some(Location::new(file, line, col, 1))).help(
-        "secrets never go into Git: store it in the secret store and reference it (the value is not repeated here)",
-    )
+    Diagnostic::error("secret-in-output", message)
+        .at(Some(Location::new(file, line, col, 1)))
+        .help(catalyst_yaml::secret_help())
 }
 
-fn walk_json(v: &Value, pointer: &str, file: &str, diags: &mut Diagnostics) {
+/// `key`: the object key a value stands under (see
+/// `catalyst_yaml::scan_secrets`).
+fn walk_json(v: &Value, key: Option<&str>, pointer: &str, file: &str, diags: &mut Diagnostics) {
     match v {
         Value::String(s) => {
-            if let Some(w) = what(s) {
+            if let Some(w) = find_in_value(key, s) {
                 let path = catalyst_yaml::display_path(pointer);
                 diags.push(refuse(file, 1, 1, format!("rendered {file} holds what looks like {w} at `{path}`")));
             }
         }
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| walk_json(x, &format!("{pointer}/{i}"), file, diags)),
-        Value::Object(m) => m.iter().for_each(|(k, x)| {
-            let k = k.replace('~', "~0").replace('/', "~1");
-            walk_json(x, &format!("{pointer}/{k}"), file, diags)
-        }),
+        Value::Array(a) => {
+            a.iter().enumerate().for_each(|(i, x)| walk_json(x, key, &format!("{pointer}/{i}"), file, diags))
+        }
+        Value::Object(m) => {
+            let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
+            m.iter().for_each(|(k, x)| {
+                let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
+                let escaped = k.replace('~', "~0").replace('/', "~1");
+                walk_json(x, under, &format!("{pointer}/{escaped}"), file, diags)
+            })
+        }
         _ => {}
     }
 }
@@ -66,7 +70,7 @@ pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>
             catalyst_yaml::scan_comment_secrets(text, shown, diags);
         }
         crate::reuse::Class::Json => match serde_json::from_str::<Value>(text) {
-            Ok(v) => walk_json(&v, "", shown, diags),
+            Ok(v) => walk_json(&v, None, "", shown, diags),
             Err(_) => scan_lines(shown, text, diags),
         },
         crate::reuse::Class::Other => scan_lines(shown, text, diags),
@@ -75,7 +79,7 @@ pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>
 
 fn scan_lines(file: &str, text: &str, diags: &mut Diagnostics) {
     for (i, line) in text.lines().enumerate() {
-        if let Some(w) = what(line) {
+        if let Some((w, _)) = find_in_line(line) {
             diags.push(refuse(file, i + 1, 1, format!("rendered {file} holds what looks like {w} on line {}", i + 1)));
         }
     }
@@ -85,20 +89,11 @@ fn scan_lines(file: &str, text: &str, diags: &mut Diagnostics) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn secrets_in_any_rendered_file_are_named_not_printed() {
-        let token = format!("ghp_{}", "Zx9Qp2Lm".repeat(5));
-        let random = "kS3vN8qP1zX7mR4tB9wL2cF6yH0jD5gA";
-        let files: BTreeMap<String, Vec<u8>> = [
-            ("c/blueprints/bp-a.yaml", format!("kind: HelmRelease\nspec:\n  values:\n    password: {random}\n")),
-            ("c/notes.yaml", format!("a: 1 # {token}\n")),
-            ("tofu/x.auto.tfvars.json", format!("{{\"ssh_public_key\": \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0q8Jm2bQ6a4v0YV8wW1o4Lx3b8c5y5ZQ9m3zK2pTq ops@x\", \"k\": [\"{token}\"]}}")),
-            ("ns-records.txt", format!("x IN TXT {random}\n")),
-            ("c/ok.yaml", "kind: ConfigMap\ndata:\n  digest: sha256:3f5c8a0e9b1d2c4f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b\n".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_bytes()))
-        .collect();
+    /// Scans `files` (path, text) of Sovereign `x.example.org` as render
+    /// does; each finding as `file:line:column: message`.
+    fn scanned(files: Vec<(&str, String)>) -> Vec<String> {
+        let files: BTreeMap<String, Vec<u8>> =
+            files.into_iter().map(|(k, v)| (k.to_string(), v.into_bytes())).collect();
         let parsed = files
             .iter()
             .filter(|(p, _)| p.ends_with(".yaml"))
@@ -106,15 +101,27 @@ mod tests {
                 (p.as_str(), catalyst_yaml::parse(std::str::from_utf8(b).unwrap(), &Default::default()).unwrap())
             })
             .collect();
-        let d = scan_output("x.example.org", &files, &parsed);
-        let messages: Vec<String> = d
+        scan_output("x.example.org", &files, &parsed)
             .iter()
             .map(|d| {
                 let l = d.location.as_ref().unwrap();
-                format!("{}:{}: {}", l.file, l.line, d.message)
+                format!("{}:{}:{}: {}", l.file, l.line, l.column, d.message)
             })
-            .collect();
-        assert_eq!(d.len(), 4, "{messages:#?}");
+            .collect()
+    }
+
+    #[test]
+    fn secrets_in_any_rendered_file_are_named_not_printed() {
+        let token = format!("ghp_{}", "Zx9Qp2Lm".repeat(5));
+        let random = "kS3vN8qP1zX7mR4tB9wL2cF6yH0jD5gA";
+        let messages = scanned(vec![
+            ("c/blueprints/bp-a.yaml", format!("kind: HelmRelease\nspec:\n  values:\n    password: {random}\n")),
+            ("c/notes.yaml", format!("a: 1 # {token}\n")),
+            ("tofu/x.auto.tfvars.json", format!("{{\"ssh_public_key\": \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0q8Jm2bQ6a4v0YV8wW1o4Lx3b8c5y5ZQ9m3zK2pTq ops@x\", \"k\": [\"{token}\"]}}")),
+            ("ns-records.txt", format!("x IN TXT {random}\n")),
+            ("c/ok.yaml", "kind: ConfigMap\ndata:\n  digest: sha256:3f5c8a0e9b1d2c4f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b\n".into()),
+        ]);
+        assert_eq!(messages.len(), 4, "{messages:#?}");
         assert!(
             messages
                 .iter()
@@ -129,6 +136,42 @@ mod tests {
         assert!(messages.iter().any(|m| m.contains("ns-records.txt") && m.contains("line 1")), "{messages:#?}");
         for m in &messages {
             assert!(!m.contains(&token) && !m.contains(random), "{m}");
+        }
+    }
+
+    #[test]
+    fn credentials_by_their_key_and_urls_with_a_password_in_any_rendered_file() {
+        // The fixtures of issue 18: no known shape, not random enough.
+        let (password, url) = ("hunter2-Winter2024!", "postgres://admin:pw@db:5432/x");
+        let shown = scanned(vec![
+            (
+                "c/blueprints/bp-a.yaml",
+                format!(
+                    "kind: HelmRelease\nspec:\n  values:\n    adminPassword: '{password}'\n    db:\n      url: {url}\n    env:\n      - name: ADMIN_PASSWORD\n        value: '{password}'\n    existingSecret: a-credentials\n    password: ''\n"
+                ),
+            ),
+            ("c/dns/kustomization.yaml", format!("resources: [a.yaml] # {url}\n")),
+            (
+                "tofu/x.auto.tfvars.json",
+                format!("{{\"db_password\": \"{password}\", \"dsn\": \"{url}\", \"db_password_secret_name\": \"db\"}}"),
+            ),
+            ("ns-records.txt", format!("; admin_password = \"{password}\"\n; {url}\n")),
+        ]);
+        for want in [
+            "bp-a.yaml:4:20: `spec.values.adminPassword` holds what looks like a credential",
+            "bp-a.yaml:6:12: `spec.values.db.url` holds what looks like a URL with a password",
+            "bp-a.yaml:9:16: `spec.values.env[0].value` holds what looks like a credential",
+            "kustomization.yaml:1:",
+            "x.auto.tfvars.json:1:1: rendered x.example.org/tofu/x.auto.tfvars.json holds what looks like a credential",
+            "ns-records.txt:1:1:",
+            "ns-records.txt:2:1:",
+        ] {
+            assert!(shown.iter().any(|m| m.contains(want)), "{want} missing from {shown:#?}");
+        }
+        assert!(shown.iter().any(|m| m.contains("`dsn`")), "{shown:#?}");
+        assert_eq!(shown.len(), 8, "{shown:#?}");
+        for m in &shown {
+            assert!(!m.contains("hunter2") && !m.contains(":pw@"), "{m}");
         }
     }
 }

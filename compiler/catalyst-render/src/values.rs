@@ -324,16 +324,14 @@ pub fn check_values(bp: &catalyst_catalog::Blueprint, vals: &Value, spec_file: &
 }
 
 pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
-    // `path` is one buffer grown and cut back as the walk goes.
-    fn go(v: &Value, path: &mut String, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
+    // `path` is one buffer grown and cut back as the walk goes; `key` is
+    // the mapping key a value stands under (see `catalyst_yaml::scan_secrets`).
+    fn go(v: &Value, key: Option<&str>, path: &mut String, spec_file: &str, bp: &str, diags: &mut Diagnostics) {
         use std::fmt::Write as _;
         let len = path.len();
         match v {
             Value::String(s) => {
-                let found = catalyst_spec::find_secret(s).map(|(what, _)| what).or_else(|| {
-                    catalyst_diag::secrets::find_high_entropy(s).map(|_| catalyst_diag::secrets::RANDOM_WHAT)
-                });
-                if let Some(what) = found {
+                if let Some(what) = catalyst_diag::secrets::find_in_value(key, s) {
                     diags.push(
                         Diagnostic::error(
                             "secret-value",
@@ -341,31 +339,36 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
                         )
                         .at(Some(Location::file(spec_file)))
                         .for_blueprint(bp.to_string())
-                        .help("secrets never go into Git: reference a Secret instead (the value is not repeated here)"),
+                        .help(catalyst_yaml::secret_help()),
                     );
                 }
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
                     let _ = write!(path, "[{i}]");
-                    go(x, path, spec_file, bp, diags);
+                    go(x, key, path, spec_file, bp, diags);
                     path.truncate(len);
                 }
             }
             Value::Object(m) => {
+                let env_name = m
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| catalyst_diag::secrets::credential_key(n).is_some());
                 for (k, x) in m {
                     if !path.is_empty() {
                         path.push('.');
                     }
                     path.push_str(k);
-                    go(x, path, spec_file, bp, diags);
+                    let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
+                    go(x, under, path, spec_file, bp, diags);
                     path.truncate(len);
                 }
             }
             _ => {}
         }
     }
-    go(v, &mut String::new(), spec_file, bp, diags);
+    go(v, None, &mut String::new(), spec_file, bp, diags);
 }
 
 /// Validates the values Helm will install with — the chart's defaults with

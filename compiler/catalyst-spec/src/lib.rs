@@ -194,6 +194,48 @@ pub const RESERVED_SUBDOMAINS: &[&str] = &[
     "www",
 ];
 
+/// A registrar byo-api delegates through: the external-dns in-tree
+/// provider that writes the delegation into the parent zone the registrar
+/// hosts, and the environment variable that provider reads the token from
+/// (`domain.token`, as a Secret reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registrar {
+    pub name: &'static str,
+    pub provider: &'static str,
+    pub token_env: &'static str,
+}
+
+/// The registrars of mode byo-api that an installed component really
+/// serves: external-dns's `cloudflare` provider takes one API token
+/// (`CF_API_TOKEN`) and writes NS records (with `--managed-record-types`).
+pub const REGISTRARS: &[Registrar] =
+    &[Registrar { name: "cloudflare", provider: "cloudflare", token_env: "CF_API_TOKEN" }];
+
+/// The registrar `name` of mode byo-api, if supported.
+pub fn registrar(name: &str) -> Option<&'static Registrar> {
+    REGISTRARS.iter().find(|r| r.name == name)
+}
+
+/// Why a registrar the schema names has no consumer, or `None` when it
+/// is supported.
+pub fn unsupported_registrar(name: &str) -> Option<&'static str> {
+    if registrar(name).is_some() {
+        return None;
+    }
+    Some(match name {
+        "ovh" => {
+            "external-dns's `ovh` provider signs with three credentials (application key, application secret, consumer key), and `domain.token` and the Phase-0 Secret carry one"
+        }
+        "godaddy" => {
+            "external-dns's `godaddy` provider signs with an API key and an API secret, and `domain.token` and the Phase-0 Secret carry one"
+        }
+        "namecheap" | "dynadot" => {
+            "external-dns has no provider for it in-tree, and no webhook provider for it is in the catalog"
+        }
+        _ => "no component of the catalog serves it",
+    })
+}
+
 /// Parses and validates a Sovereign spec.
 pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagnostics> {
     let fail = |d: Diagnostic| Diagnostics(vec![d]);
@@ -350,6 +392,32 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         }
     }
     let complete = needed.iter().all(|k| d.get(*k).is_some());
+    if let Domain::ByoApi { registrar, .. } = &domain
+        && complete
+    {
+        if let Some(why) = unsupported_registrar(registrar) {
+            diags.push(
+                Diagnostic::error(
+                    "unsupported-registrar",
+                    format!("domain mode byo-api cannot delegate through registrar `{registrar}`: {why}"),
+                )
+                .at(loc("/spec/domain/registrar"))
+                .help(format!(
+                    "supported: {}; or use mode byo-manual and set the NS records by hand (render writes them to ns-records.txt)",
+                    REGISTRARS.iter().map(|r| format!("{} (external-dns provider `{}`)", r.name, r.provider)).collect::<Vec<_>>().join(", ")
+                )),
+            );
+        } else if fqdn.matches('.').count() < 2 && fqdn_problem(&fqdn).is_none() {
+            diags.push(
+                Diagnostic::error(
+                    "byo-api-apex",
+                    format!("domain mode byo-api delegates `{fqdn}` from its parent zone at the registrar, and `{fqdn}` has none there"),
+                )
+                .at(loc("/spec/domain/fqdn"))
+                .help("use a subdomain of a zone the registrar hosts (e.g. cloud.example.com), or mode byo-manual and set the domain's name servers at the registrar by hand"),
+            );
+        }
+    }
     if let Some(problem) = fqdn_problem(&fqdn).filter(|_| complete) {
         let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
         diags.push(

@@ -682,7 +682,11 @@ pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::D
             .map(|(i, _)| i)
             .find(|&i| line[..i].chars().next_back().is_none_or(char::is_whitespace));
         let Some(hash) = comment else { continue };
-        if let Some((what, r)) = catalyst_diag::secrets::find_secret(&line[hash..]) {
+        let found = catalyst_diag::secrets::find_secret(&line[hash..]).or_else(|| {
+            catalyst_diag::secrets::find_url_password(&line[hash..])
+                .map(|r| (catalyst_diag::secrets::URL_PASSWORD_WHAT, r))
+        });
+        if let Some((what, r)) = found {
             line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
             counted = start;
             diags.push(
@@ -755,25 +759,31 @@ pub fn scan_control_chars(node: &Node, file: &str, diags: &mut catalyst_diag::Di
 }
 
 pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
-    scan_node(node, file, &mut String::new(), diags);
+    scan_node(node, None, file, &mut String::new(), diags);
 }
 
 /// `pointer` is the JSON pointer of `node`, one buffer grown and cut back
-/// as the walk goes (rendered files hold many thousands of nodes).
-fn scan_node(node: &Node, file: &str, pointer: &mut String, diags: &mut catalyst_diag::Diagnostics) {
+/// as the walk goes (rendered files hold many thousands of nodes). `key`
+/// is the mapping key the node stands under (a sequence's items stand
+/// under their sequence's key): a credential-like key makes any
+/// non-placeholder string a credential.
+fn scan_node(node: &Node, key: Option<&str>, file: &str, pointer: &mut String, diags: &mut catalyst_diag::Diagnostics) {
     match &node.kind {
-        NodeKind::Scalar(t, _) => {
+        NodeKind::Scalar(t, kind) => {
             if pointer.ends_with("/sshPublicKey") {
                 return;
             }
-            let found = catalyst_diag::secrets::find_secret(t)
-                .map(|(what, _)| what)
-                .or_else(|| catalyst_diag::secrets::find_high_entropy(t).map(|_| catalyst_diag::secrets::RANDOM_WHAT));
-            if let Some(what) = found {
+            // Only strings are credentials: `password: 1234` or `true` is
+            // a number or a switch, not a value pasted into Git.
+            let key = key.filter(|_| *kind == ScalarKind::Str);
+            if let Some(what) = catalyst_diag::secrets::find_in_value(key, t) {
                 diags.push(
-                    catalyst_diag::Diagnostic::error("secret-value", format!("`{}` holds what looks like {what}", display_path(pointer)))
-                        .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
-                        .help("secrets never go into Git: store it in the secret store and write a `secretRef: {name, key}` (the value is not repeated here)"),
+                    catalyst_diag::Diagnostic::error(
+                        "secret-value",
+                        format!("`{}` holds what looks like {what}", display_path(pointer)),
+                    )
+                    .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
+                    .help(secret_help()),
                 );
             }
         }
@@ -782,28 +792,43 @@ fn scan_node(node: &Node, file: &str, pointer: &mut String, diags: &mut catalyst
             for (i, n) in items.iter().enumerate() {
                 use std::fmt::Write as _;
                 let _ = write!(pointer, "/{i}");
-                scan_node(n, file, pointer, diags);
+                scan_node(n, key, file, pointer, diags);
                 pointer.truncate(len);
             }
         }
         NodeKind::Map(m) => {
             let len = pointer.len();
+            // `{name: ADMIN_PASSWORD, value: ...}` (a container's env): the
+            // value stands under the name.
+            let env_name = m
+                .iter()
+                .find(|(k, _)| k.as_text() == Some("name"))
+                .and_then(|(_, v)| v.as_str())
+                .filter(|n| catalyst_diag::secrets::credential_key(n).is_some());
             for (k, v) in m {
                 // Keys too: a token pasted as a key is still a token.
-                scan_node(k, file, pointer, diags);
+                scan_node(k, None, file, pointer, diags);
                 pointer.push('/');
-                for c in k.as_text().unwrap_or_default().chars() {
+                let text = k.as_text().unwrap_or_default();
+                for c in text.chars() {
                     match c {
                         '~' => pointer.push_str("~0"),
                         '/' => pointer.push_str("~1"),
                         c => pointer.push(c),
                     }
                 }
-                scan_node(v, file, pointer, diags);
+                let under = if text == "value" && env_name.is_some() { env_name } else { Some(text) };
+                scan_node(v, under, file, pointer, diags);
                 pointer.truncate(len);
             }
         }
     }
+}
+
+/// What to do about a value refused as a secret; the list of what stays
+/// allowed is `catalyst_diag::secrets::is_placeholder`.
+pub fn secret_help() -> &'static str {
+    "secrets never go into Git: store it in the secret store and reference it (`secretRef: {name, key}`, `existingSecret`, `valueFrom.secretKeyRef`); placeholders such as \"\", `${VAR}`, `{{ ... }}`, `<...>` and `REPLACE_ME` are allowed (docs/limits.md). The value is not repeated here"
 }
 
 /// `/spec/regions/0/provider` → `spec.regions[0].provider`: a JSON
