@@ -18,11 +18,15 @@
 //! - **Dependencies** (`closure-depends-on`): every `dependsOn` names a
 //!   HelmRelease (or, for a layer, a Kustomization) on this cluster.
 //! - **References** (`closure-dangling-ref`): every Secret, ConfigMap,
-//!   Flux source and ProviderConfig a rendered object references — or an
-//!   installed component references (an XRD's default `providerConfigRef`,
-//!   [`Facts::installed_refs`]) — is created by something applied here
-//!   (the object itself, an ExternalSecret, a SealedSecret, ...) or is one
-//!   of the bootstrap objects Phase-0 creates ([`Facts::bootstrap`]).
+//!   Flux source and ProviderConfig a rendered object references is
+//!   created by something applied here (the object itself, an
+//!   ExternalSecret, a SealedSecret, ...) or is one of the bootstrap
+//!   objects Phase-0 creates ([`Facts::bootstrap`]). What an installed
+//!   component would reference (an XRD's default `providerConfigRef`,
+//!   [`Facts::installed_refs`]) is checked the same way, as a warning
+//!   (`closure-latent-ref`): nothing applied now fails on it.
+//! - What the facts do not know is not guessed (`closure-unchecked`,
+//!   [`Facts::unknown`]).
 //! - **Consumed** (`closure-unconsumed`): every ConfigMap and
 //!   ProviderConfig applied here is read by something.
 //!
