@@ -624,6 +624,12 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             None => d,
         };
         let Some(served) = cx.facts.served_for(&group, &kind) else {
+            // A chart's own objects of a group the matrix does not name:
+            // the matrix lists what render writes, so there is nothing to
+            // order them after.
+            if source.is_some() {
+                continue;
+            }
             diags.push(source_note(
                 Diagnostic::error(
                     "closure-no-crd",

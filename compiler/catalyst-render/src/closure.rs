@@ -46,7 +46,13 @@ pub fn facts(
             })
             .collect();
         for g in &c.api_groups {
-            serve(g, None, &c.name, installers.clone());
+            let mut installers = installers.clone();
+            // Flux applies the directory: its CRDs are there before
+            // anything in it, whatever else installs or upgrades it.
+            if g.ends_with(".toolkit.fluxcd.io") && !installers.contains(&Installer::Phase0) {
+                installers.insert(0, Installer::Phase0);
+            }
+            serve(g, None, &c.name, installers);
         }
     }
     // k3s serves its own HelmChart CRDs (Phase-0 installs k3s and writes

@@ -257,7 +257,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 // The closure check reads a taken-over file's objects: the
                 // template without the values (rendered last) gives the same
                 // objects at the same lines, without evaluating the overlay.
-                let ctx = minijinja::context! { bp => sv(&data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone() };
+                let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
                 if let Ok(text) = templates::render(env, "blueprint.yaml.j2", ctx) {
                     let objs = closure::objects_of(&text, &catalyst_yaml::Limits::default());
                     closure_taken.insert(path.clone(), std::sync::Arc::new(objs));
@@ -311,7 +311,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     }
                 }
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone(), api => api_v.clone() };
+            let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     if let Some(k) = host_free {
@@ -556,6 +556,18 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         warnings,
         lock,
     })
+}
+
+/// The context of `blueprint.yaml.j2`: one place, for the files rendered
+/// and for the objects of the files taken over.
+fn blueprint_context(
+    data: &BlueprintContext,
+    scope: &values::Scope,
+    sources: &minijinja::Value,
+    cluster: &minijinja::Value,
+    api: &minijinja::Value,
+) -> minijinja::Value {
+    minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources.clone(), cluster => cluster.clone(), api => api.clone() }
 }
 
 /// What the layers of one host cluster wait for, so that every layer is
