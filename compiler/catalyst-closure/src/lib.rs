@@ -264,8 +264,11 @@ impl<'a> Ctx<'a> {
     /// The objects `kustomize build dir` yields, as Flux builds it: the
     /// folder's kustomization.yaml, or every manifest below it when it has
     /// none.
-    fn build(&mut self, dir: &str, depth: usize, out: &mut Vec<(usize, usize)>) {
-        if depth > 32 {
+    fn build(&mut self, dir: &str, built: &mut HashSet<String>, out: &mut Vec<(usize, usize)>) {
+        // Each folder once per unit: a kustomization.yaml that names its
+        // own folder, or one folder twice, must not multiply the work
+        // (kustomize refuses such cycles; they are hostile input here).
+        if !built.insert(dir.to_string()) {
             return;
         }
         let Some(cfg) = self.config_of(dir) else {
@@ -285,7 +288,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             for s in sub_configs {
-                self.build(&s, depth + 1, out);
+                self.build(&s, built, out);
             }
             return;
         };
@@ -298,8 +301,8 @@ impl<'a> Ctx<'a> {
             let Some(target) = join(dir, &res) else { continue };
             if let Some(&i) = self.by_path.get(target.as_str()) {
                 out.extend((0..self.files[i].objects.len()).map(|j| (i, j)));
-            } else if self.dirs.contains(&target) {
-                self.build(&target, depth + 1, out);
+            } else if target.is_empty() || self.dirs.contains(&target) {
+                self.build(&target, built, out);
             } else {
                 self.diags.push(
                     Diagnostic::error(
@@ -388,7 +391,7 @@ pub fn check(files: &[File<'_>], facts: &Facts) -> Diagnostics {
             continue;
         };
         let mut objs = Vec::new();
-        cx.build(&dir, 0, &mut objs);
+        cx.build(&dir, &mut HashSet::new(), &mut objs);
         for at in objs {
             let o = cx.obj(at);
             if o.resources.is_some() || !cx.seen.insert(at) {

@@ -216,3 +216,19 @@ fn what_the_facts_do_not_know_is_said_once_and_not_guessed() {
     assert_eq!(unchecked.len(), 2, "{unchecked:?}");
     assert!(unchecked.iter().all(|d| d.severity == catalyst_diag::Severity::Warning));
 }
+
+#[test]
+fn a_folder_that_names_itself_is_built_once() {
+    // 40 entries naming the folder itself: without a guard, 40^depth builds.
+    let mut files = BTreeMap::new();
+    let entries: String = (0..40).map(|_| "  - .\n").collect();
+    files.insert(
+        "kustomization.yaml".to_string(),
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{entries}  - cm.yaml\n"),
+    );
+    files.insert("cm.yaml".to_string(), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n".to_string());
+    let start = std::time::Instant::now();
+    let (got, _) = run(&files, &facts());
+    assert_eq!(got, ["closure-unconsumed cm.yaml:4"]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+}
