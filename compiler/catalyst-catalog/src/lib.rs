@@ -90,6 +90,18 @@ pub struct Xrd {
     pub blueprint: String,
     /// The file, as shown in messages.
     pub file: String,
+    /// `spec.defaultCompositionRef.name`.
+    pub default_composition: Option<String>,
+    /// Where the document starts.
+    pub location: Location,
+}
+
+/// A Crossplane Composition carried by a Blueprint's chart, parsed for
+/// offline evaluation (positions kept for messages).
+#[derive(Clone, Debug)]
+pub struct CatalogComposition {
+    pub composition: catalyst_compose::Composition,
+    pub blueprint: String,
 }
 
 /// One entry of `depends`.
@@ -245,6 +257,10 @@ pub struct Catalog {
     runtime: Vec<Controller>,
     /// Every XRD the Blueprints' charts carry, in catalog order.
     pub xrds: Vec<Xrd>,
+    /// Every Composition the Blueprints' charts carry, in catalog order.
+    pub compositions: Vec<CatalogComposition>,
+    /// Names of Compositions refused when read (already reported).
+    broken_compositions: BTreeSet<String>,
     /// Each XRD's schema, compiled on first use and shared by every render.
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
 }
@@ -288,6 +304,21 @@ impl Catalog {
 
     pub fn xrd_for(&self, group: &str, kind: &str) -> Option<&Xrd> {
         self.xrds.iter().find(|x| x.group == group && (x.claim_kind.as_deref() == Some(kind) || x.kind == kind))
+    }
+
+    /// The Composition that serves an XRD: its `defaultCompositionRef`, or
+    /// the only one composing its composite type.
+    pub fn composition_for(&self, xrd: &Xrd) -> Option<&catalyst_compose::Composition> {
+        let api = format!("{}/{}", xrd.group, xrd.version);
+        let mut serving = self
+            .compositions
+            .iter()
+            .map(|c| &c.composition)
+            .filter(|c| c.composite_api_version == api && c.composite_kind == xrd.kind);
+        match &xrd.default_composition {
+            Some(name) => serving.find(|c| &c.name == name),
+            None => serving.next(),
+        }
     }
 
     /// "did you mean" for a name that is not in the catalog.
@@ -377,6 +408,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
         }
     }
     check_references(&cat, &mut diags);
+    check_compositions(&cat, &mut diags);
     runtime::check_chart_pins(&cat, &mut diags);
     diags.extend(std::mem::take(&mut cat.sources.secrets));
     diags.sort();
@@ -563,7 +595,7 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
                 continue;
             }
         };
-        if text.contains("{{") || !text.contains("CompositeResourceDefinition") {
+        if text.contains("{{") || !text.contains("Composition") {
             continue;
         }
         let shown = cat.sources.display(rel);
@@ -575,6 +607,17 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
             }
         };
         for doc in docs {
+            if catalyst_compose::is_composition(&doc) {
+                match catalyst_compose::parse(&doc, &shown) {
+                    Ok(c) => cat.compositions.push(CatalogComposition { composition: c, blueprint: bp.name.clone() }),
+                    Err(d) => {
+                        let name = doc.path(&["metadata", "name"]).and_then(|n| n.as_str()).unwrap_or_default();
+                        cat.broken_compositions.insert(name.to_string());
+                        diags.extend(d.0.into_iter().map(|d| d.for_blueprint(bp.name.clone())));
+                    }
+                }
+                continue;
+            }
             let j = doc.to_json();
             if j["kind"] != "CompositeResourceDefinition" {
                 continue;
@@ -609,6 +652,8 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
                 schema,
                 blueprint: bp.name.clone(),
                 file: shown.clone(),
+                default_composition: j["spec"]["defaultCompositionRef"]["name"].as_str().map(str::to_string),
+                location: Location::new(shown.as_str(), doc.pos.line, doc.pos.col, 1),
             });
         }
     }
@@ -1500,6 +1545,56 @@ fn with_cause(diag: Diagnostic, diags: &Diagnostics, broken: &str) -> Diagnostic
     match diags.iter().find(|c| c.severity == Severity::Error && c.blueprint.as_deref() == Some(broken)) {
         Some(c) => diag.note(format!("{broken}: {}", c.message), c.location.clone()),
         None => diag,
+    }
+}
+
+/// Every XRD is served by a Composition (its `defaultCompositionRef`),
+/// every Composition composes an XRD of the catalog, and each Composition's
+/// patches fit its XRD's schema.
+fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
+    for x in &cat.xrds {
+        let refused = x.default_composition.as_ref().is_some_and(|n| cat.broken_compositions.contains(n));
+        if cat.composition_for(x).is_some() || refused {
+            continue;
+        }
+        let wanted =
+            x.default_composition.as_deref().map_or(String::new(), |n| format!(" `{n}` (its defaultCompositionRef)"));
+        diags.push(
+            Diagnostic::error(
+                "missing-composition",
+                format!("XRD {} has no Composition{wanted} composing {}/{} {}: its claims would never be served", x.name, x.group, x.version, x.kind),
+            )
+            .at(Some(x.location.clone()))
+            .for_blueprint(x.blueprint.clone())
+            .help("ship a Composition (mode: Pipeline, function-patch-and-transform) in the same chart and name it in spec.defaultCompositionRef"),
+        );
+    }
+    for c in &cat.compositions {
+        let comp = &c.composition;
+        let xrd = cat.xrds.iter().find(|x| {
+            format!("{}/{}", x.group, x.version) == comp.composite_api_version && x.kind == comp.composite_kind
+        });
+        let Some(xrd) = xrd else {
+            diags.push(
+                Diagnostic::error(
+                    "orphan-composition",
+                    format!(
+                        "Composition `{}` composes {} {}, which no XRD of the catalog defines",
+                        comp.name, comp.composite_api_version, comp.composite_kind
+                    ),
+                )
+                .at(Some(comp.type_ref_at.clone()))
+                .for_blueprint(c.blueprint.clone())
+                .help("point compositeTypeRef at an XRD's group/version and names.kind"),
+            );
+            continue;
+        };
+        diags.extend(
+            catalyst_compose::check(comp, &xrd.name, &xrd.schema)
+                .0
+                .into_iter()
+                .map(|d| d.for_blueprint(c.blueprint.clone())),
+        );
     }
 }
 

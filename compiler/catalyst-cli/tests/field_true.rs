@@ -169,3 +169,34 @@ fn every_example_and_golden_output_validates_against_the_matrix_releases() {
     assert!(out.status.success(), "{all}");
     assert!(!all.contains("warning[no-schema]"), "every rendered kind has a schema:\n{all}");
 }
+
+/// Changing one controller's release is one line of the matrix, and the
+/// next render follows it.
+#[test]
+fn one_line_of_the_matrix_moves_a_controller_and_render_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
+    let dir = cat.join("clusters/omantel.omani.works");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    let out = catalyst(&cat, &["render"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let providers = dir.join("hz-fsn-mgt-prod/providers/providers.yaml");
+    let before = std::fs::read_to_string(&providers).unwrap();
+    assert!(before.contains("function-patch-and-transform:v0.10.10"), "{before}");
+
+    let catalog = std::fs::read_to_string(cat.join("catalog.yaml")).unwrap();
+    let edited = catalog.replacen("      version: v0.10.10\n", "      version: v0.10.11\n", 1);
+    assert_eq!(
+        catalog.lines().zip(edited.lines()).filter(|(a, b)| a != b).count(),
+        1,
+        "a new release is one changed line"
+    );
+    std::fs::write(cat.join("catalog.yaml"), edited).unwrap();
+    let out = catalyst(&cat, &["render"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&providers).unwrap();
+    assert!(after.contains("function-patch-and-transform:v0.10.11"), "{after}");
+    assert!(!after.contains("v0.10.10"), "{after}");
+}

@@ -107,7 +107,15 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
     let o = catalyst(t.path(), &["--catalog", &cat, "render", "sovereign.yaml", "--out", "out"]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error[")).collect();
+    // The snapshot's Compositions are native (Resources-mode) patch and
+    // transform, which Crossplane 2 no longer serves, and two of its XRDs
+    // have none at all: refused as well.
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("error["))
+        .filter(|l| !(l.starts_with("error[composition-unsupported]") && l.contains("is not `mode: Pipeline`")))
+        .filter(|l| !l.starts_with("error[missing-composition]"))
+        .collect();
     let umbrella = "products/catalyst/chart/Chart.yaml depends on ";
     // The snapshot has no catalog.yaml, so no version matrix: render does
     // not guess which Flux it writes for (unserved-kind).
@@ -118,6 +126,7 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
         "{err}"
     );
     assert!(err.contains("error[unserved-kind]: render cannot write HelmRelease: no release of flux"), "{err}");
+    assert!(err.contains("platform/crossplane-claims/chart/templates/compositions/regionclaim.yaml"), "{err}");
     for f in ["platform/cert-manager/chart/values.yaml", "platform/powerdns/chart/values.yaml"] {
         assert!(err.contains(f), "{f} not reported:\n{err}");
     }
@@ -136,6 +145,11 @@ fn snapshot_render_matches_the_hand_written_bootstrap_kit_where_the_catalog_agre
     let copy = t.path().join("snapshot");
     for part in ["platform", "products"] {
         for (rel, bytes) in tree(&snap.join(part)) {
+            // Without its Resources-mode Compositions, and so without the
+            // XRDs they serve: claims are not what this test compares.
+            if rel.starts_with("crossplane-claims/chart/templates/") {
+                continue;
+            }
             let p = copy.join(part).join(&rel);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             let mut text = String::from_utf8_lossy(&bytes).into_owned();

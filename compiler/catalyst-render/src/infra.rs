@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
 use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_schema::rendered::Checked;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
 
@@ -122,6 +123,17 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
             "metadata": { "name": p.name, "labels": labels(sov) },
             "spec": { "package": through_mirror(&p.package, sov.mirror.as_deref()) }
         }));
+        if providers.len() == 1 {
+            // The composition functions the catalog's Compositions run.
+            for f in cat.runtime().iter().filter_map(|c| c.package()).filter(|(kind, _, _)| *kind == "Function") {
+                providers.push(json!({
+                    "apiVersion": "pkg.crossplane.io/v1",
+                    "kind": "Function",
+                    "metadata": { "name": f.1, "labels": labels(sov) },
+                    "spec": { "package": through_mirror(f.2, sov.mirror.as_deref()) }
+                }));
+            }
+        }
         configs.push(json!({
             "apiVersion": p.config_api_version,
             "kind": "ProviderConfig",
@@ -143,12 +155,19 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
         let pcr = json!({ "name": p.config_name });
         let meta = |name: &str| json!({ "name": name, "namespace": CROSSPLANE_NS, "labels": labels(sov) });
         let ssh_key = format!("catalyst-{}-ssh", dashed(&sov.fqdn));
+        // Hetzner names as the Phase-0 module gives them (CONTEXT §6): the
+        // primary region unprefixed, each secondary with its region.
+        let prefix = if i == 0 {
+            format!("catalyst-{}", dashed(&sov.fqdn))
+        } else {
+            format!("catalyst-{}-{}", dashed(&sov.fqdn), r.cloud_region)
+        };
         claims.push(json!({
             "apiVersion": CLAIM_API, "kind": "RegionClaim", "metadata": meta(&base),
             "spec": { "parameters": {
                 "region": r.cloud_region, "provider": r.provider, "skuCP": r.control_plane_sku,
                 "skuWorker": r.worker_sku, "workerCount": r.worker_count, "sshKeyName": ssh_key,
-                "sovereignFQDN": sov.fqdn,
+                "sovereignFQDN": sov.fqdn, "namePrefix": prefix,
             }, "providerConfigRef": pcr }
         }));
         match &k3s {
@@ -164,12 +183,24 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
                     .help("add `kubernetes: {k3sVersion: v1.31.4+k3s1}` under spec in catalog.yaml"),
             ),
         }
+        // Servers of a pool by name and private address, as Phase 0 numbers
+        // them: control planes .10-.12 (cp1 is the RegionClaim's), workers
+        // from .101.
         let pool = |suffix: &str, role: &str, sku: &str, replicas: u64| {
+            let nodes: Vec<Value> = (1..=replicas)
+                .map(|n| match role {
+                    "control-plane" => {
+                        json!({ "name": format!("{prefix}-cp{}", n + 1), "ip": format!("10.0.1.{}", 10 + n) })
+                    }
+                    _ => json!({ "name": format!("{prefix}-w{n}"), "ip": format!("10.0.1.{}", 100 + n) }),
+                })
+                .collect();
             json!({
                 "apiVersion": CLAIM_API, "kind": "NodePoolClaim", "metadata": meta(&format!("{base}-{suffix}")),
                 "spec": { "parameters": {
                     "name": format!("{base}-{suffix}"), "clusterRef": { "name": base, "namespace": CROSSPLANE_NS },
                     "sku": sku, "replicas": replicas, "role": role, "region": r.cloud_region, "sshKeyName": ssh_key,
+                    "sovereignFQDN": sov.fqdn, "nodes": nodes,
                 }, "providerConfigRef": pcr }
             })
         };
@@ -224,7 +255,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
     if !providers.is_empty() {
         layers.entry("providers").or_default().push((
             "providers.yaml".into(),
-            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds.", &providers),
+            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds and the\ncomposition functions their Compositions run.", &providers),
         ));
     }
     let mut infra = Vec::new();
@@ -247,6 +278,9 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
         );
         let shown = format!("{}/{}/infrastructure/claims.yaml", sov.fqdn, mgt.name);
         validate_claims(cat, &text, &shown, diags);
+        if !diags.has_errors() {
+            compose_claims(cat, &claims, &shown, diags);
+        }
         infra.push(("claims.yaml".to_string(), text));
     }
     if !infra.is_empty() {
@@ -287,6 +321,87 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
             ),
         }
     }
+}
+
+/// Runs every claim through its Composition as Crossplane would on the
+/// first reconcile (claim → XR → function-patch-and-transform) and checks
+/// each composed resource against its provider's CRD schema. Composed
+/// resources are not written: Crossplane creates them. Problems point at
+/// the Composition's file:line, with the claim as a note.
+pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, diags: &mut Diagnostics) {
+    for claim in claims {
+        diags.extend(compose_claim(cat, claim, shown).1);
+    }
+}
+
+/// One claim through its Composition (see [`compose_claims`]): what was
+/// composed (`None` when the claim has no XRD or Composition, or composing
+/// failed), and every problem, validation of the composed resources
+/// included.
+pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catalyst_compose::Output>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let kind = claim["kind"].as_str().unwrap_or_default();
+    let name = claim["metadata"]["name"].as_str().unwrap_or_default();
+    let Some(xrd) = cat.xrd_for(CLAIM_GROUP, kind) else { return (None, diags) };
+    // An XRD without a Composition is the catalog's error, reported there.
+    let Some(comp) = cat.composition_for(xrd) else { return (None, diags) };
+    let mut claim = claim.clone();
+    catalyst_schema::apply_defaults(&xrd.schema, &mut claim);
+    let xr = catalyst_compose::composite_from_claim(&claim, &format!("{}/{}", xrd.group, xrd.version), &xrd.kind);
+    let note = format!("{kind} `{name}` in {shown}, through Composition {}", comp.name);
+    let out = match catalyst_compose::compose(comp, &xr) {
+        Ok(out) => out,
+        Err(d) => {
+            diags.extend(d.0.into_iter().map(|d| d.note(note.clone(), None)));
+            return (None, diags);
+        }
+    };
+    for r in &out.resources {
+        let api = r.object["apiVersion"].as_str().unwrap_or_default();
+        let rkind = r.object["kind"].as_str().unwrap_or_default();
+        match validate_composed(cat, &r.object) {
+            Checked::Valid => {}
+            Checked::Invalid(violations) => {
+                for v in violations {
+                    diags.push(
+                        Diagnostic::error(
+                            "composed-invalid",
+                            format!(
+                                "resource `{}` ({api} {rkind}) composed by `{}` is refused by its CRD: {} {}",
+                                r.name,
+                                comp.name,
+                                catalyst_schema::display_path(&v.pointer),
+                                v.message
+                            ),
+                        )
+                        .at(comp.locate(&r.name, &v.pointer).or_else(|| Some(r.at.clone())))
+                        .note(format!("resource `{}` of the Composition", r.name), Some(r.at.clone()))
+                        .note(note.clone(), None)
+                        .help("fix the resource's base or patches so the provider's CRD accepts it"),
+                    );
+                }
+            }
+            Checked::Unknown => diags.push(
+                Diagnostic::error(
+                    "composed-unknown-kind",
+                    format!(
+                        "resource `{}` composed by `{}` is {api} {rkind}, which no CRD of the version matrix serves",
+                        r.name, comp.name
+                    ),
+                )
+                .at(Some(r.at.clone()))
+                .note(note.clone(), None)
+                .help("compose only kinds the Sovereign's controllers serve (catalog.yaml spec.runtime)"),
+            ),
+        }
+    }
+    (Some(out), diags)
+}
+
+/// The schema check of one composed resource, against the release of its
+/// controller that the version matrix names.
+fn validate_composed(cat: &Catalog, obj: &Value) -> Checked {
+    catalyst_schema::rendered::validate_object(obj, &cat.releases())
 }
 
 fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
