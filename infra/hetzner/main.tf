@@ -264,8 +264,35 @@ locals {
         metadata   = { name = var.registrar_token_secret_name, namespace = "catalyst-system", labels = local.base_labels }
         data       = { (var.registrar_token_secret_key) = base64encode(coalesce(var.registrar_token, "-")) }
       }] : o if r.primary && var.registrar_token != null],
+      # What the rendered sources reference: the GitOps source's
+      # credentials, the chart registry's pull secret, the cosign keys.
+      [for o in [{
+        apiVersion = "v1"
+        kind       = "Secret"
+        type       = "Opaque"
+        metadata   = { name = var.gitops_secret_name, namespace = "flux-system", labels = local.base_labels }
+        data       = { for k, v in local.gitops_credentials : k => base64encode(v) }
+      }] : o if var.gitops_secret_name != ""],
+      [for o in [{
+        apiVersion = "v1"
+        kind       = "Secret"
+        type       = "kubernetes.io/dockerconfigjson"
+        metadata   = { name = var.registry_pull_secret_name, namespace = "flux-system", labels = local.base_labels }
+        data       = { ".dockerconfigjson" = base64encode(coalesce(var.registry_pull_config, "{}")) }
+      }] : o if var.registry_pull_secret_name != ""],
+      [for n in var.cosign_secret_names : {
+        apiVersion = "v1"
+        kind       = "Secret"
+        type       = "Opaque"
+        metadata   = { name = n, namespace = "flux-system", labels = local.base_labels }
+        data       = { for k, v in local.cosign_public_keys : k => base64encode(v) }
+      }],
     )
   }
+  gitops_credentials = var.gitops_credentials == null ? tomap({}) : var.gitops_credentials
+  cosign_public_keys = var.cosign_public_keys == null ? tomap({}) : var.cosign_public_keys
+  # Phase-0's own source reads the repository with the same credentials.
+  gitops_secret_ref = [{}, { secretRef = { name = var.gitops_secret_name } }][var.gitops_secret_name == "" ? 0 : 1]
 
   flux_sync = {
     for k, r in local.by_region : k => [
@@ -273,12 +300,12 @@ locals {
         apiVersion = "source.toolkit.fluxcd.io/v1"
         kind       = "OCIRepository"
         metadata   = { name = "flux-system", namespace = "flux-system", labels = local.base_labels }
-        spec       = { interval = "1m", url = var.gitops_repo_url, ref = { tag = var.gitops_branch } }
+        spec       = merge({ interval = "1m", url = var.gitops_repo_url, ref = { tag = var.gitops_branch } }, local.gitops_secret_ref)
         }, {
         apiVersion = "source.toolkit.fluxcd.io/v1"
         kind       = "GitRepository"
         metadata   = { name = "flux-system", namespace = "flux-system", labels = local.base_labels }
-        spec       = { interval = "1m", url = var.gitops_repo_url, ref = { branch = var.gitops_branch } }
+        spec       = merge({ interval = "1m", url = var.gitops_repo_url, ref = { branch = var.gitops_branch } }, local.gitops_secret_ref)
       }][local.source_kind == "OCIRepository" ? 0 : 1],
       {
         apiVersion = "kustomize.toolkit.fluxcd.io/v1"
@@ -391,6 +418,13 @@ resource "hcloud_server" "node" {
     # user_data carries tokens and versions: rotating a token or bumping
     # k3s must not replace running nodes (upgrades are day-2, via Flux).
     ignore_changes = [user_data, image, ssh_keys]
+
+    # A Secret the rendered directory references must have its data: the
+    # name comes from the spec, the content from TF_VAR_* at apply time.
+    precondition {
+      condition     = (var.gitops_secret_name == "" || var.gitops_credentials != null) && (var.registry_pull_secret_name == "" || var.registry_pull_config != null) && (length(var.cosign_secret_names) == 0 || var.cosign_public_keys != null)
+      error_message = "Set TF_VAR_gitops_credentials when gitops_secret_name is set, TF_VAR_registry_pull_config when registry_pull_secret_name is set, and TF_VAR_cosign_public_keys when cosign_secret_names is not empty: the cluster directory references these Secrets."
+    }
   }
 
   # A server attached to a network needs its subnet first.

@@ -318,6 +318,48 @@ variable "secondary_regions" {
   }
 }
 
+# --- Bootstrap Secrets of the GitOps source and the chart registry ------------
+# The names come from the spec (rendered); the contents never do: they come
+# from TF_VAR_* at apply time (below). Every Secret the rendered objects
+# reference is created here or in the cluster directory: the closure check
+# reads bootstrap-objects.yaml, which lists what this module creates.
+
+variable "gitops_secret_name" {
+  description = "Secret in flux-system with the credentials Flux reads the GitOps source with (spec.gitops.secretRef, or gitops.oci.secretRef); empty for a public source. Created from gitops_credentials. Not secret itself."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.gitops_secret_name == "" || (can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.gitops_secret_name)) && length(var.gitops_secret_name) <= 253)
+    error_message = "gitops_secret_name must be a Kubernetes object name (lower-case RFC 1123), or empty."
+  }
+}
+
+variable "registry_pull_secret_name" {
+  description = "Secret in flux-system with the registry credentials the Blueprint charts are pulled with (spec.sources.pullSecret); empty for a public registry. Created from registry_pull_config. Not secret itself."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.registry_pull_secret_name == "" || (can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.registry_pull_secret_name)) && length(var.registry_pull_secret_name) <= 253)
+    error_message = "registry_pull_secret_name must be a Kubernetes object name (lower-case RFC 1123), or empty."
+  }
+}
+
+variable "cosign_secret_names" {
+  description = "Secrets in flux-system with the cosign public keys Flux verifies charts and the GitOps artifact with (spec.sources.verify.secretRef, gitops.oci.verify.secretRef). Created from cosign_public_keys. Not secret themselves."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for n in var.cosign_secret_names : can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", n)) && length(n) <= 253])
+    error_message = "cosign_secret_names[*] must be Kubernetes object names (lower-case RFC 1123)."
+  }
+}
+
 # --- Secrets: supplied at apply time, never rendered ----------------------------
 
 variable "hcloud_token" {
@@ -342,4 +384,24 @@ variable "registrar_token" {
     condition     = var.registrar_token == null ? true : length(trimspace(var.registrar_token)) > 0
     error_message = "registrar_token must not be empty when set."
   }
+}
+
+variable "gitops_credentials" {
+  description = "Data of the Secret gitops_secret_name (username and password, or identity and known_hosts for ssh://, or .dockerconfigjson for an oci:// source). Supplied as TF_VAR_gitops_credentials at apply time; required when gitops_secret_name is set."
+  type        = map(string)
+  sensitive   = true
+  default     = null
+}
+
+variable "registry_pull_config" {
+  description = "The .dockerconfigjson of the Secret registry_pull_secret_name. Supplied as TF_VAR_registry_pull_config at apply time; required when registry_pull_secret_name is set."
+  type        = string
+  sensitive   = true
+  default     = null
+}
+
+variable "cosign_public_keys" {
+  description = "Data of each cosign_secret_names Secret: cosign public keys, one per key ending in .pub (public, but kept out of the spec). Supplied as TF_VAR_cosign_public_keys at apply time; required when cosign_secret_names is not empty."
+  type        = map(string)
+  default     = null
 }

@@ -184,6 +184,12 @@ spec:
       version: 2.4.0
       apiGroups: [source.toolkit.fluxcd.io, kustomize.toolkit.fluxcd.io, helm.toolkit.fluxcd.io, notification.toolkit.fluxcd.io]
       blueprint: {name: bp-flux, chart: flux2, version: 2.14.1}
+    # The DNSEndpoint of the dns layer: the closure check needs what
+    # serves every kind render writes.
+    - name: external-dns
+      version: v0.15.1
+      apiGroups: [externaldns.k8s.io]
+      blueprint: {name: bp-external-dns, chart: external-dns, version: 1.15.2}
 ",
     )
     .unwrap();

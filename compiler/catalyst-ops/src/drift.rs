@@ -1,8 +1,8 @@
 //! Checking a hand-written cluster directory (one not rendered by catalyst,
 //! such as the upstream `clusters/_template/`) against the catalog: chart
 //! pins that differ from the Blueprint's version, `dependsOn` lists that
-//! disagree with the Blueprint's declared `depends`, and placeholders that
-//! nothing substitutes.
+//! disagree with the Blueprint's declared `depends`, placeholders that
+//! nothing substitutes, and the closure check (`catalyst-closure`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,6 +24,7 @@ pub struct FoundRelease {
 /// messages.
 pub fn check_dir(
     cat: &Catalog,
+    bootstrap: Option<&[catalyst_tofu::bootstrap::BootstrapEntry]>,
     dir: &Path,
     display_prefix: &str,
     limits: &Limits,
@@ -31,6 +32,7 @@ pub fn check_dir(
     let mut sources = SourceSet::new(display_prefix.to_string());
     let mut diags = Diagnostics::new();
     let mut releases = Vec::new();
+    let mut objects = std::collections::BTreeMap::new();
     // Names only: each file is read below, within the limits.
     let mut files: Vec<String> = crate::write::list_files(dir).unwrap_or_default();
     files.retain(|f| f.ends_with(".yaml") || f.ends_with(".yml"));
@@ -52,6 +54,7 @@ pub fn check_dir(
             }
         };
         catalyst_yaml::scan_comment_secrets(&text, &shown, &mut diags);
+        objects.insert(rel.clone(), std::sync::Arc::new(catalyst_closure::extract(&docs)));
         for doc in &docs {
             placeholders(doc, &shown, &mut diags);
             catalyst_yaml::scan_secrets(doc, &shown, &mut diags);
@@ -145,6 +148,11 @@ pub fn check_dir(
             releases.push(found);
         }
     }
+    // The same closure check as a rendered directory's: a hand-written
+    // directory is one host cluster's, with no Phase-0 variables (only
+    // bootstrap objects of fixed names count).
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    diags.extend(catalyst_render::closure::check_cluster(cat, bootstrap, None, &name, display_prefix, &objects));
     if releases.is_empty() {
         let shown =
             if display_prefix.is_empty() { ".".to_string() } else { display_prefix.trim_end_matches('/').to_string() };

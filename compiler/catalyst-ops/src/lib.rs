@@ -155,7 +155,10 @@ impl Workspace {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "tf")
+                    || p.file_name().is_some_and(|n| n == catalyst_tofu::bootstrap::BOOTSTRAP_FILE)
+            })
             .collect();
         names.sort();
         for p in names {
@@ -982,7 +985,8 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         let abs = ws.cwd.join(p);
         if abs.is_dir() && !abs.join(SPEC_FILE).is_file() {
             let prefix = ws.display_prefix(&std::fs::canonicalize(&abs).unwrap_or(abs.clone()));
-            let (_, d, src) = drift::check_dir(&cat, &abs, &prefix, &opts.limits);
+            let bootstrap = phase0.as_ref().and_then(|p| p.module.bootstrap.as_deref());
+            let (_, d, src) = drift::check_dir(&cat, bootstrap, &abs, &prefix, &opts.limits);
             report.diagnostics.extend(d);
             report.sources.merge(src.texts);
         } else {
@@ -1111,11 +1115,15 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
             "no rendered cluster directories: run `catalyst render`, or name directories".into(),
         ));
     }
-    let cat = ws.load_catalog(&opts.limits)?;
+    let mut cat = ws.load_catalog(&opts.limits)?;
+    // The bootstrap objects the closure check may count on.
+    let phase0 = ws.load_phase0(&mut cat);
+    let bootstrap = phase0.as_ref().and_then(|p| p.module.bootstrap.as_deref());
     // Directories are checked in parallel; results are merged in their
     // sorted order, so the report does not depend on the thread count.
-    let checked: Vec<Result<DirCheck, OpsError>> =
-        with_pool(opts.jobs, || dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, dir, opts)).collect());
+    let checked: Vec<Result<DirCheck, OpsError>> = with_pool(opts.jobs, || {
+        dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, bootstrap, dir, opts)).collect()
+    });
     for r in checked {
         let (diags, sources) = r?;
         report.diagnostics.extend(diags);
@@ -1132,13 +1140,39 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
 type DirCheck = (Diagnostics, Vec<(String, String)>);
 
 /// [`validate_rendered`] of one directory.
-fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options) -> Result<DirCheck, OpsError> {
+fn check_rendered_dir(
+    ws: &Workspace,
+    cat: &Catalog,
+    bootstrap: Option<&[catalyst_tofu::bootstrap::BootstrapEntry]>,
+    dir: &Path,
+    opts: &Options,
+) -> Result<DirCheck, OpsError> {
     let mut diags = Diagnostics::new();
     let mut sources = Vec::new();
     let shown = ws.display(dir);
     let releases = cat.releases();
-    let files = write::read_tree(dir, opts.limits.max_bytes as u64)
+    let mut files = write::read_tree(dir, opts.limits.max_bytes as u64)
         .map_err(|source| OpsError::Io { context: format!("cannot read {shown}"), source })?;
+    // The rendered Phase-0 variables name the bootstrap Secrets.
+    let vars = files
+        .remove(catalyst_render::tofu::TFVARS_FILE)
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.as_object().cloned());
+    // A Sovereign's directory holds its host clusters' directories; any
+    // other directory is taken as one host cluster's.
+    let sovereign = files.contains_key(catalyst_render::LOCK_FILE) || files.contains_key(SPEC_FILE);
+    // One host cluster's directory of a rendered Sovereign: its variables
+    // are beside it.
+    let vars = vars.or_else(|| {
+        let parent = dir.parent().filter(|_| !sovereign)?;
+        let path = parent.join(catalyst_render::tofu::TFVARS_FILE);
+        let b =
+            catalyst_fs::read_confined(parent, &path, catalyst_render::tofu::TFVARS_FILE, opts.limits.max_bytes as u64)
+                .ok()?;
+        serde_json::from_slice::<serde_json::Value>(&b).ok()?.as_object().cloned()
+    });
+    let mut objects = BTreeMap::new();
+    let mut texts = BTreeMap::new();
     for (rel, bytes) in files.into_iter().filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml")) {
         if rel == SPEC_FILE {
             continue;
@@ -1183,12 +1217,31 @@ fn check_rendered_dir(ws: &Workspace, cat: &Catalog, dir: &Path, opts: &Options)
                     }
                 }
                 catalyst_render::infra::validate_claims(cat, &text, &file, &mut diags);
+                objects.insert(rel.clone(), std::sync::Arc::new(catalyst_closure::extract(&docs)));
             }
             Err(e) => diags.push(catalyst_yaml::error_diagnostic(&file, &e)),
         }
         if diags.len() > before {
-            sources.push((file, text));
+            sources.push((file.clone(), text));
+        } else {
+            texts.insert(file, text);
         }
     }
+    let closure = if sovereign {
+        catalyst_render::closure::check_sovereign(cat, bootstrap, vars.as_ref(), &shown, &objects)
+    } else {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        catalyst_render::closure::check_cluster(cat, bootstrap, vars.as_ref(), &name, &shown, &objects)
+    };
+    // Each file a closure problem names is shown with its lines.
+    for d in closure.iter() {
+        let files = d.location.iter().chain(d.notes.iter().filter_map(|n| n.location.as_ref()));
+        for f in files {
+            if let Some(t) = texts.remove(f.file.as_ref()) {
+                sources.push((f.file.to_string(), t));
+            }
+        }
+    }
+    diags.extend(closure);
     Ok((diags, sources))
 }

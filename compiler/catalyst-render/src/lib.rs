@@ -19,6 +19,7 @@
 //! ```
 
 mod check;
+pub mod closure;
 pub mod infra;
 mod lock;
 pub mod placement;
@@ -179,6 +180,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // digests of the files taken over from the previous render.
     let mut units = BTreeMap::new();
     let mut taken: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    let mut closure_taken: BTreeMap<String, std::sync::Arc<Vec<catalyst_closure::Object>>> = BTreeMap::new();
     // A Blueprint whose overlay and template do not read the host cluster
     // renders alike on every cluster it shares a dependency list on: its
     // file is rendered once per Sovereign and copied to the others.
@@ -252,6 +254,14 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             let key = unit_key.of(cat, bp, &given.map(String::as_str), &data);
             bp_files.push(format!("{name}.yaml"));
             if let Some(digest) = previous.and_then(|p| p.unit(&path, &key)) {
+                // The closure check reads a taken-over file's objects: the
+                // template without the values (rendered last) gives the same
+                // objects at the same lines, without evaluating the overlay.
+                let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
+                if let Ok(text) = templates::render(env, "blueprint.yaml.j2", ctx) {
+                    let objs = closure::objects_of(&text, &catalyst_yaml::Limits::default());
+                    closure_taken.insert(path.clone(), std::sync::Arc::new(objs));
+                }
                 taken.insert(path.clone(), digest);
                 units.insert(path, key);
                 continue;
@@ -301,7 +311,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     }
                 }
             };
-            let ctx = minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources_v.clone(), cluster => cluster_v.clone(), api => api_v.clone() };
+            let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
             match templates::render(env, "blueprint.yaml.j2", ctx) {
                 Ok(text) => {
                     if let Some(k) = host_free {
@@ -330,9 +340,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             }
         };
         let cluster_extras = extras.layers.get(c);
+        let waits = layer_waits(cat, &placement, c, cluster_extras);
         let mut layers = vec![
-            serde_json::json!({"name": "namespaces", "wait": true, "depends_on": [], "substitute_from": null}),
-            serde_json::json!({"name": "blueprints", "wait": false, "depends_on": ["namespaces"], "substitute_from": null}),
+            serde_json::json!({"name": "namespaces", "wait": true, "depends_on": [], "substitute_from": null,
+                "health_checks": [], "health_exprs": []}),
+            serde_json::json!({"name": "blueprints", "wait": false, "depends_on": ["namespaces"], "substitute_from": null,
+                "health_checks": waits.releases, "health_exprs": []}),
         ];
         let mut extra_files: Vec<(String, String)> = Vec::new();
         for (layer, depends, subst) in [
@@ -346,9 +359,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             } else {
                 depends
             };
-            layers.push(
-                serde_json::json!({"name": layer, "wait": false, "depends_on": [depends], "substitute_from": subst}),
-            );
+            let exprs = if layer == "providers" { waits.packages.clone() } else { Vec::new() };
+            layers.push(serde_json::json!({"name": layer, "wait": !exprs.is_empty(), "depends_on": [depends],
+                "substitute_from": subst, "health_checks": [], "health_exprs": exprs}));
             let names: Vec<&String> = list.iter().map(|(f, _)| f).collect();
             extra_files.push((format!("{c}/{layer}/kustomization.yaml"), kustomization(env, &names, &mut diags)));
             for (f, text) in list {
@@ -407,8 +420,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     for (path, text) in &extras.root {
         files.insert(path.clone(), text.clone().into_bytes());
     }
-    if let Some(vars) = tofu::tfvars(cat, sov, &placement, &mut warnings) {
-        let text = tofu::to_json_text(&vars).into_bytes();
+    let phase0_vars = tofu::tfvars(cat, sov, &placement, &mut warnings);
+    if let Some(vars) = &phase0_vars {
+        let text = tofu::to_json_text(vars).into_bytes();
         // The variables were checked against the module when the previous
         // render wrote these very bytes from this spec and this module.
         let checked_before = previous.is_some_and(|p| {
@@ -419,7 +433,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         });
         if let Some(module) = input.tofu_module.filter(|_| !checked_before) {
             let shown = format!("{}/{}", sov.fqdn, tofu::TFVARS_FILE);
-            diags.extend(catalyst_tofu::check_vars(module, &vars, &shown, &tofu::from_env(sov)));
+            diags.extend(catalyst_tofu::check_vars(module, vars, &shown, &tofu::from_env(sov)));
         }
         files.insert(tofu::TFVARS_FILE.to_string(), text);
     }
@@ -474,7 +488,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let known = |_: &str, key: &reuse::ContentKey| {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
-    let (malformed, mut invalid, passed) = check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
+    let (malformed, mut invalid, passed, mut summaries) =
+        check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
     diags.extend(malformed);
     // A cut-over Sovereign: the one policy `audit tethers` applies, to the
     // files about to be written (taken-over files were checked under the
@@ -490,6 +505,32 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         invalid.sort();
         return Err(invalid);
     }
+
+    // The closure of each host cluster directory: what Flux applies there
+    // converges there. A file's objects are read once per content in a run.
+    let mut objects = closure_taken;
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        let d = digests[path.as_str()];
+        let objs = match summaries.get(&d).cloned().or_else(|| input.checked.and_then(|c| c.closure_objects(&d))) {
+            Some(o) => o,
+            None => {
+                let o = std::sync::Arc::new(closure::objects_of(&text(bytes), &catalyst_yaml::Limits::default()));
+                summaries.insert(d, o.clone());
+                o
+            }
+        };
+        objects.insert(path.clone(), objs);
+    }
+    if let Some(c) = input.checked {
+        c.add_closure_objects(summaries);
+    }
+    let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
+    let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &objects);
+    if open.has_errors() {
+        open.sort();
+        return Err(open);
+    }
+    drop(objects);
     if let Some(c) = input.checked {
         c.extend(passed);
     }
@@ -517,6 +558,75 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     })
 }
 
+/// The context of `blueprint.yaml.j2`: one place, for the files rendered
+/// and for the objects of the files taken over.
+fn blueprint_context(
+    data: &BlueprintContext,
+    scope: &values::Scope,
+    sources: &minijinja::Value,
+    cluster: &minijinja::Value,
+    api: &minijinja::Value,
+) -> minijinja::Value {
+    minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources.clone(), cluster => cluster.clone(), api => api.clone() }
+}
+
+/// What the layers of one host cluster wait for, so that every layer is
+/// applied only once the CRDs of its kinds exist (the closure check's
+/// order): the blueprints layer health-checks the HelmReleases whose CRDs
+/// a later layer's objects need (a layer with `wait: false` and no health
+/// check is Ready as soon as it is applied), and the providers layer waits
+/// for its packages through a CEL health check (Flux cannot tell a
+/// Crossplane package's readiness from kstatus conditions).
+struct LayerWaits {
+    /// HelmRelease names.
+    releases: Vec<String>,
+    /// `{apiVersion, kind, current}` per package kind.
+    packages: Vec<Value>,
+}
+
+fn layer_waits(
+    cat: &Catalog,
+    placement: &Placement,
+    cluster: &str,
+    extras: Option<&BTreeMap<&'static str, infra::LayerFiles>>,
+) -> LayerWaits {
+    let facts = closure::facts(cat, None, None, cluster);
+    let (mut releases, mut packages) = (BTreeSet::new(), BTreeSet::new());
+    for (layer, list) in extras.into_iter().flatten() {
+        for (_, text) in list {
+            for o in closure::objects_of(text, &catalyst_yaml::Limits::default()) {
+                if *layer == "providers" && o.group() == "pkg.crossplane.io" {
+                    packages.insert((o.api_version.clone(), o.kind.clone()));
+                }
+                let installers =
+                    facts.served_for(o.group(), &o.kind).map(|s| s.installers.as_slice()).unwrap_or_default();
+                // What Phase-0 installs is there before any layer.
+                if installers.contains(&catalyst_closure::Installer::Phase0) {
+                    continue;
+                }
+                for i in installers {
+                    if let catalyst_closure::Installer::Blueprint(b) = i
+                        && placement.runs_on(cluster, b)
+                    {
+                        releases.insert(b.clone());
+                    }
+                }
+            }
+        }
+    }
+    // Healthy: the package is installed and its controller runs (its CRDs
+    // exist). `?`/`orValue`: before Crossplane writes a status, it is in
+    // progress, not an evaluation error.
+    let current = "status.?conditions.orValue([]).exists(e, e.type == 'Healthy' && e.status == 'True')";
+    LayerWaits {
+        releases: releases.into_iter().collect(),
+        packages: packages
+            .into_iter()
+            .map(|(a, k)| serde_json::json!({"apiVersion": a, "kind": k, "current": current}))
+            .collect(),
+    }
+}
+
 /// A rendered file's text. Rendered files are UTF-8 (they are made from
 /// strings); `str::from_utf8` checks that several bytes at a time, where
 /// `from_utf8_lossy` goes byte by byte.
@@ -540,8 +650,9 @@ fn check_outputs(
     digests: &BTreeMap<&str, [u8; 32]>,
     releases: &Releases,
     known: impl Fn(&str, &reuse::ContentKey) -> bool,
-) -> (Diagnostics, Diagnostics, HashSet<reuse::ContentKey>) {
+) -> (Diagnostics, Diagnostics, HashSet<reuse::ContentKey>, reuse::Summaries) {
     let (mut malformed, mut invalid, mut passed) = (Diagnostics::new(), Diagnostics::new(), HashSet::new());
+    let mut summaries = reuse::Summaries::new();
     for (path, bytes) in files {
         let key = (reuse::Class::of(path), digests[path.as_str()]);
         if passed.contains(&key) || known(path, &key) {
@@ -569,6 +680,7 @@ fn check_outputs(
         let mut found = Diagnostics::new();
         if let Some(docs) = &docs {
             found.extend(check_docs(&shown, docs, releases));
+            summaries.insert(key.1, std::sync::Arc::new(catalyst_closure::extract(docs)));
         }
         scan::scan_file(&shown, &text, docs.as_deref(), &mut found);
         if found.is_empty() {
@@ -576,7 +688,7 @@ fn check_outputs(
         }
         invalid.extend(found);
     }
-    (malformed, invalid, passed)
+    (malformed, invalid, passed, summaries)
 }
 
 /// What `audit tethers` would flag in the rendered files of the cut-over
@@ -868,7 +980,7 @@ mod tests {
         let d = digests(&files);
         let seen = std::cell::RefCell::new(Vec::new());
         let r = Releases::default();
-        let (malformed, invalid, passed) = check_outputs("x.example.org", &files, &d, &r, |p, _| {
+        let (malformed, invalid, passed, _) = check_outputs("x.example.org", &files, &d, &r, |p, _| {
             seen.borrow_mut().push(p.to_string());
             false
         });
@@ -885,7 +997,7 @@ mod tests {
 
         // What is known to have passed is skipped; nothing else is.
         let known: HashSet<reuse::ContentKey> = passed.clone();
-        let (_, again, passed_again) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
+        let (_, again, passed_again, _) = check_outputs("x.example.org", &files, &d, &r, |_, k| known.contains(k));
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
     }

@@ -95,7 +95,13 @@ pub(crate) type ContentKey = (Class, [u8; 32]);
 pub struct Checked {
     contents: RwLock<HashSet<ContentKey>>,
     values: RwLock<HashMap<ValuesKey, Arc<str>>>,
+    /// The closure check's summary of each YAML content (by sha256): a
+    /// fleet's repeated files are parsed once for it.
+    closure: RwLock<Summaries>,
 }
+
+/// Closure summaries of YAML contents, by sha256.
+pub(crate) type Summaries = HashMap<[u8; 32], Arc<Vec<catalyst_closure::Object>>>;
 
 /// A Blueprint's name and its rendered values (their JSON, in order), as
 /// one digest.
@@ -123,6 +129,16 @@ impl Checked {
     /// The YAML of values that passed their checks in this run.
     pub(crate) fn values(&self, key: &ValuesKey) -> Option<Arc<str>> {
         self.values.read().ok()?.get(key).cloned()
+    }
+
+    pub(crate) fn closure_objects(&self, digest: &[u8; 32]) -> Option<Arc<Vec<catalyst_closure::Object>>> {
+        self.closure.read().ok()?.get(digest).cloned()
+    }
+
+    pub(crate) fn add_closure_objects(&self, found: Summaries) {
+        if let Ok(mut m) = self.closure.write() {
+            m.extend(found);
+        }
     }
 
     pub(crate) fn add_values(&self, key: ValuesKey, yaml: Arc<str>) {

@@ -23,6 +23,34 @@ pub fn from_env(sov: &Sovereign) -> Vec<&'static str> {
     if matches!(sov.domain, Domain::ByoApi { .. }) {
         v.push("registrar_token");
     }
+    // The contents of the Secrets the rendered sources reference: Phase-0
+    // creates them under the names the spec gives (bootstrap-objects.yaml).
+    if gitops_secret(sov).is_some() {
+        v.push("gitops_credentials");
+    }
+    if sov.pull_secret.is_some() {
+        v.push("registry_pull_config");
+    }
+    if !cosign_secrets(sov).is_empty() {
+        v.push("cosign_public_keys");
+    }
+    v
+}
+
+/// The Secret with the GitOps source's credentials, if the spec names one.
+pub fn gitops_secret(sov: &Sovereign) -> Option<&String> {
+    match &sov.oci_source {
+        Some(o) => o.secret.as_ref(),
+        None => sov.git_secret.as_ref(),
+    }
+}
+
+/// The Secrets with cosign public keys the rendered sources verify with.
+pub fn cosign_secrets(sov: &Sovereign) -> Vec<&String> {
+    let mut v: Vec<&String> =
+        sov.verify_secret.iter().chain(sov.oci_source.as_ref().and_then(|o| o.verify_secret.as_ref())).collect();
+    v.sort();
+    v.dedup();
     v
 }
 
@@ -113,6 +141,9 @@ pub fn tfvars(
     put("gitops_repo_url", json!(url));
     put("gitops_branch", json!(branch));
     put("gitops_path", json!(path(0)));
+    put("gitops_secret_name", json!(gitops_secret(sov).cloned().unwrap_or_default()));
+    put("registry_pull_secret_name", json!(sov.pull_secret.clone().unwrap_or_default()));
+    put("cosign_secret_names", json!(cosign_secrets(sov)));
     if let Some(k) = &cat.k3s_version {
         put("k3s_version", json!(k));
     }

@@ -10,6 +10,7 @@
 //! condition is false. Conditions run in a small evaluator (see [`eval`]):
 //! what it does not support is a warning, never a silent pass or a panic.
 
+pub mod bootstrap;
 pub mod eval;
 mod types;
 
@@ -29,6 +30,9 @@ pub use types::TypeConstraint;
 pub struct Module {
     pub dir: PathBuf,
     pub variables: Vec<Variable>,
+    /// The objects the module creates before Flux starts, as its
+    /// `bootstrap-objects.yaml` lists them (`None`: it has no list).
+    pub bootstrap: Option<Vec<bootstrap::BootstrapEntry>>,
     /// Every `locals` entry whose value is a string literal (versions the
     /// module pins, such as `flux_version`), in file order.
     pub locals: Vec<Local>,
@@ -143,7 +147,14 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
             }
         }
     }
-    if diags.has_errors() { Err(diags) } else { Ok(Module { dir: dir.to_path_buf(), variables, locals }) }
+    let bootstrap = match bootstrap::load_bootstrap(dir, &dir_name) {
+        Ok(b) => b,
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    };
+    if diags.has_errors() { Err(diags) } else { Ok(Module { dir: dir.to_path_buf(), variables, locals, bootstrap }) }
 }
 
 /// The `locals` entries of `body` whose value is a plain string literal

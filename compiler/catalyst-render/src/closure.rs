@@ -1,0 +1,168 @@
+//! The closure check's facts from the catalog and the Phase-0 module, and
+//! the check of one rendered (or hand-written) host cluster directory.
+//! See `catalyst-closure` for the rules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use catalyst_catalog::Catalog;
+use catalyst_closure::{Bootstrap, Facts, File, InstalledRef, Installer, Object, Served, Use};
+use catalyst_diag::Diagnostics;
+use catalyst_tofu::bootstrap::{BootstrapEntry, BootstrapName};
+use serde_json::{Map, Value};
+
+/// What the closure check knows besides the directory, for host cluster
+/// `cluster`: which installer serves which API group (the version matrix),
+/// the objects Phase-0 creates there (`bootstrap`, names resolved through
+/// the rendered Phase-0 variables `vars`; without them, only fixed names),
+/// and what the catalog's charts create and reference.
+pub fn facts(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    cluster: &str,
+) -> Facts {
+    let mut f = Facts::default();
+    let mut serve = |group: &str, kind: Option<&str>, controller: &str, installers: Vec<Installer>| {
+        f.served.push(Served {
+            group: group.into(),
+            kind: kind.map(str::to_string),
+            controller: controller.into(),
+            installers,
+        });
+    };
+    let bp = |b: &str| vec![Installer::Blueprint(b.into())];
+    // The version matrix: each controller's groups and what installs it.
+    for c in cat.runtime() {
+        let installers: Vec<Installer> = c
+            .installed_by
+            .iter()
+            .map(|i| match i {
+                catalyst_catalog::Installer::Phase0 { .. } => Installer::Phase0,
+                catalyst_catalog::Installer::Blueprint { name, .. } => Installer::Blueprint(name.clone()),
+                catalyst_catalog::Installer::Package { kind, name, .. } => {
+                    Installer::Package { kind: kind.clone(), name: name.clone() }
+                }
+            })
+            .collect();
+        for g in &c.api_groups {
+            let mut installers = installers.clone();
+            // Flux applies the directory: its CRDs are there before
+            // anything in it, whatever else installs or upgrades it.
+            if g.ends_with(".toolkit.fluxcd.io") && !installers.contains(&Installer::Phase0) {
+                installers.insert(0, Installer::Phase0);
+            }
+            serve(g, None, &c.name, installers);
+        }
+    }
+    // k3s serves its own HelmChart CRDs (Phase-0 installs k3s and writes
+    // one for Cilium); no catalyst output uses them.
+    serve("helm.cattle.io", None, "k3s", vec![Installer::Phase0]);
+    // Claims: each XRD's kinds, served once its Blueprint's chart is in.
+    let mut defaults: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for x in &cat.xrds {
+        for kind in x.claim_kind.iter().chain([&x.kind]) {
+            serve(&x.group, Some(kind), "crossplane", bp(&x.blueprint));
+        }
+        f.uses.push(Use {
+            blueprint: x.blueprint.clone(),
+            api_version: "apiextensions.crossplane.io/v1".into(),
+            kind: "CompositeResourceDefinition".into(),
+            source: x.file.clone(),
+        });
+        let default = &x.schema["properties"]["spec"]["properties"]["providerConfigRef"]["default"]["name"];
+        if let Some(name) = default.as_str() {
+            defaults.entry((x.blueprint.clone(), name.to_string())).or_default().push(x.name.as_str());
+        }
+    }
+    // One reference per Blueprint and ProviderConfig, naming its XRDs.
+    for ((blueprint, name), xrds) in defaults {
+        f.installed_refs.push(InstalledRef {
+            blueprint,
+            group: None,
+            kind: "ProviderConfig".into(),
+            name,
+            namespace: None,
+            why: format!(
+                "XRD{} {}, whose claims default to this providerConfigRef",
+                if xrds.len() > 1 { "s" } else { "" },
+                xrds.join(", ")
+            ),
+        });
+    }
+    f.unknown = catalyst_closure::Unknown { served: cat.runtime().is_empty(), bootstrap: bootstrap.is_none() };
+    let primary = vars.and_then(|v| v.get("cluster_name")).and_then(Value::as_str) == Some(cluster);
+    for e in bootstrap.into_iter().flatten().filter(|e| primary || !e.primary_only) {
+        let names: Vec<String> = match &e.name {
+            BootstrapName::Fixed(n) => vec![n.clone()],
+            BootstrapName::Variable(v) => match vars.and_then(|m| m.get(v)) {
+                Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            },
+        };
+        for name in names {
+            f.bootstrap.push(Bootstrap {
+                api_version: e.api_version.clone(),
+                kind: e.kind.clone(),
+                namespace: e.namespace.clone(),
+                name,
+                listed_at: Some(e.location.clone()),
+            });
+        }
+    }
+    f
+}
+
+/// The closure summary of a YAML file's text (nothing when it does not
+/// parse: that is reported where files are parsed).
+pub fn objects_of(text: &str, limits: &catalyst_yaml::Limits) -> Vec<Object> {
+    catalyst_yaml::parse(text, limits).map(|d| catalyst_closure::extract(&d)).unwrap_or_default()
+}
+
+/// Checks every host cluster directory of a Sovereign's directory: `files`
+/// maps a path relative to the Sovereign's directory (`<cluster>/...`) to
+/// its objects; `shown` prefixes paths in messages.
+pub fn check_sovereign(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    shown: &str,
+    files: &BTreeMap<String, Arc<Vec<Object>>>,
+) -> Diagnostics {
+    let mut by_cluster: BTreeMap<&str, BTreeMap<String, Arc<Vec<Object>>>> = BTreeMap::new();
+    for (path, objs) in files {
+        let Some((cluster, rel)) = path.split_once('/') else { continue };
+        if cluster == "tofu" {
+            continue;
+        }
+        by_cluster.entry(cluster).or_default().insert(rel.to_string(), objs.clone());
+    }
+    let mut diags = Diagnostics::new();
+    for (cluster, list) in by_cluster {
+        diags.extend(check_cluster(cat, bootstrap, vars, cluster, &format!("{shown}/{cluster}"), &list));
+    }
+    // What was not checked is said once per Sovereign.
+    diags.sort();
+    diags.0.dedup();
+    diags
+}
+
+/// Checks one host cluster directory (`cluster`, shown as `shown`):
+/// `files` maps a path relative to it to its objects.
+pub fn check_cluster(
+    cat: &Catalog,
+    bootstrap: Option<&[BootstrapEntry]>,
+    vars: Option<&Map<String, Value>>,
+    cluster: &str,
+    shown: &str,
+    files: &BTreeMap<String, Arc<Vec<Object>>>,
+) -> Diagnostics {
+    let facts = facts(cat, bootstrap, vars, cluster);
+    let base = shown.trim_end_matches('/');
+    let shown_paths: Vec<String> =
+        files.keys().map(|p| if base.is_empty() || base == "." { p.clone() } else { format!("{base}/{p}") }).collect();
+    let list: Vec<File<'_>> =
+        files.iter().zip(&shown_paths).map(|((rel, objs), shown)| File { path: rel, shown, objects: objs }).collect();
+    catalyst_closure::check(&list, &facts)
+}
