@@ -300,6 +300,24 @@ impl Catalog {
                 c.name
             )));
         }
+        // A version the module pins that no matrix entry reads would drift
+        // unseen: every `*_version` local is some controller's.
+        for pin in pins.iter().filter(|p| p.local.ends_with("_version")) {
+            let claimed = self.runtime.iter().any(|c| c.phase0() == Some((module, pin.local)));
+            if !claimed {
+                diags.push(
+                    Diagnostic::error(
+                        "matrix-phase0-unlisted",
+                        format!("Phase-0 pins `{}` = {}, which no entry of the version matrix reads", pin.local, pin.value),
+                    )
+                    .at(Some(pin.location.clone()))
+                    .help(format!(
+                        "add `phase0: {{module: {module}, local: {}}}` to the matrix entry of the controller it installs, so that its Blueprint's chart pin is held to the same release",
+                        pin.local
+                    )),
+                );
+            }
+        }
         diags
     }
 }

@@ -103,10 +103,13 @@ fn api_versions_of(dir: &std::path::Path, kind: &str) -> Vec<(String, String)> {
 }
 
 /// A matrix at Flux 2.4: render writes what 2.4 serves (OCIRepository
-/// v1beta2), `validate --rendered` accepts it, and refuses a field 2.4
-/// does not know (HelmRelease `waitStrategy`, from Flux 2.8).
+/// v1beta2), `validate --rendered` accepts it and refuses a field 2.4 does
+/// not know (HelmRelease `waitStrategy`, from Flux 2.8). With Crossplane in
+/// the catalog, render refuses 2.4 and says why: its Kustomization cannot
+/// wait for Crossplane packages.
 #[test]
 fn a_matrix_at_flux_2_4_renders_what_2_4_serves_and_refuses_what_it_does_not_know() {
+    // The repository's catalog: refused, with the reason.
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_at_flux_2_4(tmp.path());
     let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
@@ -114,29 +117,45 @@ fn a_matrix_at_flux_2_4_renders_what_2_4_serves_and_refuses_what_it_does_not_kno
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
     let out = catalyst(&cat, &["render"]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[unsupported-release]: Flux 2.4.0 cannot wait for Crossplane packages"), "{all}");
+    assert!(all.contains("catalog.yaml:"), "{all}");
 
+    // The golden catalog (Flux only) at 2.4: rendered as 2.4 serves it.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    common::golden_catalog_into(root);
+    patch(&root.join("catalog.yaml"), "      version: 2.9.0\n", "      version: 2.4.0\n");
+    let dir = root.join("clusters/flux24.omani.works");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sovereign.yaml"), common::solo_spec("flux24", "")).unwrap();
+    let out = catalyst(root, &["render"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     let oci = api_versions_of(&dir, "OCIRepository");
-    assert!(oci.len() > 30, "{oci:?}");
-    assert!(oci.iter().all(|(_, v)| v == "source.toolkit.fluxcd.io/v1beta2"), "{oci:?}");
+    assert!(!oci.is_empty() && oci.iter().all(|(_, v)| v == "source.toolkit.fluxcd.io/v1beta2"), "{oci:?}");
     for (kind, version) in
         [("HelmRelease", "helm.toolkit.fluxcd.io/v2"), ("GitRepository", "source.toolkit.fluxcd.io/v1")]
     {
         let found = api_versions_of(&dir, kind);
         assert!(!found.is_empty() && found.iter().all(|(_, v)| v == version), "{kind}: {found:?}");
     }
-    let out = catalyst(&cat, &["validate", "--rendered", "clusters/omantel.omani.works"]);
+    let rel = "clusters/flux24.omani.works";
+    let out = catalyst(root, &["validate", "--rendered", rel]);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
 
     // A field Flux 2.4's HelmRelease does not know.
-    let hr = dir.join("hz-fsn-mgt-prod/blueprints/bp-cilium.yaml");
-    patch(&hr, "  install:\n", "  waitStrategy:\n    name: poller\n  install:\n");
-    let out = catalyst(&cat, &["validate", "--rendered", "clusters/omantel.omani.works"]);
+    let hr = common::tree(&dir)
+        .into_keys()
+        .find(|p| p.contains("/blueprints/bp-") && p.ends_with(".yaml"))
+        .expect("a HelmRelease file");
+    patch(&dir.join(&hr), "  install:\n", "  waitStrategy:\n    name: poller\n  install:\n");
+    let out = catalyst(root, &["validate", "--rendered", rel]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("bp-cilium.yaml:") && all.contains("waitStrategy"), "{all}");
+    assert!(all.contains(&format!("{}:", hr.rsplit('/').next().unwrap())) && all.contains("waitStrategy"), "{all}");
 
-    // The same object under the repository's matrix (Flux 2.9.0): an
+    // The same objects under the repository's matrix (Flux 2.9.0): an
     // OCIRepository v1beta2 is not served any more.
     let out = catalyst(&common::repo(), &["validate", "--rendered", dir.to_str().unwrap()]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
@@ -199,4 +218,27 @@ fn one_line_of_the_matrix_moves_a_controller_and_render_follows() {
     let after = std::fs::read_to_string(&providers).unwrap();
     assert!(after.contains("function-patch-and-transform:v0.10.11"), "{after}");
     assert!(!after.contains("v0.10.10"), "{after}");
+}
+
+/// Every version Phase-0 pins is read by a matrix entry: a pin the matrix
+/// does not know (a dropped `phase0:` line) is refused, and Cilium, which
+/// Phase-0 installs and bp-cilium takes over, is held to one release.
+#[test]
+fn a_phase0_version_the_matrix_does_not_read_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    patch(&cat.join("catalog.yaml"), "      phase0: {module: infra/hetzner, local: flux_version}\n", "");
+    let out = catalyst(&cat, &["validate"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[matrix-phase0-unlisted]: Phase-0 pins `flux_version`"), "{all}");
+    assert!(all.contains("infra/hetzner/main.tf:"), "{all}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    patch(&cat.join("infra/hetzner/main.tf"), "cilium_version = \"1.16.5\"", "cilium_version = \"1.15.0\"");
+    let out = catalyst(&cat, &["validate"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[matrix-phase0-pin]: Phase-0 installs `cilium` 1.15.0"), "{all}");
 }

@@ -14,6 +14,11 @@ pub enum Segment {
 /// The largest list index a field path may hold.
 pub const MAX_INDEX: usize = 1000;
 
+/// The most segments a field path may have: reading, writing and schema
+/// walks recurse once per segment, so a hostile Composition must not make
+/// them deep (Kubernetes objects are nowhere near this deep).
+pub const MAX_SEGMENTS: usize = 64;
+
 /// Parses a field path. Bracketed keys may be quoted (`['a.b']`) and may
 /// hold dots and slashes; a bracketed number is a list index.
 pub fn parse(path: &str) -> Result<Vec<Segment>, String> {
@@ -75,6 +80,10 @@ pub fn parse(path: &str) -> Result<Vec<Segment>, String> {
     }
     if !cur.is_empty() {
         out.push(Segment::Field(cur));
+    }
+    if out.len() > MAX_SEGMENTS {
+        let shown: String = path.chars().take(60).collect();
+        return Err(format!("field path `{shown}...` has {} segments, more than {MAX_SEGMENTS}", out.len()));
     }
     if out.is_empty() {
         return Err("empty field path".to_string());
@@ -202,6 +211,10 @@ mod tests {
         assert!(parse("a[0").is_err());
         assert!(parse("").is_err());
         assert!(parse("a[1001]").is_err());
+        // Deep paths are refused before anything recurses over them.
+        assert!(parse(&vec!["a"; MAX_SEGMENTS].join(".")).is_ok());
+        let deep = vec!["a"; 10_000].join(".");
+        assert!(parse(&deep).unwrap_err().contains("more than 64"));
         assert!(parse("a[0]b").is_err());
         assert_eq!(show(&parse("metadata.labels[a/b].x[2]").unwrap()), "metadata.labels[a/b].x[2]");
     }

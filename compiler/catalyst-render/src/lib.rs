@@ -360,6 +360,21 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 depends
             };
             let exprs = if layer == "providers" { waits.packages.clone() } else { Vec::new() };
+            if !exprs.is_empty() && !kustomization_knows_health_check_exprs(cat, &context.api) {
+                let at = cat.controller("flux").and_then(|f| f.location.clone());
+                let flux = cat.controller("flux").map_or("?", |f| f.version.as_str());
+                diags.push(
+                    Diagnostic::error(
+                        "unsupported-release",
+                        format!(
+                            "Flux {flux} cannot wait for Crossplane packages: its Kustomization has no healthCheckExprs, so the {layer} layer could be applied before the Provider's CRDs exist"
+                        ),
+                    )
+                    .at(at)
+                    .help("run a Flux release whose Kustomization serves spec.healthCheckExprs (Flux 2.5 or later) in catalog.yaml spec.runtime"),
+                );
+                continue;
+            }
             layers.push(serde_json::json!({"name": layer, "wait": !exprs.is_empty(), "depends_on": [depends],
                 "substitute_from": subst, "health_checks": [], "health_exprs": exprs}));
             let names: Vec<&String> = list.iter().map(|(f, _)| f).collect();
@@ -872,6 +887,25 @@ pub struct SovereignContext {
     /// matrix's release serves it (templates: `api.HelmRelease`, ...).
     #[serde(skip)]
     pub api: BTreeMap<&'static str, String>,
+}
+
+/// Whether the matrix's Flux Kustomization knows `spec.healthCheckExprs`
+/// (the only way Flux can wait for a Crossplane package to be healthy):
+/// asked of that release's schema with a probe object.
+fn kustomization_knows_health_check_exprs(cat: &Catalog, api: &BTreeMap<&'static str, String>) -> bool {
+    let Some(v) = api.get("Kustomization") else { return false };
+    let probe = serde_json::json!({
+        "apiVersion": v, "kind": "Kustomization",
+        "metadata": {"name": "probe", "namespace": "flux-system"},
+        "spec": {"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "probe"},
+            "healthCheckExprs": [{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "current": "true"}]}
+    });
+    match catalyst_schema::rendered::validate_object(&probe, &cat.releases()) {
+        catalyst_schema::rendered::Checked::Invalid(v) => {
+            !v.iter().any(|x| x.pointer.starts_with("/spec/healthCheckExprs"))
+        }
+        _ => true,
+    }
 }
 
 /// The Flux kinds the templates write, by group.
