@@ -321,7 +321,14 @@ pub fn credential_key(key: &str) -> Option<CredentialKey> {
         return None;
     }
     let ends = |suffixes: &[&str]| suffixes.iter().any(|s| last.ends_with(s));
-    if ends(&["password", "passwd", "passphrase"]) || last == "pwd" || last == "passwords" {
+    // `password1`, `dbPass`, `DB_PASS`, `adminPasswordValue`: a numbered
+    // password, the short word, or the password word before `value`.
+    let core = last.trim_end_matches(|c: char| c.is_ascii_digit());
+    let password_word = |w: &str| ["password", "passwd", "passphrase", "pwd", "pass", "passwords"].contains(&w);
+    if ends(&["password", "passwd", "passphrase"])
+        || password_word(core)
+        || (last == "value" && before.last().is_some_and(|w| password_word(w)))
+    {
         return Some(CredentialKey::Password);
     }
     if ends(&["secret", "token", "apikey", "accesskey", "secretkey", "privatekey"])
@@ -417,7 +424,20 @@ pub fn find_url_password(s: &str) -> Option<std::ops::Range<usize>> {
         }
         let end =
             s[start..].find(|c: char| c.is_whitespace() || "/?#\"'`<>|,;\\".contains(c)).map_or(s.len(), |j| start + j);
-        let authority = &s[start..end];
+        let mut authority = &s[start..end];
+        if !authority.contains('@') {
+            // A password holding `/`, `?` or `#` unencoded (`user:pa/ss@host`):
+            // not a valid URL, but a client may read it so, and it is a
+            // password all the same.
+            let wide = s[start..]
+                .find(|c: char| c.is_whitespace() || "\"'`<>|,;\\".contains(c))
+                .map_or(s.len(), |j| start + j);
+            let candidate = &s[start..wide];
+            if candidate.rfind('@').is_some_and(|at| candidate[..at].contains(':') && !candidate[..at].contains("://"))
+            {
+                authority = candidate;
+            }
+        }
         let Some(at) = authority.rfind('@') else { continue };
         let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
         // `docker://image:tag@sha256:...` names a digest, not a host.
@@ -442,8 +462,29 @@ pub fn find_in_value(key: Option<&str>, value: &str) -> Option<&'static str> {
     find_secret(value)
         .map(|(what, _)| what)
         .or_else(|| find_url_password(value).map(|_| URL_PASSWORD_WHAT))
+        .or_else(|| connection_string_password(value).then_some(CREDENTIAL_WHAT))
         .or_else(|| key.and_then(credential_key).filter(|&k| is_credential(k, value)).map(|_| CREDENTIAL_WHAT))
         .or_else(|| find_high_entropy(value).map(|_| RANDOM_WHAT))
+}
+
+/// Whether `value` is a connection string with a password in it
+/// (`Server=db;User Id=a;Password=...;`, `host=db password=...`): a
+/// `password=` or `pwd=` pair whose value is not a placeholder.
+fn connection_string_password(value: &str) -> bool {
+    if !value.contains('=') {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    ["password=", "pwd=", "passwd="].iter().any(|k| {
+        lower.match_indices(k).any(|(i, _)| {
+            // Only as a word of its own: `db_password=` is a key of its own too.
+            let starts_word = lower[..i].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+            let rest = &value[i + k.len()..];
+            let v = rest.split(|c: char| c == ';' || c.is_whitespace()).next().unwrap_or_default();
+            let v = v.trim_matches(|c| c == '\'' || c == '"');
+            starts_word && !v.is_empty() && !is_placeholder(v)
+        })
+    })
 }
 
 /// A line of text in an assignment form (`key: value`, `key = "value"`,
@@ -507,6 +548,29 @@ pub fn find_in_line(line: &str) -> Option<(&'static str, std::ops::Range<usize>)
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn review_findings_are_credentials() {
+        for key in ["dbPass", "rootPass", "pass", "DB_PASS", "password1", "adminPasswordValue"] {
+            assert_eq!(credential_key(key), Some(CredentialKey::Password), "{key}");
+        }
+        for key in ["bypass", "passthrough", "passwordKey", "existingSecret", "compass"] {
+            assert_ne!(credential_key(key), Some(CredentialKey::Password), "{key}");
+        }
+        for v in ["postgres://admin:hun/ter2@db", "postgres://admin:hunter2#W@db", "mysql://a:b?c@db:3306/x"] {
+            assert!(find_url_password(v).is_some(), "{v}");
+        }
+        for v in ["https://example.com/a/b@c", "docker://image:tag@sha256:abc", "user@host", "https://h/p?a=b:c"] {
+            assert!(find_url_password(v).is_none(), "{v}");
+        }
+        for v in ["Server=db;User Id=a;Password=hunter2-Winter2024!;", "host=db password=s3cret-Pw"] {
+            assert_eq!(find_in_value(None, v), Some(CREDENTIAL_WHAT), "{v}");
+        }
+        for v in ["Password=${DB_PASSWORD};", "password=", "x=1;y=2", "a_password=REPLACE_ME"] {
+            assert_eq!(find_in_value(None, v), None, "{v}");
+        }
+    }
+
     use super::{
         CREDENTIAL_WHAT, CredentialKey, URL_PASSWORD_WHAT, credential_key, find_high_entropy, find_in_line,
         find_in_value, find_secret, find_url_password, is_placeholder, looks_like_secret, looks_random, redact,
