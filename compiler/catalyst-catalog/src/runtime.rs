@@ -301,8 +301,10 @@ impl Catalog {
             )));
         }
         // A version the module pins that no matrix entry reads would drift
-        // unseen: every `*_version` local is some controller's.
-        for pin in pins.iter().filter(|p| p.local.ends_with("_version")) {
+        // unseen: every `*_version` local is some controller's. (A catalog
+        // without a matrix is refused where it matters, when render has to
+        // write an object of a controller it names no release of.)
+        for pin in pins.iter().filter(|p| p.local.ends_with("_version") && !self.runtime.is_empty()) {
             let claimed = self.runtime.iter().any(|c| c.phase0() == Some((module, pin.local)));
             if !claimed {
                 diags.push(

@@ -242,3 +242,21 @@ fn a_phase0_version_the_matrix_does_not_read_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("error[matrix-phase0-pin]: Phase-0 installs `cilium` 1.15.0"), "{all}");
 }
+
+/// A malformed matrix entry stops render with its own error, not only with
+/// what follows from it (families that could not be read).
+#[test]
+fn render_reports_a_malformed_matrix_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    patch(&cat.join("catalog.yaml"), "      version: 2.9.0\n", "      version: \"2.9.0 \"\n");
+    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
+    let dir = cat.join("clusters/omantel.omani.works");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    let out = catalyst(&cat, &["render"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("`spec.runtime[0].version` is not valid") && all.contains("catalog.yaml:"), "{all}");
+    assert!(!dir.join("catalyst.lock").exists(), "nothing is written");
+}

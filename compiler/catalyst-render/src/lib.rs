@@ -113,6 +113,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);
     let env = templates::shared();
     let mut diags = Diagnostics::new();
+    // Problems of the catalog as a whole (catalog.yaml, the version
+    // matrix) stop every render, and come first: what follows from them
+    // (an unknown family when catalog.yaml could not be read) is not the
+    // cause.
+    diags.extend(cat.diagnostics.iter().filter(|d| d.blueprint.is_none() && d.severity == Severity::Error).cloned());
 
     // Per-Blueprint configuration, validated and with defaults.
     let configs = configurations(cat, sov, &mut diags);
@@ -128,7 +133,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // Problems of the catalog that concern what is rendered stop the render.
     let mut warnings = Diagnostics::new();
     for d in cat.diagnostics.iter() {
-        let relevant = d.blueprint.as_ref().is_none_or(|b| resolution.contains(b));
+        let relevant = d.blueprint.as_ref().is_some_and(|b| resolution.contains(b));
         if relevant && d.severity == Severity::Error {
             diags.push(d.clone());
         }
