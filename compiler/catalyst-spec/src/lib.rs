@@ -673,7 +673,9 @@ pub fn url_host(u: &str) -> String {
     let rest = u.split_once("://").map_or(u, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    host.split(':').next().unwrap_or_default().to_ascii_lowercase()
+    // `harbor.example.org.` is `harbor.example.org`, as `audit tethers`
+    // reads it: the cutover policy is one, at the spec and in the output.
+    host.split(':').next().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// Why `fqdn` is not a usable Sovereign FQDN, if it is not.
@@ -723,6 +725,17 @@ pub fn fqdn_problem(fqdn: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_host_reads_a_host_as_the_audit_does() {
+        for (u, host) in [
+            ("oci://harbor.omantel.omani.works.:443/catalyst", "harbor.omantel.omani.works"),
+            ("https://user@Gitea.Example.org/x.git", "gitea.example.org"),
+            ("harbor.example.org/proxy", "harbor.example.org"),
+        ] {
+            assert_eq!(super::url_host(u), host, "{u}");
+        }
+    }
+
     use super::*;
 
     pub const SOLO: &str = r#"apiVersion: catalyst.openova.io/v1alpha1
