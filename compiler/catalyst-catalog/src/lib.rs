@@ -255,6 +255,9 @@ pub struct Catalog {
     pub providers: BTreeMap<String, ProviderPackage>,
     /// The version matrix (`spec.runtime`): see [`runtime`].
     runtime: Vec<Controller>,
+    /// The matrix as controller → release, built once: every rendered
+    /// object's schema lookup takes it.
+    releases: std::sync::OnceLock<catalyst_schema::rendered::Releases>,
     /// Every XRD the Blueprints' charts carry, in catalog order.
     pub xrds: Vec<Xrd>,
     /// Every Composition the Blueprints' charts carry, in catalog order.

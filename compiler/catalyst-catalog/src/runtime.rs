@@ -244,8 +244,10 @@ impl Catalog {
 
     /// Controller name → release: what every rendered-object schema lookup
     /// takes, so objects are checked against exactly what the Sovereign runs.
-    pub fn releases(&self) -> catalyst_schema::rendered::Releases {
-        catalyst_schema::rendered::Releases::new(self.runtime.iter().map(|c| (c.name.clone(), c.version.clone())))
+    pub fn releases(&self) -> &catalyst_schema::rendered::Releases {
+        self.releases.get_or_init(|| {
+            catalyst_schema::rendered::Releases::new(self.runtime.iter().map(|c| (c.name.clone(), c.version.clone())))
+        })
     }
 
     /// Each matrix entry Phase-0 installs against the module's own pin:

@@ -52,7 +52,7 @@ fn every_committed_claim_composes_to_resources_its_provider_accepts() {
             for r in &out.resources {
                 // What render checks, asked again here: the provider's CRD accepts it.
                 assert_eq!(
-                    catalyst_schema::rendered::validate_object(&r.object, &releases),
+                    catalyst_schema::rendered::validate_object(&r.object, releases),
                     catalyst_schema::rendered::Checked::Valid,
                     "{kind} {name}: {}",
                     r.name

@@ -6,6 +6,21 @@ mod common;
 
 use common::{catalog_copy, catalyst, patch, text};
 
+/// The omantel example's spec placed in the catalog copy `cat`; its
+/// cluster directory.
+fn with_omantel(cat: &std::path::Path) -> std::path::PathBuf {
+    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
+    let dir = cat.join("clusters/omantel.omani.works");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    dir
+}
+
+/// A run's stdout and stderr, as one text.
+fn output(out: &std::process::Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
 /// Phase-0's Flux, bp-flux's chart pin and the matrix disagreeing: refused,
 /// naming all three files.
 #[test]
@@ -18,7 +33,7 @@ fn matrix_phase0_and_chart_pin_disagreeing_is_refused_naming_all_three() {
     patch(&cat.join("platform/flux/chart/Chart.yaml"), "version: \"2.19.0\"", "version: \"2.18.0\"");
     patch(&cat.join("platform/flux/chart/values.yaml"), "version: \"2.19.0\"", "version: \"2.18.0\"");
     let out = catalyst(&cat, &["validate"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     let phase0 = all
         .split("\n\n")
@@ -36,7 +51,7 @@ fn matrix_phase0_and_chart_pin_disagreeing_is_refused_naming_all_three() {
     patch(&cat.join("platform/crossplane/chart/Chart.yaml"), "version: \"2.3.4\"", "version: \"2.2.0\"");
     patch(&cat.join("platform/crossplane/chart/values.yaml"), "version: \"2.3.4\"", "version: \"2.2.0\"");
     let out = catalyst(&cat, &["validate"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("error[matrix-chart-pin]: bp-crossplane pins chart `crossplane` 2.2.0"), "{all}");
     assert!(!all.contains("matrix-phase0-pin"), "{all}");
@@ -46,7 +61,7 @@ fn matrix_phase0_and_chart_pin_disagreeing_is_refused_naming_all_three() {
 #[test]
 fn the_catalog_matrix_agrees_with_phase0_and_chart_pins() {
     let out = catalyst(&common::repo(), &["validate"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert!(!all.contains("matrix-"), "{all}");
 }
 
@@ -65,7 +80,7 @@ fn a_vendored_chart_running_another_release_than_the_matrix_is_refused() {
         )
         .unwrap();
         let out = catalyst(&cat, &["validate"]);
-        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        let all = output(&out);
         assert_eq!(all.contains("error[matrix-app-version]"), refused, "appVersion {app_version}:\n{all}");
         if refused {
             assert!(all.contains("platform/flux/chart/charts/flux2") && all.contains("catalog.yaml:"), "{all}");
@@ -112,12 +127,9 @@ fn a_matrix_at_flux_2_4_renders_what_2_4_serves_and_refuses_what_it_does_not_kno
     // The repository's catalog: refused, with the reason.
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_at_flux_2_4(tmp.path());
-    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
-    let dir = cat.join("clusters/omantel.omani.works");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    with_omantel(&cat);
     let out = catalyst(&cat, &["render"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("error[unsupported-release]: Flux 2.4.0 cannot wait for Crossplane packages"), "{all}");
     assert!(all.contains("catalog.yaml:"), "{all}");
@@ -151,14 +163,14 @@ fn a_matrix_at_flux_2_4_renders_what_2_4_serves_and_refuses_what_it_does_not_kno
         .expect("a HelmRelease file");
     patch(&dir.join(&hr), "  install:\n", "  waitStrategy:\n    name: poller\n  install:\n");
     let out = catalyst(root, &["validate", "--rendered", rel]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains(&format!("{}:", hr.rsplit('/').next().unwrap())) && all.contains("waitStrategy"), "{all}");
 
     // The same objects under the repository's matrix (Flux 2.9.0): an
     // OCIRepository v1beta2 is not served any more.
     let out = catalyst(&common::repo(), &["validate", "--rendered", dir.to_str().unwrap()]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("flux 2.9.0 does not serve source.toolkit.fluxcd.io/v1beta2 OCIRepository"), "{all}");
 }
@@ -184,7 +196,7 @@ fn every_example_and_golden_output_validates_against_the_matrix_releases() {
     let mut args = vec!["validate", "--rendered"];
     args.extend(dirs.iter().map(String::as_str));
     let out = catalyst(&repo, &args);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert!(out.status.success(), "{all}");
     assert!(!all.contains("warning[no-schema]"), "every rendered kind has a schema:\n{all}");
 }
@@ -195,10 +207,7 @@ fn every_example_and_golden_output_validates_against_the_matrix_releases() {
 fn one_line_of_the_matrix_moves_a_controller_and_render_follows() {
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_copy(tmp.path());
-    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
-    let dir = cat.join("clusters/omantel.omani.works");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    let dir = with_omantel(&cat);
     let out = catalyst(&cat, &["render"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let providers = dir.join("hz-fsn-mgt-prod/providers/providers.yaml");
@@ -229,7 +238,7 @@ fn a_phase0_version_the_matrix_does_not_read_is_refused() {
     let cat = catalog_copy(tmp.path());
     patch(&cat.join("catalog.yaml"), "      phase0: {module: infra/hetzner, local: flux_version}\n", "");
     let out = catalyst(&cat, &["validate"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("error[matrix-phase0-unlisted]: Phase-0 pins `flux_version`"), "{all}");
     assert!(all.contains("infra/hetzner/main.tf:"), "{all}");
@@ -238,7 +247,7 @@ fn a_phase0_version_the_matrix_does_not_read_is_refused() {
     let cat = catalog_copy(tmp.path());
     patch(&cat.join("infra/hetzner/main.tf"), "cilium_version = \"1.16.5\"", "cilium_version = \"1.15.0\"");
     let out = catalyst(&cat, &["validate"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("error[matrix-phase0-pin]: Phase-0 installs `cilium` 1.15.0"), "{all}");
 }
@@ -250,12 +259,9 @@ fn render_reports_a_malformed_matrix_itself() {
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_copy(tmp.path());
     patch(&cat.join("catalog.yaml"), "      version: 2.9.0\n", "      version: \"2.9.0 \"\n");
-    let spec = std::fs::read_to_string(common::repo().join("clusters/omantel.omani.works/sovereign.yaml")).unwrap();
-    let dir = cat.join("clusters/omantel.omani.works");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("sovereign.yaml"), spec).unwrap();
+    let dir = with_omantel(&cat);
     let out = catalyst(&cat, &["render"]);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("`spec.runtime[0].version` is not valid") && all.contains("catalog.yaml:"), "{all}");
     assert!(!dir.join("catalyst.lock").exists(), "nothing is written");

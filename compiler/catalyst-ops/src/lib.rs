@@ -1193,7 +1193,7 @@ fn check_rendered_dir(
             Ok(docs) => {
                 for d in &docs {
                     catalyst_yaml::scan_secrets(d, &file, &mut diags);
-                    match catalyst_schema::rendered::check_node(d, &file, &releases) {
+                    match catalyst_schema::rendered::check_node(d, &file, releases) {
                         Some(found) => diags.extend(found),
                         None => {
                             let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();

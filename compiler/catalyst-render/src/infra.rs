@@ -96,7 +96,7 @@ pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Ex
 /// its controller serves (the CRD's storage version); an error when the
 /// matrix names no release that serves it.
 fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> String {
-    catalyst_schema::rendered::served_api_version(&cat.releases(), group, kind).unwrap_or_else(|why| {
+    catalyst_schema::rendered::served_api_version(cat.releases(), group, kind).unwrap_or_else(|why| {
         let at = cat.controller_for_group(group).and_then(|c| c.location.clone());
         diags.push(
             Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}"))
@@ -416,7 +416,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
 /// The schema check of one composed resource, against the release of its
 /// controller that the version matrix names.
 fn validate_composed(cat: &Catalog, obj: &Value) -> Checked {
-    catalyst_schema::rendered::validate_object(obj, &cat.releases())
+    catalyst_schema::rendered::validate_object(obj, cat.releases())
 }
 
 fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {

@@ -509,7 +509,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         passed_before.contains(key) || input.checked.is_some_and(|c| c.contains(key))
     };
     let (malformed, mut invalid, passed, mut summaries) =
-        check_outputs(&sov.fqdn, &files, &digests, &cat.releases(), known);
+        check_outputs(&sov.fqdn, &files, &digests, cat.releases(), known);
     diags.extend(malformed);
     // A cut-over Sovereign: the one policy `audit tethers` applies, to the
     // files about to be written (taken-over files were checked under the
@@ -905,7 +905,7 @@ fn kustomization_knows_health_check_exprs(cat: &Catalog, api: &BTreeMap<&'static
         "spec": {"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "probe"},
             "healthCheckExprs": [{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "current": "true"}]}
     });
-    match catalyst_schema::rendered::validate_object(&probe, &cat.releases()) {
+    match catalyst_schema::rendered::validate_object(&probe, cat.releases()) {
         catalyst_schema::rendered::Checked::Invalid(v) => {
             !v.iter().any(|x| x.pointer.starts_with("/spec/healthCheckExprs"))
         }
@@ -929,7 +929,7 @@ pub fn api_versions(cat: &Catalog) -> Result<BTreeMap<&'static str, String>, Dia
     let mut out = BTreeMap::new();
     let mut diags = Diagnostics::new();
     for (group, kind) in FLUX_KINDS {
-        match catalyst_schema::rendered::served_api_version(&releases, group, kind) {
+        match catalyst_schema::rendered::served_api_version(releases, group, kind) {
             Ok(v) => {
                 out.insert(kind, v);
             }
