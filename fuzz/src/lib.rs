@@ -143,10 +143,15 @@ pub fn diff(data: &[u8]) {
     if flags & 0x10 != 0 {
         a.clear();
     }
-    let d = catalyst_diff::diff_sovereign("clusters/fuzz.example.com", "fuzz.example.com", &a, &b);
-    let fleet = catalyst_diff::FleetDiff { against: Some("HEAD".into()), sovereigns: vec![d] };
+    let mut d = catalyst_diff::diff_sovereign("clusters/fuzz.example.com", "fuzz.example.com", &a, &b);
+    // The same two texts as the manifests a HelmRelease installs.
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    d.entries.extend(catalyst_diff::diff_installed("hz-x", "HelmRelease/flux-system/bp-a", &text(old), &text(new)));
+    // Twice, so that the fleet-wide grouping has something to fold.
+    let fleet = catalyst_diff::FleetDiff { against: Some("HEAD".into()), sovereigns: vec![d.clone(), d] };
     let color = flags & 0x20 != 0;
     let _ = (catalyst_diff::human(&fleet, color), catalyst_diff::stat(&fleet, color), catalyst_diff::to_json(&fleet));
+    let _ = (catalyst_diff::markdown(&fleet), catalyst_diff::html(&fleet));
 }
 
 /// `catalyst_yaml::parse`'s fast path against the full parser (yaml_rust2):

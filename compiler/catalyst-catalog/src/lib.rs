@@ -209,8 +209,81 @@ pub struct Blueprint {
     /// The overlay as read, for positions in template errors.
     pub values_node: Option<Node>,
     pub outputs: Value,
+    /// `spec.upgrades`: which installed versions this one may replace.
+    pub upgrades: Upgrades,
     /// Root-relative paths of the files this Blueprint was read from.
     pub files: Vec<String>,
+}
+
+/// A Blueprint's upgrade policy (`spec.upgrades`): the installed versions
+/// it upgrades from (`from`; none listed: any) and those it refuses
+/// (`blocks`). Entries are exact versions (`1.4.2`) or ranges (`1.4.x`,
+/// `0.x`, `>=1.2, <1.4`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Upgrades {
+    pub from: Vec<String>,
+    pub blocks: Vec<String>,
+    /// Where `spec.upgrades` is written, for messages.
+    pub location: Option<Location>,
+}
+
+/// Why a Blueprint's version may not replace an installed one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpgradeRefusal {
+    /// The installed version is in none of the `from` entries.
+    NotFrom,
+    /// The installed version is in this `blocks` entry.
+    Blocked(String),
+}
+
+/// Whether `v` is the version, or in the range, an `upgrades` entry
+/// names; `None` for an entry that is neither.
+/// A partial version without an operator (`1.4`, `1`) means that line,
+/// as in Helm and npm (`1.4.x`), not Cargo's caret (`^1.4`: up to 2.0.0,
+/// which would let 1.9 through a `from: ["1.4"]`).
+pub fn upgrade_entry_matches(entry: &str, v: &semver::Version) -> Option<bool> {
+    let entry = entry.trim();
+    if let Ok(exact) = semver::Version::parse(entry) {
+        return Some(exact == *v);
+    }
+    let partial = !entry.is_empty()
+        && entry.split('.').count() < 3
+        && entry.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let entry = if partial { format!("{entry}.*") } else { entry.to_string() };
+    semver::VersionReq::parse(&entry).ok().map(|r| r.matches(v))
+}
+
+impl Upgrades {
+    /// Whether this Blueprint may replace an installed `installed`.
+    pub fn allows(&self, installed: &semver::Version) -> Result<(), UpgradeRefusal> {
+        if let Some(b) = self.blocks.iter().find(|b| upgrade_entry_matches(b, installed) == Some(true)) {
+            return Err(UpgradeRefusal::Blocked(b.clone()));
+        }
+        if self.from.is_empty() || self.from.iter().any(|f| upgrade_entry_matches(f, installed) == Some(true)) {
+            Ok(())
+        } else {
+            Err(UpgradeRefusal::NotFrom)
+        }
+    }
+}
+
+/// Reads `spec.upgrades` of a blueprint.yaml document (also for its
+/// versions in Git history); entries that are no version or range are
+/// returned apart, with their nodes.
+pub fn read_upgrades(doc: &Node) -> (Upgrades, Vec<&Node>) {
+    let mut up = Upgrades::default();
+    let mut bad = Vec::new();
+    for (key, list) in [("from", &mut up.from), ("blocks", &mut up.blocks)] {
+        for n in doc.path(&["spec", "upgrades", key]).and_then(Node::as_seq).unwrap_or_default() {
+            match n.as_text() {
+                Some(s) if upgrade_entry_matches(s, &semver::Version::new(0, 0, 0)).is_some() => {
+                    list.push(s.to_string())
+                }
+                _ => bad.push(n),
+            }
+        }
+    }
+    (up, bad)
 }
 
 impl Blueprint {
@@ -825,6 +898,7 @@ fn load_blueprint(
         values: Value::Object(Default::default()),
         values_node: None,
         outputs: Value::Object(Default::default()),
+        upgrades: Upgrades::default(),
         files: Vec::new(),
     };
 
@@ -998,6 +1072,16 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     }
     if let Some(o) = doc.path(&["spec", "outputs"]) {
         bp.outputs = o.to_json();
+    }
+    let (upgrades, bad) = read_upgrades(doc);
+    bp.upgrades =
+        Upgrades { location: doc.path(&["spec", "upgrades"]).and_then(|n| ctx.sources.loc(rel, n)), ..upgrades };
+    for n in bad {
+        ctx.push(
+            Diagnostic::error("invalid-upgrade-range", "an `upgrades` entry is neither a version nor a range")
+                .at(ctx.sources.loc(rel, n))
+                .help("write a version (1.4.2) or a range (1.4.x, 0.x, >=1.2, <1.4)"),
+        );
     }
     bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
     if bp.depends.is_none() {
@@ -1820,5 +1904,39 @@ mod hostile_tests {
             assert_eq!(&*note.location.as_ref().unwrap().file, "platform/b/blueprint.yaml");
         }
         assert!(!valid_name(&format!("bp-{}", "a".repeat(51))));
+    }
+}
+
+#[cfg(test)]
+mod upgrade_entry_tests {
+    use super::upgrade_entry_matches as m;
+
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).unwrap()
+    }
+
+    /// `from: ["1.4"]` takes the 1.4 line only: 1.9 and 2.0 are refused
+    /// (Cargo's caret reading let every 1.x through).
+    #[test]
+    fn a_partial_version_is_its_line_not_a_caret_range() {
+        for (entry, yes, no) in [
+            ("1.4", &["1.4.0", "1.4.9"][..], &["1.3.9", "1.5.0", "1.9.0", "2.0.0"][..]),
+            (" 1 ", &["1.0.0", "1.9.3"][..], &["0.9.0", "2.0.0"][..]),
+            ("0.3", &["0.3.1"][..], &["0.4.0"][..]),
+        ] {
+            for y in yes {
+                assert_eq!(m(entry, &v(y)), Some(true), "{entry} takes {y}");
+            }
+            for n in no {
+                assert_eq!(m(entry, &v(n)), Some(false), "{entry} refuses {n}");
+            }
+        }
+        // Operators and wildcards keep their meaning; a version is exact.
+        assert_eq!(m("^1.4", &v("1.9.0")), Some(true));
+        assert_eq!(m("1.4.x", &v("1.5.0")), Some(false));
+        assert_eq!(m(">=1.2", &v("3.0.0")), Some(true));
+        assert_eq!(m("1.4.2", &v("1.4.3")), Some(false));
+        assert_eq!(m("1..4", &v("1.4.0")), None);
+        assert_eq!(m("", &v("1.4.0")), None);
     }
 }

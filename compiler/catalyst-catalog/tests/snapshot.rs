@@ -6,17 +6,7 @@ use std::path::PathBuf;
 use catalyst_catalog::{Dialect, LoadOptions, load};
 
 fn snapshot() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/openova-snapshot");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have ../shared beside the checkout (../shared/openova-snapshot)"
-        );
-        eprintln!("skipped: ../shared/openova-snapshot is absent (a fresh clone without shared/); CI always has it");
-        None
-    }
+    catalyst_testkit::shared("openova-snapshot")
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! edited (it runs on a copy).
 //!
 //! Run: `cargo bench --bench release` (needs docker-registry, htpasswd,
-//! python3 and helm; `.ci/run` installs them).
+//! python3 and helm; `scripts/setup` installs them).
 
 #[path = "../tests/common.rs"]
 mod common;
@@ -27,10 +27,9 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// `HELM` when set, else the tests' Helm 4.
 fn helm() -> PathBuf {
-    std::env::var_os("CATALYST_TEST_HELM4").or_else(|| std::env::var_os("HELM")).map(PathBuf::from).unwrap_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/catalyst/tools/helm4/helm"),
-    )
+    std::env::var_os("HELM").map(PathBuf::from).unwrap_or_else(|| catalyst_testkit::HELM4.need())
 }
 
 fn slug(url: &str) -> String {
@@ -38,12 +37,10 @@ fn slug(url: &str) -> String {
 }
 
 fn main() {
-    let Some(reg) = TestRegistry::start() else {
-        eprintln!("benchmark skipped: docker-registry is not installed (bash .ci/run installs it)");
-        return;
-    };
+    // A missing docker-registry fails the benchmark, as it fails a test.
+    let Some(reg) = TestRegistry::start() else { return };
     let helm = helm();
-    assert!(helm.is_file(), "helm not found: run bash .ci/run once, or set HELM");
+    assert!(helm.is_file(), "{}: no such file (HELM)", helm.display());
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let cat = catalog_copy(root);

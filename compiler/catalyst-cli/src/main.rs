@@ -1,13 +1,16 @@
 //! `catalyst`: the command line. Parses arguments, calls `catalyst-ops`,
 //! prints results and diagnostics, and maps outcomes to exit codes:
-//! 0 success, 1 invalid input, 2 usage or internal error.
+//! 0 success, 1 invalid input, 2 usage or internal error, 3 a transient
+//! network failure (see `output`).
+
+mod output;
 
 // Rendering a fleet allocates millions of small strings and nodes; glibc's
 // allocator was a fifth of the render's time in profiles.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,6 +41,17 @@ struct Cli {
     /// How long to wait for another catalyst run that is writing the same cluster directories, in seconds (0: do not wait).
     #[arg(long, global = true, env = "CATALYST_LOCK_TIMEOUT", value_name = "SECONDS", default_value_t = catalyst_ops::repo_lock::DEFAULT_TIMEOUT.as_secs())]
     lock_timeout: u64,
+    /// Output format of every command (overrides --format): `json` prints exactly one JSON document on standard
+    /// output, also when the run fails (then `{"errors": 1, "diagnostics": [{"code", "message", ...}]}`).
+    #[arg(short = 'o', long = "output", global = true, value_enum, value_name = "FORMAT")]
+    output: Option<Format>,
+    /// Show the chain of causes under errors (`Caused by:` lines).
+    #[arg(short = 'v', long, global = true)]
+    verbose: bool,
+    /// Trust the CA certificates in this PEM file (besides the system's) for registries, chart repositories and
+    /// HTTPS Git servers: a private Harbor or Gitea.
+    #[arg(long, global = true, env = "CATALYST_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,9 +60,11 @@ struct Cli {
 enum Command {
     /// Render Sovereign specs into their cluster directories (clusters/<fqdn>/).
     ///
-    /// Each PATH is a Sovereign spec or a cluster directory holding sovereign.yaml. Without PATH every
-    /// clusters/*/sovereign.yaml is rendered. A directory is written whole or not at all; when any Sovereign
-    /// has an error, nothing is written.
+    /// Each PATH is a Sovereign spec or a cluster directory holding sovereign.yaml; `-` reads a spec from standard
+    /// input, which renders into clusters/<fqdn>/ (its metadata decides) and is written there as its sovereign.yaml.
+    /// Without PATH every clusters/*/sovereign.yaml is rendered, and a rendered directory whose spec is gone is
+    /// reported (--prune removes it). A directory is written whole or not at all; when any Sovereign has an
+    /// error, nothing is written.
     Render {
         paths: Vec<PathBuf>,
         /// Write into this directory instead of clusters/<fqdn>/ (one spec only).
@@ -60,9 +76,14 @@ enum Command {
         /// Print only problems.
         #[arg(short, long)]
         quiet: bool,
-        /// Write nothing: exit 1 and name every committed file that differs from a fresh render.
+        /// Write nothing: exit 1 and name every committed file that differs from a fresh render, and every rendered
+        /// directory whose spec is gone; one line per Sovereign, then the totals.
         #[arg(long, conflicts_with = "out")]
         check: bool,
+        /// Also remove the directories under clusters/ that catalyst rendered and whose spec is gone, each whole
+        /// (renamed aside, then deleted); only when they hold nothing but what catalyst wrote.
+        #[arg(long, conflicts_with_all = ["check", "paths", "out"])]
+        prune: bool,
         /// Only the Sovereigns affected by changes since this Git revision (see `catalyst affected`).
         #[arg(long, value_name = "REF", conflicts_with_all = ["paths", "out"])]
         affected_since: Option<String>,
@@ -73,6 +94,10 @@ enum Command {
         /// turn, so N runners with I = 1..N cover every Sovereign exactly once.
         #[arg(long, value_name = "I/N", conflicts_with = "out")]
         shard: Option<catalyst_ops::Shard>,
+        /// Let this Blueprint move to a version whose `upgrades.from`/`upgrades.blocks` refuse the version a
+        /// Sovereign's catalyst.lock records (repeat for several).
+        #[arg(long, value_name = "BLUEPRINT")]
+        allow_upgrade: Vec<String>,
     },
     /// Show what a fresh render would change: per Sovereign, each resource (kind/namespace/name) added, changed,
     /// renamed or removed, with its lines; HelmRelease fields as YAML paths.
@@ -88,8 +113,10 @@ enum Command {
         /// Only a summary: one line per Sovereign that differs, then the totals.
         #[arg(long)]
         stat: bool,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// human, json, markdown (a pull-request comment or job summary) or html (one self-contained page: Sovereign →
+        /// host cluster → resource, old and new side by side).
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
     },
     /// List the Blueprints changed since a Git revision and the Sovereigns whose output that reaches.
     ///
@@ -104,10 +131,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+    /// Refuse chart content changed without a version bump, as chart-testing does for pull requests.
+    ///
+    /// Every Blueprint whose chart files (what Helm packages: .helmignore applied) differ between REF and the
+    /// working tree must have a higher chart version than at REF; a version published once never changes. Exit 0
+    /// when every changed chart is bumped, 1 naming each Blueprint that is not.
+    CheckBumps {
+        /// The base of the pull request (branch, tag, commit), e.g. origin/main.
+        #[arg(long, value_name = "REF")]
+        since: String,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Check the catalog, Sovereign specs and hand-written cluster directories, reporting every problem.
     ///
-    /// A PATH that is a directory without sovereign.yaml is read as a hand-written cluster directory and checked
-    /// against the catalog (chart pins, dependsOn, placeholders).
+    /// A PATH that is a spec (or a directory holding sovereign.yaml; `-`: a spec on standard input) is checked on
+    /// its own: the spec and what it would render, in memory, whether or not it has been rendered. Without PATH:
+    /// the catalog and every clusters/*/sovereign.yaml, each rendered directory against a fresh render (a spec
+    /// changed since is "not rendered yet", a file edited by hand is named), and rendered directories whose spec
+    /// is gone. A PATH that is a directory without sovereign.yaml is read as a hand-written cluster directory and
+    /// checked against the catalog (chart pins, dependsOn, placeholders).
     Validate {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -176,6 +219,9 @@ enum Command {
         skip_smoke_render: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Package and check the chart and ask the registry whether the version is published; push nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Create a cosign-compatible key pair: <PREFIX>.key (encrypted; password from COSIGN_PASSWORD or a prompt) and
     /// <PREFIX>.pub.
@@ -185,20 +231,22 @@ enum Command {
     },
     /// Sign an artifact in an OCI registry, cosign-style (simple signing, ECDSA P-256, tag sha256-<hex>.sig).
     Sign {
-        /// The artifact: oci://host/repository:tag.
+        /// The artifact: oci://host/repository:tag or oci://host/repository@sha256:<64 hex> (with both, the digest is
+        /// what counts, as in cosign).
         reference: String,
-        /// The private key (cosign format); its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE")]
+        /// The private key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE|env://VAR")]
         key: PathBuf,
         #[arg(long)]
         plain_http: bool,
     },
     /// Verify an artifact's cosign signature with a public key; fails on a wrong key, changed content, or no signature.
     Verify {
-        /// The artifact: oci://host/repository:tag.
+        /// The artifact: oci://host/repository:tag or oci://host/repository@sha256:<64 hex> (with both, the digest is
+        /// what counts, as in cosign).
         reference: String,
-        /// The public key (PKIX PEM, e.g. cosign.pub).
-        #[arg(long, value_name = "FILE")]
+        /// The public key (PKIX PEM, e.g. cosign.pub), a file or env://VAR.
+        #[arg(long, value_name = "FILE|env://VAR")]
         key: PathBuf,
         /// Verify the SBOM attestation (.att) instead of the signature.
         #[arg(long)]
@@ -209,10 +257,11 @@ enum Command {
     /// Attach an SPDX 2.3 SBOM of a chart (files with digests, vendored upstream charts, images named in values) as a
     /// signed in-toto attestation (DSSE) under the tag sha256-<hex>.att.
     Attest {
-        /// The chart: oci://host/repository:tag.
+        /// The chart: oci://host/repository:tag or oci://host/repository@sha256:<64 hex> (with both, the digest is
+        /// what counts, as in cosign).
         reference: String,
-        /// The private key (cosign format); its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE")]
+        /// The private key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE|env://VAR")]
         key: PathBuf,
         #[arg(long)]
         plain_http: bool,
@@ -232,8 +281,8 @@ enum Command {
         /// Repository holding the charts (default: spec.registry of catalog.yaml).
         #[arg(long, value_name = "OCI_REF")]
         to: Option<String>,
-        /// Signing key (cosign format); its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE")]
+        /// Signing key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
+        #[arg(long, value_name = "FILE|env://VAR")]
         key: PathBuf,
         #[arg(long)]
         plain_http: bool,
@@ -244,11 +293,17 @@ enum Command {
         skip_smoke_render: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Package each Blueprint, open the key and ask the registry what is published; push, sign and attest
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Commit rendered cluster directories to a Git repository (the Sovereign's Gitea) and push, without force.
     ///
     /// PATH: rendered cluster directories (default: every clusters/<fqdn>/). The repository's subtree at the path
-    /// becomes equal to the directory; one reproducible commit per changed Sovereign; no change, no commit. A push
+    /// becomes equal to the directory; one reproducible commit per changed Sovereign; no change, no commit. Without
+    /// PATH and --path, a folder of the repository's clusters/ that catalyst wrote (it holds catalyst.lock) and whose
+    /// spec is gone from the workspace is removed, one commit each. A push
     /// rejected because someone pushed first is retried on the new tip; one the remote declines (a hook, a protected
     /// branch) is not, and the remote's reason is shown. Credentials: CATALYST_GIT_USERNAME / CATALYST_GIT_PASSWORD,
     /// CATALYST_GIT_TOKEN, or a git credential helper; never printed.
@@ -280,6 +335,10 @@ enum Command {
         /// merge; prints the branch and the compare URL.
         #[arg(long)]
         branch_per_change: bool,
+        /// Say what would be published (each commit is built against the fetched branch; --oci: the artifact is
+        /// packed and the key opened) and push nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Audit rendered cluster directories.
     Audit {
@@ -288,8 +347,14 @@ enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or with --dir write it and one page per subcommand (catalyst-render.1, ...).
+    Man {
+        /// Write catalyst.1 and a page for every subcommand the main page names into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the version, the Git commit it was built from, the compiler and the target (`-o json` for tools).
+    Version,
 }
 
 #[derive(Subcommand, Debug)]
@@ -325,6 +390,16 @@ enum Format {
     Json,
 }
 
+/// `catalyst diff --format`: the formats of [`Format`], and two for people
+/// reading a review.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
+    Html,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum ListFormat {
     Human,
@@ -348,13 +423,15 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return output::clap_error(e, output::json_requested(&args)),
+    };
+    let (json, verbose) = (cli.output == Some(Format::Json) || format_is_json(&mut cli.command), cli.verbose);
     match run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(2)
-        }
+        Err(e) => output::fatal(&e, json, verbose),
     }
 }
 
@@ -367,8 +444,81 @@ fn color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// A command's own `--format`, whichever of the format enums it takes.
+enum FormatArg<'a> {
+    Main(&'a mut Format),
+    Diff(&'a mut DiffFormat),
+    List(&'a mut ListFormat),
+    Graph(&'a mut GraphFmt),
+}
+
+impl FormatArg<'_> {
+    fn is_json(&self) -> bool {
+        match self {
+            FormatArg::Main(f) => **f == Format::Json,
+            FormatArg::Diff(f) => **f == DiffFormat::Json,
+            FormatArg::List(f) => **f == ListFormat::Json,
+            FormatArg::Graph(f) => **f == GraphFmt::Json,
+        }
+    }
+
+    fn set_json(self) {
+        match self {
+            FormatArg::Main(f) => *f = Format::Json,
+            FormatArg::Diff(f) => *f = DiffFormat::Json,
+            FormatArg::List(f) => *f = ListFormat::Json,
+            FormatArg::Graph(f) => *f = GraphFmt::Json,
+        }
+    }
+}
+
+/// The `--format` of the commands that have one: the one list both
+/// `-o json` and JSON fatal errors read.
+fn format_arg(command: &mut Command) -> Option<FormatArg<'_>> {
+    match command {
+        Command::Render { format, .. }
+        | Command::Validate { format, .. }
+        | Command::Package { format, .. }
+        | Command::Push { format, .. }
+        | Command::Release { format, .. }
+        | Command::CheckBumps { format, .. }
+        | Command::Audit { what: AuditCommand::Tethers { format, .. } } => Some(FormatArg::Main(format)),
+        Command::Diff { format, .. } => Some(FormatArg::Diff(format)),
+        Command::Affected { format, .. } => Some(FormatArg::List(format)),
+        Command::Graph { format, .. } => Some(FormatArg::Graph(format)),
+        _ => None,
+    }
+}
+
+/// Whether a command's own `--format` asks for JSON: its fatal errors are
+/// then JSON too, as with `-o json`.
+fn format_is_json(command: &mut Command) -> bool {
+    format_arg(command).is_some_and(|f| f.is_json())
+}
+
+/// `-o json` sets every command's `--format` to JSON.
+fn json_everywhere(command: &mut Command) {
+    if let Some(f) = format_arg(command) {
+        f.set_json();
+    }
+}
+
+fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     let use_color = color(cli.color, std::io::stderr().is_terminal());
+    let json = cli.output == Some(Format::Json);
+    if json {
+        json_everywhere(&mut cli.command);
+    }
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
+    if let Some(ca) = &cli.ca_file {
+        let hint = "--ca-file takes a PEM file of CA certificates: the CA that signed the registry's or Git server's \
+                    certificate";
+        let bad = |m: String| output::Usage::new(m).hint(hint);
+        let pem = std::fs::read(ca).map_err(|e| bad(format!("--ca-file {}: {e}", ca.display())))?;
+        catalyst_oci::trust_ca_pem(&pem, &format!("--ca-file {}", ca.display())).map_err(bad)?;
+        let abs = std::env::current_dir()?.join(ca);
+        catalyst_publish::trust_ca_file(&abs).map_err(bad)?;
+    }
     let opts = Options {
         limits: catalyst_yaml::Limits {
             max_bytes: usize::try_from(cli.max_file_size).unwrap_or(usize::MAX),
@@ -389,15 +539,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut std::io::stdout());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        Command::Man { dir } => {
+            // No `help` subcommand in the pages: `catalyst help X` is `catalyst X --help`, and a page the main page
+            // names must exist.
+            let cmd = Cli::command().disable_help_subcommand(true);
+            let Some(dir) = dir else {
+                clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+                return Ok(ExitCode::SUCCESS);
+            };
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| output::Usage::new(format!("cannot create {}: {e}", dir.display())))?;
+            clap_mangen::generate_to(cmd, &dir)?;
+            let mut pages: Vec<String> = std::fs::read_dir(&dir)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("catalyst") && n.ends_with(".1"))
+                .collect();
+            pages.sort();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"dir": dir, "pages": pages}))?);
+            } else {
+                println!("wrote {} man pages to {}", pages.len(), dir.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Version => {
+            let v = output::Version::current();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", v.human());
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {
             return audit_tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, format, &opts.limits, use_color);
         }
-        Command::Render { paths, out, format, quiet, check, affected_since, force, shard } => {
-            let opts = Options { out, force, shard, ..opts };
+        Command::Render { paths, out, format, quiet, check, prune, affected_since, force, shard, allow_upgrade } => {
+            let watch = output::RenderProgress::start(format == Format::Human && !quiet);
+            let opts = Options { out, force, shard, prune, allow_upgrade, progress: watch.callback(), ..opts };
             ws().and_then(|ws| {
                 let paths = match &affected_since {
                     None => paths,
@@ -416,15 +595,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 };
                 if check {
-                    catalyst_ops::check(&ws, &paths, &opts).map(|r| print_check(&r, format, quiet, use_color))
+                    catalyst_ops::check(&ws, &paths, &opts).map(|r| {
+                        watch.finish();
+                        print_check(&r, format, quiet, use_color)
+                    })
                 } else {
-                    catalyst_ops::render(&ws, &paths, &opts).map(|r| print_render(&r, format, quiet, use_color))
+                    catalyst_ops::render(&ws, &paths, &opts)
+                        .map(|r| print_render(&r, format, quiet, use_color, watch.finish()))
                 }
             })
         }
         Command::Diff { paths, against, stat, format } => ws().and_then(|ws| {
             let (d, r) = catalyst_ops::diff::diff(&ws, &paths, against.as_deref(), &opts)?;
             Ok(print_diff(&d, &r, format, stat, use_color, color(cli.color, std::io::stdout().is_terminal())))
+        }),
+        Command::CheckBumps { since, format } => ws().and_then(|ws| {
+            let (changes, r) = catalyst_ops::bumps::check_bumps(&ws, &since, &opts)?;
+            Ok(print_bumps(&since, &changes, &r, format, use_color))
         }),
         Command::Affected { since, format } => ws().and_then(|ws| {
             let a = catalyst_ops::affected::affected(&ws, &since, &opts)?;
@@ -449,6 +636,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 update_lock,
                 no_vendor,
                 timeouts,
+                scratch: false,
             };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 // A chart folder outside any repository is packaged on its own.
@@ -475,8 +663,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Push { path, to, plain_http, skip_smoke_render, format } => {
-            let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None, timeouts };
+        Command::Push { path, to, plain_http, skip_smoke_render, format, dry_run } => {
+            let popts =
+                catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None, timeouts, dry_run };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
             })?;
@@ -490,9 +679,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                                     catalyst_ops::push::PushOutcome::Pushed => "pushed",
                                     catalyst_ops::push::PushOutcome::Unchanged => "unchanged",
                                     catalyst_ops::push::PushOutcome::PublishedUnchecked => "published-unchecked",
+                                    catalyst_ops::push::PushOutcome::WouldPush => "would-push",
                                 }})
                         });
-                        let doc = serde_json::json!({"pushed": pushed, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
+                        let doc = serde_json::json!({"pushed": pushed, "dryRun": dry_run, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
                         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
                     }
                     Format::Human => {
@@ -504,6 +694,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             Some(p) if p.outcome == catalyst_ops::push::PushOutcome::PublishedUnchecked => {
                                 eprintln!("published {}@{}, but the check after the push failed", p.reference, p.digest)
                             }
+                            Some(p) if p.outcome == catalyst_ops::push::PushOutcome::WouldPush => println!(
+                                "would push {} (chart {}): not published yet; dry run, nothing was pushed",
+                                p.reference, p.digest
+                            ),
                             Some(p) => println!("pushed {}@{}", p.reference, p.digest),
                             None => eprintln!("nothing was pushed"),
                         }
@@ -517,18 +711,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             catalyst_ops::sign::password(true, &prompt)
                 .and_then(|pw| catalyst_ops::sign::generate_key_pair(&prefix, &pw))
                 .map(|(k, p)| {
-                    println!("private key written to {k}\npublic key written to {p}");
+                    if json {
+                        output::print_doc(output::KeyPair { private_key: k, public_key: p }, &Diagnostics::new());
+                    } else {
+                        println!("private key written to {k}\npublic key written to {p}");
+                    }
                     ExitCode::SUCCESS
                 })
         }
         Command::Sign { reference, key, plain_http } => {
             let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::sign(&reference, &pem, &pw, plain_http, timeouts))
+                .and_then(|pw| catalyst_ops::sign::sign(&reference, pem.expose(), &pw, plain_http, timeouts))
                 .map(|(s, r)| {
-                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
-                    if let Some(s) = s {
-                        println!("signed {}@{} → {}", s.reference, s.digest, s.signature_tag);
+                    if json {
+                        output::print_doc(output::SignedDoc { signed: s }, &r.diagnostics);
+                    } else {
+                        print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                        if let Some(s) = s {
+                            println!("signed {} → {}", pinned(&s.reference, &s.digest), s.signature_tag);
+                        }
                     }
                     exit_for(&r)
                 })
@@ -537,13 +739,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pem = read_key(&cwd, &key)?;
             let what = if attestation { "attestation" } else { "signature" };
             let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
-            run(&reference, &pem, plain_http, timeouts).map(|(v, r)| {
+            run(&reference, pem.expose(), plain_http, timeouts).map(|(v, r)| {
+                if json {
+                    let verified = v.map(|v| output::Verified {
+                        reference: v.reference,
+                        digest: v.digest,
+                        kind: what,
+                        count: v.signatures,
+                    });
+                    output::print_doc(output::VerifiedDoc { verified }, &r.diagnostics);
+                    return exit_for(&r);
+                }
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 if let Some(v) = v {
                     println!(
-                        "verified {}@{} ({} valid {what}{})",
-                        v.reference,
-                        v.digest,
+                        "verified {} ({} valid {what}{})",
+                        pinned(&v.reference, &v.digest),
                         v.signatures,
                         if v.signatures == 1 { "" } else { "s" }
                     );
@@ -554,28 +765,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Attest { reference, key, plain_http } => {
             let pem = read_key(&cwd, &key)?;
             catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::attest(&reference, &pem, &pw, plain_http, timeouts))
+                .and_then(|pw| catalyst_ops::sign::attest(&reference, pem.expose(), &pw, plain_http, timeouts))
                 .map(|(a, r)| {
+                    if json {
+                        output::print_doc(output::AttestedDoc { attested: a }, &r.diagnostics);
+                        return exit_for(&r);
+                    }
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                     if let Some(a) = a {
                         println!(
-                            "attested {}@{} → {} (SBOM: {} files, {} images)",
-                            a.reference, a.digest, a.attestation_tag, a.files, a.images
+                            "attested {} → {} (SBOM: {} files, {} images)",
+                            pinned(&a.reference, &a.digest),
+                            a.attestation_tag,
+                            a.files,
+                            a.images
                         );
                     }
                     exit_for(&r)
                 })
         }
-        Command::Release { names, since, all, to, key, plain_http, mirrors, skip_smoke_render, format } => {
+        Command::Release { names, since, all, to, key, plain_http, mirrors, skip_smoke_render, format, dry_run } => {
             use catalyst_ops::release::{Outcome, ReleaseOptions, Selection};
             let selection = match (since, all) {
                 (Some(r), _) => Selection::Since(r),
                 (None, true) => Selection::All,
                 (None, false) if !names.is_empty() => Selection::Names(names),
-                _ => {
-                    eprintln!("error: say what to release: NAME..., --since REF or --all");
-                    return Ok(ExitCode::from(2));
-                }
+                _ => return output::usage("say what to release: NAME..., --since REF or --all"),
             };
             let key_pem = read_key(&cwd, &key)?;
             let run = |password: Vec<u8>| -> Result<_, OpsError> {
@@ -583,13 +798,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let opts = ReleaseOptions {
                     selection,
                     to,
-                    key_pem,
+                    key_pem: key_pem.expose().to_string(),
                     password,
                     plain_http,
                     timeouts,
                     mirrors,
                     skip_smoke_render,
                     jobs: cli.jobs.map(usize::from),
+                    dry_run,
                 };
                 // Progress on a terminal; quiet in CI and when piped.
                 let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
@@ -598,6 +814,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         let what = match &row.outcome {
                             Outcome::Published => "published",
                             Outcome::Unchanged => "unchanged",
+                            Outcome::WouldPublish => "would publish",
                             Outcome::Failed(_) => "failed",
                         };
                         eprintln!("[{done}/{total}] {} {} {what}", row.name, row.version);
@@ -609,6 +826,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let outcome = |o: &Outcome| match o {
                     Outcome::Published => "published".to_string(),
                     Outcome::Unchanged => "unchanged".to_string(),
+                    Outcome::WouldPublish => "would publish (push, sign, attest)".to_string(),
                     Outcome::Failed(why) => format!("failed: {why}"),
                 };
                 match format {
@@ -618,7 +836,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             .map(|x| serde_json::json!({"name": x.name, "version": x.version, "digest": x.digest, "outcome": outcome(&x.outcome)}))
                             .collect();
                         let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"released": list, "diagnostics": diags["diagnostics"]})).unwrap_or_default());
+                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"released": list, "dryRun": dry_run, "errors": diags["errors"], "diagnostics": diags["diagnostics"]})).unwrap_or_default());
                     }
                     Format::Human => {
                         print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
@@ -630,16 +848,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         if rows.is_empty() {
                             println!("(nothing to release)");
+                        } else if dry_run {
+                            println!("dry run: nothing was pushed, signed or attested");
                         }
                     }
                 }
                 exit_for(&r)
             })
         }
-        Command::Publish { paths, repo: None, oci: Some(reference), key, plain_http, .. } => {
+        Command::Publish { paths, repo: None, oci: Some(reference), key, plain_http, dry_run, .. } => {
             let [dir] = paths.as_slice() else {
-                eprintln!("error: --oci publishes exactly one rendered cluster directory");
-                return Ok(ExitCode::from(2));
+                return output::usage("--oci publishes exactly one rendered cluster directory");
             };
             let key = key.unwrap_or_default();
             let pem = read_key(&cwd, &key)?;
@@ -647,18 +866,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| {
                     ws().and_then(|ws| {
-                        catalyst_ops::publish::publish_oci(&ws, &dir, &reference, &pem, &pw, plain_http, timeouts)
+                        let how = catalyst_ops::publish::OciOptions { plain_http, timeouts, dry_run };
+                        catalyst_ops::publish::publish_oci(&ws, &dir, &reference, pem.expose(), &pw, &how)
                     })
                 })
                 .map(|(p, r)| {
+                    if json {
+                        output::print_doc(output::PublishedOciDoc { dry_run, published: p }, &r.diagnostics);
+                        return exit_for(&r);
+                    }
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
-                    if let Some(p) = p {
-                        println!("pushed {} as {}@{} (signed)", p.fqdn, p.reference, p.digest);
+                    match p {
+                        Some(p) if !p.pushed => println!(
+                            "would push {} as {} (content {}) and sign it; dry run, nothing was pushed",
+                            p.fqdn, p.reference, p.digest
+                        ),
+                        Some(p) => println!("pushed {} as {}@{} (signed)", p.fqdn, p.reference, p.digest),
+                        None => {}
                     }
                     exit_for(&r)
                 })
         }
-        Command::Publish { paths, repo, branch, path, author, branch_per_change, .. } => {
+        Command::Publish { paths, repo, branch, path, author, branch_per_change, dry_run, .. } => {
             let repo = repo.unwrap_or_default();
             let opts = catalyst_ops::publish::PublishOptions {
                 repo,
@@ -667,17 +896,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 author,
                 branch_per_change,
                 lock: opts.lock,
+                dry_run,
             };
             ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
+                if json {
+                    let published = rows.into_iter().map(output::Published::from).collect();
+                    output::print_doc(output::PublishedDoc { dry_run, published }, &r.diagnostics);
+                    return exit_for(&r);
+                }
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
                 for row in &rows {
                     match &row.outcome {
+                        catalyst_publish::Outcome::Committed(c) if row.removed => {
+                            println!("removed {} from {} ({c}): its spec is gone", row.fqdn, row.path)
+                        }
                         catalyst_publish::Outcome::Committed(c) => println!(
                             "committed {} at {} ({c})",
                             row.fqdn,
                             if row.path.is_empty() { "." } else { &row.path }
                         ),
                         catalyst_publish::Outcome::Unchanged => println!("unchanged {}", row.fqdn),
+                        catalyst_publish::Outcome::WouldCommit(c) if row.removed => println!(
+                            "would remove {} from {} ({c}): its spec is gone; dry run, nothing was pushed",
+                            row.fqdn, row.path
+                        ),
+                        catalyst_publish::Outcome::WouldCommit(c) => println!(
+                            "would commit {} at {} ({c}); dry run, nothing was pushed",
+                            row.fqdn,
+                            if row.path.is_empty() { "." } else { &row.path }
+                        ),
                     }
                     if let (Some(b), Some(u)) = (&row.branch, &row.compare_url) {
                         println!("  branch {b}\n  compare {u}");
@@ -729,19 +976,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     };
-    match result {
-        Ok(code) => Ok(code),
-        Err(OpsError::Usage(msg)) => {
-            eprintln!("error: {msg}");
-            Ok(ExitCode::from(2))
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(result?)
 }
 
 /// Reads a key file named on the command line.
-fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(cwd.join(key)).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))
+/// The key `--key` names: a file, or `env://VAR` (cosign's form: the PEM in
+/// the environment variable VAR, so a CI job never writes the key to disk).
+/// The PEM is held as a Secret: no message, log or `-v` cause prints it;
+/// errors name the variable, never its value.
+fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<catalyst_oci::Secret> {
+    if let Some(var) = key.to_str().and_then(|k| k.strip_prefix("env://")) {
+        let hint = format!("export {var} with the key's PEM (cosign's env:// form), or pass --key FILE");
+        if var.is_empty() {
+            return Err(output::Usage::new("--key env:// names no environment variable")
+                .hint("write --key env://VAR, VAR holding the key's PEM")
+                .into());
+        }
+        return match std::env::var(var) {
+            Ok(pem) if !pem.trim().is_empty() => Ok(catalyst_oci::Secret::new(pem)),
+            Ok(_) => Err(output::Usage::new(format!("environment variable {var} (--key env://{var}) is empty"))
+                .hint(hint)
+                .into()),
+            Err(std::env::VarError::NotPresent) => {
+                Err(output::Usage::new(format!("environment variable {var} (--key env://{var}) is not set"))
+                    .hint(hint)
+                    .into())
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(output::Usage::new(format!("environment variable {var} (--key env://{var}) is not UTF-8 text"))
+                    .hint(hint)
+                    .into())
+            }
+        };
+    }
+    std::fs::read_to_string(cwd.join(key)).map(catalyst_oci::Secret::new).map_err(|e| {
+        output::Usage::new(format!("cannot read {}: {e}", key.display()))
+            .hint("--key names a cosign key file (`catalyst generate-key-pair` makes one) or env://VAR")
+            .into()
+    })
+}
+
+/// `reference@digest`, or the reference alone when it already names its
+/// digest (`repo@sha256:…`): the digest is printed once.
+fn pinned(reference: &str, digest: &str) -> String {
+    if reference.ends_with(&format!("@{digest}")) { reference.to_string() } else { format!("{reference}@{digest}") }
 }
 
 /// Asks for a password on the terminal; `None` without one.
@@ -752,16 +1030,31 @@ fn prompt(question: &str) -> Option<String> {
     rpassword::prompt_password(question).ok()
 }
 
+/// `-v`: causes under diagnostics (set once, first thing in `run`).
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn exit_for(r: &Report) -> ExitCode {
-    if r.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    output::exit_code(&r.diagnostics)
 }
 
 fn print_diagnostics(d: &Diagnostics, sources: &Sources, format: Format, color: bool) {
     match format {
         Format::Json => print!("{}", render_json(d)),
         Format::Human => {
-            if !d.is_empty() {
+            if d.is_empty() {
+                return;
+            }
+            if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) || d.iter().all(|x| x.causes.is_empty()) {
                 eprint!("{}", render_human(d, sources, color));
+            } else {
+                // The causes only with -v: a plain run shows the message, the help and the innermost cause
+                // (which the message quotes).
+                let mut short = d.clone();
+                for x in &mut short.0 {
+                    x.causes.clear();
+                }
+                eprint!("{}", render_human(&short, sources, color));
+                eprintln!("(-v shows the chain of causes)");
             }
         }
     }
@@ -781,14 +1074,7 @@ fn audit_tethers(
     use catalyst_audit::{AuditOptions, Policy, TetherKind};
     // (directory, how to name it)
     let dirs: Vec<(PathBuf, String)> = if paths.is_empty() {
-        let ws = match Workspace::discover(cwd, catalog) {
-            Ok(ws) => ws,
-            Err(OpsError::Usage(msg)) => {
-                eprintln!("error: {msg}");
-                return Ok(ExitCode::from(2));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let ws = Workspace::discover(cwd, catalog)?;
         ws.all_specs().iter().filter_map(|s| s.parent()).map(|d| (d.to_path_buf(), ws.display(d))).collect()
     } else {
         paths
@@ -807,10 +1093,9 @@ fn audit_tethers(
             .collect()
     };
     if dirs.is_empty() {
-        eprintln!(
-            "error: no Sovereign to audit: no clusters/*/sovereign.yaml in this repository; name directories: catalyst audit tethers PATH..."
+        return output::usage(
+            "no Sovereign to audit: no clusters/*/sovereign.yaml in this repository; name directories: catalyst audit tethers PATH...",
         );
-        return Ok(ExitCode::from(2));
     }
     let mut reports = Vec::new();
     for (dir, shown) in dirs {
@@ -818,10 +1103,7 @@ fn audit_tethers(
         let opts = AuditOptions { limits: *limits, display_prefix: prefix.clone(), cutover };
         match catalyst_audit::audit_dir_with(&dir, &opts) {
             Ok(r) => reports.push((shown, prefix, r)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(2));
-            }
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
         }
     }
     let mut diags = Diagnostics::new();
@@ -905,15 +1187,17 @@ fn print_check(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Human => {
-            print_diagnostics(&r.diagnostics, &r.sources, format, color);
-            if !quiet {
-                for s in &r.sovereigns {
-                    let Some(out) = &s.out else { continue };
-                    match s.outcome {
-                        Some(Outcome::Unchanged) => println!("up to date {out}"),
-                        Some(_) => println!("stale      {out}: run `catalyst render` and commit the result"),
-                        None => {}
-                    }
+            // Stale files and orphans are summarized, a line per Sovereign,
+            // when everything rendered (else nothing was compared).
+            let summarized = |d: &&catalyst_diag::Diagnostic| catalyst_ops::CHECK_SUMMARIZED.contains(&d.code);
+            let failed = r.diagnostics.iter().any(|d| d.is_error() && !summarized(&d));
+            let shown = Diagnostics(r.diagnostics.iter().filter(|d| failed || !summarized(d)).cloned().collect());
+            print_diagnostics(&shown, &r.sources, format, color);
+            if !failed {
+                let lines = catalyst_ops::check_summary(r);
+                let up_to_date = !r.has_errors();
+                for l in lines.iter().take(if quiet && up_to_date { 0 } else { lines.len() }) {
+                    println!("{l}");
                 }
             }
         }
@@ -926,21 +1210,32 @@ fn print_check(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode
 fn print_diff(
     d: &catalyst_diff::FleetDiff,
     r: &Report,
-    format: Format,
+    format: DiffFormat,
     stat: bool,
     color_err: bool,
     color_out: bool,
 ) -> ExitCode {
     match format {
-        Format::Json => {
+        DiffFormat::Markdown | DiffFormat::Html => {
+            // The document goes to stdout; problems (and warnings) to stderr.
+            print_diagnostics(&r.diagnostics, &r.sources, Format::Human, color_err);
+            if r.has_errors() {
+                eprintln!("nothing was compared: the render failed");
+            } else if format == DiffFormat::Html {
+                print!("{}", catalyst_diff::html(d));
+            } else {
+                print!("{}", catalyst_diff::markdown(d));
+            }
+        }
+        DiffFormat::Json => {
             let mut doc = catalyst_diff::to_json(d);
             let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
             doc["errors"] = diags["errors"].clone();
             doc["diagnostics"] = diags["diagnostics"].clone();
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        Format::Human => {
-            print_diagnostics(&r.diagnostics, &r.sources, format, color_err);
+        DiffFormat::Human => {
+            print_diagnostics(&r.diagnostics, &r.sources, Format::Human, color_err);
             if r.has_errors() {
                 eprintln!("nothing was compared: the render failed");
             } else if stat {
@@ -957,6 +1252,39 @@ fn print_diff(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn print_bumps(
+    since: &str,
+    changes: &[catalyst_ops::bumps::ChartChange],
+    r: &Report,
+    format: Format,
+    color: bool,
+) -> ExitCode {
+    match format {
+        Format::Json => {
+            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
+            let doc = serde_json::json!({
+                "since": since,
+                "blueprints": changes.iter().map(|c| serde_json::json!({
+                    "name": c.name, "dir": c.dir, "from": c.from, "to": c.to, "files": c.files, "bumped": c.bumped,
+                })).collect::<Vec<_>>(),
+                "errors": r.diagnostics.error_count(),
+                "diagnostics": diags["diagnostics"],
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            print_diagnostics(&r.diagnostics, &r.sources, format, color);
+            let bad = changes.iter().filter(|c| !c.bumped).count();
+            match (changes.len(), bad) {
+                (0, _) => println!("no chart changed since {since}"),
+                (n, 0) => println!("{n} chart(s) changed since {since}, each with a higher version"),
+                (n, b) => println!("{n} chart(s) changed since {since}, {b} without a version bump"),
+            }
+        }
+    }
+    exit_for(r)
 }
 
 fn print_affected(a: &catalyst_ops::affected::Affected, format: ListFormat) {
@@ -996,13 +1324,19 @@ fn print_affected(a: &catalyst_ops::affected::Affected, format: ListFormat) {
                 }
             }
             for r in &a.removed {
-                println!("  {r}  (spec removed: delete its rendered output)");
+                println!("  {r}  (spec removed: `catalyst render --prune` removes its rendered output)");
             }
         }
     }
 }
 
-fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {
+fn print_render(
+    r: &Report,
+    format: Format,
+    quiet: bool,
+    color: bool,
+    elapsed: Option<std::time::Duration>,
+) -> ExitCode {
     match format {
         Format::Json => {
             let sovs: Vec<serde_json::Value> = r
@@ -1031,7 +1365,9 @@ fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCod
         }
         Format::Human => {
             print_diagnostics(&r.diagnostics, &r.sources, format, color);
-            if r.has_errors() {
+            // A prune refused after the Sovereigns were written is an
+            // error, but not one that stopped the writing.
+            if r.has_errors() && r.sovereigns.iter().all(|s| s.outcome.is_none()) {
                 eprintln!("nothing was written");
             } else if !quiet {
                 let skipped = r.sovereigns.iter().filter(|s| s.outcome == Some(Outcome::Skipped)).count();
@@ -1055,6 +1391,10 @@ fn print_render(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCod
                         println!("{n}");
                     }
                 }
+                for o in r.orphans.iter().filter(|o| o.pruned) {
+                    println!("pruned    {} (its spec is gone)", o.shown);
+                }
+                println!("{}", output::render_summary(r, elapsed));
             }
         }
     }

@@ -301,3 +301,62 @@ fn an_image_only_blueprint_without_templates_fails_the_smoke_render() {
     assert_eq!(doc["diagnostics"][0]["code"], "smoke-render", "{doc}");
     assert!(doc["diagnostics"][0]["message"].as_str().unwrap().contains("renders no resources"), "{doc}");
 }
+
+/// `package` vendors a chart and only then knows what it runs: a flux2
+/// chart whose appVersion is not the matrix's Flux release is refused
+/// before anything is written; the matrix's release packages. The flux2
+/// chart is a stand-in served from a local chart repository (the upstream
+/// is unreachable here) with the real name and version.
+#[test]
+fn package_refuses_a_vendored_chart_running_another_release_than_the_matrix() {
+    let helms = helms();
+    let Some(helm) = helms.last() else { return };
+    for (app_version, refused) in [("2.8.0", true), ("v2.9.0", false)] {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let cat_dir = catalog_copy(root);
+        let catalog = catalyst_catalog::load(&cat_dir, &Default::default()).unwrap();
+        let up = upstreams(&catalog).into_iter().find(|u| u.name == "flux2").expect("bp-flux's flux2");
+        let src = root.join("flux2");
+        standin(&src, &up);
+        let chart_yaml = std::fs::read_to_string(src.join("Chart.yaml")).unwrap();
+        write(&src.join("Chart.yaml"), &format!("{chart_yaml}appVersion: {app_version}\n"));
+        let repo_dir = root.join("repo");
+        std::fs::create_dir_all(&repo_dir).unwrap();
+        let home = root.join("h");
+        let mut c = helm_cmd(helm, &home);
+        c.arg("package").arg(&src).arg("-d").arg(&repo_dir);
+        run_ok(c, "helm package flux2");
+        let http = TestHttpServer::start(&repo_dir);
+        let mut c = helm_cmd(helm, &home);
+        c.args(["repo", "index"]).arg(&repo_dir).args(["--url", &http.url]);
+        run_ok(c, "helm repo index");
+        write(
+            &root.join("mirrors.yaml"),
+            &format!("mirrors:\n  - from: \"{}\"\n    to: \"{}\"\n", up.repository, http.url),
+        );
+        let o = catalyst_env(
+            root,
+            &[
+                ("HELM", &helm.to_string_lossy()),
+                ("CATALYST_MIRRORS", &root.join("mirrors.yaml").to_string_lossy()),
+                ("CATALYST_CACHE_DIR", &root.join("cache").to_string_lossy()),
+            ],
+            &["--catalog", "cat", "package", "cat/platform/flux", "-d", "dist", "--format", "json"],
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let codes: Vec<&str> =
+            doc["diagnostics"].as_array().into_iter().flatten().filter_map(|d| d["code"].as_str()).collect();
+        if refused {
+            assert_eq!(o.status.code(), Some(1), "{doc}{}", text(&o.stderr));
+            assert_eq!(codes, ["matrix-app-version"], "{doc}");
+            let message = doc["diagnostics"][0]["message"].as_str().unwrap();
+            assert!(message.contains("runs `flux` 2.8.0, but the version matrix says 2.9.0"), "{message}");
+            assert!(!root.join("dist").exists(), "nothing is written");
+        } else {
+            assert_eq!(o.status.code(), Some(0), "{doc}{}", text(&o.stderr));
+            assert!(root.join("dist/bp-flux-1.2.0.tgz").is_file(), "{doc}");
+        }
+        drop(http);
+    }
+}

@@ -9,7 +9,7 @@ use common::*;
 fn render_check_passes_on_the_committed_examples() {
     let o = catalyst(&repo(), &["render", "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
-    assert_eq!(text(&o.stdout).matches("up to date").count(), 2, "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("render --check: 2 Sovereigns up to date"), "{}", text(&o.stdout));
 }
 
 #[test]
@@ -29,11 +29,14 @@ fn render_check_names_a_hand_edited_file_and_writes_nothing() {
     let before = tree(&d);
     let o = catalyst(t.path(), &["--catalog", &cat, "render", "--check"]);
     assert_eq!(o.status.code(), Some(1));
-    let err = text(&o.stderr);
-    assert!(err.contains("hz-fsn-dmz-prod/blueprints/bp-powerdns.yaml differs from a fresh render"), "{err}");
-    assert!(err.contains("hz-fsn-mgt-prod/blueprints/bp-grafana.yaml is missing"), "{err}");
-    assert!(!err.contains("NOTES.md"), "{err}");
-    assert!(text(&o.stdout).contains("stale      clusters/omantel.omani.works"), "{}", text(&o.stdout));
+    // One line for the Sovereign, naming its files, then the totals.
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("stale      clusters/omantel.omani.works: edited by hand; 2 files: hz-fsn-dmz-prod/blueprints/bp-powerdns.yaml (changed), hz-fsn-mgt-prod/blueprints/bp-grafana.yaml (missing)"),
+        "{out}"
+    );
+    assert!(out.ends_with("render --check: 1 of 1 Sovereign stale (2 files), 0 up to date; run `catalyst render` and commit the result\n"), "{out}");
+    assert!(!out.contains("NOTES.md") && !text(&o.stderr).contains("NOTES.md"), "{out}");
     assert_same_tree(&before, &tree(&d), "render --check wrote");
 
     let o = catalyst(t.path(), &["--catalog", &cat, "render", "--check", "--format", "json"]);

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use catalyst_testkit::{
+    DOCKER_REGISTRY, FCGIWRAP, GIT_HTTP_BACKEND, GIT_SHELL, HELM3, HELM4, HTPASSWD, NGINX, PRLIMIT, PYTHON3, SSHD,
+};
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
@@ -25,19 +29,10 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The snapshot corpus, or `None` (with a message) where ../shared is absent.
+/// The snapshot corpus (../shared/openova-snapshot); where it is missing the
+/// test fails (`None` only where a developer allowed skips).
 pub fn snapshot() -> Option<PathBuf> {
-    let p = repo().join("../shared/openova-snapshot");
-    if p.is_dir() {
-        Some(p.canonicalize().unwrap())
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have ../shared beside the checkout (../shared/openova-snapshot)"
-        );
-        eprintln!("skipped: ../shared/openova-snapshot is absent (a fresh clone without shared/); CI always has it");
-        None
-    }
+    catalyst_testkit::shared("openova-snapshot")
 }
 
 /// Every regular file under `dir`, by relative path.
@@ -108,8 +103,8 @@ pub struct TestRegistry {
 }
 
 impl TestRegistry {
-    /// `None` (with a message) where docker-registry is not installed,
-    /// outside CI; in CI it must be there.
+    /// Where docker-registry is missing the test fails (`None` only where a
+    /// developer allowed skips: catalyst_testkit).
     pub fn start() -> Option<TestRegistry> {
         Self::prepare().map(PendingRegistry::serve)
     }
@@ -118,20 +113,13 @@ impl TestRegistry {
     /// registry starts with [`PendingRegistry::serve`] (late, for tests of
     /// what happens while it is not there yet).
     pub fn prepare() -> Option<PendingRegistry> {
-        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file());
-        let Some(bin) = bin else {
-            assert!(std::env::var_os("CI").is_none(), "CI must provide docker-registry (.ci/run installs it)");
-            eprintln!("skipped: docker-registry is not installed");
-            return None;
-        };
+        let bin = DOCKER_REGISTRY.require()?;
+        let htpasswd = HTPASSWD.require()?;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let addr = format!("127.0.0.1:{port}");
         let (user, password) = ("catalyst".to_string(), format!("pw-{port}-{}", std::process::id()));
-        let ht = Command::new("htpasswd").args(["-Bbn", &user, &password]).output().expect("htpasswd (apache2-utils)");
+        let ht = Command::new(htpasswd).args(["-Bbn", &user, &password]).output().expect("htpasswd");
         std::fs::write(dir.path().join("htpasswd"), &ht.stdout).unwrap();
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\nauth:\n  htpasswd:\n    realm: catalyst-test\n    path: {ht}\n",
@@ -150,6 +138,21 @@ impl TestRegistry {
     pub fn oci(&self, path: &str) -> String {
         format!("oci://{}/{path}", self.addr)
     }
+
+    /// The digest the registry reports for `repo`'s manifest `reference`
+    /// (asked with curl: an oracle independent of catalyst's client).
+    pub fn manifest_digest(&self, repo: &str, reference: &str) -> String {
+        let head = Command::new("curl")
+            .args(["-sfI", "-u", &format!("{}:{}", self.user, self.password)])
+            .args(["-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
+            .arg(format!("http://{}/v2/{repo}/manifests/{reference}", self.addr))
+            .output()
+            .unwrap();
+        text(&head.stdout)
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
+            .expect("a Docker-Content-Digest header")
+    }
 }
 
 /// A registry prepared but not started.
@@ -163,6 +166,16 @@ pub struct PendingRegistry {
 }
 
 impl PendingRegistry {
+    /// The registry serving HTTPS with this certificate and key.
+    pub fn serve_with_tls(self, cert: &Path, key: &Path) -> TestRegistry {
+        let config = self.dir.path().join("config.yml");
+        let addr_line = format!("  addr: {}\n", self.addr);
+        let tls = format!("{addr_line}  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display());
+        let text = std::fs::read_to_string(&config).unwrap().replace(&addr_line, &tls);
+        std::fs::write(&config, text).unwrap();
+        self.serve()
+    }
+
     pub fn serve(self) -> TestRegistry {
         let mut cmd = Command::new(&self.bin);
         // The registry reads REGISTRY_* variables as configuration.
@@ -237,8 +250,10 @@ pub struct TestHttpServer {
 
 impl TestHttpServer {
     pub fn start(dir: &Path) -> TestHttpServer {
+        // No caller can go on without its chart repository: never a skip.
+        let python = PYTHON3.need();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("python3")
+        let child = Command::new(python)
             .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
             .arg(dir)
             .stdout(std::process::Stdio::null())
@@ -294,22 +309,18 @@ impl TestGitServer {
     }
 
     fn start_with(tls: bool) -> Option<TestGitServer> {
-        let have = |b: &str| ["/usr/sbin/", "/usr/bin/"].iter().any(|d| Path::new(&format!("{d}{b}")).is_file());
-        if !have("nginx") || !have("fcgiwrap") {
-            assert!(std::env::var_os("CI").is_none(), "CI must provide nginx and fcgiwrap (.ci/run installs them)");
-            eprintln!("skipped: nginx or fcgiwrap is not installed");
-            return None;
-        }
-        let backend = ["/usr/lib/git-core/git-http-backend", "/usr/libexec/git-core/git-http-backend"]
-            .into_iter()
-            .find(|p| Path::new(p).is_file())?;
+        let nginx = NGINX.require()?;
+        let fcgiwrap = FCGIWRAP.require()?;
+        let backend = GIT_HTTP_BACKEND.require()?;
+        let htpasswd = HTPASSWD.require()?;
+        let backend = backend.display();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir_all(d.join("repos")).unwrap();
         std::fs::create_dir_all(d.join("tmp")).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (user, password) = ("gitops".to_string(), format!("git-pw-{port}"));
-        let ht = Command::new("htpasswd").args(["-bnm", &user, &password]).output().expect("htpasswd");
+        let ht = Command::new(htpasswd).args(["-bnm", &user, &password]).output().expect("htpasswd");
         std::fs::write(d.join("htpasswd"), &ht.stdout).unwrap();
         let dd = d.display();
         if tls {
@@ -344,7 +355,7 @@ impl TestGitServer {
             "daemon off;\nuser root;\nworker_processes 1;\npid {dd}/nginx.pid;\nerror_log {dd}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dd}/tmp; fastcgi_temp_path {dd}/tmp; proxy_temp_path {dd}/tmp; uwsgi_temp_path {dd}/tmp; scgi_temp_path {dd}/tmp;\n  server {{\n    listen 127.0.0.1:{listen};\n    client_max_body_size 0;\n    location / {{\n      auth_basic \"git\";\n      auth_basic_user_file {dd}/htpasswd;\n      fastcgi_pass unix:{dd}/fcgi.sock;\n      include /etc/nginx/fastcgi_params;\n      fastcgi_param SCRIPT_FILENAME {backend};\n      fastcgi_param GIT_PROJECT_ROOT {dd}/repos;\n      fastcgi_param GIT_HTTP_EXPORT_ALL \"\";\n      fastcgi_param REMOTE_USER $remote_user;\n      fastcgi_param PATH_INFO $uri;\n    }}\n  }}\n}}\n"
         );
         std::fs::write(d.join("nginx.conf"), conf).unwrap();
-        let fcgi = Command::new("fcgiwrap")
+        let fcgi = Command::new(fcgiwrap)
             .arg("-s")
             .arg(format!("unix:{dd}/fcgi.sock"))
             .stdout(std::process::Stdio::null())
@@ -356,7 +367,7 @@ impl TestGitServer {
             assert!(std::time::Instant::now() < deadline, "fcgiwrap did not start");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let nginx = Command::new("nginx")
+        let nginx = Command::new(nginx)
             .arg("-c")
             .arg(d.join("nginx.conf"))
             .arg("-p")
@@ -391,9 +402,25 @@ impl TestGitServer {
     }
 }
 
+impl TestGitServer {
+    /// The processes the server started (fcgiwrap, nginx's master).
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(std::process::Child::id).collect()
+    }
+}
+
 impl Drop for TestGitServer {
     fn drop(&mut self) {
         for c in &mut self.children {
+            // SIGTERM first: nginx's master then stops its worker, which a
+            // SIGKILL of the master would leave running for good.
+            let pid = libc::pid_t::try_from(c.id()).unwrap();
+            // SAFETY: kill(2) on our own child, which is not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while matches!(c.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -414,12 +441,8 @@ pub struct TestSshGitServer {
 
 impl TestSshGitServer {
     pub fn start() -> Option<TestSshGitServer> {
-        let git_shell = ["/usr/bin/git-shell", "/usr/local/bin/git-shell"].into_iter().find(|p| Path::new(p).is_file());
-        if !Path::new("/usr/sbin/sshd").is_file() || git_shell.is_none() {
-            assert!(std::env::var_os("CI").is_none(), "CI must provide sshd (.ci/run installs openssh-server)");
-            eprintln!("skipped: sshd is not installed");
-            return None;
-        }
+        let sshd = SSHD.require()?;
+        let git_shell = GIT_SHELL.require()?;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -437,7 +460,7 @@ impl TestSshGitServer {
             d.join("authorized_keys"),
             format!(
                 "command=\"{} -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-pty {client_pub}",
-                git_shell.unwrap()
+                git_shell.display()
             ),
         )
         .unwrap();
@@ -448,7 +471,7 @@ impl TestSshGitServer {
         )
         .unwrap();
         std::fs::create_dir_all("/run/sshd").ok();
-        let child = Command::new("/usr/sbin/sshd")
+        let child = Command::new(sshd)
             .args(["-D", "-f"])
             .arg(d.join("sshd_config"))
             .stdout(std::process::Stdio::null())
@@ -529,6 +552,18 @@ pub fn golden_catalog_into(root: &Path) {
     copy_tree(&repo().join("golden/_catalog"), root);
 }
 
+/// The golden test catalog with what every render reads at the paths this
+/// repository has them (the spec schema, the Blueprint template): the
+/// start of a test fleet.
+pub fn golden_workspace_into(root: &Path) {
+    golden_catalog_into(root);
+    for rel in ["schemas/sovereign.schema.json", "compiler/catalyst-render/templates/blueprint.yaml.j2"] {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(rel), p).unwrap();
+    }
+}
+
 /// Copies every file under `from` to the same place under `to`.
 pub fn copy_tree(from: &Path, to: &Path) {
     for (rel, bytes) in tree(from) {
@@ -602,25 +637,11 @@ pub fn entries(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// The real helm binaries: set by .ci/run, or installed there before.
+/// The real helm binaries, Helm 3 then Helm 4 (scripts/setup fetches both).
+/// Where one is missing the test fails; where a developer allowed skips,
+/// the ones there are.
 pub fn helms() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for (var, dir) in [("CATALYST_TEST_HELM3", "helm3"), ("CATALYST_TEST_HELM4", "helm4")] {
-        let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/catalyst/tools")
-                .join(dir)
-                .join("helm")
-        });
-        if p.is_file() {
-            out.push(p);
-        }
-    }
-    if out.len() < 2 {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide helm 3 and helm 4 (.ci/run installs them)");
-        eprintln!("skipped parts: helm 3/4 not installed (run .ci/run once)");
-    }
-    out
+    [&HELM3, &HELM4].into_iter().filter_map(|h| h.require()).collect()
 }
 
 /// What a bounded run of a command gave.
@@ -632,23 +653,12 @@ pub struct Bounded {
     pub timed_out: bool,
 }
 
-/// util-linux's prlimit, where installed (CI must have it: hostile runs
-/// are memory-capped through it).
+/// util-linux's prlimit: hostile runs are memory-capped through it. Where it
+/// is missing the test fails (where a developer allowed skips, the runs are
+/// not capped).
 pub fn prlimit() -> Option<&'static Path> {
     static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            let p = ["/usr/bin/prlimit", "/bin/prlimit"].into_iter().map(PathBuf::from).find(|p| p.is_file());
-            if p.is_none() {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI must provide util-linux prlimit: the runs are memory-capped"
-                );
-                eprintln!("note: util-linux prlimit is not installed; runs are not memory-capped");
-            }
-            p
-        })
-        .as_deref()
+    FOUND.get_or_init(|| PRLIMIT.require()).as_deref()
 }
 
 /// The catalyst binary as a command, its address space capped at `memory`
@@ -709,4 +719,10 @@ pub fn run_killed_after(mut cmd: Command, timeout: std::time::Duration) -> Bound
         elapsed: start.elapsed(),
         timed_out,
     }
+}
+
+/// Writes `text` to `path`, creating the folders above it.
+pub fn write_file(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
 }

@@ -2,7 +2,7 @@
 //! file forged to list files catalyst did not write, a disk that fills in
 //! the middle of a fleet. Each runs the real binary on a real file system;
 //! the full disk is a real tmpfs of a few megabytes, mounted by the test
-//! (it needs root, as CI and `.ci/run` have).
+//! (it needs root, as CI and `scripts/test` have).
 
 mod common;
 
@@ -225,7 +225,7 @@ impl Tmpfs {
         match o {
             Ok(o) if o.status.success() => Tmpfs(at.to_path_buf()),
             Ok(o) => panic!(
-                "this test mounts a small tmpfs to fill a disk for real and needs root (CI and `bash .ci/run` run as root): {}",
+                "this test mounts a small tmpfs to fill a disk for real and needs root (CI and `scripts/test` run as root): {}",
                 text(&o.stderr)
             ),
             Err(e) => panic!("cannot run mount (util-linux) to fill a disk for real: {e}"),

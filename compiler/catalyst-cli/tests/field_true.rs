@@ -266,3 +266,49 @@ fn render_reports_a_malformed_matrix_itself() {
     assert!(all.contains("`spec.runtime[0].version` is not valid") && all.contains("catalog.yaml:"), "{all}");
     assert!(!dir.join("catalyst.lock").exists(), "nothing is written");
 }
+
+/// Phase-0's own Flux objects (the flux-system source and Kustomization
+/// the module writes before Flux runs) are held to the matrix's release as
+/// render's are: an apiVersion it does not serve, a field it does not know
+/// and a literal of the wrong type are each refused at main.tf's line; the
+/// computed values (`var.gitops_repo_url`) are not guessed at.
+#[test]
+fn phase0_flux_objects_are_held_to_the_matrix_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    let main_tf = cat.join("infra/hetzner/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).expect(needle) + 1;
+    let (oci, prune) = (line_of("kind       = \"OCIRepository\"") - 1, line_of("prune     = true"));
+    patch(
+        &main_tf,
+        "        apiVersion = \"source.toolkit.fluxcd.io/v1\"\n        kind       = \"OCIRepository\"",
+        "        apiVersion = \"source.toolkit.fluxcd.io/v1beta1\"\n        kind       = \"OCIRepository\"",
+    );
+    patch(&main_tf, "          prune     = true\n", "          prune     = \"yes\"\n          waitFor   = true\n");
+    let out = catalyst(&cat, &["validate"]);
+    let all = output(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    for (code, message, line) in [
+        (
+            "unserved-version",
+            "Phase-0 writes OCIRepository `flux-system` as source.toolkit.fluxcd.io/v1beta1: flux 2.9.0 does not serve",
+            oci,
+        ),
+        (
+            "phase0-object-invalid",
+            "Phase-0 writes Kustomization `flux-system` with spec.prune: must be a boolean",
+            prune,
+        ),
+        (
+            "phase0-object-invalid",
+            "Phase-0 writes Kustomization `flux-system` with spec.waitFor: unknown field",
+            prune + 1,
+        ),
+    ] {
+        assert!(all.contains(&format!("error[{code}]: {message}")), "{code} {message}: {all}");
+        assert!(all.contains(&format!("infra/hetzner/main.tf:{line}:")), "line {line}: {all}");
+    }
+    assert!(all.contains("write `apiVersion = \"source.toolkit.fluxcd.io/v1\"`"), "{all}");
+    assert!(all.contains("3 errors found"), "only these three (the Secrets and computed values pass): {all}");
+}

@@ -501,7 +501,9 @@ fn unchanged_blueprint_files_are_taken_over_from_the_previous_render() {
 
     let o = catalyst(root, &["render", "--check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("bp-base.yaml"), "{}", text(&o.stderr));
+    // The lock (edited too) says the inputs are today's: edited by hand.
+    assert!(text(&o.stdout).contains(": edited by hand; 2 files: catalyst.lock (changed), "), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("/blueprints/bp-base.yaml (changed)"), "{}", text(&o.stdout));
     render(root, &["--force"]);
     assert_eq!(tree(&dir)[&base], files[&base], "--force renders it anew");
     let o = catalyst(root, &["render", "--check"]);

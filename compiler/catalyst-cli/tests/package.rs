@@ -155,7 +155,8 @@ fn hollow_chart_guard_catches_a_missing_upstream_and_honours_the_opt_out() {
     std::fs::remove_dir_all(chart.join("charts")).unwrap();
     std::fs::remove_file(chart.join("Chart.lock")).ok();
     let (code, doc, _) = package_json(t.path(), &chart, &t.path().join("out"), None);
-    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("dependency-unavailable")), "{doc}");
+    // (Its repository is not reachable from here: a network failure, exit 3.)
+    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (3, Some("network-unreachable")), "{doc}");
     // ...and with vendoring off, the hollow-chart guard catches it.
     let o = catalyst(
         t.path(),
@@ -269,14 +270,16 @@ fn blueprint_consistency_guards_run_before_packaging() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!t.path().join("out").exists());
     // Passing: an untouched Blueprint gets past these guards (and stops at
-    // vendoring, since its upstream repository is not reachable from here).
+    // vendoring, since its upstream repository is not reachable from here:
+    // a network failure).
     let o = catalyst(
         t.path(),
         &["--catalog", "cat", "package", "cat/platform/flux", "-d", "out2", "--skip-smoke-render", "--format", "json"],
     );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec!["dependency-unavailable"], "{doc}");
+    assert_eq!(codes, vec!["network-unreachable"], "{doc}");
+    assert_eq!(o.status.code(), Some(3), "{doc}");
 }
 
 fn package_to(root: &Path, chart: &Path) -> PathBuf {

@@ -47,19 +47,6 @@ impl Ctx<'_> {
 
 const OCI_MANIFEST: &str = "Accept: application/vnd.oci.image.manifest.v1+json";
 
-/// The digest the registry reports for `repo`'s manifest `reference`.
-fn manifest_digest(reg: &TestRegistry, repo: &str, reference: &str) -> String {
-    let head = Command::new("curl")
-        .args(["-sfI", "-u", &format!("{}:{}", reg.user, reg.password), "-H", OCI_MANIFEST])
-        .arg(format!("http://{}/v2/{repo}/manifests/{reference}", reg.addr))
-        .output()
-        .unwrap();
-    text(&head.stdout)
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest: ").map(|d| d.trim().to_string()))
-        .expect("a Docker-Content-Digest header")
-}
-
 #[test]
 fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
     let Some(reg) = TestRegistry::start() else { return };
@@ -94,7 +81,7 @@ fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
     assert!(out.contains("verified"), "{out}");
 
     // The signature image is cosign's format.
-    let digest = manifest_digest(&reg, "charts/signed", "1.0.0");
+    let digest = reg.manifest_digest("charts/signed", "1.0.0");
     let sig_tag = digest.replace(':', "-") + ".sig";
     let sig: serde_json::Value = serde_json::from_slice(&cx.curl(&[
         "-H",
@@ -158,7 +145,7 @@ fn signatures_verify_and_fail_on_wrong_key_moved_tag_and_removed_signature() {
         0,
         "restored content verifies again"
     );
-    let sig_digest = manifest_digest(&reg, "charts/signed", &sig_tag);
+    let sig_digest = reg.manifest_digest("charts/signed", &sig_tag);
     cx.curl(&["-X", "DELETE", &format!("http://{}/v2/charts/signed/manifests/{sig_digest}", reg.addr)]);
     let (code, out) = cx.run(&["verify", &target, "--key", "cosign.pub", "--plain-http"]);
     assert_eq!(code, 1, "{out}");
@@ -182,6 +169,7 @@ fn a_key_needs_a_password_source() {
 
 #[test]
 fn sbom_attestations_describe_the_chart_and_verify() {
+    let Some(validator) = catalyst_testkit::PYSPDXTOOLS.require() else { return };
     let Some(reg) = TestRegistry::start() else { return };
     let t = tempfile::tempdir().unwrap();
     let cx = Ctx { reg: &reg, dir: t.path() };
@@ -240,7 +228,7 @@ fn sbom_attestations_describe_the_chart_and_verify() {
 
     // The attestation as stored: a DSSE envelope over an in-toto statement
     // whose predicate is the SPDX document.
-    let digest = manifest_digest(&reg, "charts/bp-sbom", "1.0.0");
+    let digest = reg.manifest_digest("charts/bp-sbom", "1.0.0");
     let att: serde_json::Value = serde_json::from_slice(&cx.curl(&[
         "-H",
         OCI_MANIFEST,
@@ -278,6 +266,31 @@ fn sbom_attestations_describe_the_chart_and_verify() {
     let files: Vec<&str> = spdx["files"].as_array().unwrap().iter().map(|f| f["fileName"].as_str().unwrap()).collect();
     assert!(files.contains(&"./bp-sbom/Chart.yaml") && files.contains(&"./bp-sbom/charts/web-2.3.4.tgz"), "{files:?}");
     assert!(spdx["files"][0]["checksums"].as_array().unwrap().iter().any(|c| c["algorithm"] == "SHA256"));
+
+    // Valid SPDX 2.3 as the SPDX project's own validator sees it; and the
+    // validator does reject the defect this SBOM once had (the chart's
+    // package saying its files were not analyzed while containing them).
+    let (ok, out) = pyspdxtools(&validator, t.path(), spdx);
+    assert!(ok, "pyspdxtools rejects the attested SBOM:\n{out}");
+    let mut defect = spdx.clone();
+    defect["packages"][0]["filesAnalyzed"] = serde_json::json!(false);
+    defect["packages"][0].as_object_mut().unwrap().remove("packageVerificationCode");
+    let (ok, out) = pyspdxtools(&validator, t.path(), &defect);
+    assert!(
+        !ok && out.contains("files_analyzed is False"),
+        "pyspdxtools accepted files listed under filesAnalyzed: false:\n{out}"
+    );
+}
+
+/// Runs `pyspdxtools` (validation only) over `doc`: whether it found the
+/// document valid, and what it said.
+fn pyspdxtools(tool: &Path, dir: &Path, doc: &serde_json::Value) -> (bool, String) {
+    // The tool picks the format by the file's ending.
+    let file = dir.join("sbom.spdx.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+    let o = Command::new(tool).arg("--infile").arg(&file).output().unwrap();
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    (o.status.success() && !out.contains("invalid"), out)
 }
 
 /// A registry that is not up yet (connection refused, a real transient

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,16 +17,10 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The real helm (4); where it is missing the test fails (`None` only where
+/// a developer allowed skips).
 fn helm() -> Option<PathBuf> {
-    let p = std::env::var_os("CATALYST_TEST_HELM4").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/catalyst/tools/helm4/helm")
-    });
-    if p.is_file() {
-        Some(p)
-    } else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide helm");
-        None
-    }
+    catalyst_testkit::HELM4.require()
 }
 
 /// A stand-in upstream chart `name`-`version` (the real upstreams are not
@@ -47,23 +42,53 @@ fn standin(root: &Path, repo_dir: &Path, name: &str, version: &str, marker: &str
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
-/// `helm repo index` (the real helm) writes index.yaml with digests.
+/// `helm repo index` (the real helm) writes index.yaml with digests; where
+/// a developer allowed skips and helm is missing, [`hand_index`].
 fn index(repo_dir: &Path, url: &str) {
-    let Some(h) = helm() else {
-        // Without helm, write a minimal index by hand.
-        let mut s = String::from("apiVersion: v1\nentries:\n");
-        for e in std::fs::read_dir(repo_dir).unwrap().flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = f.strip_suffix(".tgz") {
-                let (n, v) = stem.rsplit_once('-').unwrap();
-                s.push_str(&format!("  {n}:\n  - name: {n}\n    version: {v}\n    urls: [{f}]\n"));
-            }
-        }
-        std::fs::write(repo_dir.join("index.yaml"), s).unwrap();
-        return;
-    };
+    let Some(h) = helm() else { return hand_index(repo_dir) };
     let o = Command::new(h).args(["repo", "index"]).arg(repo_dir).args(["--url", url]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+/// An index.yaml written without helm, as a static chart repository may
+/// have one: every archive of `repo_dir`, the versions of a chart together
+/// under its one name (a mapping key may not repeat), relative URLs, no
+/// digests.
+fn hand_index(repo_dir: &Path) {
+    let mut charts: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for e in std::fs::read_dir(repo_dir).unwrap().flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if let Some((n, v)) = f.strip_suffix(".tgz").and_then(|stem| stem.rsplit_once('-')) {
+            charts.entry(n.to_string()).or_default().push((v.to_string(), f.clone()));
+        }
+    }
+    let mut s = String::from("apiVersion: v1\nentries:\n");
+    for (n, mut versions) in charts {
+        versions.sort();
+        s.push_str(&format!("  {n}:\n"));
+        for (v, f) in versions {
+            s.push_str(&format!("  - name: {n}\n    version: {v}\n    urls: [{f}]\n"));
+        }
+    }
+    std::fs::write(repo_dir.join("index.yaml"), s).unwrap();
+}
+
+/// The (name, version) pairs an index.yaml lists, and whether it parsed:
+/// catalyst's own YAML reader refuses a mapping key written twice.
+fn listed(index: &Path) -> BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(index).unwrap();
+    let doc = catalyst_yaml::parse_one(&text, &Default::default())
+        .unwrap_or_else(|e| panic!("{} does not parse: {e:?}\n{text}", index.display()))
+        .unwrap()
+        .to_json();
+    let mut out = BTreeSet::new();
+    for (name, versions) in doc["entries"].as_object().unwrap() {
+        for v in versions.as_array().unwrap() {
+            assert_eq!(v["name"], name.as_str(), "{text}");
+            out.insert((name.clone(), v["version"].as_str().unwrap().to_string()));
+        }
+    }
+    out
 }
 
 fn umbrella(root: &Path, deps: &str) -> PathBuf {
@@ -217,9 +242,9 @@ fn mirrors_redirect_an_unreachable_upstream_without_editing_chart_yaml() {
     let before = std::fs::read_to_string(chart.join("Chart.yaml")).unwrap();
     let cache = root.join("cache").to_string_lossy().into_owned();
     let env = [("CATALYST_CACHE_DIR", cache.as_str())];
-    // Without the mirror: a clear error.
+    // Without the mirror: a clear error (a network failure: exit 3).
     let (code, doc) = package(root, &chart, &[], &env);
-    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (1, Some("dependency-unavailable")), "{doc}");
+    assert_eq!((code, doc["diagnostics"][0]["code"].as_str()), (3, Some("network-unreachable")), "{doc}");
     // With it, through the environment.
     std::fs::write(
         root.join("m.yaml"),
@@ -236,4 +261,49 @@ fn mirrors_redirect_an_unreachable_upstream_without_editing_chart_yaml() {
         lock.contains("https://charts.upstream.invalid/stable"),
         "the lock records the upstream, not the mirror:\n{lock}"
     );
+}
+
+/// The index written without helm (what a machine without helm used to get,
+/// with a chart's name written once per version, which catalyst rightly
+/// refused) lists what the real `helm repo index` lists, each chart under one
+/// key, and catalyst vendors the highest match of a range from it.
+#[test]
+fn an_index_written_without_helm_lists_each_chart_once_and_vendors() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let repo_dir = root.join("repo");
+    std::fs::create_dir_all(&repo_dir).unwrap();
+    for (name, version) in [("web", "2.3.4"), ("web", "2.4.0"), ("web", "3.0.0"), ("cache", "7.1.0")] {
+        standin(root, &repo_dir, name, version, "h");
+    }
+    let http = TestHttpServer::start(&repo_dir);
+    hand_index(&repo_dir);
+    let ours = listed(&repo_dir.join("index.yaml"));
+    assert_eq!(ours.len(), 4, "{ours:?}");
+
+    // The real helm's index of the same folder is the oracle.
+    let helm_dir = root.join("helm-indexed");
+    copy_tree(&repo_dir, &helm_dir);
+    std::fs::remove_file(helm_dir.join("index.yaml")).unwrap();
+    if let Some(h) = helm() {
+        let o = Command::new(h).args(["repo", "index"]).arg(&helm_dir).args(["--url", &http.url]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(listed(&helm_dir.join("index.yaml")), ours);
+    }
+
+    let chart = umbrella(
+        root,
+        &format!(
+            "  - name: web\n    version: \"^2.3.0\"\n    repository: \"{u}\"\n  - name: cache\n    version: \"7.1.0\"\n    repository: \"{u}\"\n",
+            u = http.url
+        ),
+    );
+    let cache = root.join("cache").to_string_lossy().into_owned();
+    let (code, doc) = package(root, &chart, &[], &[("CATALYST_CACHE_DIR", cache.as_str())]);
+    assert_eq!(code, 0, "{doc}");
+    let vendored: BTreeSet<String> = std::fs::read_dir(chart.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(vendored, BTreeSet::from(["cache-7.1.0.tgz".to_string(), "web-2.4.0.tgz".to_string()]));
 }

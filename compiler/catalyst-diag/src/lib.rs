@@ -89,6 +89,11 @@ pub struct Diagnostic {
     /// uses it to ignore problems of Blueprints a Sovereign does not use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blueprint: Option<String>,
+    /// The chain of errors below the message, outermost first (a network
+    /// failure's layers down to the operating system's words). The CLI
+    /// shows them as `Caused by:` lines with `-v`; JSON always has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -108,6 +113,7 @@ impl Diagnostic {
             help: None,
             notes: Vec::new(),
             blueprint: None,
+            causes: Vec::new(),
         }
     }
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
@@ -128,6 +134,15 @@ impl Diagnostic {
         self.notes.push(Note { message: message.into(), location });
         self
     }
+    /// The errors below this one, outermost first.
+    pub fn caused_by(mut self, causes: impl IntoIterator<Item = String>) -> Self {
+        self.causes.extend(causes);
+        self
+    }
+    /// Whether this is a transient network failure (see [`is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        is_transient(self.code)
+    }
     pub fn for_blueprint(mut self, name: impl Into<String>) -> Self {
         self.blueprint = Some(name.into());
         self
@@ -135,6 +150,16 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// Codes of failures to reach a server (connection refused, a name that
+/// does not resolve, a timeout): nothing is wrong with the input, trying
+/// again later may work. The CLI gives them their own exit code.
+pub const TRANSIENT_CODES: &[&str] = &["network-unreachable", "registry-timeout", "registry-unavailable"];
+
+/// Whether `code` names a transient network failure.
+pub fn is_transient(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
 }
 
 /// An ordered collection of diagnostics.
@@ -162,6 +187,14 @@ impl Diagnostics {
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+    /// Whether there are errors and every one of them is a transient
+    /// network failure: the run may pass when tried again, unchanged.
+    /// Errors with a code in `besides` (a summary such as
+    /// `release-failed`) do not count either way.
+    pub fn only_transient_errors(&self, besides: &[&str]) -> bool {
+        let mut errors = self.0.iter().filter(|d| d.is_error() && !besides.contains(&d.code)).peekable();
+        errors.peek().is_some() && errors.all(Diagnostic::is_transient)
     }
     pub fn len(&self) -> usize {
         self.0.len()
@@ -326,20 +359,49 @@ fn render_one(
         if let Some(line) = (loc.line > 0).then(|| sources.line(&loc.file, loc.line)).flatten() {
             // Never echo a secret back: keep the line up to the value, and
             // mask anything secret-shaped elsewhere on it.
-            let line: String = match secret_cols.get(&(&*loc.file, loc.line)) {
-                Some(&c) => format!("{}<redacted>", line.chars().take(c.saturating_sub(1)).collect::<String>()),
-                None => secrets::redact(line).into_owned(),
+            // The column in the line as shown; `None` where the place is
+            // past what is shown (after a secret, which is cut off).
+            let (line, column): (String, Option<usize>) = match secret_cols.get(&(&*loc.file, loc.line)) {
+                Some(&c) => (
+                    format!("{}<redacted>", line.chars().take(c.saturating_sub(1)).collect::<String>()),
+                    (loc.column <= c).then_some(loc.column.max(1)),
+                ),
+                None => {
+                    let shown = secrets::redact(line);
+                    let col = column_after_redaction(line, &shown, loc.column.max(1));
+                    (shown.into_owned(), Some(col))
+                }
             };
             // Long lines are shown as a window around the column.
-            let (line, col) = window(&visible(&line), loc.column.max(1));
+            let at = column.unwrap_or_else(|| line.chars().count().max(1));
+            let (line, col) = window(&visible(&line), at);
             let bar = paint(color, BLUE, "|");
             let _ = writeln!(out, "{:w$} {bar}", "", w = digits);
             let _ = writeln!(out, "{} {bar} {}", paint(color, BLUE, &loc.line.to_string()), line);
-            let prefix: String = line.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            if column.is_none() {
+                let _ =
+                    writeln!(out, "{:w$} {bar} (column {} is past a secret, not shown)", "", loc.column, w = digits);
+            }
+            // Columns count characters; a terminal gives a wide (CJK)
+            // character two cells and a combining mark none, so the caret
+            // line is measured in cells.
+            let prefix: String = line
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { "\t".to_string() } else { " ".repeat(cells(c)) })
+                .collect();
             let avail = line.chars().count().saturating_sub(col - 1).max(1);
             let width = loc.width.clamp(1, avail);
-            let _ =
-                writeln!(out, "{:w$} {bar} {prefix}{}", "", paint(color, sev_color, &"^".repeat(width)), w = digits);
+            let marked: usize = line.chars().skip(col - 1).take(width).map(cells).sum();
+            if column.is_some() {
+                let _ = writeln!(
+                    out,
+                    "{:w$} {bar} {prefix}{}",
+                    "",
+                    paint(color, sev_color, &"^".repeat(marked.max(1))),
+                    w = digits
+                );
+            }
         }
     }
     let pad = " ".repeat(gutter);
@@ -361,6 +423,34 @@ fn render_one(
     if let Some(h) = &d.help {
         let _ = writeln!(out, "{pad} = help: {}", visible(&secrets::redact(h)));
     }
+    if !d.causes.is_empty() {
+        let _ = writeln!(out, "{pad} Caused by:");
+        for c in &d.causes {
+            let _ = writeln!(out, "{pad}     {}", visible(&secrets::redact(c)));
+        }
+    }
+}
+
+/// Where 1-based column `col` of `line` is in `shown`, the line with its
+/// secrets replaced by `<redacted>`: shifted by what the replacements before
+/// it changed, or at the start of the replacement that covers it.
+fn column_after_redaction(line: &str, shown: &str, col: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (line.chars().collect(), shown.chars().collect());
+    let common = |x: &mut dyn Iterator<Item = (&char, &char)>| x.take_while(|(p, q)| p == q).count();
+    let prefix = common(&mut a.iter().zip(&b));
+    if col - 1 <= prefix {
+        return col;
+    }
+    let suffix = common(&mut a.iter().rev().zip(b.iter().rev())).min(a.len() - prefix).min(b.len() - prefix);
+    if col > a.len() - suffix {
+        return col - 1 - (a.len() - suffix) + (b.len() - suffix) + 1;
+    }
+    prefix + 1
+}
+
+/// Terminal cells `c` takes (tabs are kept as they are by the caller).
+fn cells(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
 /// At most `WIDTH` characters of `line` around 1-based column `col`, with
@@ -401,6 +491,9 @@ pub fn render_json(diags: &Diagnostics) -> String {
             d.help = d.help.as_deref().map(|h| secrets::redact(h).into_owned());
             for n in &mut d.notes {
                 n.message = secrets::redact(&n.message).into_owned();
+            }
+            for c in &mut d.causes {
+                *c = secrets::redact(c).into_owned();
             }
             d
         })
@@ -475,6 +568,70 @@ mod tests {
         let c = ["components", "domain", "topology"];
         assert_eq!(suggest("compnents", c), Some("components"));
         assert_eq!(suggest("zzz", c), None);
+    }
+
+    /// A caret under text after wide characters stands under that text on
+    /// a terminal: two cells per CJK character, none for a combining mark.
+    #[test]
+    fn carets_line_up_after_wide_characters() {
+        let mut s = Sources::new();
+        s.add("a.yaml", "名前: 東京 typo\nb: e\u{301}x typo\n");
+        let d = |line, col, width| {
+            Diagnostic::error("unknown-field", "x").at(Some(Location::new("a.yaml", line, col, width)))
+        };
+        let text = render_human(&Diagnostics(vec![d(1, 8, 4), d(1, 5, 2), d(2, 7, 4)]), &s, false);
+        let lines: Vec<&str> = text.lines().collect();
+        // `typo` starts at cell 12 of the first line (名前 and 東京 are two cells each).
+        assert!(lines.contains(&"1 | 名前: 東京 typo") && lines.contains(&"  |            ^^^^"), "{text}");
+        // 東京 itself: four cells of carets.
+        assert!(lines.contains(&"  |      ^^^^"), "{text}");
+        // `e` + U+0301 is one cell: `typo` starts at cell 7.
+        assert!(lines.contains(&"  |       ^^^^"), "{text}");
+    }
+
+    /// A secret earlier on the line is replaced by `<redacted>`: the caret
+    /// still stands under the place, or, past a secret whose line is cut
+    /// there, is not drawn at all (it stood under nothing).
+    #[test]
+    fn carets_stand_under_their_place_after_a_redacted_secret() {
+        let token = format!("ghp_{}", "A1b2C3d4".repeat(5));
+        let text = format!("org: {{name: {token}, bogus: 1}}\n");
+        let col = text.find("bogus").unwrap() + 1;
+        let mut s = Sources::new();
+        s.add("a.yaml", text.as_str());
+        let at = |code, col, width| Diagnostic::error(code, "x").at(Some(Location::new("a.yaml", 1, col, width)));
+        let out = render_human(&Diagnostics(vec![at("unknown-field", col, 5)]), &s, false);
+        assert!(!out.contains(&token), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines.iter().position(|l| l.starts_with("1 | ")).unwrap();
+        let caret = lines[shown + 1].find('^').unwrap();
+        assert_eq!(&lines[shown][caret..caret + 5], "bogus", "{out}");
+        // With the secret itself reported, the line is cut at it.
+        let out =
+            render_human(&Diagnostics(vec![at(SECRET_CODE, 13, token.len()), at("unknown-field", col, 5)]), &s, false);
+        assert!(!out.contains(&token) && !out.contains("bogus: 1"), "{out}");
+        assert!(out.contains(&format!("(column {col} is past a secret, not shown)")), "{out}");
+        assert_eq!(out.lines().filter(|l| l.contains('^')).count(), 1, "only the secret's carets: {out}");
+    }
+
+    #[test]
+    fn causes_are_printed_outermost_first() {
+        let d = Diagnostic::error("network-unreachable", "cannot reach r")
+            .help("retry")
+            .caused_by(["error sending request".to_string(), "Connection refused (os error 111)".to_string()]);
+        let text = render_human(&Diagnostics(vec![d.clone()]), &Sources::default(), false);
+        assert!(
+            text.contains(
+                " = help: retry\n Caused by:\n     error sending request\n     Connection refused (os error 111)\n"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render_json(&Diagnostics(vec![d.clone()]))).unwrap();
+        assert_eq!(json["diagnostics"][0]["causes"][1], "Connection refused (os error 111)");
+        assert!(Diagnostics(vec![d.clone()]).only_transient_errors(&[]));
+        let bad = Diagnostic::error("invalid-yaml", "x");
+        assert!(!Diagnostics(vec![d, bad]).only_transient_errors(&[]));
+        assert!(!Diagnostics::new().only_transient_errors(&[]));
     }
 
     #[test]

@@ -8,7 +8,11 @@ use catalyst_diag::secrets::redact;
 use catalyst_diag::visible;
 use serde_json::{Value, json};
 
-use crate::{Change, Entry, FieldChange, FleetDiff, Hunk, LineTag, LockChange, SovereignDiff, Status, UnitId};
+use crate::group::{fold_clusters, fqdns, name_list, own_entries, reach_line, shared_places, shared_variants};
+use crate::{Change, Entry, FieldChange, FleetDiff, Hunk, LineTag, LockChange, SovereignDiff, Status, UnitId, groups};
+
+/// How many Sovereigns a fleet-wide change names before `and N more`.
+pub(crate) const NAMES: usize = 8;
 
 /// ANSI styles, or nothing.
 struct Paint(bool);
@@ -67,10 +71,16 @@ pub(crate) fn show_value(v: Option<&Value>) -> String {
 }
 
 pub(crate) fn field_line(f: &FieldChange) -> String {
-    format!("{}: {} → {}", visible(&f.path), show_value(f.old.as_ref()), show_value(f.new.as_ref()))
+    let [path, old, new] = field_cells(f);
+    format!("{}: {old} → {new}", visible(&path))
 }
 
-fn lock_summary(l: &LockChange) -> String {
+/// A changed field's path, old and new value as shown (for tables).
+pub(crate) fn field_cells(f: &FieldChange) -> [String; 3] {
+    [f.path.clone(), show_value(f.old.as_ref()), show_value(f.new.as_ref())]
+}
+
+pub(crate) fn lock_summary(l: &LockChange) -> String {
     let mut parts = Vec::new();
     if let Some((a, b)) = &l.compiler {
         parts.push(format!("compiler {a} → {b}"));
@@ -82,8 +92,9 @@ fn lock_summary(l: &LockChange) -> String {
 }
 
 /// How an entry is named: the object (`HelmRelease/flux-system/bp-x`) with
-/// its file, or the file.
-fn entry_title(e: &Entry) -> String {
+/// its file, or the file; an object a chart renders with the HelmRelease
+/// that installs it, its host cluster and its template.
+pub(crate) fn entry_title(e: &Entry) -> String {
     let name = match (&e.old_id, &e.id) {
         (Some(old), new) => format!("{old} → {new}"),
         (None, id) => id.to_string(),
@@ -92,10 +103,46 @@ fn entry_title(e: &Entry) -> String {
         Some(old) => format!("{old} → {}", e.path),
         None => e.path.clone(),
     };
+    if let (Some(via), UnitId::Object(o)) = (&e.via, &e.id) {
+        return format!("{name}  installed by {via} on {}  ({file})", o.cluster);
+    }
     match e.id {
         UnitId::Object(_) => format!("{name}  {file}"),
         UnitId::File(_) if e.old_path.is_some() => file,
         UnitId::File(_) => name,
+    }
+}
+
+/// An entry's title, or, when the same change is on several host
+/// clusters, its title without the cluster and the clusters it is on.
+pub(crate) fn folded_title(e: &Entry, clusters: &[String]) -> String {
+    if clusters.is_empty() {
+        return entry_title(e);
+    }
+    let file = e.path.split_once('/').map_or(e.path.as_str(), |(_, rest)| rest);
+    match (&e.via, &e.id) {
+        (Some(via), id) => format!("{id}  installed by {via} on {}  ({file})", clusters.join(", ")),
+        (None, UnitId::Object(_)) => format!("{}  {file} on {}", e.id, clusters.join(", ")),
+        (None, UnitId::File(_)) => format!("{file} on {}", clusters.join(", ")),
+    }
+}
+
+/// An entry's details under its title: the lock's inputs, the changed
+/// fields, and the lines. Objects a chart renders show their fields only
+/// (not a dump of the manifests); so does a change shown once for many
+/// Sovereigns, whose lines would differ by line numbers only.
+fn entry_body(e: &Entry, p: &Paint, lines: bool, out: &mut String) {
+    if let Some(l) = &e.lock {
+        let _ = writeln!(out, "      {}", visible(&lock_summary(l)));
+    }
+    for f in &e.fields {
+        let _ = writeln!(out, "      {}", field_line(f));
+    }
+    if e.is_installed() || (!lines && (!e.fields.is_empty() || e.lock.is_some())) {
+        return;
+    }
+    for h in &e.hunks {
+        hunk_text(h, p, out);
     }
 }
 
@@ -116,33 +163,52 @@ fn hunk_text(h: &Hunk, p: &Paint, out: &mut String) {
     }
 }
 
-/// `2 changed, 1 added` for one Sovereign's entries.
-fn counts(s: &SovereignDiff) -> String {
+/// `resources: 2 changed, 1 added` for one Sovereign's entries.
+pub(crate) fn counts(s: &SovereignDiff) -> String {
     let mut parts = Vec::new();
-    for (objects, one, many) in [(true, "resource", "resources"), (false, "file", "files")] {
+    for (kind, one, many) in
+        [(0, "resource", "resources"), (1, "file", "files"), (2, "installed object", "installed objects")]
+    {
+        let of_kind = |e: &&Entry| match kind {
+            0 => e.is_object(),
+            1 => !e.is_object() && !e.is_installed(),
+            _ => e.is_installed(),
+        };
         let mut p = Vec::new();
         for c in [Change::Added, Change::Changed, Change::Renamed, Change::Moved, Change::Removed] {
-            let n = s.count(c, objects);
+            let n = s.entries.iter().filter(of_kind).filter(|e| e.change == c).count();
             if n > 0 {
                 p.push(format!("{n} {}", c.as_str()));
             }
         }
         if !p.is_empty() {
-            let total: usize = s.entries.iter().filter(|e| e.is_object() == objects).count();
+            let total: usize = s.entries.iter().filter(of_kind).count();
             parts.push(format!("{}: {}", if total == 1 { one } else { many }, p.join(", ")));
         }
     }
     parts.join("; ")
 }
 
+/// A Sovereign's line: new or removed with its size, or what changed in
+/// it (and how much of that is shown once for the fleet, when `own`, the
+/// entries shown under it, is fewer than all).
+pub(crate) fn sovereign_summary(s: &SovereignDiff, own: usize) -> String {
+    match s.status {
+        Status::Added => format!("new Sovereign, {}", sizes(s)),
+        Status::Removed => format!("Sovereign removed, {}", sizes(s)),
+        _ if own < s.entries.len() => format!("{} ({} shown above)", counts(s), s.entries.len() - own),
+        _ => counts(s),
+    }
+}
+
 /// What a whole Sovereign added or removed holds.
-fn sizes(s: &SovereignDiff) -> String {
+pub(crate) fn sizes(s: &SovereignDiff) -> String {
     let objects = s.entries.iter().filter(|e| e.is_object()).count();
     let files = s.entries.len() - objects;
     format!("{}, {}", plural(objects, "resource", "resources"), plural(files, "other file", "other files"))
 }
 
-fn totals(d: &FleetDiff) -> String {
+pub(crate) fn totals(d: &FleetDiff) -> String {
     let n = |st: Status| d.sovereigns.iter().filter(|s| s.status == st).count();
     let differ = d.sovereigns.len() - n(Status::Unchanged);
     if differ == 0 {
@@ -159,9 +225,19 @@ fn totals(d: &FleetDiff) -> String {
             res.push(format!("{k} {}", c.as_str()));
         }
     }
-    let files: usize = d.sovereigns.iter().map(|s| s.entries.iter().filter(|e| !e.is_object()).count()).sum();
+    let files: usize =
+        d.sovereigns.iter().map(|s| s.entries.iter().filter(|e| !e.is_object() && !e.is_installed()).count()).sum();
+    let mut installed = Vec::new();
+    for c in [Change::Added, Change::Changed, Change::Renamed, Change::Moved, Change::Removed] {
+        let k: usize = d.sovereigns.iter().map(|s| s.count_installed(c)).sum();
+        if k > 0 {
+            installed.push(format!("{k} {}", c.as_str()));
+        }
+    }
+    let installed =
+        if installed.is_empty() { String::new() } else { format!("; installed objects: {}", installed.join(", ")) };
     format!(
-        "{} ({} added, {} removed, {} changed), {} unchanged; resources: {}; {}",
+        "{} ({} added, {} removed, {} changed), {} unchanged; resources: {}; {}{installed}",
         plural(differ, "Sovereign differs", "Sovereigns differ"),
         n(Status::Added),
         n(Status::Removed),
@@ -172,31 +248,40 @@ fn totals(d: &FleetDiff) -> String {
     )
 }
 
-/// The full diff: per Sovereign, its objects and files that differ, each
-/// with its changed fields and lines; a summary line last.
+/// The full diff: first each change that is the same in several
+/// Sovereigns, once, with the Sovereigns it reaches; then per Sovereign its
+/// other objects and files that differ, each with its changed fields and
+/// lines; a summary line last.
 pub fn human(d: &FleetDiff, color: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
-    for s in d.sovereigns.iter().filter(|s| s.status != Status::Unchanged) {
-        let what = match s.status {
-            Status::Added => format!("new Sovereign, {}", sizes(s)),
-            Status::Removed => format!("Sovereign removed, {}", sizes(s)),
-            _ => counts(s),
-        };
+    let groups = groups(d);
+    let shared = shared_places(&groups);
+    for (g, v, first) in shared_variants(d, &groups) {
+        let _ = writeln!(
+            out,
+            "{}  {}: {}",
+            p.change(first.change, first.change.as_str()),
+            p.bold(&visible(&g.title)),
+            visible(&reach_line(d, g, v, NAMES))
+        );
+        entry_body(first, &p, false, &mut out);
+        let _ = writeln!(out, "      in {}", visible(&name_list(&fqdns(d, &v.sovereigns), NAMES)));
+        out.push('\n');
+    }
+    for (si, s) in d.sovereigns.iter().enumerate().filter(|(_, s)| s.status != Status::Unchanged) {
+        let own = own_entries(d, si, &shared);
+        if own.is_empty() && s.status == Status::Changed {
+            // Every change of it is shown above, with its count.
+            continue;
+        }
+        let what = sovereign_summary(s, own.len());
         let _ = writeln!(out, "{} ({}): {}", p.bold(&visible(&s.dir)), visible(&s.fqdn), p.status(s.status, &what));
-        let width = s.entries.iter().map(|e| e.change.as_str().len()).max().unwrap_or(0);
-        for e in &s.entries {
+        let width = own.iter().map(|e| e.change.as_str().len()).max().unwrap_or(0);
+        for (e, clusters) in fold_clusters(own) {
             let label = format!("{:width$}", e.change.as_str());
-            let _ = writeln!(out, "  {}  {}", p.change(e.change, &label), visible(&entry_title(e)));
-            if let Some(l) = &e.lock {
-                let _ = writeln!(out, "      {}", visible(&lock_summary(l)));
-            }
-            for f in &e.fields {
-                let _ = writeln!(out, "      {}", field_line(f));
-            }
-            for h in &e.hunks {
-                hunk_text(h, &p, &mut out);
-            }
+            let _ = writeln!(out, "  {}  {}", p.change(e.change, &label), visible(&folded_title(e, &clusters)));
+            entry_body(e, &p, true, &mut out);
         }
         out.push('\n');
     }
@@ -253,6 +338,9 @@ fn entry_json(e: &Entry) -> Value {
     if let Some(p) = &e.old_path {
         o.insert("oldPath".into(), json!(p));
     }
+    if let Some(via) = &e.via {
+        o.insert("installedBy".into(), json!(via));
+    }
     if !e.fields.is_empty() {
         let fields: Vec<Value> = e
             .fields
@@ -286,7 +374,7 @@ fn entry_json(e: &Entry) -> Value {
 }
 
 /// Hunks as unified-diff text without indentation or colour.
-fn hunk_text_plain(hunks: &[Hunk], out: &mut String) {
+pub(crate) fn hunk_text_plain(hunks: &[Hunk], out: &mut String) {
     for h in hunks {
         let _ = writeln!(out, "@@ -{},{} +{},{} @@", h.old_start, h.old_len, h.new_start, h.new_len);
         for (tag, line) in &h.lines {
@@ -312,12 +400,32 @@ pub fn to_json(d: &FleetDiff) -> Value {
                    "entries": s.entries.iter().map(entry_json).collect::<Vec<_>>()})
         })
         .collect();
+    // Each change the same in several Sovereigns: what it is, and where.
+    let groups = groups(d);
+    let shared: Vec<Value> = groups
+        .iter()
+        .filter(|g| g.is_shared())
+        .map(|g| {
+            let variants: Vec<Value> = g
+                .variants
+                .iter()
+                .map(|v| {
+                    let first = &d.sovereigns[v.places[0].sovereign].entries[v.places[0].entry];
+                    json!({"change": first.change.as_str(), "sovereigns": fqdns(d, &v.sovereigns), "places": v.places.len()})
+                })
+                .collect();
+            json!({"title": g.title, "reach": g.reach(), "variants": variants})
+        })
+        .collect();
+    let installed = |c: Change| -> usize { d.sovereigns.iter().map(|s| s.count_installed(c)).sum() };
     json!({
         "against": d.against,
         "differs": d.differs(),
+        "shared": shared,
         "summary": {
             "sovereigns": {"added": n(Status::Added), "removed": n(Status::Removed), "changed": n(Status::Changed), "unchanged": n(Status::Unchanged)},
             "resources": {"added": res(Change::Added), "removed": res(Change::Removed), "changed": res(Change::Changed), "renamed": res(Change::Renamed), "moved": res(Change::Moved)},
+            "installed": {"added": installed(Change::Added), "removed": installed(Change::Removed), "changed": installed(Change::Changed), "renamed": installed(Change::Renamed), "moved": installed(Change::Moved)},
         },
         "sovereigns": sovs,
     })

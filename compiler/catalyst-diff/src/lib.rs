@@ -16,6 +16,10 @@
 //! of digests. Every printed line goes through secret redaction.
 
 mod format;
+mod group;
+mod html;
+mod installed;
+mod markdown;
 mod units;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +28,10 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 pub use format::{human, stat, to_json};
+pub use group::{Group, Place, Variant, groups};
+pub use html::html;
+pub use installed::diff_installed;
+pub use markdown::markdown;
 pub use units::{ObjectId, UnitId};
 use units::{Unit, units};
 
@@ -34,7 +42,7 @@ pub type Tree = BTreeMap<String, Vec<u8>>;
 pub const LOCK_FILE: &str = "catalyst.lock";
 
 /// Lines of context around each change.
-const CONTEXT: usize = 3;
+pub(crate) const CONTEXT: usize = 3;
 
 /// Above this many removed × added pairs, renames are not looked for (as
 /// `git diff` limits its rename detection); the entries stay correct, as
@@ -50,7 +58,7 @@ const RENAME_SIMILARITY: f32 = 0.5;
 /// quadratic in their length (a 200,000-line committed file against a
 /// 50-line render ran for more than ten minutes), and the old side is
 /// whatever was committed. Rendered objects are far below this.
-const MAX_LINE_PAIRS: usize = 4_000_000;
+pub(crate) const MAX_LINE_PAIRS: usize = 4_000_000;
 
 /// Rename detection diffs every removed unit with every added one; above
 /// this many line pairs in all it is skipped (deterministically, unlike a
@@ -136,13 +144,27 @@ pub struct Entry {
     pub lock: Option<LockChange>,
     /// The lines (none for a whole Sovereign added or removed).
     pub hunks: Vec<Hunk>,
+    /// The whole text before and after (none for a whole Sovereign added
+    /// or removed): what a side-by-side view folds its unchanged runs of.
+    pub old_text: Option<String>,
+    pub new_text: Option<String>,
+    /// For an object a chart renders rather than a file of the cluster
+    /// directory: the HelmRelease that installs it
+    /// (`HelmRelease/flux-system/bp-db`).
+    pub via: Option<String>,
     pub lines_added: usize,
     pub lines_removed: usize,
 }
 
 impl Entry {
+    /// An object of the cluster directory.
     pub fn is_object(&self) -> bool {
-        matches!(self.id, UnitId::Object(_))
+        matches!(self.id, UnitId::Object(_)) && self.via.is_none()
+    }
+
+    /// An object a HelmRelease's chart renders.
+    pub fn is_installed(&self) -> bool {
+        self.via.is_some()
     }
 }
 
@@ -177,9 +199,14 @@ pub struct SovereignDiff {
 
 impl SovereignDiff {
     /// How many entries of objects (or, with `objects == false`, of other
-    /// files) have the given change.
+    /// files) of the cluster directory have the given change.
     pub fn count(&self, change: Change, objects: bool) -> usize {
-        self.entries.iter().filter(|e| e.change == change && e.is_object() == objects).count()
+        self.entries.iter().filter(|e| e.change == change && !e.is_installed() && e.is_object() == objects).count()
+    }
+
+    /// How many objects its HelmReleases install have the given change.
+    pub fn count_installed(&self, change: Change) -> usize {
+        self.entries.iter().filter(|e| e.change == change && e.is_installed()).count()
     }
 }
 
@@ -212,7 +239,7 @@ pub fn diff_sovereign(dir: &str, fqdn: &str, old: &Tree, new: &Tree) -> Sovereig
     SovereignDiff { dir: dir.to_string(), fqdn: fqdn.to_string(), status, entries }
 }
 
-fn diff_trees(old: &Tree, new: &Tree, with_lines: bool) -> Vec<Entry> {
+pub(crate) fn diff_trees(old: &Tree, new: &Tree, with_lines: bool) -> Vec<Entry> {
     // Files identical on both sides hold nothing to report.
     let split = |tree: &Tree, other: &Tree| -> Vec<Unit> {
         tree.iter().filter(|(p, b)| other.get(*p) != Some(*b)).flat_map(|(p, b)| units(p, b)).collect()
@@ -275,6 +302,8 @@ fn diff_trees(old: &Tree, new: &Tree, with_lines: bool) -> Vec<Entry> {
             let tag = if change == Change::Added { LineTag::Added } else { LineTag::Removed };
             let hunks = if with_lines { vec![one_sided(u, tag)] } else { Vec::new() };
             let (lines_added, lines_removed) = if change == Change::Added { (lines, 0) } else { (0, lines) };
+            let text = with_lines.then(|| u.text.clone());
+            let (old_text, new_text) = if change == Change::Added { (None, text) } else { (text, None) };
             entries.push(Entry {
                 change,
                 id: u.id.clone(),
@@ -285,6 +314,9 @@ fn diff_trees(old: &Tree, new: &Tree, with_lines: bool) -> Vec<Entry> {
                 fields: Vec::new(),
                 lock: None,
                 hunks,
+                old_text,
+                new_text,
+                via: None,
                 lines_added,
                 lines_removed,
             });
@@ -320,6 +352,9 @@ fn pair(change: Change, o: &Unit, n: &Unit) -> Entry {
         fields: Vec::new(),
         lock: None,
         hunks: Vec::new(),
+        old_text: Some(o.text.clone()),
+        new_text: Some(n.text.clone()),
+        via: None,
         lines_added: 0,
         lines_removed: 0,
     };

@@ -187,3 +187,112 @@ fn lines_ending_in_a_lone_carriage_return_do_not_break_hunks() {
 }
 
 use serde_json::json;
+
+/// A fleet of `n` Sovereigns where bp-a's relay flag changed, the same in
+/// all but those in `other` (where its version changed too).
+fn fleet_of(n: usize, other: &[usize]) -> FleetDiff {
+    let sovereigns = (0..n)
+        .map(|i| {
+            let old = tree(&[("c/blueprints/bp-a.yaml", &hr("bp-a", "1.0.0", false))]);
+            let v = if other.contains(&i) { "1.1.0" } else { "1.0.0" };
+            let new = tree(&[("c/blueprints/bp-a.yaml", &hr("bp-a", v, true))]);
+            diff_sovereign(&format!("clusters/s{i:03}"), &format!("s{i:03}.example"), &old, &new)
+        })
+        .collect();
+    FleetDiff { against: Some("main".into()), sovereigns }
+}
+
+#[test]
+fn a_change_the_same_across_the_fleet_is_one_group_with_its_count() {
+    let d = fleet_of(30, &[4, 17]);
+    let g = groups(&d);
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].title, "HelmRelease/flux-system/bp-a");
+    assert_eq!(g[0].reach(), 30);
+    let sizes: Vec<usize> = g[0].variants.iter().map(|v| v.sovereigns.len()).collect();
+    assert_eq!(sizes, [28, 2], "the largest variant first");
+    let out = human(&d, false);
+    assert_eq!(out.matches("spec.values.cilium.hubble.relay.enabled: false → true").count(), 2, "{out}");
+    assert!(
+        out.contains(
+            "changed  HelmRelease/flux-system/bp-a: identical in 28 Sovereigns; 2 differ: s004.example, s017.example\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("identical in 2 Sovereigns; 28 differ: s000.example, s001.example, s002.example, s003.example, s005.example, s006.example, s007.example, s008.example and 20 more\n"), "{out}");
+    assert!(!out.contains("clusters/s0"), "no Sovereign is listed alone: {out}");
+    assert!(out.lines().count() < 15, "a fleet-wide change reads in a screen: {out}");
+    let json = to_json(&d);
+    assert_eq!(json["shared"][0]["reach"], 30);
+    assert_eq!(json["shared"][0]["variants"][1]["sovereigns"], json!(["s004.example", "s017.example"]));
+    // One Sovereign alone is listed as before.
+    let one = fleet_of(1, &[]);
+    assert!(human(&one, false).starts_with("clusters/s000 (s000.example): resource: 1 changed\n"));
+}
+
+#[test]
+fn markdown_escapes_what_it_quotes_and_masks_secrets() {
+    let token = format!("ghp_{}", "A1b2C3d4".repeat(5));
+    let mk = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: {v}\n  token: none\n  other: \"{token}\"\n"
+        )
+    };
+    let d = diff_sovereign(
+        "clusters/x",
+        "x",
+        &tree(&[("c/a.yaml", &mk("\"a|b\""))]),
+        &tree(&[("c/a.yaml", &mk("\"`x` <b>\""))]),
+    );
+    let md = markdown(&FleetDiff { against: Some("main|x".into()), sovereigns: vec![d] });
+    assert!(md.starts_with("## catalyst diff against `main|x`\n"), "{md}");
+    assert!(md.contains("| `data.k` | `a\\|b` | ``\"`x` <b>\"`` |"), "{md}");
+    assert!(!md.contains(&token) && md.contains("<redacted>"), "{md}");
+}
+
+#[test]
+fn the_html_page_escapes_masks_and_folds() {
+    let long: String = (0..40).map(|i| format!("  k{i}: v\n")).collect();
+    let mk = |v: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n{long}  x: {v}\n");
+    let token = format!("ghp_{}", "A1b2C3d4".repeat(5));
+    let d = diff_sovereign(
+        "clusters/x",
+        "x<y>",
+        &tree(&[("c/a.yaml", &mk("\"<script>\""))]),
+        &tree(&[("c/a.yaml", &mk(&token))]),
+    );
+    let page = html(&FleetDiff { against: None, sovereigns: vec![d] });
+    assert!(page.starts_with("<!DOCTYPE html>\n"));
+    assert!(!page.contains("<script") && page.contains("&lt;script&gt;"), "{page}");
+    assert!(!page.contains(&token) && page.contains("&lt;redacted&gt;"), "{page}");
+    assert!(page.contains("data-fqdn=\"x&lt;y&gt;\""), "{page}");
+    // The 45 unchanged lines before the change: 3 kept as context, the rest folded.
+    assert!(page.contains("<details class=\"fold\"><summary>⋯ 42 unchanged lines</summary>"), "{page}");
+    assert!(
+        page.contains("<span class=\"ln\">46</span><span class=\"del\">  x: &quot;&lt;script&gt;&quot;</span>"),
+        "{page}"
+    );
+    assert_eq!(
+        page,
+        html(&FleetDiff {
+            against: None,
+            sovereigns: vec![diff_sovereign(
+                "clusters/x",
+                "x<y>",
+                &tree(&[("c/a.yaml", &mk("\"<script>\""))]),
+                &tree(&[("c/a.yaml", &mk(&token))])
+            )]
+        })
+    );
+}
+
+#[test]
+fn markdown_of_a_large_fleet_fits_a_pull_request_comment() {
+    // GitHub refuses a comment over 65,536 characters: a change shared by
+    // thousands of Sovereigns must not list every one.
+    let d = fleet_of(5000, &[]);
+    let md = markdown(&d);
+    assert!(md.chars().count() < 65_536, "{} characters", md.chars().count());
+    assert!(md.contains("<details><summary>in 5000 Sovereigns</summary>"), "{md}");
+    assert!(md.contains("s199.example (c) and 4800 more"), "{md}");
+}

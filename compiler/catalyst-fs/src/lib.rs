@@ -22,6 +22,10 @@ pub enum InputError {
     NotRegular { shown: String, kind: &'static str },
     #[error("{shown} is {len} bytes, more than the limit of {max} bytes")]
     TooLarge { shown: String, len: u64, max: u64 },
+    /// A stream (standard input) longer than the limit: how long it is
+    /// is not known, only that more was there.
+    #[error("{shown} holds more than the limit of {max} bytes")]
+    StreamTooLarge { shown: String, max: u64 },
 }
 
 impl InputError {
@@ -31,7 +35,7 @@ impl InputError {
             InputError::Io { .. } => "unreadable-file",
             InputError::Outside { .. } => "input-outside-root",
             InputError::NotRegular { .. } => "not-a-regular-file",
-            InputError::TooLarge { .. } => "file-too-large",
+            InputError::TooLarge { .. } | InputError::StreamTooLarge { .. } => "file-too-large",
         }
     }
 
@@ -43,7 +47,7 @@ impl InputError {
                 "inputs are read only inside the repository; replace the link with the file itself"
             }
             InputError::NotRegular { .. } => "inputs are regular files; replace it with one",
-            InputError::TooLarge { .. } => {
+            InputError::TooLarge { .. } | InputError::StreamTooLarge { .. } => {
                 "inputs of this size are refused; raise --max-file-size if the file is legitimate"
             }
         }
@@ -141,6 +145,20 @@ fn read_regular(real: &Path, shown: &str, max: u64) -> Result<Vec<u8>, InputErro
     Ok(bytes)
 }
 
+/// Reads a stream (standard input) named `shown`, at most `max` bytes:
+/// a longer one is refused once the limit is passed, without reading on.
+pub fn read_stream(stream: impl std::io::Read, shown: &str, max: u64) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    stream
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|error| InputError::Io { shown: shown.to_string(), error })?;
+    if bytes.len() as u64 > max {
+        return Err(InputError::StreamTooLarge { shown: shown.to_string(), max });
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +209,15 @@ mod tests {
         // /proc files say they are empty: the limit holds while reading.
         let e = read_confined(Path::new("/proc"), Path::new("/proc/self/maps"), "maps", 10).unwrap_err();
         assert_eq!(e.code(), "file-too-large", "{e}");
+    }
+
+    #[test]
+    fn a_stream_is_read_up_to_the_limit_and_no_further() {
+        assert_eq!(read_stream(&b"kind: Sovereign\n"[..], "<stdin>", 100).unwrap(), b"kind: Sovereign\n");
+        assert_eq!(read_stream(&[b'a'; 100][..], "<stdin>", 100).unwrap().len(), 100);
+        // An endless stream ends at the limit.
+        let e = read_stream(std::io::repeat(b'a'), "<stdin>", 100).unwrap_err();
+        assert_eq!(e.code(), "file-too-large");
+        assert_eq!(e.to_string(), "<stdin> holds more than the limit of 100 bytes");
     }
 }

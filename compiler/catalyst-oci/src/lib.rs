@@ -87,6 +87,10 @@ pub enum OciError {
     /// `message` holds server text only as [`sanitize_server_text`] made it.
     #[error("{reference}: {message}")]
     Registry { reference: String, message: String },
+    /// The registry answered that it is busy or down (HTTP 429, 502, 503,
+    /// 504) on every try: transient, unlike a refusal.
+    #[error("{reference}: {message}")]
+    Unavailable { reference: String, message: String },
     #[error("{reference}: content does not match its digest {digest} (got {actual})")]
     DigestMismatch { reference: String, digest: String, actual: String },
     #[error("{reference}: {message}")]
@@ -101,6 +105,34 @@ pub enum OciError {
     /// `url` is the request's, userinfo removed.
     #[error("{url}: {}", timeout_message(*kind, timeouts))]
     TimedOut { url: String, kind: TimeoutKind, timeouts: Timeouts },
+    /// The request got no answer: no connection (refused, a name that
+    /// does not resolve, no route), no TLS session, or the connection
+    /// broke. `cause` is the innermost error (the operating system's or
+    /// TLS's words), `chain` every layer from reqwest's down, all cleaned.
+    #[error("{url}: {}: {cause}", kind.as_str())]
+    Unreachable { url: String, kind: Unreached, cause: String, chain: Vec<String> },
+}
+
+/// Why a request got no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreached {
+    /// No connection: refused, the name does not resolve, no route.
+    Connect,
+    /// Connected, but no TLS session: the server speaks plain HTTP, or its
+    /// certificate is not trusted.
+    Tls,
+    /// The connection broke during the request (reset, closed).
+    Interrupted,
+}
+
+impl Unreached {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unreached::Connect => "cannot connect",
+            Unreached::Tls => "no TLS session",
+            Unreached::Interrupted => "request failed",
+        }
+    }
 }
 
 impl OciError {
@@ -108,7 +140,31 @@ impl OciError {
     /// there (an answer that never came), as opposed to refused or not sent.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, OciError::TimedOut { kind: TimeoutKind::Read | TimeoutKind::Request, .. })
-            || matches!(self, OciError::Registry { message, .. } if message.starts_with("request failed"))
+            || matches!(self, OciError::Unreachable { kind: Unreached::Interrupted, .. })
+    }
+
+    /// Whether trying again later, unchanged, may work: the server was not
+    /// reached, did not answer in time, or said it is busy or down. A TLS
+    /// failure is not transient (plain HTTP, or a certificate not trusted,
+    /// stays so).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OciError::TimedOut { .. } | OciError::Unavailable { .. })
+            || matches!(self, OciError::Unreachable { kind: Unreached::Connect | Unreached::Interrupted, .. })
+    }
+
+    /// The layers of the error below its message, outermost first.
+    pub fn chain(&self) -> &[String] {
+        match self {
+            OciError::Unreachable { chain, .. } => chain,
+            _ => &[],
+        }
+    }
+
+    /// Whether a TLS failure looks like a server that answered plain HTTP
+    /// (rustls read something that is not a TLS record).
+    pub fn plain_http_answer(&self) -> bool {
+        matches!(self, OciError::Unreachable { kind: Unreached::Tls, cause, .. }
+            if cause.contains("InvalidContentType") || cause.contains("corrupt message"))
     }
 }
 
@@ -205,6 +261,77 @@ pub fn parse_tagged(s: &str) -> Result<(RepoRef, String), OciError> {
     }
 }
 
+/// What a reference names: a tag, a manifest digest, or both
+/// (`host/repo:tag@sha256:…`). As in cosign (go-containerregistry), when
+/// both are given the digest is what is fetched, signed and verified; the
+/// tag is kept only for people reading the reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub repo: RepoRef,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl Reference {
+    /// What to ask the registry for: the digest when there is one.
+    pub fn selector(&self) -> &str {
+        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or_default()
+    }
+}
+
+/// `oci://host/repo:tag`, `oci://host/repo@sha256:<64 hex>` or
+/// `oci://host/repo:tag@sha256:<64 hex>` (the scheme optional). A digest
+/// must be exactly `sha256:` and 64 lower-case hex digits: anything looser
+/// would be sent to the registry and fail there (or, worse, match a
+/// prefix), so it is refused here, before any request.
+pub fn parse_reference(s: &str) -> Result<Reference, OciError> {
+    let bad = |reason: &str| OciError::InvalidReference { reference: redact_userinfo(s), reason: reason.to_string() };
+    let rest = s.strip_prefix("oci://").unwrap_or(s);
+    // An `@` before the first `/` is userinfo, which RepoRef::parse refuses
+    // with its own message; only an `@` in the path starts a digest.
+    let path_start = rest.find('/').map_or(rest.len(), |i| i + 1);
+    let Some(at) = rest[path_start..].find('@').map(|i| i + path_start) else {
+        let (repo, tag) = parse_tagged(s).map_err(|e| match e {
+            OciError::InvalidReference { reason, .. } if reason.starts_with("expected a tag") => {
+                bad("expected a tag or a digest: oci://host/repository:tag or oci://host/repository@sha256:<64 hex>")
+            }
+            e => e,
+        })?;
+        return Ok(Reference { repo, tag: Some(tag), digest: None });
+    };
+    let (name, digest) = (&rest[..at], &rest[at + 1..]);
+    check_digest(digest).map_err(|r| bad(&r))?;
+    let slash = name.rfind('/').unwrap_or(0);
+    let (repo, tag) = if name[slash..].contains(':') {
+        let (r, t) = parse_tagged(name).map_err(|e| match e {
+            OciError::InvalidReference { reason, .. } => bad(&reason),
+            e => e,
+        })?;
+        (r, Some(t))
+    } else {
+        (RepoRef::parse(name)?, None)
+    };
+    Ok(Reference { repo, tag, digest: Some(digest.to_string()) })
+}
+
+/// A manifest digest as references carry it: `sha256:` and 64 lower-case
+/// hex digits; `Err` says what is wrong (never echoing more than needed).
+pub fn check_digest(d: &str) -> Result<(), String> {
+    let Some((alg, hex)) = d.split_once(':') else {
+        return Err("a digest is sha256:<64 lower-case hex digits>".into());
+    };
+    if alg != "sha256" {
+        return Err(format!("unsupported digest algorithm `{}`: only sha256 is accepted", clean(alg)));
+    }
+    if hex.len() != 64 {
+        return Err(format!("a sha256 digest is 64 lower-case hex digits, not {}", hex.chars().count()));
+    }
+    if !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        return Err("a sha256 digest is 64 lower-case hex digits (0-9, a-f)".into());
+    }
+    Ok(())
+}
+
 /// `https://user:pass@host/x` → `https://host/x`: references printed in
 /// errors never carry credentials.
 pub fn redact_userinfo(s: &str) -> String {
@@ -222,6 +349,27 @@ pub fn redact_userinfo(s: &str) -> String {
         out.push_str(path);
     }
     out
+}
+
+/// `text` with the userinfo and the query of every URL in it removed
+/// (reqwest names the URL in its errors, and a blob download redirected to
+/// storage carries its signature in the query: S3's `X-Amz-Signature`,
+/// Azure's SAS `sig`, Google's `Signature`).
+fn redact_userinfo_in(text: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            let bare = w.trim_start_matches('(').trim_end_matches([')', ',']);
+            if !bare.contains("://") {
+                return w.to_string();
+            }
+            let mut url = if bare.contains('@') { redact_userinfo(bare) } else { bare.to_string() };
+            if let Some((base, _)) = url.split_once('?') {
+                url = format!("{base}?<redacted>");
+            }
+            w.replace(bare, &url)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A tag for a version: `+` is not allowed in tags, Helm writes it `_`.
@@ -254,11 +402,27 @@ pub fn credentials_for(registry: &str, env: &dyn Fn(&str) -> Option<String>) -> 
     let source = path.display().to_string();
     let bad = |reason: &str| OciError::BadCredentials { source_name: source.clone(), reason: reason.to_string() };
     let doc: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("not valid JSON"))?;
-    let Some(auths) = doc.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
-    let entry = auths.iter().find(|(k, _)| {
+    let names_registry = |k: &str| {
         let k = k.trim_start_matches("https://").trim_start_matches("http://");
         k.trim_end_matches('/') == registry || k.split('/').next() == Some(registry)
-    });
+    };
+    // As Docker does: a helper named for this registry (`credHelpers`),
+    // else the store for all of them (`credsStore`), else `auths`. A
+    // helper that has nothing for the registry leaves it to `auths`.
+    let helper = doc
+        .get("credHelpers")
+        .and_then(|h| h.as_object())
+        .and_then(|h| h.iter().find(|(k, _)| names_registry(k)).map(|(_, v)| ("credHelpers", v.clone())))
+        .or_else(|| doc.get("credsStore").map(|v| ("credsStore", v.clone())))
+        .filter(|(_, v)| v.as_str().is_some_and(|n| !n.is_empty()));
+    if let Some((field, name)) = helper {
+        let name = name.as_str().unwrap_or_default();
+        if let Some(c) = from_helper(name, registry, &format!("{field} in {source}"), env)? {
+            return Ok(Some(c));
+        }
+    }
+    let Some(auths) = doc.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
+    let entry = auths.iter().find(|(k, _)| names_registry(k));
     let Some((_, e)) = entry else { return Ok(None) };
     if let Some(auth) = e.get("auth").and_then(|a| a.as_str()) {
         let raw = base64::engine::general_purpose::STANDARD.decode(auth).map_err(|_| bad("`auth` is not base64"))?;
@@ -270,6 +434,108 @@ pub fn credentials_for(registry: &str, env: &dyn Fn(&str) -> Option<String>) -> 
         (Some(u), Some(p)) => Ok(Some(Credentials { username: u.into(), password: Secret(p.into()), source })),
         _ => Ok(None),
     }
+}
+
+/// The longest a Docker credential helper may take to answer.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most of a credential helper's answer read (a JSON object of three
+/// short strings).
+const HELPER_MAX_OUTPUT: u64 = 64 << 10;
+
+/// Credentials for `registry` from the Docker credential helper `name`
+/// (`docker-credential-<name> get`, the registry on standard input, a JSON
+/// object `{ServerURL, Username, Secret}` on standard output), run for
+/// [`HELPER_TIMEOUT`] at most, its answer read up to 64 KiB. `None` when
+/// the helper has nothing for the registry. What the helper prints is never
+/// shown (its answer holds the secret), only its exit status.
+fn from_helper(
+    name: &str,
+    registry: &str,
+    configured: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, OciError> {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let program = format!("docker-credential-{name}");
+    let source = format!("{program} ({configured})");
+    let bad = |reason: String| OciError::BadCredentials { source_name: source.clone(), reason };
+    // The name becomes a program name looked up on PATH: never a path.
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) || name.starts_with('.') {
+        return Err(bad(
+            "a helper name is letters, digits, `.`, `_` and `-` (it names docker-credential-<name>)".into()
+        ));
+    }
+    let mut cmd = Command::new(&program);
+    if let Some(path) = env("PATH") {
+        cmd.env("PATH", path);
+    }
+    // The registry goes in through a file, not a pipe: a helper that exits
+    // without reading it (nothing stored) must not end this process with
+    // SIGPIPE, which the CLI leaves at its default.
+    let input = helper_input(registry).map_err(|e| bad(format!("cannot pass it the registry: {e}")))?;
+    let mut child = cmd
+        .arg("get")
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| bad(format!("cannot run it: {e} (is it installed and on PATH?)")))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stdout).take(HELPER_MAX_OUTPUT + 1).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + HELPER_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(bad(format!("it did not answer within {}", secs(HELPER_TIMEOUT))));
+            }
+        }
+    };
+    // The helper has exited; a descendant it left holding the pipe is
+    // waited for only until the deadline.
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = if reader.is_finished() { reader.join().unwrap_or_default() } else { Vec::new() };
+    if !status.success() {
+        // "credentials not found in native keychain": nothing stored.
+        if String::from_utf8_lossy(&out).contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(bad(format!("`{program} get` failed ({status})")));
+    }
+    if out.len() as u64 > HELPER_MAX_OUTPUT {
+        return Err(bad(format!("its answer is larger than {HELPER_MAX_OUTPUT} bytes")));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out)
+        .map_err(|_| bad("its answer is not a JSON object {ServerURL, Username, Secret}".into()))?;
+    match (v.get("Username").and_then(|u| u.as_str()), v.get("Secret").and_then(|p| p.as_str())) {
+        (Some(u), Some(p)) if !p.is_empty() => {
+            Ok(Some(Credentials { username: u.to_string(), password: Secret(p.to_string()), source }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A file holding `registry`, read from its start, already unlinked.
+fn helper_input(registry: &str) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("catalyst-credential-{}-{n}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)?;
+    let _ = std::fs::remove_file(&path);
+    f.write_all(registry.as_bytes())?;
+    f.rewind()?;
+    Ok(f)
 }
 
 /// How long registry requests may take.
@@ -493,6 +759,25 @@ fn clean(s: &str) -> String {
     sanitize_server_text(s.as_bytes(), Some(s.len() as u64), &[])
 }
 
+/// CA certificates trusted besides the system's, by every registry client
+/// of the process (`--ca-file`): set once, before the first client.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Trusts the CA certificates of a PEM bundle (a private Harbor's CA),
+/// besides the system's, for every registry and chart repository this
+/// process reaches. `source` names the file in messages. Returns how many
+/// certificates it holds.
+pub fn trust_ca_pem(pem: &[u8], source: &str) -> Result<usize, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| format!("{source} is not a PEM bundle of certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{source} holds no certificate (expected PEM `-----BEGIN CERTIFICATE-----` blocks)"));
+    }
+    let n = certs.len();
+    EXTRA_ROOTS.set(certs).map_err(|_| "a CA file was already given".to_string())?;
+    Ok(n)
+}
+
 impl Registry {
     pub fn new(opts: RegistryOptions) -> Registry {
         Self::with_env(opts, Box::new(|k| std::env::var(k).ok()))
@@ -502,12 +787,14 @@ impl Registry {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
         // The total per operation is enforced around each try (it covers
         // retries and authorization round trips); these two per request.
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(opts.timeouts.connect)
             .read_timeout(opts.timeouts.read)
-            .user_agent(concat!("catalyst/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client builds");
+            .user_agent(concat!("catalyst/", env!("CARGO_PKG_VERSION")));
+        if let Some(roots) = EXTRA_ROOTS.get() {
+            builder = builder.tls_certs_merge(roots.iter().cloned());
+        }
+        let http = builder.build().expect("an HTTP client builds");
         Registry { rt, http, opts, env, auth: Mutex::new(HashMap::new()) }
     }
 
@@ -572,24 +859,39 @@ impl Registry {
         }
     }
 
-    /// A failed request (no answer): timeouts fail the operation, other
-    /// failures (refused, reset) may be retried.
+    /// A failed request (no answer): timeouts and TLS failures fail the
+    /// operation, other failures (refused, reset) may be retried.
     fn transport(&self, e: reqwest::Error, url: &str) -> Stop {
         if e.is_timeout() {
             return Stop::Fail(
                 self.timed_out(url, if e.is_connect() { TimeoutKind::Connect } else { TimeoutKind::Read }),
             );
         }
-        // The innermost cause (the OS's or TLS's words), cleaned all the same.
-        let mut cause: &dyn std::error::Error = &e;
-        while let Some(s) = cause.source() {
-            cause = s;
+        // Every layer, cleaned (server text may reach the innermost one);
+        // the innermost (the OS's or TLS's words) is the message's cause.
+        let mut chain = Vec::new();
+        let mut level: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(err) = level {
+            let text = clean(&redact_userinfo_in(&err.to_string()));
+            if chain.last() != Some(&text) {
+                chain.push(text);
+            }
+            level = err.source();
         }
-        let what = if e.is_connect() { "cannot connect" } else { "request failed" };
-        Stop::Retry(OciError::Registry {
-            reference: redact_userinfo(url),
-            message: format!("{what}: {}", clean(&cause.to_string())),
-        })
+        let cause = chain.last().cloned().unwrap_or_default();
+        let tls = chain.iter().any(|c| {
+            let c = c.to_ascii_lowercase();
+            ["tls", "certificate", "handshake", "corrupt message", "invalidcontenttype", "alert"]
+                .iter()
+                .any(|w| c.contains(w))
+        });
+        let kind = match (e.is_connect(), tls) {
+            (_, true) => Unreached::Tls,
+            (true, false) => Unreached::Connect,
+            (false, false) => Unreached::Interrupted,
+        };
+        let err = OciError::Unreachable { url: redact_userinfo(url), kind, cause, chain };
+        if kind == Unreached::Tls { Stop::Fail(err) } else { Stop::Retry(err) }
     }
 
     /// The error an unsuccessful answer stands for, its body (the first
@@ -638,8 +940,11 @@ impl Registry {
             return Stop::Fail(OciError::NotFound { reference: reference.to_string() });
         }
         let message = if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") };
+        if matches!(status.as_u16(), 429 | 502 | 503 | 504) {
+            return Stop::Retry(OciError::Unavailable { reference: reference.to_string(), message });
+        }
         let e = OciError::Registry { reference: reference.to_string(), message };
-        if status.as_u16() == 429 || status.is_server_error() { Stop::Retry(e) } else { Stop::Fail(e) }
+        if status.is_server_error() { Stop::Retry(e) } else { Stop::Fail(e) }
     }
 
     /// Whether `url` is the registry itself, reached the way it is
@@ -854,7 +1159,7 @@ impl Registry {
     pub fn pull_manifest(&self, repo: &RepoRef, tag: &str) -> Result<Option<RawManifest>, OciError> {
         let peer = self.peer(repo)?;
         let url = self.manifest_url(repo, tag)?;
-        let reference = format!("{repo}:{tag}");
+        let reference = if is_digest(tag) { format!("{repo}@{tag}") } else { format!("{repo}:{tag}") };
         let limit = self.opts.max_manifest;
         let accept = format!("{OCI_MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}");
         let res = self.retry(&url, async || {
@@ -1238,6 +1543,17 @@ mod tests {
     /// A registry that answers only with errors is retried with backoff,
     /// but never past the request timeout.
     #[test]
+    fn error_chains_name_urls_without_userinfo_or_query() {
+        let sas = "error sending request for url (https://u:pw@acct.blob.core.windows.net/c/b?sv=2020-08-04&sp=r&sig=Zm9vYmFyYmF6cXV4cXV1eA%3D%3D)";
+        assert_eq!(
+            redact_userinfo_in(sas),
+            "error sending request for url (https://acct.blob.core.windows.net/c/b?<redacted>)"
+        );
+        let plain = "error sending request for url (https://r.example/v2/x/manifests/1.0)";
+        assert_eq!(redact_userinfo_in(plain), plain);
+    }
+
+    #[test]
     fn retries_end_at_the_request_timeout() {
         let (addr, seen) = serve(1000, |_, _, c| respond(c, "503 Service Unavailable", &[], b"busy"));
         let opts = RegistryOptions {
@@ -1251,6 +1567,7 @@ mod tests {
         let e = reg.pull_manifest(&repo(&addr), "1.0.0").unwrap_err();
         assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
         assert!(e.to_string().contains("HTTP 503 Service Unavailable: busy"), "{e}");
+        assert!(e.is_transient(), "a registry that says it is down may answer later: {e:?}");
         let tries = seen.lock().unwrap().len();
         assert!((3..=5).contains(&tries), "{tries} tries: 100 + 200 + 400 + 800 ms of backoff fit in 1.5 s");
     }
@@ -1465,6 +1782,38 @@ mod tests {
         let (r, t) = parse_tagged("oci://127.0.0.1:5000/charts/bp-x:1.0.0").unwrap();
         assert_eq!((r.to_string().as_str(), t.as_str()), ("127.0.0.1:5000/charts/bp-x", "1.0.0"));
         assert!(parse_tagged("oci://127.0.0.1:5000/charts/bp-x").is_err());
+    }
+
+    #[test]
+    fn references_by_digest_are_strict() {
+        let hex = "0123456789abcdef".repeat(4);
+        let d = format!("sha256:{hex}");
+        let r = parse_reference(&format!("oci://127.0.0.1:5000/charts/bp-x@{d}")).unwrap();
+        assert_eq!(
+            (r.repo.to_string(), r.tag.as_deref(), r.selector()),
+            ("127.0.0.1:5000/charts/bp-x".into(), None, d.as_str())
+        );
+        // Tag and digest: the digest is what is asked for (as cosign does).
+        let r = parse_reference(&format!("127.0.0.1:5000/charts/bp-x:1.0.0@{d}")).unwrap();
+        assert_eq!(
+            (r.tag.as_deref(), r.digest.as_deref(), r.selector()),
+            (Some("1.0.0"), Some(d.as_str()), d.as_str())
+        );
+        let r = parse_reference("oci://h:5000/c/bp-x:1.0.0").unwrap();
+        assert_eq!((r.tag.as_deref(), r.digest.as_deref(), r.selector()), (Some("1.0.0"), None, "1.0.0"));
+        let reason = |s: &str| match parse_reference(s) {
+            Err(OciError::InvalidReference { reason, .. }) => reason,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert!(reason(&format!("h/c/x@sha512:{hex}{hex}")).contains("only sha256"));
+        assert!(reason(&format!("h/c/x@sha256:{}", &hex[1..])).contains("not 63"));
+        assert!(reason(&format!("h/c/x@sha256:{}", hex.to_uppercase())).contains("0-9, a-f"));
+        assert!(reason(&format!("h/c/x@{hex}")).contains("sha256:<64"));
+        assert!(reason("h/c/x@").contains("sha256:<64"));
+        assert!(reason(&format!("h/c/x:bad!tag@{d}")).contains("invalid tag"));
+        assert!(reason("h/c/x").contains("or a digest"));
+        // userinfo stays refused as credentials, not read as a digest.
+        assert!(reason(&format!("user@h/c/x@{d}")).contains("credentials"));
     }
 
     #[test]

@@ -84,6 +84,8 @@ impl OldSide<'_> {
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                // A killed write's or prune's hidden sibling is no Sovereign.
+                .filter(|n| !n.starts_with('.'))
                 .collect(),
             OldSide::Rev { repo, tree, root } => repo.dirs_at(tree, &join(root, "clusters")),
         }
@@ -126,9 +128,10 @@ pub fn diff(
             _ => return Err(OpsError::Usage(format!("{}: no such file or directory", p.display()))),
         }
     }
-    let targets = if paths.is_empty() || !present.is_empty() { targets(ws, &present)? } else { Vec::new() };
+    let targets =
+        if paths.is_empty() || !present.is_empty() { targets(ws, &present, &opts.limits)? } else { Vec::new() };
     let opts = Options { check: true, ..opts.clone() };
-    let report = render_in_memory(ws, &targets, &opts, Sink::Keep)?;
+    let mut report = render_in_memory(ws, &targets, &opts, Sink::Keep)?;
     if report.has_errors() {
         return Ok((FleetDiff { against: against.map(str::to_string), ..Default::default() }, report));
     }
@@ -193,10 +196,24 @@ pub fn diff(
         pairs.push((key.clone(), ws.display(&ws.root.join(&key)), fqdn, old, Tree::new()));
     }
 
+    // What the HelmReleases of changed charts install, per pair.
+    let views: Vec<crate::installed::Pair<'_>> = pairs
+        .iter()
+        .map(|(_, _, _, old, new)| crate::installed::Pair { old, new, compared: !old.is_empty() && !new.is_empty() })
+        .collect();
+    let installed = crate::installed::installed(ws, against, &views, &opts, &mut report.diagnostics);
     let mut sovereigns: Vec<SovereignDiff> = with_pool(opts.jobs, || {
         pairs
             .par_iter()
-            .map(|(_, shown, fqdn, old, new)| catalyst_diff::diff_sovereign(shown, fqdn, old, new))
+            .zip(installed)
+            .map(|((_, shown, fqdn, old, new), installed)| {
+                let mut d = catalyst_diff::diff_sovereign(shown, fqdn, old, new);
+                if !installed.is_empty() {
+                    d.status = catalyst_diff::Status::Changed;
+                    d.entries.extend(installed);
+                }
+                d
+            })
             .collect()
     });
     sovereigns.sort_by(|a, b| a.dir.cmp(&b.dir));

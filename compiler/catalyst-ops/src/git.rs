@@ -113,6 +113,52 @@ impl Repo {
         Some(entry.to_object(&self.repo).ok()?.into_blob().ok()?.content().to_vec())
     }
 
+    /// The files Git tracks under `dir` (absolute), relative to `dir`:
+    /// the index, as `git ls-files` lists it. `None` when the index cannot
+    /// be read or `dir` is outside the work tree.
+    pub(crate) fn tracked(&self, dir: &Path) -> Option<BTreeSet<String>> {
+        let prefix = self.relative(dir)?;
+        let index = self.repo.index().ok()?;
+        Some(
+            index
+                .iter()
+                .filter_map(|e| {
+                    let path = String::from_utf8(e.path).ok()?;
+                    if prefix.is_empty() {
+                        Some(path)
+                    } else {
+                        path.strip_prefix(&prefix)?.strip_prefix('/').map(str::to_string)
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Each distinct content `path` had on the first-parent history of
+    /// HEAD, newest first (at most the last 10,000 commits are read).
+    pub(crate) fn file_history(&self, path: &str) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let Ok(mut walk) = self.repo.revwalk() else { return out };
+        if walk.push_head().is_err() {
+            return out;
+        }
+        walk.simplify_first_parent().ok();
+        for id in walk.flatten().take(10_000) {
+            let Some(entry) =
+                self.repo.find_commit(id).ok().and_then(|c| c.tree().ok()?.get_path(Path::new(path)).ok())
+            else {
+                continue;
+            };
+            if seen.insert(entry.id())
+                && let Ok(blob) = self.repo.find_blob(entry.id())
+            {
+                out.push(blob.content().to_vec());
+            }
+        }
+        out
+    }
+
     /// The names of the directories directly under `dir` in `tree`.
     pub(crate) fn dirs_at(&self, tree: &git2::Tree<'_>, dir: &str) -> Vec<String> {
         let Some(sub) = self.subtree(tree, dir) else { return Vec::new() };

@@ -6,15 +6,18 @@
 //! and validating catalogs, specs and hand-written cluster directories.
 
 pub mod affected;
+pub mod bumps;
 pub mod diff;
 pub mod drift;
 mod git;
+mod installed;
 pub mod package;
 pub mod publish;
 pub mod push;
 pub mod release;
 pub mod repo_lock;
 pub mod sign;
+mod upgrades;
 pub mod write;
 
 use std::collections::BTreeMap;
@@ -111,6 +114,7 @@ impl Workspace {
         let checks = catalyst_render::check_templates(&cat);
         cat.diagnostics.extend(checks);
         cat.diagnostics.sort();
+        keep_tracked_inputs(&mut cat);
         Ok(cat)
     }
 
@@ -144,7 +148,8 @@ impl Workspace {
                 location: Location::new(file.as_str(), l.line, l.column, l.name.len()),
             })
             .collect();
-        let disagreements = cat.check_phase0(catalyst_render::tofu::MODULE_DIR, &pins);
+        let mut disagreements = cat.check_phase0(catalyst_render::tofu::MODULE_DIR, &pins);
+        disagreements.extend(catalyst_render::tofu::check_phase0_objects(cat, &module, |f| self.display(Path::new(f))));
         if !disagreements.is_empty() {
             cat.diagnostics.extend(disagreements);
             cat.diagnostics.sort();
@@ -190,7 +195,31 @@ impl Workspace {
         out.sort();
         out
     }
+
+    /// The directories under `clusters/` that catalyst rendered (they hold
+    /// its lock) and whose spec is gone: Flux keeps applying them until
+    /// they are removed. Sorted; hidden folders (a killed write's
+    /// siblings) and links are not directories of a Sovereign.
+    pub fn orphans(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(self.root.join("clusters"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .filter(|d| std::fs::symlink_metadata(d.join(catalyst_render::LOCK_FILE)).is_ok_and(|m| m.is_file()))
+            .filter(|d| std::fs::symlink_metadata(d.join(SPEC_FILE)).is_err())
+            .collect();
+        out.sort();
+        out
+    }
 }
+
+/// The name standard input goes by, as a PATH (`render -`) and in
+/// messages (`<stdin>:3:7`).
+pub const STDIN: &str = "-";
+const STDIN_SHOWN: &str = "<stdin>";
 
 /// `../x` style path from `base` to `target`, both absolute.
 fn relative_from(base: &Path, target: &Path) -> Option<String> {
@@ -203,6 +232,24 @@ fn relative_from(base: &Path, target: &Path) -> Option<String> {
     let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), b.len() - common).collect();
     parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
     Some(parts.join("/"))
+}
+
+/// Only tracked inputs enter a lock. In a Git repository, the files of a
+/// Blueprint that a render records (and that decide whether a Sovereign is
+/// current) are those Git tracks (`git ls-files`: committed or added):
+/// `catalyst package` vendors upstream charts into the gitignored
+/// `chart/charts/` (and writes `Chart.lock`), which are build products
+/// of what Git holds, and must not make every lock stale. A new file of a
+/// tracked Blueprint takes part once it is added; a Blueprint Git does not
+/// know at all yet (nothing of it added) counts whole, as does every
+/// Blueprint outside a repository.
+fn keep_tracked_inputs(cat: &mut Catalog) {
+    let Some(tracked) = git::Repo::discover(&cat.root).ok().and_then(|r| r.tracked(&cat.root)) else { return };
+    for bp in cat.blueprints.values_mut() {
+        if bp.files.iter().any(|f| tracked.contains(f.as_str())) {
+            bp.files.retain(|f| tracked.contains(f.as_str()));
+        }
+    }
 }
 
 /// Options shared by the commands.
@@ -226,6 +273,33 @@ pub struct Options {
     pub dry_run: bool,
     /// How long to wait for another run that holds the repository.
     pub lock: repo_lock::Wait,
+    /// Blueprints (`bp-x` or `x`) that may move to a version their
+    /// `upgrades` refuse for what a Sovereign's lock records
+    /// (`--allow-upgrade`).
+    pub allow_upgrade: Vec<String>,
+    /// `validate` of named specs: the spec and what it would render,
+    /// never the output directory (which may not exist yet, or hold the
+    /// render of an older spec).
+    pub spec_alone: bool,
+    /// `render`: remove the directories under `clusters/` whose spec is
+    /// gone ([`Workspace::orphans`]).
+    pub prune: bool,
+    /// Called (from worker threads) as each Sovereign is done, with how
+    /// many are done and how many there are: a progress bar's tick.
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback of [`Options::progress`]: the Sovereign done, how
+/// many are done, how many there are.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<ProgressFn>);
+
+pub type ProgressFn = dyn Fn(&SovereignReport, usize, usize) + Send + Sync;
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// Part `index` (1-based) of `count`: a deterministic split of the
@@ -290,10 +364,15 @@ pub struct SovereignReport {
     /// (emptied once written beside the directory).
     pub current: Option<write::Digests>,
     pub outcome: Option<Outcome>,
-    /// `render --check` and `validate`: the files of the directory that
-    /// differ from this render (computed as it renders, when it rendered
-    /// without errors).
-    pub stale: Vec<Diagnostic>,
+    /// `render --check` and `validate`: how the directory differs from
+    /// this render (computed as it renders, when it rendered without
+    /// errors); `None` when it is up to date.
+    pub staleness: Option<Staleness>,
+    /// A render that writes: how many files of the directory this render
+    /// adds, changes or removes (its lock included), counted before the
+    /// old content is dropped. `None` when not counted (skipped, not a
+    /// render that writes).
+    pub changed: Option<usize>,
     /// A render that writes: the temporary sibling its files were written
     /// to as soon as it rendered (`None` inside: the directory already
     /// holds them), swapped in once every Sovereign has rendered.
@@ -313,12 +392,86 @@ enum Sink {
     Write,
 }
 
+/// Why a Sovereign's directory is not what a fresh render writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StaleWhy {
+    /// There is no directory, or no lock in it.
+    NotRendered,
+    /// The spec changed since the directory was rendered.
+    SpecChanged,
+    /// Other inputs changed since (the catalog, a Blueprint, the compiler).
+    InputsChanged,
+    /// The lock says the inputs are today's: the files were edited.
+    EditedByHand,
+}
+
+impl StaleWhy {
+    /// How the check summary says it.
+    pub fn says(self) -> &'static str {
+        match self {
+            StaleWhy::NotRendered => "not rendered yet",
+            StaleWhy::SpecChanged => "spec changed since the last render",
+            StaleWhy::InputsChanged => "inputs changed since the last render (catalog, Blueprints or compiler)",
+            StaleWhy::EditedByHand => "edited by hand",
+        }
+    }
+}
+
+/// What is wrong with one file of a stale directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileProblem {
+    Differs,
+    Missing,
+    /// Catalyst's, but this render does not write it.
+    NoLongerRendered,
+}
+
+impl FileProblem {
+    fn says(self) -> &'static str {
+        match self {
+            FileProblem::Differs => "differs from a fresh render",
+            FileProblem::Missing => "is missing",
+            FileProblem::NoLongerRendered => "is no longer rendered",
+        }
+    }
+
+    /// In a list of files.
+    fn short(self) -> &'static str {
+        match self {
+            FileProblem::Differs => "changed",
+            FileProblem::Missing => "missing",
+            FileProblem::NoLongerRendered => "no longer rendered",
+        }
+    }
+}
+
+/// How a Sovereign's directory differs from a fresh render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staleness {
+    pub why: StaleWhy,
+    /// The files that differ (relative to the directory), sorted.
+    pub files: Vec<(String, FileProblem)>,
+}
+
+/// A directory under `clusters/` whose spec is gone.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub dir: PathBuf,
+    /// As named in messages.
+    pub shown: String,
+    /// `render --prune` removed it.
+    pub pruned: bool,
+}
+
 /// Everything a command found.
 #[derive(Debug, Default)]
 pub struct Report {
     pub sovereigns: Vec<SovereignReport>,
     pub diagnostics: Diagnostics,
     pub sources: Sources,
+    /// Whole-fleet `render`, `render --check` and `validate`: the
+    /// rendered directories whose spec is gone.
+    pub orphans: Vec<Orphan>,
 }
 
 impl Report {
@@ -345,14 +498,26 @@ type Rendering = (SovereignReport, Diagnostics, Option<(String, String)>);
 struct Target {
     path: PathBuf,
     display: String,
+    /// A spec read from standard input (`-`): its bytes, or why they
+    /// could not be read. It renders into `clusters/<fqdn>/` (or `--out`),
+    /// and is written there as the Sovereign's spec.
+    stdin: Option<Result<Vec<u8>, Diagnostic>>,
 }
 
-fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
+fn targets(ws: &Workspace, paths: &[PathBuf], limits: &Limits) -> Result<Vec<Target>, OpsError> {
+    let from_stdin = paths.iter().filter(|p| p.as_os_str() == STDIN).count();
+    if from_stdin > 1 {
+        return Err(OpsError::Usage("`-` (a spec on standard input) can be given once".into()));
+    }
+    let stdin = (from_stdin == 1).then(|| read_stdin(limits)).transpose()?;
+    // A spec named on the command line is named in messages as it was
+    // typed (an absolute path stays absolute), tidied: no `./`, no `//`.
+    let mut typed: BTreeMap<PathBuf, String> = BTreeMap::new();
     let list: Vec<PathBuf> = if paths.is_empty() {
         ws.all_specs()
     } else {
         let mut v = Vec::new();
-        for p in paths {
+        for p in paths.iter().filter(|p| p.as_os_str() != STDIN) {
             let abs = ws.cwd.join(p);
             if abs.is_dir() {
                 let spec = abs.join(SPEC_FILE);
@@ -362,9 +527,11 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
                         p.display()
                     )));
                 }
+                typed.insert(spec.clone(), tidy(&p.join(SPEC_FILE)));
                 v.push(spec);
             } else if std::fs::symlink_metadata(&abs).is_ok() {
                 // Read, or refused naming what it is, with the others.
+                typed.insert(abs.clone(), tidy(p));
                 v.push(abs);
             } else {
                 return Err(OpsError::Usage(format!("{}: no such file or directory", p.display())));
@@ -377,22 +544,54 @@ fn targets(ws: &Workspace, paths: &[PathBuf]) -> Result<Vec<Target>, OpsError> {
     let mut list: Vec<Target> = list
         .into_iter()
         .map(|p| {
+            let shown = typed.remove(&p);
             let p = match (p.parent().map(std::fs::canonicalize), p.file_name()) {
                 (Some(Ok(dir)), Some(name)) => dir.join(name),
                 _ => p,
             };
-            Target { display: ws.display(&p), path: p }
+            Target { display: shown.unwrap_or_else(|| ws.display(&p)), path: p, stdin: None }
         })
         .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
     list.dedup_by(|a, b| a.path == b.path);
+    // Named after what it is, not a file: it is not below `clusters/`,
+    // so its output goes where its metadata says.
+    list.extend(stdin.map(|bytes| Target {
+        path: ws.cwd.join(STDIN_SHOWN),
+        display: STDIN_SHOWN.into(),
+        stdin: Some(bytes),
+    }));
     Ok(list)
+}
+
+/// The spec on standard input, read once and bounded like any input file.
+/// A terminal is not waited on: it is a usage error.
+fn read_stdin(limits: &Limits) -> Result<Result<Vec<u8>, Diagnostic>, OpsError> {
+    use std::io::IsTerminal as _;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(OpsError::Usage(
+            "`-` reads a Sovereign spec from standard input, which is a terminal: pipe one in (catalyst render - < spec.yaml)".into(),
+        ));
+    }
+    Ok(catalyst_fs::read_stream(stdin.lock(), STDIN_SHOWN, limits.max_bytes as u64)
+        .map_err(|e| catalyst_catalog::input_diagnostic(&e, STDIN_SHOWN)))
+}
+
+/// A path as typed, tidied lexically: `./a//b/` is `a/b`; `..` and a
+/// leading `/` stay.
+fn tidy(p: &Path) -> String {
+    let t: PathBuf = p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    if t.as_os_str().is_empty() { ".".into() } else { t.to_string_lossy().into_owned() }
 }
 
 /// Reads a spec: a regular file, never through a link out of the
 /// repository (or, for a spec outside it, out of its own folder), within
 /// the size limit. Nothing of a refused file is read.
 fn read_spec(ws: &Workspace, t: &Target, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
+    if let Some(read) = &t.stdin {
+        return read.clone();
+    }
     let max = limits.max_bytes as u64;
     let read = if t.path.starts_with(&ws.root) {
         catalyst_fs::read_confined(&ws.root, &t.path, &t.display, max)
@@ -411,7 +610,7 @@ pub(crate) fn read_text(root: &Path, path: &Path, limits: &Limits) -> Option<Str
 }
 
 /// The targets of this shard (all without `--shard`).
-fn sharded(targets: Vec<Target>, opts: &Options) -> Vec<Target> {
+fn sharded<T>(targets: Vec<T>, opts: &Options) -> Vec<T> {
     match opts.shard {
         Some(s) => s.select(targets),
         None => targets,
@@ -422,18 +621,216 @@ fn sharded(targets: Vec<Target>, opts: &Options) -> Vec<Target> {
 /// that differs from the fresh render (edited by hand, stale, missing or no
 /// longer rendered). Writes nothing.
 pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
-    let opts = Options { check: true, ..opts.clone() };
+    let opts = Options { check: true, prune: false, ..opts.clone() };
     let mut report = render(ws, paths, &opts)?;
-    if report.has_errors() {
+    // A directory whose spec is gone fails the check: Flux applies it.
+    let failed = report.has_errors();
+    let orphans = report.orphans.iter().map(|o| orphan_diagnostic(o, true)).collect::<Vec<_>>();
+    report.diagnostics.extend(orphans);
+    if failed {
+        // What did not render was not compared.
+        report.diagnostics.sort();
         return Ok(report);
     }
     for s in &mut report.sovereigns {
-        let stale = std::mem::take(&mut s.stale);
-        s.outcome = Some(if stale.is_empty() { Outcome::Unchanged } else { Outcome::Written });
-        report.diagnostics.extend(stale);
+        s.outcome = Some(if s.staleness.is_none() { Outcome::Unchanged } else { Outcome::Written });
+        if let Some(st) = &s.staleness {
+            report.diagnostics.extend(stale_diagnostics(s, st, false));
+        }
     }
     report.diagnostics.sort();
     Ok(report)
+}
+
+/// The diagnostic codes `render --check` summarizes one line per
+/// Sovereign ([`check_summary`]) rather than one block per file.
+pub const CHECK_SUMMARIZED: [&str; 3] = ["stale-output", "not-rendered", "orphan-output"];
+
+/// At most this many lines of Sovereigns in a check's summary, and this
+/// many files or Sovereigns named on one line: a change reaching a whole
+/// fleet reads in a screen.
+const SUMMARY_LINES: usize = 40;
+const NAMED_ON_A_LINE: usize = 3;
+
+/// `render --check` for people: one line per stale Sovereign, with why and
+/// its files (the first few), Sovereigns stale the same way (the same
+/// reason and the same files in each host cluster) on one line, one line
+/// per orphan, then the totals. Every file stays in the diagnostics
+/// (`--format json`) and `catalyst diff` shows the changes.
+pub fn check_summary(report: &Report) -> Vec<String> {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let first = |items: &[String]| {
+        let shown = items[..items.len().min(NAMED_ON_A_LINE)].join(", ");
+        match items.len().checked_sub(NAMED_ON_A_LINE) {
+            Some(more) if more > 0 => format!("{shown} and {more} more"),
+            _ => shown,
+        }
+    };
+    // Sovereigns stale the same way: the same reason, and the same files
+    // once each host cluster's directory is read as `<cluster>`.
+    type Key = (StaleWhy, Vec<(String, FileProblem)>);
+    let mut groups: Vec<(Key, Vec<&SovereignReport>)> = Vec::new();
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    for s in &report.sovereigns {
+        let Some(st) = &s.staleness else { continue };
+        let clusters: Vec<&str> = s
+            .rendered
+            .as_ref()
+            .map(|r| r.placement.clusters.iter().map(|c| c.name.as_str()).collect())
+            .unwrap_or_default();
+        let mut files: Vec<(String, FileProblem)> = st
+            .files
+            .iter()
+            .map(|(p, problem)| match p.split_once('/') {
+                Some((c, rest)) if clusters.contains(&c) => (format!("<cluster>/{rest}"), *problem),
+                _ => (p.clone(), *problem),
+            })
+            .collect();
+        files.sort();
+        files.dedup();
+        let key = (st.why, files);
+        match index.get(&key) {
+            Some(&i) => groups[i].1.push(s),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![s]));
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    let (mut stale_files, mut shown_sovereigns, mut shown_groups) = (0, 0, 0);
+    for ((why, same), members) in &groups {
+        stale_files += members.iter().filter_map(|s| s.staleness.as_ref()).map(|st| st.files.len()).sum::<usize>();
+        if shown_groups >= SUMMARY_LINES {
+            continue;
+        }
+        shown_groups += 1;
+        shown_sovereigns += members.len();
+        let outs: Vec<String> = members.iter().map(|s| s.out.clone().unwrap_or_else(|| s.spec.clone())).collect();
+        // One Sovereign: its own paths; several: the shared ones.
+        let files: Vec<String> = match members.as_slice() {
+            [one] => {
+                one.staleness.iter().flat_map(|st| &st.files).map(|(p, x)| format!("{p} ({})", x.short())).collect()
+            }
+            _ => same.iter().map(|(p, x)| format!("{p} ({})", x.short())).collect(),
+        };
+        let who = if members.len() == 1 {
+            outs[0].clone()
+        } else {
+            format!("{} ({})", plural(members.len(), "Sovereign", "Sovereigns"), first(&outs))
+        };
+        let each = if members.len() == 1 { "" } else { " each" };
+        lines.push(if files.is_empty() {
+            format!("stale      {who}: {}", why.says())
+        } else {
+            format!(
+                "stale      {who}: {}; {}{each}: {}",
+                why.says(),
+                plural(files.len(), "file", "files"),
+                first(&files)
+            )
+        });
+    }
+    let stale: usize = groups.iter().map(|g| g.1.len()).sum();
+    if shown_sovereigns < stale {
+        lines.push(format!(
+            "stale      {} more, in {} other ways (`catalyst render --check PATH` or `catalyst diff PATH` for one)",
+            plural(stale - shown_sovereigns, "Sovereign", "Sovereigns"),
+            groups.len() - shown_groups
+        ));
+    }
+    for o in report.orphans.iter().take(SUMMARY_LINES) {
+        lines.push(format!(
+            "orphan     {}: rendered, but its spec is gone (`catalyst render --prune` removes it)",
+            o.shown
+        ));
+    }
+    if let Some(more) = report.orphans.len().checked_sub(SUMMARY_LINES).filter(|n| *n > 0) {
+        lines.push(format!("orphan     {more} more (`--format json` names each)"));
+    }
+    let total = report.sovereigns.len();
+    let mut parts = Vec::new();
+    if stale > 0 {
+        parts.push(format!(
+            "{stale} of {} stale ({})",
+            plural(total, "Sovereign", "Sovereigns"),
+            plural(stale_files, "file", "files")
+        ));
+        parts.push(format!("{} up to date", total - stale));
+    } else {
+        parts.push(format!("{} up to date", plural(total, "Sovereign", "Sovereigns")));
+    }
+    if !report.orphans.is_empty() {
+        parts.push(plural(report.orphans.len(), "orphan", "orphans"));
+    }
+    let todo = match (stale > 0, !report.orphans.is_empty()) {
+        (false, false) => "",
+        (_, false) => "; run `catalyst render` and commit the result",
+        (_, true) => "; run `catalyst render --prune` and commit the result",
+    };
+    lines.push(format!("render --check: {}{todo}", parts.join(", ")));
+    lines
+}
+
+/// An orphan: an error for a check (Flux keeps applying it), a warning
+/// for a render that does not prune.
+fn orphan_diagnostic(o: &Orphan, error: bool) -> Diagnostic {
+    let message = format!("{} was rendered, but its spec is gone: Flux keeps applying it", o.shown);
+    let d =
+        if error { Diagnostic::error("orphan-output", message) } else { Diagnostic::warning("orphan-output", message) };
+    d.at(Some(Location::file(format!("{}/{}", o.shown, catalyst_render::LOCK_FILE))))
+        .help("run `catalyst render --prune` to remove it (then commit, or `catalyst publish`), or restore its sovereign.yaml")
+}
+
+/// The diagnostics of a stale directory. `per_sovereign`: a spec that
+/// changed since the last render is one problem of the Sovereign
+/// (`validate`: "not rendered yet"), not one of every file it changes;
+/// files edited by hand are named one by one either way.
+fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -> Vec<Diagnostic> {
+    let out = s.out.clone().unwrap_or_default();
+    let render_it = "run `catalyst render` and commit the result";
+    match st.why {
+        StaleWhy::NotRendered => {
+            return vec![
+                Diagnostic::error("not-rendered", format!("{out} has not been rendered"))
+                    .at(Some(Location::file(s.spec.as_str())))
+                    .help(render_it),
+            ];
+        }
+        StaleWhy::SpecChanged if per_sovereign => {
+            let n = st.files.len();
+            return vec![
+                Diagnostic::error(
+                    "not-rendered",
+                    format!(
+                        "{} changed since {out} was rendered: not rendered yet ({n} file{} to update)",
+                        s.spec,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
+                .at(Some(Location::file(s.spec.as_str())))
+                .help(render_it),
+            ];
+        }
+        _ => {}
+    }
+    let why = match st.why {
+        StaleWhy::SpecChanged => "its spec changed since the last render: run `catalyst render` and commit the result",
+        StaleWhy::InputsChanged => {
+            "its inputs (catalog, Blueprints, compiler) changed since the last render: run `catalyst render` and commit the result"
+        }
+        _ => "run `catalyst render`: rendered files are not edited by hand; change the spec or the catalog instead",
+    };
+    st.files
+        .iter()
+        .map(|(path, problem)| {
+            let help =
+                if *problem == FileProblem::NoLongerRendered { "run `catalyst render` to remove it" } else { why };
+            Diagnostic::error("stale-output", format!("{out}/{path} {}", problem.says()))
+                .at(Some(Location::file(format!("{out}/{path}"))))
+                .help(help)
+        })
+        .collect()
 }
 
 /// Renders every target, skipping the Sovereigns that `fresh` (when
@@ -455,11 +852,17 @@ fn render_targets(
     let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
     // Once any Sovereign failed nothing will be swapped in: stop writing.
     let failed = AtomicBool::new(false);
+    let done = std::sync::atomic::AtomicUsize::new(0);
     with_pool(opts.jobs, || {
         targets
             .par_iter()
             .map(|t| {
-                let (mut s, d, src) = render_one(ws, cat, phase0, t, opts, fresh, &checked);
+                let (mut s, mut d, src) = render_one(ws, cat, phase0, t, opts, fresh, &checked);
+                // What the Sovereign runs is held against the Blueprints'
+                // `upgrades` (not by `diff`, which shows any change).
+                if sink != Sink::Keep {
+                    d.extend(upgrade_problems(ws, cat, &s, opts));
+                }
                 let ok = !d.has_errors() && s.rendered.is_some();
                 if !ok {
                     failed.store(true, Ordering::Relaxed);
@@ -467,12 +870,15 @@ fn render_targets(
                 match sink {
                     Sink::Keep => {}
                     Sink::Check => {
-                        if ok {
-                            s.stale = stale_files(&s);
+                        if ok && !opts.spec_alone {
+                            s.staleness = stale_files(&s);
                         }
                         (s.tree, s.existing) = (BTreeMap::new(), None);
                     }
                     Sink::Write => {
+                        if ok && s.outcome.is_none() {
+                            s.changed = Some(changed_files(&s));
+                        }
                         if ok && s.outcome.is_none() && !failed.load(Ordering::Relaxed) {
                             s.prepared = prepare(&s, &claimed);
                             if matches!(s.prepared, Some(Err(_))) {
@@ -485,10 +891,63 @@ fn render_targets(
                         }
                     }
                 }
+                if let Some(p) = &opts.progress {
+                    (p.0)(&s, done.fetch_add(1, Ordering::Relaxed) + 1, targets.len());
+                }
                 (s, d, src)
             })
             .collect()
     })
+}
+
+/// The Blueprints a rendered Sovereign would move to a version their
+/// `upgrades` refuse for the one its directory's lock records.
+fn upgrade_problems(ws: &Workspace, cat: &Catalog, s: &SovereignReport, opts: &Options) -> Vec<Diagnostic> {
+    let (Some(r), Some(out)) = (&s.rendered, &s.out) else { return Vec::new() };
+    let old = s
+        .existing
+        .as_ref()
+        .and_then(|e| e.get(catalyst_render::LOCK_FILE))
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(catalyst_render::Lock::parse);
+    let Some(old) = old else { return Vec::new() };
+    let lock_file = format!("{out}/{}", catalyst_render::LOCK_FILE);
+    let history = |bp: &catalyst_catalog::Blueprint| upgrades::history(&ws.catalog, bp);
+    upgrades::check(cat, &old, &r.lock, &opts.allow_upgrade, &lock_file, &history)
+}
+
+/// How many files of a rendered Sovereign's directory differ from what it
+/// holds now: added, changed or removed outputs, and the lock when any did.
+fn changed_files(s: &SovereignReport) -> usize {
+    use sha2::Digest as _;
+    let Some(r) = &s.rendered else { return 0 };
+    let old = |p: &str| -> Option<String> {
+        s.current
+            .as_ref()
+            .and_then(|c| c.get(p))
+            .map(hex::encode)
+            .or_else(|| s.existing.as_ref().and_then(|e| e.get(p)).map(|b| hex::encode(sha2::Sha256::digest(b))))
+    };
+    let outputs = &r.lock.outputs;
+    let mut n = outputs.iter().filter(|(p, d)| old(p).as_deref() != Some(d.as_str())).count();
+    let before: Vec<&String> = match (&s.current, &s.existing) {
+        (Some(c), _) => c.keys().collect(),
+        (None, Some(e)) => e.keys().collect(),
+        (None, None) => Vec::new(),
+    };
+    n += before
+        .iter()
+        .filter(|p| {
+            !outputs.contains_key(p.as_str()) && p.as_str() != catalyst_render::LOCK_FILE && p.as_str() != SPEC_FILE
+        })
+        .count();
+    // The lock records inputs too: it changes when only an input did.
+    let lock = catalyst_render::LOCK_FILE;
+    let new_lock = s.tree.get(lock).map(|b| hex::encode(sha2::Sha256::digest(b)));
+    if n > 0 || new_lock.is_none() || old(lock) != new_lock {
+        n += 1;
+    }
+    n
 }
 
 /// Writes a rendered Sovereign's files beside its directory, unless
@@ -551,7 +1010,8 @@ fn render_one(
         existing: None,
         current: None,
         outcome: None,
-        stale: Vec::new(),
+        staleness: None,
+        changed: None,
         prepared: None,
     };
     let mut diags = Diagnostics::new();
@@ -562,7 +1022,7 @@ fn render_one(
             return (report, diags, None);
         }
     };
-    if let Some((dir, fqdn)) = fresh.and_then(|f| current_output(t, &bytes, f)) {
+    if let Some((dir, fqdn)) = fresh.filter(|_| t.stdin.is_none()).and_then(|f| current_output(t, &bytes, f)) {
         report.fqdn = Some(fqdn);
         report.out = Some(ws.display(&dir));
         report.out_path = Some(dir);
@@ -577,21 +1037,37 @@ fn render_one(
         }
     };
     let source = Some((t.display.clone(), text.clone()));
-    let sov = match catalyst_spec::parse(&text, &t.display, &opts.limits) {
-        Ok(s) => s,
-        Err(d) => return (report, d, source),
+    let sov = match catalyst_spec::parse_partial(&text, &t.display, &opts.limits) {
+        (Some(s), d) if !d.has_errors() => s,
+        (partial, mut d) => {
+            // Every problem at once: the selection's too (a mistyped family
+            // or configuration key), not only after the spec's errors are fixed.
+            if let Some(p) = partial {
+                d.extend(catalyst_render::check_selection(cat, &p));
+                d.sort();
+            }
+            return (report, d, source);
+        }
     };
     report.fqdn = Some(sov.fqdn.clone());
-    // Where the output goes.
+    // Where the output goes. A spec from outside `clusters/` (or from
+    // standard input) rendered into `clusters/<fqdn>/` becomes that
+    // Sovereign's spec, written beside its output: a directory without
+    // its spec would be an orphan, which `render --prune` and `publish`
+    // remove.
+    let adopts_spec = opts.out.is_none()
+        && (t.stdin.is_some()
+            || t.path.parent().and_then(Path::parent).and_then(Path::file_name).is_none_or(|n| n != "clusters"));
     let out_dir = match &opts.out {
         Some(o) => ws.cwd.join(o),
         None => {
             // A spec inside `clusters/<folder>/` renders into that folder,
-            // which must be named after the FQDN; any other spec renders
-            // into the workspace's `clusters/<fqdn>/`.
+            // which must be named after the FQDN; any other spec (one on
+            // standard input too) renders into the workspace's
+            // `clusters/<fqdn>/`.
             let parent = t.path.parent().map(Path::to_path_buf).unwrap_or_default();
             let in_clusters = parent.parent().and_then(Path::file_name).is_some_and(|n| n == "clusters");
-            if !in_clusters {
+            if !in_clusters || t.stdin.is_some() {
                 ws.root.join("clusters").join(&sov.fqdn)
             } else if parent.file_name().is_some_and(|n| n.to_string_lossy() == sov.fqdn) {
                 parent
@@ -616,8 +1092,13 @@ fn render_one(
     let shown = ws.display(&out_dir);
     // A render that may skip may also take over what did not change: it
     // needs the bytes of the lock and of the files it does not own, and the
-    // digests of the others. Any other render reads every file.
-    let existing = read_output(&out_dir, &shown, fresh.is_some(), opts.limits.max_bytes as u64);
+    // digests of the others. Any other render reads every file. A spec
+    // validated alone never looks at an output directory.
+    let existing = if opts.spec_alone {
+        Ok(None)
+    } else {
+        read_output(&out_dir, &shown, fresh.is_some(), opts.limits.max_bytes as u64)
+    };
     // Read once: it decides what the directory owns and what may be taken over.
     let (current, old_lock) = match existing {
         Ok(Some((_, ref digests, ref lock))) => (Some(digests), lock.as_ref()),
@@ -650,7 +1131,7 @@ fn render_one(
                     };
                     match plan_output(
                         &shown,
-                        &t.path,
+                        (t.stdin.is_none()).then_some(t.path.as_path()),
                         &out_dir,
                         files.as_ref().zip(digests.as_ref()),
                         lock.as_ref(),
@@ -658,6 +1139,14 @@ fn render_one(
                     ) {
                         Ok(warnings) => diags.extend(warnings),
                         Err(d) => diags.push(d),
+                    }
+                    // A spec from standard input or from elsewhere is the
+                    // Sovereign's spec from now on: written beside its
+                    // output (standard input replaces the one there; a file
+                    // elsewhere is refused above when one is there), so the
+                    // directory renders again from itself, and is no orphan.
+                    if adopts_spec && !opts.spec_alone {
+                        tree.insert(SPEC_FILE.to_string(), bytes.clone());
                     }
                     report.existing = files;
                     report.current = digests;
@@ -744,11 +1233,12 @@ fn written_by(lock: Option<&catalyst_render::Lock>, path: &str, digest: &[u8; 32
 /// README someone added, an old output edited since) is kept, the last
 /// with a warning. `old` is the directory's current content (the bytes of
 /// at least the files catalyst may not remove, and every file's digest;
-/// `None`: there is no directory yet), `lock` its lock as read. Returns
-/// the warnings.
+/// `None`: there is no directory yet), `lock` its lock as read; `spec` the
+/// spec file rendered (`None`: one from standard input, which takes the
+/// place of the spec there). Returns the warnings.
 fn plan_output(
     shown: &str,
-    spec: &Path,
+    spec: Option<&Path>,
     out_dir: &Path,
     old: Option<(&BTreeMap<String, Vec<u8>>, &write::Digests)>,
     lock: Option<&catalyst_render::Lock>,
@@ -756,7 +1246,7 @@ fn plan_output(
 ) -> Result<Vec<Diagnostic>, Diagnostic> {
     let at = || Some(Location::file(shown));
     let Some((old, digests)) = old else { return Ok(Vec::new()) };
-    if digests.contains_key(SPEC_FILE) && spec.parent() != Some(out_dir) {
+    if digests.contains_key(SPEC_FILE) && spec.is_some_and(|spec| spec.parent() != Some(out_dir)) {
         return Err(Diagnostic::error(
             "spec-conflict",
             format!(
@@ -820,10 +1310,13 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
         // back before looking for specs.
         write::recover_all(&ws.root.join("clusters"))?;
     }
-    let all = targets(ws, paths)?;
+    let all = targets(ws, paths, &opts.limits)?;
     let any = !all.is_empty();
     let targets = sharded(all, opts);
-    if targets.is_empty() && any {
+    // Directories whose spec is gone, when the whole fleet is rendered
+    // (dealt out to shards like the specs).
+    let orphans = if paths.is_empty() { sharded(ws.orphans(), opts) } else { Vec::new() };
+    if targets.is_empty() && any && orphans.is_empty() {
         // More shards than Sovereigns: this one has nothing to do.
         return Ok(Report::default());
     }
@@ -855,11 +1348,20 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     if let Some(e) = unwritten {
         return Err(e.into());
     }
-    if report.sovereigns.is_empty() {
+    if report.sovereigns.is_empty() && orphans.is_empty() {
         return Err(OpsError::Usage(format!(
             "no Sovereign specs found under {}",
             ws.display(&ws.root.join("clusters"))
         )));
+    }
+    report.orphans = orphans.iter().map(|d| Orphan { shown: ws.display(d), dir: d.clone(), pruned: false }).collect();
+    // A render that writes prunes only when it writes: when every
+    // Sovereign rendered.
+    let prune = opts.prune && sink == Sink::Write && !report.has_errors();
+    if !opts.check && !prune {
+        let warnings: Vec<Diagnostic> = report.orphans.iter().map(|o| orphan_diagnostic(o, false)).collect();
+        report.diagnostics.extend(warnings);
+        report.diagnostics.sort();
     }
     if !swap {
         return Ok(report);
@@ -883,7 +1385,56 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     for (i, w) in done.into_iter().zip(writes) {
         report.sovereigns[i].outcome = Some(w);
     }
+    if prune {
+        let max = opts.limits.max_bytes as u64;
+        let refused: Vec<Diagnostic> = report.orphans.iter_mut().filter_map(|o| prune_orphan(o, max).err()).collect();
+        report.diagnostics.extend(refused);
+        report.diagnostics.sort();
+    }
     Ok(report)
+}
+
+/// Removes an orphan directory whole ([`write::prune`]), when everything
+/// in it is catalyst's: its lock, and the outputs the lock lists with the
+/// bytes it recorded, where render writes them. A file someone added or
+/// edited there (or a link, a FIFO) keeps the directory as it is, named.
+fn prune_orphan(o: &mut Orphan, max: u64) -> Result<(), Diagnostic> {
+    let at = Some(Location::file(format!("{}/{}", o.shown, catalyst_render::LOCK_FILE)));
+    let unreadable = |e: std::io::Error| {
+        Diagnostic::error("prune-refused", format!("cannot read {}: {e}; not removed", o.shown)).at(at.clone())
+    };
+    let (files, digests) =
+        write::read_digests(&o.dir, max, &|p, _| p == catalyst_render::LOCK_FILE).map_err(unreadable)?;
+    let lock =
+        files.get(catalyst_render::LOCK_FILE).and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)));
+    let mut foreign: Vec<String> = digests
+        .iter()
+        .filter(|(p, d)| *p != catalyst_render::LOCK_FILE && !written_by(lock.as_ref(), p, d))
+        .map(|(p, _)| p.clone())
+        .collect();
+    foreign.extend(write::special_entries(&o.dir).map_err(unreadable)?);
+    if lock.is_none() {
+        foreign.insert(0, format!("{} (it does not parse)", catalyst_render::LOCK_FILE));
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        let n = foreign.len();
+        let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
+        return Err(Diagnostic::error(
+            "prune-refused",
+            format!(
+                "not removing {}: it holds what catalyst did not write, or not as it wrote it ({}{more})",
+                o.shown,
+                foreign[..n.min(3)].join(", ")
+            ),
+        )
+        .at(at)
+        .help("catalyst removes only what it wrote, unchanged; keep what you need and delete the directory yourself"));
+    }
+    write::prune(&o.dir)
+        .map_err(|e| Diagnostic::error("prune-refused", format!("cannot remove {}: {e}", o.shown)).at(at.clone()))?;
+    o.pruned = true;
+    Ok(())
 }
 
 /// Locks every folder that holds output directories this command may
@@ -899,7 +1450,8 @@ pub(crate) fn lock_outputs(
     access: repo_lock::Access,
 ) -> Result<Vec<repo_lock::RepoLock>, OpsError> {
     let mut dirs = vec![ws.root.clone(), ws.root.join("clusters")];
-    for p in paths {
+    // A spec on standard input renders into `clusters/` (above) or `--out`.
+    for p in paths.iter().filter(|p| p.as_os_str() != STDIN) {
         let abs = ws.cwd.join(p);
         // A cluster directory, or a spec inside one: the folder above it.
         let dir = if abs.is_dir() { Some(abs.as_path()) } else { abs.parent() };
@@ -935,6 +1487,17 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
     report.sources.merge(cat.sources.texts.clone());
+    // An override of a Blueprint the catalog does not have is a typo that
+    // would let nothing through: said, and nothing is written.
+    for name in opts.allow_upgrade.iter().filter(|n| cat.get(n).is_none() && cat.get(&format!("bp-{n}")).is_none()) {
+        report.diagnostics.push(
+            Diagnostic::error(
+                "unknown-blueprint",
+                format!("--allow-upgrade {name}: the catalog has no such Blueprint"),
+            )
+            .help("name a Blueprint of the catalog (`bp-x` or `x`), as `catalyst graph` lists them"),
+        );
+    }
     // `render` (not a check) skips what its lock says is current.
     let fresh = (!opts.check && !opts.force && opts.out.is_none())
         .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
@@ -963,11 +1526,18 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
     Ok(report)
 }
 
-/// `catalyst validate`: the catalog, and each given spec (rendered in
-/// memory) or hand-written cluster directory (checked against the
-/// catalog). With no paths: the catalog and every
-/// `clusters/*/sovereign.yaml`.
+/// `catalyst validate`: the catalog, and each given spec (`-`: standard
+/// input) or hand-written cluster directory (checked against the
+/// catalog). A spec given is checked alone: the spec and what it would
+/// render (in memory), never an output directory, which a new spec does
+/// not have yet, a copied one shares with its original and an edited one
+/// holds the render of its older self. With no paths: the catalog and
+/// every `clusters/*/sovereign.yaml`, each rendered directory against a
+/// fresh render (a spec or inputs changed since are "not rendered yet",
+/// files edited by hand are named), and the directories whose spec is
+/// gone.
 pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report, OpsError> {
+    let opts = &Options { spec_alone: !paths.is_empty(), ..opts.clone() };
     let _lock = lock_outputs(ws, paths, opts, repo_lock::Access::Shared)?;
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
@@ -979,8 +1549,10 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
     report.diagnostics.extend(catalyst_resolve::catalog_cycles(&cat));
     let mut specs = Vec::new();
     if paths.is_empty() {
-        specs = sharded(targets(ws, &[])?, opts);
+        specs = sharded(targets(ws, &[], &opts.limits)?, opts);
     }
+    // Rendered directories behind the catalog: (directory, files).
+    let mut behind: Vec<(String, usize)> = Vec::new();
     for p in paths {
         let abs = ws.cwd.join(p);
         if abs.is_dir() && !abs.join(SPEC_FILE).is_file() {
@@ -990,62 +1562,117 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
             report.diagnostics.extend(d);
             report.sources.merge(src.texts);
         } else {
-            specs.extend(targets(ws, std::slice::from_ref(p))?);
+            specs.extend(targets(ws, std::slice::from_ref(p), &opts.limits)?);
         }
     }
-    for (mut s, d, src) in render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None, Sink::Check) {
+    let rendered = render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None, Sink::Check);
+    for (t, (mut s, d, src)) in specs.iter().zip(rendered) {
         if let Some((f, t)) = src {
             report.sources.add(f, t);
         }
         let rendered_ok = !d.has_errors() && s.rendered.is_some();
         // Catalog problems were reported once above.
         report.diagnostics.extend(d.into_iter().filter(|x| !cat.diagnostics.0.contains(x)));
-        if rendered_ok && opts.out.is_none() {
-            report.diagnostics.extend(std::mem::take(&mut s.stale));
+        // A copy of a spec validates alone; rendering it from where it is
+        // would meet its original.
+        if let (true, Some(dir)) = (opts.spec_alone && t.stdin.is_none() && rendered_ok, &s.out_path)
+            && t.path.parent() != Some(dir.as_path())
+            && std::fs::symlink_metadata(dir.join(SPEC_FILE)).is_ok()
+        {
+            let shown = ws.display(dir);
+            report.diagnostics.push(
+                Diagnostic::warning(
+                    "spec-conflict",
+                    format!("{shown}/{SPEC_FILE} is another spec for this Sovereign: `catalyst render {}` would be refused", t.display),
+                )
+                .at(Some(Location::file(t.display.as_str())))
+                .help(format!("valid on its own; to render it, put it in place of {shown}/{SPEC_FILE} (or pipe it: catalyst render - < {})", t.display)),
+            );
+        }
+        if rendered_ok
+            && opts.out.is_none()
+            && let Some(st) = s.staleness.take()
+        {
+            if st.why == StaleWhy::InputsChanged {
+                behind.push((s.out.clone().unwrap_or_default(), st.files.len()));
+            } else {
+                report.diagnostics.extend(stale_diagnostics(&s, &st, true));
+            }
         }
         report.sovereigns.push(s);
+    }
+    // A catalog change reaches many Sovereigns at once: one problem, said
+    // once, however many it reaches.
+    if !behind.is_empty() {
+        let files: usize = behind.iter().map(|b| b.1).sum();
+        let outs: Vec<&str> = behind.iter().map(|b| b.0.as_str()).collect();
+        let who = match outs.as_slice() {
+            [one] => one.to_string(),
+            _ => {
+                let more = outs.len().saturating_sub(NAMED_ON_A_LINE);
+                let named = outs[..outs.len().min(NAMED_ON_A_LINE)].join(", ");
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                format!("{} Sovereigns ({named}{more}) were", outs.len())
+            }
+        };
+        let was = if outs.len() == 1 { " was" } else { "" };
+        report.diagnostics.push(
+            Diagnostic::error(
+                "not-rendered",
+                format!(
+                    "the catalog, a Blueprint or the compiler changed since {who}{was} rendered: not rendered yet ({files} file{} to update)",
+                    if files == 1 { "" } else { "s" }
+                ),
+            )
+            .help("run `catalyst render` and commit the result (`catalyst render --check` lists the files)"),
+        );
+    }
+    if paths.is_empty() {
+        report.orphans = sharded(ws.orphans(), opts)
+            .into_iter()
+            .map(|d| Orphan { shown: ws.display(&d), dir: d, pruned: false })
+            .collect();
+        let orphans: Vec<Diagnostic> = report.orphans.iter().map(|o| orphan_diagnostic(o, true)).collect();
+        report.diagnostics.extend(orphans);
     }
     report.diagnostics.sort();
     Ok(report)
 }
 
-/// Files of a cluster directory that differ from a fresh render: edited
-/// by hand, or stale because an input changed.
-fn stale_files(s: &SovereignReport) -> Vec<Diagnostic> {
-    let out = s.out.clone().unwrap_or_default();
+/// How a cluster directory differs from a fresh render: not rendered,
+/// rendered from an older spec or older inputs, or edited by hand; `None`
+/// when it is up to date.
+fn stale_files(s: &SovereignReport) -> Option<Staleness> {
     let spec_here = s.tree.contains_key(SPEC_FILE);
-    let not_rendered = || {
-        vec![
-            Diagnostic::error("not-rendered", format!("{out} has not been rendered"))
-                .at(Some(Location::file(s.spec.as_str())))
-                .help("run `catalyst render` and commit the result"),
-        ]
-    };
+    let not_rendered = || Some(Staleness { why: StaleWhy::NotRendered, files: Vec::new() });
     let Some(existing) = &s.existing else { return not_rendered() };
-    if !existing.contains_key(catalyst_render::LOCK_FILE) {
-        return if spec_here { not_rendered() } else { Vec::new() };
+    let Some(lock) = existing.get(catalyst_render::LOCK_FILE) else {
+        return if spec_here { not_rendered() } else { None };
+    };
+    let mut files: Vec<(String, FileProblem)> = s
+        .tree
+        .iter()
+        .filter_map(|(path, bytes)| match existing.get(path) {
+            None => Some((path.clone(), FileProblem::Missing)),
+            Some(b) if b != bytes => Some((path.clone(), FileProblem::Differs)),
+            _ => None,
+        })
+        .collect();
+    files.extend(
+        existing.keys().filter(|p| !s.tree.contains_key(*p)).map(|p| (p.clone(), FileProblem::NoLongerRendered)),
+    );
+    if files.is_empty() {
+        return None;
     }
-    let mut out_diags = Vec::new();
-    for (path, bytes) in &s.tree {
-        let problem = match existing.get(path) {
-            None => "is missing",
-            Some(b) if b != bytes => "differs from a fresh render",
-            _ => continue,
-        };
-        out_diags.push(
-            Diagnostic::error("stale-output", format!("{out}/{path} {problem}"))
-                .at(Some(Location::file(format!("{out}/{path}"))))
-                .help("run `catalyst render`: rendered files are not edited by hand; change the spec or the catalog instead"),
-        );
-    }
-    for path in existing.keys().filter(|p| !s.tree.contains_key(*p)) {
-        out_diags.push(
-            Diagnostic::error("stale-output", format!("{out}/{path} is no longer rendered"))
-                .at(Some(Location::file(format!("{out}/{path}"))))
-                .help("run `catalyst render` to remove it"),
-        );
-    }
-    out_diags
+    files.sort();
+    // The lock as committed says what the files were rendered from.
+    let old = catalyst_render::Lock::parse(&String::from_utf8_lossy(lock));
+    let why = match (old, s.rendered.as_ref().map(|r| &r.lock)) {
+        (Some(old), Some(new)) if old.inputs.get("spec") != new.inputs.get("spec") => StaleWhy::SpecChanged,
+        (Some(old), Some(new)) if old.input_digest != new.input_digest => StaleWhy::InputsChanged,
+        _ => StaleWhy::EditedByHand,
+    };
+    Some(Staleness { why, files })
 }
 
 /// `catalyst graph`: the resolved graph of one Sovereign, or of the whole
@@ -1068,7 +1695,7 @@ pub fn graph(
             }
         },
         Some(p) => {
-            let t = targets(ws, &[p.to_path_buf()])?;
+            let t = targets(ws, &[p.to_path_buf()], &opts.limits)?;
             let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
             if let Some((f, t)) = src {
                 report.sources.add(f, t);

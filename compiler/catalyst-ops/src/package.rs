@@ -27,6 +27,10 @@ pub struct PackageOptions {
     pub no_vendor: bool,
     /// Registry timeouts, for dependencies in OCI registries.
     pub timeouts: catalyst_oci::Timeouts,
+    /// Vendor and package a scratch copy of the chart: its folder
+    /// (`charts/`, `Chart.lock`) and the vendor cache stay as they are. What
+    /// a dry run packages is what the real run would, byte for byte.
+    pub scratch: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +126,47 @@ fn chart_root_outside(ws: &Workspace, named: &Path, real: &Path) -> Option<Diagn
     None
 }
 
+/// A scratch copy of a chart folder (its regular files, within the input
+/// limits, never through a link), as `<scratch>/chart`.
+fn scratch_copy(ws: &Workspace, chart_dir: &Path) -> Result<tempfile::TempDir, Diagnostic> {
+    let fail = |e: std::io::Error| {
+        Diagnostic::error("unwritable", format!("cannot copy {} for a dry run: {e}", ws.display(chart_dir)))
+    };
+    let files = crate::write::read_tree(chart_dir, catalyst_package::MAX_TOTAL_BYTES).map_err(fail)?;
+    let t = tempfile::Builder::new().prefix("catalyst-dry-run-").tempdir().map_err(fail)?;
+    let copy = t.path().join("chart");
+    crate::installed::write_chart(&copy, &files).map_err(fail)?;
+    // The archive records which files are executable: so does the copy.
+    for rel in files.keys() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let exec = std::fs::symlink_metadata(chart_dir.join(rel)).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+        if exec {
+            std::fs::set_permissions(copy.join(rel), std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
+        }
+    }
+    Ok(t)
+}
+
+/// The diagnostics `keep` selects of the Blueprint at `bp_dir`, from the
+/// catalog it belongs to as it is on disk now.
+fn blueprint_diagnostics(
+    ws: &Workspace,
+    bp_dir: &Path,
+    report: &mut Report,
+    keep: impl Fn(&Diagnostic) -> bool,
+) -> Result<(), OpsError> {
+    let Ok(rel) = bp_dir.strip_prefix(&ws.catalog) else { return Ok(()) };
+    let cat = ws.load_catalog(&Default::default())?;
+    report.sources.merge(cat.sources.texts.clone());
+    let rel = rel.to_string_lossy();
+    if let Some(bp) = cat.blueprints.values().find(|b| b.dir == rel) {
+        report.diagnostics.extend(
+            cat.diagnostics.iter().filter(|d| d.blueprint.as_deref() == Some(bp.name.as_str()) && keep(d)).cloned(),
+        );
+    }
+    Ok(())
+}
+
 /// Packages one Blueprint or chart folder.
 pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Option<Packaged>, Report), OpsError> {
     let mut report = Report::default();
@@ -160,17 +205,8 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     }
 
     // The Blueprint's own consistency, from the catalog it belongs to.
-    if let Some(bp_dir) = &blueprint
-        && let Ok(rel) = bp_dir.strip_prefix(&ws.catalog)
-    {
-        let cat = ws.load_catalog(&Default::default())?;
-        report.sources.merge(cat.sources.texts.clone());
-        let rel = rel.to_string_lossy();
-        if let Some(bp) = cat.blueprints.values().find(|b| b.dir == rel) {
-            report
-                .diagnostics
-                .extend(cat.diagnostics.iter().filter(|d| d.blueprint.as_deref() == Some(bp.name.as_str())).cloned());
-        }
+    if let Some(bp_dir) = &blueprint {
+        blueprint_diagnostics(ws, bp_dir, &mut report, |_| true)?;
     }
     if report.has_errors() {
         report.diagnostics.sort();
@@ -188,10 +224,22 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         None => Default::default(),
     };
     let registry = vendor_registry(&chart_dir, &mirrors, opts);
+    // A dry run vendors into a copy (and a cache of its own): nothing of
+    // the user's changes, the archive is the same.
+    let scratch = match opts.scratch.then(|| scratch_copy(ws, &chart_dir)).transpose() {
+        Ok(s) => s,
+        Err(d) => {
+            report.diagnostics.push(d);
+            return Ok((None, report));
+        }
+    };
+    let original_dir = chart_dir.clone();
+    let chart_dir = scratch.as_ref().map_or(original_dir.clone(), |t| t.path().join("chart"));
     let vopts = catalyst_vendor::VendorOptions {
         mirrors,
-        cache_dir: catalyst_vendor::default_cache_dir(),
+        cache_dir: scratch.as_ref().map_or_else(catalyst_vendor::default_cache_dir, |t| t.path().join("cache")),
         update: opts.update_lock,
+        local_base: scratch.is_some().then(|| original_dir.clone()),
     };
     if !opts.no_vendor
         && let Err(d) = catalyst_vendor::vendor(&chart_dir, &shown, &registry, &vopts)
@@ -200,6 +248,13 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         return Ok((None, report));
     }
     report.diagnostics.extend(guards::vendored(&chart_dir, &shown));
+    // Only now are the upstream charts here: what each says it runs
+    // (appVersion) against the version matrix. A chart series is not the
+    // controller's release, so the pin alone proves nothing. (A scratch
+    // copy is not the catalog's: a dry run checks what is already there.)
+    if let Some(bp_dir) = blueprint.as_ref().filter(|_| !opts.no_vendor && scratch.is_none()) {
+        blueprint_diagnostics(ws, bp_dir, &mut report, |d| d.code == "matrix-app-version")?;
+    }
     if report.has_errors() {
         report.diagnostics.sort();
         return Ok((None, report));

@@ -1,6 +1,7 @@
 //! `catalyst publish`: rendered cluster directories into a Git repository
 //! (the Sovereign's Gitea), one reproducible commit per changed Sovereign.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use catalyst_diag::Diagnostic;
@@ -22,6 +23,8 @@ pub struct PublishOptions {
     pub branch_per_change: bool,
     /// How long to wait for a render that holds the repository.
     pub lock: crate::repo_lock::Wait,
+    /// Fetch and build each commit, push nothing: what would be published.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +35,9 @@ pub struct Row {
     /// With a branch per change: the branch, and where to compare it.
     pub branch: Option<String>,
     pub compare_url: Option<String>,
+    /// The Sovereign's spec is gone: its directory was removed from the
+    /// repository.
+    pub removed: bool,
 }
 
 /// Credentials from the environment: `CATALYST_GIT_USERNAME` /
@@ -148,7 +154,8 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         if opts.branch_per_change {
             publisher = publisher.with_base(&opts.branch).map_err(|e| OpsError::Usage(e.to_string()))?;
         }
-        match publisher.publish(&Change { path: path.clone(), files, message }, &who) {
+        publisher.dry_run = opts.dry_run;
+        match publisher.publish(&Change { path: path.clone(), files, message, only_if: None }, &who) {
             Ok(outcome) => {
                 let (branch, compare_url) = if opts.branch_per_change {
                     // Gitea's (and GitHub's) compare page.
@@ -157,36 +164,164 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
                 } else {
                     (None, None)
                 };
-                rows.push(Row { fqdn: lock.fqdn.clone(), path, outcome, branch, compare_url })
+                rows.push(Row { fqdn: lock.fqdn.clone(), path, outcome, branch, compare_url, removed: false })
             }
+            Err(e) => report.diagnostics.push(publish_diagnostic(&e)),
+        }
+    }
+    // The whole fleet, where render puts it: the repository's `clusters/`
+    // becomes the workspace's, so a Sovereign whose spec is gone leaves it
+    // too (Flux would keep applying it). Only folders catalyst wrote (a
+    // lock) are removed, one commit each; not when a Sovereign could not
+    // be published (its folder may be what that removal would take).
+    if paths.is_empty() && opts.path.is_none() && !report.has_errors() {
+        let mut keep: std::collections::BTreeSet<String> = ws
+            .all_specs()
+            .iter()
+            .filter_map(|p| p.parent()?.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        keep.extend(rows.iter().map(|r| r.fqdn.clone()));
+        let publisher = Publisher::open(&cache, &opts.repo, &opts.branch, env_credentials())
+            .map_err(|e| OpsError::Usage(e.to_string()))?;
+        let remote = match publisher.subtrees_with("clusters", catalyst_render::LOCK_FILE) {
+            Ok(r) => r,
             Err(e) => {
-                let code = match e {
-                    catalyst_publish::PublishError::Auth { .. } => "git-unauthorized",
-                    catalyst_publish::PublishError::Declined { .. } => "git-push-declined",
-                    _ => "git-error",
-                };
-                let mut d = Diagnostic::error(code, e.to_string());
-                if let catalyst_publish::PublishError::Declined { remote, .. } = &e {
-                    for line in remote {
-                        d = d.note(format!("remote: {line}"), None);
+                report.diagnostics.push(publish_diagnostic(&e));
+                Vec::new()
+            }
+        };
+        // A workspace with no Sovereign at all (no `clusters/`, the wrong
+        // folder or branch) has nothing to compare the repository with:
+        // removing everything there would have Flux prune every cluster.
+        // That is never done on an absence; the last Sovereigns go by hand.
+        let remote = if keep.is_empty() && !remote.is_empty() {
+            report.diagnostics.push(
+                Diagnostic::error(
+                    "publish-refused",
+                    format!(
+                        "this workspace has no Sovereign under clusters/: not removing the {} from the repository's \
+                         clusters/ ({}{})",
+                        plural(remote.len()),
+                        remote[..remote.len().min(3)].join(", "),
+                        if remote.len() > 3 { ", …" } else { "" }
+                    ),
+                )
+                .help(
+                    "run publish from the workspace that holds the specs; to retire the last Sovereigns, remove \
+                     their folders from the repository with git",
+                ),
+            );
+            Vec::new()
+        } else {
+            remote
+        };
+        for name in remote.into_iter().filter(|n| !keep.contains(n)) {
+            let path = format!("clusters/{name}");
+            // Only what catalyst wrote, as it wrote it, is removed (as
+            // `render --prune` does locally): a file someone committed
+            // there, or an output edited since, keeps the folder, named.
+            let checked = match publisher.files_under(&path) {
+                Ok(under) => {
+                    if let Some(d) = remote_not_catalysts(&path, &under.files) {
+                        report.diagnostics.push(d);
+                        continue;
                     }
-                    d = d.help(
-                        "the repository's hooks or branch protection refused the commit (tried once: it was not a \
-                         race); see what the remote said",
-                    );
+                    under.id
                 }
-                report.diagnostics.push(d);
+                Err(e) => {
+                    report.diagnostics.push(publish_diagnostic(&e));
+                    continue;
+                }
+            };
+            let message = format!(
+                "catalyst: remove {name}\n\nIts spec is gone from the source repository.\nSource: {source}\nCompiler: catalyst {}\n",
+                env!("CARGO_PKG_VERSION")
+            );
+            let branch = if opts.branch_per_change { format!("catalyst/remove-{name}") } else { opts.branch.clone() };
+            if let Some(why) = catalyst_publish::branch_problem(&branch) {
+                report.diagnostics.push(Diagnostic::error(
+                    "invalid-branch",
+                    format!("{path}: `{}` cannot be a branch: {why}", branch.escape_debug()),
+                ));
+                continue;
+            }
+            let mut p = Publisher::open(&cache, &opts.repo, &branch, env_credentials())
+                .map_err(|e| OpsError::Usage(e.to_string()))?;
+            if opts.branch_per_change {
+                p = p.with_base(&opts.branch).map_err(|e| OpsError::Usage(e.to_string()))?;
+            }
+            // A dry run says which removal it would commit, and pushes none.
+            p.dry_run = opts.dry_run;
+            // Removed only as it was checked: a push there since keeps it.
+            let removal = Change { path: path.clone(), files: Default::default(), message, only_if: checked };
+            match p.publish(&removal, &who) {
+                Ok(outcome) => {
+                    let web = p.url().trim_end_matches('/').trim_end_matches(".git").to_string();
+                    let compare = opts.branch_per_change.then(|| format!("{web}/compare/{}...{branch}", opts.branch));
+                    rows.push(Row {
+                        fqdn: name,
+                        path,
+                        outcome,
+                        branch: opts.branch_per_change.then_some(branch),
+                        compare_url: compare,
+                        removed: true,
+                    });
+                }
+                Err(e) => report.diagnostics.push(publish_diagnostic(&e)),
             }
         }
     }
     Ok((rows, report))
 }
 
-#[derive(Debug, Clone)]
+/// A failed publish, as a diagnostic: what the remote said when it
+/// declined.
+fn publish_diagnostic(e: &catalyst_publish::PublishError) -> Diagnostic {
+    let code = match e {
+        catalyst_publish::PublishError::Auth { .. } => "git-unauthorized",
+        catalyst_publish::PublishError::Declined { .. } => "git-push-declined",
+        catalyst_publish::PublishError::Unreachable { .. } => "network-unreachable",
+        catalyst_publish::PublishError::Certificate { .. } => "git-tls",
+        catalyst_publish::PublishError::Moved { .. } => "remote-changed",
+        _ => "git-error",
+    };
+    let mut d = Diagnostic::error(code, e.to_string());
+    match e {
+        catalyst_publish::PublishError::Unreachable { .. } => {
+            d = d.help(
+                "the Git server could not be reached: check the URL, the network and the server; a network failure, \
+                 not a problem of the input: trying again may work",
+            );
+        }
+        catalyst_publish::PublishError::Certificate { .. } => {
+            d = d.help(
+                "the server's certificate is not trusted here: if a private CA signed it, pass --ca-file with that CA",
+            );
+        }
+        _ => {}
+    }
+    if let catalyst_publish::PublishError::Declined { remote, .. } = e {
+        for line in remote {
+            d = d.note(format!("remote: {line}"), None);
+        }
+        d = d.help(
+            "the repository's hooks or branch protection refused the commit (tried once: it was not a race); see \
+             what the remote said",
+        );
+    }
+    d
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OciPublished {
     pub fqdn: String,
     pub reference: String,
+    /// The manifest's digest; on a dry run, the packed content's (nothing
+    /// was pushed, there is no manifest).
     pub digest: String,
+    /// False on a dry run.
+    pub pushed: bool,
 }
 
 /// `org.opencontainers.image.source` and `.revision` for an artifact built
@@ -207,6 +342,15 @@ fn source_and_revision(dir: &Path) -> (String, String, i64) {
     }
 }
 
+/// How `publish --oci` reaches the registry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OciOptions {
+    pub plain_http: bool,
+    pub timeouts: catalyst_oci::Timeouts,
+    /// Pack and open the key; push and sign nothing.
+    pub dry_run: bool,
+}
+
 /// Packs a rendered cluster directory as a Flux OCI artifact (`flux push
 /// artifact`'s formats), pushes it to `reference` and signs it.
 pub fn publish_oci(
@@ -215,9 +359,9 @@ pub fn publish_oci(
     reference: &str,
     key_pem: &str,
     password: &[u8],
-    plain_http: bool,
-    timeouts: catalyst_oci::Timeouts,
+    how: &OciOptions,
 ) -> Result<(Option<OciPublished>, Report), OpsError> {
+    let OciOptions { plain_http, timeouts, dry_run } = *how;
     let mut report = Report::default();
     let shown = ws.display(dir);
     let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
@@ -241,6 +385,19 @@ pub fn publish_oci(
         ("org.opencontainers.image.source".to_string(), source),
         ("org.opencontainers.image.revision".to_string(), revision),
     ]);
+    if dry_run {
+        // Everything but the registry: the archive is packed and the key
+        // opened, so a dry run fails where the real one would before any push.
+        if let Err(d) = crate::sign::check_private_key(key_pem, password) {
+            report.diagnostics.push(d);
+            return Ok((None, report));
+        }
+        let digest = catalyst_oci::sha256_digest(&tgz);
+        return Ok((
+            Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest, pushed: false }),
+            report,
+        ));
+    }
     let reg = catalyst_oci::Registry::new(catalyst_oci::RegistryOptions {
         plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
         timeouts,
@@ -255,7 +412,7 @@ pub fn publish_oci(
     ) {
         Ok(d) => d,
         Err(e) => {
-            report.diagnostics.push(Diagnostic::error(crate::sign::oci_code(&e), e.to_string()));
+            report.diagnostics.push(crate::sign::oci_diagnostic(&e));
             return Ok((None, report));
         }
     };
@@ -269,5 +426,55 @@ pub fn publish_oci(
         return Ok((None, report));
     }
     report.diagnostics.extend(r.diagnostics);
-    Ok((Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest }), report))
+    Ok((Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest, pushed: true }), report))
+}
+
+/// "1 Sovereign", "2 Sovereigns".
+fn plural(n: usize) -> String {
+    if n == 1 { "1 Sovereign".into() } else { format!("{n} Sovereigns") }
+}
+
+/// Why the repository's folder `path` (its entries, [`Publisher::files_under`])
+/// is not catalyst's to remove: a file besides its lock, the spec it
+/// rendered and the outputs it lists with the bytes it recorded, or
+/// anything not a file.
+fn remote_not_catalysts(path: &str, files: &BTreeMap<String, Option<Vec<u8>>>) -> Option<Diagnostic> {
+    use sha2::Digest as _;
+    let lock = files
+        .get(catalyst_render::LOCK_FILE)
+        .and_then(|b| b.as_ref())
+        .and_then(|b| catalyst_render::Lock::parse(&String::from_utf8_lossy(b)));
+    let mut foreign: Vec<String> = files
+        .iter()
+        .filter(|(p, b)| match b {
+            None => true,
+            Some(_) if *p == catalyst_render::LOCK_FILE => false,
+            // The spec published beside its output: the one the lock
+            // records having rendered.
+            Some(b) if *p == crate::SPEC_FILE => {
+                lock.as_ref().and_then(|l| l.inputs.get("spec")) != Some(&catalyst_catalog::sha256_hex(b))
+            }
+            Some(b) => !crate::written_by(lock.as_ref(), p, &sha2::Sha256::digest(b).into()),
+        })
+        .map(|(p, _)| p.clone())
+        .collect();
+    if lock.is_none() {
+        foreign.insert(0, format!("{} (it does not parse)", catalyst_render::LOCK_FILE));
+    }
+    if foreign.is_empty() {
+        return None;
+    }
+    let n = foreign.len();
+    let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
+    Some(
+        Diagnostic::error(
+            "publish-refused",
+            format!(
+                "not removing {path} from the repository: its spec is gone, but it holds what catalyst did not write, \
+                 or not as it wrote it ({}{more})",
+                foreign[..n.min(3)].join(", ")
+            ),
+        )
+        .help("catalyst removes only what it wrote, unchanged; keep what is needed and remove the folder with git"),
+    )
 }

@@ -27,6 +27,9 @@ pub struct PushOptions {
     pub created: Option<i64>,
     /// Registry timeouts.
     pub timeouts: catalyst_oci::Timeouts,
+    /// Package and check, and ask the registry whether the version is
+    /// published, but push nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,9 @@ pub enum PushOutcome {
     /// Published (the manifest is in the registry, under the version), but
     /// a check after the push failed: the report says which.
     PublishedUnchecked,
+    /// A dry run: the version is not published, this chart would be
+    /// pushed (the digest is the chart archive's: there is no manifest).
+    WouldPush,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +118,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             destination: Some(tmp.clone()),
             skip_smoke_render: opts.skip_smoke_render,
             timeouts: opts.timeouts,
+            scratch: opts.dry_run,
             ..Default::default()
         };
         let (packaged, report) = package(ws, path, &popts)?;
@@ -168,13 +175,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
         timeouts: opts.timeouts,
         ..Default::default()
     });
-    let fail = |report: &mut Report, e: OciError| {
-        let mut d = Diagnostic::error(crate::sign::oci_code(&e), e.to_string());
-        if matches!(e, OciError::Unauthorized { .. }) {
-            d = d.help("check the credentials in the Docker config file or CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD");
-        }
-        report.diagnostics.push(d);
-    };
+    let fail = |report: &mut Report, e: OciError| report.diagnostics.push(crate::sign::oci_diagnostic(&e));
 
     // Published versions are immutable.
     let layer_digest = catalyst_oci::sha256_digest(&bytes);
@@ -207,6 +208,12 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             return Ok((None, report));
         }
         Ok(None) => {}
+    }
+    if opts.dry_run {
+        return Ok((
+            Some(Pushed { name, version, reference, digest: layer_digest, outcome: PushOutcome::WouldPush }),
+            report,
+        ));
     }
     let digest = match registry.push_chart(&repo, &tag, &bytes, &config, &annotations) {
         Ok(d) => d,

@@ -34,12 +34,17 @@ pub struct ReleaseOptions {
     pub mirrors: Option<PathBuf>,
     pub skip_smoke_render: bool,
     pub jobs: Option<usize>,
+    /// Package, check the key, ask the registry what is published: push,
+    /// sign and attest nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Published,
     Unchanged,
+    /// A dry run: would be pushed, signed and attested.
+    WouldPublish,
     Failed(String),
 }
 
@@ -114,6 +119,11 @@ pub fn release(
             cat.blueprints.values().filter(|b| changed.contains(&b.dir)).map(|b| b.dir.clone()).collect()
         }
     };
+    if opts.dry_run
+        && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
+    {
+        report.diagnostics.push(d);
+    }
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
@@ -146,6 +156,7 @@ pub fn release(
             mirrors: opts.mirrors.clone(),
             plain_http: opts.plain_http,
             timeouts: opts.timeouts,
+            scratch: opts.dry_run,
             ..Default::default()
         };
         let (packaged, r) = match package(ws, &ws.catalog.join(dir), &popts) {
@@ -163,6 +174,7 @@ pub fn release(
                 skip_smoke_render: true,
                 created: Some(created),
                 timeouts: opts.timeouts,
+                dry_run: opts.dry_run,
             },
         ) {
             Ok(x) => x,
@@ -177,6 +189,10 @@ pub fn release(
         }
         if pushed.outcome == PushOutcome::Unchanged {
             row.outcome = Outcome::Unchanged;
+            return (row, r);
+        }
+        if pushed.outcome == PushOutcome::WouldPush {
+            row.outcome = Outcome::WouldPublish;
             return (row, r);
         }
         let (signed, r) =

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use catalyst_diag::Diagnostic;
-use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef, Timeouts};
+use catalyst_oci::{OciError, Reference, Registry, RegistryOptions, RepoRef, Timeouts};
 use catalyst_sign as cs;
 
 use crate::{OpsError, Report};
@@ -58,17 +58,84 @@ fn registry(repo: &RepoRef, plain_http: bool, timeouts: Timeouts) -> Registry {
     })
 }
 
-/// The diagnostic code of a registry error.
+/// The diagnostic code of a registry error: `network-unreachable` and
+/// `registry-timeout` are transient (nothing is wrong with the input; the
+/// CLI exits 3), `registry-tls` is not (plain HTTP or an untrusted
+/// certificate stays so).
 pub(crate) fn oci_code(e: &OciError) -> &'static str {
     match e {
         OciError::Unauthorized { .. } => "registry-unauthorized",
         OciError::TimedOut { .. } => "registry-timeout",
+        OciError::Unavailable { .. } => "registry-unavailable",
+        OciError::Unreachable { kind: catalyst_oci::Unreached::Tls, .. } => "registry-tls",
+        OciError::Unreachable { .. } => "network-unreachable",
         _ => "registry-error",
     }
 }
 
+/// `host[:port]` of a URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// Whether `authority` (`host[:port]`) is this machine.
+fn loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A registry error as a diagnostic: its code, the layers below it (shown
+/// with `-v`), and what to do about it.
+pub(crate) fn oci_diagnostic(e: &OciError) -> Diagnostic {
+    use catalyst_oci::Unreached;
+    let d = Diagnostic::error(oci_code(e), e.to_string()).caused_by(e.chain().iter().cloned());
+    match e {
+        OciError::Unauthorized { .. } => d.help(
+            "check the credentials: the Docker config file (auths, credHelpers, credsStore) or \
+             CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD",
+        ),
+        OciError::Unreachable { url, kind: Unreached::Tls, .. } => {
+            let at = authority(url);
+            if e.plain_http_answer() {
+                d.help(format!(
+                    "{at} answered without TLS: it serves plain HTTP; pass --plain-http to reach it so (a loopback \
+                     or in-cluster registry)"
+                ))
+            } else {
+                d.help(format!(
+                    "no TLS session with {at}: if its certificate is signed by a private CA, pass --ca-file with \
+                     that CA; if it serves plain HTTP, --plain-http"
+                ))
+            }
+        }
+        OciError::Unreachable { url, .. } => {
+            let at = authority(url);
+            let plain = url.starts_with("http://");
+            let what = if loopback(at) {
+                format!(
+                    "nothing answers at {at} on this machine: start the registry or check the port{}",
+                    if plain { "" } else { " (a loopback registry usually serves plain HTTP: --plain-http)" }
+                )
+            } else {
+                format!("{at} could not be reached: check the host name, the network and the registry")
+            };
+            d.help(format!("{what}; a network failure, not a problem of the input: trying again may work"))
+        }
+        OciError::Unavailable { .. } => {
+            d.help("the registry is busy or down: not a problem of the input; trying again later may work")
+        }
+        _ => d,
+    }
+}
+
 fn oci_diag(e: OciError) -> Diagnostic {
-    Diagnostic::error(oci_code(&e), e.to_string())
+    oci_diagnostic(&e)
 }
 
 /// Runs an operation whose failures are diagnostics: `Ok` carries the
@@ -85,38 +152,60 @@ fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>, Report) {
 }
 
 fn private_key(pem: &str, password: &[u8]) -> Result<cs::SigningKey, Diagnostic> {
-    cs::load_private_key(pem, password)
-        .map_err(|e| Diagnostic::error("bad-key", e.to_string()).help("check the key file and COSIGN_PASSWORD"))
+    cs::load_private_key(pem, password).map_err(|e| {
+        Diagnostic::error("bad-key", e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
+    })
+}
+
+/// Opens the private key, as signing would: a dry run fails where the real
+/// run would.
+pub(crate) fn check_private_key(pem: &str, password: &[u8]) -> Result<(), Diagnostic> {
+    private_key(pem, password).map(|_| ())
 }
 
 fn public_key(pem: &str) -> Result<cs::VerifyingKey, Diagnostic> {
     cs::load_public_key(pem).map_err(|e| Diagnostic::error("bad-key", e.to_string()))
 }
 
-/// The manifest `tag` points at; a missing one is an error.
-fn manifest(
-    reg: &Registry,
-    repo: &RepoRef,
-    tag: &str,
-    reference: &str,
-) -> Result<catalyst_oci::RawManifest, Diagnostic> {
-    reg.pull_manifest(repo, tag)
+/// The manifest `r` names (by digest when it has one); a missing one is an
+/// error, and so is content that does not hash to the digest asked for.
+fn manifest(reg: &Registry, r: &Reference, reference: &str) -> Result<catalyst_oci::RawManifest, Diagnostic> {
+    let m = reg
+        .pull_manifest(&r.repo, r.selector())
         .map_err(oci_diag)?
-        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))
+        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+    pinned(r, &m.digest, reference)?;
+    Ok(m)
 }
 
-fn parse(reference: &str) -> Result<(RepoRef, String), OpsError> {
-    catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))
+/// A registry answering a digest request with other content is refused:
+/// the digest is what gets signed, so it must be what was fetched.
+fn pinned(r: &Reference, digest: &str, reference: &str) -> Result<(), Diagnostic> {
+    match &r.digest {
+        Some(want) if want != digest => Err(Diagnostic::error(
+            "digest-mismatch",
+            format!("the registry answered {reference} with content of digest {digest}"),
+        )
+        .help("the registry is broken or tampered with; nothing was signed or verified")),
+        _ => Ok(()),
+    }
 }
 
-#[derive(Debug, Clone)]
+/// `oci://host/repo:tag`, `…@sha256:<hex>` or `…:tag@sha256:<hex>`; a
+/// malformed one is a usage error before any request.
+fn parse(reference: &str) -> Result<Reference, OpsError> {
+    catalyst_oci::parse_reference(reference).map_err(|e| OpsError::Usage(e.to_string()))
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Signed {
     pub reference: String,
     pub digest: String,
     pub signature_tag: String,
 }
 
-/// Signs the manifest `reference` (`oci://host/repo:tag`) points at.
+/// Signs the manifest `reference` (`oci://host/repo:tag` or `…@sha256:<hex>`) names.
 pub fn sign(
     reference: &str,
     key_pem: &str,
@@ -124,11 +213,12 @@ pub fn sign(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Signed>, Report), OpsError> {
-    let (repo, tag) = parse(reference)?;
+    let r = parse(reference)?;
+    let repo = &r.repo;
     Ok(run(|| {
         let key = private_key(key_pem, password)?;
-        let reg = registry(&repo, plain_http, timeouts);
-        let digest = manifest(&reg, &repo, &tag, reference)?.digest;
+        let reg = registry(repo, plain_http, timeouts);
+        let digest = manifest(&reg, &r, reference)?.digest;
         let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
         let layer = cs::SignatureLayer {
             digest: cs::sha256_digest(&payload),
@@ -139,7 +229,7 @@ pub fn sign(
         // Keep signatures already there (cosign appends); ours replaces one
         // over the same payload by the same key.
         let mut layers = reg
-            .pull_manifest(&repo, &sig_tag)
+            .pull_manifest(repo, &sig_tag)
             .map_err(oci_diag)?
             .map(|m| cs::signature_layers(&m.bytes))
             .unwrap_or_default();
@@ -147,10 +237,10 @@ pub fn sign(
         layers.retain(|l| !(l.digest == layer.digest && cs::verify(ours, &payload, &l.signature)));
         layers.push(layer);
         let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
-        reg.push_blob(&repo, &payload).map_err(oci_diag)?;
-        let config_digest = reg.push_blob(&repo, &config).map_err(oci_diag)?;
+        reg.push_blob(repo, &payload).map_err(oci_diag)?;
+        let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
         let m = cs::signature_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(&repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+        reg.push_manifest(repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
         Ok(Signed { reference: reference.to_string(), digest, signature_tag: format!("oci://{repo}:{sig_tag}") })
     }))
 }
@@ -170,14 +260,15 @@ pub fn verify(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let (repo, tag) = parse(reference)?;
+    let r = parse(reference)?;
+    let repo = &r.repo;
     Ok(run(|| {
         let key = public_key(public_pem)?;
-        let reg = registry(&repo, plain_http, timeouts);
-        let digest = manifest(&reg, &repo, &tag, reference)?.digest;
+        let reg = registry(repo, plain_http, timeouts);
+        let digest = manifest(&reg, &r, reference)?.digest;
         let sig_tag = cs::signature_tag(&digest);
         let layers = reg
-            .pull_manifest(&repo, &sig_tag)
+            .pull_manifest(repo, &sig_tag)
             .map_err(oci_diag)?
             .map(|m| cs::signature_layers(&m.bytes))
             .unwrap_or_default();
@@ -188,7 +279,7 @@ pub fn verify(
         let valid = layers
             .iter()
             .filter(|l| {
-                let Ok(payload) = reg.pull_blob(&repo, &l.digest) else { return false };
+                let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
                 cs::parse_payload(&payload)
                     .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
                     && cs::verify(&key, &payload, &l.signature)
@@ -205,7 +296,8 @@ pub fn verify(
     }))
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Attested {
     pub reference: String,
     pub digest: String,
@@ -223,14 +315,21 @@ pub fn attest(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Attested>, Report), OpsError> {
-    let (repo, tag) = parse(reference)?;
+    let r = parse(reference)?;
+    let repo = &r.repo;
     Ok(run(|| {
         let key = private_key(key_pem, password)?;
-        let reg = registry(&repo, plain_http, timeouts);
+        let reg = registry(repo, plain_http, timeouts);
+        // The manifest first, checked against a digest asked for, so that
+        // content of another digest is refused before its chart is fetched;
+        // then the chart by the digest just seen (the tag may not move in
+        // between).
+        let seen = manifest(&reg, &r, reference)?.digest;
         let (tgz, digest) = reg
-            .pull_chart(&repo, &tag)
+            .pull_chart(repo, &seen)
             .map_err(oci_diag)?
             .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+        pinned(&Reference { digest: Some(seen), ..r.clone() }, &digest, reference)?;
         let files = catalyst_package::read_archive(&tgz, reference).map_err(|e| e.diagnostic())?;
         let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
         let sbom = catalyst_package::sbom::spdx(
@@ -245,19 +344,19 @@ pub fn attest(
         let statement = cs::dsse::statement(&repo.to_string(), &digest, SPDX, sbom);
         let envelope = cs::dsse::envelope(&key, &statement);
         let att_tag = cs::dsse::attestation_tag(&digest);
-        let env_digest = reg.push_blob(&repo, &envelope).map_err(oci_diag)?;
+        let env_digest = reg.push_blob(repo, &envelope).map_err(oci_diag)?;
         // Keep other attestations; replace an earlier SBOM.
         let mut layers = reg
-            .pull_manifest(&repo, &att_tag)
+            .pull_manifest(repo, &att_tag)
             .map_err(oci_diag)?
             .map(|m| cs::dsse::attestation_layers(&m.bytes))
             .unwrap_or_default();
         layers.retain(|(_, _, p)| p != SPDX);
         layers.push((env_digest, envelope.len(), SPDX.to_string()));
         let config = cs::signature_config(&layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
-        let config_digest = reg.push_blob(&repo, &config).map_err(oci_diag)?;
+        let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
         let m = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(&repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+        reg.push_manifest(repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
         Ok(Attested {
             reference: reference.to_string(),
             digest,
@@ -279,11 +378,12 @@ pub fn verify_attestation(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let (repo, tag) = parse(reference)?;
+    let r = parse(reference)?;
+    let repo = &r.repo;
     Ok(run(|| {
         let key = public_key(public_pem)?;
-        let reg = registry(&repo, plain_http, timeouts);
-        let m = manifest(&reg, &repo, &tag, reference)?;
+        let reg = registry(repo, plain_http, timeouts);
+        let m = manifest(&reg, &r, reference)?;
         let digest = m.digest;
         let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(&m.bytes).ok().and_then(|v| {
             v["layers"].as_array()?.iter().find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
@@ -291,7 +391,7 @@ pub fn verify_attestation(
                 .map(str::to_string)
         });
         let layers = reg
-            .pull_manifest(&repo, &cs::dsse::attestation_tag(&digest))
+            .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
             .map_err(oci_diag)?
             .map(|m| cs::dsse::attestation_layers(&m.bytes))
             .unwrap_or_default();
@@ -302,7 +402,7 @@ pub fn verify_attestation(
             .iter()
             .filter(|(layer_digest, _, _)| {
                 let Some(st) = reg
-                    .pull_blob(&repo, layer_digest)
+                    .pull_blob(repo, layer_digest)
                     .ok()
                     .and_then(|env| cs::dsse::open(&env, &key))
                     .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())

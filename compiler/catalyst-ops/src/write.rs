@@ -47,6 +47,18 @@ pub fn read_tree(dir: &Path, max: u64) -> std::io::Result<BTreeMap<String, Vec<u
 /// The relative paths (`/`-separated) of the regular files under `dir`,
 /// none of them read; links are not followed.
 pub fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    entries_where(dir, &|t| t.is_file())
+}
+
+/// The entries under `dir` that are neither regular files nor folders
+/// (links, FIFOs, sockets, devices), by relative path; none is followed.
+pub fn special_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+    entries_where(dir, &|t| !t.is_file())
+}
+
+/// The relative paths (`/`-separated, sorted) of the entries under `dir`
+/// other than folders whose type `keep` accepts; links are not followed.
+fn entries_where(dir: &Path, keep: &dyn Fn(std::fs::FileType) -> bool) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = stack.pop() {
@@ -57,7 +69,7 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
             let t = e.file_type()?;
             if t.is_dir() {
                 stack.push((e.path(), rel));
-            } else if t.is_file() {
+            } else if keep(t) {
                 out.push(rel);
             }
         }
@@ -186,17 +198,45 @@ fn tmp_sibling(dir: &Path, tag: &str) -> PathBuf {
     dir.with_file_name(format!(".{name}.catalyst-{tag}"))
 }
 
-/// Finishes or undoes an interrupted swap of `dir`.
+/// Finishes or undoes an interrupted swap of `dir`, and finishes an
+/// interrupted prune of it.
 pub fn recover(dir: &Path) -> Result<(), WriteError> {
     let old = tmp_sibling(dir, "old");
     let new = tmp_sibling(dir, "new");
     if !dir.exists() && old.exists() {
         std::fs::rename(&old, dir).map_err(io(dir))?;
     }
-    for leftover in [old, new] {
+    // A pruned directory was renamed aside whole before any of it was
+    // removed: what is left there is finished, never put back.
+    for leftover in [old, new, tmp_sibling(dir, "prune")] {
         remove_any(&leftover)?;
     }
     Ok(())
+}
+
+/// Removes the directory `dir` whole: renamed to a hidden sibling in the
+/// same folder (one atomic step, made durable), then removed from there.
+/// A prune killed at any point leaves `dir` whole or gone, never part of
+/// it; the sibling it may leave is never read as a Sovereign and is
+/// removed by the next [`recover_all`].
+pub fn prune(dir: &Path) -> Result<(), WriteError> {
+    prune_with(dir, &mut |_| Ok(()))
+}
+
+/// [`prune`] with a fault-injection hook before the rename
+/// ([`Step::Swap`]) and before the removal ([`Step::Cleanup`]).
+pub fn prune_with(dir: &Path, hook: &mut dyn FnMut(&Step) -> std::io::Result<()>) -> Result<(), WriteError> {
+    let aside = tmp_sibling(dir, "prune");
+    remove_any(&aside)?;
+    hook(&Step::Swap).map_err(io(dir))?;
+    std::fs::rename(dir, &aside).map_err(io(dir))?;
+    // Gone survives a crash: the folder's entry is on disk before the
+    // content goes.
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
+    }
+    hook(&Step::Cleanup).map_err(io(&aside))?;
+    remove_any(&aside)
 }
 
 /// A step of a write, for fault injection: the hook passed to
@@ -215,17 +255,19 @@ pub enum Step {
     Cleanup,
 }
 
-/// [`recover`] for every directory under `parent` that a killed write left
-/// a temporary sibling of (`.<name>.catalyst-new` or `-old`).
+/// [`recover`] for every directory under `parent` that a killed write or
+/// prune left a temporary sibling of (`.<name>.catalyst-new`, `-old` or
+/// `-prune`).
 pub fn recover_all(parent: &Path) -> Result<(), WriteError> {
     let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
     let mut dirs = std::collections::BTreeSet::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(base) = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(".catalyst-new").or_else(|| n.strip_suffix(".catalyst-old")))
-        {
+        if let Some(base) = name.strip_prefix('.').and_then(|n| {
+            n.strip_suffix(".catalyst-new")
+                .or_else(|| n.strip_suffix(".catalyst-old"))
+                .or_else(|| n.strip_suffix(".catalyst-prune"))
+        }) {
             dirs.insert(parent.join(base));
         }
     }
@@ -733,6 +775,46 @@ mod tests {
         names.sort();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(read_tree(&a, u64::MAX).unwrap(), files(&[("x", "a")]));
+    }
+
+    /// A prune stopped before or after each of its steps (a kill) leaves
+    /// the directory whole or gone, never part of it, and nothing a
+    /// Sovereign would be read from; the next recovery clears what is left.
+    #[test]
+    fn a_prune_stopped_at_any_step_leaves_the_directory_whole_or_gone() {
+        let content =
+            files(&[("catalyst.lock", "lock"), ("c/blueprints/bp-a.yaml", "a"), ("c/kustomization.yaml", "k")]);
+        for stop in [Step::Swap, Step::Cleanup] {
+            let t = tempfile::tempdir().unwrap();
+            let d = t.path().join("gone.example");
+            write_tree(&d, &content).unwrap();
+            let r = prune_with(&d, &mut |s| {
+                if *s == stop { Err(std::io::Error::other("killed")) } else { Ok(()) }
+            });
+            assert!(r.is_err(), "{stop:?}");
+            match read_tree(&d, u64::MAX) {
+                Ok(now) => assert_eq!(now, content, "{stop:?}: the directory is whole"),
+                Err(_) => assert!(!d.exists(), "{stop:?}: the directory is gone"),
+            }
+            // Only hidden names are left beside it, and recovery clears them
+            // without putting anything back.
+            let visible: Vec<_> = std::fs::read_dir(t.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            assert!(visible.is_empty() || visible == ["gone.example"], "{stop:?}: {visible:?}");
+            recover_all(t.path()).unwrap();
+            let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            let expected: &[&str] = if stop == Step::Swap { &["gone.example"] } else { &[] };
+            assert_eq!(names, expected, "{stop:?}");
+        }
+        // Not stopped: gone, and nothing beside.
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("gone.example");
+        write_tree(&d, &content).unwrap();
+        prune(&d).unwrap();
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -223,6 +223,86 @@ pub fn find_helm() -> Option<PathBuf> {
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("helm")).find(|p| p.is_file()))
 }
 
+/// What a program run by [`run_bounded`] gave.
+#[derive(Debug)]
+pub struct BoundedOutput {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    /// Its first 64 KiB.
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `cmd` with no standard input, for `timeout` at most and reading at
+/// most `max_stdout` bytes of its output: a chart from a pull request can
+/// make `helm template` loop for hours or print without end, and neither
+/// may hang a review job or fill its memory. The program is killed past
+/// either bound; the error says which.
+pub fn run_bounded(cmd: &mut Command, timeout: std::time::Duration, max_stdout: u64) -> Result<BoundedOutput, String> {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    const MAX_STDERR: u64 = 64 << 10;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    let over = Arc::new(AtomicBool::new(false));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let flag = Arc::clone(&over);
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = (&mut stdout).take(max_stdout + 1).read_to_end(&mut b);
+        if b.len() as u64 > max_stdout {
+            flag.store(true, Ordering::Relaxed);
+        }
+        b
+    });
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = (&mut stderr).take(MAX_STDERR).read_to_end(&mut b);
+        // The rest is read and dropped, so that the program never blocks on it.
+        let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+        b
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        let why = if over.load(Ordering::Relaxed) {
+            format!("it printed more than {max_stdout} bytes")
+        } else if Instant::now() >= deadline {
+            format!("it did not finish within {} s", timeout.as_secs())
+        } else {
+            match child.try_wait() {
+                Ok(Some(st)) => break st,
+                Ok(None) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                Err(e) => e.to_string(),
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(why);
+    };
+    // A descendant left holding the pipes is waited for only until the deadline.
+    while !(out.is_finished() && err.is_finished()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if !(out.is_finished() && err.is_finished()) {
+        return Err(format!("its output did not end within {} s", timeout.as_secs()));
+    }
+    let stdout = out.join().unwrap_or_default();
+    if stdout.len() as u64 > max_stdout {
+        return Err(format!("it printed more than {max_stdout} bytes"));
+    }
+    Ok(BoundedOutput { status, stdout, stderr: err.join().unwrap_or_default() })
+}
+
 /// Renders the archive with `helm template` and counts the resources. At
 /// least one is required: a chart that renders nothing installs nothing.
 pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, Diagnostic> {
@@ -258,6 +338,29 @@ pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_is_stopped_past_its_time_or_its_output() {
+        let start = std::time::Instant::now();
+        let e = run_bounded(Command::new("sh").args(["-c", "sleep 60"]), std::time::Duration::from_secs(1), 1024)
+            .unwrap_err();
+        assert_eq!(e, "it did not finish within 1 s");
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{:?}", start.elapsed());
+        let e = run_bounded(Command::new("sh").args(["-c", "yes"]), std::time::Duration::from_secs(60), 1 << 20)
+            .unwrap_err();
+        assert_eq!(e, format!("it printed more than {} bytes", 1 << 20));
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+        let ok = run_bounded(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            std::time::Duration::from_secs(60),
+            1024,
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.stdout.as_slice(), ok.stderr.as_slice(), ok.status.code()),
+            (&b"out\n"[..], &b"err\n"[..], Some(3))
+        );
+    }
 
     fn files(list: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
         list.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()

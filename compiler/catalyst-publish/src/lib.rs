@@ -33,10 +33,30 @@ pub enum PublishError {
     /// said on its side band (a hook's output), cleaned.
     #[error("{url}: the remote declined the push of {branch}: {reason}")]
     Declined { url: String, branch: String, reason: String, remote: Vec<String> },
+    /// The server was not reached (refused, a name that does not resolve,
+    /// no route, a timeout): transient, nothing was sent.
+    #[error("{url}: cannot connect: {message}")]
+    Unreachable { url: String, message: String },
+    /// No TLS session: the server's certificate is not trusted here.
+    #[error("{url}: {message}")]
+    Certificate { url: String, message: String },
     #[error("`{0}` is not a valid path inside the repository")]
     BadPath(String),
+    #[error("{url}: {path} changed on the remote since it was checked; nothing was committed")]
+    Moved { url: String, path: String },
     #[error("`{name}` cannot be a branch: {why}")]
     BadBranch { name: String, why: String },
+}
+
+/// Trusts the CA certificates in the PEM file `path` for HTTPS Git
+/// servers (a Sovereign's Gitea behind a private CA), besides the system's
+/// (libgit2's OpenSSL stream adds them to the default verify paths). Call
+/// it before any other thread starts: it sets a libgit2 global.
+pub fn trust_ca_file(path: &Path) -> Result<(), String> {
+    // SAFETY: libgit2's global options are not synchronized; the CLI calls
+    // this first thing, from its only thread.
+    unsafe { git2::opts::set_ssl_cert_file(path) }
+        .map_err(|e| format!("{}: cannot use it as a CA file: {}", path.display(), e.message()))
 }
 
 /// Why `name` cannot be a branch, or `None`: git's own rules for
@@ -193,12 +213,29 @@ pub struct Change {
     /// The files, by path relative to `path`.
     pub files: BTreeMap<String, Vec<u8>>,
     pub message: String,
+    /// Made only while `path` on the remote is still this tree (its id, as
+    /// [`Publisher::files_under`] read it): a removal of what was checked
+    /// never takes what someone pushed there since. `None`: whatever is
+    /// there.
+    pub only_if: Option<String>,
+}
+
+/// What is under a path on the remote branch: the tree's id (`None`
+/// where the path is no folder) and every entry, by path relative to it (a
+/// regular file's bytes, `None` for anything else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subtree {
+    pub id: Option<String>,
+    pub files: BTreeMap<String, Option<Vec<u8>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Committed(String),
     Unchanged,
+    /// A dry run: this commit would have been pushed (it exists only in
+    /// the local cache; the remote is untouched).
+    WouldCommit(String),
 }
 
 pub struct Publisher {
@@ -209,6 +246,8 @@ pub struct Publisher {
     base: Option<String>,
     creds: GitCredentials,
     pub attempts: u32,
+    /// Fetch and build the commit, push nothing and move no branch.
+    pub dry_run: bool,
 }
 
 impl Publisher {
@@ -234,7 +273,7 @@ impl Publisher {
                     .map_err(|e| PublishError::Git { url: clean.clone(), message: e.message().to_string() })?
             }
         };
-        Ok(Publisher { repo, url: clean, branch: branch.to_string(), base: None, creds, attempts: 8 })
+        Ok(Publisher { repo, url: clean, branch: branch.to_string(), base: None, creds, attempts: 8, dry_run: false })
     }
 
     /// Start the branch from `base` when it does not exist yet (a branch
@@ -326,7 +365,16 @@ impl Publisher {
             };
         }
         // libgit2 messages never carry the password; strip any URL userinfo anyway.
-        PublishError::Git { url: self.url.clone(), message: split_userinfo(e.message()).0 }
+        let message = split_userinfo(e.message()).0;
+        if e.code() == git2::ErrorCode::Certificate || e.class() == git2::ErrorClass::Ssl {
+            return PublishError::Certificate { url: self.url.clone(), message };
+        }
+        if e.class() == git2::ErrorClass::Net
+            || e.class() == git2::ErrorClass::Os && message.to_ascii_lowercase().contains("connect")
+        {
+            return PublishError::Unreachable { url: self.url.clone(), message };
+        }
+        PublishError::Git { url: self.url.clone(), message }
     }
 
     /// The remote branch's tip, fetched now (`None` for an empty repository
@@ -420,6 +468,74 @@ impl Publisher {
         if tb.is_empty() { Ok(None) } else { tb.write().map(Some) }
     }
 
+    /// The folders directly under `path` on the remote branch (fetched
+    /// now) that hold a file named `marker`: what a tool wrote there, by
+    /// the file it always writes. Empty for an empty repository, a new
+    /// branch or a missing `path`.
+    pub fn subtrees_with(&self, path: &str, marker: &str) -> Result<Vec<String>, PublishError> {
+        let g = |e: git2::Error| PublishError::Git { url: self.url.clone(), message: e.message().to_string() };
+        let Some(tip) = self.fetch()? else { return Ok(Vec::new()) };
+        let root = self.repo.find_commit(tip).and_then(|c| c.tree()).map_err(g)?;
+        let under = match root.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => self.repo.find_tree(e.id()).map_err(g)?,
+            _ => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for e in under.iter().filter(|e| e.kind() == Some(git2::ObjectType::Tree)) {
+            let sub = self.repo.find_tree(e.id()).map_err(g)?;
+            if sub.get_name(marker).is_some_and(|m| m.kind() == Some(git2::ObjectType::Blob))
+                && let Ok(name) = e.name()
+            {
+                out.push(name.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every entry under `path` on the remote branch (fetched now), by
+    /// path relative to it: a regular file's bytes, `None` for anything
+    /// else (a link, a submodule). Empty where `path` is no folder.
+    pub fn files_under(&self, path: &str) -> Result<Subtree, PublishError> {
+        let g = |e: git2::Error| PublishError::Git { url: self.url.clone(), message: e.message().to_string() };
+        let mut out = BTreeMap::new();
+        let Some(tip) = self.fetch()? else { return Ok(Subtree { id: None, files: out }) };
+        let root = self.repo.find_commit(tip).and_then(|c| c.tree()).map_err(g)?;
+        let under = match root.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => self.repo.find_tree(e.id()).map_err(g)?,
+            _ => return Ok(Subtree { id: None, files: out }),
+        };
+        let id = Some(under.id().to_string());
+        let mut failed = None;
+        under
+            .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                if e.kind() == Some(git2::ObjectType::Tree) {
+                    return git2::TreeWalkResult::Ok;
+                }
+                let rel = format!("{dir}{}", String::from_utf8_lossy(e.name_bytes()));
+                // 0o100644 and 0o100755 are files; 0o120000 a link, 0o160000 a submodule.
+                let file = matches!(e.filemode(), 0o100644 | 0o100755) && e.kind() == Some(git2::ObjectType::Blob);
+                let bytes = if file {
+                    match self.repo.find_blob(e.id()) {
+                        Ok(b) => Some(b.content().to_vec()),
+                        Err(err) => {
+                            failed = Some(err);
+                            return git2::TreeWalkResult::Abort;
+                        }
+                    }
+                } else {
+                    None
+                };
+                out.insert(rel, bytes);
+                git2::TreeWalkResult::Ok
+            })
+            .map_err(g)?;
+        match failed {
+            Some(e) => Err(g(e)),
+            None => Ok(Subtree { id, files: out }),
+        }
+    }
+
     /// Commits `change` on the remote branch and pushes it.
     pub fn publish(&self, change: &Change, who: &Identity) -> Result<Outcome, PublishError> {
         let parts: Vec<&str> = change.path.split('/').filter(|p| !p.is_empty()).collect();
@@ -432,6 +548,16 @@ impl Publisher {
             let tip = self.fetch()?;
             let tip_commit = tip.map(|t| self.repo.find_commit(t)).transpose().map_err(g)?;
             let base_tree = tip_commit.as_ref().map(|c| c.tree_id());
+            if let Some(expected) = &change.only_if {
+                let now = tip_commit
+                    .as_ref()
+                    .and_then(|c| c.tree().ok())
+                    .and_then(|t| t.get_path(Path::new(&change.path)).ok())
+                    .map(|e| e.id().to_string());
+                if now.as_ref() != Some(expected) {
+                    return Err(PublishError::Moved { url: self.url.clone(), path: change.path.clone() });
+                }
+            }
             let new_tree =
                 self.replace(base_tree, &parts, if change.files.is_empty() { None } else { Some(sub) }).map_err(g)?;
             let new_tree = match new_tree {
@@ -445,6 +571,9 @@ impl Publisher {
             let tree = self.repo.find_tree(new_tree).map_err(g)?;
             let parents: Vec<&git2::Commit<'_>> = tip_commit.iter().collect();
             let commit = self.repo.commit(None, &sig, &sig, &change.message, &tree, &parents).map_err(g)?;
+            if self.dry_run {
+                return Ok(Outcome::WouldCommit(commit.to_string()));
+            }
             let local = format!("refs/heads/{}", self.branch);
             self.repo.reference(&local, commit, true, "catalyst publish").map_err(g)?;
             match self.push(&local)? {
@@ -573,14 +702,21 @@ mod tests {
         assert!(said.contains("<redacted>") && said.contains("\\u{1b}"), "{said}");
     }
 
-    #[test]
-    fn publishes_to_a_local_bare_repository_and_replaces_only_the_subtree() {
+    /// A bare repository as the remote (`file://`), a publisher of its
+    /// `main`, and a fixed identity.
+    fn bare_remote() -> (tempfile::TempDir, std::path::PathBuf, String, Publisher, Identity) {
         let t = tempfile::tempdir().unwrap();
         let remote = t.path().join("remote.git");
         Repository::init_bare(&remote).unwrap();
         let url = format!("file://{}", remote.display());
         let p = Publisher::open(&t.path().join("cache"), &url, "main", GitCredentials::default()).unwrap();
         let who = Identity { name: "catalyst".into(), email: "catalyst@example.org".into(), time: 1_700_000_000 };
+        (t, remote, url, p, who)
+    }
+
+    #[test]
+    fn publishes_to_a_local_bare_repository_and_replaces_only_the_subtree() {
+        let (_t, remote, _url, p, who) = bare_remote();
         let files = |l: &[(&str, &str)]| {
             l.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect::<BTreeMap<_, _>>()
         };
@@ -588,8 +724,10 @@ mod tests {
             path: "clusters/a".into(),
             files: files(&[("x.yaml", "1"), ("sub/y.yaml", "2")]),
             message: "a".into(),
+            only_if: None,
         };
-        let b = Change { path: "clusters/b".into(), files: files(&[("z.yaml", "3")]), message: "b".into() };
+        let b =
+            Change { path: "clusters/b".into(), files: files(&[("z.yaml", "3")]), message: "b".into(), only_if: None };
         assert!(matches!(p.publish(&a, &who).unwrap(), Outcome::Committed(_)));
         assert!(matches!(p.publish(&b, &who).unwrap(), Outcome::Committed(_)));
         assert_eq!(p.publish(&a, &who).unwrap(), Outcome::Unchanged);
@@ -603,5 +741,67 @@ mod tests {
         let head = r.find_reference("refs/heads/main").unwrap().peel_to_commit().unwrap();
         assert_eq!(head.parent_count(), 1);
         assert_eq!(head.author().when().seconds(), 1_700_000_000);
+    }
+
+    #[test]
+    fn a_change_made_only_if_the_path_is_as_checked_takes_nothing_pushed_since() {
+        let (t, remote, url, p, who) = bare_remote();
+        let change = |files: &[(&str, &str)], only_if: Option<String>| Change {
+            path: "clusters/a".into(),
+            files: files.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(),
+            message: "a".into(),
+            only_if,
+        };
+        p.publish(&change(&[("catalyst.lock", "a")], None), &who).unwrap();
+        let checked = p.files_under("clusters/a").unwrap();
+        assert_eq!(checked.files.len(), 1);
+        assert!(checked.id.is_some());
+        // Someone pushes there after the check (another client).
+        let other = Publisher::open(&t.path().join("cache2"), &url, "main", GitCredentials::default()).unwrap();
+        other.publish(&change(&[("catalyst.lock", "a"), ("theirs.yaml", "x")], None), &who).unwrap();
+        let err = p.publish(&change(&[], checked.id.clone()), &who).unwrap_err();
+        assert!(matches!(err, PublishError::Moved { .. }), "{err}");
+        let r = Repository::open_bare(&remote).unwrap();
+        let tree = r.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_path(Path::new("clusters/a/theirs.yaml")).is_ok(), "their push was removed");
+        // As it is now: removed.
+        let now = p.files_under("clusters/a").unwrap();
+        assert!(matches!(p.publish(&change(&[], now.id), &who).unwrap(), Outcome::Committed(_)));
+        assert_eq!(p.files_under("clusters/a").unwrap(), Subtree { id: None, files: BTreeMap::new() });
+    }
+
+    #[test]
+    fn folders_with_a_marker_are_listed_and_a_removed_subtree_leaves_the_others() {
+        let t = tempfile::tempdir().unwrap();
+        let remote = t.path().join("remote.git");
+        Repository::init_bare(&remote).unwrap();
+        let url = format!("file://{}", remote.display());
+        let p = Publisher::open(&t.path().join("cache"), &url, "main", GitCredentials::default()).unwrap();
+        assert_eq!(p.subtrees_with("clusters", "catalyst.lock").unwrap(), Vec::<String>::new(), "empty repository");
+        let who = Identity { name: "catalyst".into(), email: "catalyst@example.org".into(), time: 1_700_000_000 };
+        let change = |path: &str, files: &[(&str, &str)]| Change {
+            path: path.into(),
+            files: files.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(),
+            message: path.into(),
+            only_if: None,
+        };
+        for (path, files) in [
+            ("clusters/a", &[("catalyst.lock", "a"), ("x.yaml", "1")][..]),
+            ("clusters/b", &[("catalyst.lock", "b")][..]),
+            ("clusters/docs", &[("README.md", "notes")][..]),
+            ("clusters/c", &[("sub/catalyst.lock", "deeper")][..]),
+        ] {
+            p.publish(&change(path, files), &who).unwrap();
+        }
+        assert_eq!(p.subtrees_with("clusters", "catalyst.lock").unwrap(), ["a", "b"]);
+        assert_eq!(p.subtrees_with("nowhere", "catalyst.lock").unwrap(), Vec::<String>::new());
+        assert!(matches!(p.publish(&change("clusters/b", &[]), &who).unwrap(), Outcome::Committed(_)));
+        assert_eq!(p.subtrees_with("clusters", "catalyst.lock").unwrap(), ["a"]);
+        let r = Repository::open_bare(&remote).unwrap();
+        let tree = r.find_reference("refs/heads/main").unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_path(Path::new("clusters/b")).is_err());
+        assert!(
+            tree.get_path(Path::new("clusters/a/x.yaml")).is_ok() && tree.get_path(Path::new("clusters/docs")).is_ok()
+        );
     }
 }

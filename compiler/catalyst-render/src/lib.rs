@@ -108,6 +108,21 @@ pub struct Rendered {
     pub lock: Lock,
 }
 
+/// The problems of a Sovereign's selection against the catalog, without
+/// rendering: Blueprint names and configuration under `spec.blueprints`,
+/// family and Blueprint names under `spec.components`. What `render`
+/// would report first, for a spec that has other errors (one run reports
+/// them all).
+pub fn check_selection(cat: &Catalog, sov: &Sovereign) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let configs = configurations(cat, sov, &mut diags);
+    if let Err(e) = resolve_with(cat, sov, templates::overlays(), &configs) {
+        diags.extend(e);
+    }
+    diags.sort();
+    diags
+}
+
 /// Renders one Sovereign. Errors are every problem found.
 pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);

@@ -54,6 +54,11 @@ pub struct Lock {
     /// from, for the outputs a later render may take over unchanged
     /// (Blueprint files; see `reuse`). Written as `inputs:` of the output.
     pub units: BTreeMap<String, String>,
+    /// Blueprint → the chart version installed, for each Blueprint the
+    /// Sovereign runs: what the next render upgrades from (a Blueprint's
+    /// `upgrades.from` and `upgrades.blocks` are held against it). Not an
+    /// input: each follows from the Blueprint's files, which are.
+    pub blueprints: BTreeMap<String, String>,
 }
 
 /// Digest over the compiler version and a sorted list of inputs.
@@ -208,6 +213,8 @@ impl Lock {
         extra: Option<&BTreeMap<String, String>>,
     ) -> Lock {
         let inputs = inputs(spec_digest, cat, read_blueprints(cat, res), extra);
+        let blueprints =
+            res.order.iter().filter_map(|n| cat.get(n)).map(|bp| (bp.name.clone(), bp.chart_version())).collect();
         Lock {
             sovereign: sov.name.clone(),
             fqdn: sov.fqdn.clone(),
@@ -215,6 +222,7 @@ impl Lock {
             inputs,
             outputs,
             units,
+            blueprints,
         }
     }
 
@@ -237,6 +245,16 @@ impl Lock {
         out.push_str("\ninputDigest: ");
         catalyst_yaml::write_scalar(&mut out, &self.input_digest)?;
         out.push('\n');
+        if !self.blueprints.is_empty() {
+            out.push_str("blueprints:\n");
+            for (name, version) in &self.blueprints {
+                out.push_str("  ");
+                catalyst_yaml::write_scalar(&mut out, name)?;
+                out.push_str(": ");
+                catalyst_yaml::write_scalar(&mut out, version)?;
+                out.push('\n');
+            }
+        }
         for (name, list) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
             if list.is_empty() {
                 // The emitter's flow form; rare enough to leave to it.
@@ -275,6 +293,7 @@ impl Lock {
             "compiler": {"version": COMPILER_VERSION},
             "sovereign": {"name": self.sovereign, "fqdn": self.fqdn},
             "inputDigest": self.input_digest,
+            "blueprints": self.blueprints,
             "inputs": list(&self.inputs, None),
             "outputs": list(&self.outputs, Some(&self.units)),
         });
@@ -318,6 +337,17 @@ impl Lock {
         let (sovereign, fqdn, input_digest) =
             (get(5, "  ", "name")?, get(6, "  ", "fqdn")?, get(7, "", "inputDigest")?);
         let mut i = 8;
+        let mut blueprints = BTreeMap::new();
+        if lines.get(i) == Some(&"blueprints:") {
+            i += 1;
+            while let Some(entry) = lines.get(i).and_then(|l| l.strip_prefix("  ")).filter(|l| !l.starts_with(' ')) {
+                let (name, version) = entry.split_once(": ")?;
+                if blueprints.insert(scalar(name)?.to_string(), scalar(version)?.to_string()).is_some() {
+                    return None;
+                }
+                i += 1;
+            }
+        }
         let mut lists: [BTreeMap<String, String>; 2] = Default::default();
         let mut units = BTreeMap::new();
         for (list, header) in lists.iter_mut().zip(["inputs:", "outputs:"]) {
@@ -342,7 +372,7 @@ impl Lock {
             return None;
         }
         let [inputs, outputs] = lists;
-        Some(Lock { sovereign, fqdn, input_digest, inputs, outputs, units })
+        Some(Lock { sovereign, fqdn, input_digest, inputs, outputs, units, blueprints })
     }
 
     /// [`Lock::parse`] through the YAML parser alone.
@@ -364,6 +394,13 @@ impl Lock {
             inputs: map("inputs", "sha256"),
             outputs: map("outputs", "sha256"),
             units: map("outputs", "inputs"),
+            blueprints: doc
+                .get("blueprints")
+                .and_then(|m| m.as_map())
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.as_text()?.to_string(), v.as_text()?.to_string())))
+                .collect(),
         })
     }
 
@@ -462,6 +499,10 @@ mod tests {
             inputs,
             outputs: m(&["a/b.yaml", "tofu/x.auto.tfvars.json"]),
             units: m(&["a/b.yaml"]),
+            blueprints: [("bp-a", "1.0.0"), ("bp-b", "2.0.0-rc.1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

@@ -157,3 +157,68 @@ pub fn to_json_text(m: &Map<String, Value>) -> String {
     s.push('\n');
     s
 }
+
+/// Phase-0's own Kubernetes objects (the flux-system source and
+/// Kustomization it writes before Flux runs) held to the version matrix,
+/// as render holds its own: each apiVersion must be one the matrix's
+/// release serves, and what the module writes literally (field names,
+/// fixed values) must be what that release's schema accepts. Values the
+/// HCL computes are not guessed at. `shown` maps a module file to the
+/// path diagnostics print. Nothing is checked for a catalog without a
+/// matrix (there is no release to hold them to).
+pub fn check_phase0_objects(
+    cat: &Catalog,
+    module: &catalyst_tofu::Module,
+    shown: impl Fn(&str) -> String,
+) -> Diagnostics {
+    use catalyst_diag::Location;
+    use catalyst_schema::rendered::{Checked, validate_partial};
+    let mut diags = Diagnostics::new();
+    if cat.runtime().is_empty() {
+        return diags;
+    }
+    let releases = cat.releases();
+    for o in &module.objects {
+        // Only what a matrix controller serves (core Secrets and
+        // Namespaces, k3s's HelmChart are the cluster's own).
+        let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let Some(controller) = cat.controller_for_group(group) else { continue };
+        let Checked::Invalid(violations) = validate_partial(&o.value, &o.computed, &o.open, releases) else {
+            continue;
+        };
+        let runs = format!("{} {}, the version matrix's release", controller.name, controller.version);
+        let file = shown(&o.file);
+        let name = o.name().unwrap_or("(computed name)");
+        for v in violations {
+            let (line, col) = o.position_of(&v.pointer);
+            let at = Some(Location::new(file.as_str(), line, col, 1));
+            let d = if v.pointer == "/apiVersion" {
+                let mut d = Diagnostic::error(
+                    "unserved-version",
+                    format!("Phase-0 writes {} `{name}` as {}: {}", o.kind, o.api_version, v.message),
+                )
+                .at(at);
+                if let Ok(api) = catalyst_schema::rendered::served_api_version(releases, group, &o.kind) {
+                    d = d.help(format!(
+                        "write `apiVersion = \"{api}\"` in {file}, the version the matrix's release stores"
+                    ));
+                }
+                d
+            } else {
+                Diagnostic::error(
+                    "phase0-object-invalid",
+                    format!(
+                        "Phase-0 writes {} `{name}` with {}: {} ({runs})",
+                        o.kind,
+                        catalyst_schema::display_path(&v.pointer),
+                        v.message
+                    ),
+                )
+                .at(at)
+                .help("write the object as the controller the matrix names serves it: Phase-0 applies it before Flux runs, and an object the API server refuses leaves the host cluster without its GitOps sync")
+            };
+            diags.push(d);
+        }
+    }
+    diags
+}

@@ -128,18 +128,62 @@ impl Schema {
     /// `/spec/blueprints/bp-cilium/config` checked against a Blueprint's
     /// configSchema). Locations and field paths are relative to `doc`.
     pub fn check_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
+        let (mut out, rules) = self.check_split_at(value, doc, base, file);
+        out.extend(rules);
+        tidy(&mut out);
+        out
+    }
+
+    /// [`Schema::check`], with the violations of the schema's rules (the
+    /// subschemas marked `x-catalyst-rule: <code>`) apart from the others.
+    /// A rule is a check the compiler also makes in code, with a message
+    /// and position of its own; the caller reports the rule's diagnostic
+    /// (code `<code>`, the rule's description as message) only where the
+    /// compiler's own check did not, so the schema refuses what the
+    /// compiler refuses without saying it twice.
+    pub fn check_split(&self, doc: &Node, file: &str) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        self.check_split_at(&doc.to_json(), doc, "", file)
+    }
+
+    fn check_split_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        let (mut plain, mut rules) = (Vec::new(), Vec::new());
         for err in self.validator.iter_errors(value) {
             let pointer = format!("{base}{}", err.instance_path().as_str());
-            let schema_node = self.node_at_evaluation_path(err.evaluation_path().as_str());
-            out.extend(describe(err.kind(), &pointer, schema_node, doc, file));
+            let path = err.evaluation_path().as_str();
+            match self.rule_at_evaluation_path(path) {
+                Some((code, desc)) => rules.push(describe_rule(err.kind(), code, desc, &pointer, doc, file)),
+                None => plain.extend(describe(err.kind(), &pointer, self.node_at_evaluation_path(path), doc, file)),
+            }
         }
-        // Several keywords can fail for one field (a `type` and the
-        // `pattern` under it); keep the output stable and short.
-        // An aliased node fails once per place it is used; report it once.
-        out.sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
-        out.dedup_by(|a, b| a.location == b.location && a.code == b.code);
-        out
+        tidy(&mut plain);
+        tidy(&mut rules);
+        (plain, rules)
+    }
+
+    /// The innermost rule (`x-catalyst-rule`, with its description) the
+    /// failing keyword at `path` belongs to.
+    fn rule_at_evaluation_path(&self, path: &str) -> Option<(&'static str, &str)> {
+        let mut segs: Vec<String> = path.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+        segs.pop();
+        let mut cur: &Value = &self.root;
+        let mut found = None;
+        for seg in segs {
+            if seg == "$ref" {
+                let r = cur.get("$ref")?.as_str()?;
+                cur = self.resolve_local_ref(r)?;
+            } else {
+                cur = match cur {
+                    Value::Object(m) => m.get(&seg)?,
+                    Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+                    _ => return found,
+                };
+            }
+            if let Some(code) = cur.get(RULE).and_then(Value::as_str) {
+                let code = RULE_CODES.iter().copied().find(|c| *c == code).unwrap_or("invalid-value");
+                found = Some((code, cur.get("description").and_then(Value::as_str).unwrap_or("it breaks a rule")));
+            }
+        }
+        found
     }
 
     /// The schema object holding the failing keyword, found by walking the
@@ -167,6 +211,56 @@ impl Schema {
         let frag = r.strip_prefix('#')?;
         self.root.pointer(frag)
     }
+}
+
+/// Marks a subschema as one of the compiler's rules (see
+/// [`Schema::check_split`]); its value is the diagnostic code.
+pub const RULE: &str = "x-catalyst-rule";
+
+/// The codes a rule may carry (a `&'static str` each, as every code is);
+/// any other is reported as `invalid-value`.
+pub const RULE_CODES: &[&str] = &[
+    "byo-api-apex",
+    "duplicate-entry",
+    "duplicate-region",
+    "field-not-for-mode",
+    "fqdn-too-long",
+    "invalid-fqdn",
+    "invalid-value",
+    "missing-credentials",
+    "missing-field",
+    "region-count",
+    "reserved-subdomain",
+    "secret-value",
+    "tethered-source",
+    "unsupported-registrar",
+];
+
+/// Several keywords can fail for one field (a `type` and the `pattern`
+/// under it); keep the output stable and short. An aliased node fails
+/// once per place it is used; report it once.
+fn tidy(out: &mut Vec<Diagnostic>) {
+    out.sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
+    out.dedup_by(|a, b| a.location == b.location && a.code == b.code);
+}
+
+/// A rule's violation: its code, and its description as what is wrong.
+/// Never the value (it may be a pasted secret).
+fn describe_rule(
+    kind: &ValidationErrorKind,
+    code: &'static str,
+    desc: &str,
+    pointer: &str,
+    doc: &Node,
+    file: &str,
+) -> Diagnostic {
+    let field = display_path(pointer);
+    let at = match kind {
+        // A field that must not be there: at its key.
+        ValidationErrorKind::FalseSchema => location(doc, pointer, file, true),
+        _ => location(doc, pointer, file, false),
+    };
+    Diagnostic::error(code, format!("`{field}` breaks a rule: {}", lower_first(desc.trim_end_matches('.')))).at(at)
 }
 
 /// The keyword [`Schema::compile`] adds beside every `"type": "integer"`.

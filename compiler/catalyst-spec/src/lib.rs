@@ -2,11 +2,14 @@
 //! self-sufficient cloud.
 //!
 //! [`parse`] reads a spec file, validates it against
-//! `schemas/sovereign.schema.json`, applies the rules a schema cannot say
-//! (region count per topology shape, the FQDN derived from the domain mode,
-//! reserved names, fields that do not belong to the chosen domain mode,
-//! secret-shaped values anywhere) and returns the typed [`Sovereign`], or
-//! every problem found, each at file:line:col.
+//! `schemas/sovereign.schema.json`, applies the rules again with messages
+//! and positions of their own (region count per topology shape, reserved
+//! names, fields that do not belong to the chosen domain mode, ...; the
+//! schema states each one as an `x-catalyst-rule`), then those a schema
+//! cannot state (the FQDN derived from pool and subdomain, a cut-over
+//! Sovereign's hosts under its own FQDN, duplicates under `bp-` and
+//! without, secret-shaped values anywhere), and returns the typed
+//! [`Sovereign`], or every problem found, each at file:line:col.
 
 use std::collections::BTreeMap;
 
@@ -238,20 +241,40 @@ pub fn unsupported_registrar(name: &str) -> Option<&'static str> {
 
 /// Parses and validates a Sovereign spec.
 pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagnostics> {
+    match parse_partial(text, file, limits) {
+        (Some(sov), d) if !d.has_errors() => Ok(sov),
+        (_, d) => Err(d),
+    }
+}
+
+/// Every problem of the spec found by its schema and its own rules, and,
+/// whenever the YAML parsed, a Sovereign built from what the spec holds,
+/// errors or not: the checks against the catalog (family and Blueprint
+/// names, each Blueprint's configuration) run on it too, so that one run
+/// reports them with a schema error instead of the run after its fix.
+/// A Sovereign that comes with errors is never to be rendered. When the
+/// schema refused the spec, its rules are not applied: what they would
+/// find there repeats the schema's errors.
+pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Sovereign>, Diagnostics) {
     let fail = |d: Diagnostic| Diagnostics(vec![d]);
     let doc = match catalyst_yaml::parse_one(text, limits) {
         Ok(Some(d)) => d,
         Ok(None) => {
-            return Err(fail(
-                Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
+            return (
+                None,
+                fail(Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
                     "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
-                ),
-            ));
+                )),
+            );
         }
-        Err(e) => return Err(fail(catalyst_yaml::error_diagnostic(file, &e))),
+        Err(e) => return (None, fail(catalyst_yaml::error_diagnostic(file, &e))),
     };
     let mut diags = Diagnostics::new();
-    diags.extend(builtin(Builtin::Sovereign).check(&doc, file));
+    // The schema states the rules below too (`x-catalyst-rule`), so an
+    // editor or the wizard refuses what this refuses; its words for them
+    // are reported only where the checks here, which say more, did not.
+    let (structural, rules) = builtin(Builtin::Sovereign).check_split(&doc, file);
+    diags.extend(structural);
     catalyst_yaml::scan_control_chars(&doc, file, &mut diags);
     // A value the schema already refused as a pasted secret is reported once.
     let mut shapes = Diagnostics::new();
@@ -263,10 +286,13 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         .map(|d| d.location.as_ref().map(|l| (l.line, l.column)))
         .collect();
     diags.extend(shapes.into_iter().filter(|d| !refused.contains(&d.location.as_ref().map(|l| (l.line, l.column)))));
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
-    }
+    // Past this point a refused spec is still read (for the catalog's
+    // checks); only the schema's findings are reported for it.
+    let refused_by_schema = diags.has_errors().then(|| {
+        let mut d = diags.clone();
+        d.extend(rules.clone());
+        d
+    });
     let j = doc.to_json();
     let loc = |ptr: &str| doc.pointer(ptr).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width()));
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -285,10 +311,6 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
                 .at(loc(&field)),
             );
         }
-    }
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
     }
     let regions: Vec<Region> = spec["topology"]["regions"]
         .as_array()
@@ -660,11 +682,12 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
         ssh_public_key: s(&spec["credentials"]["sshPublicKey"]),
         doc,
     };
-    if diags.has_errors() {
-        diags.sort();
-        return Err(diags);
-    }
-    Ok(sov)
+    let said: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code).collect();
+    let unsaid: Vec<Diagnostic> = rules.into_iter().filter(|d| !said.contains(d.code)).collect();
+    diags.extend(unsaid);
+    let mut diags = refused_by_schema.unwrap_or(diags);
+    diags.sort();
+    (Some(sov), diags)
 }
 
 /// The host of a URL, an `oci://` reference or a `host/path` reference:
@@ -835,6 +858,41 @@ spec:
         assert!(e.iter().any(|d| d.code == "fqdn-too-long" && d.message.contains("52 characters")), "{e:#?}");
         let ok = "a".repeat(45 - ".omani.works".len());
         assert!(errs(&SOLO.replace("subdomain: omantel", &format!("subdomain: {ok}"))).is_empty());
+    }
+
+    /// The schema states the length limits of a pool FQDN
+    /// (`<subdomain>.<pool>`) one subdomain length at a time; for every
+    /// pair of lengths they refuse exactly what the checks here refuse.
+    #[test]
+    fn the_schemas_pool_length_clauses_are_the_limits_checked_here() {
+        let schema: Value = serde_json::from_str(Builtin::Sovereign.text()).unwrap();
+        let rules = |v: &Value, code: &str| -> Vec<Value> {
+            v["allOf"].as_array().unwrap().iter().filter(|r| r["x-catalyst-rule"] == code).cloned().collect()
+        };
+        let spec = &schema["properties"]["spec"];
+        let hetzner = rules(spec, "fqdn-too-long")
+            .into_iter()
+            .find_map(|r| r["then"]["properties"]["domain"].get("allOf").cloned())
+            .unwrap();
+        let marketplace = rules(&spec["properties"]["domain"], "invalid-fqdn")
+            .into_iter()
+            .find_map(|r| r.get("allOf").cloned())
+            .unwrap();
+        let refuses = |clauses: &Value, sub: u64, pool: u64| {
+            clauses.as_array().unwrap().iter().any(|c| {
+                sub >= c["if"]["properties"]["subdomain"]["minLength"].as_u64().unwrap()
+                    && pool > c["then"]["properties"]["pool"]["maxLength"].as_u64().unwrap()
+            })
+        };
+        let pool_max = spec["properties"]["domain"]["properties"]["pool"]["maxLength"].as_u64().unwrap();
+        let sub_max = spec["properties"]["domain"]["properties"]["subdomain"]["maxLength"].as_u64().unwrap();
+        for sub in 1..=sub_max {
+            for pool in 3..=pool_max {
+                let len = (sub + 1 + pool) as usize;
+                assert_eq!(refuses(&hetzner, sub, pool), len > MAX_HETZNER_FQDN, "hetzner {sub}+{pool}");
+                assert_eq!(refuses(&marketplace, sub, pool), len + "marketplace.".len() > 253, "253 {sub}+{pool}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod bootstrap;
 pub mod eval;
+pub mod objects;
 mod types;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ pub struct Module {
     /// Every `locals` entry whose value is a string literal (versions the
     /// module pins, such as `flux_version`), in file order.
     pub locals: Vec<Local>,
+    /// Every Kubernetes object the module writes as an HCL object literal
+    /// (Phase-0's Flux source and Kustomization), in file order.
+    pub objects: Vec<objects::ObjectLiteral>,
 }
 
 /// One `locals` entry holding a string literal.
@@ -99,6 +103,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
 
     let mut variables: Vec<Variable> = Vec::new();
     let mut locals: Vec<Local> = Vec::new();
+    let mut objects = Vec::new();
     for path in files {
         let file = path.display().to_string();
         // Never through a link out of the module, never a FIFO, bounded
@@ -130,6 +135,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
                 }
             };
         locals.extend(string_locals(&body, &text, &file));
+        objects.extend(objects::object_literals(&body, &text, &file));
         for block in body.get_blocks("variable") {
             if let Some(v) = read_variable(block, &text, &file, &mut diags) {
                 if let Some(prev) = variables.iter().find(|p| p.name == v.name) {
@@ -154,7 +160,11 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
             None
         }
     };
-    if diags.has_errors() { Err(diags) } else { Ok(Module { dir: dir.to_path_buf(), variables, locals, bootstrap }) }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(Module { dir: dir.to_path_buf(), variables, locals, bootstrap, objects })
+    }
 }
 
 /// The `locals` entries of `body` whose value is a plain string literal

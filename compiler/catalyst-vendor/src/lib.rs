@@ -76,6 +76,10 @@ pub struct VendorOptions {
     pub cache_dir: PathBuf,
     /// Rewrite Chart.lock even when it exists (new versions, new digests).
     pub update: bool,
+    /// Where `file://` dependencies are found relative to, when the chart
+    /// vendored is a scratch copy of a chart elsewhere (a dry run).
+    /// `None`: the chart's own folder.
+    pub local_base: Option<PathBuf>,
 }
 
 /// How one dependency was obtained.
@@ -110,6 +114,17 @@ pub fn default_cache_dir() -> PathBuf {
 
 fn cache_path(cache: &Path, digest: &str) -> PathBuf {
     cache.join("sha256").join(format!("{}.tgz", digest.trim_start_matches("sha256:")))
+}
+
+/// The archive with this digest (`sha256:…`) in the cache, if it is there
+/// and still has it: what `vendor` fetched for a Chart.lock earlier, for
+/// readers that must not go to the network (`diff`, rendering a chart as it
+/// was committed).
+pub fn cached_archive(cache: &Path, digest: &str) -> Option<Vec<u8>> {
+    if !is_sha256(digest) {
+        return None;
+    }
+    read_archive_file(&cache_path(cache, digest)).filter(|b| sha256_digest(b) == digest)
 }
 
 /// Vendors the dependencies of the chart in `chart_dir` (`shown` names it).
@@ -362,8 +377,20 @@ fn fetch(
     let fail = |msg: String, help: &str| {
         Diagnostic::error("dependency-unavailable", msg).at(at.clone()).help(help.to_string())
     };
+    // A repository that could not be reached is a network failure (the
+    // CLI's exit 3), not a problem of the chart.
+    let fetch_failed = |e: &catalyst_oci::OciError, msg: String, help: &str| {
+        if e.is_transient() {
+            Diagnostic::error("network-unreachable", msg)
+                .at(at.clone())
+                .help("the repository could not be reached: trying again may work, or redirect it to a mirror with --mirrors / CATALYST_MIRRORS")
+                .caused_by(e.chain().iter().cloned())
+        } else {
+            fail(msg, help).caused_by(e.chain().iter().cloned())
+        }
+    };
     if let Some(local) = repo.strip_prefix("file://") {
-        let dir = chart_dir.join(local);
+        let dir = opts.local_base.as_deref().unwrap_or(chart_dir).join(local);
         let a = catalyst_package::package(&dir, &format!("{shown}/{local}")).map_err(|e| e.diagnostic())?;
         return Ok((a.bytes, a.version, Source::Local(local.to_string())));
     }
@@ -384,7 +411,8 @@ fn fetch(
                 format!("{} {version} is not in oci://{target}", r.name),
                 "check the name and version, or the mirror",
             )),
-            Err(e) => Err(fail(
+            Err(e) => Err(fetch_failed(
+                &e,
                 format!("cannot fetch {} {version}: {e}", r.name),
                 "check the repository, the mirror and the credentials",
             )),
@@ -401,7 +429,8 @@ fn fetch(
                 ));
             }
             Err(e) => {
-                return Err(fail(
+                return Err(fetch_failed(
+                    &e,
                     format!("cannot read the chart repository index: {e}"),
                     "check the repository, or redirect it to a mirror with --mirrors / CATALYST_MIRRORS",
                 ));
@@ -428,7 +457,11 @@ fn fetch(
         let bytes = registry
             .http_get(&url)
             .map_err(|e| {
-                fail(format!("cannot download {}: {e}", catalyst_oci::redact_userinfo(&url)), "check the repository")
+                fetch_failed(
+                    &e,
+                    format!("cannot download {}: {e}", catalyst_oci::redact_userinfo(&url)),
+                    "check the repository",
+                )
             })?
             .ok_or_else(|| {
                 fail(

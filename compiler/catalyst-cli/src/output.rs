@@ -1,0 +1,395 @@
+//! What the command line prints besides each command's own output: the
+//! build (`catalyst version`), fatal errors (human, with `-v` their causes
+//! and a `hint:`; with `-o json` one JSON document on standard output),
+//! exit codes, render's summary line and progress bar, and the JSON
+//! documents of the commands that talk to registries and Git.
+//!
+//! Exit codes: 0 success, 1 invalid input (or, for `diff`, differences),
+//! 2 usage or internal error, 3 a transient network failure (every error of
+//! the run is a server that could not be reached or did not answer in time:
+//! trying again, unchanged, may work).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use catalyst_diag::{Diagnostic, Diagnostics, render_json};
+use catalyst_ops::OpsError;
+use serde::Serialize;
+
+/// The exit code of a transient network failure.
+pub const EXIT_NETWORK: u8 = 3;
+
+/// Summary errors that only repeat others (they do not make a network
+/// failure look like invalid input).
+const SUMMARY_CODES: &[&str] = &["release-failed"];
+
+/// The exit code for a run's diagnostics: 0 without errors, 3 when every
+/// error is a transient network failure, else 1.
+pub fn exit_code(d: &Diagnostics) -> ExitCode {
+    if d.only_transient_errors(SUMMARY_CODES) {
+        ExitCode::from(EXIT_NETWORK)
+    } else if d.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// What this binary is, for `catalyst version`.
+#[derive(Serialize, Debug)]
+pub struct Version {
+    pub version: &'static str,
+    /// The Git commit it was built from, when known at build time.
+    pub commit: Option<&'static str>,
+    pub rustc: &'static str,
+    pub target: &'static str,
+}
+
+impl Version {
+    pub fn current() -> Version {
+        let some = |s: &'static str| (!s.is_empty()).then_some(s);
+        Version {
+            version: env!("CARGO_PKG_VERSION"),
+            commit: some(env!("CATALYST_BUILD_COMMIT")),
+            rustc: env!("CATALYST_BUILD_RUSTC"),
+            target: env!("CATALYST_BUILD_TARGET"),
+        }
+    }
+
+    pub fn human(&self) -> String {
+        format!(
+            "catalyst {}\ncommit: {}\nrustc: {}\ntarget: {}\n",
+            self.version,
+            self.commit.unwrap_or("unknown (not built from a Git checkout)"),
+            if self.rustc.is_empty() { "unknown" } else { self.rustc },
+            self.target
+        )
+    }
+}
+
+/// An error that ends the run before (or instead of) a report: bad usage,
+/// and what to do about it when there is more to say than the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Usage {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Usage {
+    pub fn new(message: impl Into<String>) -> Usage {
+        Usage { message: message.into(), hint: None }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Usage {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// `Err` of a usage error, for `run`.
+pub fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
+    Err(Usage::new(msg).into())
+}
+
+/// A fatal error as a diagnostic: a stable code, the message, the causes
+/// below it, and a hint.
+fn fatal_diagnostic(e: &anyhow::Error) -> Diagnostic {
+    let (code, hint): (&'static str, Option<String>) = if let Some(u) = e.downcast_ref::<Usage>() {
+        ("usage", u.hint.clone())
+    } else {
+        match e.downcast_ref::<OpsError>() {
+            Some(OpsError::Usage(_)) => ("usage", None),
+            Some(OpsError::Locked(_)) => (
+                "locked",
+                Some("another catalyst run holds the repository: wait for it, or raise --lock-timeout".into()),
+            ),
+            Some(OpsError::Io { .. }) => ("io-error", None),
+            Some(OpsError::Write(_)) => ("write-error", None),
+            None if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()) => ("io-error", None),
+            None => ("internal", None),
+        }
+    };
+    let top = e.to_string();
+    // The layers below the message, without those it already says.
+    let mut causes: Vec<String> = Vec::new();
+    let mut shown = top.clone();
+    for c in e.chain().skip(1) {
+        let t = c.to_string();
+        if !shown.contains(&t) {
+            shown = t.clone();
+            causes.push(t);
+        }
+    }
+    let mut d = Diagnostic::error(code, top).caused_by(causes);
+    if let Some(h) = hint {
+        d = d.help(h);
+    }
+    d
+}
+
+/// Prints a fatal error and returns exit code 2. Human: `error: ...`, with
+/// `-v` a `Caused by:` line per layer below, then `hint: ...`. JSON: the
+/// diagnostics document (`{"errors": 1, "warnings": 0, "diagnostics":
+/// [...]}`) on standard output, as every `-o json` run prints exactly one
+/// document there.
+pub fn fatal(e: &anyhow::Error, json: bool, verbose: bool) -> ExitCode {
+    let d = fatal_diagnostic(e);
+    if json {
+        print!("{}", render_json(&Diagnostics(vec![d])));
+    } else {
+        let mut out = format!("error: {}\n", catalyst_diag::visible(&d.message));
+        if verbose && !d.causes.is_empty() {
+            out.push_str("Caused by:\n");
+            for c in &d.causes {
+                out.push_str(&format!("    {}\n", catalyst_diag::visible(c)));
+            }
+        } else if !d.causes.is_empty() {
+            out.push_str("(-v shows the causes)\n");
+        }
+        if let Some(h) = &d.help {
+            out.push_str(&format!("hint: {h}\n"));
+        }
+        eprint!("{out}");
+    }
+    ExitCode::from(2)
+}
+
+/// A command-line parse error. `--help` and `--version` print as usual;
+/// other errors, with `-o json` on the command line, are one JSON document
+/// on standard output.
+pub fn clap_error(e: clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    if json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let text = e.render().to_string();
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let message = lines.next().unwrap_or_default().trim_start_matches("error: ").to_string();
+        let rest: Vec<String> = lines.map(|l| l.trim().to_string()).collect();
+        let mut d = Diagnostic::error("usage", message).help("`catalyst help` lists the commands and their options");
+        for l in rest {
+            d = d.note(l, None);
+        }
+        print!("{}", render_json(&Diagnostics(vec![d])));
+        return ExitCode::from(2);
+    }
+    let code = if e.use_stderr() { 2 } else { 0 };
+    let _ = e.print();
+    ExitCode::from(code)
+}
+
+/// Whether the raw command line asks for JSON output (`-o json`,
+/// `-ojson`, `--output json`, `--output=json`, or a command's own
+/// `--format json`): read before clap, so that a parse error can be JSON
+/// too. Nothing after `--` is an option.
+pub fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).take_while(|a| *a != "--").collect();
+    args.iter().enumerate().any(|(i, a)| {
+        matches!(*a, "-ojson" | "--output=json" | "--format=json")
+            || (matches!(*a, "-o" | "--output" | "--format") && args.get(i + 1) == Some(&"json"))
+    })
+}
+
+/// The diagnostics document of `d` as a JSON object, to merge into a
+/// command's own document (`errors`, `warnings`, `diagnostics`).
+pub fn diagnostics_value(d: &Diagnostics) -> serde_json::Value {
+    serde_json::from_str(&render_json(d)).unwrap_or_default()
+}
+
+/// A command's JSON document: its own fields, then the diagnostics'.
+#[derive(Serialize)]
+pub struct Doc<T: Serialize> {
+    #[serde(flatten)]
+    pub body: T,
+    #[serde(flatten)]
+    pub diagnostics: serde_json::Value,
+}
+
+/// Prints a command's document on standard output.
+pub fn print_doc<T: Serialize>(body: T, d: &Diagnostics) {
+    let doc = Doc { body, diagnostics: diagnostics_value(d) };
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+}
+
+/// A render's progress: a bar on standard error where a person watches (a
+/// terminal, not CI, not `-q`, not JSON), drawn only once the run has taken
+/// a second, and the time it took.
+/// Seconds a render runs before its progress bar appears (default 1).
+pub const PROGRESS_AFTER: &str = "CATALYST_PROGRESS_AFTER";
+
+pub struct RenderProgress {
+    started: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl RenderProgress {
+    pub fn start(wanted: bool) -> RenderProgress {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let bar = (wanted && !ci && std::io::stderr().is_terminal()).then(|| {
+            // Cleared however the run ends (an error drops it unfinished).
+            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr_with_hz(4))
+                .with_finish(indicatif::ProgressFinish::AndClear);
+            let style =
+                indicatif::ProgressStyle::with_template("rendering {bar:30} {pos}/{len} Sovereigns ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        RenderProgress { started: std::time::Instant::now(), bar }
+    }
+
+    /// What render calls as each Sovereign is done.
+    pub fn callback(&self) -> Option<catalyst_ops::Progress> {
+        let (bar, started) = (self.bar.clone()?, self.started);
+        // A short run shows no bar: it appears after a second, or after
+        // CATALYST_PROGRESS_AFTER seconds (0: at once).
+        let after = std::env::var(PROGRESS_AFTER)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or(std::time::Duration::from_secs(1), std::time::Duration::from_secs_f64);
+        Some(catalyst_ops::Progress(std::sync::Arc::new(move |_: &catalyst_ops::SovereignReport, done, total| {
+            if started.elapsed() >= after {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+        })))
+    }
+
+    /// Clears the bar; the time taken, only for a person at a terminal
+    /// (logs and tests stay deterministic).
+    pub fn finish(&self) -> Option<std::time::Duration> {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        std::io::stdout().is_terminal().then(|| self.started.elapsed())
+    }
+}
+
+/// `rendered 2 Sovereigns, 143 files (12 changed)[, 3 up to date][ in 1.2s]`.
+pub fn render_summary(r: &catalyst_ops::Report, elapsed: Option<std::time::Duration>) -> String {
+    let rendered: Vec<_> = r
+        .sovereigns
+        .iter()
+        .filter(|s| s.rendered.is_some() && s.outcome != Some(catalyst_ops::Outcome::Skipped))
+        .collect();
+    let skipped = r.sovereigns.iter().filter(|s| s.outcome == Some(catalyst_ops::Outcome::Skipped)).count();
+    let files: usize = rendered.iter().filter_map(|s| s.rendered.as_ref()).map(|x| x.lock.outputs.len() + 1).sum();
+    let changed: usize = rendered.iter().filter_map(|s| s.changed).sum();
+    let n = rendered.len();
+    let mut line = format!(
+        "rendered {n} Sovereign{}, {files} file{} ({changed} changed)",
+        if n == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    );
+    if skipped > 0 {
+        line.push_str(&format!(", {skipped} up to date"));
+    }
+    if let Some(t) = elapsed {
+        line.push_str(&format!(" in {:.1}s", t.as_secs_f64()));
+    }
+    line
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPair {
+    pub private_key: String,
+    pub public_key: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedDoc {
+    pub signed: Option<catalyst_ops::sign::Signed>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedDoc {
+    pub verified: Option<Verified>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub reference: String,
+    pub digest: String,
+    /// `signature` or `attestation`.
+    pub kind: &'static str,
+    /// How many valid ones were found.
+    pub count: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestedDoc {
+    pub attested: Option<catalyst_ops::sign::Attested>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedDoc {
+    pub dry_run: bool,
+    pub published: Vec<Published>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    pub fqdn: String,
+    /// The path inside the repository (`.` for its root).
+    pub path: String,
+    /// `committed`, `removed` (its spec is gone), `unchanged` or, on a dry
+    /// run, `would-commit` or `would-remove`.
+    pub outcome: &'static str,
+    /// The commit pushed (or, on a dry run, the one that would be).
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub compare_url: Option<String>,
+}
+
+impl From<catalyst_ops::publish::Row> for Published {
+    fn from(row: catalyst_ops::publish::Row) -> Published {
+        // A removal (its spec is gone) says so: a tool must tell it from
+        // a commit of the Sovereign.
+        let (outcome, commit) = match (row.outcome, row.removed) {
+            (catalyst_publish::Outcome::Committed(c), false) => ("committed", Some(c)),
+            (catalyst_publish::Outcome::Committed(c), true) => ("removed", Some(c)),
+            (catalyst_publish::Outcome::Unchanged, _) => ("unchanged", None),
+            (catalyst_publish::Outcome::WouldCommit(c), false) => ("would-commit", Some(c)),
+            (catalyst_publish::Outcome::WouldCommit(c), true) => ("would-remove", Some(c)),
+        };
+        Published {
+            fqdn: row.fqdn,
+            path: if row.path.is_empty() { ".".into() } else { row.path },
+            outcome,
+            commit,
+            branch: row.branch,
+            compare_url: row.compare_url,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedOciDoc {
+    pub dry_run: bool,
+    pub published: Option<catalyst_ops::publish::OciPublished>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_seen_before_parsing() {
+        let a = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(json_requested(&a(&["catalyst", "-o", "json", "x"])));
+        assert!(json_requested(&a(&["catalyst", "sign", "--output=json"])));
+        assert!(json_requested(&a(&["catalyst", "-ojson"])));
+        assert!(!json_requested(&a(&["catalyst", "-o", "human"])));
+        assert!(!json_requested(&a(&["catalyst", "render", "json"])));
+        assert!(json_requested(&a(&["catalyst", "diff", "--format", "json", "--bogus"])));
+        assert!(json_requested(&a(&["catalyst", "graph", "--format=json"])));
+        assert!(!json_requested(&a(&["catalyst", "render", "--", "-o", "json"])));
+    }
+}
