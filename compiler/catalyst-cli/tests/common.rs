@@ -282,6 +282,100 @@ impl Drop for TestHttpServer {
     }
 }
 
+/// The tests' local Sigstore: a STAND-IN for the public instance (Fulcio,
+/// Rekor, a CT log) and for a CI's OIDC issuer, which these machines cannot
+/// reach. `tests/sigstore/server.js` serves sigstore-js's own doubles
+/// (`@sigstore/mock`: real keys, certificates, SCTs, signed entry
+/// timestamps, inclusion proofs) on loopback, refuses identity tokens its
+/// issuer did not sign, and writes its trust root as a `trusted_root.json`.
+pub struct TestSigstore {
+    /// Fulcio and Rekor, both.
+    pub url: String,
+    /// The OIDC issuer of the tokens [`TestSigstore::token`] mints.
+    pub issuer: String,
+    pub trusted_root: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSigstore {
+    pub fn start() -> Option<TestSigstore> {
+        let node = catalyst_testkit::NODE.require()?;
+        let modules = catalyst_testkit::SIGSTORE_JS.require()?;
+        let dir = tempfile::tempdir().unwrap();
+        let trusted_root = dir.path().join("trusted_root.json");
+        let mut child = Command::new(node)
+            .arg(repo().join("compiler/catalyst-cli/tests/sigstore/server.js"))
+            .arg(&trusted_root)
+            .env("NODE_PATH", node_modules(&modules))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("node tests/sigstore/server.js");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("the local Sigstore did not start ({e}): {line:?}"));
+        Some(TestSigstore {
+            url: v["url"].as_str().unwrap().to_string(),
+            issuer: v["issuer"].as_str().unwrap().to_string(),
+            trusted_root,
+            child,
+            _dir: dir,
+        })
+    }
+
+    /// An identity token for `subject`, as a CI's token endpoint hands one out.
+    pub fn token(&self, subject: &str) -> String {
+        let o = Command::new("curl")
+            .args(["-sSf", "--max-time", "20", "-H", "Authorization: bearer stand-in"])
+            .arg(format!("{}/oidc/token?sub={subject}", self.url))
+            .output()
+            .expect("curl");
+        assert!(o.status.success(), "no token: {}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["value"].as_str().unwrap().to_string()
+    }
+
+    /// The environment GitHub Actions gives a job that may ask for a token:
+    /// the stand-in's token endpoint behind `ACTIONS_ID_TOKEN_REQUEST_URL`.
+    pub fn actions_env(&self, subject: &str) -> Vec<(String, String)> {
+        vec![
+            ("ACTIONS_ID_TOKEN_REQUEST_URL".into(), format!("{}/oidc/token?sub={subject}", self.url)),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), "stand-in".into()),
+        ]
+    }
+
+    /// sigstore-js's verifier (`tests/sigstore/verify.js`): the independent
+    /// check of a bundle against `trusted_root`; `args` as verify.js takes
+    /// them (`--identity`, `--issuer`, `--key`, `--artifact`).
+    pub fn verify_independently(trusted_root: &Path, bundle: &Path, args: &[&str]) -> Output {
+        let node = catalyst_testkit::NODE.need();
+        let modules = catalyst_testkit::SIGSTORE_JS.need();
+        Command::new(node)
+            .arg(repo().join("compiler/catalyst-cli/tests/sigstore/verify.js"))
+            .arg(trusted_root)
+            .arg(bundle)
+            .args(args)
+            .env("NODE_PATH", node_modules(&modules))
+            .output()
+            .expect("node tests/sigstore/verify.js")
+    }
+}
+
+/// `…/node_modules` of the file [`catalyst_testkit::SIGSTORE_JS`] names.
+fn node_modules(marker: &Path) -> PathBuf {
+    marker.ancestors().find(|p| p.ends_with("node_modules")).expect("a file under node_modules").to_path_buf()
+}
+
+impl Drop for TestSigstore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A real smart-HTTP Git server on a free loopback port: nginx with basic
 /// auth in front of fcgiwrap running `git http-backend`, serving bare
 /// repositories created with [`TestGitServer::create`].

@@ -146,6 +146,16 @@ fn provides_pyspdxtools() {
     runs(&catalyst_testkit::PYSPDXTOOLS, &["--help"], "validating SPDX documents");
 }
 
+/// The stand-in Sigstore starts, writes its trust root, and mints tokens.
+#[test]
+fn provides_a_local_sigstore() {
+    if let Some(s) = common::TestSigstore::start() {
+        let root: serde_json::Value = serde_json::from_slice(&std::fs::read(&s.trusted_root).unwrap()).unwrap();
+        assert_eq!(root["tlogs"][0]["baseUrl"], s.url.as_str());
+        assert_eq!(s.token("https://ci.example/w").split('.').count(), 3);
+    }
+}
+
 #[test]
 fn provides_shared() {
     let snap = snapshot();
@@ -169,6 +179,7 @@ fn prober(tool: &Tool) -> &'static str {
         "CATALYST_TEST_TOFU" => "provides_tofu_or_terraform",
         "CATALYST_TEST_CHROMIUM" => "provides_chromium",
         "CATALYST_TEST_PYSPDXTOOLS" => "provides_pyspdxtools",
+        "CATALYST_TEST_NODE" | "CATALYST_TEST_SIGSTORE_JS" => "provides_a_local_sigstore",
         other => panic!("{other}: no test here uses this tool; add a provides_* test for it"),
     }
 }

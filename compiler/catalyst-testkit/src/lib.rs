@@ -233,6 +233,27 @@ pub const PYSPDXTOOLS: Tool = Tool {
     setup_installs: "spdx-tools==",
 };
 
+/// Node.js, which runs the tests' local Sigstore and sigstore-js.
+pub const NODE: Tool = Tool {
+    name: "node",
+    var: "CATALYST_TEST_NODE",
+    candidates: &["node", "nodejs"],
+    install: "apt-get install npm (it brings nodejs)",
+    setup_installs: "npm",
+};
+/// The npm packages of the tests' local Sigstore, a stand-in for the public
+/// instance (sigstore-js's Fulcio, Rekor and CT log doubles), and of the
+/// independent verifier (sigstore-js's `@sigstore/verify`):
+/// `compiler/catalyst-cli/tests/sigstore/package-lock.json`. The path is one
+/// file of that tree; its `node_modules` is beside it.
+pub const SIGSTORE_JS: Tool = Tool {
+    name: "sigstore-js (the local Sigstore and its verifier)",
+    var: "CATALYST_TEST_SIGSTORE_JS",
+    candidates: &["~/.cache/catalyst/tools/sigstore/node_modules/@sigstore/mock/package.json"],
+    install: "scripts/setup installs compiler/catalyst-cli/tests/sigstore/package-lock.json with `npm ci` into ~/.cache/catalyst/tools/sigstore/",
+    setup_installs: "tests/sigstore/package-lock.json",
+};
+
 /// Every tool the tests run, for the tests of the harness itself.
 pub const TOOLS: &[&Tool] = &[
     &DOCKER_REGISTRY,
@@ -251,6 +272,8 @@ pub const TOOLS: &[&Tool] = &[
     &CHROMIUM,
     &TOFU,
     &PYSPDXTOOLS,
+    &NODE,
+    &SIGSTORE_JS,
 ];
 
 /// The variable that puts `shared/` elsewhere than beside the checkout.
