@@ -155,6 +155,78 @@ impl TestRegistry {
     }
 }
 
+impl TestRegistry {
+    /// GET of a registry path (`/v2/…`) with curl, authenticated.
+    pub fn get(&self, path: &str, accept: &str) -> Vec<u8> {
+        let o = Command::new("curl")
+            .args(["-sf", "-u", &format!("{}:{}", self.user, self.password), "-H", &format!("Accept: {accept}")])
+            .arg(format!("http://{}{path}", self.addr))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "curl {path}");
+        o.stdout
+    }
+
+    /// The in-toto statement of `predicate_type` attached to `repo@digest`
+    /// under cosign's `.att` tag, its DSSE signature checked with `openssl`
+    /// against `public_pem` (a verifier catalyst did not write).
+    pub fn attestation(&self, repo: &str, digest: &str, predicate_type: &str, public_pem: &Path) -> serde_json::Value {
+        let tag = format!("{}.att", digest.replace(':', "-"));
+        let m: serde_json::Value = serde_json::from_slice(
+            &self.get(&format!("/v2/{repo}/manifests/{tag}"), "application/vnd.oci.image.manifest.v1+json"),
+        )
+        .unwrap();
+        let layer = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["annotations"]["predicateType"] == predicate_type)
+            .unwrap_or_else(|| panic!("no {predicate_type} attestation: {m}"));
+        let envelope: serde_json::Value = serde_json::from_slice(
+            &self.get(&format!("/v2/{repo}/blobs/{}", layer["digest"].as_str().unwrap()), "*/*"),
+        )
+        .unwrap();
+        let payload = base64_decode(envelope["payload"].as_str().unwrap());
+        let payload_type = envelope["payloadType"].as_str().unwrap();
+        let mut pae = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+        pae.extend_from_slice(&payload);
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("pae"), &pae).unwrap();
+        std::fs::write(t.path().join("sig"), base64_decode(envelope["signatures"][0]["sig"].as_str().unwrap()))
+            .unwrap();
+        let v = Command::new("openssl")
+            .args(["dgst", "-sha256", "-verify"])
+            .arg(public_pem)
+            .arg("-signature")
+            .arg(t.path().join("sig"))
+            .arg(t.path().join("pae"))
+            .output()
+            .unwrap();
+        assert!(text(&v.stdout).contains("Verified OK"), "openssl: {}{}", text(&v.stdout), text(&v.stderr));
+        let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(statement["predicateType"], predicate_type);
+        assert_eq!(statement["subject"][0]["digest"]["sha256"], digest.trim_start_matches("sha256:"), "{statement}");
+        statement
+    }
+}
+
+/// Standard base64, decoded (the tests' own, not catalyst's).
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let o = Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(s.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(o.status.success(), "base64 -d");
+    o.stdout
+}
+
 /// A registry prepared but not started.
 pub struct PendingRegistry {
     bin: PathBuf,

@@ -299,6 +299,18 @@ fn a_flux_oci_artifact_has_fluxs_format_unpacks_to_the_directory_and_verifies() 
     // Its signature verifies.
     let v = catalyst_env(t.path(), &env, &["verify", &reference, "--key", "cosign.pub", "--plain-http"]);
     assert!(v.status.success(), "{}", text(&v.stderr));
+    // Its SLSA provenance names the source revision and every input the
+    // lock records, by digest.
+    let digest = reg.manifest_digest("fleet/omantel", "main");
+    let st = reg.attestation("fleet/omantel", &digest, "https://slsa.dev/provenance/v1", &t.path().join("cosign.pub"));
+    let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap();
+    assert_eq!(deps[0]["uri"], "git+https://git.example.org/fleet/clusters.git@refs/heads/main", "{st}");
+    assert_eq!(deps[0]["digest"]["gitCommit"], sha.as_str());
+    let lock = std::fs::read_to_string(dirs[0].join("catalyst.lock")).unwrap();
+    let spec = deps.iter().find(|d| d["name"] == "spec").expect("the spec is an input");
+    assert!(lock.contains(spec["digest"]["sha256"].as_str().unwrap()), "the spec's digest is the lock's");
+    assert!(deps.len() > 10, "every lock input: {}", deps.len());
+    assert!(!st.to_string().contains("tok3n"), "credentials leaked into the provenance");
 }
 
 #[test]

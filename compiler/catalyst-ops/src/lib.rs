@@ -12,6 +12,7 @@ pub mod drift;
 mod git;
 mod installed;
 pub mod package;
+pub mod provenance;
 pub mod publish;
 pub mod push;
 pub mod release;

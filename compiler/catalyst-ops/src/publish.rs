@@ -322,6 +322,10 @@ pub struct OciPublished {
     pub digest: String,
     /// False on a dry run.
     pub pushed: bool,
+    /// Where its SLSA provenance is (`oci://…:sha256-<hex>.att`); none on
+    /// a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation_tag: Option<String>,
 }
 
 /// `org.opencontainers.image.source` and `.revision` for an artifact built
@@ -394,7 +398,13 @@ pub fn publish_oci(
         }
         let digest = catalyst_oci::sha256_digest(&tgz);
         return Ok((
-            Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest, pushed: false }),
+            Some(OciPublished {
+                fqdn: lock.fqdn,
+                reference: reference.to_string(),
+                digest,
+                pushed: false,
+                attestation_tag: None,
+            }),
             report,
         ));
     }
@@ -426,7 +436,27 @@ pub fn publish_oci(
         return Ok((None, report));
     }
     report.diagnostics.extend(r.diagnostics);
-    Ok((Some(OciPublished { fqdn: lock.fqdn, reference: reference.to_string(), digest, pushed: true }), report))
+    // The provenance: the source revision and every input the lock records.
+    let source = crate::provenance::git_source(dir, &mut report);
+    let by_digest = format!("oci://{repo}@{digest}");
+    let built = crate::provenance::Built::Directory { fqdn: &lock.fqdn, inputs: &lock.inputs };
+    let (provenanced, r) =
+        crate::provenance::attest_provenance(&by_digest, built, &source, key_pem, password, plain_http, timeouts)?;
+    let pushed = format!("{reference}@{digest} was pushed and signed, but carries no provenance");
+    report
+        .diagnostics
+        .extend(r.diagnostics.0.into_iter().map(|d| if d.is_error() { d.note(&pushed, None) } else { d }));
+    let Some(provenanced) = provenanced else { return Ok((None, report)) };
+    Ok((
+        Some(OciPublished {
+            fqdn: lock.fqdn,
+            reference: reference.to_string(),
+            digest,
+            pushed: true,
+            attestation_tag: Some(provenanced.attestation_tag),
+        }),
+        report,
+    ))
 }
 
 /// "1 Sovereign", "2 Sovereigns".

@@ -212,6 +212,30 @@ pub fn release(
         if attested.is_none() {
             return fail(row, r, "attest");
         }
+        // The provenance: the source revision and every input by digest,
+        // read back from the archive now in the registry.
+        let mut r = Report::default();
+        let source = crate::provenance::git_source(&ws.catalog.join(dir), &mut r);
+        let by_digest = match catalyst_oci::parse_tagged(&pushed.reference) {
+            Ok((repo, _)) => format!("oci://{repo}@{}", pushed.digest),
+            Err(e) => return fail(row, r, &format!("provenance: {e}")),
+        };
+        let (provenanced, rp) = match crate::provenance::attest_provenance(
+            &by_digest,
+            crate::provenance::Built::Chart,
+            &source,
+            &opts.key_pem,
+            &opts.password,
+            opts.plain_http,
+            opts.timeouts,
+        ) {
+            Ok(x) => x,
+            Err(e) => return fail(row, r, &format!("provenance: {e}")),
+        };
+        r.diagnostics.extend(rp.diagnostics);
+        if provenanced.is_none() {
+            return fail(row, r, "provenance");
+        }
         row.outcome = Outcome::Published;
         (row, r)
     };

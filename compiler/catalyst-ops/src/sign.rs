@@ -50,7 +50,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
-fn registry(repo: &RepoRef, plain_http: bool, timeouts: Timeouts) -> Registry {
+pub(crate) fn registry(repo: &RepoRef, plain_http: bool, timeouts: Timeouts) -> Registry {
     Registry::new(RegistryOptions {
         plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
         timeouts,
@@ -140,7 +140,7 @@ fn oci_diag(e: OciError) -> Diagnostic {
 
 /// Runs an operation whose failures are diagnostics: `Ok` carries the
 /// result, `Err` the one problem that stopped it.
-fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>, Report) {
+pub(crate) fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>, Report) {
     let mut report = Report::default();
     match body() {
         Ok(v) => (Some(v), report),
@@ -151,7 +151,7 @@ fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>, Report) {
     }
 }
 
-fn private_key(pem: &str, password: &[u8]) -> Result<cs::SigningKey, Diagnostic> {
+pub(crate) fn private_key(pem: &str, password: &[u8]) -> Result<cs::SigningKey, Diagnostic> {
     cs::load_private_key(pem, password).map_err(|e| {
         Diagnostic::error("bad-key", e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
     })
@@ -169,7 +169,11 @@ fn public_key(pem: &str) -> Result<cs::VerifyingKey, Diagnostic> {
 
 /// The manifest `r` names (by digest when it has one); a missing one is an
 /// error, and so is content that does not hash to the digest asked for.
-fn manifest(reg: &Registry, r: &Reference, reference: &str) -> Result<catalyst_oci::RawManifest, Diagnostic> {
+pub(crate) fn manifest(
+    reg: &Registry,
+    r: &Reference,
+    reference: &str,
+) -> Result<catalyst_oci::RawManifest, Diagnostic> {
     let m = reg
         .pull_manifest(&r.repo, r.selector())
         .map_err(oci_diag)?
@@ -193,7 +197,7 @@ fn pinned(r: &Reference, digest: &str, reference: &str) -> Result<(), Diagnostic
 
 /// `oci://host/repo:tag`, `…@sha256:<hex>` or `…:tag@sha256:<hex>`; a
 /// malformed one is a usage error before any request.
-fn parse(reference: &str) -> Result<Reference, OpsError> {
+pub(crate) fn parse(reference: &str) -> Result<Reference, OpsError> {
     catalyst_oci::parse_reference(reference).map_err(|e| OpsError::Usage(e.to_string()))
 }
 
@@ -320,17 +324,7 @@ pub fn attest(
     Ok(run(|| {
         let key = private_key(key_pem, password)?;
         let reg = registry(repo, plain_http, timeouts);
-        // The manifest first, checked against a digest asked for, so that
-        // content of another digest is refused before its chart is fetched;
-        // then the chart by the digest just seen (the tag may not move in
-        // between).
-        let seen = manifest(&reg, &r, reference)?.digest;
-        let (tgz, digest) = reg
-            .pull_chart(repo, &seen)
-            .map_err(oci_diag)?
-            .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
-        pinned(&Reference { digest: Some(seen), ..r.clone() }, &digest, reference)?;
-        let files = catalyst_package::read_archive(&tgz, reference).map_err(|e| e.diagnostic())?;
+        let (files, tgz, digest) = chart_files(&reg, &r, reference)?;
         let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
         let sbom = catalyst_package::sbom::spdx(
             &files,
@@ -341,22 +335,7 @@ pub fn attest(
         let images = sbom["packages"]
             .as_array()
             .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
-        let statement = cs::dsse::statement(&repo.to_string(), &digest, SPDX, sbom);
-        let envelope = cs::dsse::envelope(&key, &statement);
-        let att_tag = cs::dsse::attestation_tag(&digest);
-        let env_digest = reg.push_blob(repo, &envelope).map_err(oci_diag)?;
-        // Keep other attestations; replace an earlier SBOM.
-        let mut layers = reg
-            .pull_manifest(repo, &att_tag)
-            .map_err(oci_diag)?
-            .map(|m| cs::dsse::attestation_layers(&m.bytes))
-            .unwrap_or_default();
-        layers.retain(|(_, _, p)| p != SPDX);
-        layers.push((env_digest, envelope.len(), SPDX.to_string()));
-        let config = cs::signature_config(&layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
-        let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
-        let m = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+        let att_tag = attach(&reg, repo, &digest, &key, SPDX, sbom)?;
         Ok(Attested {
             reference: reference.to_string(),
             digest,
@@ -368,6 +347,55 @@ pub fn attest(
 }
 
 const SPDX: &str = catalyst_package::sbom::SPDX_PREDICATE_TYPE;
+
+/// A chart's files (as `read_archive` reads them), its archive, and its
+/// manifest's digest.
+pub(crate) type ChartFiles = (std::collections::BTreeMap<String, Vec<u8>>, Vec<u8>, String);
+
+/// The chart `r` names. The manifest first, checked against a digest asked
+/// for, so that content of another digest is refused before its chart is
+/// fetched; then the chart by the digest just seen (the tag may not move
+/// in between).
+pub(crate) fn chart_files(reg: &Registry, r: &Reference, reference: &str) -> Result<ChartFiles, Diagnostic> {
+    let seen = manifest(reg, r, reference)?.digest;
+    let (tgz, digest) = reg
+        .pull_chart(&r.repo, &seen)
+        .map_err(oci_diag)?
+        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+    pinned(&Reference { digest: Some(seen), ..r.clone() }, &digest, reference)?;
+    let files = catalyst_package::read_archive(&tgz, reference).map_err(|e| e.diagnostic())?;
+    Ok((files, tgz, digest))
+}
+
+/// Signs an in-toto statement of `predicate_type` about `repo@digest` and
+/// attaches it under the `.att` tag, as cosign does: other attestations
+/// stay, an earlier one of the same predicate type is replaced. Returns the
+/// tag.
+pub(crate) fn attach(
+    reg: &Registry,
+    repo: &RepoRef,
+    digest: &str,
+    key: &cs::SigningKey,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Result<String, Diagnostic> {
+    let statement = cs::dsse::statement(&repo.to_string(), digest, predicate_type, predicate);
+    let envelope = cs::dsse::envelope(key, &statement);
+    let att_tag = cs::dsse::attestation_tag(digest);
+    let env_digest = reg.push_blob(repo, &envelope).map_err(oci_diag)?;
+    let mut layers = reg
+        .pull_manifest(repo, &att_tag)
+        .map_err(oci_diag)?
+        .map(|m| cs::dsse::attestation_layers(&m.bytes))
+        .unwrap_or_default();
+    layers.retain(|(_, _, p)| p != predicate_type);
+    layers.push((env_digest, envelope.len(), predicate_type.to_string()));
+    let config = cs::signature_config(&layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
+    let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
+    let m = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
+    reg.push_manifest(repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+    Ok(att_tag)
+}
 
 /// Verifies the SBOM attestation: signed by `public_pem`, about exactly the
 /// manifest the tag points at now, and describing exactly its chart

@@ -19,6 +19,7 @@
 
 pub mod guards;
 mod ignore;
+pub mod provenance;
 pub mod sbom;
 
 use std::collections::{BTreeMap, HashSet};

@@ -130,6 +130,39 @@ fn walk(n: &Node, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A vendored upstream chart inside a chart archive (`charts/<x>.tgz`).
+pub struct Vendored {
+    /// The archive's path inside the chart (`bp-x/charts/cilium-1.16.5.tgz`).
+    pub path: String,
+    pub name: String,
+    pub version: String,
+    /// Of the archive's bytes, lowercase hex.
+    pub sha256: String,
+    /// Its `values.yaml`.
+    pub values: Option<Vec<u8>>,
+}
+
+/// The vendored charts of a chart archive (`files` as read by
+/// `read_archive`), in path order; an archive that does not open as a
+/// chart is left out (the release guards refuse it before this runs).
+pub fn vendored_charts(files: &BTreeMap<String, Vec<u8>>) -> Vec<Vendored> {
+    let top = files.keys().next().and_then(|k| k.split('/').next()).unwrap_or("chart").to_string();
+    let mut out = Vec::new();
+    for (path, bytes) in files {
+        let Some(rest) = path.strip_prefix(&format!("{top}/charts/")) else { continue };
+        if rest.contains('/') || !rest.ends_with(".tgz") {
+            continue;
+        }
+        let Ok(sub) = crate::read_archive(bytes, rest) else { continue };
+        let sub_top = sub.keys().next().and_then(|k| k.split('/').next()).unwrap_or_default().to_string();
+        let Some(cy) = sub.get(&format!("{sub_top}/Chart.yaml")) else { continue };
+        let Ok((name, version)) = crate::chart_identity(&String::from_utf8_lossy(cy), rest) else { continue };
+        let values = sub.get(&format!("{sub_top}/values.yaml")).cloned();
+        out.push(Vendored { path: path.clone(), name, version, sha256: sha256(bytes), values });
+    }
+    out
+}
+
 /// The SBOM of a chart archive (`files` as read by `read_archive`).
 pub fn spdx(files: &BTreeMap<String, Vec<u8>>, archive_sha256: &str, created: &str, tool: &str) -> Value {
     let top = files.keys().next().and_then(|k| k.split('/').next()).unwrap_or("chart").to_string();
@@ -176,26 +209,18 @@ pub fn spdx(files: &BTreeMap<String, Vec<u8>>, archive_sha256: &str, created: &s
     // Vendored upstream charts, and the images every chart's values name.
     let mut images = BTreeSet::new();
     let mut values_docs: Vec<Vec<u8>> = files.get(&format!("{top}/values.yaml")).cloned().into_iter().collect();
-    for (path, bytes) in files {
-        let Some(rest) = path.strip_prefix(&format!("{top}/charts/")) else { continue };
-        if rest.contains('/') || !rest.ends_with(".tgz") {
-            continue;
-        }
-        let Ok(sub) = crate::read_archive(bytes, rest) else { continue };
-        let sub_top = sub.keys().next().and_then(|k| k.split('/').next()).unwrap_or_default().to_string();
-        let Some(cy) = sub.get(&format!("{sub_top}/Chart.yaml")) else { continue };
-        let Ok((dn, dv)) = crate::chart_identity(&String::from_utf8_lossy(cy), rest) else { continue };
-        let id = spdx_id(&mut used, "Package", &format!("chart-{dn}-{dv}"));
+    for dep in vendored_charts(files) {
+        let id = spdx_id(&mut used, "Package", &format!("chart-{}-{}", dep.name, dep.version));
         packages.push(json!({
-            "SPDXID": id, "name": dn, "versionInfo": dv, "downloadLocation": "NOASSERTION", "filesAnalyzed": false,
-            "checksums": [{"algorithm": "SHA256", "checksumValue": sha256(bytes)}],
+            "SPDXID": id, "name": dep.name, "versionInfo": dep.version, "downloadLocation": "NOASSERTION", "filesAnalyzed": false,
+            "checksums": [{"algorithm": "SHA256", "checksumValue": dep.sha256}],
             "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION", "copyrightText": "NOASSERTION",
             "primaryPackagePurpose": "APPLICATION",
         }));
         relationships
             .push(json!({"spdxElementId": main_id, "relationshipType": "DEPENDS_ON", "relatedSpdxElement": id}));
-        if let Some(v) = sub.get(&format!("{sub_top}/values.yaml")) {
-            values_docs.push(v.clone());
+        if let Some(v) = dep.values {
+            values_docs.push(v);
         }
     }
     for v in values_docs {

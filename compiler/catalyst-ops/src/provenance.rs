@@ -1,0 +1,104 @@
+//! SLSA provenance attestations: `release` attaches one to every chart it
+//! publishes, `publish --oci` to every cluster artifact, beside the
+//! signature (and, for a chart, the SBOM), under the same `.att` tag.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use catalyst_diag::Diagnostic;
+use catalyst_oci::Timeouts;
+use catalyst_package::provenance::{self as slsa, Source};
+
+use crate::sign::{attach, chart_files, parse, private_key, registry, run};
+use crate::{OpsError, Report};
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenanced {
+    pub reference: String,
+    pub digest: String,
+    pub attestation_tag: String,
+    /// The inputs it names by digest, the source revision included.
+    pub dependencies: usize,
+}
+
+/// What was built, for its provenance.
+pub enum Built<'a> {
+    /// A released chart: its inputs are read back from the pushed archive.
+    Chart,
+    /// A published cluster directory and the inputs its lock records.
+    Directory { fqdn: &'a str, inputs: &'a BTreeMap<String, String> },
+}
+
+/// The Git source of `built` (a folder in a work tree): the origin's URL
+/// without credentials, the branch HEAD is on, HEAD's commit. Outside Git,
+/// or on a repository without commits, a warning says the provenance names
+/// no source revision.
+pub fn git_source(built: &Path, report: &mut Report) -> Source {
+    let found = git2::Repository::discover(built).ok().and_then(|repo| {
+        let commit = repo.head().ok()?.peel_to_commit().ok()?.id().to_string();
+        let uri = repo
+            .find_remote("origin")
+            .ok()
+            .and_then(|r| r.url().ok().map(|u| catalyst_publish::split_userinfo(u).0))
+            .unwrap_or_else(|| "unknown".into());
+        let git_ref = repo.head().ok().filter(|h| h.is_branch()).and_then(|h| h.name().ok().map(str::to_string));
+        let root = repo.workdir().and_then(|w| w.canonicalize().ok());
+        let path = match (root, built.canonicalize().ok()) {
+            (Some(root), Some(b)) => {
+                b.strip_prefix(&root).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        Some(Source { uri, git_ref, commit: Some(commit), path })
+    });
+    found.unwrap_or_else(|| {
+        report.diagnostics.push(
+            Diagnostic::warning(
+                "no-source-revision",
+                format!("{} is not in a Git work tree with a commit", built.display()),
+            )
+            .help("the provenance names no source revision: build from a Git checkout"),
+        );
+        Source { uri: "unknown".into(), git_ref: None, commit: None, path: built.display().to_string() }
+    })
+}
+
+/// Signs the SLSA provenance of the artifact `reference` names (best given
+/// by digest) with the key, and attaches it.
+pub fn attest_provenance(
+    reference: &str,
+    built: Built<'_>,
+    source: &Source,
+    key_pem: &str,
+    password: &[u8],
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Provenanced>, Report), OpsError> {
+    let r = parse(reference)?;
+    let repo = &r.repo;
+    let who = slsa::builder(&|k| std::env::var(k).ok(), env!("CARGO_PKG_VERSION"));
+    Ok(run(|| {
+        let key = private_key(key_pem, password)?;
+        let reg = registry(repo, plain_http, timeouts);
+        let (predicate, digest) = match built {
+            Built::Chart => {
+                let (files, _, digest) = chart_files(&reg, &r, reference)?;
+                (slsa::release(&files, source, who), digest)
+            }
+            Built::Directory { fqdn, inputs } => {
+                let digest = crate::sign::manifest(&reg, &r, reference)?.digest;
+                (slsa::publish(fqdn, inputs, source, who), digest)
+            }
+        };
+        let dependencies = predicate.build_definition.resolved_dependencies.len();
+        let predicate = serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
+        let tag = attach(&reg, repo, &digest, &key, slsa::SLSA_PREDICATE_TYPE, predicate)?;
+        Ok(Provenanced {
+            reference: reference.to_string(),
+            digest,
+            attestation_tag: format!("oci://{repo}:{tag}"),
+            dependencies,
+        })
+    }))
+}
