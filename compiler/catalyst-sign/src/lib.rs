@@ -338,6 +338,8 @@ OURRVjNQMk9ndDFDaVFHeGg1VXhUZytGc3c9PSJ9
 /// DSSE envelopes and in-toto statements, as cosign attaches attestations:
 /// the envelope is the layer (media type [`dsse::MEDIA_TYPE`]) of an image
 /// tagged `sha256-<hex>.att`.
+pub mod rekor;
+
 pub mod dsse {
     use super::*;
 
