@@ -329,3 +329,62 @@ fn plain_http_is_for_the_to_registry_only() {
     // Nothing of it was published.
     assert!(!root.join("releases").exists());
 }
+
+/// A key-based publisher: render verifies a pinned Blueprint with the
+/// publisher's Secret, which Phase-0 creates (`cosign_secret_names`, a
+/// bootstrap object): the closure check, reading the module's
+/// bootstrap-objects.yaml, accepts it. A record that breaks the schema is
+/// an error at its file, line and column.
+#[test]
+fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    golden_catalog_into(root);
+    copy_tree(&repo().join("infra/hetzner"), &root.join("infra/hetzner"));
+    patch(
+        &root.join("catalog.yaml"),
+        "  registry: oci://registry.example.com/catalyst\n",
+        "  registry: oci://registry.example.com/catalyst\n  publisher:\n    key: {secretRef: cosign-pub}\n",
+    );
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let record = |digest: &str| {
+        format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: bp-base\nversion: \"1.0.0\"\n\
+             chart: oci://registry.example.com/catalyst/bp-base:1.0.0\ndigest: \"{digest}\"\nsignatures: []\nattestations: []\n"
+        )
+    };
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &record(&digest));
+    let sov = "clusters/keyed.omani.works";
+    write(&root.join(sov).join("sovereign.yaml"), &solo_spec("keyed", ""));
+    let o = catalyst(root, &["render"]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{}{err}", text(&o.stdout));
+    assert!(!err.contains("closure-unchecked"), "the closure check read the bootstrap list: {err}");
+    assert!(err.contains("bp-certs 1.2.0 has no release record"), "{err}");
+    let dir = root.join(sov);
+    for (path, yaml) in rendered(&dir, "bp-base") {
+        assert!(yaml.contains(&format!("    digest: {digest}\n")), "{path}:\n{yaml}");
+        assert!(
+            yaml.contains("  verify:\n    provider: cosign\n    secretRef:\n      name: cosign-pub\n"),
+            "{path}:\n{yaml}"
+        );
+    }
+    for (path, yaml) in rendered(&dir, "bp-certs") {
+        assert!(!yaml.contains("digest:") && !yaml.contains("verify:"), "{path}:\n{yaml}");
+    }
+    let vars: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tofu/hetzner.auto.tfvars.json")).unwrap()).unwrap();
+    assert_eq!(vars["cosign_secret_names"], serde_json::json!(["cosign-pub"]), "{vars}");
+    assert!(vars["//"].to_string().contains("cosign_public_keys"), "{vars}");
+    let o = catalyst(root, &["validate", "--rendered", sov]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    // A digest that is not one: refused at its line, nothing written.
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &record("sha256:not-a-digest"));
+    let before = tree(&dir);
+    let o = catalyst(root, &["render"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("releases/bp-base/1.0.0.yaml:6:"), "{err}");
+    assert_same_tree(&before, &tree(&dir), "a render with a bad record");
+}
