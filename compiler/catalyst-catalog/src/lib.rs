@@ -540,7 +540,8 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     let spec = doc.to_json()["spec"].clone();
     cat.registry = spec["registry"].as_str().map(str::to_string);
     cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
-    cat.publisher = Publisher::read(&spec);
+    let at = |pointer: &str| doc.pointer(pointer).and_then(|n| cat.sources.loc(rel, n));
+    cat.publisher = Publisher::read(&spec, &at, diags);
     cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();

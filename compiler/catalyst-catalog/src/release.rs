@@ -113,18 +113,50 @@ pub enum Publisher {
 }
 
 impl Publisher {
-    pub(crate) fn read(spec: &Value) -> Option<Publisher> {
+    /// Reads `spec.publisher` (already held to the schema: its fields and
+    /// their types); exactly one of `keyless` and `key`, and in `keyless`
+    /// exactly one of each pair, is checked here, with a message that says
+    /// which. `at(pointer)` locates a node of catalog.yaml.
+    pub(crate) fn read(
+        spec: &Value,
+        at: &dyn Fn(&str) -> Option<Location>,
+        diags: &mut Diagnostics,
+    ) -> Option<Publisher> {
         let p = spec.get("publisher")?;
-        if let Some(k) = p.get("key") {
-            return Some(Publisher::Key { secret: k["secretRef"].as_str()?.to_string() });
-        }
-        let k = p.get("keyless")?;
-        let side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
-            (Some(s), _) => Some(Match::Exact(s.to_string())),
-            (None, Some(r)) => Some(Match::Regexp(r.to_string())),
-            _ => None,
+        let bad = |diags: &mut Diagnostics, pointer: &str, msg: String, help: &str| {
+            diags.push(Diagnostic::error("invalid-publisher", msg).at(at(pointer)).help(help.to_string()));
         };
-        Some(Publisher::Keyless { issuer: side("issuer", "issuerRegexp")?, subject: side("subject", "subjectRegexp")? })
+        match (p.get("keyless"), p.get("key")) {
+            (Some(_), Some(_)) | (None, None) => {
+                bad(
+                    diags,
+                    "/spec/publisher",
+                    "spec.publisher names exactly one signer: `keyless` or `key`".into(),
+                    "keyless: {issuer, subject} (cosign keyless), or key: {secretRef: <Secret>} (a cosign public key)",
+                );
+                None
+            }
+            (None, Some(k)) => Some(Publisher::Key { secret: k["secretRef"].as_str()?.to_string() }),
+            (Some(k), None) => {
+                let mut side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
+                    (Some(s), None) => Some(Match::Exact(s.to_string())),
+                    (None, Some(r)) => Some(Match::Regexp(r.to_string())),
+                    (both, _) => {
+                        let what = if both.is_some() { "both" } else { "neither" };
+                        bad(
+                            diags,
+                            "/spec/publisher/keyless",
+                            format!("spec.publisher.keyless has {what} of `{exact}` and `{re}`: give exactly one"),
+                            "an exact value (anchored and escaped for Flux) or a Go regular expression",
+                        );
+                        None
+                    }
+                };
+                let issuer = side("issuer", "issuerRegexp");
+                let subject = side("subject", "subjectRegexp");
+                Some(Publisher::Keyless { issuer: issuer?, subject: subject? })
+            }
+        }
     }
 
     /// Flux's `OCIRepository.spec.verify` for this publisher.

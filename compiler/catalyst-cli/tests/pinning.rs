@@ -387,4 +387,28 @@ fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() 
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("releases/bp-base/1.0.0.yaml:6:"), "{err}");
     assert_same_tree(&before, &tree(&dir), "a render with a bad record");
+
+    // A publisher is one signer, and a keyless one exactly one issuer and
+    // one subject: each said at its place.
+    for (publisher, says) in [
+        (
+            "    key: {secretRef: cosign-pub}\n    keyless: {issuer: https://i, subject: s}\n",
+            "spec.publisher names exactly one signer",
+        ),
+        (
+            "    keyless: {issuer: https://i, issuerRegexp: x, subject: s}\n",
+            "spec.publisher.keyless has both of `issuer` and `issuerRegexp`",
+        ),
+        ("    keyless: {issuer: https://i}\n", "spec.publisher.keyless has neither of `subject` and `subjectRegexp`"),
+    ] {
+        let text_now = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
+        let start = text_now.find("  publisher:\n").unwrap() + "  publisher:\n".len();
+        let end = start + text_now[start..].find("  kubernetes:").unwrap();
+        std::fs::write(root.join("catalog.yaml"), format!("{}{publisher}{}", &text_now[..start], &text_now[end..]))
+            .unwrap();
+        let o = catalyst(root, &["validate"]);
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        assert!(all.contains(says) && all.contains("invalid-publisher"), "{publisher}: {all}");
+    }
 }
