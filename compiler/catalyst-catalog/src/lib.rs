@@ -15,6 +15,7 @@
 //! default) become diagnostics with file, line and column. Loading never
 //! stops at the first problem.
 
+mod release;
 mod runtime;
 mod source;
 
@@ -26,6 +27,7 @@ use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
 
+pub use release::{MAX_RECORDS, Match, Publisher, RELEASES_DIR, ReleaseRecord};
 pub use runtime::{Controller, Installer, Phase0Pin};
 pub use source::{SourceSet, input_diagnostic, sha256_hex};
 
@@ -211,7 +213,8 @@ pub struct Blueprint {
     pub outputs: Value,
     /// `spec.upgrades`: which installed versions this one may replace.
     pub upgrades: Upgrades,
-    /// Root-relative paths of the files this Blueprint was read from.
+    /// Root-relative paths of the files this Blueprint was read from: its
+    /// folder's, and the release record of its version when there is one.
     pub files: Vec<String>,
 }
 
@@ -339,6 +342,14 @@ pub struct Catalog {
     broken_compositions: BTreeSet<String>,
     /// Each XRD's schema, compiled on first use and shared by every render.
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
+    /// Who signs the released charts (`spec.publisher`).
+    pub publisher: Option<Publisher>,
+    /// The release records (`releases/`): (Blueprint, version) → the record
+    /// and its root-relative file.
+    records: BTreeMap<(String, String), (ReleaseRecord, String)>,
+    /// Whether the catalog pins by digest: it has a `releases/` folder or a
+    /// publisher. Only then is a Blueprint without a record worth a warning.
+    pub pins: bool,
 }
 
 impl Catalog {
@@ -401,6 +412,12 @@ impl Catalog {
     pub fn suggest(&self, name: &str) -> Option<&str> {
         let n = Self::canonical_name(name);
         suggest(&n, self.blueprints.keys().map(String::as_str))
+    }
+
+    /// The release record of `blueprint` at exactly `version`, and its
+    /// root-relative file.
+    pub fn release_record(&self, blueprint: &str, version: &str) -> Option<(&ReleaseRecord, &str)> {
+        self.records.get(&(blueprint.to_string(), version.to_string())).map(|(r, f)| (r, f.as_str()))
     }
 
     /// sha256 of every file the catalog was read from, by root-relative
@@ -483,6 +500,17 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
             cat.blueprints.insert(bp.name.clone(), bp);
         }
     }
+    let records = release::load_records(&root, &mut cat.sources, &opts.limits, &mut diags);
+    cat.pins = records.present || cat.publisher.is_some();
+    cat.records = records.by_version;
+    // The record of the version a Blueprint renders is one of its inputs:
+    // the lock, a render's reuse and `render --check` see it change.
+    for bp in cat.blueprints.values_mut() {
+        if let Some((_, file)) = cat.records.get(&(bp.name.clone(), bp.chart_version())) {
+            bp.files.push(file.clone());
+            bp.files.sort();
+        }
+    }
     check_references(&cat, &mut diags);
     check_compositions(&cat, &mut diags);
     runtime::check_chart_pins(&cat, &mut diags);
@@ -512,6 +540,8 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     let spec = doc.to_json()["spec"].clone();
     cat.registry = spec["registry"].as_str().map(str::to_string);
     cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
+    let at = |pointer: &str| doc.pointer(pointer).and_then(|n| cat.sources.loc(rel, n));
+    cat.publisher = Publisher::read(&spec, &at, diags);
     cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();

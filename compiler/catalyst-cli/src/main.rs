@@ -632,7 +632,11 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 destination,
                 skip_smoke_render,
                 mirrors,
-                plain_http,
+                plain_http: if plain_http {
+                    catalyst_ops::package::PlainHttp::Dependencies
+                } else {
+                    catalyst_ops::package::PlainHttp::None
+                },
                 update_lock,
                 no_vendor,
                 timeouts,
@@ -814,7 +818,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         let what = match &row.outcome {
                             Outcome::Published => "published",
                             Outcome::Unchanged => "unchanged",
+                            Outcome::Signed => "signed",
                             Outcome::WouldPublish => "would publish",
+                            Outcome::WouldSign => "would sign",
                             Outcome::Failed(_) => "failed",
                         };
                         eprintln!("[{done}/{total}] {} {} {what}", row.name, row.version);
@@ -826,14 +832,16 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 let outcome = |o: &Outcome| match o {
                     Outcome::Published => "published".to_string(),
                     Outcome::Unchanged => "unchanged".to_string(),
+                    Outcome::Signed => "signed (published before, unsigned)".to_string(),
                     Outcome::WouldPublish => "would publish (push, sign, attest)".to_string(),
+                    Outcome::WouldSign => "would sign and attest (published before, unsigned)".to_string(),
                     Outcome::Failed(why) => format!("failed: {why}"),
                 };
                 match format {
                     Format::Json => {
                         let list: Vec<serde_json::Value> = rows
                             .iter()
-                            .map(|x| serde_json::json!({"name": x.name, "version": x.version, "digest": x.digest, "outcome": outcome(&x.outcome)}))
+                            .map(|x| serde_json::json!({"name": x.name, "version": x.version, "digest": x.digest, "outcome": outcome(&x.outcome), "record": x.record}))
                             .collect();
                         let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
                         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"released": list, "dryRun": dry_run, "errors": diags["errors"], "diagnostics": diags["diagnostics"]})).unwrap_or_default());
@@ -849,7 +857,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         if rows.is_empty() {
                             println!("(nothing to release)");
                         } else if dry_run {
-                            println!("dry run: nothing was pushed, signed or attested");
+                            println!("dry run: nothing was pushed, signed or attested, and no release record written");
+                        } else if rows.iter().any(|x| x.record.is_some()) {
+                            println!("release records: releases/<blueprint>/<version>.yaml in the catalog (commit them)");
                         }
                     }
                 }

@@ -7,7 +7,8 @@
 //! or needed (conditions evaluated) by anything it runs — and every
 //! Sovereign whose last render read it (its `catalyst.lock`), which covers
 //! a Blueprint removed or dropped from the graph. A changed spec or
-//! cluster directory reaches its Sovereign. What every render reads — the
+//! cluster directory reaches its Sovereign, and a changed release record
+//! (`releases/<bp>/…`) its Blueprint. What every render reads — the
 //! catalog file, the schemas, the Phase-0 module, the compiler and its
 //! templates — reaches every Sovereign.
 
@@ -94,6 +95,16 @@ pub fn affected(ws: &Workspace, since: &str, opts: &Options) -> Result<Affected,
             }
             if let Some(d) = blueprint_dir("", &c) {
                 dirs.insert(d);
+                continue;
+            }
+            // A release record is an input of its Blueprint's file (render
+            // pins the digest it gives).
+            if let Some(b) = c
+                .strip_prefix(&format!("{}/", catalyst_catalog::RELEASES_DIR))
+                .and_then(|r| r.split_once('/'))
+                .and_then(|(bp, _)| cat.get(bp))
+            {
+                dirs.insert(b.dir.clone());
                 continue;
             }
         }

@@ -19,8 +19,9 @@ pub struct PackageOptions {
     pub skip_smoke_render: bool,
     /// Repository rewrites (a mirrors file).
     pub mirrors: Option<PathBuf>,
-    /// Reach OCI registries over plain HTTP.
-    pub plain_http: bool,
+    /// Which registries of the chart's OCI dependencies are reached over
+    /// plain HTTP.
+    pub plain_http: PlainHttp,
     /// Resolve dependencies again and rewrite Chart.lock.
     pub update_lock: bool,
     /// Use charts/ as it is (vendored by other means).
@@ -33,6 +34,20 @@ pub struct PackageOptions {
     pub scratch: bool,
 }
 
+/// Which dependency registries are reached over plain HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PlainHttp {
+    /// None: every registry over HTTPS.
+    #[default]
+    None,
+    /// Every registry the chart's (mirrored) OCI dependencies come from:
+    /// `package --plain-http`, which names no registry of its own.
+    Dependencies,
+    /// These registries (`host[:port]`) only: `release --plain-http` means
+    /// its `--to` registry, and upstream registries stay on HTTPS.
+    Only(Vec<String>),
+}
+
 #[derive(Debug, Clone)]
 pub struct Packaged {
     pub name: String,
@@ -43,15 +58,19 @@ pub struct Packaged {
     pub resources: Option<usize>,
 }
 
-/// A registry client for the chart's dependencies: plain HTTP, when asked,
-/// for the registries its (mirrored) OCI dependencies live in.
-fn vendor_registry(
+/// The options of the registry client for a chart's dependencies: plain
+/// HTTP, when asked, for the registries its (mirrored) OCI dependencies
+/// live in, or for the registries named.
+pub fn vendor_registry_options(
     chart_dir: &Path,
     mirrors: &catalyst_vendor::Mirrors,
     opts: &PackageOptions,
-) -> catalyst_oci::Registry {
+) -> catalyst_oci::RegistryOptions {
     let mut hosts = Vec::new();
-    if opts.plain_http {
+    if let PlainHttp::Only(named) = &opts.plain_http {
+        hosts.clone_from(named);
+    }
+    if opts.plain_http == PlainHttp::Dependencies {
         let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap_or_default();
         if let Ok(Some(doc)) = catalyst_yaml::parse_one(&text, &Default::default()) {
             for r in catalyst_vendor::lock::requirements(&doc) {
@@ -61,11 +80,7 @@ fn vendor_registry(
             }
         }
     }
-    catalyst_oci::Registry::new(catalyst_oci::RegistryOptions {
-        plain_http: hosts,
-        timeouts: opts.timeouts,
-        ..Default::default()
-    })
+    catalyst_oci::RegistryOptions { plain_http: hosts, timeouts: opts.timeouts, ..Default::default() }
 }
 
 /// `p` with `.` and `..` taken away without reading the file system.
@@ -223,7 +238,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         },
         None => Default::default(),
     };
-    let registry = vendor_registry(&chart_dir, &mirrors, opts);
+    let registry = catalyst_oci::Registry::new(vendor_registry_options(&chart_dir, &mirrors, opts));
     // A dry run vendors into a copy (and a cache of its own): nothing of
     // the user's changes, the archive is the same.
     let scratch = match opts.scratch.then(|| scratch_copy(ws, &chart_dir)).transpose() {

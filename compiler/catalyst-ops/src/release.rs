@@ -2,7 +2,11 @@
 //! with git2, no shell-out), or all, or some by name, each through
 //! package (vendoring and guards) → push (immutable versions) → pull-back
 //! guard → sign → attest, several in parallel, with one summary row each.
-//! Re-releasing an unchanged Blueprint is a no-op.
+//! Re-releasing an unchanged Blueprint is a no-op, unless it was pushed
+//! but never signed (or attested) with this key: then it is signed now.
+//! Each Blueprint released gets a release record in the catalog
+//! (`releases/<blueprint>/<version>.yaml`, see [`catalyst_catalog::ReleaseRecord`]):
+//! render pins it by the digest the record gives.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,7 @@ use std::path::{Path, PathBuf};
 use catalyst_diag::Diagnostic;
 use rayon::prelude::*;
 
-use crate::package::{PackageOptions, package};
+use crate::package::{PackageOptions, PlainHttp, package};
 use crate::push::{PushOptions, PushOutcome, push};
 use crate::{OpsError, Report, Workspace};
 
@@ -43,8 +47,13 @@ pub struct ReleaseOptions {
 pub enum Outcome {
     Published,
     Unchanged,
+    /// Published before but not signed or attested with this key: signed
+    /// and attested now.
+    Signed,
     /// A dry run: would be pushed, signed and attested.
     WouldPublish,
+    /// A dry run: published, but would be signed and attested.
+    WouldSign,
     Failed(String),
 }
 
@@ -54,6 +63,83 @@ pub struct Row {
     pub version: String,
     pub digest: Option<String>,
     pub outcome: Outcome,
+    /// The release record written or already there (catalog-relative).
+    pub record: Option<String>,
+}
+
+/// The options of the registries a release reaches: `--plain-http` is for
+/// the `--to` registry only (pushing, signing, attesting); the upstream
+/// registries vendoring fetches from stay on HTTPS.
+pub fn plain_http_for(to: &str, plain_http: bool) -> Result<PlainHttp, OpsError> {
+    if !plain_http {
+        return Ok(PlainHttp::None);
+    }
+    let repo = catalyst_oci::RepoRef::parse(to).map_err(|e| OpsError::Usage(e.to_string()))?;
+    Ok(PlainHttp::Only(vec![repo.registry]))
+}
+
+/// Writes `record` at `releases/<blueprint>/<version>.yaml` under
+/// `catalog`, atomically (a temporary file linked into place, so that the
+/// record is either whole or absent, and never replaces one written in
+/// between). The same record already there is a no-op; a different one is
+/// an error: a released version is immutable.
+pub fn write_record(catalog: &Path, record: &catalyst_catalog::ReleaseRecord) -> Result<String, Diagnostic> {
+    use std::io::Write as _;
+    let rel = catalyst_catalog::ReleaseRecord::path(&record.blueprint, &record.version);
+    let path = catalog.join(&rel);
+    let bytes = record.to_yaml().into_bytes();
+    let io = |what: &str, e: std::io::Error| {
+        Diagnostic::error("release-record-io", format!("cannot {what} {rel}: {e}"))
+            .at(Some(catalyst_diag::Location::file(rel.clone())))
+    };
+    let differs = || {
+        Diagnostic::error(
+            "release-record-differs",
+            format!("{rel} already records another release of {} {}", record.blueprint, record.version),
+        )
+        .at(Some(catalyst_diag::Location::file(rel.clone())))
+        .help(format!(
+            "versions are immutable: this release has digest {} at {}; bump the version (Chart.yaml and              blueprint.yaml), or, if the record is wrong, remove it in a reviewed change",
+            record.digest, record.chart
+        ))
+    };
+    let same = |p: &Path| -> Result<bool, Diagnostic> {
+        let max = bytes.len() as u64 + 1;
+        match catalyst_fs::read_confined(catalog, p, &rel, max) {
+            Ok(b) => Ok(b == bytes),
+            Err(_) => Ok(false),
+        }
+    };
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return if same(&path)? { Ok(rel) } else { Err(differs()) };
+    }
+    let dir = path.parent().expect("a record has a folder");
+    std::fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", record.version, std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, &path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(rel)
+        }
+        // Written in between by another run: the same is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if same(&path)? {
+                Ok(rel)
+            } else {
+                Err(differs())
+            }
+        }
+        Err(e) => Err(io("write", e)),
+    }
 }
 
 /// Blueprint folders (catalog-relative, `platform/x`) with a change between
@@ -132,6 +218,7 @@ pub fn release(
         .and_then(|s| s.parse().ok())
         .or_else(|| head_time(&ws.catalog))
         .unwrap_or(0);
+    let vendor_http = plain_http_for(&to, opts.plain_http)?;
     let work = std::env::temp_dir().join(format!("catalyst-release-{}", std::process::id()));
     let one = |dir: &String| -> (Row, Report) {
         let bp = cat.blueprints.values().find(|b| b.dir == *dir).expect("selected from the catalog");
@@ -140,6 +227,7 @@ pub fn release(
             version: bp.chart_version(),
             digest: None,
             outcome: Outcome::Failed(String::new()),
+            record: None,
         };
         let fail = |mut row: Row, r: Report, what: &str| {
             let first = r
@@ -154,7 +242,7 @@ pub fn release(
             destination: Some(work.join(&bp.name)),
             skip_smoke_render: opts.skip_smoke_render,
             mirrors: opts.mirrors.clone(),
-            plain_http: opts.plain_http,
+            plain_http: vendor_http.clone(),
             timeouts: opts.timeouts,
             scratch: opts.dry_run,
             ..Default::default()
@@ -187,14 +275,62 @@ pub fn release(
             // Published (the digest shows it), but not checked: not signed.
             return fail(row, r, "push");
         }
-        if pushed.outcome == PushOutcome::Unchanged {
-            row.outcome = Outcome::Unchanged;
-            return (row, r);
-        }
         if pushed.outcome == PushOutcome::WouldPush {
             row.outcome = Outcome::WouldPublish;
             return (row, r);
         }
+        let mut r = r;
+        let finish = |mut row: Row, mut r: Report, outcome: Outcome| {
+            if opts.dry_run {
+                row.outcome = outcome;
+                return (row, r);
+            }
+            let record = catalyst_catalog::ReleaseRecord {
+                blueprint: bp.name.clone(),
+                version: row.version.clone(),
+                chart: pushed.reference.clone(),
+                digest: pushed.digest.clone(),
+                signatures: vec![format!(
+                    "oci://{}:{}",
+                    repo_of(&pushed.reference),
+                    catalyst_sign::signature_tag(&pushed.digest)
+                )],
+                attestations: vec![format!(
+                    "oci://{}:{}",
+                    repo_of(&pushed.reference),
+                    catalyst_sign::dsse::attestation_tag(&pushed.digest)
+                )],
+            };
+            match write_record(&ws.catalog, &record) {
+                Ok(rel) => {
+                    row.record = Some(rel);
+                    row.outcome = outcome;
+                    (row, r)
+                }
+                Err(d) => {
+                    let why = format!("record: {} (the chart is published and signed)", d.message);
+                    r.diagnostics.push(d);
+                    row.outcome = Outcome::Failed(why);
+                    (row, r)
+                }
+            }
+        };
+        if pushed.outcome == PushOutcome::Unchanged {
+            // Published before: signed and attested with this key? A chart
+            // pushed and never signed (a run cut off, a push by hand) is
+            // signed now, not left so.
+            let pinned = format!("{}@{}", pushed.reference, pushed.digest);
+            match signed_and_attested(&pinned, opts) {
+                Ok(true) => return finish(row, r, Outcome::Unchanged),
+                Ok(false) if opts.dry_run => return finish(row, r, Outcome::WouldSign),
+                Ok(false) => {}
+                Err(d) => {
+                    r.diagnostics.push(d);
+                    return fail(row, r, "verify");
+                }
+            }
+        }
+        let newly = pushed.outcome != PushOutcome::Unchanged;
         let (signed, r) =
             match crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
                 Ok(x) => x,
@@ -214,7 +350,7 @@ pub fn release(
         }
         // The provenance: the source revision and every input by digest,
         // read back from the archive now in the registry.
-        let mut r = Report::default();
+        let mut r = r;
         let source = crate::provenance::git_source(&ws.catalog.join(dir), &mut r);
         let by_digest = match catalyst_oci::parse_tagged(&pushed.reference) {
             Ok((repo, _)) => format!("oci://{repo}@{}", pushed.digest),
@@ -236,8 +372,7 @@ pub fn release(
         if provenanced.is_none() {
             return fail(row, r, "provenance");
         }
-        row.outcome = Outcome::Published;
-        (row, r)
+        finish(row, r, if newly { Outcome::Published } else { Outcome::Signed })
     };
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = dirs.len();
@@ -262,4 +397,41 @@ pub fn release(
         report.diagnostics.push(Diagnostic::error("release-failed", "some Blueprints were not released"));
     }
     Ok((rows, report))
+}
+
+/// `host/repo` of `oci://host/repo:tag`.
+fn repo_of(reference: &str) -> String {
+    catalyst_oci::parse_reference(reference).map(|r| r.repo.to_string()).unwrap_or_default()
+}
+
+/// Whether the chart at `reference` (pinned by digest) carries a signature
+/// and an SBOM attestation that verify with the release key. Missing or
+/// not by this key: `false`; the registry failing: the error.
+fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
+    let key = catalyst_sign::load_private_key(&opts.key_pem, &opts.password).map_err(|e| {
+        Diagnostic::error("bad-key", e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
+    })?;
+    let public = catalyst_sign::public_key_pem(&key);
+    let absent = |r: &Report| {
+        r.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .all(|d| matches!(d.code, "no-signature" | "bad-signature" | "no-attestation" | "bad-attestation"))
+    };
+    type Check =
+        fn(&str, &str, bool, catalyst_oci::Timeouts) -> Result<(Option<crate::sign::Verified>, Report), OpsError>;
+    let checks: [Check; 2] = [crate::sign::verify, crate::sign::verify_attestation];
+    for check in checks {
+        let (found, r) = check(reference, &public, opts.plain_http, opts.timeouts)
+            .map_err(|e| Diagnostic::error("registry-error", e.to_string()))?;
+        if found.is_none() {
+            if absent(&r) {
+                return Ok(false);
+            }
+            return Err(r.diagnostics.iter().find(|d| d.is_error()).cloned().unwrap_or_else(|| {
+                Diagnostic::error("registry-error", format!("cannot tell whether {reference} is signed"))
+            }));
+        }
+    }
+    Ok(true)
 }

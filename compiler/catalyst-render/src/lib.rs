@@ -221,6 +221,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         }
     };
     warnings.extend(extras.warnings.iter().cloned());
+    warnings.extend(unpinned(cat, &resolution.order));
     for cluster in &placement.clusters {
         let c = &cluster.name;
         let cluster_ctx = serde_json::to_value(cluster).expect("clusters serialize");
@@ -251,6 +252,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 namespaces.insert(bp.namespace.clone());
             }
             let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
+            let (digest, verify_secret, verify_identity) = pin(cat, sov, bp);
             let mut data = BlueprintContext {
                 name: bp.name.clone(),
                 dir: bp.dir.clone(),
@@ -262,6 +264,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 timeout: bp.timeout.clone(),
                 depends_on: resolution.edges[name].iter().filter(|d| placement.runs_on(c, d)).cloned().collect(),
                 values_yaml: String::new(),
+                digest,
+                verify_secret,
+                verify_identity,
             };
             let path = format!("{c}/blueprints/{name}.yaml");
             let settings = settings_for(sov, name).map(|s| &s.values);
@@ -468,7 +473,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         });
         if let Some(module) = input.tofu_module.filter(|_| !checked_before) {
             let shown = format!("{}/{}", sov.fqdn, tofu::TFVARS_FILE);
-            diags.extend(catalyst_tofu::check_vars(module, vars, &shown, &tofu::from_env(sov)));
+            diags.extend(catalyst_tofu::check_vars(module, vars, &shown, &tofu::from_env(cat, sov, &placement)));
         }
         files.insert(tofu::TFVARS_FILE.to_string(), text);
     }
@@ -591,6 +596,53 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         warnings,
         lock,
     })
+}
+
+/// How Flux fetches and verifies `bp`'s chart: the digest of the release
+/// record of its exact version (none: by tag), and the Secret or keyless
+/// identity it verifies with (the Sovereign's own key wins; else the
+/// catalog's publisher, for a pinned Blueprint).
+fn pin(cat: &Catalog, sov: &Sovereign, bp: &Blueprint) -> (Option<String>, Option<String>, Option<Value>) {
+    let record = cat.release_record(&bp.name, &bp.chart_version()).map(|(r, _)| r);
+    let digest = record.map(|r| r.digest.clone());
+    if let Some(s) = &sov.verify_secret {
+        return (digest, Some(s.clone()), None);
+    }
+    match (record, &cat.publisher) {
+        (Some(_), Some(catalyst_catalog::Publisher::Key { secret })) => (digest, Some(secret.clone()), None),
+        (Some(_), Some(p @ catalyst_catalog::Publisher::Keyless { .. })) => {
+            (digest, None, p.flux_verify()["matchOIDCIdentity"].get(0).cloned())
+        }
+        _ => (digest, None, None),
+    }
+}
+
+/// Blueprints a Sovereign renders whose version has no release record, in
+/// a catalog that pins by digest: rendered by tag, one warning each.
+fn unpinned(cat: &Catalog, order: &[String]) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    if !cat.pins {
+        return out;
+    }
+    for bp in order.iter().filter_map(|n| cat.get(n)) {
+        let version = bp.chart_version();
+        if cat.release_record(&bp.name, &version).is_none() {
+            out.push(
+                Diagnostic::warning(
+                    "unreleased-blueprint",
+                    format!(
+                        "{} {version} has no release record ({}): its OCIRepository follows the tag, not a digest, \
+                         and is not verified against the catalog's publisher",
+                        bp.name,
+                        cat.sources.display(&catalyst_catalog::ReleaseRecord::path(&bp.name, &version)),
+                    ),
+                )
+                .for_blueprint(bp.name.clone())
+                .help(format!("run `catalyst release {}` to publish it and write the record", bp.name)),
+            );
+        }
+    }
+    out
 }
 
 /// The context of `blueprint.yaml.j2`: one place, for the files rendered
@@ -877,6 +929,15 @@ struct BlueprintContext {
     timeout: Option<String>,
     depends_on: Vec<String>,
     values_yaml: String,
+    /// The chart's manifest digest from the release record of this
+    /// version: Flux pins it (`ref.digest` wins over the tag).
+    digest: Option<String>,
+    /// What Flux verifies the chart with: the Sovereign's own key
+    /// (`sources.verify.secretRef`), else, for a Blueprint pinned by a
+    /// record, the catalog's publisher (a key's Secret, or a keyless
+    /// identity as `{issuer, subject}` regular expressions).
+    verify_secret: Option<String>,
+    verify_identity: Option<Value>,
 }
 
 /// What templates and values overlays see as `sovereign`.

@@ -18,7 +18,7 @@ pub const TFVARS_FILE: &str = "tofu/hetzner.auto.tfvars.json";
 pub const MODULE_DIR: &str = "infra/hetzner";
 
 /// Variables that come from the environment (`TF_VAR_<name>`), for a spec.
-pub fn from_env(sov: &Sovereign) -> Vec<&'static str> {
+pub fn from_env(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Vec<&'static str> {
     let mut v = vec!["hcloud_token"];
     if matches!(sov.domain, Domain::ByoApi { .. }) {
         v.push("registrar_token");
@@ -31,7 +31,7 @@ pub fn from_env(sov: &Sovereign) -> Vec<&'static str> {
     if sov.pull_secret.is_some() {
         v.push("registry_pull_config");
     }
-    if !cosign_secrets(sov).is_empty() {
+    if !cosign_secrets(cat, sov, placement).is_empty() {
         v.push("cosign_public_keys");
     }
     v
@@ -45,10 +45,24 @@ pub fn gitops_secret(sov: &Sovereign) -> Option<&String> {
     }
 }
 
-/// The Secrets with cosign public keys the rendered sources verify with.
-pub fn cosign_secrets(sov: &Sovereign) -> Vec<&String> {
-    let mut v: Vec<&String> =
-        sov.verify_secret.iter().chain(sov.oci_source.as_ref().and_then(|o| o.verify_secret.as_ref())).collect();
+/// The Secrets with cosign public keys the rendered sources verify with:
+/// the spec's, and the catalog publisher's key when a Blueprint placed is
+/// pinned by a release record and the spec names no key of its own.
+pub fn cosign_secrets<'a>(cat: &'a Catalog, sov: &'a Sovereign, placement: &Placement) -> Vec<&'a String> {
+    let publisher = cat.publisher.as_ref().and_then(|p| p.secret()).filter(|_| {
+        sov.verify_secret.is_none()
+            && placement
+                .placed
+                .keys()
+                .filter_map(|n| cat.get(n))
+                .any(|bp| cat.release_record(&bp.name, &bp.chart_version()).is_some())
+    });
+    let mut v: Vec<&String> = sov
+        .verify_secret
+        .iter()
+        .chain(sov.oci_source.as_ref().and_then(|o| o.verify_secret.as_ref()))
+        .chain(publisher)
+        .collect();
     v.sort();
     v.dedup();
     v
@@ -73,7 +87,7 @@ pub fn tfvars(
         ));
         return None;
     }
-    let env = from_env(sov);
+    let env = from_env(cat, sov, placement);
     let path = |i: usize| {
         let c = bootstrap_cluster(placement, i).map(|c| c.name.clone()).unwrap_or_default();
         match &sov.oci_source {
@@ -143,7 +157,7 @@ pub fn tfvars(
     put("gitops_path", json!(path(0)));
     put("gitops_secret_name", json!(gitops_secret(sov).cloned().unwrap_or_default()));
     put("registry_pull_secret_name", json!(sov.pull_secret.clone().unwrap_or_default()));
-    put("cosign_secret_names", json!(cosign_secrets(sov)));
+    put("cosign_secret_names", json!(cosign_secrets(cat, sov, placement)));
     if let Some(k) = &cat.k3s_version {
         put("k3s_version", json!(k));
     }

@@ -25,6 +25,8 @@ pub enum Builtin {
     Blueprint,
     Catalog,
     Sovereign,
+    /// A release record (`releases/<blueprint>/<version>.yaml`).
+    Release,
 }
 
 impl Builtin {
@@ -34,6 +36,7 @@ impl Builtin {
             Builtin::Blueprint => "blueprint.schema.json",
             Builtin::Catalog => "catalog.schema.json",
             Builtin::Sovereign => "sovereign.schema.json",
+            Builtin::Release => "release.schema.json",
         }
     }
     /// The schema's text, as committed in `schemas/`.
@@ -42,9 +45,10 @@ impl Builtin {
             Builtin::Blueprint => include_str!("../../../schemas/blueprint.schema.json"),
             Builtin::Catalog => include_str!("../../../schemas/catalog.schema.json"),
             Builtin::Sovereign => include_str!("../../../schemas/sovereign.schema.json"),
+            Builtin::Release => include_str!("../../../schemas/release.schema.json"),
         }
     }
-    pub const ALL: [Builtin; 3] = [Builtin::Blueprint, Builtin::Catalog, Builtin::Sovereign];
+    pub const ALL: [Builtin; 4] = [Builtin::Blueprint, Builtin::Catalog, Builtin::Sovereign, Builtin::Release];
 }
 
 /// A compiled built-in schema.

@@ -1,0 +1,414 @@
+//! Digest-pinned, identity-verified output (issue 20, item 7): `release`
+//! writes a release record per Blueprint version (`releases/<bp>/<v>.yaml`),
+//! render pins each released Blueprint's `OCIRepository` by the record's
+//! digest and verifies it against the catalog's publisher; `release`
+//! signs a chart that was pushed but never signed; `--plain-http` is for
+//! the `--to` registry only. Against the real docker-registry.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+const SUBJECT: &str = "https://github.com/acme/catalog/.github/workflows/release.yaml@refs/heads/main";
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Makes the golden Blueprint `name`'s chart releasable (an upstream chart
+/// vendored from `repository`, a template of its own), keeping its
+/// blueprint.yaml, name and version.
+fn releasable_chart(root: &Path, name: &str, version: &str, repository: &str) {
+    let d = root.join("platform").join(name).join("chart");
+    let _ = std::fs::remove_dir_all(&d);
+    write(
+        &d.join("Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: bp-{name}\nversion: {version}\ndependencies:\n  - name: web\n    version: \"2.3.4\"\n    repository: \"{repository}\"\n"
+        ),
+    );
+    write(
+        &d.join("values.yaml"),
+        &format!(
+            "catalystBlueprint:\n  upstream: {{chart: web, version: \"2.3.4\", repo: \"{repository}\"}}\nweb: {{}}\n"
+        ),
+    );
+    write(
+        &d.join("templates/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-marker\n"),
+    );
+}
+
+const LOCAL_UPSTREAM: &str = "file://../../../upstream/web";
+
+struct Env {
+    vars: Vec<(String, String)>,
+    smoke: bool,
+}
+
+impl Env {
+    fn new(t: &Path, reg: &TestRegistry) -> Env {
+        // The smoke render needs the real helm: missing, the test fails
+        // (catalyst_testkit); only where a developer allowed skips does it
+        // release without the smoke render.
+        let helm4 = catalyst_testkit::HELM4.require();
+        let smoke = helm4.is_some();
+        let vars = vec![
+            ("DOCKER_CONFIG".into(), reg.docker_config.to_string_lossy().into_owned()),
+            ("COSIGN_PASSWORD".into(), "pw".into()),
+            ("CATALYST_CACHE_DIR".into(), t.join("cache").to_string_lossy().into_owned()),
+            ("HELM".into(), helm4.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()),
+        ];
+        Env { vars, smoke }
+    }
+
+    fn run(&self, cwd: &Path, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut args = args.to_vec();
+        if !self.smoke && args.first() == Some(&"release") {
+            args.push("--skip-smoke-render");
+        }
+        catalyst_env(cwd, &env, &args)
+    }
+
+    fn release(&self, cwd: &Path, extra: &[&str]) -> (bool, serde_json::Value, String) {
+        let mut args = vec!["release", "--key", "../cosign.key", "--plain-http", "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = self.run(cwd, &args);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (o.status.success(), doc, text(&o.stderr))
+    }
+}
+
+fn outcomes(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["released"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_string(), r["outcome"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The golden catalog publishing to `charts`, with a keyless publisher,
+/// two releasable Blueprints (bp-base 1.0.0, bp-certs 1.2.0) and a solo
+/// Sovereign; returns the Sovereign's directory (repository-relative).
+fn workspace(root: &Path, charts: &str) -> String {
+    golden_catalog_into(root);
+    patch(
+        &root.join("catalog.yaml"),
+        "  registry: oci://registry.example.com/catalyst\n",
+        &format!(
+            "  registry: {charts}\n  publisher:\n    keyless:\n      issuer: {ISSUER}\n      subject: {SUBJECT}\n"
+        ),
+    );
+    write(&root.join("upstream/web/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\n");
+    write(&root.join("upstream/web/templates/d.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+    releasable_chart(root, "base", "1.0.0", LOCAL_UPSTREAM);
+    releasable_chart(root, "certs", "1.2.0", LOCAL_UPSTREAM);
+    let rel = "clusters/pinned.omani.works".to_string();
+    write(&root.join(&rel).join("sovereign.yaml"), &solo_spec("pinned", "  components:\n    include: [bp-db]\n"));
+    rel
+}
+
+/// The rendered Blueprint files of `name` under a Sovereign's directory.
+fn rendered(dir: &Path, name: &str) -> Vec<(String, String)> {
+    let files: Vec<(String, String)> = tree(dir)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(&format!("/blueprints/{name}.yaml")))
+        .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+        .collect();
+    assert!(!files.is_empty(), "{name} is rendered");
+    files
+}
+
+#[test]
+fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_field_true_checks() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("repo");
+    let charts = reg.oci("charts");
+    let sov = workspace(&root, &charts);
+    let env = Env::new(t.path(), &reg);
+    assert!(env.run(&root, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
+
+    // A dry run writes no record.
+    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts, "--dry-run"]);
+    assert!(ok, "{err}\n{doc}");
+    assert!(!root.join("releases").exists(), "a dry run wrote a release record");
+
+    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(
+        outcomes(&doc),
+        vec![("bp-base".into(), "published".into()), ("bp-certs".into(), "published".into())],
+        "{doc}"
+    );
+    // One record per release, at releases/<bp>/<version>.yaml, with the
+    // digest the registry reports (asked with curl) and where the
+    // signature and attestation are.
+    for (bp, version) in [("bp-base", "1.0.0"), ("bp-certs", "1.2.0")] {
+        let rel = format!("releases/{bp}/{version}.yaml");
+        let row = doc["released"].as_array().unwrap().iter().find(|r| r["name"] == bp).unwrap();
+        assert_eq!(row["record"], rel.as_str(), "{doc}");
+        let record = std::fs::read_to_string(root.join(&rel)).unwrap();
+        let digest = reg.manifest_digest(&format!("charts/{bp}"), version);
+        assert_eq!(row["digest"], digest.as_str());
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        let addr = &reg.addr;
+        assert_eq!(
+            record,
+            format!(
+                "# Written by catalyst release. Versions are immutable: never edit a record, release a new version.\n\
+                 apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: \"{bp}\"\nversion: \"{version}\"\n\
+                 chart: \"oci://{addr}/charts/{bp}:{version}\"\ndigest: \"{digest}\"\n\
+                 signatures:\n  - \"oci://{addr}/charts/{bp}:sha256-{hex}.sig\"\n\
+                 attestations:\n  - \"oci://{addr}/charts/{bp}:sha256-{hex}.att\"\n"
+            )
+        );
+    }
+
+    // Released again: unchanged, the same records (not rewritten).
+    let before = tree(&root.join("releases"));
+    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(
+        outcomes(&doc),
+        vec![("bp-base".into(), "unchanged".into()), ("bp-certs".into(), "unchanged".into())],
+        "{doc}"
+    );
+    assert_same_tree(&before, &tree(&root.join("releases")), "a second release");
+
+    // Render: the released Blueprints by digest, verified against the
+    // publisher's identity (anchored, escaped regular expressions); the
+    // others by tag, with a warning each.
+    let o = env.run(&root, &["render"]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{}{err}", text(&o.stdout));
+    assert!(
+        err.contains("unreleased-blueprint")
+            && err.contains("bp-db 1.1.0 has no release record")
+            && err.contains("catalyst release bp-db"),
+        "{err}"
+    );
+    assert!(!err.contains("bp-base 1.0.0 has no release record"), "{err}");
+    let dir = root.join(&sov);
+    for (bp, version) in [("bp-base", "1.0.0"), ("bp-certs", "1.2.0")] {
+        let digest = reg.manifest_digest(&format!("charts/{bp}"), version);
+        for (path, yaml) in rendered(&dir, bp) {
+            assert!(yaml.contains(&format!("  ref:\n    digest: {digest}\n    tag: '{version}'\n")), "{path}:\n{yaml}");
+            assert!(
+                yaml.contains(
+                    "  verify:\n    provider: cosign\n    matchOIDCIdentity:\n      - issuer: '^https://token\\.actions\\.githubusercontent\\.com$'\n        subject: '^https://github\\.com/acme/catalog/\\.github/workflows/release\\.yaml@refs/heads/main$'\n"
+                ),
+                "{path}:\n{yaml}"
+            );
+        }
+    }
+    for (path, yaml) in rendered(&dir, "bp-db") {
+        assert!(!yaml.contains("digest:") && !yaml.contains("verify:"), "{path}:\n{yaml}");
+    }
+    // The field-true checks of the matrix's Flux release, CEL and closure.
+    let o = env.run(&root, &["validate", "--rendered", &sov]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let o = env.run(&root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    // The record's digest changes (here by hand, as a reviewed change
+    // would): the committed output is stale, naming the file; diff shows
+    // the digest line.
+    git_init(&root);
+    git_commit_all(&root, "released", None);
+    let record = root.join("releases/bp-base/1.0.0.yaml");
+    let old = reg.manifest_digest("charts/bp-base", "1.0.0");
+    let new = format!("sha256:{}", "0".repeat(64));
+    patch(&record, &format!("digest: \"{old}\""), &format!("digest: \"{new}\""));
+    let o = env.run(&root, &["render", "--check"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(out.contains("stale") && out.contains("/blueprints/bp-base.yaml"), "{out}");
+    let o = env.run(&root, &["diff"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(out.contains(&old) && out.contains(&new) && out.contains("digest"), "{out}");
+    // `affected` counts the record as a change of its Blueprint.
+    let o = env.run(&root, &["affected", "--since", "HEAD", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert_eq!(v["blueprints"][0]["name"], "bp-base", "{v}{}", text(&o.stderr));
+    assert_eq!(v["sovereigns"][0]["fqdn"], "pinned.omani.works", "{v}");
+
+    // A record another version's path names is refused, naming the file
+    // and line.
+    let wrong = root.join("releases/bp-base/1.0.1.yaml");
+    std::fs::copy(&record, &wrong).unwrap();
+    let o = env.run(&root, &["render"]);
+    let err = text(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("release-record-mismatch") && err.contains("releases/bp-base/1.0.1.yaml:5:"), "{err}");
+    std::fs::remove_file(&wrong).unwrap();
+
+    // The record now says another digest than the registry holds for this
+    // version: releasing it again never overwrites it (versions are
+    // immutable), it is an error naming the record.
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    assert!(!ok, "{doc}");
+    assert!(
+        err.contains("release-record-differs") || doc.to_string().contains("release-record-differs"),
+        "{err}\n{doc}"
+    );
+    assert!(std::fs::read_to_string(&record).unwrap().contains(&new), "the record was overwritten");
+}
+
+/// `release` of a chart that was pushed but never signed signs it (and
+/// attests it), then writes its record; the next run leaves it unchanged.
+#[test]
+fn release_signs_a_chart_pushed_but_never_signed() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("repo");
+    let charts = reg.oci("charts");
+    workspace(&root, &charts);
+    let env = Env::new(t.path(), &reg);
+    assert!(env.run(&root, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
+    let mut push = vec!["push", "platform/base", "--to", charts.as_str(), "--plain-http"];
+    if !env.smoke {
+        push.push("--skip-smoke-render");
+    }
+    let o = env.run(&root, &push);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let target = format!("{charts}/bp-base:1.0.0");
+    let verify = |extra: &[&str]| {
+        let mut a = vec!["verify", target.as_str(), "--key", "../cosign.pub", "--plain-http"];
+        a.extend_from_slice(extra);
+        env.run(&root, &a)
+    };
+    assert!(!verify(&[]).status.success(), "pushed, not signed yet");
+
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts, "--dry-run"]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(outcomes(&doc), vec![("bp-base".into(), "would sign and attest (published before, unsigned)".into())]);
+    assert!(!verify(&[]).status.success(), "a dry run signed");
+
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(outcomes(&doc), vec![("bp-base".into(), "signed (published before, unsigned)".into())], "{doc}");
+    assert!(verify(&[]).status.success(), "signed");
+    assert!(verify(&["--attestation"]).status.success(), "attested");
+    assert!(root.join("releases/bp-base/1.0.0.yaml").is_file());
+
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(outcomes(&doc), vec![("bp-base".into(), "unchanged".into())], "{doc}");
+}
+
+/// `release --plain-http` reaches its `--to` registry over plain HTTP and
+/// nothing else: an upstream chart in another registry is fetched over
+/// HTTPS (the second loopback registry serves plain HTTP only, so the
+/// attempt fails on TLS, naming https://).
+#[test]
+fn plain_http_is_for_the_to_registry_only() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(upstream) = TestRegistry::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root: PathBuf = t.path().join("repo");
+    let charts = reg.oci("charts");
+    workspace(&root, &charts);
+    let up = upstream.oci("upstream");
+    releasable_chart(&root, "base", "1.0.0", &up);
+    let env = Env::new(t.path(), &reg);
+    assert!(env.run(&root, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    let all = format!("{err}\n{doc}");
+    assert!(!ok, "{all}");
+    assert!(all.contains(&format!("https://{}", upstream.addr)), "vendoring stays on HTTPS: {all}");
+    assert!(!all.contains(&format!("http://{}", upstream.addr)), "{all}");
+    assert!(all.contains("no TLS session"), "{all}");
+    // Nothing of it was published.
+    assert!(!root.join("releases").exists());
+}
+
+/// A key-based publisher: render verifies a pinned Blueprint with the
+/// publisher's Secret, which Phase-0 creates (`cosign_secret_names`, a
+/// bootstrap object): the closure check, reading the module's
+/// bootstrap-objects.yaml, accepts it. A record that breaks the schema is
+/// an error at its file, line and column.
+#[test]
+fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    golden_catalog_into(root);
+    copy_tree(&repo().join("infra/hetzner"), &root.join("infra/hetzner"));
+    patch(
+        &root.join("catalog.yaml"),
+        "  registry: oci://registry.example.com/catalyst\n",
+        "  registry: oci://registry.example.com/catalyst\n  publisher:\n    key: {secretRef: cosign-pub}\n",
+    );
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let record = |digest: &str| {
+        format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: bp-base\nversion: \"1.0.0\"\n\
+             chart: oci://registry.example.com/catalyst/bp-base:1.0.0\ndigest: \"{digest}\"\nsignatures: []\nattestations: []\n"
+        )
+    };
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &record(&digest));
+    let sov = "clusters/keyed.omani.works";
+    write(&root.join(sov).join("sovereign.yaml"), &solo_spec("keyed", ""));
+    let o = catalyst(root, &["render"]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{}{err}", text(&o.stdout));
+    assert!(!err.contains("closure-unchecked"), "the closure check read the bootstrap list: {err}");
+    assert!(err.contains("bp-certs 1.2.0 has no release record"), "{err}");
+    let dir = root.join(sov);
+    for (path, yaml) in rendered(&dir, "bp-base") {
+        assert!(yaml.contains(&format!("    digest: {digest}\n")), "{path}:\n{yaml}");
+        assert!(
+            yaml.contains("  verify:\n    provider: cosign\n    secretRef:\n      name: cosign-pub\n"),
+            "{path}:\n{yaml}"
+        );
+    }
+    for (path, yaml) in rendered(&dir, "bp-certs") {
+        assert!(!yaml.contains("digest:") && !yaml.contains("verify:"), "{path}:\n{yaml}");
+    }
+    let vars: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tofu/hetzner.auto.tfvars.json")).unwrap()).unwrap();
+    assert_eq!(vars["cosign_secret_names"], serde_json::json!(["cosign-pub"]), "{vars}");
+    assert!(vars["//"].to_string().contains("cosign_public_keys"), "{vars}");
+    let o = catalyst(root, &["validate", "--rendered", sov]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    // A digest that is not one: refused at its line, nothing written.
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &record("sha256:not-a-digest"));
+    let before = tree(&dir);
+    let o = catalyst(root, &["render"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("releases/bp-base/1.0.0.yaml:6:"), "{err}");
+    assert_same_tree(&before, &tree(&dir), "a render with a bad record");
+
+    // A publisher is one signer, and a keyless one exactly one issuer and
+    // one subject: each said at its place.
+    for (publisher, says) in [
+        (
+            "    key: {secretRef: cosign-pub}\n    keyless: {issuer: https://i, subject: s}\n",
+            "spec.publisher names exactly one signer",
+        ),
+        (
+            "    keyless: {issuer: https://i, issuerRegexp: x, subject: s}\n",
+            "spec.publisher.keyless has both of `issuer` and `issuerRegexp`",
+        ),
+        ("    keyless: {issuer: https://i}\n", "spec.publisher.keyless has neither of `subject` and `subjectRegexp`"),
+    ] {
+        let text_now = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
+        let start = text_now.find("  publisher:\n").unwrap() + "  publisher:\n".len();
+        let end = start + text_now[start..].find("  kubernetes:").unwrap();
+        std::fs::write(root.join("catalog.yaml"), format!("{}{publisher}{}", &text_now[..start], &text_now[end..]))
+            .unwrap();
+        let o = catalyst(root, &["validate"]);
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        assert!(all.contains(says) && all.contains("invalid-publisher"), "{publisher}: {all}");
+    }
+}
