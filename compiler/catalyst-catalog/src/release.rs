@@ -216,6 +216,11 @@ pub(crate) fn load_records(root: &Path, sources: &mut SourceSet, limits: &Limits
             continue;
         }
         for (file, kind) in sorted_entries(&dir.join(&name)) {
+            // Hidden files are not records (a `.gitkeep`; the temporary
+            // file of a release writing a record right now).
+            if file.starts_with('.') {
+                continue;
+            }
             let frel = format!("{rel}/{file}");
             if kind.is_dir() || !file.ends_with(".yaml") {
                 diags.push(stray(sources, &frel, "not a release record (releases/<blueprint>/<version>.yaml)"));

@@ -237,6 +237,54 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
     let vendored = deps.iter().find(|d| d["name"] == "charts/web-2.3.4.tgz").expect("the vendored chart is an input");
     assert_eq!(vendored["digest"]["sha256"], sha.as_str(), "{st}");
     assert_eq!(vendored["annotations"]["version"], "2.3.4");
+    assert_eq!(st["_type"], "https://in-toto.io/Statement/v1", "SLSA v1 is wrapped in Statement v1");
     // The SBOM is still there beside it.
     reg.attestation("charts/bp-a", &digest, "https://spdx.dev/Document", &t.path().join("cosign.pub"));
+
+    // The Chart.lock vendoring wrote and the release record are committed,
+    // as the catalog keeps them.
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "lock and record"]);
+    // A release whose provenance went missing (a run cut off after the
+    // SBOM) is not "unchanged": the next run attaches it.
+    let att = format!("{}.att", digest.replace(':', "-"));
+    let mut m: serde_json::Value = serde_json::from_slice(
+        &reg.get(&format!("/v2/charts/bp-a/manifests/{att}"), "application/vnd.oci.image.manifest.v1+json"),
+    )
+    .unwrap();
+    m["layers"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|l| l["annotations"]["predicateType"] != "https://slsa.dev/provenance/v1");
+    let body = t.path().join("att.json");
+    std::fs::write(&body, serde_json::to_vec(&m).unwrap()).unwrap();
+    let put = Command::new("curl")
+        .args(["-sf", "-X", "PUT", "-u", &format!("{}:{}", reg.user, reg.password)])
+        .args(["-H", "Content-Type: application/vnd.oci.image.manifest.v1+json", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("http://{}/v2/charts/bp-a/manifests/{att}", reg.addr))
+        .output()
+        .unwrap();
+    assert!(put.status.success());
+    let again = ["release", "--all", "--to", &charts, "--key", "../cosign.key", "--plain-http", "--skip-smoke-render"];
+    let o = catalyst_env(&root, &env, &[&again[..], &["-o", "json"]].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert!(o.status.success(), "{}{doc}", text(&o.stderr));
+    assert!(doc["released"][0]["outcome"].as_str().unwrap().starts_with("signed"), "{doc}");
+    assert!(
+        !text(&o.stderr).contains("uncommitted-source") && doc["diagnostics"].as_array().unwrap().is_empty(),
+        "{doc}"
+    );
+    reg.attestation("charts/bp-a", &digest, "https://slsa.dev/provenance/v1", &t.path().join("cosign.pub"));
+
+    // Built from a tree with uncommitted changes: HEAD is not what was
+    // built, so the provenance names no revision, and says why.
+    blueprint(&root, "a", "1.0.1", "edited");
+    let o = catalyst_env(&root, &env, &again);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("uncommitted-source"), "{}", text(&o.stderr));
+    let digest = reg.manifest_digest("charts/bp-a", "1.0.1");
+    let st = reg.attestation("charts/bp-a", &digest, "https://slsa.dev/provenance/v1", &t.path().join("cosign.pub"));
+    let source = &st["predicate"]["buildDefinition"]["resolvedDependencies"][0];
+    assert!(source["digest"].get("gitCommit").is_none(), "{st}");
 }

@@ -32,9 +32,35 @@ pub enum Built<'a> {
 
 /// The Git source of `built` (a folder in a work tree): the origin's URL
 /// without credentials, the branch HEAD is on, HEAD's commit. Outside Git,
-/// or on a repository without commits, a warning says the provenance names
-/// no source revision.
+/// on a repository without commits, or where the folder holds changes HEAD
+/// does not (edited or untracked files that are not ignored: they were
+/// built too), a warning says the provenance names no source revision.
 pub fn git_source(built: &Path, report: &mut Report) -> Source {
+    let mut source = found_source(built, report);
+    if source.commit.is_some() && !source.path.is_empty() && changed_since_head(built, &source.path) {
+        report.diagnostics.push(
+            Diagnostic::warning(
+                "uncommitted-source",
+                format!("{} holds changes that are not committed", built.display()),
+            )
+            .help(
+                "the provenance names no source revision (HEAD is not what was built): release from a clean checkout",
+            ),
+        );
+        source.commit = None;
+    }
+    source
+}
+
+/// Whether the work tree's folder `path` differs from HEAD.
+fn changed_since_head(built: &Path, path: &str) -> bool {
+    let Ok(repo) = git2::Repository::discover(built) else { return false };
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).pathspec(path);
+    repo.statuses(Some(&mut opts)).map_or(true, |s| !s.is_empty())
+}
+
+fn found_source(built: &Path, report: &mut Report) -> Source {
     let found = git2::Repository::discover(built).ok().and_then(|repo| {
         let commit = repo.head().ok()?.peel_to_commit().ok()?.id().to_string();
         let uri = repo
@@ -93,7 +119,8 @@ pub fn attest_provenance(
         };
         let dependencies = predicate.build_definition.resolved_dependencies.len();
         let predicate = serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
-        let tag = attach(&reg, repo, &digest, &key, slsa::SLSA_PREDICATE_TYPE, predicate)?;
+        let kind = (catalyst_sign::dsse::STATEMENT_V1_TYPE, slsa::SLSA_PREDICATE_TYPE);
+        let tag = attach(&reg, repo, &digest, &key, kind, predicate)?;
         Ok(Provenanced {
             reference: reference.to_string(),
             digest,

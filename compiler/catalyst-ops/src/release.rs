@@ -99,7 +99,8 @@ pub fn write_record(catalog: &Path, record: &catalyst_catalog::ReleaseRecord) ->
         )
         .at(Some(catalyst_diag::Location::file(rel.clone())))
         .help(format!(
-            "versions are immutable: this release has digest {} at {}; bump the version (Chart.yaml and              blueprint.yaml), or, if the record is wrong, remove it in a reviewed change",
+            "versions are immutable: this release has digest {} at {}; bump the version (Chart.yaml and \
+             blueprint.yaml), or, if the record is wrong, remove it in a reviewed change",
             record.digest, record.chart
         ))
     };
@@ -247,6 +248,10 @@ pub fn release(
             scratch: opts.dry_run,
             ..Default::default()
         };
+        // The source, before packaging writes anything into the folder
+        // (Chart.lock, charts/): what was built is HEAD and any edit on top.
+        let mut source_report = Report::default();
+        let source = crate::provenance::git_source(&ws.catalog.join(dir), &mut source_report);
         let (packaged, r) = match package(ws, &ws.catalog.join(dir), &popts) {
             Ok(x) => x,
             Err(e) => return fail(row, Report::default(), &format!("package: {e}")),
@@ -331,8 +336,11 @@ pub fn release(
             }
         }
         let newly = pushed.outcome != PushOutcome::Unchanged;
+        // Everything by the digest pushed (and recorded): the tag may move
+        // meanwhile (another run releasing the same version at once).
+        let by_digest = format!("oci://{}@{}", repo_of(&pushed.reference), pushed.digest);
         let (signed, r) =
-            match crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
+            match crate::sign::sign(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
                 Ok(x) => x,
                 Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
             };
@@ -340,8 +348,7 @@ pub fn release(
             return fail(row, r, "sign");
         }
         let (attested, r) =
-            match crate::sign::attest(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts)
-            {
+            match crate::sign::attest(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
                 Ok(x) => x,
                 Err(e) => return fail(row, Report::default(), &format!("attest: {e}")),
             };
@@ -351,11 +358,7 @@ pub fn release(
         // The provenance: the source revision and every input by digest,
         // read back from the archive now in the registry.
         let mut r = r;
-        let source = crate::provenance::git_source(&ws.catalog.join(dir), &mut r);
-        let by_digest = match catalyst_oci::parse_tagged(&pushed.reference) {
-            Ok((repo, _)) => format!("oci://{repo}@{}", pushed.digest),
-            Err(e) => return fail(row, r, &format!("provenance: {e}")),
-        };
+        r.diagnostics.extend(source_report.diagnostics);
         let (provenanced, rp) = match crate::provenance::attest_provenance(
             &by_digest,
             crate::provenance::Built::Chart,
@@ -404,8 +407,8 @@ fn repo_of(reference: &str) -> String {
     catalyst_oci::parse_reference(reference).map(|r| r.repo.to_string()).unwrap_or_default()
 }
 
-/// Whether the chart at `reference` (pinned by digest) carries a signature
-/// and an SBOM attestation that verify with the release key. Missing or
+/// Whether the chart at `reference` (pinned by digest) carries a signature,
+/// an SBOM attestation and a provenance that verify with the release key. Missing or
 /// not by this key: `false`; the registry failing: the error.
 fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
     let key = catalyst_sign::load_private_key(&opts.key_pem, &opts.password).map_err(|e| {
@@ -420,7 +423,7 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
     };
     type Check =
         fn(&str, &str, bool, catalyst_oci::Timeouts) -> Result<(Option<crate::sign::Verified>, Report), OpsError>;
-    let checks: [Check; 2] = [crate::sign::verify, crate::sign::verify_attestation];
+    let checks: [Check; 3] = [crate::sign::verify, crate::sign::verify_attestation, crate::sign::verify_provenance];
     for check in checks {
         let (found, r) = check(reference, &public, opts.plain_http, opts.timeouts)
             .map_err(|e| Diagnostic::error("registry-error", e.to_string()))?;

@@ -335,7 +335,7 @@ pub fn attest(
         let images = sbom["packages"]
             .as_array()
             .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
-        let att_tag = attach(&reg, repo, &digest, &key, SPDX, sbom)?;
+        let att_tag = attach(&reg, repo, &digest, &key, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
         Ok(Attested {
             reference: reference.to_string(),
             digest,
@@ -376,10 +376,10 @@ pub(crate) fn attach(
     repo: &RepoRef,
     digest: &str,
     key: &cs::SigningKey,
-    predicate_type: &str,
+    (statement_type, predicate_type): (&str, &str),
     predicate: serde_json::Value,
 ) -> Result<String, Diagnostic> {
-    let statement = cs::dsse::statement(&repo.to_string(), digest, predicate_type, predicate);
+    let statement = cs::dsse::statement_of(statement_type, &repo.to_string(), digest, predicate_type, predicate);
     let envelope = cs::dsse::envelope(key, &statement);
     let att_tag = cs::dsse::attestation_tag(digest);
     let env_digest = reg.push_blob(repo, &envelope).map_err(oci_diag)?;
@@ -456,6 +456,64 @@ pub fn verify_attestation(
                 format!(
                     "no SBOM attestation on {reference} ({digest}) verifies with this public key and describes this content"
                 ),
+            ));
+        }
+        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+    }))
+}
+
+/// Whether `reference` (best by digest) carries a SLSA provenance signed by
+/// `public_pem` about exactly its manifest: an in-toto Statement v1 with
+/// this repository and digest as subject. `no-attestation` when none is
+/// there, `bad-attestation` when none of those there verifies.
+pub fn verify_provenance(
+    reference: &str,
+    public_pem: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Verified>, Report), OpsError> {
+    let r = parse(reference)?;
+    let repo = &r.repo;
+    let slsa = catalyst_package::provenance::SLSA_PREDICATE_TYPE;
+    Ok(run(|| {
+        let key = public_key(public_pem)?;
+        let reg = registry(repo, plain_http, timeouts);
+        let digest = manifest(&reg, &r, reference)?.digest;
+        let layers: Vec<_> = reg
+            .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
+            .map_err(oci_diag)?
+            .map(|m| cs::dsse::attestation_layers(&m.bytes))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, _, p)| p == slsa)
+            .collect();
+        if layers.is_empty() {
+            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no provenance")));
+        }
+        let about_this = |st: &serde_json::Value| {
+            st["_type"] == cs::dsse::STATEMENT_V1_TYPE
+                && st["predicateType"] == slsa
+                && st["subject"].as_array().is_some_and(|s| {
+                    s.iter().any(|x| {
+                        x["name"] == repo.to_string().as_str()
+                            && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
+                    })
+                })
+        };
+        let valid = layers
+            .iter()
+            .filter(|(layer_digest, _, _)| {
+                reg.pull_blob(repo, layer_digest)
+                    .ok()
+                    .and_then(|env| cs::dsse::open(&env, &key))
+                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+                    .is_some_and(|st| about_this(&st))
+            })
+            .count();
+        if valid == 0 {
+            return Err(Diagnostic::error(
+                "bad-attestation",
+                format!("no provenance on {reference} ({digest}) verifies with this public key and names this content"),
             ));
         }
         Ok(Verified { reference: reference.to_string(), digest, signatures: valid })

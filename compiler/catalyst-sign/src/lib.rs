@@ -354,11 +354,26 @@ pub mod dsse {
         out
     }
 
-    /// An in-toto statement about the artifact `name` at `digest`.
+    /// in-toto Statement v1: what SLSA provenance v1 is wrapped in (the
+    /// SBOM keeps v0.1, as cosign writes it).
+    pub const STATEMENT_V1_TYPE: &str = "https://in-toto.io/Statement/v1";
+
+    /// An in-toto statement (v0.1) about the artifact `name` at `digest`.
     pub fn statement(name: &str, digest: &str, predicate_type: &str, predicate: serde_json::Value) -> Vec<u8> {
+        statement_of(STATEMENT_TYPE, name, digest, predicate_type, predicate)
+    }
+
+    /// An in-toto statement of type `statement_type` about `name` at `digest`.
+    pub fn statement_of(
+        statement_type: &str,
+        name: &str,
+        digest: &str,
+        predicate_type: &str,
+        predicate: serde_json::Value,
+    ) -> Vec<u8> {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
         let doc = serde_json::json!({
-            "_type": STATEMENT_TYPE,
+            "_type": statement_type,
             "predicateType": predicate_type,
             "subject": [{"name": name, "digest": {"sha256": hex}}],
             "predicate": predicate,
