@@ -12,7 +12,10 @@
 //!   token authorization), Helm charts as OCI artifacts (Helm's media
 //!   types), with retries and exponential backoff on transient failures
 //!   (connection errors, 429, 5xx). Every blob and manifest pulled is
-//!   checked against its digest.
+//!   checked against its digest. Artifacts about another manifest (a
+//!   signature bundle) are attached with `subject` and found through the
+//!   OCI 1.1 referrers API or, where a registry lacks it, the referrers
+//!   tag schema (`referrers` module).
 //!
 //! A registry is a server like any other: it may be slow, silent, hostile
 //! or broken. Every request is bounded in time ([`Timeouts`]: connect,
@@ -22,7 +25,12 @@
 //! less), and every piece of server text that reaches a message goes
 //! through [`sanitize_server_text`].
 
+mod referrers;
 mod sanitize;
+
+pub use referrers::{
+    Attached, Descriptor, EMPTY_CONFIG, EMPTY_DIGEST, EMPTY_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, referrers_tag,
+};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -778,6 +786,12 @@ pub fn trust_ca_pem(pem: &[u8], source: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// The CAs `--ca-file` added, for the process's other HTTPS clients (a
+/// private Fulcio and Rekor are behind the same CA as its registry).
+pub fn extra_roots() -> Option<&'static [reqwest::Certificate]> {
+    EXTRA_ROOTS.get().map(Vec::as_slice)
+}
+
 impl Registry {
     pub fn new(opts: RegistryOptions) -> Registry {
         Self::with_env(opts, Box::new(|k| std::env::var(k).ok()))
@@ -1157,13 +1171,22 @@ impl Registry {
     /// The manifest at `tag`, or `None` when there is none. A manifest
     /// larger than [`RegistryOptions::max_manifest`] is refused unread.
     pub fn pull_manifest(&self, repo: &RepoRef, tag: &str) -> Result<Option<RawManifest>, OciError> {
+        self.pull_manifest_accepting(repo, tag, &format!("{OCI_MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}"))
+    }
+
+    /// The manifest at `tag` in one of the media types `accept` lists.
+    fn pull_manifest_accepting(
+        &self,
+        repo: &RepoRef,
+        tag: &str,
+        accept: &str,
+    ) -> Result<Option<RawManifest>, OciError> {
         let peer = self.peer(repo)?;
         let url = self.manifest_url(repo, tag)?;
         let reference = if is_digest(tag) { format!("{repo}@{tag}") } else { format!("{repo}:{tag}") };
         let limit = self.opts.max_manifest;
-        let accept = format!("{OCI_MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}");
         let res = self.retry(&url, async || {
-            let req = self.build(self.http.get(&url).header(ACCEPT, accept.as_str()), &reference)?;
+            let req = self.build(self.http.get(&url).header(ACCEPT, accept), &reference)?;
             let mut res = self.send(&peer, repo, false, req).await?;
             if res.status().as_u16() == 404 {
                 return Ok(None);
