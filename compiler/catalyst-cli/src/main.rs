@@ -309,8 +309,14 @@ enum Command {
         #[arg(long, value_name = "OCI_REF")]
         to: Option<String>,
         /// Signing key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE|env://VAR")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE|env://VAR", required_unless_present = "keyless", conflicts_with = "keyless")]
+        key: Option<PathBuf>,
+        /// Sign each chart keyless (as `sign --keyless`) instead of with a key; no SBOM attestation is written then
+        /// (it needs --key).
+        #[arg(long)]
+        keyless: bool,
+        #[command(flatten)]
+        sigstore: SigstoreArgs,
         #[arg(long)]
         plain_http: bool,
         /// Repository mirrors for upstream charts (also CATALYST_MIRRORS).
@@ -925,7 +931,20 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     exit_for(&r)
                 })
         }
-        Command::Release { names, since, all, to, key, plain_http, mirrors, skip_smoke_render, format, dry_run } => {
+        Command::Release {
+            names,
+            since,
+            all,
+            to,
+            key,
+            keyless,
+            sigstore,
+            plain_http,
+            mirrors,
+            skip_smoke_render,
+            format,
+            dry_run,
+        } => {
             use catalyst_ops::release::{Outcome, ReleaseOptions, Selection};
             let selection = match (since, all) {
                 (Some(r), _) => Selection::Since(r),
@@ -933,7 +952,12 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, false) if !names.is_empty() => Selection::Names(names),
                 _ => return output::usage("say what to release: NAME..., --since REF or --all"),
             };
-            let key_pem = read_key(&cwd, &key)?;
+            let key_pem = match key.filter(|_| !keyless) {
+                Some(key) => read_key(&cwd, &key)?,
+                None => catalyst_oci::Secret::new(""),
+            };
+            let keyless_release = keyless;
+            let keyless = keyless.then(|| sigstore.options(&cwd));
             let run = |password: Vec<u8>| -> Result<_, OpsError> {
                 let ws = ws()?;
                 let opts = ReleaseOptions {
@@ -941,6 +965,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     to,
                     key_pem: key_pem.expose().to_string(),
                     password,
+                    keyless,
                     plain_http,
                     timeouts,
                     mirrors,
@@ -963,7 +988,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 catalyst_ops::release::release(&ws, &opts, &progress)
             };
-            catalyst_ops::sign::password(false, &prompt).and_then(run).map(|(rows, r)| {
+            let password = if keyless_release { Ok(Vec::new()) } else { catalyst_ops::sign::password(false, &prompt) };
+            password.and_then(run).map(|(rows, r)| {
                 let outcome = |o: &Outcome| match o {
                     Outcome::Published => "published".to_string(),
                     Outcome::Unchanged => "unchanged".to_string(),

@@ -509,3 +509,60 @@ fn keyless_signing_without_a_sigstore_or_a_token_says_what_to_pass() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--certificate-oidc-issuer"), "{err}");
 }
+
+#[test]
+fn release_keyless_signs_each_published_chart() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("catalog");
+    let write = |p: &str, s: &str| {
+        let f = root.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, s).unwrap();
+    };
+    write(
+        "catalog.yaml",
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://registry.invalid/x\n  families:\n    - name: core\n      required: true\n      members:\n        - {blueprint: bp-solo, tier: mandatory}\n",
+    );
+    write(
+        "platform/solo/blueprint.yaml",
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-solo\nspec:\n  version: 1.0.0\n  card:\n    title: solo\n  visibility: unlisted\n  release:\n    namespace: solo\n  manifests:\n    chart: ./chart\n  depends: []\n",
+    );
+    write(
+        "platform/solo/chart/Chart.yaml",
+        "apiVersion: v2\nname: bp-solo\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
+    );
+    write("platform/solo/chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: solo\n");
+    let token = ss.token(SUBJECT);
+    let (to, url, root_s) = (reg.oci("bp"), ss.url.as_str(), ss.trusted_root.to_string_lossy());
+    let catalog = root.to_string_lossy();
+    let (code, out, err) = run(
+        &reg,
+        t.path(),
+        &[("SIGSTORE_ID_TOKEN", &token), ("CATALYST_CACHE_DIR", &t.path().join("cache").to_string_lossy())],
+        &[
+            "--catalog",
+            &catalog,
+            "release",
+            "--all",
+            "--to",
+            &to,
+            "--keyless",
+            "--fulcio-url",
+            url,
+            "--rekor-url",
+            url,
+            "--trusted-root",
+            &root_s,
+            "--plain-http",
+            "--skip-smoke-render",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("published"), "{out}");
+    assert!(err.contains("no SBOM attestation"), "the missing attestation is said: {err}");
+    let exact = ["--certificate-identity", SUBJECT, "--certificate-oidc-issuer", ss.issuer.as_str()];
+    let (code, out, err) = verify(&reg, t.path(), &format!("{to}/bp-solo:1.0.0"), &exact, &ss.trusted_root);
+    assert_eq!(code, 0, "{out}{err}");
+}

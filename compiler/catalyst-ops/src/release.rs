@@ -26,8 +26,13 @@ pub struct ReleaseOptions {
     pub selection: Selection,
     /// Registry repository for charts; default: the catalog's registry.
     pub to: Option<String>,
+    /// The signing key (cosign format) and its password; unused with
+    /// `keyless`.
     pub key_pem: String,
     pub password: Vec<u8>,
+    /// Sign keyless instead (a Sigstore bundle per chart). The SBOM
+    /// attestation needs the key: keyless releases carry none yet.
+    pub keyless: Option<crate::sign::KeylessOptions>,
     pub plain_http: bool,
     /// Registry timeouts.
     pub timeouts: catalyst_oci::Timeouts,
@@ -119,11 +124,31 @@ pub fn release(
             cat.blueprints.values().filter(|b| changed.contains(&b.dir)).map(|b| b.dir.clone()).collect()
         }
     };
-    if opts.dry_run
-        && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
-    {
-        report.diagnostics.push(d);
-    }
+    // The signer is ready before anything is pushed: a missing token or
+    // Sigstore, a bad key, fail the run up front (a dry run too).
+    let keyless = match &opts.keyless {
+        Some(k) => match crate::sign::KeylessSigner::new(k, opts.timeouts) {
+            Ok(s) => {
+                report.diagnostics.push(Diagnostic::warning(
+                    "no-keyless-attestation",
+                    "keyless releases carry no SBOM attestation yet (attest needs --key): signatures only",
+                ));
+                Some(s)
+            }
+            Err(d) => {
+                report.diagnostics.push(d);
+                None
+            }
+        },
+        None => {
+            if opts.dry_run
+                && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
+            {
+                report.diagnostics.push(d);
+            }
+            None
+        }
+    };
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
@@ -195,13 +220,20 @@ pub fn release(
             row.outcome = Outcome::WouldPublish;
             return (row, r);
         }
-        let (signed, r) =
-            match crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
-                Ok(x) => x,
-                Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
-            };
+        let signed = match &keyless {
+            Some(signer) => crate::sign::sign_with(signer, &pushed.reference, opts.plain_http, opts.timeouts),
+            None => crate::sign::sign(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts),
+        };
+        let (signed, r) = match signed {
+            Ok(x) => x,
+            Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
+        };
         if signed.is_none() {
             return fail(row, r, "sign");
+        }
+        if keyless.is_some() {
+            row.outcome = Outcome::Published;
+            return (row, r);
         }
         let (attested, r) =
             match crate::sign::attest(&pushed.reference, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts)

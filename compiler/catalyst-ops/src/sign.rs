@@ -563,9 +563,23 @@ pub fn sign_keyless(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Signed>, Report), OpsError> {
+    parse(reference)?;
+    let (signer, report) = run(|| KeylessSigner::new(opts, timeouts));
+    match signer {
+        Some(signer) => sign_with(&signer, reference, plain_http, timeouts),
+        None => Ok((None, report)),
+    }
+}
+
+/// Signs `reference` with a signer made once (`release` signs many).
+pub(crate) fn sign_with(
+    signer: &KeylessSigner,
+    reference: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Signed>, Report), OpsError> {
     let r = parse(reference)?;
     Ok(run(|| {
-        let signer = KeylessSigner::new(opts, timeouts)?;
         let reg = registry(&r.repo, plain_http, timeouts);
         let m = manifest(&reg, &r, reference)?;
         let keyless = signer.sign(&reg, &r.repo, &m)?;
