@@ -160,8 +160,12 @@ fn check_jwt(token: &Secret, source: &str) -> Result<(), SigstoreError> {
     Ok(())
 }
 
+/// Text that may carry a service's answer (an error of sigstore-sign
+/// quoting Fulcio or Rekor): cleaned and cut as registry text is, the
+/// token never in it.
 fn redact(text: &str, secret: &str) -> String {
-    if secret.is_empty() { text.to_string() } else { text.replace(secret, "<redacted>") }
+    let secrets = if secret.is_empty() { Vec::new() } else { vec![secret.to_string()] };
+    catalyst_oci::sanitize_server_text(text.as_bytes(), Some(text.len() as u64), &secrets)
 }
 
 /// A URL without its query (which may carry what a message must not show).
@@ -498,7 +502,7 @@ pub fn verify_bundle(
         return Err("the bundle holds a bare signature, not a DSSE envelope around an in-toto statement".into());
     };
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(format!("the envelope's payload is {}, not an in-toto statement", env.payload_type));
+        return Err(format!("the envelope's payload is {:?}, not an in-toto statement", env.payload_type));
     }
     let st: serde_json::Value =
         serde_json::from_slice(env.payload.as_bytes()).map_err(|e| format!("the statement is not JSON: {e}"))?;
