@@ -288,13 +288,33 @@ fn keyless_signing_takes_the_token_from_the_ci_token_service_and_signs_by_digest
     let (code, out, err) = verify(&reg, dir, &reference, &exact, &ss.trusted_root);
     assert_eq!(code, 0, "{out}{err}");
 
+    // --identity-token FILE comes before SIGSTORE_ID_TOKEN and the CI's
+    // token service: the certificate names the file token's subject.
+    let from_file = "https://ci.example/org/blueprints/.github/workflows/from-file.yaml@refs/heads/main";
+    std::fs::write(dir.join("token.jwt"), ss.token(from_file)).unwrap();
+    let root = ss.trusted_root.to_string_lossy();
+    let url = ss.url.as_str();
+    let env_token = ss.token(SUBJECT);
+    let both = [&env[..], &[("SIGSTORE_ID_TOKEN", env_token.as_str())]].concat();
+    let (code, out, err) = run(
+        &reg,
+        dir,
+        &both,
+        &["-o", "json", "sign", "--keyless", &reference, "--identity-token", "token.jwt", "--fulcio-url", url]
+            .iter()
+            .chain(&["--rekor-url", url, "--trusted-root", &*root, "--plain-http"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["signed"]["identity"], from_file, "{out}");
+
     // A token service refusing the request token: a clear error that shows
     // neither token.
     let refused = [
         ("ACTIONS_ID_TOKEN_REQUEST_URL", actions[0].1.as_str()),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-the-request-token"),
     ];
-    let root = ss.trusted_root.to_string_lossy();
     let (code, out, err) = run(
         &reg,
         dir,
