@@ -1528,6 +1528,46 @@ mod tests {
         RepoRef::parse(&format!("oci://{addr}/charts/x")).unwrap()
     }
 
+    /// A registry with the OCI 1.1 referrers API: `attach` pushes the
+    /// artifact by digest and writes no tag-schema index; `referrers` reads
+    /// the API's answer (filtered by artifact type) and never the tag.
+    #[test]
+    fn with_a_referrers_api_no_fallback_index_is_written_or_read() {
+        const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        let subject = format!("sha256:{}", "a".repeat(64));
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX_MEDIA_TYPE,
+            "manifests": [{"mediaType": OCI_MANIFEST_MEDIA_TYPE, "digest": EMPTY_DIGEST, "size": 2, "artifactType": BUNDLE}],
+        }))
+        .unwrap();
+        let (addr, seen) = serve(8, move |head, _, c| {
+            let line = head.lines().next().unwrap_or_default();
+            if line.starts_with("PUT /v2/charts/x/manifests/sha256:") {
+                respond(c, "201 Created", &[], b"");
+            } else if line.starts_with("GET /v2/charts/x/referrers/sha256:") {
+                respond(c, "200 OK", &[("Content-Type", OCI_INDEX_MEDIA_TYPE.to_string())], &index);
+            } else {
+                respond(c, "404 Not Found", &[], b"");
+            }
+        });
+        let reg = registry(&addr, RegistryOptions::default(), None);
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+            "artifactType": BUNDLE,
+            "subject": {"mediaType": OCI_MANIFEST_MEDIA_TYPE, "digest": subject, "size": 1},
+        }))
+        .unwrap();
+        let attached = reg.attach(&repo(&addr), &manifest).unwrap();
+        assert_eq!(attached, Attached { digest: sha256_digest(&manifest), fallback_tag: None });
+        assert_eq!(reg.referrers(&repo(&addr), &subject, Some(BUNDLE)).unwrap().len(), 1);
+        assert!(reg.referrers(&repo(&addr), &subject, Some("other/type")).unwrap().is_empty());
+        let heads = seen.lock().unwrap();
+        assert_eq!(heads.len(), 4, "{heads:?}");
+        assert!(heads.iter().all(|h| !h.contains("sha256-")), "the tag schema stays untouched: {heads:?}");
+    }
+
     /// The defaults and the retry arithmetic: a silent registry fails after
     /// the read timeout (a timeout is not retried), 30 s; nothing lasts past
     /// the request timeout, 60 s, retries included. Then the same, for real,
