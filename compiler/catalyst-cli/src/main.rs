@@ -229,27 +229,54 @@ enum Command {
         #[arg(long, default_value = "cosign", value_name = "PREFIX")]
         output_key_prefix: PathBuf,
     },
-    /// Sign an artifact in an OCI registry, cosign-style (simple signing, ECDSA P-256, tag sha256-<hex>.sig).
+    /// Sign an artifact in an OCI registry, cosign-style: with --key, simple signing (ECDSA P-256, tag
+    /// sha256-<hex>.sig); with --keyless, as cosign 3 does (an ephemeral key, a Fulcio certificate for the CI's
+    /// OIDC identity, a Rekor entry; a Sigstore bundle attached through the OCI referrers API or its tag fallback).
     Sign {
         /// The artifact: oci://host/repository:tag or oci://host/repository@sha256:<64 hex> (with both, the digest is
         /// what counts, as in cosign).
         reference: String,
         /// The private key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE|env://VAR")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE|env://VAR", required_unless_present = "keyless", conflicts_with = "keyless")]
+        key: Option<PathBuf>,
+        /// Sign with an OIDC identity instead of a key (identity token: --identity-token, SIGSTORE_ID_TOKEN, or the
+        /// token service of GitHub, Gitea or Forgejo Actions); the Sigstore from --signing-config or --fulcio-url and
+        /// --rekor-url.
+        #[arg(long)]
+        keyless: bool,
+        #[command(flatten)]
+        sigstore: SigstoreArgs,
         #[arg(long)]
         plain_http: bool,
     },
-    /// Verify an artifact's cosign signature with a public key; fails on a wrong key, changed content, or no signature.
+    /// Verify an artifact's signature: with --key, its cosign signature (.sig) by that public key; with
+    /// --certificate-identity and --certificate-oidc-issuer, its Sigstore bundles (found through the OCI referrers API
+    /// or its tag fallback) against --trusted-root. Fails on a wrong key or identity, changed content, or no signature.
     Verify {
         /// The artifact: oci://host/repository:tag or oci://host/repository@sha256:<64 hex> (with both, the digest is
         /// what counts, as in cosign).
         reference: String,
         /// The public key (PKIX PEM, e.g. cosign.pub), a file or env://VAR.
         #[arg(long, value_name = "FILE|env://VAR")]
-        key: PathBuf,
-        /// Verify the SBOM attestation (.att) instead of the signature.
-        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The identity the signing certificate must name (its SAN: an e-mail address or a URI such as a CI
+        /// workflow's).
+        #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["key", "certificate_identity_regexp"])]
+        certificate_identity: Option<String>,
+        /// A regular expression the certificate's identity must match (a match anywhere, as cosign's: anchor it with
+        /// ^…$).
+        #[arg(long, value_name = "REGEXP", conflicts_with = "key")]
+        certificate_identity_regexp: Option<String>,
+        /// The OIDC issuer the certificate must name (e.g. https://token.actions.githubusercontent.com).
+        #[arg(long, value_name = "URL", conflicts_with_all = ["key", "certificate_oidc_issuer_regexp"])]
+        certificate_oidc_issuer: Option<String>,
+        /// A regular expression the certificate's OIDC issuer must match.
+        #[arg(long, value_name = "REGEXP", conflicts_with = "key")]
+        certificate_oidc_issuer_regexp: Option<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// Verify the SBOM attestation (.att) instead of the signature (with --key).
+        #[arg(long, requires = "key")]
         attestation: bool,
         #[arg(long)]
         plain_http: bool,
@@ -282,8 +309,14 @@ enum Command {
         #[arg(long, value_name = "OCI_REF")]
         to: Option<String>,
         /// Signing key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
-        #[arg(long, value_name = "FILE|env://VAR")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE|env://VAR", required_unless_present = "keyless", conflicts_with = "keyless")]
+        key: Option<PathBuf>,
+        /// Sign each chart keyless (as `sign --keyless`) instead of with a key; no SBOM attestation is written then
+        /// (it needs --key).
+        #[arg(long)]
+        keyless: bool,
+        #[command(flatten)]
+        sigstore: SigstoreArgs,
         #[arg(long)]
         plain_http: bool,
         /// Repository mirrors for upstream charts (also CATALYST_MIRRORS).
@@ -392,6 +425,47 @@ enum Format {
 
 /// `catalyst diff --format`: the formats of [`Format`], and two for people
 /// reading a review.
+/// A Sigstore's trust root: what keyless signatures are verified against.
+#[derive(clap::Args, Debug)]
+struct TrustArgs {
+    /// The Sigstore's trust root: a trusted_root.json as Sigstore publishes it (Fulcio CAs, Rekor and CT-log keys).
+    #[arg(long, env = "CATALYST_TRUSTED_ROOT", value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+}
+
+/// Where keyless signing gets its identity token and its Sigstore (nothing assumes the public instance).
+#[derive(clap::Args, Debug)]
+struct SigstoreArgs {
+    /// The OIDC identity token (a JWT) in a file, or `-` for standard input (else SIGSTORE_ID_TOKEN, else the
+    /// token service of GitHub, Gitea or Forgejo Actions: ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN).
+    #[arg(long, value_name = "FILE|-", requires = "keyless")]
+    identity_token: Option<PathBuf>,
+    /// Fulcio's URL (overrides the signing config's).
+    #[arg(long, env = "CATALYST_FULCIO_URL", value_name = "URL")]
+    fulcio_url: Option<String>,
+    /// Rekor's URL (v1 API; overrides the signing config's).
+    #[arg(long, env = "CATALYST_REKOR_URL", value_name = "URL")]
+    rekor_url: Option<String>,
+    /// The Sigstore's signing_config.json (its Fulcio, Rekor and timestamp authority URLs).
+    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE")]
+    signing_config: Option<PathBuf>,
+    /// When given, each new bundle is verified against it before it is attached.
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+impl SigstoreArgs {
+    fn options(self, cwd: &std::path::Path) -> catalyst_ops::sign::KeylessOptions {
+        catalyst_ops::sign::KeylessOptions {
+            identity_token: self.identity_token.map(|p| if p.as_os_str() == "-" { p } else { cwd.join(p) }),
+            fulcio_url: self.fulcio_url,
+            rekor_url: self.rekor_url,
+            signing_config: self.signing_config.map(|p| cwd.join(p)),
+            trusted_root: self.trust.trusted_root.map(|p| cwd.join(p)),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum DiffFormat {
     Human,
@@ -723,23 +797,95 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::SUCCESS
                 })
         }
-        Command::Sign { reference, key, plain_http } => {
-            let pem = read_key(&cwd, &key)?;
-            catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::sign(&reference, pem.expose(), &pw, plain_http, timeouts))
-                .map(|(s, r)| {
+        Command::Sign { reference, key, keyless, sigstore, plain_http } => {
+            let signed = match key {
+                Some(key) if !keyless => {
+                    let pem = read_key(&cwd, &key)?;
+                    catalyst_ops::sign::password(false, &prompt)
+                        .and_then(|pw| catalyst_ops::sign::sign(&reference, pem.expose(), &pw, plain_http, timeouts))
+                }
+                _ => catalyst_ops::sign::sign_keyless(&reference, &sigstore.options(&cwd), plain_http, timeouts),
+            };
+            signed.map(|(s, r)| {
+                if json {
+                    output::print_doc(output::SignedDoc { signed: s }, &r.diagnostics);
+                    return exit_for(&r);
+                }
+                print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                match s {
+                    Some(catalyst_ops::sign::Signed { reference, digest, keyless: Some(k), .. }) => println!(
+                        "signed {} keyless as {} (issuer {}) → bundle {} (found through {}){}",
+                        pinned(&reference, &digest),
+                        k.identity,
+                        k.issuer,
+                        k.bundle,
+                        k.referrers,
+                        k.log_index.map(|i| format!(", Rekor log index {i}")).unwrap_or_default()
+                    ),
+                    Some(s) => {
+                        println!("signed {} → {}", pinned(&s.reference, &s.digest), s.signature_tag.unwrap_or_default())
+                    }
+                    None => {}
+                }
+                exit_for(&r)
+            })
+        }
+        Command::Verify {
+            reference,
+            key,
+            certificate_identity,
+            certificate_identity_regexp,
+            certificate_oidc_issuer,
+            certificate_oidc_issuer_regexp,
+            trust,
+            attestation,
+            plain_http,
+        } => {
+            let Some(key) = key else {
+                let opts = catalyst_ops::sign::IdentityOptions {
+                    identity: certificate_identity,
+                    identity_regexp: certificate_identity_regexp,
+                    issuer: certificate_oidc_issuer,
+                    issuer_regexp: certificate_oidc_issuer_regexp,
+                    trusted_root: trust.trusted_root.map(|p| cwd.join(p)),
+                };
+                if [&opts.identity, &opts.identity_regexp, &opts.issuer, &opts.issuer_regexp]
+                    .iter()
+                    .all(|o| o.is_none())
+                {
+                    return Err(output::Usage::new("verify needs --key, or --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp) with --trusted-root")
+                        .hint("--key FILE checks a cosign key signature (.sig); the certificate flags check keyless Sigstore bundles")
+                        .into());
+                }
+                let verified = catalyst_ops::sign::verify_keyless(&reference, &opts, plain_http, timeouts);
+                return Ok(verified.map(|(v, r)| {
                     if json {
-                        output::print_doc(output::SignedDoc { signed: s }, &r.diagnostics);
-                    } else {
-                        print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
-                        if let Some(s) = s {
-                            println!("signed {} → {}", pinned(&s.reference, &s.digest), s.signature_tag);
+                        let verified = v.map(|v| output::Verified {
+                            reference: v.reference,
+                            digest: v.digest,
+                            kind: "bundle",
+                            count: v.bundles.len(),
+                            bundles: v.bundles,
+                        });
+                        output::print_doc(output::VerifiedDoc { verified }, &r.diagnostics);
+                        return exit_for(&r);
+                    }
+                    print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
+                    if let Some(v) = v {
+                        for b in &v.bundles {
+                            println!(
+                                "verified {}: signed by {} (issuer {}), bundle {}{}",
+                                pinned(&v.reference, &v.digest),
+                                b.identity,
+                                b.issuer,
+                                b.bundle,
+                                b.log_index.map(|i| format!(", Rekor log index {i}")).unwrap_or_default()
+                            );
                         }
                     }
                     exit_for(&r)
-                })
-        }
-        Command::Verify { reference, key, attestation, plain_http } => {
+                })?);
+            };
             let pem = read_key(&cwd, &key)?;
             let what = if attestation { "attestation" } else { "signature" };
             let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
@@ -750,6 +896,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         digest: v.digest,
                         kind: what,
                         count: v.signatures,
+                        bundles: Vec::new(),
                     });
                     output::print_doc(output::VerifiedDoc { verified }, &r.diagnostics);
                     return exit_for(&r);
@@ -788,7 +935,20 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     exit_for(&r)
                 })
         }
-        Command::Release { names, since, all, to, key, plain_http, mirrors, skip_smoke_render, format, dry_run } => {
+        Command::Release {
+            names,
+            since,
+            all,
+            to,
+            key,
+            keyless,
+            sigstore,
+            plain_http,
+            mirrors,
+            skip_smoke_render,
+            format,
+            dry_run,
+        } => {
             use catalyst_ops::release::{Outcome, ReleaseOptions, Selection};
             let selection = match (since, all) {
                 (Some(r), _) => Selection::Since(r),
@@ -796,7 +956,12 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, false) if !names.is_empty() => Selection::Names(names),
                 _ => return output::usage("say what to release: NAME..., --since REF or --all"),
             };
-            let key_pem = read_key(&cwd, &key)?;
+            let key_pem = match key.filter(|_| !keyless) {
+                Some(key) => read_key(&cwd, &key)?,
+                None => catalyst_oci::Secret::new(""),
+            };
+            let keyless_release = keyless;
+            let keyless = keyless.then(|| sigstore.options(&cwd));
             let run = |password: Vec<u8>| -> Result<_, OpsError> {
                 let ws = ws()?;
                 let opts = ReleaseOptions {
@@ -804,6 +969,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     to,
                     key_pem: key_pem.expose().to_string(),
                     password,
+                    keyless,
                     plain_http,
                     timeouts,
                     mirrors,
@@ -828,7 +994,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 catalyst_ops::release::release(&ws, &opts, &progress)
             };
-            catalyst_ops::sign::password(false, &prompt).and_then(run).map(|(rows, r)| {
+            let password = if keyless_release { Ok(Vec::new()) } else { catalyst_ops::sign::password(false, &prompt) };
+            password.and_then(run).map(|(rows, r)| {
                 let outcome = |o: &Outcome| match o {
                     Outcome::Published => "published".to_string(),
                     Outcome::Unchanged => "unchanged".to_string(),

@@ -313,10 +313,13 @@ pub struct VerifiedDoc {
 pub struct Verified {
     pub reference: String,
     pub digest: String,
-    /// `signature` or `attestation`.
+    /// `signature`, `attestation` or `bundle`.
     pub kind: &'static str,
     /// How many valid ones were found.
     pub count: usize,
+    /// Keyless: each verified Sigstore bundle (where, who signed, log index).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bundles: Vec<catalyst_ops::sign::BundleVerified>,
 }
 
 #[derive(Serialize)]

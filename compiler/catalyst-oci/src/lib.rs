@@ -12,7 +12,10 @@
 //!   token authorization), Helm charts as OCI artifacts (Helm's media
 //!   types), with retries and exponential backoff on transient failures
 //!   (connection errors, 429, 5xx). Every blob and manifest pulled is
-//!   checked against its digest.
+//!   checked against its digest. Artifacts about another manifest (a
+//!   signature bundle) are attached with `subject` and found through the
+//!   OCI 1.1 referrers API or, where a registry lacks it, the referrers
+//!   tag schema (`referrers` module).
 //!
 //! A registry is a server like any other: it may be slow, silent, hostile
 //! or broken. Every request is bounded in time ([`Timeouts`]: connect,
@@ -22,7 +25,12 @@
 //! less), and every piece of server text that reaches a message goes
 //! through [`sanitize_server_text`].
 
+mod referrers;
 mod sanitize;
+
+pub use referrers::{
+    Attached, Descriptor, EMPTY_CONFIG, EMPTY_DIGEST, EMPTY_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, referrers_tag,
+};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -778,6 +786,12 @@ pub fn trust_ca_pem(pem: &[u8], source: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// The CAs `--ca-file` added, for the process's other HTTPS clients (a
+/// private Fulcio and Rekor are behind the same CA as its registry).
+pub fn extra_roots() -> Option<&'static [reqwest::Certificate]> {
+    EXTRA_ROOTS.get().map(Vec::as_slice)
+}
+
 impl Registry {
     pub fn new(opts: RegistryOptions) -> Registry {
         Self::with_env(opts, Box::new(|k| std::env::var(k).ok()))
@@ -1157,13 +1171,22 @@ impl Registry {
     /// The manifest at `tag`, or `None` when there is none. A manifest
     /// larger than [`RegistryOptions::max_manifest`] is refused unread.
     pub fn pull_manifest(&self, repo: &RepoRef, tag: &str) -> Result<Option<RawManifest>, OciError> {
+        self.pull_manifest_accepting(repo, tag, &format!("{OCI_MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}"))
+    }
+
+    /// The manifest at `tag` in one of the media types `accept` lists.
+    fn pull_manifest_accepting(
+        &self,
+        repo: &RepoRef,
+        tag: &str,
+        accept: &str,
+    ) -> Result<Option<RawManifest>, OciError> {
         let peer = self.peer(repo)?;
         let url = self.manifest_url(repo, tag)?;
         let reference = if is_digest(tag) { format!("{repo}@{tag}") } else { format!("{repo}:{tag}") };
         let limit = self.opts.max_manifest;
-        let accept = format!("{OCI_MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}");
         let res = self.retry(&url, async || {
-            let req = self.build(self.http.get(&url).header(ACCEPT, accept.as_str()), &reference)?;
+            let req = self.build(self.http.get(&url).header(ACCEPT, accept), &reference)?;
             let mut res = self.send(&peer, repo, false, req).await?;
             if res.status().as_u16() == 404 {
                 return Ok(None);
@@ -1503,6 +1526,46 @@ mod tests {
 
     fn repo(addr: &str) -> RepoRef {
         RepoRef::parse(&format!("oci://{addr}/charts/x")).unwrap()
+    }
+
+    /// A registry with the OCI 1.1 referrers API: `attach` pushes the
+    /// artifact by digest and writes no tag-schema index; `referrers` reads
+    /// the API's answer (filtered by artifact type) and never the tag.
+    #[test]
+    fn with_a_referrers_api_no_fallback_index_is_written_or_read() {
+        const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        let subject = format!("sha256:{}", "a".repeat(64));
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX_MEDIA_TYPE,
+            "manifests": [{"mediaType": OCI_MANIFEST_MEDIA_TYPE, "digest": EMPTY_DIGEST, "size": 2, "artifactType": BUNDLE}],
+        }))
+        .unwrap();
+        let (addr, seen) = serve(8, move |head, _, c| {
+            let line = head.lines().next().unwrap_or_default();
+            if line.starts_with("PUT /v2/charts/x/manifests/sha256:") {
+                respond(c, "201 Created", &[], b"");
+            } else if line.starts_with("GET /v2/charts/x/referrers/sha256:") {
+                respond(c, "200 OK", &[("Content-Type", OCI_INDEX_MEDIA_TYPE.to_string())], &index);
+            } else {
+                respond(c, "404 Not Found", &[], b"");
+            }
+        });
+        let reg = registry(&addr, RegistryOptions::default(), None);
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+            "artifactType": BUNDLE,
+            "subject": {"mediaType": OCI_MANIFEST_MEDIA_TYPE, "digest": subject, "size": 1},
+        }))
+        .unwrap();
+        let attached = reg.attach(&repo(&addr), &manifest).unwrap();
+        assert_eq!(attached, Attached { digest: sha256_digest(&manifest), fallback_tag: None });
+        assert_eq!(reg.referrers(&repo(&addr), &subject, Some(BUNDLE)).unwrap().len(), 1);
+        assert!(reg.referrers(&repo(&addr), &subject, Some("other/type")).unwrap().is_empty());
+        let heads = seen.lock().unwrap();
+        assert_eq!(heads.len(), 4, "{heads:?}");
+        assert!(heads.iter().all(|h| !h.contains("sha256-")), "the tag schema stays untouched: {heads:?}");
     }
 
     /// The defaults and the retry arithmetic: a silent registry fails after

@@ -30,8 +30,13 @@ pub struct ReleaseOptions {
     pub selection: Selection,
     /// Registry repository for charts; default: the catalog's registry.
     pub to: Option<String>,
+    /// The signing key (cosign format) and its password; unused with
+    /// `keyless`.
     pub key_pem: String,
     pub password: Vec<u8>,
+    /// Sign keyless instead (a Sigstore bundle per chart). The SBOM
+    /// attestation needs the key: keyless releases carry none yet.
+    pub keyless: Option<crate::sign::KeylessOptions>,
     pub plain_http: bool,
     /// Registry timeouts.
     pub timeouts: catalyst_oci::Timeouts,
@@ -206,11 +211,31 @@ pub fn release(
             cat.blueprints.values().filter(|b| changed.contains(&b.dir)).map(|b| b.dir.clone()).collect()
         }
     };
-    if opts.dry_run
-        && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
-    {
-        report.diagnostics.push(d);
-    }
+    // The signer is ready before anything is pushed: a missing token or
+    // Sigstore, a bad key, fail the run up front (a dry run too).
+    let keyless = match &opts.keyless {
+        Some(k) => match crate::sign::KeylessSigner::new(k, opts.timeouts) {
+            Ok(s) => {
+                report.diagnostics.push(Diagnostic::warning(
+                    "no-keyless-attestation",
+                    "keyless releases carry no SBOM attestation yet (attest needs --key): signatures only",
+                ));
+                Some(s)
+            }
+            Err(d) => {
+                report.diagnostics.push(d);
+                None
+            }
+        },
+        None => {
+            if opts.dry_run
+                && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
+            {
+                report.diagnostics.push(d);
+            }
+            None
+        }
+    };
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
@@ -285,6 +310,19 @@ pub fn release(
             return (row, r);
         }
         let mut r = r;
+        // The record: where the chart's signature and attestations are.
+        // Key-based: cosign's .sig and .att tags; keyless: the bundle's
+        // referrers (the tag-schema index, or the referrers API's).
+        let tags = |digest: &str| {
+            let repo = repo_of(&pushed.reference);
+            match &keyless {
+                Some(_) => (vec![format!("oci://{repo}:{}", catalyst_oci::referrers_tag(digest))], Vec::new()),
+                None => (
+                    vec![format!("oci://{repo}:{}", catalyst_sign::signature_tag(digest))],
+                    vec![format!("oci://{repo}:{}", catalyst_sign::dsse::attestation_tag(digest))],
+                ),
+            }
+        };
         let finish = |mut row: Row, mut r: Report, outcome: Outcome| {
             if opts.dry_run {
                 row.outcome = outcome;
@@ -295,16 +333,8 @@ pub fn release(
                 version: row.version.clone(),
                 chart: pushed.reference.clone(),
                 digest: pushed.digest.clone(),
-                signatures: vec![format!(
-                    "oci://{}:{}",
-                    repo_of(&pushed.reference),
-                    catalyst_sign::signature_tag(&pushed.digest)
-                )],
-                attestations: vec![format!(
-                    "oci://{}:{}",
-                    repo_of(&pushed.reference),
-                    catalyst_sign::dsse::attestation_tag(&pushed.digest)
-                )],
+                signatures: tags(&pushed.digest).0,
+                attestations: tags(&pushed.digest).1,
             };
             match write_record(&ws.catalog, &record) {
                 Ok(rel) => {
@@ -325,7 +355,11 @@ pub fn release(
             // pushed and never signed (a run cut off, a push by hand) is
             // signed now, not left so.
             let pinned = format!("{}@{}", pushed.reference, pushed.digest);
-            match signed_and_attested(&pinned, opts) {
+            let released = match &keyless {
+                Some(_) => keyless_signed(&pinned, opts),
+                None => signed_and_attested(&pinned, opts),
+            };
+            match released {
                 Ok(true) => return finish(row, r, Outcome::Unchanged),
                 Ok(false) if opts.dry_run => return finish(row, r, Outcome::WouldSign),
                 Ok(false) => {}
@@ -339,13 +373,19 @@ pub fn release(
         // Everything by the digest pushed (and recorded): the tag may move
         // meanwhile (another run releasing the same version at once).
         let by_digest = format!("oci://{}@{}", repo_of(&pushed.reference), pushed.digest);
-        let (signed, r) =
-            match crate::sign::sign(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
-                Ok(x) => x,
-                Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
-            };
+        let signed = match &keyless {
+            Some(signer) => crate::sign::sign_with(signer, &by_digest, opts.plain_http, opts.timeouts),
+            None => crate::sign::sign(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts),
+        };
+        let (signed, r) = match signed {
+            Ok(x) => x,
+            Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
+        };
         if signed.is_none() {
             return fail(row, r, "sign");
+        }
+        if keyless.is_some() {
+            return finish(row, r, if newly { Outcome::Published } else { Outcome::Signed });
         }
         let (attested, r) =
             match crate::sign::attest(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
@@ -405,6 +445,20 @@ pub fn release(
 /// `host/repo` of `oci://host/repo:tag`.
 fn repo_of(reference: &str) -> String {
     catalyst_oci::parse_reference(reference).map(|r| r.repo.to_string()).unwrap_or_default()
+}
+
+/// Whether the chart at `reference` (pinned by digest) has a Sigstore
+/// bundle attached (through the referrers API or its tag fallback). Which
+/// identity signed it is `verify`'s question: here a bundle of any signer
+/// counts, as the key-based check counts a signature of the release key.
+fn keyless_signed(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
+    let r = catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error("bad-reference", e.to_string()))?;
+    let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
+    let digest = r.digest.clone().unwrap_or_default();
+    let found = reg
+        .referrers(&r.repo, &digest, Some(catalyst_sign::bundle::MEDIA_TYPE))
+        .map_err(|e| crate::sign::oci_diagnostic(&e))?;
+    Ok(!found.is_empty())
 }
 
 /// Whether the chart at `reference` (pinned by digest) carries a signature,

@@ -6,6 +6,7 @@ use std::path::Path;
 use catalyst_diag::Diagnostic;
 use catalyst_oci::{OciError, Reference, Registry, RegistryOptions, RepoRef, Timeouts};
 use catalyst_sign as cs;
+use catalyst_sigstore as sigstore;
 
 use crate::{OpsError, Report};
 
@@ -206,7 +207,25 @@ pub(crate) fn parse(reference: &str) -> Result<Reference, OpsError> {
 pub struct Signed {
     pub reference: String,
     pub digest: String,
-    pub signature_tag: String,
+    /// Key-based: the `.sig` tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_tag: Option<String>,
+    /// Keyless: the bundle, where it is and what its certificate says.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub keyless: Option<KeylessSigned>,
+}
+
+/// A keyless signature as stored: `bundle` the artifact manifest
+/// (`oci://repo@sha256:…`), `referrers` how it is found (the tag-schema
+/// index `oci://repo:sha256-<hex>`, or `referrers API`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeylessSigned {
+    pub bundle: String,
+    pub referrers: String,
+    pub identity: String,
+    pub issuer: String,
+    pub log_index: Option<u64>,
 }
 
 /// Signs the manifest `reference` (`oci://host/repo:tag` or `…@sha256:<hex>`) names.
@@ -245,7 +264,12 @@ pub fn sign(
         let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
         let m = cs::signature_manifest(&config_digest, config.len(), &layers);
         reg.push_manifest(repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
-        Ok(Signed { reference: reference.to_string(), digest, signature_tag: format!("oci://{repo}:{sig_tag}") })
+        Ok(Signed {
+            reference: reference.to_string(),
+            digest,
+            signature_tag: Some(format!("oci://{repo}:{sig_tag}")),
+            keyless: None,
+        })
     }))
 }
 
@@ -517,5 +541,269 @@ pub fn verify_provenance(
             ));
         }
         Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+    }))
+}
+
+/// Where keyless signing gets its identity token and its Sigstore: as
+/// given on the command line (URLs override the signing config's).
+#[derive(Debug, Clone, Default)]
+pub struct KeylessOptions {
+    /// `--identity-token FILE` (`-`: standard input).
+    pub identity_token: Option<std::path::PathBuf>,
+    pub fulcio_url: Option<String>,
+    pub rekor_url: Option<String>,
+    pub signing_config: Option<std::path::PathBuf>,
+    /// When given, each fresh bundle is verified against it.
+    pub trusted_root: Option<std::path::PathBuf>,
+}
+
+fn sigstore_diag(e: sigstore::SigstoreError) -> Diagnostic {
+    Diagnostic::error(e.code(), e.to_string())
+}
+
+/// The Sigstore services, the token and the trust root of `opts`; a
+/// missing or broken one is the first error, before any registry request.
+pub(crate) struct KeylessSigner {
+    services: sigstore::Services,
+    token: sigstore::IdToken,
+    root: Option<sigstore::TrustRoot>,
+    timeouts: Timeouts,
+}
+
+impl KeylessSigner {
+    pub(crate) fn new(opts: &KeylessOptions, timeouts: Timeouts) -> Result<KeylessSigner, Diagnostic> {
+        let config = match &opts.signing_config {
+            Some(p) => {
+                Some((sigstore::read_config(p, "--signing-config").map_err(sigstore_diag)?, p.display().to_string()))
+            }
+            None => None,
+        };
+        let services = sigstore::services(&sigstore::ServiceFlags {
+            fulcio_url: opts.fulcio_url.as_deref(),
+            rekor_url: opts.rekor_url.as_deref(),
+            signing_config: config.as_ref().map(|(json, shown)| (json.as_str(), shown.as_str())),
+        })
+        .map_err(sigstore_diag)?;
+        let root = opts.trusted_root.as_deref().map(trust_root).transpose()?;
+        let env = |k: &str| std::env::var(k).ok();
+        let token = sigstore::identity_token(opts.identity_token.as_deref(), &env, timeouts).map_err(sigstore_diag)?;
+        Ok(KeylessSigner { services, token, root, timeouts })
+    }
+
+    /// Signs the manifest `m` of `repo` keylessly and attaches the bundle.
+    pub(crate) fn sign(
+        &self,
+        reg: &Registry,
+        repo: &RepoRef,
+        m: &catalyst_oci::RawManifest,
+    ) -> Result<KeylessSigned, Diagnostic> {
+        let statement = sigstore::cosign_statement(&repo.to_string(), &m.digest);
+        let sig = sigstore::sign_statement(&self.services, &self.token, &statement, self.root.as_ref(), self.timeouts)
+            .map_err(sigstore_diag)?;
+        let media_type = serde_json::from_slice::<serde_json::Value>(&m.bytes)
+            .ok()
+            .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+            .unwrap_or_else(|| catalyst_oci::OCI_MANIFEST_MEDIA_TYPE.to_string());
+        let bundle_digest = reg.push_blob(repo, &sig.bundle).map_err(oci_diag)?;
+        reg.push_blob(repo, catalyst_oci::EMPTY_CONFIG).map_err(oci_diag)?;
+        let manifest = cs::bundle::manifest(
+            &bundle_digest,
+            sig.bundle.len(),
+            &cs::bundle::Subject { media_type: &media_type, digest: &m.digest, size: m.bytes.len() },
+            sigstore::COSIGN_SIGN_PREDICATE,
+            &now_timestamp(),
+        );
+        let attached = reg.attach(repo, &manifest).map_err(oci_diag)?;
+        Ok(KeylessSigned {
+            bundle: format!("oci://{repo}@{}", attached.digest),
+            referrers: attached
+                .fallback_tag
+                .map_or_else(|| "referrers API".to_string(), |t| format!("oci://{repo}:{t}")),
+            identity: sig.identity,
+            issuer: sig.issuer,
+            log_index: sig.log_index,
+        })
+    }
+}
+
+/// SOURCE_DATE_EPOCH when set (reproducible builds), else now: when a
+/// bundle was made.
+fn now_timestamp() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    });
+    crate::push::rfc3339(secs)
+}
+
+fn trust_root(path: &Path) -> Result<sigstore::TrustRoot, Diagnostic> {
+    let json = sigstore::read_config(path, "--trusted-root").map_err(sigstore_diag)?;
+    sigstore::TrustRoot::from_json(&json, &path.display().to_string()).map_err(sigstore_diag)
+}
+
+/// Signs the manifest `reference` names keylessly (cosign 3's way): a
+/// Sigstore bundle about it, attached through the referrers API or its
+/// tag-schema fallback.
+pub fn sign_keyless(
+    reference: &str,
+    opts: &KeylessOptions,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Signed>, Report), OpsError> {
+    parse(reference)?;
+    let (signer, report) = run(|| KeylessSigner::new(opts, timeouts));
+    match signer {
+        Some(signer) => sign_with(&signer, reference, plain_http, timeouts),
+        None => Ok((None, report)),
+    }
+}
+
+/// Signs `reference` with a signer made once (`release` signs many).
+pub(crate) fn sign_with(
+    signer: &KeylessSigner,
+    reference: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Signed>, Report), OpsError> {
+    let r = parse(reference)?;
+    Ok(run(|| {
+        let reg = registry(&r.repo, plain_http, timeouts);
+        let m = manifest(&reg, &r, reference)?;
+        let keyless = signer.sign(&reg, &r.repo, &m)?;
+        Ok(Signed { reference: reference.to_string(), digest: m.digest, signature_tag: None, keyless: Some(keyless) })
+    }))
+}
+
+/// Who must have signed, as the command line says it (cosign's flags).
+#[derive(Debug, Clone, Default)]
+pub struct IdentityOptions {
+    pub identity: Option<String>,
+    pub identity_regexp: Option<String>,
+    pub issuer: Option<String>,
+    pub issuer_regexp: Option<String>,
+    pub trusted_root: Option<std::path::PathBuf>,
+}
+
+impl IdentityOptions {
+    fn policy(&self) -> Result<sigstore::IdentityPolicy, OpsError> {
+        let pick = |exact: &Option<String>, re: &Option<String>, flag: &str| match (exact, re) {
+            (Some(x), None) => Ok(sigstore::Matcher::Exact(x.clone())),
+            (None, Some(r)) => {
+                sigstore::Matcher::regexp(r, &format!("--{flag}-regexp")).map_err(|e| OpsError::Usage(e.to_string()))
+            }
+            _ => Err(OpsError::Usage(format!(
+                "verifying a keyless signature needs exactly one of --{flag} and --{flag}-regexp"
+            ))),
+        };
+        Ok(sigstore::IdentityPolicy {
+            identity: pick(&self.identity, &self.identity_regexp, "certificate-identity")?,
+            issuer: pick(&self.issuer, &self.issuer_regexp, "certificate-oidc-issuer")?,
+        })
+    }
+}
+
+/// One verified bundle.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleVerified {
+    pub bundle: String,
+    pub identity: String,
+    pub issuer: String,
+    pub log_index: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifiedKeyless {
+    pub reference: String,
+    pub digest: String,
+    pub bundles: Vec<BundleVerified>,
+}
+
+/// At most this many bundles of one manifest are examined: a registry
+/// listing more is not trusted to be quick about it.
+const MAX_BUNDLES: usize = 64;
+
+/// Verifies that the manifest `reference` names carries a Sigstore bundle
+/// (found through the referrers API or its tag-schema fallback) that
+/// verifies with the trust root (certificate chain to its Fulcio, SCT,
+/// Rekor inclusion), was signed by the identity and issuer asked for, and
+/// is about exactly this manifest digest in this repository.
+pub fn verify_keyless(
+    reference: &str,
+    opts: &IdentityOptions,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<VerifiedKeyless>, Report), OpsError> {
+    let r = parse(reference)?;
+    let policy = opts.policy()?;
+    let root_path = opts.trusted_root.clone().ok_or_else(|| {
+        OpsError::Usage(
+            "verifying a keyless signature needs the Sigstore's trust root: --trusted-root FILE (a trusted_root.json, \
+             also CATALYST_TRUSTED_ROOT)"
+                .into(),
+        )
+    })?;
+    let repo = &r.repo;
+    Ok(run(|| {
+        let root = trust_root(&root_path)?;
+        let reg = Registry::new(RegistryOptions {
+            plain_http: if plain_http { vec![repo.registry.clone()] } else { Vec::new() },
+            timeouts,
+            max_download: sigstore::MAX_BUNDLE,
+            ..Default::default()
+        });
+        let m = manifest(&reg, &r, reference)?;
+        let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
+        if found.is_empty() {
+            return Err(Diagnostic::error(
+                "no-signature",
+                format!(
+                    "{reference} ({}) has no Sigstore bundle (looked for referrers, and the index at tag {})",
+                    m.digest,
+                    catalyst_oci::referrers_tag(&m.digest)
+                ),
+            )
+            .help("sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key"));
+        }
+        let (mut good, mut reasons) = (Vec::new(), Vec::new());
+        for d in found.iter().take(MAX_BUNDLES) {
+            let checked = (|| {
+                let art = reg
+                    .pull_manifest(repo, &d.digest)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "listed, but not in the registry".to_string())?;
+                let subject = serde_json::from_slice::<serde_json::Value>(&art.bytes)
+                    .ok()
+                    .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
+                if subject.as_deref() != Some(m.digest.as_str()) {
+                    return Err("its manifest's subject is another manifest".to_string());
+                }
+                let (layer, _) = cs::bundle::layer(&art.bytes).ok_or_else(|| "no bundle layer".to_string())?;
+                let bytes = reg.pull_blob(repo, &layer).map_err(|e| e.to_string())?;
+                sigstore::verify_bundle(&root, &bytes, &repo.to_string(), &m.bytes, &policy)
+            })();
+            match checked {
+                Ok(v) => good.push(BundleVerified {
+                    bundle: format!("oci://{repo}@{}", d.digest),
+                    identity: v.identity,
+                    issuer: v.issuer,
+                    log_index: v.log_index,
+                }),
+                Err(why) => reasons.push(format!("bundle {}: {why}", d.digest)),
+            }
+        }
+        if good.is_empty() {
+            return Err(Diagnostic::error(
+                "bad-signature",
+                format!(
+                    "no Sigstore bundle on {reference} ({}) verifies for identity {} of issuer {}: {}",
+                    m.digest,
+                    policy.identity,
+                    policy.issuer,
+                    reasons.join("; ")
+                ),
+            )
+            .help("check --certificate-identity, --certificate-oidc-issuer and --trusted-root (the Sigstore that signed it)"));
+        }
+        Ok(VerifiedKeyless { reference: reference.to_string(), digest: m.digest, bundles: good })
     }))
 }

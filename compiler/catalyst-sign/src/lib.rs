@@ -30,6 +30,7 @@ pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesi
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 pub const OCI_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 pub const SIGNATURE_TYPE: &str = "cosign container image signature";
+pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// scrypt cost used for new keys (cosign's).
 const SCRYPT_LOG_N: u8 = 15;
@@ -250,7 +251,7 @@ pub fn signature_manifest(config_digest: &str, config_size: usize, layers: &[Sig
 fn image_manifest(config_digest: &str, config_size: usize, layers: Vec<serde_json::Value>) -> Vec<u8> {
     let doc = serde_json::json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "mediaType": OCI_MANIFEST_MEDIA_TYPE,
         "config": {"mediaType": OCI_CONFIG_MEDIA_TYPE, "size": config_size, "digest": config_digest},
         "layers": layers,
     });
@@ -469,6 +470,86 @@ pub mod dsse {
             assert_eq!(open(&env, &load_public_key(&other).unwrap()), None);
             let v: serde_json::Value = serde_json::from_slice(&st).unwrap();
             assert_eq!(v["subject"][0]["digest"]["sha256"], "00ff");
+        }
+    }
+}
+
+/// cosign 3's layout of a Sigstore bundle in a registry (its BUNDLE_SPEC):
+/// an OCI 1.1 artifact manifest about the signed manifest.
+pub mod bundle {
+    /// A Sigstore bundle v0.3, the artifact's type and its one layer's.
+    pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+    const EMPTY_DIGEST: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+    /// The descriptor of the manifest a bundle is about.
+    pub struct Subject<'a> {
+        pub media_type: &'a str,
+        pub digest: &'a str,
+        pub size: usize,
+    }
+
+    /// The artifact manifest: `artifactType` the bundle's media type, the
+    /// empty config, one layer (the bundle, titled
+    /// `sha256-<subject hex>.sigstore.json`), `subject` the signed
+    /// manifest, and annotations saying what the bundle holds (a DSSE
+    /// envelope of `predicate_type`) and when it was made (`created`,
+    /// RFC 3339). Keys in a fixed order.
+    pub fn manifest(
+        bundle_digest: &str,
+        bundle_size: usize,
+        subject: &Subject,
+        predicate_type: &str,
+        created: &str,
+    ) -> Vec<u8> {
+        let title = format!("{}.sigstore.json", subject.digest.replacen(':', "-", 1));
+        let doc = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": super::OCI_MANIFEST_MEDIA_TYPE,
+            "artifactType": MEDIA_TYPE,
+            "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": EMPTY_DIGEST, "size": 2},
+            "layers": [{
+                "mediaType": MEDIA_TYPE,
+                "digest": bundle_digest,
+                "size": bundle_size,
+                "annotations": {"org.opencontainers.image.title": title},
+            }],
+            "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size},
+            "annotations": {
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": predicate_type,
+                "org.opencontainers.image.created": created,
+            },
+        });
+        serde_json::to_vec(&doc).expect("JSON serializes")
+    }
+
+    /// The bundle layer of an artifact manifest: (digest, size); `None`
+    /// for any other manifest.
+    pub fn layer(manifest: &[u8]) -> Option<(String, u64)> {
+        let v: serde_json::Value = serde_json::from_slice(manifest).ok()?;
+        if v["artifactType"] != MEDIA_TYPE {
+            return None;
+        }
+        let l = v["layers"].as_array()?.iter().find(|l| l["mediaType"] == MEDIA_TYPE)?;
+        Some((l["digest"].as_str()?.to_string(), l["size"].as_u64()?))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_bundle_manifest_is_about_its_subject_and_its_layer_is_found_again() {
+            let subject = Subject { media_type: super::super::OCI_MANIFEST_MEDIA_TYPE, digest: "sha256:00ff", size: 7 };
+            let m = manifest("sha256:aa", 3, &subject, "https://sigstore.dev/cosign/sign/v1", "2026-01-01T00:00:00Z");
+            let v: serde_json::Value = serde_json::from_slice(&m).unwrap();
+            assert_eq!(v["subject"]["digest"], "sha256:00ff");
+            assert_eq!(v["config"]["size"], 2);
+            assert_eq!(v["layers"][0]["annotations"]["org.opencontainers.image.title"], "sha256-00ff.sigstore.json");
+            assert_eq!(v["annotations"]["dev.sigstore.bundle.content"], "dsse-envelope");
+            assert_eq!(layer(&m), Some(("sha256:aa".to_string(), 3)));
+            assert_eq!(layer(br#"{"layers":[]}"#), None);
         }
     }
 }
