@@ -430,60 +430,17 @@ pub fn verify_attestation(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
-    Ok(run(|| {
-        let key = public_key(public_pem)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let m = manifest(&reg, &r, reference)?;
-        let digest = m.digest;
-        let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(&m.bytes).ok().and_then(|v| {
+    let describes_chart = |st: &serde_json::Value, manifest: &[u8]| {
+        let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(manifest).ok().and_then(|v| {
             v["layers"].as_array()?.iter().find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
                 .as_str()
                 .map(str::to_string)
         });
-        let layers = reg
-            .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
-            .map_err(oci_diag)?
-            .map(|m| cs::dsse::attestation_layers(&m.bytes))
-            .unwrap_or_default();
-        if layers.is_empty() {
-            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no SBOM attestation")));
-        }
-        let valid = layers
-            .iter()
-            .filter(|(layer_digest, _, _)| {
-                let Some(st) = reg
-                    .pull_blob(repo, layer_digest)
-                    .ok()
-                    .and_then(|env| cs::dsse::open(&env, &key))
-                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
-                else {
-                    return false;
-                };
-                let subject_ok = st["subject"].as_array().is_some_and(|s| {
-                    s.iter().any(|x| {
-                        x["name"] == repo.to_string().as_str()
-                            && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
-                    })
-                });
-                let describes_chart = st["predicate"]["packages"][0]["checksums"][0]["checksumValue"]
-                    .as_str()
-                    .map(|c| format!("sha256:{c}"))
-                    == chart_layer;
-                st["_type"] == cs::dsse::STATEMENT_TYPE && st["predicateType"] == SPDX && subject_ok && describes_chart
-            })
-            .count();
-        if valid == 0 {
-            return Err(Diagnostic::error(
-                "bad-attestation",
-                format!(
-                    "no SBOM attestation on {reference} ({digest}) verifies with this public key and describes this content"
-                ),
-            ));
-        }
-        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
-    }))
+        st["predicate"]["packages"][0]["checksums"][0]["checksumValue"].as_str().map(|c| format!("sha256:{c}"))
+            == chart_layer
+    };
+    let kind = Statement { statement_type: cs::dsse::STATEMENT_TYPE, predicate_type: SPDX, what: "SBOM attestation" };
+    verify_statement(reference, public_pem, plain_http, timeouts, kind, &describes_chart)
 }
 
 /// Whether `reference` (best by digest) carries a SLSA provenance signed by
@@ -496,33 +453,63 @@ pub fn verify_provenance(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
+    let kind = Statement {
+        statement_type: cs::dsse::STATEMENT_V1_TYPE,
+        predicate_type: catalyst_package::provenance::SLSA_PREDICATE_TYPE,
+        what: "provenance",
+    };
+    verify_statement(reference, public_pem, plain_http, timeouts, kind, &|_, _| true)
+}
+
+/// The kind of attestation looked for.
+struct Statement {
+    statement_type: &'static str,
+    predicate_type: &'static str,
+    /// For messages.
+    what: &'static str,
+}
+
+/// The attestations of `kind` under cosign's `.att` tag of the manifest
+/// `reference` names: at least one must open with `public_pem`, be a
+/// statement of that type about exactly this repository and digest, and
+/// `fits` its manifest's bytes. `no-attestation` when none of the kind is
+/// there, `bad-attestation` when none of those verifies.
+fn verify_statement(
+    reference: &str,
+    public_pem: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+    kind: Statement,
+    fits: &dyn Fn(&serde_json::Value, &[u8]) -> bool,
+) -> Result<(Option<Verified>, Report), OpsError> {
     let r = parse(reference)?;
     let repo = &r.repo;
-    let slsa = catalyst_package::provenance::SLSA_PREDICATE_TYPE;
     Ok(run(|| {
         let key = public_key(public_pem)?;
         let reg = registry(repo, plain_http, timeouts);
-        let digest = manifest(&reg, &r, reference)?.digest;
+        let m = manifest(&reg, &r, reference)?;
+        let digest = m.digest.clone();
         let layers: Vec<_> = reg
             .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
             .map_err(oci_diag)?
             .map(|m| cs::dsse::attestation_layers(&m.bytes))
             .unwrap_or_default()
             .into_iter()
-            .filter(|(_, _, p)| p == slsa)
+            .filter(|(_, _, p)| p == kind.predicate_type)
             .collect();
         if layers.is_empty() {
-            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no provenance")));
+            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no {}", kind.what)));
         }
         let about_this = |st: &serde_json::Value| {
-            st["_type"] == cs::dsse::STATEMENT_V1_TYPE
-                && st["predicateType"] == slsa
+            st["_type"] == kind.statement_type
+                && st["predicateType"] == kind.predicate_type
                 && st["subject"].as_array().is_some_and(|s| {
                     s.iter().any(|x| {
                         x["name"] == repo.to_string().as_str()
                             && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
                     })
                 })
+                && fits(st, &m.bytes)
         };
         let valid = layers
             .iter()
@@ -537,7 +524,10 @@ pub fn verify_provenance(
         if valid == 0 {
             return Err(Diagnostic::error(
                 "bad-attestation",
-                format!("no provenance on {reference} ({digest}) verifies with this public key and names this content"),
+                format!(
+                    "no {} on {reference} ({digest}) verifies with this public key and describes this content",
+                    kind.what
+                ),
             ));
         }
         Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
