@@ -246,6 +246,10 @@ enum Command {
         keyless: bool,
         #[command(flatten)]
         sigstore: SigstoreArgs,
+        /// With --key: record the signature in the Rekor of --rekor-url or --signing-config (as cosign's
+        /// --tlog-upload); false signs without a log entry. Without a Rekor configured nothing is recorded.
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        tlog_upload: bool,
         #[arg(long)]
         plain_http: bool,
     },
@@ -278,6 +282,10 @@ enum Command {
         /// Verify the SBOM attestation (.att) instead of the signature (with --key).
         #[arg(long, requires = "key")]
         attestation: bool,
+        /// With --key and --trusted-root: accept a signature without a transparency-log entry the trust root's Rekor
+        /// vouches for (as cosign's flag; with a trust root, the entry is required otherwise).
+        #[arg(long, requires = "key")]
+        insecure_ignore_tlog: bool,
         #[arg(long)]
         plain_http: bool,
     },
@@ -797,12 +805,25 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::SUCCESS
                 })
         }
-        Command::Sign { reference, key, keyless, sigstore, plain_http } => {
+        Command::Sign { reference, key, keyless, sigstore, tlog_upload, plain_http } => {
             let signed = match key {
                 Some(key) if !keyless => {
                     let pem = read_key(&cwd, &key)?;
-                    catalyst_ops::sign::password(false, &prompt)
-                        .and_then(|pw| catalyst_ops::sign::sign(&reference, pem.expose(), &pw, plain_http, timeouts))
+                    let rekor = match tlog_upload {
+                        true => catalyst_ops::sign::key_rekor(&sigstore.options(&cwd))
+                            .map_err(|d| output::Usage::new(d.message))?,
+                        false => None,
+                    };
+                    catalyst_ops::sign::password(false, &prompt).and_then(|pw| {
+                        catalyst_ops::sign::sign_logged(
+                            &reference,
+                            pem.expose(),
+                            &pw,
+                            rekor.as_deref(),
+                            plain_http,
+                            timeouts,
+                        )
+                    })
                 }
                 _ => catalyst_ops::sign::sign_keyless(&reference, &sigstore.options(&cwd), plain_http, timeouts),
             };
@@ -839,6 +860,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             certificate_oidc_issuer_regexp,
             trust,
             attestation,
+            insecure_ignore_tlog,
             plain_http,
         } => {
             let Some(key) = key else {
@@ -888,8 +910,24 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let pem = read_key(&cwd, &key)?;
             let what = if attestation { "attestation" } else { "signature" };
-            let run = if attestation { catalyst_ops::sign::verify_attestation } else { catalyst_ops::sign::verify };
-            run(&reference, pem.expose(), plain_http, timeouts).map(|(v, r)| {
+            // With a trust root, each signature must have been logged in its
+            // Rekor (unless told not to).
+            let root = match (&trust.trusted_root, insecure_ignore_tlog || attestation) {
+                (Some(p), false) => {
+                    Some(catalyst_ops::sign::trust_root(&cwd.join(p)).map_err(|d| output::Usage::new(d.message))?)
+                }
+                _ => None,
+            };
+            let tlog = match &root {
+                Some(root) => catalyst_ops::sign::Tlog::Required(root),
+                None => catalyst_ops::sign::Tlog::Ignored,
+            };
+            let verified = if attestation {
+                catalyst_ops::sign::verify_attestation(&reference, pem.expose(), plain_http, timeouts)
+            } else {
+                catalyst_ops::sign::verify_logged(&reference, pem.expose(), &tlog, plain_http, timeouts)
+            };
+            verified.map(|(v, r)| {
                 if json {
                     let verified = v.map(|v| output::Verified {
                         reference: v.reference,

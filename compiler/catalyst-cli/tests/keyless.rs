@@ -616,3 +616,94 @@ fn the_release_workflow_signs_keyless_and_holds_no_key() {
     let o = catalyst(t.path(), &["release", "--since", "HEAD~1", "--keyless", "--help"]);
     assert!(o.status.success() && text(&o.stdout).contains("--keyless"), "{}", text(&o.stderr));
 }
+
+/// Item 2: a key-based signature is recorded in Rekor (the local Sigstore's,
+/// a stand-in for the public instance) as cosign records it, and the entry
+/// is checked by a verifier catalyst did not write: Python's `json` for the
+/// canonical form and `openssl` for the log's signature (SET) with the Rekor
+/// key of the trusted_root.json. `verify --key --trusted-root` requires the
+/// entry; a signature made with `--tlog-upload=false` fails there, and
+/// passes with `--insecure-ignore-tlog`.
+#[test]
+fn key_signatures_are_logged_in_rekor_and_the_entry_is_required() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&reg, t.path(), &[], &["generate-key-pair"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (logged_ref, digest) = push_chart(&reg, t.path(), "logged");
+    let (code, out, err) =
+        run(&reg, t.path(), &[], &["sign", &logged_ref, "--key", "cosign.key", "--rekor-url", &ss.url, "--plain-http"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The entry, read back with curl, checked without catalyst.
+    let sig = json(&curl(
+        &reg,
+        &format!("charts/logged/manifests/{}.sig", digest.replace(':', "-")),
+        "application/vnd.oci.image.manifest.v1+json",
+    ));
+    let layer = &sig["layers"][0];
+    let bundle: serde_json::Value =
+        serde_json::from_str(layer["annotations"]["dev.sigstore.cosign/bundle"].as_str().expect("a log bundle"))
+            .unwrap();
+    let checked = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import base64, hashlib, json, subprocess, sys, tempfile, os
+bundle, root, signature, payload_digest = json.loads(sys.argv[1]), json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
+p = bundle["Payload"]
+canonical = json.dumps({"body": p["body"], "integratedTime": p["integratedTime"], "logID": p["logID"], "logIndex": p["logIndex"]}, sort_keys=True, separators=(",", ":")).encode()
+d = tempfile.mkdtemp()
+key = [t for t in root["tlogs"] if hashlib.sha256(base64.b64decode(t["publicKey"]["rawBytes"])).hexdigest() == p["logID"]]
+assert key, "the log is not in the trust root"
+open(os.path.join(d, "key.der"), "wb").write(base64.b64decode(key[0]["publicKey"]["rawBytes"]))
+subprocess.run(["openssl", "pkey", "-pubin", "-inform", "DER", "-in", os.path.join(d, "key.der"), "-out", os.path.join(d, "key.pem")], check=True)
+open(os.path.join(d, "set"), "wb").write(base64.b64decode(bundle["SignedEntryTimestamp"]))
+open(os.path.join(d, "msg"), "wb").write(canonical)
+r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", os.path.join(d, "key.pem"), "-signature", os.path.join(d, "set"), os.path.join(d, "msg")], capture_output=True, text=True)
+assert "Verified OK" in r.stdout, r.stdout + r.stderr
+body = json.loads(base64.b64decode(p["body"]))
+assert body["kind"] == "hashedrekord", body
+assert body["spec"]["signature"]["content"] == signature, body
+assert body["spec"]["data"]["hash"]["value"] == payload_digest.split(":")[1], body
+print("entry ok")
+"#,
+        )
+        .arg(bundle.to_string())
+        .arg(&ss.trusted_root)
+        .arg(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap())
+        .arg(layer["digest"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(text(&checked.stdout).contains("entry ok"), "{}{}", text(&checked.stdout), text(&checked.stderr));
+
+    // verify --key with the trust root requires the entry.
+    let root = ss.trusted_root.to_string_lossy().into_owned();
+    let with_root = |reference: &str, extra: &[&str]| {
+        let args = ["verify", reference, "--key", "cosign.pub", "--trusted-root", &root, "--plain-http"];
+        run(&reg, t.path(), &[], &[&args[..], extra].concat())
+    };
+    let (code, out, err) = with_root(&logged_ref, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (unlogged_ref, _) = push_chart(&reg, t.path(), "unlogged");
+    let (code, out, err) = run(
+        &reg,
+        t.path(),
+        &[],
+        &["sign", &unlogged_ref, "--key", "cosign.key", "--rekor-url", &ss.url, "--tlog-upload=false", "--plain-http"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = with_root(&unlogged_ref, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("no-tlog-entry") && err.contains("no transparency-log entry"), "{err}");
+    let (code, out, err) = with_root(&unlogged_ref, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Another Sigstore's trust root does not vouch for this log's entry.
+    let Some(other) = TestSigstore::start() else { return };
+    let other_root = other.trusted_root.to_string_lossy().into_owned();
+    let args = ["verify", &logged_ref, "--key", "cosign.pub", "--trusted-root", &other_root, "--plain-http"];
+    let (code, out, err) = run(&reg, t.path(), &[], &args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("not signed by a log this trust root knows"), "{err}");
+}

@@ -236,6 +236,20 @@ pub fn sign(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Signed>, Report), OpsError> {
+    sign_logged(reference, key_pem, password, None, plain_http, timeouts)
+}
+
+/// [`sign`], and the signature recorded in the Rekor log at `rekor` (v1
+/// API) as cosign records it: a hashedrekord entry, its signed entry
+/// timestamp kept beside the signature (`dev.sigstore.cosign/bundle`).
+pub fn sign_logged(
+    reference: &str,
+    key_pem: &str,
+    password: &[u8],
+    rekor: Option<&str>,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Signed>, Report), OpsError> {
     let r = parse(reference)?;
     let repo = &r.repo;
     Ok(run(|| {
@@ -243,11 +257,12 @@ pub fn sign(
         let reg = registry(repo, plain_http, timeouts);
         let digest = manifest(&reg, &r, reference)?.digest;
         let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
-        let layer = cs::SignatureLayer {
-            digest: cs::sha256_digest(&payload),
-            size: payload.len(),
-            signature: cs::sign(&key, &payload),
+        let signature = cs::sign(&key, &payload);
+        let bundle = match rekor {
+            Some(url) => Some(log_entry(url, &key, &signature, &payload, timeouts)?),
+            None => None,
         };
+        let layer = cs::SignatureLayer { digest: cs::sha256_digest(&payload), size: payload.len(), signature, bundle };
         let sig_tag = cs::signature_tag(&digest);
         // Keep signatures already there (cosign appends); ours replaces one
         // over the same payload by the same key.
@@ -273,6 +288,36 @@ pub fn sign(
     }))
 }
 
+/// Records a key-based signature in Rekor; cosign's bundle annotation of it.
+fn log_entry(
+    rekor: &str,
+    key: &cs::SigningKey,
+    signature: &str,
+    payload: &[u8],
+    timeouts: Timeouts,
+) -> Result<String, Diagnostic> {
+    let public = cs::public_key_pem(key);
+    let hash = cs::sha256_digest(payload).trim_start_matches("sha256:").to_string();
+    let proposal = cs::rekor::hashedrekord_proposal(signature, &public, &hash);
+    let reply = sigstore::rekor_log(rekor, &proposal, timeouts).map_err(sigstore_diag)?;
+    let bundle = cs::rekor::parse_entry_reply(&reply).ok_or_else(|| {
+        Diagnostic::error(
+            "sigstore-unavailable",
+            format!("Rekor at {rekor} answered with something other than a log entry"),
+        )
+    })?;
+    Ok(serde_json::to_string(&bundle).expect("JSON serializes"))
+}
+
+/// Whether `verify --key` holds each signature to a transparency-log entry.
+pub enum Tlog<'a> {
+    /// The entry's signed entry timestamp must verify with a Rekor key of
+    /// this trust root, and the entry be exactly this signature.
+    Required(&'a sigstore::TrustRoot),
+    /// Not checked (`--insecure-ignore-tlog`, or no trust root given).
+    Ignored,
+}
+
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub reference: String,
@@ -285,6 +330,18 @@ pub struct Verified {
 pub fn verify(
     reference: &str,
     public_pem: &str,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Verified>, Report), OpsError> {
+    verify_logged(reference, public_pem, &Tlog::Ignored, plain_http, timeouts)
+}
+
+/// [`verify`], each signature also held to its transparency-log entry as
+/// `tlog` says.
+pub fn verify_logged(
+    reference: &str,
+    public_pem: &str,
+    tlog: &Tlog<'_>,
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
@@ -304,15 +361,38 @@ pub fn verify(
             return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
                 .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
         }
+        let mut unlogged = Vec::new();
         let valid = layers
             .iter()
             .filter(|l| {
                 let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
-                cs::parse_payload(&payload)
+                let signed = cs::parse_payload(&payload)
                     .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
-                    && cs::verify(&key, &payload, &l.signature)
+                    && cs::verify(&key, &payload, &l.signature);
+                signed
+                    && match logged(tlog, l, public_pem, &payload) {
+                        Ok(()) => true,
+                        Err(why) => {
+                            unlogged.push(why);
+                            false
+                        }
+                    }
             })
             .count();
+        if valid == 0 && !unlogged.is_empty() {
+            return Err(Diagnostic::error(
+                "no-tlog-entry",
+                format!(
+                    "the signature on {reference} ({digest}) by this key has no transparency-log entry the trusted \
+                     root vouches for: {}",
+                    unlogged.join("; ")
+                ),
+            )
+            .help(
+                "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
+                   --insecure-ignore-tlog to accept a signature no log recorded",
+            ));
+        }
         if valid == 0 {
             return Err(Diagnostic::error(
                 "bad-signature",
@@ -322,6 +402,23 @@ pub fn verify(
         }
         Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
     }))
+}
+
+/// Whether `layer`'s signature over `payload` by `public_pem` was logged,
+/// as `tlog` asks.
+fn logged(tlog: &Tlog<'_>, layer: &cs::SignatureLayer, public_pem: &str, payload: &[u8]) -> Result<(), String> {
+    let Tlog::Required(root) = tlog else { return Ok(()) };
+    let bundle: cs::rekor::LogBundle = layer
+        .bundle
+        .as_deref()
+        .ok_or("it carries none")?
+        .parse::<serde_json::Value>()
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or("its log bundle is not cosign's")?;
+    let hash = cs::sha256_digest(payload).trim_start_matches("sha256:").to_string();
+    cs::rekor::verify_bundle(&bundle, &|id| root.rekor_key(id), &layer.signature, public_pem, &hash)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -625,7 +722,20 @@ fn now_timestamp() -> String {
     crate::push::rfc3339(secs)
 }
 
-fn trust_root(path: &Path) -> Result<sigstore::TrustRoot, Diagnostic> {
+/// The Rekor a key-based signature is recorded in: `--rekor-url`, else
+/// the signing config's; none configured, none.
+pub fn key_rekor(opts: &KeylessOptions) -> Result<Option<String>, Diagnostic> {
+    if let Some(url) = &opts.rekor_url {
+        return Ok(Some(url.clone()));
+    }
+    let Some(path) = &opts.signing_config else { return Ok(None) };
+    let json = sigstore::read_config(path, "--signing-config").map_err(sigstore_diag)?;
+    let c = sigstore::signing_config(&json, &path.display().to_string()).map_err(sigstore_diag)?;
+    Ok(c.rekor)
+}
+
+/// The trust root at `path` (`--trusted-root`).
+pub fn trust_root(path: &Path) -> Result<sigstore::TrustRoot, Diagnostic> {
     let json = sigstore::read_config(path, "--trusted-root").map_err(sigstore_diag)?;
     sigstore::TrustRoot::from_json(&json, &path.display().to_string()).map_err(sigstore_diag)
 }

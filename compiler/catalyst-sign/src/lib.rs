@@ -228,6 +228,9 @@ pub struct SignatureLayer {
     pub digest: String,
     pub size: usize,
     pub signature: String,
+    /// Its transparency-log entry: cosign's `dev.sigstore.cosign/bundle`
+    /// annotation (JSON of [`rekor::LogBundle`]), where it was logged.
+    pub bundle: Option<String>,
 }
 
 /// The OCI manifest of a signature image holding `layers`.
@@ -235,11 +238,15 @@ pub fn signature_manifest(config_digest: &str, config_size: usize, layers: &[Sig
     let layers: Vec<serde_json::Value> = layers
         .iter()
         .map(|l| {
+            let mut annotations = serde_json::json!({SIGNATURE_ANNOTATION: l.signature});
+            if let Some(b) = &l.bundle {
+                annotations[rekor::BUNDLE_ANNOTATION] = serde_json::Value::String(b.clone());
+            }
             serde_json::json!({
                 "mediaType": SIMPLE_SIGNING_MEDIA_TYPE,
                 "size": l.size,
                 "digest": l.digest,
-                "annotations": {SIGNATURE_ANNOTATION: l.signature},
+                "annotations": annotations,
             })
         })
         .collect();
@@ -271,6 +278,7 @@ pub fn signature_layers(manifest: &[u8]) -> Vec<SignatureLayer> {
                 digest: l["digest"].as_str()?.to_string(),
                 size: l["size"].as_u64()? as usize,
                 signature: l["annotations"][SIGNATURE_ANNOTATION].as_str()?.to_string(),
+                bundle: l["annotations"][rekor::BUNDLE_ANNOTATION].as_str().map(str::to_string),
             })
         })
         .collect()

@@ -273,16 +273,32 @@ pub struct ServiceFlags<'a> {
     pub signing_config: Option<(&'a str, &'a str)>,
 }
 
+/// The services a signing_config.json names (any may be missing).
+pub struct Configured {
+    pub fulcio: Option<String>,
+    pub rekor: Option<String>,
+    pub tsa: Option<String>,
+}
+
+/// Reads a signing_config.json (v0.2): its Fulcio, Rekor (v1 API) and
+/// timestamp authority.
+pub fn signing_config(json: &str, shown: &str) -> Result<Configured, SigstoreError> {
+    let c = sigstore_sign::trust_root::SigningConfig::from_json(json)
+        .map_err(|e| SigstoreError::Config(format!("{shown} is not a Sigstore signing_config.json (v0.2): {e}")))?;
+    Ok(Configured {
+        fulcio: c.fulcio_url().map(|e| e.url.clone()),
+        rekor: c.rekor_url(Some(1)).map(|e| e.url.clone()),
+        tsa: c.tsa_url().map(|e| e.url.clone()),
+    })
+}
+
 /// The services: `--fulcio-url` / `--rekor-url` where given, else the
 /// signing config's; missing ones are an error naming the flags.
 pub fn services(flags: &ServiceFlags) -> Result<Services, SigstoreError> {
     let (mut fulcio, mut rekor, mut tsa) = (None, None, None);
     if let Some((json, shown)) = flags.signing_config {
-        let c = sigstore_sign::trust_root::SigningConfig::from_json(json)
-            .map_err(|e| SigstoreError::Config(format!("{shown} is not a Sigstore signing_config.json (v0.2): {e}")))?;
-        fulcio = c.fulcio_url().map(|e| e.url.clone());
-        rekor = c.rekor_url(Some(1)).map(|e| e.url.clone());
-        tsa = c.tsa_url().map(|e| e.url.clone());
+        let c = signing_config(json, shown)?;
+        (fulcio, rekor, tsa) = (c.fulcio, c.rekor, c.tsa);
     }
     let fulcio = flags.fulcio_url.map(str::to_string).or(fulcio);
     let rekor = flags.rekor_url.map(str::to_string).or(rekor);
@@ -310,14 +326,77 @@ pub fn services(flags: &ServiceFlags) -> Result<Services, SigstoreError> {
 
 /// A Sigstore `trusted_root.json`: the Fulcio CAs, Rekor and CT-log keys
 /// that signatures are checked against.
-pub struct TrustRoot(sigstore_verify::trust_root::TrustedRoot);
+pub struct TrustRoot(sigstore_verify::trust_root::TrustedRoot, RekorKeys);
+
+/// The trust root's Rekor keys that key-based log entries (cosign's
+/// `dev.sigstore.cosign/bundle`) are checked with: log ID (SHA-256 of the
+/// key's DER, hex, as Rekor names its log) → ECDSA P-256 key.
+struct RekorKeys(std::collections::BTreeMap<String, catalyst_sign::VerifyingKey>);
 
 impl TrustRoot {
     pub fn from_json(json: &str, shown: &str) -> Result<TrustRoot, SigstoreError> {
-        sigstore_verify::trust_root::TrustedRoot::from_json(json)
-            .map(TrustRoot)
-            .map_err(|e| SigstoreError::Config(format!("{shown} is not a Sigstore trusted_root.json: {e}")))
+        let root = sigstore_verify::trust_root::TrustedRoot::from_json(json)
+            .map_err(|e| SigstoreError::Config(format!("{shown} is not a Sigstore trusted_root.json: {e}")))?;
+        Ok(TrustRoot(root, rekor_keys(json)))
     }
+
+    /// The key of the Rekor log `log_id_hex` names, if the trust root has it.
+    pub fn rekor_key(&self, log_id_hex: &str) -> Option<catalyst_sign::VerifyingKey> {
+        self.1.0.get(log_id_hex).copied()
+    }
+}
+
+/// The P-256 keys of `tlogs[].publicKey.rawBytes` (base64 DER), by the
+/// SHA-256 of their DER; other key types are left out (no key-based entry
+/// can then verify with them).
+fn rekor_keys(json: &str) -> RekorKeys {
+    use base64::Engine as _;
+    use p256::pkcs8::DecodePublicKey as _;
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let keys = v["tlogs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let der = base64::engine::general_purpose::STANDARD.decode(t["publicKey"]["rawBytes"].as_str()?).ok()?;
+            let key = catalyst_sign::VerifyingKey::from_public_key_der(&der).ok()?;
+            Some((catalyst_sign::sha256_digest(&der).trim_start_matches("sha256:").to_string(), key))
+        })
+        .collect();
+    RekorKeys(keys)
+}
+
+/// Records `proposal` (a Rekor v1 entry, e.g. a hashedrekord) in the log at
+/// `rekor_url`; the answer (at most [`MAX_BUNDLE`]) as Rekor gives it.
+pub fn rekor_log(rekor_url: &str, proposal: &[u8], timeouts: Timeouts) -> Result<Vec<u8>, SigstoreError> {
+    let url = format!("{}/api/v1/log/entries", rekor_url.trim_end_matches('/'));
+    let fail = |m: String| SigstoreError::Service(format!("Rekor at {}: {m}", shown_url(rekor_url)));
+    let client = http_client(timeouts);
+    runtime().block_on(async {
+        let req = client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(proposal.to_vec());
+        let work = async {
+            let mut res = req.send().await.map_err(|e| fail(transport(&e)))?;
+            let status = res.status();
+            let mut body = Vec::new();
+            while let Some(chunk) = res.chunk().await.map_err(|e| fail(transport(&e)))? {
+                body.extend_from_slice(&chunk);
+                if body.len() as u64 > MAX_BUNDLE {
+                    return Err(fail(format!("answered with more than {MAX_BUNDLE} bytes")));
+                }
+            }
+            if !status.is_success() {
+                return Err(fail(format!("refused the entry (HTTP {status})")));
+            }
+            Ok(body)
+        };
+        tokio::time::timeout(timeouts.request, work)
+            .await
+            .map_err(|_| fail(format!("no answer within {} s", timeouts.request.as_secs_f64())))?
+    })
 }
 
 /// Reads a configuration file under [`MAX_CONFIG`].
