@@ -999,7 +999,14 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 None => catalyst_oci::Secret::new(""),
             };
             let keyless_release = keyless;
-            let keyless = keyless.then(|| sigstore.options(&cwd));
+            let sigstore = sigstore.options(&cwd);
+            // A key release records its signatures in the Rekor configured
+            // (--rekor-url, --signing-config), as `sign --key` does.
+            let rekor = match keyless {
+                false => catalyst_ops::sign::key_rekor(&sigstore).map_err(|d| output::Usage::new(d.message))?,
+                true => None,
+            };
+            let keyless = keyless.then_some(sigstore);
             let run = |password: Vec<u8>| -> Result<_, OpsError> {
                 let ws = ws()?;
                 let opts = ReleaseOptions {
@@ -1008,6 +1015,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     key_pem: key_pem.expose().to_string(),
                     password,
                     keyless,
+                    rekor,
                     plain_http,
                     timeouts,
                     mirrors,

@@ -190,12 +190,41 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
     let env = [("DOCKER_CONFIG", dc.as_str()), ("COSIGN_PASSWORD", "pw"), ("CATALYST_CACHE_DIR", cache.as_str())];
     assert!(catalyst_env(&root, &env, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
     let charts = reg.oci("charts");
+    // A Rekor configured (the local Sigstore, a stand-in for the public
+    // instance): the release's signature is recorded there.
+    let Some(ss) = TestSigstore::start() else { return };
     let o = catalyst_env(
         &root,
         &env,
-        &["release", "--all", "--to", &charts, "--key", "../cosign.key", "--plain-http", "--skip-smoke-render"],
+        &[
+            "release",
+            "--all",
+            "--to",
+            &charts,
+            "--key",
+            "../cosign.key",
+            "--rekor-url",
+            &ss.url,
+            "--plain-http",
+            "--skip-smoke-render",
+        ],
     );
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let root_file = ss.trusted_root.to_string_lossy().into_owned();
+    let logged = catalyst_env(
+        &root,
+        &env,
+        &[
+            "verify",
+            &format!("{charts}/bp-a:1.0.0"),
+            "--key",
+            "../cosign.pub",
+            "--trusted-root",
+            &root_file,
+            "--plain-http",
+        ],
+    );
+    assert!(logged.status.success(), "the release's signature is in Rekor: {}", text(&logged.stderr));
 
     let digest = reg.manifest_digest("charts/bp-a", "1.0.0");
     let st = reg.attestation("charts/bp-a", &digest, "https://slsa.dev/provenance/v1", &t.path().join("cosign.pub"));

@@ -37,6 +37,9 @@ pub struct ReleaseOptions {
     /// Sign keyless instead (a Sigstore bundle per chart). The SBOM
     /// attestation needs the key: keyless releases carry none yet.
     pub keyless: Option<crate::sign::KeylessOptions>,
+    /// Key releases: the Rekor each signature is recorded in (none
+    /// configured: not recorded).
+    pub rekor: Option<String>,
     pub plain_http: bool,
     /// Registry timeouts.
     pub timeouts: catalyst_oci::Timeouts,
@@ -375,7 +378,14 @@ pub fn release(
         let by_digest = format!("oci://{}@{}", repo_of(&pushed.reference), pushed.digest);
         let signed = match &keyless {
             Some(signer) => crate::sign::sign_with(signer, &by_digest, opts.plain_http, opts.timeouts),
-            None => crate::sign::sign(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts),
+            None => crate::sign::sign_logged(
+                &by_digest,
+                &opts.key_pem,
+                &opts.password,
+                opts.rekor.as_deref(),
+                opts.plain_http,
+                opts.timeouts,
+            ),
         };
         let (signed, r) = match signed {
             Ok(x) => x,
