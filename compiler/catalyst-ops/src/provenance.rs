@@ -9,7 +9,7 @@ use catalyst_diag::Diagnostic;
 use catalyst_oci::Timeouts;
 use catalyst_package::provenance::{self as slsa, Source};
 
-use crate::sign::{attach, chart_files, parse, private_key, registry, run};
+use crate::sign::{attach, chart_files, private_key, with_key};
 use crate::{OpsError, Report};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -101,31 +101,35 @@ pub fn attest_provenance(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Provenanced>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
     let who = slsa::builder(&|k| std::env::var(k).ok(), env!("CARGO_PKG_VERSION"));
-    Ok(run(|| {
-        let key = private_key(key_pem, password)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let (predicate, digest) = match built {
-            Built::Chart => {
-                let (files, _, digest) = chart_files(&reg, &r, reference)?;
-                (slsa::release(&files, source, who), digest)
-            }
-            Built::Directory { fqdn, inputs } => {
-                let digest = crate::sign::manifest(&reg, &r, reference)?.digest;
-                (slsa::publish(fqdn, inputs, source, who), digest)
-            }
-        };
-        let dependencies = predicate.build_definition.resolved_dependencies.len();
-        let predicate = serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
-        let kind = (catalyst_sign::dsse::STATEMENT_V1_TYPE, slsa::SLSA_PREDICATE_TYPE);
-        let tag = attach(&reg, repo, &digest, &key, kind, predicate)?;
-        Ok(Provenanced {
-            reference: reference.to_string(),
-            digest,
-            attestation_tag: format!("oci://{repo}:{tag}"),
-            dependencies,
-        })
-    }))
+    with_key(
+        reference,
+        || private_key(key_pem, password),
+        plain_http,
+        timeouts,
+        |r, key, reg| {
+            let repo = &r.repo;
+            let (predicate, digest) = match built {
+                Built::Chart => {
+                    let (files, _, digest) = chart_files(reg, r, reference)?;
+                    (slsa::release(&files, source, who), digest)
+                }
+                Built::Directory { fqdn, inputs } => {
+                    let digest = crate::sign::manifest(reg, r, reference)?.digest;
+                    (slsa::publish(fqdn, inputs, source, who), digest)
+                }
+            };
+            let dependencies = predicate.build_definition.resolved_dependencies.len();
+            let predicate =
+                serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
+            let kind = (catalyst_sign::dsse::STATEMENT_V1_TYPE, slsa::SLSA_PREDICATE_TYPE);
+            let tag = attach(reg, repo, &digest, &key, kind, predicate)?;
+            Ok(Provenanced {
+                reference: reference.to_string(),
+                digest,
+                attestation_tag: format!("oci://{repo}:{tag}"),
+                dependencies,
+            })
+        },
+    )
 }

@@ -196,6 +196,25 @@ fn pinned(r: &Reference, digest: &str, reference: &str) -> Result<(), Diagnostic
     }
 }
 
+/// The start every key-based operation shares: the reference parsed (a
+/// malformed one is a usage error before any request), then, as one run
+/// whose failure is a diagnostic, the key opened (`open`) and a registry
+/// client for the reference's repository handed to `body`.
+pub(crate) fn with_key<K, T>(
+    reference: &str,
+    open: impl FnOnce() -> Result<K, Diagnostic>,
+    plain_http: bool,
+    timeouts: Timeouts,
+    body: impl FnOnce(&Reference, K, &Registry) -> Result<T, Diagnostic>,
+) -> Result<(Option<T>, Report), OpsError> {
+    let r = parse(reference)?;
+    Ok(run(|| {
+        let key = open()?;
+        let reg = registry(&r.repo, plain_http, timeouts);
+        body(&r, key, &reg)
+    }))
+}
+
 /// `oci://host/repo:tag`, `…@sha256:<hex>` or `…:tag@sha256:<hex>`; a
 /// malformed one is a usage error before any request.
 pub(crate) fn parse(reference: &str) -> Result<Reference, OpsError> {
@@ -250,42 +269,46 @@ pub fn sign_logged(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Signed>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
-    Ok(run(|| {
-        let key = private_key(key_pem, password)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let digest = manifest(&reg, &r, reference)?.digest;
-        let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
-        let signature = cs::sign(&key, &payload);
-        let bundle = match rekor {
-            Some(url) => Some(log_entry(url, &key, &signature, &payload, timeouts)?),
-            None => None,
-        };
-        let layer = cs::SignatureLayer { digest: cs::sha256_digest(&payload), size: payload.len(), signature, bundle };
-        let sig_tag = cs::signature_tag(&digest);
-        // Keep signatures already there (cosign appends); ours replaces one
-        // over the same payload by the same key.
-        let mut layers = reg
-            .pull_manifest(repo, &sig_tag)
-            .map_err(oci_diag)?
-            .map(|m| cs::signature_layers(&m.bytes))
-            .unwrap_or_default();
-        let ours: &cs::VerifyingKey = key.verifying_key();
-        layers.retain(|l| !(l.digest == layer.digest && cs::verify(ours, &payload, &l.signature)));
-        layers.push(layer);
-        let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
-        reg.push_blob(repo, &payload).map_err(oci_diag)?;
-        let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
-        let m = cs::signature_manifest(&config_digest, config.len(), &layers);
-        reg.push_manifest(repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
-        Ok(Signed {
-            reference: reference.to_string(),
-            digest,
-            signature_tag: Some(format!("oci://{repo}:{sig_tag}")),
-            keyless: None,
-        })
-    }))
+    with_key(
+        reference,
+        || private_key(key_pem, password),
+        plain_http,
+        timeouts,
+        |r, key, reg| {
+            let repo = &r.repo;
+            let digest = manifest(reg, r, reference)?.digest;
+            let payload = cs::simple_signing_payload(&repo.to_string(), &digest);
+            let signature = cs::sign(&key, &payload);
+            let bundle = match rekor {
+                Some(url) => Some(log_entry(url, &key, &signature, &payload, timeouts)?),
+                None => None,
+            };
+            let layer =
+                cs::SignatureLayer { digest: cs::sha256_digest(&payload), size: payload.len(), signature, bundle };
+            let sig_tag = cs::signature_tag(&digest);
+            // Keep signatures already there (cosign appends); ours replaces one
+            // over the same payload by the same key.
+            let mut layers = reg
+                .pull_manifest(repo, &sig_tag)
+                .map_err(oci_diag)?
+                .map(|m| cs::signature_layers(&m.bytes))
+                .unwrap_or_default();
+            let ours: &cs::VerifyingKey = key.verifying_key();
+            layers.retain(|l| !(l.digest == layer.digest && cs::verify(ours, &payload, &l.signature)));
+            layers.push(layer);
+            let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
+            reg.push_blob(repo, &payload).map_err(oci_diag)?;
+            let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
+            let m = cs::signature_manifest(&config_digest, config.len(), &layers);
+            reg.push_manifest(repo, Some(&sig_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
+            Ok(Signed {
+                reference: reference.to_string(),
+                digest,
+                signature_tag: Some(format!("oci://{repo}:{sig_tag}")),
+                keyless: None,
+            })
+        },
+    )
 }
 
 /// Records a key-based signature in Rekor; cosign's bundle annotation of it.
@@ -345,63 +368,66 @@ pub fn verify_logged(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
-    Ok(run(|| {
-        let key = public_key(public_pem)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let digest = manifest(&reg, &r, reference)?.digest;
-        let sig_tag = cs::signature_tag(&digest);
-        let layers = reg
-            .pull_manifest(repo, &sig_tag)
-            .map_err(oci_diag)?
-            .map(|m| cs::signature_layers(&m.bytes))
-            .unwrap_or_default();
-        if layers.is_empty() {
-            return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
-                .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
-        }
-        let mut unlogged = Vec::new();
-        let valid = layers
-            .iter()
-            .filter(|l| {
-                let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
-                let signed = cs::parse_payload(&payload)
-                    .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
-                    && cs::verify(&key, &payload, &l.signature);
-                signed
-                    && match logged(tlog, l, public_pem, &payload) {
-                        Ok(()) => true,
-                        Err(why) => {
-                            unlogged.push(why);
-                            false
+    with_key(
+        reference,
+        || public_key(public_pem),
+        plain_http,
+        timeouts,
+        |r, key, reg| {
+            let repo = &r.repo;
+            let digest = manifest(reg, r, reference)?.digest;
+            let sig_tag = cs::signature_tag(&digest);
+            let layers = reg
+                .pull_manifest(repo, &sig_tag)
+                .map_err(oci_diag)?
+                .map(|m| cs::signature_layers(&m.bytes))
+                .unwrap_or_default();
+            if layers.is_empty() {
+                return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
+                    .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
+            }
+            let mut unlogged = Vec::new();
+            let valid = layers
+                .iter()
+                .filter(|l| {
+                    let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
+                    let signed = cs::parse_payload(&payload)
+                        .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
+                        && cs::verify(&key, &payload, &l.signature);
+                    signed
+                        && match logged(tlog, l, public_pem, &payload) {
+                            Ok(()) => true,
+                            Err(why) => {
+                                unlogged.push(why);
+                                false
+                            }
                         }
-                    }
-            })
-            .count();
-        if valid == 0 && !unlogged.is_empty() {
-            return Err(Diagnostic::error(
-                "no-tlog-entry",
-                format!(
-                    "the signature on {reference} ({digest}) by this key has no transparency-log entry the trusted \
+                })
+                .count();
+            if valid == 0 && !unlogged.is_empty() {
+                return Err(Diagnostic::error(
+                    "no-tlog-entry",
+                    format!(
+                        "the signature on {reference} ({digest}) by this key has no transparency-log entry the trusted \
                      root vouches for: {}",
-                    unlogged.join("; ")
-                ),
-            )
-            .help(
-                "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
+                        unlogged.join("; ")
+                    ),
+                )
+                .help(
+                    "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
                    --insecure-ignore-tlog to accept a signature no log recorded",
-            ));
-        }
-        if valid == 0 {
-            return Err(Diagnostic::error(
-                "bad-signature",
-                format!("no signature on {reference} ({digest}) verifies with this public key"),
-            )
-            .help("it was signed with another key, or the signature does not cover this content"));
-        }
-        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
-    }))
+                ));
+            }
+            if valid == 0 {
+                return Err(Diagnostic::error(
+                    "bad-signature",
+                    format!("no signature on {reference} ({digest}) verifies with this public key"),
+                )
+                .help("it was signed with another key, or the signature does not cover this content"));
+            }
+            Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+        },
+    )
 }
 
 /// Whether `layer`'s signature over `payload` by `public_pem` was logged,
@@ -440,31 +466,34 @@ pub fn attest(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Attested>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
-    Ok(run(|| {
-        let key = private_key(key_pem, password)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let (files, tgz, digest) = chart_files(&reg, &r, reference)?;
-        let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
-        let sbom = catalyst_package::sbom::spdx(
-            &files,
-            &catalyst_package::sha256_hex(&tgz),
-            &crate::push::created_timestamp(),
-            &tool,
-        );
-        let images = sbom["packages"]
-            .as_array()
-            .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
-        let att_tag = attach(&reg, repo, &digest, &key, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
-        Ok(Attested {
-            reference: reference.to_string(),
-            digest,
-            attestation_tag: format!("oci://{repo}:{att_tag}"),
-            files: files.len(),
-            images,
-        })
-    }))
+    with_key(
+        reference,
+        || private_key(key_pem, password),
+        plain_http,
+        timeouts,
+        |r, key, reg| {
+            let repo = &r.repo;
+            let (files, tgz, digest) = chart_files(reg, r, reference)?;
+            let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
+            let sbom = catalyst_package::sbom::spdx(
+                &files,
+                &catalyst_package::sha256_hex(&tgz),
+                &crate::push::created_timestamp(),
+                &tool,
+            );
+            let images = sbom["packages"]
+                .as_array()
+                .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
+            let att_tag = attach(reg, repo, &digest, &key, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
+            Ok(Attested {
+                reference: reference.to_string(),
+                digest,
+                attestation_tag: format!("oci://{repo}:{att_tag}"),
+                files: files.len(),
+                images,
+            })
+        },
+    )
 }
 
 const SPDX: &str = catalyst_package::sbom::SPDX_PREDICATE_TYPE;
@@ -579,56 +608,62 @@ fn verify_statement(
     kind: Statement,
     fits: &dyn Fn(&serde_json::Value, &[u8]) -> bool,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let r = parse(reference)?;
-    let repo = &r.repo;
-    Ok(run(|| {
-        let key = public_key(public_pem)?;
-        let reg = registry(repo, plain_http, timeouts);
-        let m = manifest(&reg, &r, reference)?;
-        let digest = m.digest.clone();
-        let layers: Vec<_> = reg
-            .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
-            .map_err(oci_diag)?
-            .map(|m| cs::dsse::attestation_layers(&m.bytes))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, _, p)| p == kind.predicate_type)
-            .collect();
-        if layers.is_empty() {
-            return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no {}", kind.what)));
-        }
-        let about_this = |st: &serde_json::Value| {
-            st["_type"] == kind.statement_type
-                && st["predicateType"] == kind.predicate_type
-                && st["subject"].as_array().is_some_and(|s| {
-                    s.iter().any(|x| {
-                        x["name"] == repo.to_string().as_str()
-                            && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
+    with_key(
+        reference,
+        || public_key(public_pem),
+        plain_http,
+        timeouts,
+        |r, key, reg| {
+            let repo = &r.repo;
+            let m = manifest(reg, r, reference)?;
+            let digest = m.digest.clone();
+            let layers: Vec<_> = reg
+                .pull_manifest(repo, &cs::dsse::attestation_tag(&digest))
+                .map_err(oci_diag)?
+                .map(|m| cs::dsse::attestation_layers(&m.bytes))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, _, p)| p == kind.predicate_type)
+                .collect();
+            if layers.is_empty() {
+                return Err(Diagnostic::error(
+                    "no-attestation",
+                    format!("{reference} ({digest}) has no {}", kind.what),
+                ));
+            }
+            let about_this = |st: &serde_json::Value| {
+                st["_type"] == kind.statement_type
+                    && st["predicateType"] == kind.predicate_type
+                    && st["subject"].as_array().is_some_and(|s| {
+                        s.iter().any(|x| {
+                            x["name"] == repo.to_string().as_str()
+                                && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
+                        })
                     })
+                    && fits(st, &m.bytes)
+            };
+            let valid = layers
+                .iter()
+                .filter(|(layer_digest, _, _)| {
+                    reg.pull_blob(repo, layer_digest)
+                        .ok()
+                        .and_then(|env| cs::dsse::open(&env, &key))
+                        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+                        .is_some_and(|st| about_this(&st))
                 })
-                && fits(st, &m.bytes)
-        };
-        let valid = layers
-            .iter()
-            .filter(|(layer_digest, _, _)| {
-                reg.pull_blob(repo, layer_digest)
-                    .ok()
-                    .and_then(|env| cs::dsse::open(&env, &key))
-                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
-                    .is_some_and(|st| about_this(&st))
-            })
-            .count();
-        if valid == 0 {
-            return Err(Diagnostic::error(
-                "bad-attestation",
-                format!(
-                    "no {} on {reference} ({digest}) verifies with this public key and describes this content",
-                    kind.what
-                ),
-            ));
-        }
-        Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
-    }))
+                .count();
+            if valid == 0 {
+                return Err(Diagnostic::error(
+                    "bad-attestation",
+                    format!(
+                        "no {} on {reference} ({digest}) verifies with this public key and describes this content",
+                        kind.what
+                    ),
+                ));
+            }
+            Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
+        },
+    )
 }
 
 /// Where keyless signing gets its identity token and its Sigstore: as
