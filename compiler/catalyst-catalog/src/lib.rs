@@ -27,7 +27,7 @@ use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
 
-pub use release::{MAX_RECORDS, Match, Publisher, RELEASES_DIR, ReleaseRecord};
+pub use release::{MAX_RECORDS, Match, Publisher, RELEASES_DIR, ReleaseRecord, Signer};
 pub use runtime::{Controller, Installer, Phase0Pin};
 pub use source::{SourceSet, input_diagnostic, sha256_hex};
 
@@ -500,7 +500,8 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
             cat.blueprints.insert(bp.name.clone(), bp);
         }
     }
-    let records = release::load_records(&root, &mut cat.sources, &opts.limits, &mut diags);
+    let expected = release::Expected { publisher: cat.publisher.as_ref(), registry: cat.registry.as_deref() };
+    let records = release::load_records(&root, &mut cat.sources, &opts.limits, &expected, &mut diags);
     cat.pins = records.present || cat.publisher.is_some();
     cat.records = records.by_version;
     // The record of the version a Blueprint renders is one of its inputs:

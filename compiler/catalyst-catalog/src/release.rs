@@ -38,6 +38,30 @@ pub struct ReleaseRecord {
     pub digest: String,
     pub signatures: Vec<String>,
     pub attestations: Vec<String>,
+    /// Who signed the chart: every signer the release found or made,
+    /// sorted. Render holds them to the catalog's publisher, as Flux will.
+    pub signers: Vec<Signer>,
+}
+
+/// One signer of a released chart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signer {
+    /// A cosign key pair: `sha256:<hex>` of the public key's DER
+    /// (SubjectPublicKeyInfo), the fingerprint `cosign public-key` users
+    /// compare.
+    Key { sha256: String },
+    /// A Sigstore keyless signer: its Fulcio certificate's OIDC issuer and
+    /// subject (the identity).
+    Keyless { issuer: String, subject: String },
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Key { sha256 } => write!(f, "the key {sha256}"),
+            Signer::Keyless { issuer, subject } => write!(f, "identity {subject} of issuer {issuer}"),
+        }
+    }
 }
 
 impl ReleaseRecord {
@@ -60,9 +84,23 @@ impl ReleaseRecord {
                 items.iter().map(|i| format!("\n  - {}", q(i))).collect::<String>() + "\n"
             }
         };
+        let signers: String = if self.signers.is_empty() {
+            " []".to_string()
+        } else {
+            self.signers
+                .iter()
+                .map(|s| match s {
+                    Signer::Key { sha256 } => format!("\n  - key: {}", q(sha256)),
+                    Signer::Keyless { issuer, subject } => {
+                        format!("\n  - keyless:\n      issuer: {}\n      subject: {}", q(issuer), q(subject))
+                    }
+                })
+                .collect()
+        };
         format!(
             "# Written by catalyst release. Versions are immutable: never edit a record, release a new version.\n\
-             apiVersion: {}\nkind: Release\nblueprint: {}\nversion: {}\nchart: {}\ndigest: {}\nsignatures:{}attestations:{}",
+             apiVersion: {}\nkind: Release\nblueprint: {}\nversion: {}\nchart: {}\ndigest: {}\nsignatures:{}attestations:{}\
+             signers:{}\n",
             crate::API_V1ALPHA1,
             q(&self.blueprint),
             q(&self.version),
@@ -70,6 +108,7 @@ impl ReleaseRecord {
             q(&self.digest),
             list(&self.signatures),
             list(&self.attestations),
+            signers,
         )
     }
 }
@@ -82,6 +121,17 @@ pub enum Match {
 }
 
 impl Match {
+    /// Whether `value` matches, as Flux will ask: an exact value equal, a
+    /// regular expression matching anywhere (Go's `MatchString`; Rust's
+    /// `regex` reads the RE2 syntax Go does). A pattern that does not
+    /// compile admits nothing (the catalog refused it already).
+    pub fn admits(&self, value: &str) -> bool {
+        match self {
+            Match::Exact(s) => s == value,
+            Match::Regexp(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(value)),
+        }
+    }
+
     /// The regular expression Flux is given: an exact value anchored, its
     /// metacharacters escaped (Go's RE2 syntax: `regexp.QuoteMeta`).
     pub fn regex(&self) -> String {
@@ -140,7 +190,18 @@ impl Publisher {
             (Some(k), None) => {
                 let mut side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
                     (Some(s), None) => Some(Match::Exact(s.to_string())),
-                    (None, Some(r)) => Some(Match::Regexp(r.to_string())),
+                    (None, Some(r)) => match regex::Regex::new(r) {
+                        Ok(_) => Some(Match::Regexp(r.to_string())),
+                        Err(e) => {
+                            bad(
+                                diags,
+                                &format!("/spec/publisher/keyless/{re}"),
+                                format!("spec.publisher.keyless.{re} `{r}` is not a regular expression: {e}"),
+                                "write a Go (RE2) regular expression, as Flux's source-controller compiles it",
+                            );
+                            None
+                        }
+                    },
                     (both, _) => {
                         let what = if both.is_some() { "both" } else { "neither" };
                         bad(
@@ -170,6 +231,20 @@ impl Publisher {
         }
     }
 
+    /// Whether a chart signed by `signer` passes this policy: a key signer
+    /// for a key policy (which key the Secret holds is supplied at apply
+    /// time, so only the kind is compared), a keyless one whose issuer and
+    /// subject both match.
+    pub fn admits(&self, signer: &Signer) -> bool {
+        match (self, signer) {
+            (Publisher::Key { .. }, Signer::Key { .. }) => true,
+            (Publisher::Keyless { issuer: i, subject: s }, Signer::Keyless { issuer, subject }) => {
+                i.admits(issuer) && s.admits(subject)
+            }
+            _ => false,
+        }
+    }
+
     /// The Secret a key-based policy needs on every cluster.
     pub fn secret(&self) -> Option<&String> {
         match self {
@@ -188,12 +263,27 @@ pub(crate) struct Records {
     pub present: bool,
 }
 
+/// What the catalog says its records must agree with.
+pub(crate) struct Expected<'a> {
+    /// Who must have signed (`spec.publisher`).
+    pub publisher: Option<&'a Publisher>,
+    /// Where render points Flux (`spec.registry`).
+    pub registry: Option<&'a str>,
+}
+
 /// Reads every `releases/<blueprint>/<version>.yaml` (confined to the
 /// root, each file bounded by `limits`). A record that does not parse,
 /// breaks the schema or names another Blueprint or version than its path
 /// is an error diagnostic at its file (line and column where there is a
-/// node), and is not used.
-pub(crate) fn load_records(root: &Path, sources: &mut SourceSet, limits: &Limits, diags: &mut Diagnostics) -> Records {
+/// node), and is not used. A record none of whose signers the publisher
+/// admits is an error too: Flux would refuse the chart it pins.
+pub(crate) fn load_records(
+    root: &Path,
+    sources: &mut SourceSet,
+    limits: &Limits,
+    expected: &Expected,
+    diags: &mut Diagnostics,
+) -> Records {
     let mut out = Records::default();
     let dir = root.join(RELEASES_DIR);
     let Ok(meta) = std::fs::symlink_metadata(&dir) else { return out };
@@ -276,6 +366,7 @@ pub(crate) fn load_records(root: &Path, sources: &mut SourceSet, limits: &Limits
             digest: s("digest"),
             signatures: strings("signatures"),
             attestations: strings("attestations"),
+            signers: signers(&v["signers"]),
         };
         let stem = file.strip_suffix(".yaml").unwrap_or(&file);
         let at = |key: &str| node_at(&doc, key).and_then(|n| sources.loc(&rel, n));
@@ -294,11 +385,78 @@ pub(crate) fn load_records(root: &Path, sources: &mut SourceSet, limits: &Limits
                 );
             }
         }
+        if let Some(p) = expected.publisher.filter(|p| !record.signers.iter().any(|s| p.admits(s))) {
+            ok = false;
+            push(unadmitted(&shown, &record, p).at(at("signers")));
+        }
+        if let Some(d) = elsewhere(&shown, &record, expected.registry) {
+            push(d.at(at("chart")));
+        }
         if ok {
             out.by_version.insert((record.blueprint.clone(), record.version.clone()), (record, rel));
         }
     }
     out
+}
+
+/// The `signers` of a record already held to the schema.
+fn signers(v: &Value) -> Vec<Signer> {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut out: Vec<Signer> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| match x.get("key") {
+            Some(k) => Signer::Key { sha256: s(k) },
+            None => Signer::Keyless { issuer: s(&x["keyless"]["issuer"]), subject: s(&x["keyless"]["subject"]) },
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A record whose chart Flux would refuse under the catalog's publisher.
+fn unadmitted(shown: &str, record: &ReleaseRecord, publisher: &Publisher) -> Diagnostic {
+    let by: Vec<String> = record.signers.iter().map(ToString::to_string).collect();
+    let policy = match publisher {
+        Publisher::Key { secret } => format!("a cosign key (the Secret {secret})"),
+        Publisher::Keyless { issuer, subject } => {
+            format!("keyless, subject {} of issuer {}", subject.regex(), issuer.regex())
+        }
+    };
+    Diagnostic::error(
+        "release-signer-mismatch",
+        format!(
+            "{shown}: {} {} was signed by {}, but catalog.yaml's spec.publisher expects {policy}: \
+             Flux would refuse the chart this record pins",
+            record.blueprint,
+            record.version,
+            by.join(", ")
+        ),
+    )
+    .help(
+        "release it again signed as the publisher (`catalyst release --keyless` from the publisher's workflow, or \
+         `--key`), or correct spec.publisher",
+    )
+}
+
+/// A record of a chart published elsewhere than the registry render points
+/// Flux at: the digest is pinned there, where it may not exist (a mirror
+/// that copies manifests keeps it; one that rebuilds them does not).
+fn elsewhere(shown: &str, record: &ReleaseRecord, registry: Option<&str>) -> Option<Diagnostic> {
+    let registry = registry?.trim_end_matches('/');
+    let under = record.chart.strip_prefix(registry).is_some_and(|rest| rest.starts_with('/'));
+    (!under).then(|| {
+        Diagnostic::warning(
+            "release-elsewhere",
+            format!(
+                "{shown}: {} {} was published to {}, not under the catalog's registry {registry} that render \
+                 points Flux at: the pinned digest must be there too",
+                record.blueprint, record.version, record.chart
+            ),
+        )
+        .help("release to the catalog's registry (`catalyst release --to` it), or copy the chart there by digest")
+    })
 }
 
 fn node_at<'a>(doc: &'a Node, key: &str) -> Option<&'a Node> {
@@ -344,6 +502,13 @@ mod tests {
             digest: format!("sha256:{}", "a".repeat(64)),
             signatures: vec![format!("oci://r.example/charts/bp-x:sha256-{}.sig", "a".repeat(64))],
             attestations: vec![],
+            signers: vec![
+                Signer::Key { sha256: format!("sha256:{}", "b".repeat(64)) },
+                Signer::Keyless {
+                    issuer: "https://i.example".into(),
+                    subject: "https://s.example/w@refs/heads/main".into(),
+                },
+            ],
         };
         assert_eq!(r.to_yaml(), r.clone().to_yaml());
         let doc = catalyst_yaml::parse_one(&r.to_yaml(), &Limits::default()).unwrap().unwrap();
@@ -352,5 +517,36 @@ mod tests {
         assert_eq!(v["version"], "1.10.0", "a version stays a string");
         assert_eq!(v["attestations"], serde_json::json!([]));
         assert_eq!(v["signatures"][0], r.signatures[0].as_str());
+        assert_eq!(signers(&v["signers"]), r.signers, "the signers read back");
+    }
+
+    #[test]
+    fn a_publisher_admits_the_signers_flux_would_accept() {
+        let keyless = |issuer: &str, subject: &str| Signer::Keyless { issuer: issuer.into(), subject: subject.into() };
+        let key = Signer::Key { sha256: format!("sha256:{}", "c".repeat(64)) };
+        let exact = Publisher::Keyless {
+            issuer: Match::Exact("https://token.actions.githubusercontent.com".into()),
+            subject: Match::Exact("https://github.com/a/b/.github/workflows/r.yaml@refs/heads/main".into()),
+        };
+        let ok = keyless(
+            "https://token.actions.githubusercontent.com",
+            "https://github.com/a/b/.github/workflows/r.yaml@refs/heads/main",
+        );
+        assert!(exact.admits(&ok));
+        assert!(!exact.admits(&keyless("https://token.actions.githubusercontent.com", "https://github.com/a/b/x")));
+        assert!(!exact.admits(&keyless(
+            "https://other.example",
+            "https://github.com/a/b/.github/workflows/r.yaml@refs/heads/main"
+        )));
+        assert!(!exact.admits(&key), "a key signature never satisfies a keyless policy");
+        let re = Publisher::Keyless {
+            issuer: Match::Exact("https://token.actions.githubusercontent.com".into()),
+            subject: Match::Regexp("^https://github\\.com/a/b/.*$".into()),
+        };
+        assert!(re.admits(&ok));
+        assert!(!re.admits(&keyless("https://token.actions.githubusercontent.com", "https://github.com/a/c/w")));
+        let keyed = Publisher::Key { secret: "cosign-pub".into() };
+        assert!(keyed.admits(&key));
+        assert!(!keyed.admits(&ok), "a keyless signature never satisfies a key policy");
     }
 }

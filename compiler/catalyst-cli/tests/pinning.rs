@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-const ISSUER: &str = "https://token.actions.githubusercontent.com";
 const SUBJECT: &str = "https://github.com/acme/catalog/.github/workflows/release.yaml@refs/heads/main";
 
 fn write(path: &Path, text: &str) {
@@ -82,6 +81,30 @@ impl Env {
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
         (o.status.success(), doc, text(&o.stderr))
     }
+
+    /// `release --keyless` as `subject`, with the local Sigstore stand-in's
+    /// Fulcio, Rekor and trust root.
+    fn release_keyless(
+        &self,
+        cwd: &Path,
+        ss: &TestSigstore,
+        subject: &str,
+        extra: &[&str],
+    ) -> (bool, serde_json::Value, String) {
+        let token = ss.token(subject);
+        let root = ss.trusted_root.to_string_lossy();
+        let mut args = vec!["release", "--keyless", "--fulcio-url", &ss.url, "--rekor-url", &ss.url];
+        args.extend_from_slice(&["--trusted-root", &root, "--plain-http", "--format", "json"]);
+        args.extend_from_slice(extra);
+        let mut env: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("SIGSTORE_ID_TOKEN", &token));
+        if !self.smoke {
+            args.push("--skip-smoke-render");
+        }
+        let o = catalyst_env(cwd, &env, &args);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (o.status.success(), doc, text(&o.stderr))
+    }
 }
 
 fn outcomes(doc: &serde_json::Value) -> Vec<(String, String)> {
@@ -93,17 +116,23 @@ fn outcomes(doc: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The golden catalog publishing to `charts`, with a keyless publisher,
-/// two releasable Blueprints (bp-base 1.0.0, bp-certs 1.2.0) and a solo
-/// Sovereign; returns the Sovereign's directory (repository-relative).
-fn workspace(root: &Path, charts: &str) -> String {
+/// A keyless publisher (issuer and subject exact), as catalog.yaml says it.
+fn keyless_publisher(issuer: &str, subject: &str) -> String {
+    format!("  publisher:\n    keyless:\n      issuer: {issuer}\n      subject: {subject}\n")
+}
+
+const KEY_PUBLISHER: &str = "  publisher:\n    key: {secretRef: cosign-pub}\n";
+
+/// The golden catalog publishing to `charts`, with `publisher` (as
+/// catalog.yaml's lines say it), two releasable Blueprints (bp-base
+/// 1.0.0, bp-certs 1.2.0) and a solo Sovereign; returns the Sovereign's
+/// directory (repository-relative).
+fn workspace(root: &Path, charts: &str, publisher: &str) -> String {
     golden_catalog_into(root);
     patch(
         &root.join("catalog.yaml"),
         "  registry: oci://registry.example.com/catalyst\n",
-        &format!(
-            "  registry: {charts}\n  publisher:\n    keyless:\n      issuer: {ISSUER}\n      subject: {SUBJECT}\n"
-        ),
+        &format!("  registry: {charts}\n{publisher}"),
     );
     write(&root.join("upstream/web/Chart.yaml"), "apiVersion: v2\nname: web\nversion: 2.3.4\n");
     write(&root.join("upstream/web/templates/d.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
@@ -125,22 +154,51 @@ fn rendered(dir: &Path, name: &str) -> Vec<(String, String)> {
     files
 }
 
+/// Go's `regexp.QuoteMeta` of an exact identity, anchored: what Flux is
+/// given for an exact issuer or subject (the oracle for render's escaping).
+fn anchored(exact: &str) -> String {
+    let mut out = String::from("^");
+    for c in exact.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out + "$"
+}
+
+/// The release workflow's keyless release against the local Sigstore
+/// stand-in (the public instance is unreachable here): records name the
+/// signer, render pins by digest and verifies the publisher's identity,
+/// and a record the publisher does not admit is refused.
 #[test]
 fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_field_true_checks() {
     let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("repo");
     let charts = reg.oci("charts");
-    let sov = workspace(&root, &charts);
+    let sov = workspace(&root, &charts, &keyless_publisher(&ss.issuer, SUBJECT));
     let env = Env::new(t.path(), &reg);
     assert!(env.run(&root, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
 
+    // Signing with a key where the publisher signs keyless is refused up
+    // front: nothing is pushed, no record written.
+    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    let all = format!("{err}{doc}");
+    assert!(!ok, "{all}");
+    assert!(all.contains("release-signer-mismatch") && all.contains("release with --keyless"), "{all}");
+    assert!(!root.join("releases").exists());
+    let pushed = text(&reg.get("/v2/_catalog", "application/json"));
+    assert!(!pushed.contains("charts/bp-base"), "pushed: {pushed}");
+
     // A dry run writes no record.
-    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts, "--dry-run"]);
+    let (ok, doc, err) =
+        env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "bp-certs", "--to", &charts, "--dry-run"]);
     assert!(ok, "{err}\n{doc}");
     assert!(!root.join("releases").exists(), "a dry run wrote a release record");
 
-    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts]);
+    let (ok, doc, err) = env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "bp-certs", "--to", &charts]);
     assert!(ok, "{err}\n{doc}");
     assert_eq!(
         outcomes(&doc),
@@ -148,8 +206,8 @@ fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_fie
         "{doc}"
     );
     // One record per release, at releases/<bp>/<version>.yaml, with the
-    // digest the registry reports (asked with curl) and where the
-    // signature and attestation are.
+    // digest the registry reports (asked with curl), where the signature
+    // is, and who signed: the identity the token named, of its issuer.
     for (bp, version) in [("bp-base", "1.0.0"), ("bp-certs", "1.2.0")] {
         let rel = format!("releases/{bp}/{version}.yaml");
         let row = doc["released"].as_array().unwrap().iter().find(|r| r["name"] == bp).unwrap();
@@ -159,21 +217,20 @@ fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_fie
         assert_eq!(row["digest"], digest.as_str());
         let hex = digest.strip_prefix("sha256:").unwrap();
         let addr = &reg.addr;
-        assert_eq!(
-            record,
-            format!(
-                "# Written by catalyst release. Versions are immutable: never edit a record, release a new version.\n\
-                 apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: \"{bp}\"\nversion: \"{version}\"\n\
-                 chart: \"oci://{addr}/charts/{bp}:{version}\"\ndigest: \"{digest}\"\n\
-                 signatures:\n  - \"oci://{addr}/charts/{bp}:sha256-{hex}.sig\"\n\
-                 attestations:\n  - \"oci://{addr}/charts/{bp}:sha256-{hex}.att\"\n"
-            )
+        let head = format!(
+            "# Written by catalyst release. Versions are immutable: never edit a record, release a new version.\n\
+             apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: \"{bp}\"\nversion: \"{version}\"\n\
+             chart: \"oci://{addr}/charts/{bp}:{version}\"\ndigest: \"{digest}\"\n\
+             signatures:\n  - \"oci://{addr}/charts/{bp}:sha256-{hex}\"\n"
         );
+        let signers =
+            format!("signers:\n  - keyless:\n      issuer: \"{}\"\n      subject: \"{SUBJECT}\"\n", ss.issuer);
+        assert!(record.starts_with(&head) && record.ends_with(&signers), "{record}");
     }
 
     // Released again: unchanged, the same records (not rewritten).
     let before = tree(&root.join("releases"));
-    let (ok, doc, err) = env.release(&root, &["bp-base", "bp-certs", "--to", &charts]);
+    let (ok, doc, err) = env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "bp-certs", "--to", &charts]);
     assert!(ok, "{err}\n{doc}");
     assert_eq!(
         outcomes(&doc),
@@ -196,16 +253,16 @@ fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_fie
     );
     assert!(!err.contains("bp-base 1.0.0 has no release record"), "{err}");
     let dir = root.join(&sov);
+    let policy = format!(
+        "  verify:\n    provider: cosign\n    matchOIDCIdentity:\n      - issuer: '{}'\n        subject: '{}'\n",
+        anchored(&ss.issuer),
+        anchored(SUBJECT)
+    );
     for (bp, version) in [("bp-base", "1.0.0"), ("bp-certs", "1.2.0")] {
         let digest = reg.manifest_digest(&format!("charts/{bp}"), version);
         for (path, yaml) in rendered(&dir, bp) {
             assert!(yaml.contains(&format!("  ref:\n    digest: {digest}\n    tag: '{version}'\n")), "{path}:\n{yaml}");
-            assert!(
-                yaml.contains(
-                    "  verify:\n    provider: cosign\n    matchOIDCIdentity:\n      - issuer: '^https://token\\.actions\\.githubusercontent\\.com$'\n        subject: '^https://github\\.com/acme/catalog/\\.github/workflows/release\\.yaml@refs/heads/main$'\n"
-                ),
-                "{path}:\n{yaml}"
-            );
+            assert!(yaml.contains(&policy), "{path}:\n{yaml}");
         }
     }
     for (path, yaml) in rendered(&dir, "bp-db") {
@@ -216,6 +273,26 @@ fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_fie
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     let o = env.run(&root, &["render", "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    // The publisher now names another workflow: the records' signer is not
+    // admitted (Flux would refuse the charts), an error at each record's
+    // signers, nothing rendered.
+    let other = "https://github.com/acme/catalog/.github/workflows/other.yaml@refs/heads/main";
+    let catalog = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
+    std::fs::write(root.join("catalog.yaml"), catalog.replace(SUBJECT, other)).unwrap();
+    let before_render = tree(&dir);
+    let o = env.run(&root, &["render"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("release-signer-mismatch")
+            && err.contains("releases/bp-base/1.0.0.yaml:")
+            && err.contains(&format!("signed by identity {SUBJECT} of issuer {}", ss.issuer))
+            && err.contains(&anchored(other)),
+        "{err}"
+    );
+    assert_same_tree(&before_render, &tree(&dir), "a render refused");
+    std::fs::write(root.join("catalog.yaml"), &catalog).unwrap();
 
     // The record's digest changes (here by hand, as a reviewed change
     // would): the committed output is stale, naming the file; diff shows
@@ -253,7 +330,7 @@ fn after_release_render_pins_by_digest_verifies_the_publisher_and_passes_the_fie
     // The record now says another digest than the registry holds for this
     // version: releasing it again never overwrites it (versions are
     // immutable), it is an error naming the record.
-    let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
+    let (ok, doc, err) = env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "--to", &charts]);
     assert!(!ok, "{doc}");
     assert!(
         err.contains("release-record-differs") || doc.to_string().contains("release-record-differs"),
@@ -270,7 +347,7 @@ fn release_signs_a_chart_pushed_but_never_signed() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("repo");
     let charts = reg.oci("charts");
-    workspace(&root, &charts);
+    workspace(&root, &charts, KEY_PUBLISHER);
     let env = Env::new(t.path(), &reg);
     assert!(env.run(&root, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
     let mut push = vec!["push", "platform/base", "--to", charts.as_str(), "--plain-http"];
@@ -297,7 +374,21 @@ fn release_signs_a_chart_pushed_but_never_signed() {
     assert_eq!(outcomes(&doc), vec![("bp-base".into(), "signed (published before, unsigned)".into())], "{doc}");
     assert!(verify(&[]).status.success(), "signed");
     assert!(verify(&["--attestation"]).status.success(), "attested");
-    assert!(root.join("releases/bp-base/1.0.0.yaml").is_file());
+    // The record names the key: the SHA-256 of its public key's DER, as
+    // openssl computes it.
+    let der = t.path().join("cosign.der");
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+        .arg(t.path().join("cosign.pub"))
+        .arg("-out")
+        .arg(&der)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = std::process::Command::new("sha256sum").arg(&der).output().unwrap();
+    let fingerprint = text(&o.stdout).split_whitespace().next().unwrap().to_string();
+    let record = std::fs::read_to_string(root.join("releases/bp-base/1.0.0.yaml")).unwrap();
+    assert!(record.ends_with(&format!("signers:\n  - key: \"sha256:{fingerprint}\"\n")), "{record}");
 
     let (ok, doc, err) = env.release(&root, &["bp-base", "--to", &charts]);
     assert!(ok, "{err}\n{doc}");
@@ -315,7 +406,7 @@ fn plain_http_is_for_the_to_registry_only() {
     let t = tempfile::tempdir().unwrap();
     let root: PathBuf = t.path().join("repo");
     let charts = reg.oci("charts");
-    workspace(&root, &charts);
+    workspace(&root, &charts, KEY_PUBLISHER);
     let up = upstream.oci("upstream");
     releasable_chart(&root, "base", "1.0.0", &up);
     let env = Env::new(t.path(), &reg);
@@ -347,12 +438,15 @@ fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() 
         "  registry: oci://registry.example.com/catalyst\n  publisher:\n    key: {secretRef: cosign-pub}\n",
     );
     let digest = format!("sha256:{}", "ab".repeat(32));
-    let record = |digest: &str| {
+    let key = format!("sha256:{}", "cd".repeat(32));
+    let signed = |digest: &str, chart: &str, signer: &str| {
         format!(
             "apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: bp-base\nversion: \"1.0.0\"\n\
-             chart: oci://registry.example.com/catalyst/bp-base:1.0.0\ndigest: \"{digest}\"\nsignatures: []\nattestations: []\n"
+             chart: {chart}\ndigest: \"{digest}\"\nsignatures: []\nattestations: []\nsigners:\n  - {signer}\n"
         )
     };
+    let ours = "oci://registry.example.com/catalyst/bp-base:1.0.0";
+    let record = |digest: &str| signed(digest, ours, &format!("key: \"{key}\""));
     write(&root.join("releases/bp-base/1.0.0.yaml"), &record(&digest));
     let sov = "clusters/keyed.omani.works";
     write(&root.join(sov).join("sovereign.yaml"), &solo_spec("keyed", ""));
@@ -388,6 +482,36 @@ fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() 
     assert!(err.contains("releases/bp-base/1.0.0.yaml:6:"), "{err}");
     assert_same_tree(&before, &tree(&dir), "a render with a bad record");
 
+    // A record signed keyless, under a key publisher: Flux would refuse
+    // the chart, so render refuses the record, at its signers.
+    let keyless = "keyless: {issuer: https://token.actions.githubusercontent.com, subject: https://github.com/a/b/w}";
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &signed(&digest, ours, keyless));
+    let o = catalyst(root, &["render"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("release-signer-mismatch")
+            && err.contains("releases/bp-base/1.0.0.yaml:10:")
+            && err.contains("signed by identity https://github.com/a/b/w")
+            && err.contains("a cosign key (the Secret cosign-pub)"),
+        "{err}"
+    );
+    assert_same_tree(&before, &tree(&dir), "a render with an unadmitted record");
+
+    // Published elsewhere than the registry Flux is pointed at: valid,
+    // with a warning at the record's chart.
+    let elsewhere = "oci://other.example.com/catalyst/bp-base:1.0.0";
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &signed(&digest, elsewhere, &format!("key: \"{key}\"")));
+    let o = catalyst(root, &["validate"]);
+    let err = text(&o.stderr);
+    // (The output is stale now: the record is an input of the render.)
+    assert!(!err.contains("error[release"), "{err}");
+    assert!(
+        err.contains("release-elsewhere") && err.contains("releases/bp-base/1.0.0.yaml:5:") && err.contains(elsewhere),
+        "{err}"
+    );
+    write(&root.join("releases/bp-base/1.0.0.yaml"), &record(&digest));
+
     // A publisher is one signer, and a keyless one exactly one issuer and
     // one subject: each said at its place.
     for (publisher, says) in [
@@ -400,6 +524,10 @@ fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() 
             "spec.publisher.keyless has both of `issuer` and `issuerRegexp`",
         ),
         ("    keyless: {issuer: https://i}\n", "spec.publisher.keyless has neither of `subject` and `subjectRegexp`"),
+        (
+            "    keyless: {issuer: https://i, subjectRegexp: '^https://(unclosed$'}\n",
+            "spec.publisher.keyless.subjectRegexp `^https://(unclosed$` is not a regular expression",
+        ),
     ] {
         let text_now = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
         let start = text_now.find("  publisher:\n").unwrap() + "  publisher:\n".len();

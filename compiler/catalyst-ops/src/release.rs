@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use catalyst_catalog::Signer;
 use catalyst_diag::Diagnostic;
 use rayon::prelude::*;
 
@@ -230,15 +231,23 @@ pub fn release(
                 None
             }
         },
-        None => {
-            if opts.dry_run
-                && let Err(d) = crate::sign::check_private_key(&opts.key_pem, &opts.password)
-            {
-                report.diagnostics.push(d);
-            }
-            None
-        }
+        None => None,
     };
+    // Who a key-based release signs as (its record says so): the key is
+    // read up front, a bad key fails the run before anything is pushed.
+    let key_signer = match keyless {
+        Some(_) => None,
+        None => match crate::sign::private_key(&opts.key_pem, &opts.password) {
+            Ok(k) => Some(Signer::Key { sha256: catalyst_sign::key_fingerprint(k.verifying_key()) }),
+            Err(d) => {
+                report.diagnostics.push(d);
+                None
+            }
+        },
+    };
+    if let Some(d) = cat.publisher.as_ref().and_then(|p| other_signer(p, keyless.is_some())) {
+        report.diagnostics.push(d);
+    }
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
@@ -326,11 +335,13 @@ pub fn release(
                 ),
             }
         };
-        let finish = |mut row: Row, mut r: Report, outcome: Outcome| {
+        let finish = |mut row: Row, mut r: Report, outcome: Outcome, mut signers: Vec<Signer>| {
             if opts.dry_run {
                 row.outcome = outcome;
                 return (row, r);
             }
+            signers.sort();
+            signers.dedup();
             let record = catalyst_catalog::ReleaseRecord {
                 blueprint: bp.name.clone(),
                 version: row.version.clone(),
@@ -338,6 +349,7 @@ pub fn release(
                 digest: pushed.digest.clone(),
                 signatures: tags(&pushed.digest).0,
                 attestations: tags(&pushed.digest).1,
+                signers,
             };
             match write_record(&ws.catalog, &record) {
                 Ok(rel) => {
@@ -358,14 +370,16 @@ pub fn release(
             // pushed and never signed (a run cut off, a push by hand) is
             // signed now, not left so.
             let pinned = format!("{}@{}", pushed.reference, pushed.digest);
-            let released = match &keyless {
-                Some(_) => keyless_signed(&pinned, opts),
-                None => signed_and_attested(&pinned, opts),
+            let released = match (&keyless, &key_signer) {
+                (Some(signer), _) => keyless_signers(&pinned, signer, opts),
+                (None, key) => {
+                    signed_and_attested(&pinned, opts).map(|yes| key.iter().filter(|_| yes).cloned().collect())
+                }
             };
             match released {
-                Ok(true) => return finish(row, r, Outcome::Unchanged),
-                Ok(false) if opts.dry_run => return finish(row, r, Outcome::WouldSign),
-                Ok(false) => {}
+                Ok(signers) if !signers.is_empty() => return finish(row, r, Outcome::Unchanged, signers),
+                Ok(_) if opts.dry_run => return finish(row, r, Outcome::WouldSign, Vec::new()),
+                Ok(_) => {}
                 Err(d) => {
                     r.diagnostics.push(d);
                     return fail(row, r, "verify");
@@ -391,11 +405,10 @@ pub fn release(
             Ok(x) => x,
             Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
         };
-        if signed.is_none() {
-            return fail(row, r, "sign");
-        }
-        if keyless.is_some() {
-            return finish(row, r, if newly { Outcome::Published } else { Outcome::Signed });
+        let Some(signed) = signed else { return fail(row, r, "sign") };
+        if let Some(k) = signed.keyless {
+            let signer = Signer::Keyless { issuer: k.issuer, subject: k.identity };
+            return finish(row, r, if newly { Outcome::Published } else { Outcome::Signed }, vec![signer]);
         }
         let (attested, r) =
             match crate::sign::attest(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
@@ -425,7 +438,7 @@ pub fn release(
         if provenanced.is_none() {
             return fail(row, r, "provenance");
         }
-        finish(row, r, if newly { Outcome::Published } else { Outcome::Signed })
+        finish(row, r, if newly { Outcome::Published } else { Outcome::Signed }, key_signer.iter().cloned().collect())
     };
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = dirs.len();
@@ -452,32 +465,66 @@ pub fn release(
     Ok((rows, report))
 }
 
+/// A release that signs otherwise than the catalog's publisher: its record
+/// would pin charts Flux refuses (render says so too), so nothing is
+/// pushed. Which identity a keyless release signs as is known only from
+/// its certificate; render holds the record to the publisher's identity.
+fn other_signer(publisher: &catalyst_catalog::Publisher, keyless: bool) -> Option<Diagnostic> {
+    use catalyst_catalog::Publisher;
+    let (want, flag) = match (publisher, keyless) {
+        (Publisher::Keyless { .. }, false) => ("keyless (Sigstore)", "--keyless"),
+        (Publisher::Key { .. }, true) => ("with a cosign key", "--key"),
+        _ => return None,
+    };
+    Some(
+        Diagnostic::error(
+            "release-signer-mismatch",
+            format!(
+                "catalog.yaml's spec.publisher signs {want}, but this release signs {}: Flux would refuse the charts \
+                 its records pin",
+                if keyless { "keyless" } else { "with a key" }
+            ),
+        )
+        .help(format!("release with {flag}, as the publisher does, or change spec.publisher")),
+    )
+}
+
 /// `host/repo` of `oci://host/repo:tag`.
 fn repo_of(reference: &str) -> String {
     catalyst_oci::parse_reference(reference).map(|r| r.repo.to_string()).unwrap_or_default()
 }
 
-/// Whether the chart at `reference` (pinned by digest) has a Sigstore
-/// bundle attached (through the referrers API or its tag fallback). Which
-/// identity signed it is `verify`'s question: here a bundle of any signer
-/// counts, as the key-based check counts a signature of the release key.
-fn keyless_signed(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
+/// Who signed the chart at `reference` (pinned by digest) keyless: the
+/// identity of each Sigstore bundle attached (through the referrers API
+/// or its tag fallback) that verifies with the signer's trust root (any
+/// identity: which one may sign is `verify`'s and render's question),
+/// sorted; none, not signed.
+fn keyless_signers(
+    reference: &str,
+    signer: &crate::sign::KeylessSigner,
+    opts: &ReleaseOptions,
+) -> Result<Vec<Signer>, Diagnostic> {
     let r = catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error("bad-reference", e.to_string()))?;
     let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
-    let digest = r.digest.clone().unwrap_or_default();
-    let found = reg
-        .referrers(&r.repo, &digest, Some(catalyst_sign::bundle::MEDIA_TYPE))
-        .map_err(|e| crate::sign::oci_diagnostic(&e))?;
-    Ok(!found.is_empty())
+    let m = crate::sign::manifest(&reg, &r, reference)?;
+    let mut signers: Vec<Signer> = crate::sign::attached_bundles(&reg, &r.repo, &m)?
+        .into_iter()
+        .filter_map(|(_, bytes)| {
+            let b = bytes.ok()?;
+            catalyst_sigstore::bundle_signer(signer.root(), &b, &r.repo.to_string(), &m.bytes).ok()
+        })
+        .map(|(subject, issuer)| Signer::Keyless { issuer, subject })
+        .collect();
+    signers.sort();
+    signers.dedup();
+    Ok(signers)
 }
 
 /// Whether the chart at `reference` (pinned by digest) carries a signature,
 /// an SBOM attestation and a provenance that verify with the release key. Missing or
 /// not by this key: `false`; the registry failing: the error.
 fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
-    let key = catalyst_sign::load_private_key(&opts.key_pem, &opts.password).map_err(|e| {
-        Diagnostic::error("bad-key", e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
-    })?;
+    let key = crate::sign::private_key(&opts.key_pem, &opts.password)?;
     let public = catalyst_sign::public_key_pem(&key);
     let absent = |r: &Report| {
         r.diagnostics

@@ -712,6 +712,11 @@ impl KeylessSigner {
         Ok(KeylessSigner { services, token, root, timeouts })
     }
 
+    /// The trust root signatures are checked with, if one is configured.
+    pub(crate) fn root(&self) -> Option<&sigstore::TrustRoot> {
+        self.root.as_ref()
+    }
+
     /// Signs the manifest `m` of `repo` keylessly and attaches the bundle.
     pub(crate) fn sign(
         &self,
@@ -857,6 +862,42 @@ pub struct VerifiedKeyless {
 /// listing more is not trusted to be quick about it.
 const MAX_BUNDLES: usize = 64;
 
+/// A bundle's bytes, or why they could not be read.
+pub(crate) type Fetched = Result<Vec<u8>, String>;
+
+/// The Sigstore bundles attached to the manifest `m` of `repo` (through
+/// the referrers API or its tag-schema fallback; at most [`MAX_BUNDLES`]):
+/// each one's artifact digest and its bundle's bytes, or why they could
+/// not be read (listed but missing, about another manifest, no layer).
+pub(crate) fn attached_bundles(
+    reg: &Registry,
+    repo: &RepoRef,
+    m: &catalyst_oci::RawManifest,
+) -> Result<Vec<(String, Fetched)>, Diagnostic> {
+    let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
+    Ok(found
+        .iter()
+        .take(MAX_BUNDLES)
+        .map(|d| {
+            let bytes = (|| {
+                let art = reg
+                    .pull_manifest(repo, &d.digest)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "listed, but not in the registry".to_string())?;
+                let subject = serde_json::from_slice::<serde_json::Value>(&art.bytes)
+                    .ok()
+                    .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
+                if subject.as_deref() != Some(m.digest.as_str()) {
+                    return Err("its manifest's subject is another manifest".to_string());
+                }
+                let (layer, _) = cs::bundle::layer(&art.bytes).ok_or_else(|| "no bundle layer".to_string())?;
+                reg.pull_blob(repo, &layer).map_err(|e| e.to_string())
+            })();
+            (d.digest.clone(), bytes)
+        })
+        .collect())
+}
+
 /// Verifies that the manifest `reference` names carries a Sigstore bundle
 /// (found through the referrers API or its tag-schema fallback) that
 /// verifies with the trust root (certificate chain to its Fulcio, SCT,
@@ -887,7 +928,7 @@ pub fn verify_keyless(
             ..Default::default()
         });
         let m = manifest(&reg, &r, reference)?;
-        let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
+        let found = attached_bundles(&reg, repo, &m)?;
         if found.is_empty() {
             return Err(Diagnostic::error(
                 "no-signature",
@@ -900,30 +941,16 @@ pub fn verify_keyless(
             .help("sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key"));
         }
         let (mut good, mut reasons) = (Vec::new(), Vec::new());
-        for d in found.iter().take(MAX_BUNDLES) {
-            let checked = (|| {
-                let art = reg
-                    .pull_manifest(repo, &d.digest)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| "listed, but not in the registry".to_string())?;
-                let subject = serde_json::from_slice::<serde_json::Value>(&art.bytes)
-                    .ok()
-                    .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
-                if subject.as_deref() != Some(m.digest.as_str()) {
-                    return Err("its manifest's subject is another manifest".to_string());
-                }
-                let (layer, _) = cs::bundle::layer(&art.bytes).ok_or_else(|| "no bundle layer".to_string())?;
-                let bytes = reg.pull_blob(repo, &layer).map_err(|e| e.to_string())?;
-                sigstore::verify_bundle(&root, &bytes, &repo.to_string(), &m.bytes, &policy)
-            })();
+        for (digest, bytes) in found {
+            let checked = bytes.and_then(|b| sigstore::verify_bundle(&root, &b, &repo.to_string(), &m.bytes, &policy));
             match checked {
                 Ok(v) => good.push(BundleVerified {
-                    bundle: format!("oci://{repo}@{}", d.digest),
+                    bundle: format!("oci://{repo}@{digest}"),
                     identity: v.identity,
                     issuer: v.issuer,
                     log_index: v.log_index,
                 }),
-                Err(why) => reasons.push(format!("bundle {}: {why}", d.digest)),
+                Err(why) => reasons.push(format!("bundle {digest}: {why}")),
             }
         }
         if good.is_empty() {

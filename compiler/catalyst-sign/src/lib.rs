@@ -160,6 +160,13 @@ pub fn public_key_pem(key: &SigningKey) -> String {
     key.verifying_key().to_public_key_pem(LineEnding::LF).expect("P-256 keys encode")
 }
 
+/// The key's fingerprint: `sha256:<hex>` of its public key's DER
+/// (SubjectPublicKeyInfo), as release records name a key signer.
+pub fn key_fingerprint(key: &VerifyingKey) -> String {
+    let der = key.to_public_key_der().expect("P-256 keys encode");
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(der.as_bytes())))
+}
+
 /// cosign's simple-signing payload, byte for byte as cosign writes it.
 pub fn simple_signing_payload(docker_reference: &str, manifest_digest: &str) -> Vec<u8> {
     // Field order matters for byte equality with cosign: build it by hand.

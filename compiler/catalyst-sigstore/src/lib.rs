@@ -599,6 +599,30 @@ pub fn verify_bundle(
     Ok(BundleVerified { identity, issuer, log_index })
 }
 
+/// Who signed a bundle about `name` at `artifact`: with a trust root, only
+/// a bundle that verifies with it (any identity) counts; without one, the
+/// certificate's claims as presented (a release record's note of who
+/// signed; Flux and `verify` check for real).
+pub fn bundle_signer(
+    root: Option<&TrustRoot>,
+    bundle_json: &[u8],
+    name: &str,
+    artifact: &[u8],
+) -> Result<(String, String), String> {
+    match root {
+        Some(root) => {
+            let anything = || Matcher::regexp("", "").map_err(|e| e.to_string());
+            let any = IdentityPolicy { identity: anything()?, issuer: anything()? };
+            verify_bundle(root, bundle_json, name, artifact, &any).map(|v| (v.identity, v.issuer))
+        }
+        None => {
+            let text = std::str::from_utf8(bundle_json).map_err(|_| "the bundle is not text".to_string())?;
+            let bundle = Bundle::from_json(text).map_err(|e| format!("not a Sigstore bundle: {e}"))?;
+            certificate_identity(&bundle).ok_or_else(|| "its certificate names no identity".to_string())
+        }
+    }
+}
+
 /// sigstore-verify's error, said as which check failed.
 fn explain(e: &sigstore_verify::Error) -> String {
     use sigstore_verify::{CertificateError, Error};
