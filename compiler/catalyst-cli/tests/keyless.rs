@@ -756,22 +756,13 @@ fn release_keyless_attaches_missing_attestations_and_then_is_unchanged() {
     let digest = reg.manifest_digest("bp/bp-solo", "1.0.0");
 
     // The index as a release without attestations left it: the signature.
-    let tag = digest.replace(':', "-");
     let mut index = fallback_index(&reg, "bp/bp-solo", &digest);
+    let full = index.clone();
     index["manifests"]
         .as_array_mut()
         .unwrap()
         .retain(|e| e["annotations"]["dev.sigstore.bundle.predicateType"] == COSIGN_SIGN);
-    let body = t.path().join("index.json");
-    std::fs::write(&body, serde_json::to_vec(&index).unwrap()).unwrap();
-    let put = Command::new("curl")
-        .args(["-sSf", "--max-time", "20", "-X", "PUT", "-u", &format!("{}:{}", reg.user, reg.password)])
-        .args(["-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary"])
-        .arg(format!("@{}", body.display()))
-        .arg(format!("http://{}/v2/bp/bp-solo/manifests/{tag}", reg.addr))
-        .output()
-        .unwrap();
-    assert!(put.status.success(), "{}", text(&put.stderr));
+    put_index(&reg, t.path(), &digest, &index);
     assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN]);
     let reference = format!("{to}/bp-solo:1.0.0");
     let exact = ["--certificate-identity", SUBJECT, "--certificate-oidc-issuer", ss.issuer.as_str(), "--attestation"];
@@ -796,6 +787,39 @@ fn release_keyless_attaches_missing_attestations_and_then_is_unchanged() {
     assert_eq!(code, 0, "{doc}{err}");
     assert_eq!(outcomes(&doc), ["unchanged"], "{doc}");
     assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN, SLSA, SPDX]);
+
+    // An index without the annotations (cosign's own tag fallback drops
+    // them): each bundle is judged by its statement, and the signature
+    // and each attestation still verify, the signature alone as one.
+    let mut bare = full.clone();
+    for e in bare["manifests"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("annotations");
+    }
+    put_index(&reg, t.path(), &digest, &bare);
+    let (code, out, err) = verify(&reg, t.path(), &reference, &exact[..4], &ss.trusted_root);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 1, "the attestation bundles are no signatures: {out}");
+    for flag in ["--attestation", "--provenance"] {
+        let ident = [&exact[..4], &[flag]].concat();
+        let (code, out, err) = verify(&reg, t.path(), &reference, &ident, &ss.trusted_root);
+        assert_eq!(code, 0, "{flag}: {out}{err}");
+        assert_eq!(out.lines().count(), 1, "{flag}: one bundle of its kind: {out}");
+    }
+}
+
+/// Replaces the referrers tag-schema index of `digest` in bp/bp-solo with
+/// `index` (a PUT with curl).
+fn put_index(reg: &TestRegistry, dir: &Path, digest: &str, index: &serde_json::Value) {
+    let body = dir.join("index.json");
+    std::fs::write(&body, serde_json::to_vec(index).unwrap()).unwrap();
+    let put = Command::new("curl")
+        .args(["-sSf", "--max-time", "20", "-X", "PUT", "-u", &format!("{}:{}", reg.user, reg.password)])
+        .args(["-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("http://{}/v2/bp/bp-solo/manifests/{}", reg.addr, digest.replace(':', "-")))
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", text(&put.stderr));
 }
 
 /// The release workflow signs keyless with the job's OIDC token: it may ask

@@ -1130,3 +1130,60 @@ fn verify_bundles(
         Ok(VerifiedKeyless { reference: reference.to_string(), digest: m.digest, bundles: good })
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:00000000000000000000000000000000000000000000000000000000000000aa";
+    const CHART: &str = "sha256:00000000000000000000000000000000000000000000000000000000000000bb";
+
+    fn statement(kind: Attestation, name: &str, digest: &str, predicate: serde_json::Value) -> serde_json::Value {
+        let Statement { statement_type, predicate_type, .. } = kind.statement();
+        serde_json::from_slice(&cs::dsse::statement_of(statement_type, name, digest, predicate_type, predicate))
+            .unwrap()
+    }
+
+    /// A statement counts as an attestation of a kind only with that kind's
+    /// statement and predicate type, about exactly this repository and
+    /// digest; an SBOM also must name the chart archive the manifest holds.
+    /// Key-signed and keyless attestations are judged by this one test.
+    #[test]
+    fn a_statement_describes_only_its_own_kind_of_this_manifest() {
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "layers": [{"mediaType": catalyst_oci::HELM_CHART_MEDIA_TYPE, "digest": CHART}]
+        }))
+        .unwrap();
+        let sbom = serde_json::json!({"packages": [{"checksums": [{"checksumValue": &CHART[7..]}]}]});
+        let ok = statement(Attestation::Sbom, "r.example/bp", DIGEST, sbom.clone());
+        assert!(describes(Attestation::Sbom, "r.example/bp", DIGEST, &manifest, &ok));
+        // Not a provenance, not of another repository or digest.
+        assert!(!describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &ok));
+        assert!(!describes(Attestation::Sbom, "r.example/other", DIGEST, &manifest, &ok));
+        assert!(!describes(Attestation::Sbom, "r.example/bp", CHART, &manifest, &ok));
+        // An SBOM of another archive.
+        let other = serde_json::json!({"packages": [{"checksums": [{"checksumValue": &DIGEST[7..]}]}]});
+        let wrong = statement(Attestation::Sbom, "r.example/bp", DIGEST, other);
+        assert!(!describes(Attestation::Sbom, "r.example/bp", DIGEST, &manifest, &wrong));
+        // A provenance is a Statement v1; the SBOM's v0.1 type is not one.
+        let prov = statement(Attestation::Provenance, "r.example/bp", DIGEST, serde_json::json!({}));
+        assert!(describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &prov));
+        let mut v01 = prov.clone();
+        v01["_type"] = ok["_type"].clone();
+        assert!(!describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &v01));
+    }
+
+    #[test]
+    fn a_referrer_says_its_predicate_type_by_cosigns_annotation() {
+        let mut d = catalyst_oci::Descriptor {
+            media_type: catalyst_oci::OCI_MANIFEST_MEDIA_TYPE.into(),
+            digest: DIGEST.into(),
+            size: 1,
+            artifact_type: Some(cs::bundle::MEDIA_TYPE.into()),
+            annotations: Default::default(),
+        };
+        assert_eq!(bundle_predicate(&d), None);
+        d.annotations.insert("dev.sigstore.bundle.predicateType".into(), SPDX.into());
+        assert_eq!(bundle_predicate(&d), Some(Attestation::Sbom.predicate_type()));
+    }
+}
