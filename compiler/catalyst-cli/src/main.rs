@@ -279,9 +279,14 @@ enum Command {
         certificate_oidc_issuer_regexp: Option<String>,
         #[command(flatten)]
         trust: TrustArgs,
-        /// Verify the SBOM attestation (.att) instead of the signature (with --key).
-        #[arg(long, requires = "key")]
+        /// Verify the SBOM attestation instead of the signature: with --key, the one under the .att tag; with the
+        /// certificate flags, the SBOM bundle among the referrers (as `release --keyless` attaches it).
+        #[arg(long)]
         attestation: bool,
+        /// Verify the SLSA provenance instead of the signature: with --key, the one under the .att tag; with the
+        /// certificate flags, the provenance bundle among the referrers.
+        #[arg(long, conflicts_with = "attestation")]
+        provenance: bool,
         /// With --key and --trusted-root: accept a signature without a transparency-log entry the trust root's Rekor
         /// vouches for (as cosign's flag; with a trust root, the entry is required otherwise).
         #[arg(long, requires = "key")]
@@ -319,8 +324,8 @@ enum Command {
         /// Signing key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
         #[arg(long, value_name = "FILE|env://VAR", required_unless_present = "keyless", conflicts_with = "keyless")]
         key: Option<PathBuf>,
-        /// Sign each chart keyless (as `sign --keyless`) instead of with a key; no SBOM attestation is written then
-        /// (it needs --key).
+        /// Sign each chart keyless (as `sign --keyless`) instead of with a key; the SBOM and the provenance are keyless
+        /// Sigstore bundles then, attached beside the signature.
         #[arg(long)]
         keyless: bool,
         #[command(flatten)]
@@ -860,9 +865,20 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             certificate_oidc_issuer_regexp,
             trust,
             attestation,
+            provenance,
             insecure_ignore_tlog,
             plain_http,
         } => {
+            let statement = match (attestation, provenance) {
+                (true, _) => Some(catalyst_ops::sign::Attestation::Sbom),
+                (_, true) => Some(catalyst_ops::sign::Attestation::Provenance),
+                _ => None,
+            };
+            let what = match statement {
+                Some(catalyst_ops::sign::Attestation::Sbom) => "attestation",
+                Some(catalyst_ops::sign::Attestation::Provenance) => "provenance",
+                None => "signature",
+            };
             let Some(key) = key else {
                 let opts = catalyst_ops::sign::IdentityOptions {
                     identity: certificate_identity,
@@ -879,13 +895,20 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         .hint("--key FILE checks a cosign key signature (.sig); the certificate flags check keyless Sigstore bundles")
                         .into());
                 }
-                let verified = catalyst_ops::sign::verify_keyless(&reference, &opts, plain_http, timeouts);
+                let verified = match statement {
+                    Some(kind) => {
+                        catalyst_ops::sign::verify_keyless_attestation(&reference, &opts, kind, plain_http, timeouts)
+                    }
+                    None => catalyst_ops::sign::verify_keyless(&reference, &opts, plain_http, timeouts),
+                };
                 return Ok(verified.map(|(v, r)| {
                     if json {
                         let verified = v.map(|v| output::Verified {
                             reference: v.reference,
                             digest: v.digest,
-                            kind: "bundle",
+                            // A signature is "bundle" (as before); an
+                            // attestation says which.
+                            kind: if statement.is_some() { what } else { "bundle" },
                             count: v.bundles.len(),
                             bundles: v.bundles,
                         });
@@ -896,8 +919,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     if let Some(v) = v {
                         for b in &v.bundles {
                             println!(
-                                "verified {}: signed by {} (issuer {}), bundle {}{}",
+                                "verified {}{}: signed by {} (issuer {}), bundle {}{}",
                                 pinned(&v.reference, &v.digest),
+                                if statement.is_some() { format!(" ({what})") } else { String::new() },
                                 b.identity,
                                 b.issuer,
                                 b.bundle,
@@ -909,10 +933,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 })?);
             };
             let pem = read_key(&cwd, &key)?;
-            let what = if attestation { "attestation" } else { "signature" };
             // With a trust root, each signature must have been logged in its
             // Rekor (unless told not to).
-            let root = match (&trust.trusted_root, insecure_ignore_tlog || attestation) {
+            let root = match (&trust.trusted_root, insecure_ignore_tlog || statement.is_some()) {
                 (Some(p), false) => {
                     Some(catalyst_ops::sign::trust_root(&cwd.join(p)).map_err(|d| output::Usage::new(d.message))?)
                 }
@@ -922,10 +945,14 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(root) => catalyst_ops::sign::Tlog::Required(root),
                 None => catalyst_ops::sign::Tlog::Ignored,
             };
-            let verified = if attestation {
-                catalyst_ops::sign::verify_attestation(&reference, pem.expose(), plain_http, timeouts)
-            } else {
-                catalyst_ops::sign::verify_logged(&reference, pem.expose(), &tlog, plain_http, timeouts)
+            let verified = match statement {
+                Some(catalyst_ops::sign::Attestation::Sbom) => {
+                    catalyst_ops::sign::verify_attestation(&reference, pem.expose(), plain_http, timeouts)
+                }
+                Some(catalyst_ops::sign::Attestation::Provenance) => {
+                    catalyst_ops::sign::verify_provenance(&reference, pem.expose(), plain_http, timeouts)
+                }
+                None => catalyst_ops::sign::verify_logged(&reference, pem.expose(), &tlog, plain_http, timeouts),
             };
             verified.map(|(v, r)| {
                 if json {

@@ -892,3 +892,14 @@ pub fn write_file(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
+
+/// Runs `pyspdxtools` (validation only) over `doc`: whether it found the
+/// document valid, and what it said.
+pub fn pyspdxtools(tool: &Path, dir: &Path, doc: &serde_json::Value) -> (bool, String) {
+    // The tool picks the format by the file's ending.
+    let file = dir.join("sbom.spdx.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+    let o = Command::new(tool).arg("--infile").arg(&file).output().unwrap();
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    (o.status.success() && !out.contains("invalid"), out)
+}

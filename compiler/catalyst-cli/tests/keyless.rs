@@ -530,12 +530,13 @@ fn keyless_signing_without_a_sigstore_or_a_token_says_what_to_pass() {
     assert!(err.contains("--certificate-oidc-issuer"), "{err}");
 }
 
-#[test]
-fn release_keyless_signs_each_published_chart() {
-    let Some(reg) = TestRegistry::start() else { return };
-    let Some(ss) = TestSigstore::start() else { return };
-    let t = tempfile::tempdir().unwrap();
-    let root = t.path().join("catalog");
+const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+const SPDX: &str = "https://spdx.dev/Document";
+const SLSA: &str = "https://slsa.dev/provenance/v1";
+
+/// A catalog of one Blueprint, bp-solo 1.0.0, committed in a Git
+/// repository at `root` (the provenance names the commit); the commit.
+fn solo_catalog(root: &Path) -> String {
     let write = |p: &str, s: &str| {
         let f = root.join(p);
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
@@ -554,20 +555,37 @@ fn release_keyless_signs_each_published_chart() {
         "apiVersion: v2\nname: bp-solo\nversion: 1.0.0\nannotations:\n  catalyst.openova.io/no-upstream: \"true\"\n",
     );
     write("platform/solo/chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: solo\n");
+    git_init(root);
+    git_commit_all(root, "solo", None).to_string()
+}
+
+/// `release --all --keyless` of the catalog at `root` to `to`, with the
+/// stand-in's URLs, trust root and a token for SUBJECT; JSON output:
+/// (exit code, the document, stderr).
+fn release_keyless(
+    reg: &TestRegistry,
+    ss: &TestSigstore,
+    dir: &Path,
+    root: &Path,
+    to: &str,
+) -> (i32, serde_json::Value, String) {
     let token = ss.token(SUBJECT);
-    let (to, url, root_s) = (reg.oci("bp"), ss.url.as_str(), ss.trusted_root.to_string_lossy());
+    let (url, root_s) = (ss.url.as_str(), ss.trusted_root.to_string_lossy());
     let catalog = root.to_string_lossy();
+    let cache = dir.join("cache");
     let (code, out, err) = run(
-        &reg,
-        t.path(),
-        &[("SIGSTORE_ID_TOKEN", &token), ("CATALYST_CACHE_DIR", &t.path().join("cache").to_string_lossy())],
+        reg,
+        dir,
+        &[("SIGSTORE_ID_TOKEN", &token), ("CATALYST_CACHE_DIR", &cache.to_string_lossy())],
         &[
             "--catalog",
             &catalog,
             "release",
+            "--format",
+            "json",
             "--all",
             "--to",
-            &to,
+            to,
             "--keyless",
             "--fulcio-url",
             url,
@@ -579,12 +597,229 @@ fn release_keyless_signs_each_published_chart() {
             "--skip-smoke-render",
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("published"), "{out}");
-    assert!(err.contains("no SBOM attestation"), "the missing attestation is said: {err}");
+    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")), err)
+}
+
+/// The outcome of each released row.
+fn outcomes(doc: &serde_json::Value) -> Vec<String> {
+    doc["released"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect()
+}
+
+/// The predicate types the referrers index of `digest` in `repo` lists,
+/// sorted.
+fn listed_predicates(reg: &TestRegistry, repo: &str, digest: &str) -> Vec<String> {
+    let index = fallback_index(reg, repo, digest);
+    let mut v: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["artifactType"], BUNDLE_TYPE, "{index}");
+            e["annotations"]["dev.sigstore.bundle.predicateType"].as_str().unwrap().to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The bundle of `predicate_type` attached to `repo@digest`, fetched with
+/// curl and written to `dir`; its file.
+fn bundle_of(reg: &TestRegistry, dir: &Path, repo: &str, digest: &str, predicate_type: &str) -> std::path::PathBuf {
+    let index = fallback_index(reg, repo, digest);
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["annotations"]["dev.sigstore.bundle.predicateType"] == predicate_type)
+        .unwrap_or_else(|| panic!("no {predicate_type} bundle: {index}"));
+    let m = json(&curl(
+        reg,
+        &format!("{repo}/manifests/{}", entry["digest"].as_str().unwrap()),
+        "application/vnd.oci.image.manifest.v1+json",
+    ));
+    assert_eq!(m["subject"]["digest"], digest, "{m}");
+    assert_eq!(m["annotations"]["dev.sigstore.bundle.predicateType"], predicate_type, "{m}");
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    let file = dir.join(format!("{}.sigstore.json", predicate_type.replace(['/', ':', '.'], "_")));
+    std::fs::write(&file, curl(reg, &format!("{repo}/blobs/{layer}"), "*/*")).unwrap();
+    file
+}
+
+/// sigstore-js's verdict on `bundle` for SUBJECT of the stand-in's issuer:
+/// the in-toto statement it carries.
+fn independently_verified(ss: &TestSigstore, bundle: &Path) -> serde_json::Value {
+    let o =
+        TestSigstore::verify_independently(&ss.trusted_root, bundle, &["--identity", SUBJECT, "--issuer", &ss.issuer]);
+    assert!(o.status.success(), "sigstore-js: {}{}", text(&o.stdout), text(&o.stderr));
+    let v = json(&o.stdout);
+    assert_eq!(v["payloadType"], "application/vnd.in-toto+json", "{v}");
+    json(&base64_decode(v["payload"].as_str().unwrap()))
+}
+
+/// `release --keyless` attaches three bundles to each chart, each signed
+/// with a Fulcio certificate of the stand-in (for the public Sigstore) and
+/// logged in its Rekor: the signature, the SPDX SBOM and the SLSA
+/// provenance. catalyst's `verify` and sigstore-js accept each for the
+/// identity; the SBOM is valid SPDX, the provenance names the commit.
+#[test]
+fn release_keyless_attaches_signature_sbom_and_provenance_bundles() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
+    let Some(validator) = catalyst_testkit::PYSPDXTOOLS.require() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("catalog");
+    let commit = solo_catalog(&root);
+    let to = reg.oci("bp");
+    let (code, doc, err) = release_keyless(&reg, &ss, t.path(), &root, &to);
+    assert_eq!(code, 0, "{doc}{err}");
+    assert_eq!(outcomes(&doc), ["published"], "{doc}");
+    assert_eq!(doc["diagnostics"], serde_json::json!([]), "no warning (once: no-keyless-attestation): {doc}");
+    let digest = reg.manifest_digest("bp/bp-solo", "1.0.0");
+    assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN, SLSA, SPDX]);
+
+    // Each bundle verifies independently, and carries its statement about
+    // exactly this chart.
+    let name = format!("{}/bp/bp-solo", reg.addr);
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let sbom = independently_verified(&ss, &bundle_of(&reg, t.path(), "bp/bp-solo", &digest, SPDX));
+    assert_eq!(sbom["_type"], "https://in-toto.io/Statement/v0.1", "{sbom}");
+    assert_eq!(sbom["predicateType"], SPDX, "{sbom}");
+    assert_eq!(sbom["subject"], serde_json::json!([{"name": name, "digest": {"sha256": hex}}]), "{sbom}");
+    assert_eq!(sbom["predicate"]["spdxVersion"], "SPDX-2.3", "{sbom}");
+    let (ok, out) = pyspdxtools(&validator, t.path(), &sbom["predicate"]);
+    assert!(ok, "pyspdxtools rejects the keyless SBOM:\n{out}");
+    let prov = independently_verified(&ss, &bundle_of(&reg, t.path(), "bp/bp-solo", &digest, SLSA));
+    assert_eq!(prov["_type"], "https://in-toto.io/Statement/v1", "{prov}");
+    assert_eq!(prov["predicateType"], SLSA, "{prov}");
+    assert_eq!(prov["subject"], serde_json::json!([{"name": name, "digest": {"sha256": hex}}]), "{prov}");
+    assert_eq!(prov["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]["gitCommit"], commit);
+    let sig = independently_verified(&ss, &bundle_of(&reg, t.path(), "bp/bp-solo", &digest, COSIGN_SIGN));
+    assert_eq!(sig["predicateType"], COSIGN_SIGN, "{sig}");
+
+    // catalyst verifies the signature, the SBOM and the provenance by
+    // identity; each names its own bundle.
+    let reference = format!("{to}/bp-solo:1.0.0");
     let exact = ["--certificate-identity", SUBJECT, "--certificate-oidc-issuer", ss.issuer.as_str()];
-    let (code, out, err) = verify(&reg, t.path(), &format!("{to}/bp-solo:1.0.0"), &exact, &ss.trusted_root);
+    let mut seen = Vec::new();
+    for (flag, kind) in [(None, "bundle"), (Some("--attestation"), "attestation"), (Some("--provenance"), "provenance")]
+    {
+        let ident: Vec<&str> = exact.iter().copied().chain(flag).collect();
+        let (code, out, err) = verify(&reg, t.path(), &reference, &ident, &ss.trusted_root);
+        assert_eq!(code, 0, "{flag:?}: {out}{err}");
+        assert!(out.contains(&format!("signed by {SUBJECT}")), "{out}");
+        let root_s = ss.trusted_root.to_string_lossy();
+        let args = [&["-o", "json", "verify", &reference][..], &ident, &["--trusted-root", &root_s, "--plain-http"]];
+        let (code, out, err) = run(&reg, t.path(), &[], &args.concat());
+        assert_eq!(code, 0, "{flag:?}: {out}{err}");
+        let v = json(out.as_bytes());
+        assert_eq!(v["verified"]["kind"], kind, "{v}");
+        assert_eq!(v["verified"]["count"], 1, "one bundle of each kind: {v}");
+        seen.push(v["verified"]["bundles"][0]["bundle"].as_str().unwrap().to_string());
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 3, "three different bundles: {seen:?}");
+
+    // The record lists the referrers index for the signature and for the
+    // attestations alike.
+    let record = std::fs::read_to_string(root.join("releases/bp-solo/1.0.0.yaml")).unwrap();
+    let index = format!("{to}/bp-solo:{}", digest.replace(':', "-"));
+    assert!(record.contains(&format!("signatures:\n  - \"{index}\"\nattestations:\n  - \"{index}\"\n")), "{record}");
+
+    // Another identity: the attestations are refused, saying who signed.
+    let wrong = ["--certificate-identity", "https://ci.example/someone-else", "--certificate-oidc-issuer", &ss.issuer];
+    for (flag, what) in [("--attestation", "SBOM attestation"), ("--provenance", "provenance")] {
+        let ident: Vec<&str> = wrong.iter().copied().chain([flag]).collect();
+        let (code, out, err) = verify(&reg, t.path(), &reference, &ident, &ss.trusted_root);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains(&format!("no {what} on {reference}")), "{err}");
+        assert!(err.contains(&format!("signed by identity {SUBJECT}, not https://ci.example/someone-else")), "{err}");
+    }
+}
+
+/// A chart signed keyless before attestations were written (its referrers
+/// hold the signature bundle only) gets its SBOM and provenance on the next
+/// `release --keyless` ("signed"), without a second signature; with all
+/// three there, the release is "unchanged". The signature check is not
+/// confused by the attestation bundles beside it, nor the attestation
+/// check by the signature.
+#[test]
+fn release_keyless_attaches_missing_attestations_and_then_is_unchanged() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("catalog");
+    solo_catalog(&root);
+    let to = reg.oci("bp");
+    let (code, doc, err) = release_keyless(&reg, &ss, t.path(), &root, &to);
+    assert_eq!(code, 0, "{doc}{err}");
+    let digest = reg.manifest_digest("bp/bp-solo", "1.0.0");
+
+    // The index as a release without attestations left it: the signature.
+    let mut index = fallback_index(&reg, "bp/bp-solo", &digest);
+    let full = index.clone();
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["annotations"]["dev.sigstore.bundle.predicateType"] == COSIGN_SIGN);
+    put_index(&reg, t.path(), &digest, &index);
+    assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN]);
+    let reference = format!("{to}/bp-solo:1.0.0");
+    let exact = ["--certificate-identity", SUBJECT, "--certificate-oidc-issuer", ss.issuer.as_str(), "--attestation"];
+    let (code, out, err) = verify(&reg, t.path(), &reference, &exact, &ss.trusted_root);
+    assert_eq!(code, 1, "the signature bundle is no SBOM: {out}{err}");
+    assert!(err.contains("has no SBOM attestation"), "{err}");
+
+    let (code, doc, err) = release_keyless(&reg, &ss, t.path(), &root, &to);
+    assert_eq!(code, 0, "{doc}{err}");
+    assert_eq!(outcomes(&doc), ["signed (published before, unsigned)"], "{doc}");
+    assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN, SLSA, SPDX], "one signature still");
+    for flag in ["--attestation", "--provenance"] {
+        let ident = [&exact[..4], &[flag]].concat();
+        let (code, out, err) = verify(&reg, t.path(), &reference, &ident, &ss.trusted_root);
+        assert_eq!(code, 0, "{flag}: {out}{err}");
+    }
+    let (code, out, err) = verify(&reg, t.path(), &reference, &exact[..4], &ss.trusted_root);
     assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 1, "the signature only, not the attestations: {out}");
+
+    let (code, doc, err) = release_keyless(&reg, &ss, t.path(), &root, &to);
+    assert_eq!(code, 0, "{doc}{err}");
+    assert_eq!(outcomes(&doc), ["unchanged"], "{doc}");
+    assert_eq!(listed_predicates(&reg, "bp/bp-solo", &digest), [COSIGN_SIGN, SLSA, SPDX]);
+
+    // An index without the annotations (cosign's own tag fallback drops
+    // them): each bundle is judged by its statement, and the signature
+    // and each attestation still verify, the signature alone as one.
+    let mut bare = full.clone();
+    for e in bare["manifests"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("annotations");
+    }
+    put_index(&reg, t.path(), &digest, &bare);
+    let (code, out, err) = verify(&reg, t.path(), &reference, &exact[..4], &ss.trusted_root);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 1, "the attestation bundles are no signatures: {out}");
+    for flag in ["--attestation", "--provenance"] {
+        let ident = [&exact[..4], &[flag]].concat();
+        let (code, out, err) = verify(&reg, t.path(), &reference, &ident, &ss.trusted_root);
+        assert_eq!(code, 0, "{flag}: {out}{err}");
+        assert_eq!(out.lines().count(), 1, "{flag}: one bundle of its kind: {out}");
+    }
+}
+
+/// Replaces the referrers tag-schema index of `digest` in bp/bp-solo with
+/// `index` (a PUT with curl).
+fn put_index(reg: &TestRegistry, dir: &Path, digest: &str, index: &serde_json::Value) {
+    let body = dir.join("index.json");
+    std::fs::write(&body, serde_json::to_vec(index).unwrap()).unwrap();
+    let put = Command::new("curl")
+        .args(["-sSf", "--max-time", "20", "-X", "PUT", "-u", &format!("{}:{}", reg.user, reg.password)])
+        .args(["-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("http://{}/v2/bp/bp-solo/manifests/{}", reg.addr, digest.replace(':', "-")))
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", text(&put.stderr));
 }
 
 /// The release workflow signs keyless with the job's OIDC token: it may ask

@@ -267,6 +267,16 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
     assert_eq!(vendored["digest"]["sha256"], sha.as_str(), "{st}");
     assert_eq!(vendored["annotations"]["version"], "2.3.4");
     assert_eq!(st["_type"], "https://in-toto.io/Statement/v1", "SLSA v1 is wrapped in Statement v1");
+    // `verify --provenance` checks it with the public key, and refuses
+    // another key.
+    let reference = format!("{charts}/bp-a:1.0.0");
+    let o =
+        catalyst_env(&root, &env, &["verify", &reference, "--key", "../cosign.pub", "--provenance", "--plain-http"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("1 valid provenance"), "{}", text(&o.stdout));
+    assert!(catalyst_env(&root, &env, &["generate-key-pair", "--output-key-prefix", "../other"]).status.success());
+    let o = catalyst_env(&root, &env, &["verify", &reference, "--key", "../other.pub", "--provenance", "--plain-http"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("no provenance on"), "{}", text(&o.stderr));
     // The SBOM is still there beside it.
     reg.attestation("charts/bp-a", &digest, "https://spdx.dev/Document", &t.path().join("cosign.pub"));
 

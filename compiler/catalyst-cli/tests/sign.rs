@@ -282,17 +282,6 @@ fn sbom_attestations_describe_the_chart_and_verify() {
     );
 }
 
-/// Runs `pyspdxtools` (validation only) over `doc`: whether it found the
-/// document valid, and what it said.
-fn pyspdxtools(tool: &Path, dir: &Path, doc: &serde_json::Value) -> (bool, String) {
-    // The tool picks the format by the file's ending.
-    let file = dir.join("sbom.spdx.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
-    let o = Command::new(tool).arg("--infile").arg(&file).output().unwrap();
-    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
-    (o.status.success() && !out.contains("invalid"), out)
-}
-
 /// A registry that is not up yet (connection refused, a real transient
 /// fault): push retries with backoff and succeeds once it is.
 #[test]

@@ -90,6 +90,22 @@ fn found_source(built: &Path, report: &mut Report) -> Source {
     })
 }
 
+/// Who built: catalyst, in the CI the environment names.
+fn builder() -> (slsa::Builder, Option<slsa::Metadata>) {
+    slsa::builder(&|k| std::env::var(k).ok(), env!("CARGO_PKG_VERSION"))
+}
+
+/// The SLSA provenance predicate of a chart (its files as read back from
+/// the registry) built from `source`: what a keyless release signs, the
+/// same predicate as [`attest_provenance`]'s.
+pub(crate) fn chart_predicate(
+    files: &BTreeMap<String, Vec<u8>>,
+    source: &Source,
+) -> Result<serde_json::Value, Diagnostic> {
+    serde_json::to_value(slsa::release(files, source, builder()))
+        .map_err(|e| Diagnostic::error("internal", e.to_string()))
+}
+
 /// Signs the SLSA provenance of the artifact `reference` names (best given
 /// by digest) with the key, and attaches it.
 pub fn attest_provenance(
@@ -101,7 +117,7 @@ pub fn attest_provenance(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Provenanced>, Report), OpsError> {
-    let who = slsa::builder(&|k| std::env::var(k).ok(), env!("CARGO_PKG_VERSION"));
+    let who = builder();
     with_key(
         reference,
         || private_key(key_pem, password),

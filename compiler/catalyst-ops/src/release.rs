@@ -35,8 +35,9 @@ pub struct ReleaseOptions {
     /// `keyless`.
     pub key_pem: String,
     pub password: Vec<u8>,
-    /// Sign keyless instead (a Sigstore bundle per chart). The SBOM
-    /// attestation needs the key: keyless releases carry none yet.
+    /// Sign keyless instead: a Sigstore bundle per chart for the
+    /// signature, one for the SBOM and one for the provenance, each a
+    /// referrer of the chart.
     pub keyless: Option<crate::sign::KeylessOptions>,
     /// Key releases: the Rekor each signature is recorded in (none
     /// configured: not recorded).
@@ -219,13 +220,7 @@ pub fn release(
     // Sigstore, a bad key, fail the run up front (a dry run too).
     let keyless = match &opts.keyless {
         Some(k) => match crate::sign::KeylessSigner::new(k, opts.timeouts) {
-            Ok(s) => {
-                report.diagnostics.push(Diagnostic::warning(
-                    "no-keyless-attestation",
-                    "keyless releases carry no SBOM attestation yet (attest needs --key): signatures only",
-                ));
-                Some(s)
-            }
+            Ok(s) => Some(s),
             Err(d) => {
                 report.diagnostics.push(d);
                 None
@@ -323,12 +318,16 @@ pub fn release(
         }
         let mut r = r;
         // The record: where the chart's signature and attestations are.
-        // Key-based: cosign's .sig and .att tags; keyless: the bundle's
-        // referrers (the tag-schema index, or the referrers API's).
+        // Key-based: cosign's .sig and .att tags; keyless: the bundles'
+        // referrers (the tag-schema index, or the referrers API's), which
+        // list the signature and the attestations alike.
         let tags = |digest: &str| {
             let repo = repo_of(&pushed.reference);
             match &keyless {
-                Some(_) => (vec![format!("oci://{repo}:{}", catalyst_oci::referrers_tag(digest))], Vec::new()),
+                Some(_) => {
+                    let index = format!("oci://{repo}:{}", catalyst_oci::referrers_tag(digest));
+                    (vec![index.clone()], vec![index])
+                }
                 None => (
                     vec![format!("oci://{repo}:{}", catalyst_sign::signature_tag(digest))],
                     vec![format!("oci://{repo}:{}", catalyst_sign::dsse::attestation_tag(digest))],
@@ -365,13 +364,20 @@ pub fn release(
                 }
             }
         };
+        // What a keyless chart has attached already: nothing, when just
+        // pushed.
+        let mut have = KeylessAttached::default();
         if pushed.outcome == PushOutcome::Unchanged {
             // Published before: signed and attested with this key? A chart
             // pushed and never signed (a run cut off, a push by hand) is
             // signed now, not left so.
             let pinned = format!("{}@{}", pushed.reference, pushed.digest);
             let released = match (&keyless, &key_signer) {
-                (Some(signer), _) => keyless_signers(&pinned, signer, opts),
+                (Some(signer), _) => keyless_attached(&pinned, signer, opts).map(|a| {
+                    let done = a.all().then(|| a.signers.clone()).unwrap_or_default();
+                    have = a;
+                    done
+                }),
                 (None, key) => {
                     signed_and_attested(&pinned, opts).map(|yes| key.iter().filter(|_| yes).cloned().collect())
                 }
@@ -390,25 +396,33 @@ pub fn release(
         // Everything by the digest pushed (and recorded): the tag may move
         // meanwhile (another run releasing the same version at once).
         let by_digest = format!("oci://{}@{}", repo_of(&pushed.reference), pushed.digest);
-        let signed = match &keyless {
-            Some(signer) => crate::sign::sign_with(signer, &by_digest, opts.plain_http, opts.timeouts),
-            None => crate::sign::sign_logged(
-                &by_digest,
-                &opts.key_pem,
-                &opts.password,
-                opts.rekor.as_deref(),
-                opts.plain_http,
-                opts.timeouts,
-            ),
-        };
+        if let Some(signer) = &keyless {
+            r.diagnostics.extend(source_report.diagnostics);
+            return match release_keyless(signer, &by_digest, have, &source, opts) {
+                Ok((rk, signers)) => {
+                    r.diagnostics.extend(rk.diagnostics);
+                    finish(row, r, if newly { Outcome::Published } else { Outcome::Signed }, signers)
+                }
+                Err((what, rk)) => {
+                    r.diagnostics.extend(rk.diagnostics);
+                    fail(row, r, &what)
+                }
+            };
+        }
+        let signed = crate::sign::sign_logged(
+            &by_digest,
+            &opts.key_pem,
+            &opts.password,
+            opts.rekor.as_deref(),
+            opts.plain_http,
+            opts.timeouts,
+        );
         let (signed, r) = match signed {
             Ok(x) => x,
             Err(e) => return fail(row, Report::default(), &format!("sign: {e}")),
         };
-        let Some(signed) = signed else { return fail(row, r, "sign") };
-        if let Some(k) = signed.keyless {
-            let signer = Signer::Keyless { issuer: k.issuer, subject: k.identity };
-            return finish(row, r, if newly { Outcome::Published } else { Outcome::Signed }, vec![signer]);
+        if signed.is_none() {
+            return fail(row, r, "sign");
         }
         let (attested, r) =
             match crate::sign::attest(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
@@ -494,30 +508,96 @@ fn repo_of(reference: &str) -> String {
     catalyst_oci::parse_reference(reference).map(|r| r.repo.to_string()).unwrap_or_default()
 }
 
-/// Who signed the chart at `reference` (pinned by digest) keyless: the
-/// identity of each Sigstore bundle attached (through the referrers API
-/// or its tag fallback) that verifies with the signer's trust root (any
-/// identity: which one may sign is `verify`'s and render's question),
-/// sorted; none, not signed.
-fn keyless_signers(
+/// Which Sigstore bundles a chart has attached.
+#[derive(Debug, Clone, Default)]
+struct KeylessAttached {
+    /// Who signed: the identity of each signature bundle that verifies with
+    /// the signer's trust root (any identity: which one may sign is
+    /// `verify`'s and render's question), sorted; none, not signed.
+    signers: Vec<Signer>,
+    sbom: bool,
+    provenance: bool,
+}
+
+impl KeylessAttached {
+    fn all(&self) -> bool {
+        !self.signers.is_empty() && self.sbom && self.provenance
+    }
+}
+
+/// Which Sigstore bundles the chart at `reference` (pinned by digest) has
+/// attached (through the referrers API or its tag fallback): attestations
+/// told apart by the predicate type each referrer is annotated with, and
+/// the signers of the signature bundles (a bundle that is not a cosign
+/// signature statement names none). Which identity may sign is `verify`'s
+/// and render's question: here a bundle of any signer counts, as the
+/// key-based check counts a signature of the release key.
+fn keyless_attached(
     reference: &str,
     signer: &crate::sign::KeylessSigner,
     opts: &ReleaseOptions,
-) -> Result<Vec<Signer>, Diagnostic> {
+) -> Result<KeylessAttached, Diagnostic> {
+    use crate::sign::Attestation;
     let r = catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error("bad-reference", e.to_string()))?;
     let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
+    let digest = r.digest.clone().unwrap_or_default();
+    let found = reg
+        .referrers(&r.repo, &digest, Some(catalyst_sign::bundle::MEDIA_TYPE))
+        .map_err(|e| crate::sign::oci_diagnostic(&e))?;
+    let has = |p: &str| found.iter().any(|d| crate::sign::bundle_predicate(d) == Some(p));
     let m = crate::sign::manifest(&reg, &r, reference)?;
-    let mut signers: Vec<Signer> = crate::sign::attached_bundles(&reg, &r.repo, &m)?
-        .into_iter()
-        .filter_map(|(_, bytes)| {
-            let b = bytes.ok()?;
-            catalyst_sigstore::bundle_signer(signer.root(), &b, &r.repo.to_string(), &m.bytes).ok()
-        })
-        .map(|(subject, issuer)| Signer::Keyless { issuer, subject })
-        .collect();
+    let mut signers: Vec<Signer> =
+        crate::sign::attached_bundles(&reg, &r.repo, &m, catalyst_sigstore::COSIGN_SIGN_PREDICATE)?
+            .into_iter()
+            .filter_map(|(_, bytes)| {
+                catalyst_sigstore::bundle_signer(signer.root(), &bytes.ok()?, &r.repo.to_string(), &m.bytes).ok()
+            })
+            .map(|(subject, issuer)| Signer::Keyless { issuer, subject })
+            .collect();
     signers.sort();
     signers.dedup();
-    Ok(signers)
+    Ok(KeylessAttached {
+        signers,
+        sbom: has(Attestation::Sbom.predicate_type()),
+        provenance: has(Attestation::Provenance.predicate_type()),
+    })
+}
+
+/// Signs the chart at `by_digest` keylessly and attaches its SBOM and
+/// provenance bundles: whatever `have` lacks (all, for a chart just
+/// pushed). The reports and who signed the chart (this run's identity, or
+/// the signers found); on failure, which step failed.
+fn release_keyless(
+    signer: &crate::sign::KeylessSigner,
+    by_digest: &str,
+    have: KeylessAttached,
+    source: &catalyst_package::provenance::Source,
+    opts: &ReleaseOptions,
+) -> Result<(Report, Vec<Signer>), (String, Report)> {
+    use crate::sign::Attestation;
+    let mut report = Report::default();
+    let mut signers = have.signers;
+    if signers.is_empty() {
+        let (signed, r) = crate::sign::sign_with(signer, by_digest, opts.plain_http, opts.timeouts)
+            .map_err(|e| (format!("sign: {e}"), Report::default()))?;
+        let Some(k) = signed.and_then(|s| s.keyless) else { return Err(("sign".into(), r)) };
+        signers.push(Signer::Keyless { issuer: k.issuer, subject: k.identity });
+        report.diagnostics.extend(r.diagnostics);
+    }
+    let which: Vec<Attestation> = [(have.sbom, Attestation::Sbom), (have.provenance, Attestation::Provenance)]
+        .into_iter()
+        .filter_map(|(there, kind)| (!there).then_some(kind))
+        .collect();
+    if which.is_empty() {
+        return Ok((report, signers));
+    }
+    let (attested, r) = crate::sign::attest_with(signer, by_digest, &which, source, opts.plain_http, opts.timeouts)
+        .map_err(|e| (format!("attest: {e}"), Report::default()))?;
+    if attested.is_none() {
+        return Err(("attest".into(), r));
+    }
+    report.diagnostics.extend(r.diagnostics);
+    Ok((report, signers))
 }
 
 /// Whether the chart at `reference` (pinned by digest) carries a signature,

@@ -474,16 +474,7 @@ pub fn attest(
         |r, key, reg| {
             let repo = &r.repo;
             let (files, tgz, digest) = chart_files(reg, r, reference)?;
-            let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
-            let sbom = catalyst_package::sbom::spdx(
-                &files,
-                &catalyst_package::sha256_hex(&tgz),
-                &crate::push::created_timestamp(),
-                &tool,
-            );
-            let images = sbom["packages"]
-                .as_array()
-                .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
+            let (sbom, images) = sbom_of(&files, &tgz);
             let att_tag = attach(reg, repo, &digest, &key, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
             Ok(Attested {
                 reference: reference.to_string(),
@@ -497,6 +488,22 @@ pub fn attest(
 }
 
 const SPDX: &str = catalyst_package::sbom::SPDX_PREDICATE_TYPE;
+
+/// The SPDX SBOM of a chart (its files and its archive), and how many
+/// container images it names.
+fn sbom_of(files: &std::collections::BTreeMap<String, Vec<u8>>, tgz: &[u8]) -> (serde_json::Value, usize) {
+    let tool = format!("catalyst-{}", env!("CARGO_PKG_VERSION"));
+    let sbom = catalyst_package::sbom::spdx(
+        files,
+        &catalyst_package::sha256_hex(tgz),
+        &crate::push::created_timestamp(),
+        &tool,
+    );
+    let images = sbom["packages"]
+        .as_array()
+        .map_or(0, |p| p.iter().filter(|x| x["primaryPackagePurpose"] == "CONTAINER").count());
+    (sbom, images)
+}
 
 /// A chart's files (as `read_archive` reads them), its archive, and its
 /// manifest's digest.
@@ -547,6 +554,56 @@ pub(crate) fn attach(
     Ok(att_tag)
 }
 
+/// An attestation of a chart, as `verify` asks for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attestation {
+    /// The SPDX SBOM (an in-toto Statement v0.1, cosign's `attest` form).
+    Sbom,
+    /// The SLSA provenance v1 (an in-toto Statement v1).
+    Provenance,
+}
+
+impl Attestation {
+    fn statement(self) -> Statement {
+        match self {
+            Attestation::Sbom => {
+                Statement { statement_type: cs::dsse::STATEMENT_TYPE, predicate_type: SPDX, what: "SBOM attestation" }
+            }
+            Attestation::Provenance => Statement {
+                statement_type: cs::dsse::STATEMENT_V1_TYPE,
+                predicate_type: catalyst_package::provenance::SLSA_PREDICATE_TYPE,
+                what: "provenance",
+            },
+        }
+    }
+
+    /// The predicate type of its statement.
+    pub fn predicate_type(self) -> &'static str {
+        self.statement().predicate_type
+    }
+
+    /// Whether a statement of this kind fits the manifest it is about: the
+    /// SBOM must describe exactly the chart archive the manifest holds.
+    fn fits(self, st: &serde_json::Value, manifest: &[u8]) -> bool {
+        match self {
+            Attestation::Sbom => {
+                let chart_layer: Option<String> =
+                    serde_json::from_slice::<serde_json::Value>(manifest).ok().and_then(|v| {
+                        v["layers"]
+                            .as_array()?
+                            .iter()
+                            .find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
+                            .as_str()
+                            .map(str::to_string)
+                    });
+                st["predicate"]["packages"][0]["checksums"][0]["checksumValue"].as_str().map(|c| format!("sha256:{c}"))
+                    == chart_layer
+            }
+            Attestation::Provenance => true,
+        }
+    }
+}
+
 /// Verifies the SBOM attestation: signed by `public_pem`, about exactly the
 /// manifest the tag points at now, and describing exactly its chart
 /// archive.
@@ -556,17 +613,7 @@ pub fn verify_attestation(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let describes_chart = |st: &serde_json::Value, manifest: &[u8]| {
-        let chart_layer: Option<String> = serde_json::from_slice::<serde_json::Value>(manifest).ok().and_then(|v| {
-            v["layers"].as_array()?.iter().find(|l| l["mediaType"] == catalyst_oci::HELM_CHART_MEDIA_TYPE)?["digest"]
-                .as_str()
-                .map(str::to_string)
-        });
-        st["predicate"]["packages"][0]["checksums"][0]["checksumValue"].as_str().map(|c| format!("sha256:{c}"))
-            == chart_layer
-    };
-    let kind = Statement { statement_type: cs::dsse::STATEMENT_TYPE, predicate_type: SPDX, what: "SBOM attestation" };
-    verify_statement(reference, public_pem, plain_http, timeouts, kind, &describes_chart)
+    verify_statement(reference, public_pem, plain_http, timeouts, Attestation::Sbom)
 }
 
 /// Whether `reference` (best by digest) carries a SLSA provenance signed by
@@ -579,12 +626,7 @@ pub fn verify_provenance(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    let kind = Statement {
-        statement_type: cs::dsse::STATEMENT_V1_TYPE,
-        predicate_type: catalyst_package::provenance::SLSA_PREDICATE_TYPE,
-        what: "provenance",
-    };
-    verify_statement(reference, public_pem, plain_http, timeouts, kind, &|_, _| true)
+    verify_statement(reference, public_pem, plain_http, timeouts, Attestation::Provenance)
 }
 
 /// The kind of attestation looked for.
@@ -595,19 +637,31 @@ struct Statement {
     what: &'static str,
 }
 
+/// Whether the in-toto statement `st` is an attestation of `kind` about
+/// exactly `repo` at `digest` (the manifest `manifest`), and fits it. The
+/// one test of a statement, whether a key or a Sigstore bundle signed it.
+fn describes(kind: Attestation, repo: &str, digest: &str, manifest: &[u8], st: &serde_json::Value) -> bool {
+    let Statement { statement_type, predicate_type, .. } = kind.statement();
+    st["_type"] == statement_type
+        && st["predicateType"] == predicate_type
+        && st["subject"].as_array().is_some_and(|s| {
+            s.iter().any(|x| x["name"] == repo && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:"))
+        })
+        && kind.fits(st, manifest)
+}
+
 /// The attestations of `kind` under cosign's `.att` tag of the manifest
-/// `reference` names: at least one must open with `public_pem`, be a
-/// statement of that type about exactly this repository and digest, and
-/// `fits` its manifest's bytes. `no-attestation` when none of the kind is
-/// there, `bad-attestation` when none of those verifies.
+/// `reference` names: at least one must open with `public_pem` and
+/// [`describes`] it. `no-attestation` when none of the kind is there,
+/// `bad-attestation` when none of those verifies.
 fn verify_statement(
     reference: &str,
     public_pem: &str,
     plain_http: bool,
     timeouts: Timeouts,
-    kind: Statement,
-    fits: &dyn Fn(&serde_json::Value, &[u8]) -> bool,
+    kind: Attestation,
 ) -> Result<(Option<Verified>, Report), OpsError> {
+    let what = kind.statement().what;
     with_key(
         reference,
         || public_key(public_pem),
@@ -623,25 +677,12 @@ fn verify_statement(
                 .map(|m| cs::dsse::attestation_layers(&m.bytes))
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(_, _, p)| p == kind.predicate_type)
+                .filter(|(_, _, p)| p == kind.predicate_type())
                 .collect();
             if layers.is_empty() {
-                return Err(Diagnostic::error(
-                    "no-attestation",
-                    format!("{reference} ({digest}) has no {}", kind.what),
-                ));
+                return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no {what}")));
             }
-            let about_this = |st: &serde_json::Value| {
-                st["_type"] == kind.statement_type
-                    && st["predicateType"] == kind.predicate_type
-                    && st["subject"].as_array().is_some_and(|s| {
-                        s.iter().any(|x| {
-                            x["name"] == repo.to_string().as_str()
-                                && x["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:")
-                        })
-                    })
-                    && fits(st, &m.bytes)
-            };
+            let name = repo.to_string();
             let valid = layers
                 .iter()
                 .filter(|(layer_digest, _, _)| {
@@ -649,15 +690,14 @@ fn verify_statement(
                         .ok()
                         .and_then(|env| cs::dsse::open(&env, &key))
                         .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
-                        .is_some_and(|st| about_this(&st))
+                        .is_some_and(|st| describes(kind, &name, &digest, &m.bytes, &st))
                 })
                 .count();
             if valid == 0 {
                 return Err(Diagnostic::error(
                     "bad-attestation",
                     format!(
-                        "no {} on {reference} ({digest}) verifies with this public key and describes this content",
-                        kind.what
+                        "no {what} on {reference} ({digest}) verifies with this public key and describes this content"
                     ),
                 ));
             }
@@ -725,7 +765,23 @@ impl KeylessSigner {
         m: &catalyst_oci::RawManifest,
     ) -> Result<KeylessSigned, Diagnostic> {
         let statement = sigstore::cosign_statement(&repo.to_string(), &m.digest);
-        let sig = sigstore::sign_statement(&self.services, &self.token, &statement, self.root.as_ref(), self.timeouts)
+        self.attach_statement(reg, repo, m, &statement, sigstore::COSIGN_SIGN_PREDICATE)
+    }
+
+    /// Signs the in-toto `statement` (of `predicate_type`, about `m`)
+    /// keylessly, a fresh Fulcio certificate and Rekor `dsse` entry each
+    /// time, and attaches the bundle as a referrer of `m` annotated with
+    /// the predicate type (cosign 3's way: a verifier tells the signature
+    /// from the attestations by it).
+    fn attach_statement(
+        &self,
+        reg: &Registry,
+        repo: &RepoRef,
+        m: &catalyst_oci::RawManifest,
+        statement: &[u8],
+        predicate_type: &str,
+    ) -> Result<KeylessSigned, Diagnostic> {
+        let sig = sigstore::sign_statement(&self.services, &self.token, statement, self.root.as_ref(), self.timeouts)
             .map_err(sigstore_diag)?;
         let media_type = serde_json::from_slice::<serde_json::Value>(&m.bytes)
             .ok()
@@ -737,7 +793,7 @@ impl KeylessSigner {
             &bundle_digest,
             sig.bundle.len(),
             &cs::bundle::Subject { media_type: &media_type, digest: &m.digest, size: m.bytes.len() },
-            sigstore::COSIGN_SIGN_PREDICATE,
+            predicate_type,
             &now_timestamp(),
         );
         let attached = reg.attach(repo, &manifest).map_err(oci_diag)?;
@@ -813,6 +869,40 @@ pub(crate) fn sign_with(
     }))
 }
 
+/// Signs keylessly the attestations `which` of the chart `reference`
+/// (best by digest), each its own Sigstore bundle attached as a referrer
+/// of the chart's manifest: the SBOM as [`attest`] writes it, the SLSA
+/// provenance of a chart built from `source` as `attest_provenance` does.
+pub(crate) fn attest_with(
+    signer: &KeylessSigner,
+    reference: &str,
+    which: &[Attestation],
+    source: &catalyst_package::provenance::Source,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<Vec<KeylessSigned>>, Report), OpsError> {
+    let r = parse(reference)?;
+    Ok(run(|| {
+        let reg = registry(&r.repo, plain_http, timeouts);
+        let m = manifest(&reg, &r, reference)?;
+        // The chart by the digest just seen: the statements are about it.
+        let (files, tgz, _) = chart_files(&reg, &Reference { digest: Some(m.digest.clone()), ..r.clone() }, reference)?;
+        let name = r.repo.to_string();
+        which
+            .iter()
+            .map(|&kind| {
+                let predicate = match kind {
+                    Attestation::Sbom => sbom_of(&files, &tgz).0,
+                    Attestation::Provenance => crate::provenance::chart_predicate(&files, source)?,
+                };
+                let Statement { statement_type, predicate_type, .. } = kind.statement();
+                let statement = cs::dsse::statement_of(statement_type, &name, &m.digest, predicate_type, predicate);
+                signer.attach_statement(&reg, &r.repo, &m, &statement, predicate_type)
+            })
+            .collect()
+    }))
+}
+
 /// Who must have signed, as the command line says it (cosign's flags).
 #[derive(Debug, Clone, Default)]
 pub struct IdentityOptions {
@@ -865,18 +955,22 @@ const MAX_BUNDLES: usize = 64;
 /// A bundle's bytes, or why they could not be read.
 pub(crate) type Fetched = Result<Vec<u8>, String>;
 
-/// The Sigstore bundles attached to the manifest `m` of `repo` (through
-/// the referrers API or its tag-schema fallback; at most [`MAX_BUNDLES`]):
-/// each one's artifact digest and its bundle's bytes, or why they could
-/// not be read (listed but missing, about another manifest, no layer).
+/// The Sigstore bundles of `predicate_type` attached to the manifest `m`
+/// of `repo` (through the referrers API or its tag-schema fallback; a
+/// referrer not annotated with its predicate type is judged by its
+/// statement, later; at most [`MAX_BUNDLES`]): each one's artifact digest
+/// and its bundle's bytes, or why they could not be read (listed but
+/// missing, about another manifest, no layer).
 pub(crate) fn attached_bundles(
     reg: &Registry,
     repo: &RepoRef,
     m: &catalyst_oci::RawManifest,
+    predicate_type: &str,
 ) -> Result<Vec<(String, Fetched)>, Diagnostic> {
     let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
     Ok(found
         .iter()
+        .filter(|d| bundle_predicate(d).is_none_or(|p| p == predicate_type))
         .take(MAX_BUNDLES)
         .map(|d| {
             let bytes = (|| {
@@ -898,16 +992,105 @@ pub(crate) fn attached_bundles(
         .collect())
 }
 
+/// The annotation of a bundle's artifact manifest naming its statement's
+/// predicate type (cosign 3's; copied into the referrers index).
+const PREDICATE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+
+/// The predicate type a referrer's annotation says its bundle holds;
+/// `None` when it says none (a bundle of another writer).
+pub(crate) fn bundle_predicate(d: &catalyst_oci::Descriptor) -> Option<&str> {
+    d.annotations.get(PREDICATE_ANNOTATION).map(String::as_str)
+}
+
 /// Verifies that the manifest `reference` names carries a Sigstore bundle
 /// (found through the referrers API or its tag-schema fallback) that
 /// verifies with the trust root (certificate chain to its Fulcio, SCT,
 /// Rekor inclusion), was signed by the identity and issuer asked for, and
-/// is about exactly this manifest digest in this repository.
+/// is about exactly this manifest digest in this repository. Attestation
+/// bundles among the referrers (annotated with another predicate type)
+/// are not signatures and are passed over.
 pub fn verify_keyless(
     reference: &str,
     opts: &IdentityOptions,
     plain_http: bool,
     timeouts: Timeouts,
+) -> Result<(Option<VerifiedKeyless>, Report), OpsError> {
+    let found = Found {
+        predicate_type: sigstore::COSIGN_SIGN_PREDICATE,
+        what: "Sigstore bundle",
+        none: "no-signature",
+        bad: "bad-signature",
+        how: "sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key",
+    };
+    verify_bundles(reference, opts, plain_http, timeouts, &found, &|root, bytes, name, m, policy| {
+        sigstore::verify_bundle(root, bytes, name, &m.bytes, policy)
+    })
+}
+
+/// Verifies that the chart `reference` names carries a keyless attestation
+/// of `kind`: a Sigstore bundle among its referrers that verifies as
+/// [`verify_keyless`]'s signature does (trust root, identity, issuer,
+/// subject), and whose statement is that attestation of exactly this
+/// manifest (the same test as a key-signed one's). `no-attestation` when
+/// none of the kind is attached, `bad-attestation` when none verifies.
+pub fn verify_keyless_attestation(
+    reference: &str,
+    opts: &IdentityOptions,
+    kind: Attestation,
+    plain_http: bool,
+    timeouts: Timeouts,
+) -> Result<(Option<VerifiedKeyless>, Report), OpsError> {
+    let found = Found {
+        predicate_type: kind.predicate_type(),
+        what: kind.statement().what,
+        none: "no-attestation",
+        bad: "bad-attestation",
+        how: "release it with `catalyst release --keyless`, which attaches the SBOM and the provenance",
+    };
+    verify_bundles(reference, opts, plain_http, timeouts, &found, &|root, bytes, name, m, policy| {
+        let (v, st) = sigstore::verify_statement_bundle(root, bytes, name, &m.bytes, policy)?;
+        if !describes(kind, name, &m.digest, &m.bytes, &st) {
+            return Err(format!(
+                "its statement ({} of type {}) is not a {} of this content",
+                st["_type"], st["predicateType"], found.what
+            ));
+        }
+        Ok(v)
+    })
+}
+
+/// Which bundles [`verify_bundles`] looks at, and what it says.
+struct Found {
+    /// Bundles annotated with another predicate type are passed over.
+    predicate_type: &'static str,
+    /// For messages.
+    what: &'static str,
+    /// The codes of "none attached" and "none verifies".
+    none: &'static str,
+    bad: &'static str,
+    /// What to do when none is attached.
+    how: &'static str,
+}
+
+type CheckBundle<'a> = dyn Fn(
+        &sigstore::TrustRoot,
+        &[u8],
+        &str,
+        &catalyst_oci::RawManifest,
+        &sigstore::IdentityPolicy,
+    ) -> Result<sigstore::BundleVerified, String>
+    + 'a;
+
+/// The bundles of `found`'s kind among the referrers of the manifest
+/// `reference` names (at most [`MAX_BUNDLES`]), each fetched and judged by
+/// `check`; at least one must pass.
+fn verify_bundles(
+    reference: &str,
+    opts: &IdentityOptions,
+    plain_http: bool,
+    timeouts: Timeouts,
+    found: &Found,
+    check: &CheckBundle<'_>,
 ) -> Result<(Option<VerifiedKeyless>, Report), OpsError> {
     let r = parse(reference)?;
     let policy = opts.policy()?;
@@ -928,21 +1111,24 @@ pub fn verify_keyless(
             ..Default::default()
         });
         let m = manifest(&reg, &r, reference)?;
-        let found = attached_bundles(&reg, repo, &m)?;
-        if found.is_empty() {
+        let listed = attached_bundles(&reg, repo, &m, found.predicate_type)?;
+        if listed.is_empty() {
             return Err(Diagnostic::error(
-                "no-signature",
+                found.none,
                 format!(
-                    "{reference} ({}) has no Sigstore bundle (looked for referrers, and the index at tag {})",
+                    "{reference} ({}) has no {} (looked for referrers of predicate type {}, and the index at tag {})",
                     m.digest,
+                    found.what,
+                    found.predicate_type,
                     catalyst_oci::referrers_tag(&m.digest)
                 ),
             )
-            .help("sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key"));
+            .help(found.how));
         }
+        let name = repo.to_string();
         let (mut good, mut reasons) = (Vec::new(), Vec::new());
-        for (digest, bytes) in found {
-            let checked = bytes.and_then(|b| sigstore::verify_bundle(&root, &b, &repo.to_string(), &m.bytes, &policy));
+        for (digest, bytes) in listed {
+            let checked = bytes.and_then(|b| check(&root, &b, &name, &m, &policy));
             match checked {
                 Ok(v) => good.push(BundleVerified {
                     bundle: format!("oci://{repo}@{digest}"),
@@ -955,9 +1141,10 @@ pub fn verify_keyless(
         }
         if good.is_empty() {
             return Err(Diagnostic::error(
-                "bad-signature",
+                found.bad,
                 format!(
-                    "no Sigstore bundle on {reference} ({}) verifies for identity {} of issuer {}: {}",
+                    "no {} on {reference} ({}) verifies for identity {} of issuer {}: {}",
+                    found.what,
                     m.digest,
                     policy.identity,
                     policy.issuer,
@@ -968,4 +1155,61 @@ pub fn verify_keyless(
         }
         Ok(VerifiedKeyless { reference: reference.to_string(), digest: m.digest, bundles: good })
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:00000000000000000000000000000000000000000000000000000000000000aa";
+    const CHART: &str = "sha256:00000000000000000000000000000000000000000000000000000000000000bb";
+
+    fn statement(kind: Attestation, name: &str, digest: &str, predicate: serde_json::Value) -> serde_json::Value {
+        let Statement { statement_type, predicate_type, .. } = kind.statement();
+        serde_json::from_slice(&cs::dsse::statement_of(statement_type, name, digest, predicate_type, predicate))
+            .unwrap()
+    }
+
+    /// A statement counts as an attestation of a kind only with that kind's
+    /// statement and predicate type, about exactly this repository and
+    /// digest; an SBOM also must name the chart archive the manifest holds.
+    /// Key-signed and keyless attestations are judged by this one test.
+    #[test]
+    fn a_statement_describes_only_its_own_kind_of_this_manifest() {
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "layers": [{"mediaType": catalyst_oci::HELM_CHART_MEDIA_TYPE, "digest": CHART}]
+        }))
+        .unwrap();
+        let sbom = serde_json::json!({"packages": [{"checksums": [{"checksumValue": &CHART[7..]}]}]});
+        let ok = statement(Attestation::Sbom, "r.example/bp", DIGEST, sbom.clone());
+        assert!(describes(Attestation::Sbom, "r.example/bp", DIGEST, &manifest, &ok));
+        // Not a provenance, not of another repository or digest.
+        assert!(!describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &ok));
+        assert!(!describes(Attestation::Sbom, "r.example/other", DIGEST, &manifest, &ok));
+        assert!(!describes(Attestation::Sbom, "r.example/bp", CHART, &manifest, &ok));
+        // An SBOM of another archive.
+        let other = serde_json::json!({"packages": [{"checksums": [{"checksumValue": &DIGEST[7..]}]}]});
+        let wrong = statement(Attestation::Sbom, "r.example/bp", DIGEST, other);
+        assert!(!describes(Attestation::Sbom, "r.example/bp", DIGEST, &manifest, &wrong));
+        // A provenance is a Statement v1; the SBOM's v0.1 type is not one.
+        let prov = statement(Attestation::Provenance, "r.example/bp", DIGEST, serde_json::json!({}));
+        assert!(describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &prov));
+        let mut v01 = prov.clone();
+        v01["_type"] = ok["_type"].clone();
+        assert!(!describes(Attestation::Provenance, "r.example/bp", DIGEST, &manifest, &v01));
+    }
+
+    #[test]
+    fn a_referrer_says_its_predicate_type_by_cosigns_annotation() {
+        let mut d = catalyst_oci::Descriptor {
+            media_type: catalyst_oci::OCI_MANIFEST_MEDIA_TYPE.into(),
+            digest: DIGEST.into(),
+            size: 1,
+            artifact_type: Some(cs::bundle::MEDIA_TYPE.into()),
+            annotations: Default::default(),
+        };
+        assert_eq!(bundle_predicate(&d), None);
+        d.annotations.insert("dev.sigstore.bundle.predicateType".into(), SPDX.into());
+        assert_eq!(bundle_predicate(&d), Some(Attestation::Sbom.predicate_type()));
+    }
 }

@@ -553,6 +553,24 @@ pub fn verify_bundle(
     artifact: &[u8],
     policy: &IdentityPolicy,
 ) -> Result<BundleVerified, String> {
+    let (verified, st) = verify_statement_bundle(root, bundle_json, name, artifact, policy)?;
+    if st["predicateType"] != COSIGN_SIGN_PREDICATE {
+        return Err(format!("the statement's predicateType is {}, not {COSIGN_SIGN_PREDICATE}", st["predicateType"]));
+    }
+    Ok(verified)
+}
+
+/// [`verify_bundle`]'s checks but the predicate type's, for a bundle of
+/// any in-toto statement about the artifact (an attestation: an SBOM, a
+/// provenance): what it verified, and the statement, for the caller to
+/// judge its type and predicate.
+pub fn verify_statement_bundle(
+    root: &TrustRoot,
+    bundle_json: &[u8],
+    name: &str,
+    artifact: &[u8],
+    policy: &IdentityPolicy,
+) -> Result<(BundleVerified, serde_json::Value), String> {
     let text = std::str::from_utf8(bundle_json).map_err(|_| "the bundle is not text".to_string())?;
     let bundle = Bundle::from_json(text).map_err(|e| format!("not a Sigstore bundle: {e}"))?;
     if bundle.verification_material.tlog_entries.is_empty() {
@@ -585,9 +603,6 @@ pub fn verify_bundle(
     }
     let st: serde_json::Value =
         serde_json::from_slice(env.payload.as_bytes()).map_err(|e| format!("the statement is not JSON: {e}"))?;
-    if st["predicateType"] != COSIGN_SIGN_PREDICATE {
-        return Err(format!("the statement's predicateType is {}, not {COSIGN_SIGN_PREDICATE}", st["predicateType"]));
-    }
     let hex = catalyst_oci::sha256_digest(artifact);
     let hex = hex.strip_prefix("sha256:").unwrap_or(&hex);
     let subjects = st["subject"].as_array().cloned().unwrap_or_default();
@@ -596,7 +611,7 @@ pub fn verify_bundle(
         return Err(format!("the statement's subject is {}, not {name} at sha256:{hex}", st["subject"]));
     }
     let log_index = bundle.verification_material.tlog_entries.first().map(|e| e.log_index.get());
-    Ok(BundleVerified { identity, issuer, log_index })
+    Ok((BundleVerified { identity, issuer, log_index }, st))
 }
 
 /// Who signed a bundle about `name` at `artifact`: with a trust root, only
