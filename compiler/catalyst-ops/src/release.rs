@@ -374,7 +374,7 @@ pub fn release(
             let pinned = format!("{}@{}", pushed.reference, pushed.digest);
             let released = match (&keyless, &key_signer) {
                 (Some(signer), _) => keyless_attached(&pinned, signer, opts).map(|a| {
-                    let done = a.all().then(|| a.signers.clone()).unwrap_or_default();
+                    let done = if a.all() { a.signers.clone() } else { Vec::new() };
                     have = a;
                     done
                 }),
