@@ -344,6 +344,12 @@ pub struct Catalog {
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
     /// Who signs the released charts (`spec.publisher`).
     pub publisher: Option<Publisher>,
+    /// Who signs the upstream charts Blueprints vendor
+    /// (`spec.upstreamSigners`); key paths resolved against the catalog
+    /// root and confined to it. A broken list is an
+    /// `invalid-upstream-signers` diagnostic, and vendoring refuses to run
+    /// without it.
+    pub upstream_signers: catalyst_vendor::Signers,
     /// The release records (`releases/`): (Blueprint, version) → the record
     /// and its root-relative file.
     records: BTreeMap<(String, String), (ReleaseRecord, String)>,
@@ -535,6 +541,18 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     let bad = !problems.is_empty();
     diags.extend(problems);
     if bad {
+        // Declared signers that cannot be read must not be taken as none:
+        // vendoring refuses to run on this diagnostic.
+        if let Some(n) = doc.pointer("/spec/upstreamSigners") {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-upstream-signers",
+                    format!("{shown}: spec.upstreamSigners is not used while catalog.yaml breaks its schema"),
+                )
+                .at(cat.sources.loc(rel, n))
+                .help("fix the schema errors of catalog.yaml; until then nothing that declares a signer is vendored"),
+            );
+        }
         return;
     }
     let spec = doc.to_json()["spec"].clone();
@@ -542,6 +560,12 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
     let at = |pointer: &str| doc.pointer(pointer).and_then(|n| cat.sources.loc(rel, n));
     cat.publisher = Publisher::read(&spec, &at, diags);
+    let at_signer = |i: usize| at(&format!("/spec/upstreamSigners/{i}"));
+    let what = format!("{shown}: spec.upstreamSigners");
+    match catalyst_vendor::Signers::read(&spec["upstreamSigners"], &what, &cat.root, true, &at_signer) {
+        Ok(s) => cat.upstream_signers = s,
+        Err(d) => diags.push(d),
+    }
     cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();

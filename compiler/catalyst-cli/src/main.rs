@@ -197,6 +197,9 @@ enum Command {
         /// Do not vendor: package charts/ as it is (the hollow-chart guard still runs).
         #[arg(long, conflicts_with = "update_lock")]
         no_vendor: bool,
+        /// Keyless upstream signers (mirrors `signers:`, catalog.yaml `spec.upstreamSigners`) are verified against it.
+        #[command(flatten)]
+        trust: TrustArgs,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -708,6 +711,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             plain_http,
             update_lock,
             no_vendor,
+            trust,
             format,
         } => {
             let popts = catalyst_ops::package::PackageOptions {
@@ -723,6 +727,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 no_vendor,
                 timeouts,
                 scratch: false,
+                trusted_root: trust.trusted_root.map(|p| cwd.join(p)),
             };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 // A chart folder outside any repository is packaged on its own.

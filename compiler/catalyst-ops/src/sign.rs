@@ -373,61 +373,79 @@ pub fn verify_logged(
         || public_key(public_pem),
         plain_http,
         timeouts,
-        |r, key, reg| {
-            let repo = &r.repo;
+        |r, _key, reg| {
             let digest = manifest(reg, r, reference)?.digest;
-            let sig_tag = cs::signature_tag(&digest);
-            let layers = reg
-                .pull_manifest(repo, &sig_tag)
-                .map_err(oci_diag)?
-                .map(|m| cs::signature_layers(&m.bytes))
-                .unwrap_or_default();
-            if layers.is_empty() {
-                return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
-                    .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
-            }
-            let mut unlogged = Vec::new();
-            let valid = layers
-                .iter()
-                .filter(|l| {
-                    let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
-                    let signed = cs::parse_payload(&payload)
-                        .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
-                        && cs::verify(&key, &payload, &l.signature);
-                    signed
-                        && match logged(tlog, l, public_pem, &payload) {
-                            Ok(()) => true,
-                            Err(why) => {
-                                unlogged.push(why);
-                                false
-                            }
-                        }
-                })
-                .count();
-            if valid == 0 && !unlogged.is_empty() {
-                return Err(Diagnostic::error(
-                    "no-tlog-entry",
-                    format!(
-                        "the signature on {reference} ({digest}) by this key has no transparency-log entry the trusted \
-                     root vouches for: {}",
-                        unlogged.join("; ")
-                    ),
-                )
-                .help(
-                    "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
-                   --insecure-ignore-tlog to accept a signature no log recorded",
-                ));
-            }
-            if valid == 0 {
-                return Err(Diagnostic::error(
-                    "bad-signature",
-                    format!("no signature on {reference} ({digest}) verifies with this public key"),
-                )
-                .help("it was signed with another key, or the signature does not cover this content"));
-            }
+            let valid = key_signatures(reg, &r.repo, &r.repo.to_string(), &digest, public_pem, tlog, reference)?;
             Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
         },
     )
+}
+
+/// How many key-based signatures (the `.sig` tag of `digest` in `repo`)
+/// verify with `key` over a payload naming exactly `digest` and
+/// `signed_as` (the repository it was signed in: `repo` itself, or the
+/// upstream a mirror copied it from), each held to its transparency-log
+/// entry as `tlog` says; none is an error. `shown` names it in messages.
+pub(crate) fn key_signatures(
+    reg: &Registry,
+    repo: &RepoRef,
+    signed_as: &str,
+    digest: &str,
+    public_pem: &str,
+    tlog: &Tlog<'_>,
+    shown: &str,
+) -> Result<usize, Diagnostic> {
+    let key = public_key(public_pem)?;
+    let sig_tag = cs::signature_tag(digest);
+    let layers = reg
+        .pull_manifest(repo, &sig_tag)
+        .map_err(oci_diag)?
+        .map(|m| cs::signature_layers(&m.bytes))
+        .unwrap_or_default();
+    if layers.is_empty() {
+        return Err(Diagnostic::error("no-signature", format!("{shown} ({digest}) has no signature"))
+            .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
+    }
+    let mut unlogged = Vec::new();
+    let valid = layers
+        .iter()
+        .filter(|l| {
+            let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
+            let signed = cs::parse_payload(&payload)
+                .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == signed_as)
+                && cs::verify(&key, &payload, &l.signature);
+            signed
+                && match logged(tlog, l, public_pem, &payload) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        unlogged.push(why);
+                        false
+                    }
+                }
+        })
+        .count();
+    if valid == 0 && !unlogged.is_empty() {
+        return Err(Diagnostic::error(
+            "no-tlog-entry",
+            format!(
+                "the signature on {shown} ({digest}) by this key has no transparency-log entry the trusted \
+                 root vouches for: {}",
+                unlogged.join("; ")
+            ),
+        )
+        .help(
+            "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
+               --insecure-ignore-tlog to accept a signature no log recorded",
+        ));
+    }
+    if valid == 0 {
+        return Err(Diagnostic::error(
+            "bad-signature",
+            format!("no signature on {shown} ({digest}) verifies with this public key"),
+        )
+        .help("it was signed with another key, or the signature does not cover this content"));
+    }
+    Ok(valid)
 }
 
 /// Whether `layer`'s signature over `payload` by `public_pem` was logged,
@@ -887,58 +905,78 @@ pub fn verify_keyless(
             ..Default::default()
         });
         let m = manifest(&reg, &r, reference)?;
-        let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
-        if found.is_empty() {
-            return Err(Diagnostic::error(
-                "no-signature",
-                format!(
-                    "{reference} ({}) has no Sigstore bundle (looked for referrers, and the index at tag {})",
-                    m.digest,
-                    catalyst_oci::referrers_tag(&m.digest)
-                ),
-            )
-            .help("sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key"));
-        }
-        let (mut good, mut reasons) = (Vec::new(), Vec::new());
-        for d in found.iter().take(MAX_BUNDLES) {
-            let checked = (|| {
-                let art = reg
-                    .pull_manifest(repo, &d.digest)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| "listed, but not in the registry".to_string())?;
-                let subject = serde_json::from_slice::<serde_json::Value>(&art.bytes)
-                    .ok()
-                    .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
-                if subject.as_deref() != Some(m.digest.as_str()) {
-                    return Err("its manifest's subject is another manifest".to_string());
-                }
-                let (layer, _) = cs::bundle::layer(&art.bytes).ok_or_else(|| "no bundle layer".to_string())?;
-                let bytes = reg.pull_blob(repo, &layer).map_err(|e| e.to_string())?;
-                sigstore::verify_bundle(&root, &bytes, &repo.to_string(), &m.bytes, &policy)
-            })();
-            match checked {
-                Ok(v) => good.push(BundleVerified {
-                    bundle: format!("oci://{repo}@{}", d.digest),
-                    identity: v.identity,
-                    issuer: v.issuer,
-                    log_index: v.log_index,
-                }),
-                Err(why) => reasons.push(format!("bundle {}: {why}", d.digest)),
-            }
-        }
-        if good.is_empty() {
-            return Err(Diagnostic::error(
-                "bad-signature",
-                format!(
-                    "no Sigstore bundle on {reference} ({}) verifies for identity {} of issuer {}: {}",
-                    m.digest,
-                    policy.identity,
-                    policy.issuer,
-                    reasons.join("; ")
-                ),
-            )
-            .help("check --certificate-identity, --certificate-oidc-issuer and --trusted-root (the Sigstore that signed it)"));
-        }
+        let good = bundles(&reg, repo, &repo.to_string(), &m, &root, &policy, reference)?;
         Ok(VerifiedKeyless { reference: reference.to_string(), digest: m.digest, bundles: good })
     }))
+}
+
+/// The Sigstore bundles attached to the manifest `m` of `repo` (referrers
+/// API or its tag-schema fallback) that verify with `root` for `policy`
+/// and are about exactly `m` in `signed_as` (the repository it was signed
+/// in: `repo` itself, or the upstream a mirror copied it from); none is an
+/// error. `shown` names it in messages.
+pub(crate) fn bundles(
+    reg: &Registry,
+    repo: &RepoRef,
+    signed_as: &str,
+    m: &catalyst_oci::RawManifest,
+    root: &sigstore::TrustRoot,
+    policy: &sigstore::IdentityPolicy,
+    shown: &str,
+) -> Result<Vec<BundleVerified>, Diagnostic> {
+    let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
+    if found.is_empty() {
+        return Err(Diagnostic::error(
+            "no-signature",
+            format!(
+                "{shown} ({}) has no Sigstore bundle (looked for referrers, and the index at tag {})",
+                m.digest,
+                catalyst_oci::referrers_tag(&m.digest)
+            ),
+        )
+        .help("sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key"));
+    }
+    let (mut good, mut reasons) = (Vec::new(), Vec::new());
+    for d in found.iter().take(MAX_BUNDLES) {
+        let checked = (|| {
+            let art = reg
+                .pull_manifest(repo, &d.digest)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "listed, but not in the registry".to_string())?;
+            let subject = serde_json::from_slice::<serde_json::Value>(&art.bytes)
+                .ok()
+                .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
+            if subject.as_deref() != Some(m.digest.as_str()) {
+                return Err("its manifest's subject is another manifest".to_string());
+            }
+            let (layer, _) = cs::bundle::layer(&art.bytes).ok_or_else(|| "no bundle layer".to_string())?;
+            let bytes = reg.pull_blob(repo, &layer).map_err(|e| e.to_string())?;
+            sigstore::verify_bundle(root, &bytes, signed_as, &m.bytes, policy)
+        })();
+        match checked {
+            Ok(v) => good.push(BundleVerified {
+                bundle: format!("oci://{repo}@{}", d.digest),
+                identity: v.identity,
+                issuer: v.issuer,
+                log_index: v.log_index,
+            }),
+            Err(why) => reasons.push(format!("bundle {}: {why}", d.digest)),
+        }
+    }
+    if good.is_empty() {
+        return Err(Diagnostic::error(
+            "bad-signature",
+            format!(
+                "no Sigstore bundle on {shown} ({}) verifies for identity {} of issuer {}: {}",
+                m.digest,
+                policy.identity,
+                policy.issuer,
+                reasons.join("; ")
+            ),
+        )
+        .help(
+            "check --certificate-identity, --certificate-oidc-issuer and --trusted-root (the Sigstore that signed it)",
+        ));
+    }
+    Ok(good)
 }
