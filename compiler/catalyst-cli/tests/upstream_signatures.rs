@@ -104,6 +104,36 @@ impl Cx {
     }
 }
 
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// Copies the manifest at `tag` of `from` into `to` (same tag), its blobs
+/// mounted across repositories: what a mirror does, done with curl
+/// through the registry API (not with catalyst).
+fn copy_tag(reg: &TestRegistry, from: &str, to: &str, tag: &str) {
+    let m = reg.get(&format!("/v2/{from}/manifests/{tag}"), OCI_MANIFEST);
+    let doc: serde_json::Value = serde_json::from_slice(&m).unwrap();
+    let blobs = std::iter::once(&doc["config"]).chain(doc["layers"].as_array().unwrap());
+    let auth = format!("{}:{}", reg.user, reg.password);
+    for b in blobs {
+        let d = b["digest"].as_str().unwrap();
+        let o = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-u", &auth])
+            .arg(format!("http://{}/v2/{to}/blobs/uploads/?mount={d}&from={from}", reg.addr))
+            .output()
+            .unwrap();
+        assert_eq!(text(&o.stdout), "201", "mount {d}: {}", text(&o.stderr));
+    }
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("m"), &m).unwrap();
+    let o = Command::new("curl")
+        .args(["-sf", "-X", "PUT", "-u", &auth, "-H", &format!("Content-Type: {OCI_MANIFEST}"), "--data-binary"])
+        .arg(format!("@{}", t.path().join("m").display()))
+        .arg(format!("http://{}/v2/{to}/manifests/{tag}", reg.addr))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "put manifest: {}", text(&o.stderr));
+}
+
 /// The diagnostic of `code` in a JSON report, if any.
 fn diagnostic<'a>(doc: &'a serde_json::Value, code: &str) -> Option<&'a serde_json::Value> {
     doc["diagnostics"].as_array()?.iter().find(|d| d["code"] == code)
@@ -291,6 +321,8 @@ fn signers_declared_in_the_catalog_are_enforced_too() {
     let bad = cx.umbrella(&cat.join("platform/bad"), "unsigned", &upstream);
     let (code, doc, _) = cx.package(&cat, &bad, &[], &[]);
     assert_refused(code, &doc, &bad, "unsigned", "catalog.yaml: spec.upstreamSigners[0]");
+    let msg = diagnostic(&doc, "upstream-signature").unwrap()["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("not signed by the key keys/upstream.pub as catalog.yaml"), "{msg}");
 
     // A key outside the catalog is refused when catalog.yaml is read, and
     // a list that cannot be read vendors nothing (not: vendors unchecked).
@@ -323,4 +355,153 @@ fn a_signer_declared_for_an_http_repository_is_refused_without_a_request() {
     assert!(msg.contains("dependency web") && msg.contains("mirrors.yaml: signers[0]"), "{msg}");
     assert!(msg.contains("only charts in OCI registries (oci://) can be checked"), "{msg}");
     assert!(!chart.join("charts").exists());
+}
+
+#[test]
+fn a_mirror_carrying_the_upstreams_signature_passes_and_one_signed_for_itself_does_not() {
+    let Some(cx) = Cx::new() else { return };
+    assert_eq!(cx.run(&[], &["generate-key-pair"]).0, 0);
+    // Upstream: signed there, under its own name.
+    let signed = cx.upstream("signed");
+    assert_eq!(cx.run(&[], &["sign", "--key", "cosign.key", &signed, "--plain-http"]).0, 0);
+    let digest = cx.reg.manifest_digest("upstream/signed", "1.0.0");
+    // The mirror: the chart and its .sig tag copied as they are.
+    copy_tag(&cx.reg, "upstream/signed", "mirror/signed", "1.0.0");
+    let sig_tag = format!("{}.sig", digest.replace(':', "-"));
+    copy_tag(&cx.reg, "upstream/signed", "mirror/signed", &sig_tag);
+    assert_eq!(cx.reg.manifest_digest("mirror/signed", "1.0.0"), digest);
+
+    // Chart.yaml names an upstream this machine cannot reach; the mirror
+    // serves it. The declaration is about the upstream.
+    let (upstream, mirror) = ("oci://charts.invalid/upstream", cx.reg.oci("mirror"));
+    write_file(
+        &cx.root.join("mirrors.yaml"),
+        &format!(
+            "mirrors:\n  - from: {upstream}\n    to: {mirror}\nsigners:\n  - repository: {upstream}\n    key: cosign.pub\n"
+        ),
+    );
+    let chart = cx.umbrella(&cx.root.join("app"), "signed", upstream);
+    let (code, doc, err) = cx.package(&cx.root, &chart, &["--mirrors", "mirrors.yaml"], &[]);
+    // The signature names the repository it was made in
+    // (127.0.0.1:<port>/upstream/signed), not charts.invalid: refused.
+    assert_refused(code, &doc, &chart, "signed", "mirrors.yaml: signers[0]");
+    let msg = diagnostic(&doc, "upstream-signature").unwrap()["message"].as_str().unwrap().to_string();
+    assert!(msg.contains(&format!("mirror oci://{}/mirror/signed", cx.reg.addr)), "{msg}{err}");
+
+    // Chart.yaml naming the real upstream, redirected to the mirror: the
+    // copied signature names that upstream, and passes.
+    let upstream = cx.reg.oci("upstream");
+    write_file(
+        &cx.root.join("mirrors.yaml"),
+        &format!(
+            "mirrors:\n  - from: {upstream}\n    to: {mirror}\nsigners:\n  - repository: {upstream}\n    key: cosign.pub\n"
+        ),
+    );
+    let chart = cx.umbrella(&cx.root.join("app2"), "signed", &upstream);
+    let (code, doc, err) = cx.package(&cx.root, &chart, &["--mirrors", "mirrors.yaml"], &[]);
+    assert_eq!(code, 0, "{doc}{err}");
+    assert!(chart.join("charts/signed-1.0.0.tgz").is_file());
+
+    // A chart only in the mirror, signed there under the mirror's name: the
+    // declaration is about the upstream, whose signature it lacks.
+    cx.upstream("resigned");
+    copy_tag(&cx.reg, "upstream/resigned", "mirror/resigned", "1.0.0");
+    let reference = format!("{mirror}/resigned:1.0.0");
+    assert_eq!(cx.run(&[], &["sign", "--key", "cosign.key", &reference, "--plain-http"]).0, 0);
+    let chart = cx.umbrella(&cx.root.join("app3"), "resigned", &upstream);
+    let (code, doc, _) = cx.package(&cx.root, &chart, &["--mirrors", "mirrors.yaml"], &[]);
+    assert_refused(code, &doc, &chart, "resigned", "mirrors.yaml: signers[0]");
+}
+
+/// A Blueprint `bp-<name>` of the catalog at `cat` wrapping `upstream`
+/// 1.0.0 from `repository`.
+fn blueprint(cat: &Path, name: &str, upstream: &str, repository: &str) {
+    let d = cat.join("platform").join(name);
+    write_file(
+        &d.join("blueprint.yaml"),
+        &format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-{name}\nspec:\n  version: 1.0.0\n  card:\n    title: {name}\n  visibility: unlisted\n  release:\n    namespace: {name}\n  manifests:\n    chart: ./chart\n  depends: []\n"
+        ),
+    );
+    write_file(
+        &d.join("chart/Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: bp-{name}\nversion: 1.0.0\ndependencies:\n  - name: {upstream}\n    version: \"1.0.0\"\n    repository: \"{repository}\"\n"
+        ),
+    );
+    write_file(
+        &d.join("chart/values.yaml"),
+        &format!(
+            "catalystBlueprint:\n  upstream: {{chart: {upstream}, version: \"1.0.0\", repo: \"{repository}\"}}\n{upstream}: {{}}\n"
+        ),
+    );
+    write_file(
+        &d.join("chart/templates/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"),
+    );
+}
+
+#[test]
+fn release_vendors_a_signed_upstream_and_fails_the_blueprint_whose_upstream_is_not() {
+    let Some(cx) = Cx::new() else { return };
+    assert_eq!(cx.run(&[], &["generate-key-pair"]).0, 0);
+    let signed = cx.upstream("signed");
+    assert_eq!(cx.run(&[], &["sign", "--key", "cosign.key", &signed, "--plain-http"]).0, 0);
+    cx.upstream("unsigned");
+    let upstream = cx.reg.oci("upstream");
+    let cat = cx.root.join("catalog");
+    std::fs::create_dir_all(cat.join("keys")).unwrap();
+    std::fs::copy(cx.root.join("cosign.pub"), cat.join("keys/upstream.pub")).unwrap();
+    write_file(
+        &cat.join("catalog.yaml"),
+        &format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://registry.invalid/x\n  families:\n    - name: core\n      required: true\n      members:\n        - {{blueprint: bp-good, tier: mandatory}}\n        - {{blueprint: bp-bad, tier: mandatory}}\n  upstreamSigners:\n    - repository: {upstream}\n      key: keys/upstream.pub\n"
+        ),
+    );
+    blueprint(&cat, "good", "signed", &upstream);
+    blueprint(&cat, "bad", "unsigned", &upstream);
+    write_file(&cat.join(".gitignore"), "platform/*/chart/charts/\n");
+    git_init(&cat);
+    git_commit_all(&cat, "first", None);
+    let to = cx.reg.oci("released");
+    let (code, out, err) = cx.run_in(
+        &cat,
+        &[],
+        &[
+            "release",
+            "--all",
+            "--to",
+            &to,
+            "--key",
+            "../cosign.key",
+            "--plain-http",
+            "--skip-smoke-render",
+            "--format",
+            "json",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_ne!(code, 0, "{doc}");
+    let row = |name: &str| {
+        doc["released"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{doc}"))
+            .clone()
+    };
+    assert_eq!(row("bp-good")["outcome"], "published", "{doc}");
+    assert!(cat.join("platform/good/chart/charts/signed-1.0.0.tgz").is_file());
+    assert_ne!(row("bp-bad")["outcome"], "published", "{doc}");
+    assert!(doc.to_string().contains("upstream-signature"), "the refusal is reported: {doc}");
+    assert!(!cat.join("platform/bad/chart/charts").exists());
+    // Nothing of bp-bad reached the registry.
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", &format!("{}:{}", cx.reg.user, cx.reg.password)])
+        .args(["-H", &format!("Accept: {OCI_MANIFEST}")])
+        .arg(format!("http://{}/v2/released/bp-bad/manifests/1.0.0", cx.reg.addr))
+        .output()
+        .unwrap();
+    assert_eq!(text(&o.stdout), "404");
 }

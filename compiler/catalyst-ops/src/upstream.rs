@@ -52,7 +52,7 @@ impl catalyst_vendor::UpstreamCheck for Verifier {
         digest: &str,
         signer: &Signer,
     ) -> Result<(), Diagnostic> {
-        let shown = format!("oci://{fetched}@{digest}");
+        let shown = format!("oci://{fetched}");
         match signer {
             Signer::Key(source) => {
                 let pem = public_key(source)?;
@@ -92,7 +92,7 @@ fn public_key(source: &KeySource) -> Result<String, Diagnostic> {
             Ok(v) if !v.trim().is_empty() => Ok(v),
             _ => Err(bad(format!("environment variable {var} (key: env://{var}) is not set or empty"))),
         },
-        KeySource::File { path, root } => {
+        KeySource::File { path, root, .. } => {
             let real = std::fs::canonicalize(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
             if let Some(root) = root
                 && !std::fs::canonicalize(root).is_ok_and(|r| real.starts_with(r))

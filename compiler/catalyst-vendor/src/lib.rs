@@ -645,7 +645,13 @@ fn fetch_signed(
                     "refused: nothing was vendored. {}Vendor only what the declared signer signed: check the version \
                      and the signer in {}; a mirror must carry the upstream's signatures (copy the .sig tag and the \
                      referrers with the chart); an upstream that stopped signing needs the declaration changed on purpose",
-                    why.help.as_deref().map_or_else(String::new, |h| format!("{h}. ")),
+                    // What to do about a missing trust root or an
+                    // unreadable key; a verdict's help is about signing
+                    // one's own artifacts, not an upstream's.
+                    why.help
+                        .as_deref()
+                        .filter(|_| !matches!(why.code, "no-signature" | "bad-signature"))
+                        .map_or_else(String::new, |h| format!("{h}. ")),
                     s.declared
                 ),
             )

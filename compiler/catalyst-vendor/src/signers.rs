@@ -32,10 +32,11 @@ impl std::fmt::Display for IdMatch {
 /// Where a public key is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    /// A file (absolute: resolved against the declaring file's folder).
-    /// `root`: the folder it must stay inside once links are followed
-    /// (the catalog root for catalog.yaml), if any.
-    File { path: PathBuf, root: Option<PathBuf> },
+    /// A file (`path` resolved against the declaring file's folder;
+    /// `written` as the declaration writes it, for messages). `root`: the
+    /// folder it must stay inside once links are followed (the catalog root
+    /// for catalog.yaml), if any.
+    File { path: PathBuf, written: String, root: Option<PathBuf> },
     /// `env://VAR`: the PEM in an environment variable.
     Env(String),
 }
@@ -49,7 +50,7 @@ pub enum Signer {
 impl std::fmt::Display for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Signer::Key(KeySource::File { path, .. }) => write!(f, "the key {}", path.display()),
+            Signer::Key(KeySource::File { written, .. }) => write!(f, "the key {written}"),
             Signer::Key(KeySource::Env(v)) => write!(f, "the key env://{v}"),
             Signer::Keyless { issuer, subject } => write!(f, "the keyless identity {subject} of issuer {issuer}"),
         }
@@ -181,7 +182,7 @@ fn key_source(k: &str, base: &Path, confine: bool) -> Result<KeySource, String> 
     if confine && p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return Err(format!("the key `{k}` must be a path inside the catalog (relative, no `..`)"));
     }
-    Ok(KeySource::File { path: base.join(p), root: confine.then(|| base.to_path_buf()) })
+    Ok(KeySource::File { path: base.join(p), written: k.to_string(), root: confine.then(|| base.to_path_buf()) })
 }
 
 #[cfg(test)]
@@ -238,7 +239,11 @@ mod tests {
         assert_eq!(s.0[0].repository, "oci://r.example/charts");
         assert_eq!(
             s.0[0].signer,
-            Signer::Key(KeySource::File { path: "/cat/keys/c.pub".into(), root: Some("/cat".into()) })
+            Signer::Key(KeySource::File {
+                path: "/cat/keys/c.pub".into(),
+                written: "keys/c.pub".into(),
+                root: Some("/cat".into())
+            })
         );
         assert_eq!(s.0[1].signer, Signer::Key(KeySource::Env("UPSTREAM_KEY".into())));
         assert_eq!(
@@ -275,6 +280,9 @@ mod tests {
             &|_| None,
         )
         .unwrap();
-        assert_eq!(s.0[0].signer, Signer::Key(KeySource::File { path: "/ops/../k.pub".into(), root: None }));
+        assert_eq!(
+            s.0[0].signer,
+            Signer::Key(KeySource::File { path: "/ops/../k.pub".into(), written: "../k.pub".into(), root: None })
+        );
     }
 }
