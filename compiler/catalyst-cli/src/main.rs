@@ -185,7 +185,8 @@ enum Command {
         /// Skip the `helm template` smoke render.
         #[arg(long)]
         skip_smoke_render: bool,
-        /// Repository mirrors: a YAML file `mirrors: [{from: URL, to: URL}]` (also CATALYST_MIRRORS).
+        /// Repository mirrors: a YAML file `mirrors: [{from: URL, to: URL}]` (also CATALYST_MIRRORS); its `signers:` say
+        /// who signs which upstream (verified before it is vendored).
         #[arg(long, value_name = "FILE")]
         mirrors: Option<PathBuf>,
         /// Reach OCI registries of dependencies over plain HTTP.
@@ -330,7 +331,7 @@ enum Command {
         sigstore: SigstoreArgs,
         #[arg(long)]
         plain_http: bool,
-        /// Repository mirrors for upstream charts (also CATALYST_MIRRORS).
+        /// Repository mirrors for upstream charts, and who signs them (`signers:`) (also CATALYST_MIRRORS).
         #[arg(long, value_name = "FILE")]
         mirrors: Option<PathBuf>,
         #[arg(long)]

@@ -65,9 +65,15 @@ impl catalyst_vendor::UpstreamCheck for Verifier {
                     identity: matcher(subject, "keyless.subjectRegexp")?,
                     issuer: matcher(issuer, "keyless.issuerRegexp")?,
                 };
+                // Bundles are small: a registry serving one as large as a
+                // chart archive is not waited for (as `verify` bounds them).
+                let bounded = Registry::new(catalyst_oci::RegistryOptions {
+                    max_download: sigstore::MAX_BUNDLE,
+                    ..registry.options().clone()
+                });
                 let r = Reference { repo: fetched.clone(), tag: None, digest: Some(digest.to_string()) };
-                let m = sign::manifest(registry, &r, &shown)?;
-                sign::bundles(registry, fetched, signed_as, &m, root, &policy, &shown).map(|_| ())
+                let m = sign::manifest(&bounded, &r, &shown)?;
+                sign::bundles(&bounded, fetched, signed_as, &m, root, &policy, &shown).map(|_| ())
             }
         }
     }

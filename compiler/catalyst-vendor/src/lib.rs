@@ -9,6 +9,12 @@
 //! tampered dependency is refused) and must be the chart and version asked
 //! for. Chart.lock is written when absent, with Helm's digest rule, and an
 //! out-of-date Chart.lock is an error unless `update` is set.
+//!
+//! A dependency whose upstream has a declared signer ([`signers`]) is
+//! fetched from its OCI registry every time (never from the cache or
+//! charts/ unchecked) and accepted only once [`UpstreamCheck`] has
+//! verified its signature. Every dependency is fetched and checked before
+//! any is written: a refused one leaves charts/ and Chart.lock as they were.
 
 pub mod lock;
 pub mod signers;
