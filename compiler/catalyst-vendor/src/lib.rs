@@ -634,15 +634,18 @@ fn fetch_signed(
         if let Err(why) = verified {
             // A registry that could not be reached is the network's
             // failure (exit 3), not a verdict on the signature.
-            let code = if matches!(why.code, "network-unreachable" | "registry-timeout" | "registry-unavailable") {
-                "network-unreachable"
-            } else {
-                "upstream-signature"
-            };
+            if why.is_transient() {
+                return Err(refuse(
+                    why.code,
+                    format!("cannot check {version}'s signature by {}: {}", s.signer, why.message),
+                    "the registry could not be reached: nothing was vendored; trying again may work".into(),
+                )
+                .caused_by(why.causes.iter().cloned()));
+            }
             let mirrored =
                 if target == upstream { String::new() } else { format!(" (pulled from its mirror oci://{target})") };
             return Err(refuse(
-                code,
+                "upstream-signature",
                 format!(
                     "{version} ({digest}){mirrored} is not signed by {} as {} declares: {}",
                     s.signer, s.declared, why.message
