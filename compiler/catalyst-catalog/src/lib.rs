@@ -1918,6 +1918,64 @@ mod hostile_tests {
     }
 
     #[test]
+    fn upstream_signers_are_read_located_and_never_dropped_silently() {
+        let root = std::env::temp_dir().join(format!("catalyst-catalog-signers-{}", std::process::id()));
+        let _guard = Scratch(root.clone());
+        let catalog = |signers: &str| {
+            format!(
+                "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://r.example/x\n  families:\n    - name: core\n      required: true\n      members:\n        - {{blueprint: bp-a, tier: mandatory}}\n  upstreamSigners:\n{signers}"
+            )
+        };
+        let signers = |cat: &Catalog| -> Vec<(String, usize)> {
+            cat.diagnostics
+                .iter()
+                .filter(|d| d.code == "invalid-upstream-signers")
+                .map(|d| d.location.as_ref().map(|l| (l.file.to_string(), l.line)).unwrap_or_default())
+                .collect()
+        };
+        write(
+            &root,
+            "catalog.yaml",
+            &catalog(
+                "    - {repository: oci://ghcr.io/cilium/charts, chart: cilium, key: keys/cilium.pub}\n    - repository: oci://quay.io/jetstack\n      keyless: {issuer: https://token.actions.githubusercontent.com, subjectRegexp: ^https://github.com/cert-manager/}\n",
+            ),
+        );
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert!(signers(&cat).is_empty(), "{:#?}", cat.diagnostics);
+        let s = &cat.upstream_signers;
+        assert_eq!(
+            s.find("oci://ghcr.io/cilium/charts", "cilium").unwrap().declared,
+            "catalog.yaml: spec.upstreamSigners[0]"
+        );
+        assert!(s.find("oci://ghcr.io/cilium/charts", "hubble").is_none());
+        assert_eq!(
+            s.0[0].signer,
+            catalyst_vendor::Signer::Key(catalyst_vendor::KeySource::File {
+                path: root.join("keys/cilium.pub"),
+                written: "keys/cilium.pub".into(),
+                root: Some(root.clone()),
+            })
+        );
+        assert!(matches!(
+            s.find("oci://quay.io/jetstack/x", "cert-manager").unwrap().signer,
+            catalyst_vendor::Signer::Keyless { .. }
+        ));
+        // Both of key and keyless: refused at the entry.
+        write(
+            &root,
+            "catalog.yaml",
+            &catalog("    - repository: oci://r/x\n      key: k.pub\n      keyless: {issuer: i, subject: s}\n"),
+        );
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert_eq!(signers(&cat), [("catalog.yaml".to_string(), 13)], "{:#?}", cat.diagnostics);
+        assert!(cat.upstream_signers.0.is_empty());
+        // A list breaking the schema is not read as no declaration.
+        write(&root, "catalog.yaml", &catalog("    - repository: oci://r/x\n      key: 7\n"));
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert_eq!(signers(&cat), [("catalog.yaml".to_string(), 13)], "{:#?}", cat.diagnostics);
+    }
+
+    #[test]
     fn a_broken_dependency_names_why_it_could_not_be_loaded() {
         let root = std::env::temp_dir().join(format!("catalyst-catalog-broken-{}", std::process::id()));
         let _guard = Scratch(root.clone());
