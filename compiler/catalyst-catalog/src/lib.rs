@@ -550,7 +550,7 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
                     format!("{shown}: spec.upstreamSigners is not used while catalog.yaml breaks its schema"),
                 )
                 .at(cat.sources.loc(rel, n))
-                .help("fix the schema errors of catalog.yaml; until then nothing that declares a signer is vendored"),
+                .help("fix the schema errors of catalog.yaml: until then package refuses to vendor (the declared signers cannot be read)"),
             );
         }
         return;
