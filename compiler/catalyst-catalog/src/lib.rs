@@ -344,6 +344,12 @@ pub struct Catalog {
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
     /// Who signs the released charts (`spec.publisher`).
     pub publisher: Option<Publisher>,
+    /// Who signs the upstream charts Blueprints vendor
+    /// (`spec.upstreamSigners`); key paths resolved against the catalog
+    /// root and confined to it. A broken list is an
+    /// `invalid-upstream-signers` diagnostic, and vendoring refuses to run
+    /// without it.
+    pub upstream_signers: catalyst_vendor::Signers,
     /// The release records (`releases/`): (Blueprint, version) → the record
     /// and its root-relative file.
     records: BTreeMap<(String, String), (ReleaseRecord, String)>,
@@ -536,6 +542,18 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     let bad = !problems.is_empty();
     diags.extend(problems);
     if bad {
+        // Declared signers that cannot be read must not be taken as none:
+        // vendoring refuses to run on this diagnostic.
+        if let Some(n) = doc.pointer("/spec/upstreamSigners") {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-upstream-signers",
+                    format!("{shown}: spec.upstreamSigners is not used while catalog.yaml breaks its schema"),
+                )
+                .at(cat.sources.loc(rel, n))
+                .help("fix the schema errors of catalog.yaml: until then package refuses to vendor (the declared signers cannot be read)"),
+            );
+        }
         return;
     }
     let spec = doc.to_json()["spec"].clone();
@@ -543,6 +561,12 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     cat.k3s_version = spec["kubernetes"]["k3sVersion"].as_str().map(str::to_string);
     let at = |pointer: &str| doc.pointer(pointer).and_then(|n| cat.sources.loc(rel, n));
     cat.publisher = Publisher::read(&spec, &at, diags);
+    let at_signer = |i: usize| at(&format!("/spec/upstreamSigners/{i}"));
+    let what = format!("{shown}: spec.upstreamSigners");
+    match catalyst_vendor::Signers::read(&spec["upstreamSigners"], &what, &cat.root, true, &at_signer) {
+        Ok(s) => cat.upstream_signers = s,
+        Err(d) => diags.push(d),
+    }
     cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -1892,6 +1916,64 @@ mod hostile_tests {
         );
         assert_eq!(at("path-outside-blueprint"), [("platform/canon/blueprint.yaml".to_string(), 11)]);
         assert!(valid_name("bp-a-1") && !valid_name("bp-") && !valid_name("bp-a-") && !valid_name("a"));
+    }
+
+    #[test]
+    fn upstream_signers_are_read_located_and_never_dropped_silently() {
+        let root = std::env::temp_dir().join(format!("catalyst-catalog-signers-{}", std::process::id()));
+        let _guard = Scratch(root.clone());
+        let catalog = |signers: &str| {
+            format!(
+                "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://r.example/x\n  families:\n    - name: core\n      required: true\n      members:\n        - {{blueprint: bp-a, tier: mandatory}}\n  upstreamSigners:\n{signers}"
+            )
+        };
+        let signers = |cat: &Catalog| -> Vec<(String, usize)> {
+            cat.diagnostics
+                .iter()
+                .filter(|d| d.code == "invalid-upstream-signers")
+                .map(|d| d.location.as_ref().map(|l| (l.file.to_string(), l.line)).unwrap_or_default())
+                .collect()
+        };
+        write(
+            &root,
+            "catalog.yaml",
+            &catalog(
+                "    - {repository: oci://ghcr.io/cilium/charts, chart: cilium, key: keys/cilium.pub}\n    - repository: oci://quay.io/jetstack\n      keyless: {issuer: https://token.actions.githubusercontent.com, subjectRegexp: ^https://github.com/cert-manager/}\n",
+            ),
+        );
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert!(signers(&cat).is_empty(), "{:#?}", cat.diagnostics);
+        let s = &cat.upstream_signers;
+        assert_eq!(
+            s.find("oci://ghcr.io/cilium/charts", "cilium").unwrap().declared,
+            "catalog.yaml: spec.upstreamSigners[0]"
+        );
+        assert!(s.find("oci://ghcr.io/cilium/charts", "hubble").is_none());
+        assert_eq!(
+            s.0[0].signer,
+            catalyst_vendor::Signer::Key(catalyst_vendor::KeySource::File {
+                path: root.join("keys/cilium.pub"),
+                written: "keys/cilium.pub".into(),
+                root: Some(root.clone()),
+            })
+        );
+        assert!(matches!(
+            s.find("oci://quay.io/jetstack/x", "cert-manager").unwrap().signer,
+            catalyst_vendor::Signer::Keyless { .. }
+        ));
+        // Both of key and keyless: refused at the entry.
+        write(
+            &root,
+            "catalog.yaml",
+            &catalog("    - repository: oci://r/x\n      key: k.pub\n      keyless: {issuer: i, subject: s}\n"),
+        );
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert_eq!(signers(&cat), [("catalog.yaml".to_string(), 13)], "{:#?}", cat.diagnostics);
+        assert!(cat.upstream_signers.0.is_empty());
+        // A list breaking the schema is not read as no declaration.
+        write(&root, "catalog.yaml", &catalog("    - repository: oci://r/x\n      key: 7\n"));
+        let cat = load(&root, &LoadOptions::default()).unwrap();
+        assert_eq!(signers(&cat), [("catalog.yaml".to_string(), 13)], "{:#?}", cat.diagnostics);
     }
 
     #[test]

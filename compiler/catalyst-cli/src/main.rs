@@ -185,7 +185,8 @@ enum Command {
         /// Skip the `helm template` smoke render.
         #[arg(long)]
         skip_smoke_render: bool,
-        /// Repository mirrors: a YAML file `mirrors: [{from: URL, to: URL}]` (also CATALYST_MIRRORS).
+        /// Repository mirrors: a YAML file `mirrors: [{from: URL, to: URL}]` (also CATALYST_MIRRORS); its `signers:` say
+        /// who signs which upstream (verified before it is vendored).
         #[arg(long, value_name = "FILE")]
         mirrors: Option<PathBuf>,
         /// Reach OCI registries of dependencies over plain HTTP.
@@ -197,6 +198,9 @@ enum Command {
         /// Do not vendor: package charts/ as it is (the hollow-chart guard still runs).
         #[arg(long, conflicts_with = "update_lock")]
         no_vendor: bool,
+        /// Keyless upstream signers (mirrors `signers:`, catalog.yaml `spec.upstreamSigners`) are verified against it.
+        #[command(flatten)]
+        trust: TrustArgs,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -332,7 +336,7 @@ enum Command {
         sigstore: SigstoreArgs,
         #[arg(long)]
         plain_http: bool,
-        /// Repository mirrors for upstream charts (also CATALYST_MIRRORS).
+        /// Repository mirrors for upstream charts, and who signs them (`signers:`) (also CATALYST_MIRRORS).
         #[arg(long, value_name = "FILE")]
         mirrors: Option<PathBuf>,
         #[arg(long)]
@@ -713,6 +717,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             plain_http,
             update_lock,
             no_vendor,
+            trust,
             format,
         } => {
             let popts = catalyst_ops::package::PackageOptions {
@@ -728,6 +733,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 no_vendor,
                 timeouts,
                 scratch: false,
+                trusted_root: trust.trusted_root.map(|p| cwd.join(p)),
             };
             let ws = Workspace::discover(&cwd, cli.catalog.as_deref()).or_else(|_| {
                 // A chart folder outside any repository is packaged on its own.

@@ -19,6 +19,7 @@ pub mod release;
 pub mod repo_lock;
 pub mod sign;
 mod upgrades;
+mod upstream;
 pub mod write;
 
 use std::collections::BTreeMap;

@@ -32,6 +32,9 @@ pub struct PackageOptions {
     /// (`charts/`, `Chart.lock`) and the vendor cache stay as they are. What
     /// a dry run packages is what the real run would, byte for byte.
     pub scratch: bool,
+    /// The Sigstore trust root keyless upstream signers are verified
+    /// against (else CATALYST_TRUSTED_ROOT).
+    pub trusted_root: Option<PathBuf>,
 }
 
 /// Which dependency registries are reached over plain HTTP.
@@ -182,6 +185,18 @@ fn blueprint_diagnostics(
     Ok(())
 }
 
+/// `catalog.yaml spec.upstreamSigners` of the workspace's catalog (none
+/// without a catalog.yaml); `Err`: the list is broken.
+fn catalog_signers(ws: &Workspace) -> Result<Result<catalyst_vendor::Signers, Vec<Diagnostic>>, OpsError> {
+    if !ws.catalog.join("catalog.yaml").is_file() {
+        return Ok(Ok(Default::default()));
+    }
+    let cat = ws.load_catalog(&Default::default())?;
+    let broken: Vec<Diagnostic> =
+        cat.diagnostics.iter().filter(|d| d.code == "invalid-upstream-signers").cloned().collect();
+    Ok(if broken.is_empty() { Ok(cat.upstream_signers) } else { Err(broken) })
+}
+
 /// Packages one Blueprint or chart folder.
 pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Option<Packaged>, Report), OpsError> {
     let mut report = Report::default();
@@ -228,15 +243,25 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
         return Ok((None, report));
     }
     // Dependencies into charts/.
-    let mirrors = match opts.mirrors.clone().or_else(|| std::env::var_os("CATALYST_MIRRORS").map(PathBuf::from)) {
-        Some(m) => match catalyst_vendor::Mirrors::load(&ws.cwd.join(m)) {
-            Ok(m) => m,
-            Err(d) => {
-                report.diagnostics.push(d);
-                return Ok((None, report));
-            }
-        },
-        None => Default::default(),
+    let (mirrors, mirror_signers) =
+        match opts.mirrors.clone().or_else(|| std::env::var_os("CATALYST_MIRRORS").map(PathBuf::from)) {
+            Some(m) => match catalyst_vendor::Mirrors::load_file(&ws.cwd.join(m)) {
+                Ok(m) => m,
+                Err(d) => {
+                    report.diagnostics.push(d);
+                    return Ok((None, report));
+                }
+            },
+            None => Default::default(),
+        };
+    // Who signs which upstream: the catalog's declarations and the mirrors
+    // file's, each held (a broken list stops here: nothing unchecked).
+    let catalog_signers = match catalog_signers(ws)? {
+        Ok(s) => s,
+        Err(d) => {
+            report.diagnostics.extend(d);
+            return Ok((None, report));
+        }
     };
     let registry = catalyst_oci::Registry::new(vendor_registry_options(&chart_dir, &mirrors, opts));
     // A dry run vendors into a copy (and a cache of its own): nothing of
@@ -250,8 +275,12 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     };
     let original_dir = chart_dir.clone();
     let chart_dir = scratch.as_ref().map_or(original_dir.clone(), |t| t.path().join("chart"));
+    let trusted_root =
+        opts.trusted_root.clone().or_else(|| std::env::var_os("CATALYST_TRUSTED_ROOT").map(|p| ws.cwd.join(p)));
     let vopts = catalyst_vendor::VendorOptions {
         mirrors,
+        signers: vec![catalog_signers, mirror_signers],
+        check: Some(std::sync::Arc::new(crate::upstream::Verifier::new(trusted_root))),
         cache_dir: scratch.as_ref().map_or_else(catalyst_vendor::default_cache_dir, |t| t.path().join("cache")),
         update: opts.update_lock,
         local_base: scratch.is_some().then(|| original_dir.clone()),

@@ -278,6 +278,7 @@ pub fn release(
             plain_http: vendor_http.clone(),
             timeouts: opts.timeouts,
             scratch: opts.dry_run,
+            trusted_root: opts.keyless.as_ref().and_then(|k| k.trusted_root.clone()),
             ..Default::default()
         };
         // The source, before packaging writes anything into the folder

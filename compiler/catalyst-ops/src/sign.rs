@@ -373,61 +373,79 @@ pub fn verify_logged(
         || public_key(public_pem),
         plain_http,
         timeouts,
-        |r, key, reg| {
-            let repo = &r.repo;
+        |r, _key, reg| {
             let digest = manifest(reg, r, reference)?.digest;
-            let sig_tag = cs::signature_tag(&digest);
-            let layers = reg
-                .pull_manifest(repo, &sig_tag)
-                .map_err(oci_diag)?
-                .map(|m| cs::signature_layers(&m.bytes))
-                .unwrap_or_default();
-            if layers.is_empty() {
-                return Err(Diagnostic::error("no-signature", format!("{reference} ({digest}) has no signature"))
-                    .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
-            }
-            let mut unlogged = Vec::new();
-            let valid = layers
-                .iter()
-                .filter(|l| {
-                    let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
-                    let signed = cs::parse_payload(&payload)
-                        .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == repo.to_string())
-                        && cs::verify(&key, &payload, &l.signature);
-                    signed
-                        && match logged(tlog, l, public_pem, &payload) {
-                            Ok(()) => true,
-                            Err(why) => {
-                                unlogged.push(why);
-                                false
-                            }
-                        }
-                })
-                .count();
-            if valid == 0 && !unlogged.is_empty() {
-                return Err(Diagnostic::error(
-                    "no-tlog-entry",
-                    format!(
-                        "the signature on {reference} ({digest}) by this key has no transparency-log entry the trusted \
-                     root vouches for: {}",
-                        unlogged.join("; ")
-                    ),
-                )
-                .help(
-                    "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
-                   --insecure-ignore-tlog to accept a signature no log recorded",
-                ));
-            }
-            if valid == 0 {
-                return Err(Diagnostic::error(
-                    "bad-signature",
-                    format!("no signature on {reference} ({digest}) verifies with this public key"),
-                )
-                .help("it was signed with another key, or the signature does not cover this content"));
-            }
+            let valid = key_signatures(reg, &r.repo, &r.repo.to_string(), &digest, public_pem, tlog, reference)?;
             Ok(Verified { reference: reference.to_string(), digest, signatures: valid })
         },
     )
+}
+
+/// How many key-based signatures (the `.sig` tag of `digest` in `repo`)
+/// verify with `key` over a payload naming exactly `digest` and
+/// `signed_as` (the repository it was signed in: `repo` itself, or the
+/// upstream a mirror copied it from), each held to its transparency-log
+/// entry as `tlog` says; none is an error. `shown` names it in messages.
+pub(crate) fn key_signatures(
+    reg: &Registry,
+    repo: &RepoRef,
+    signed_as: &str,
+    digest: &str,
+    public_pem: &str,
+    tlog: &Tlog<'_>,
+    shown: &str,
+) -> Result<usize, Diagnostic> {
+    let key = public_key(public_pem)?;
+    let sig_tag = cs::signature_tag(digest);
+    let layers = reg
+        .pull_manifest(repo, &sig_tag)
+        .map_err(oci_diag)?
+        .map(|m| cs::signature_layers(&m.bytes))
+        .unwrap_or_default();
+    if layers.is_empty() {
+        return Err(Diagnostic::error("no-signature", format!("{shown} ({digest}) has no signature"))
+            .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
+    }
+    let mut unlogged = Vec::new();
+    let valid = layers
+        .iter()
+        .filter(|l| {
+            let Ok(payload) = reg.pull_blob(repo, &l.digest) else { return false };
+            let signed = cs::parse_payload(&payload)
+                .is_some_and(|c| c.manifest_digest == digest && c.docker_reference == signed_as)
+                && cs::verify(&key, &payload, &l.signature);
+            signed
+                && match logged(tlog, l, public_pem, &payload) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        unlogged.push(why);
+                        false
+                    }
+                }
+        })
+        .count();
+    if valid == 0 && !unlogged.is_empty() {
+        return Err(Diagnostic::error(
+            "no-tlog-entry",
+            format!(
+                "the signature on {shown} ({digest}) by this key has no transparency-log entry the trusted \
+                 root vouches for: {}",
+                unlogged.join("; ")
+            ),
+        )
+        .help(
+            "sign it again with a Rekor configured (--rekor-url or --signing-config), or pass \
+               --insecure-ignore-tlog to accept a signature no log recorded",
+        ));
+    }
+    if valid == 0 {
+        return Err(Diagnostic::error(
+            "bad-signature",
+            format!("no signature on {shown} ({digest}) verifies with this public key"),
+        )
+        .help("it was signed with another key, or the signature does not cover this content"));
+    }
+    Ok(valid)
 }
 
 /// Whether `layer`'s signature over `payload` by `public_pem` was logged,
@@ -1015,16 +1033,27 @@ pub fn verify_keyless(
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<VerifiedKeyless>, Report), OpsError> {
-    let found = Found {
-        predicate_type: sigstore::COSIGN_SIGN_PREDICATE,
-        what: "Sigstore bundle",
-        none: "no-signature",
-        bad: "bad-signature",
-        how: "sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key",
-    };
-    verify_bundles(reference, opts, plain_http, timeouts, &found, &|root, bytes, name, m, policy| {
-        sigstore::verify_bundle(root, bytes, name, &m.bytes, policy)
-    })
+    verify_bundles(reference, opts, plain_http, timeouts, &SIGNATURE, &signature_bundle)
+}
+
+/// Keyless signatures: cosign's signature statement in a Sigstore bundle.
+pub(crate) const SIGNATURE: Found = Found {
+    predicate_type: sigstore::COSIGN_SIGN_PREDICATE,
+    what: "Sigstore bundle",
+    none: "no-signature",
+    bad: "bad-signature",
+    how: "sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key",
+};
+
+/// The check of a keyless signature bundle.
+pub(crate) fn signature_bundle(
+    root: &sigstore::TrustRoot,
+    bytes: &[u8],
+    name: &str,
+    m: &catalyst_oci::RawManifest,
+    policy: &sigstore::IdentityPolicy,
+) -> Result<sigstore::BundleVerified, String> {
+    sigstore::verify_bundle(root, bytes, name, &m.bytes, policy)
 }
 
 /// Verifies that the chart `reference` names carries a keyless attestation
@@ -1060,7 +1089,7 @@ pub fn verify_keyless_attestation(
 }
 
 /// Which bundles [`verify_bundles`] looks at, and what it says.
-struct Found {
+pub(crate) struct Found {
     /// Bundles annotated with another predicate type are passed over.
     predicate_type: &'static str,
     /// For messages.
@@ -1111,50 +1140,80 @@ fn verify_bundles(
             ..Default::default()
         });
         let m = manifest(&reg, &r, reference)?;
-        let listed = attached_bundles(&reg, repo, &m, found.predicate_type)?;
-        if listed.is_empty() {
-            return Err(Diagnostic::error(
-                found.none,
-                format!(
-                    "{reference} ({}) has no {} (looked for referrers of predicate type {}, and the index at tag {})",
-                    m.digest,
-                    found.what,
-                    found.predicate_type,
-                    catalyst_oci::referrers_tag(&m.digest)
-                ),
-            )
-            .help(found.how));
-        }
         let name = repo.to_string();
-        let (mut good, mut reasons) = (Vec::new(), Vec::new());
-        for (digest, bytes) in listed {
-            let checked = bytes.and_then(|b| check(&root, &b, &name, &m, &policy));
-            match checked {
-                Ok(v) => good.push(BundleVerified {
-                    bundle: format!("oci://{repo}@{digest}"),
-                    identity: v.identity,
-                    issuer: v.issuer,
-                    log_index: v.log_index,
-                }),
-                Err(why) => reasons.push(format!("bundle {digest}: {why}")),
-            }
-        }
-        if good.is_empty() {
-            return Err(Diagnostic::error(
-                found.bad,
-                format!(
-                    "no {} on {reference} ({}) verifies for identity {} of issuer {}: {}",
-                    found.what,
-                    m.digest,
-                    policy.identity,
-                    policy.issuer,
-                    reasons.join("; ")
-                ),
-            )
-            .help("check --certificate-identity, --certificate-oidc-issuer and --trusted-root (the Sigstore that signed it)"));
-        }
+        let good =
+            bundles(&reg, repo, &m, &root, &policy, &Judge { signed_as: &name, shown: reference, found, check })?;
         Ok(VerifiedKeyless { reference: reference.to_string(), digest: m.digest, bundles: good })
     }))
+}
+
+/// How [`bundles`] judges what it finds: the repository the artifact was
+/// signed in (the one it is read from, or the upstream a mirror copied it
+/// from), its name in messages, which bundles and what is said, and the
+/// check of one bundle.
+pub(crate) struct Judge<'a> {
+    pub signed_as: &'a str,
+    pub shown: &'a str,
+    pub found: &'a Found,
+    pub check: &'a CheckBundle<'a>,
+}
+
+/// The Sigstore bundles of `judge.found`'s kind attached to the manifest
+/// `m` of `repo` (referrers API or its tag-schema fallback) that pass
+/// `judge.check` with `root` for `policy`; none attached, or none passing,
+/// is an error.
+pub(crate) fn bundles(
+    reg: &Registry,
+    repo: &RepoRef,
+    m: &catalyst_oci::RawManifest,
+    root: &sigstore::TrustRoot,
+    policy: &sigstore::IdentityPolicy,
+    judge: &Judge<'_>,
+) -> Result<Vec<BundleVerified>, Diagnostic> {
+    let (found, shown) = (judge.found, judge.shown);
+    let listed = attached_bundles(reg, repo, m, found.predicate_type)?;
+    if listed.is_empty() {
+        return Err(Diagnostic::error(
+            found.none,
+            format!(
+                "{shown} ({}) has no {} (looked for referrers of predicate type {}, and the index at tag {})",
+                m.digest,
+                found.what,
+                found.predicate_type,
+                catalyst_oci::referrers_tag(&m.digest)
+            ),
+        )
+        .help(found.how));
+    }
+    let (mut good, mut reasons) = (Vec::new(), Vec::new());
+    for (digest, bytes) in listed {
+        match bytes.and_then(|b| (judge.check)(root, &b, judge.signed_as, m, policy)) {
+            Ok(v) => good.push(BundleVerified {
+                bundle: format!("oci://{repo}@{digest}"),
+                identity: v.identity,
+                issuer: v.issuer,
+                log_index: v.log_index,
+            }),
+            Err(why) => reasons.push(format!("bundle {digest}: {why}")),
+        }
+    }
+    if good.is_empty() {
+        return Err(Diagnostic::error(
+            found.bad,
+            format!(
+                "no {} on {shown} ({}) verifies for identity {} of issuer {}: {}",
+                found.what,
+                m.digest,
+                policy.identity,
+                policy.issuer,
+                reasons.join("; ")
+            ),
+        )
+        .help(
+            "check --certificate-identity, --certificate-oidc-issuer and --trusted-root (the Sigstore that signed it)",
+        ));
+    }
+    Ok(good)
 }
 
 #[cfg(test)]

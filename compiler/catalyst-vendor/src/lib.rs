@@ -9,8 +9,15 @@
 //! tampered dependency is refused) and must be the chart and version asked
 //! for. Chart.lock is written when absent, with Helm's digest rule, and an
 //! out-of-date Chart.lock is an error unless `update` is set.
+//!
+//! A dependency whose upstream has a declared signer ([`signers`]) is
+//! fetched from its OCI registry every time (never from the cache or
+//! charts/ unchecked) and accepted only once [`UpstreamCheck`] has
+//! verified its signature. Every dependency is fetched and checked before
+//! any is written: a refused one leaves charts/ and Chart.lock as they were.
 
 pub mod lock;
+pub mod signers;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +26,7 @@ use catalyst_oci::{Registry, RepoRef};
 use sha2::Digest;
 
 pub use lock::{Lock, Locked, Requirement, hash_req};
+pub use signers::{IdMatch, KeySource, Signer, Signers, UpstreamSigner};
 
 pub fn sha256_digest(b: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)))
@@ -31,6 +39,13 @@ pub struct Mirrors(pub Vec<(String, String)>);
 impl Mirrors {
     /// Reads `mirrors: [{from, to}]` from a YAML file.
     pub fn load(path: &Path) -> Result<Mirrors, Diagnostic> {
+        Mirrors::load_file(path).map(|(m, _)| m)
+    }
+
+    /// Reads a mirrors file: its `mirrors: [{from, to}]` and who signs
+    /// which upstream (`signers:`, see [`signers`]; key paths relative to
+    /// the file's folder).
+    pub fn load_file(path: &Path) -> Result<(Mirrors, Signers), Diagnostic> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?;
@@ -56,7 +71,10 @@ impl Mirrors {
                 }
             }
         }
-        Ok(Mirrors(out))
+        let base = path.parent().unwrap_or(Path::new("."));
+        let at = |_: usize| Some(Location::file(shown.as_str()));
+        let signers = Signers::read(&doc["signers"], &format!("{shown}: signers"), base, false, &at)?;
+        Ok((Mirrors(out), signers))
     }
 
     pub fn rewrite(&self, url: &str) -> String {
@@ -69,9 +87,34 @@ impl Mirrors {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// Verifies an upstream chart's signature for [`vendor`]: the crate that
+/// knows cosign and Sigstore implements it.
+pub trait UpstreamCheck: Send + Sync {
+    /// Whether the manifest `digest` in `fetched` (the repository it was
+    /// pulled from: the upstream's, or its mirror's) carries a valid
+    /// signature by `signer` made for `signed_as` (the upstream
+    /// repository, `host/path/name`: a mirror carries the upstream's
+    /// signatures unchanged). `Err`: why not.
+    fn verify(
+        &self,
+        registry: &Registry,
+        fetched: &RepoRef,
+        signed_as: &str,
+        digest: &str,
+        signer: &Signer,
+    ) -> Result<(), Diagnostic>;
+}
+
+#[derive(Clone, Default)]
 pub struct VendorOptions {
     pub mirrors: Mirrors,
+    /// Who signs which upstream, one list per place that declares it (the
+    /// catalog, the mirrors file): every list's decisive entry for a
+    /// dependency must hold, so neither loosens the other.
+    pub signers: Vec<Signers>,
+    /// Verifies the signatures `signers` asks for; none given while a
+    /// dependency has a declared signer refuses it.
+    pub check: Option<std::sync::Arc<dyn UpstreamCheck>>,
     /// Where archives are cached by digest.
     pub cache_dir: PathBuf,
     /// Rewrite Chart.lock even when it exists (new versions, new digests).
@@ -80,6 +123,19 @@ pub struct VendorOptions {
     /// vendored is a scratch copy of a chart elsewhere (a dry run).
     /// `None`: the chart's own folder.
     pub local_base: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for VendorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorOptions")
+            .field("mirrors", &self.mirrors)
+            .field("signers", &self.signers)
+            .field("check", &self.check.is_some())
+            .field("cache_dir", &self.cache_dir)
+            .field("update", &self.update)
+            .field("local_base", &self.local_base)
+            .finish()
+    }
 }
 
 /// How one dependency was obtained.
@@ -197,6 +253,9 @@ pub fn vendor(
 
     let mut diags = Diagnostics::new();
     let mut locked = Vec::new();
+    // Every dependency is fetched and checked before any is written: a
+    // refused one (tampered, unsigned) leaves charts/ as it was.
+    let mut accepted = Vec::new();
     for (i, r) in reqs.iter().enumerate() {
         let pinned = lock.as_ref().and_then(|l| l.dependencies.get(i)).filter(|l| l.name == r.name);
         match fetch(chart_dir, shown, registry, opts, r, pinned) {
@@ -220,45 +279,51 @@ pub fn vendor(
                     diags.push(d);
                     continue;
                 }
-                let cached = cache_path(&opts.cache_dir, &digest);
-                if !cached.exists() {
-                    let _ = catalyst_package::write_file(
-                        cached.parent().expect("has a parent"),
-                        cached.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
-                        &bytes,
-                    );
-                }
-                let charts = chart_dir.join("charts");
-                let file = format!("{}-{version}.tgz", r.name);
-                // Other versions of the same dependency are stale.
-                if let Ok(entries) = std::fs::read_dir(&charts) {
-                    for e in entries.flatten() {
-                        let n = e.file_name().to_string_lossy().into_owned();
-                        if n != file
-                            && n.starts_with(&format!("{}-", r.name))
-                            && n.ends_with(".tgz")
-                            && is_version(&n[r.name.len() + 1..n.len() - 4])
-                        {
-                            let _ = std::fs::remove_file(e.path());
-                        }
-                    }
-                }
-                if read_archive_file(&charts.join(&file)).as_deref() != Some(bytes.as_slice())
-                    && let Err(e) = catalyst_package::write_file(&charts, &file, &bytes)
-                {
-                    diags.push(Diagnostic::error("unwritable", format!("cannot write {shown}/charts/{file}: {e}")));
-                    continue;
-                }
-                locked.push(Locked {
-                    name: r.name.clone(),
-                    version: version.clone(),
-                    repository: r.repository.clone(),
-                    digest: Some(digest.clone()),
-                });
-                out.dependencies.push(VendoredDep { name: r.name.clone(), version, digest, source });
+                accepted.push((r, bytes, version, digest, source));
             }
             Err(d) => diags.push(d),
         }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    for (r, bytes, version, digest, source) in accepted {
+        let cached = cache_path(&opts.cache_dir, &digest);
+        if !cached.exists() {
+            let _ = catalyst_package::write_file(
+                cached.parent().expect("has a parent"),
+                cached.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
+                &bytes,
+            );
+        }
+        let charts = chart_dir.join("charts");
+        let file = format!("{}-{version}.tgz", r.name);
+        // Other versions of the same dependency are stale.
+        if let Ok(entries) = std::fs::read_dir(&charts) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n != file
+                    && n.starts_with(&format!("{}-", r.name))
+                    && n.ends_with(".tgz")
+                    && is_version(&n[r.name.len() + 1..n.len() - 4])
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        if read_archive_file(&charts.join(&file)).as_deref() != Some(bytes.as_slice())
+            && let Err(e) = catalyst_package::write_file(&charts, &file, &bytes)
+        {
+            diags.push(Diagnostic::error("unwritable", format!("cannot write {shown}/charts/{file}: {e}")));
+            continue;
+        }
+        locked.push(Locked {
+            name: r.name.clone(),
+            version: version.clone(),
+            repository: r.repository.clone(),
+            digest: Some(digest.clone()),
+        });
+        out.dependencies.push(VendoredDep { name: r.name.clone(), version, digest, source });
     }
     if diags.has_errors() {
         return Err(diags);
@@ -356,6 +421,12 @@ fn fetch(
     pinned: Option<&Locked>,
 ) -> Result<(Vec<u8>, String, Source), Diagnostic> {
     let at = Some(Location::file(format!("{shown}/Chart.yaml")));
+    // Who must have signed it: a dependency with a declared signer is
+    // verified every time, never taken from the cache or charts/ unchecked.
+    let declared: Vec<&UpstreamSigner> = opts.signers.iter().filter_map(|s| s.find(&r.repository, &r.name)).collect();
+    if !declared.is_empty() {
+        return fetch_signed(shown, registry, opts, r, pinned, &declared);
+    }
     // The cache, by the digest Chart.lock records.
     if let Some(p) = pinned
         && let Some(d) = &p.digest
@@ -486,6 +557,117 @@ fn fetch(
         format!("{}: unsupported repository `{}`", r.name, r.repository),
         "use an https://, oci:// or file:// repository URL (repository aliases such as @name are not supported)",
     ))
+}
+
+/// Fetches a dependency whose upstream declares its signer: from an OCI
+/// repository only (the upstream as Chart.yaml names it and where it is
+/// pulled from, after mirrors), its manifest's signature verified by each
+/// declared signer before the archive is accepted.
+fn fetch_signed(
+    shown: &str,
+    registry: &Registry,
+    opts: &VendorOptions,
+    r: &Requirement,
+    pinned: Option<&Locked>,
+    declared: &[&UpstreamSigner],
+) -> Result<(Vec<u8>, String, Source), Diagnostic> {
+    let at = Some(Location::file(format!("{shown}/Chart.yaml")));
+    let first = declared[0];
+    let refuse = |code: &'static str, msg: String, help: String| {
+        Diagnostic::error(code, format!("{shown}: dependency {} from {}: {msg}", r.name, r.repository))
+            .at(at.clone())
+            .help(help)
+    };
+    let repo = opts.mirrors.rewrite(&r.repository);
+    let (Some(upstream), Some(fetched)) = (r.repository.strip_prefix("oci://"), repo.strip_prefix("oci://")) else {
+        return Err(refuse(
+            "upstream-signature-unsupported",
+            format!(
+                "{} declares {} for it, but only charts in OCI registries (oci://) can be checked for a signature{}",
+                first.declared,
+                first.signer,
+                if repo == r.repository { String::new() } else { format!(" (it is fetched from {repo})") }
+            ),
+            "Helm chart repositories (https://) carry no cosign signatures (their .prov files are not checked): \
+             take the chart from the upstream's OCI registry, or drop the declaration if the upstream is not signed"
+                .into(),
+        ));
+    };
+    let bad_repo = |e: catalyst_oci::OciError| {
+        refuse("dependency-unavailable", e.to_string(), "fix the repository in Chart.yaml or the mirror".into())
+    };
+    let upstream = RepoRef::parse(upstream).map_err(bad_repo)?.join(&r.name);
+    let target = RepoRef::parse(fetched).map_err(bad_repo)?.join(&r.name);
+    let version = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
+    if !is_version(&version) {
+        return Err(refuse(
+            "dependency-unavailable",
+            format!("version ranges cannot be resolved in an OCI repository ({})", r.version),
+            "pin an exact version in Chart.yaml".into(),
+        ));
+    }
+    let pulled = registry.pull_chart(&target, &catalyst_oci::tag_for_version(&version));
+    let (bytes, digest) = match pulled {
+        Ok(Some(x)) => x,
+        Ok(None) => {
+            return Err(refuse(
+                "dependency-unavailable",
+                format!("{version} is not in oci://{target}"),
+                "check the name and version, or the mirror".into(),
+            ));
+        }
+        Err(e) => {
+            let code = if e.is_transient() { "network-unreachable" } else { "dependency-unavailable" };
+            return Err(refuse(
+                code,
+                format!("cannot fetch {version}: {e}"),
+                "check the repository, the mirror and the credentials".into(),
+            )
+            .caused_by(e.chain().iter().cloned()));
+        }
+    };
+    for s in declared {
+        let verified = match &opts.check {
+            Some(check) => check.verify(registry, &target, &upstream.to_string(), &digest, &s.signer),
+            None => Err(Diagnostic::error("upstream-signature", "no signature verifier is configured")),
+        };
+        if let Err(why) = verified {
+            // A registry that could not be reached is the network's
+            // failure (exit 3), not a verdict on the signature.
+            if why.is_transient() {
+                return Err(refuse(
+                    why.code,
+                    format!("cannot check {version}'s signature by {}: {}", s.signer, why.message),
+                    "the registry could not be reached: nothing was vendored; trying again may work".into(),
+                )
+                .caused_by(why.causes.iter().cloned()));
+            }
+            let mirrored =
+                if target == upstream { String::new() } else { format!(" (pulled from its mirror oci://{target})") };
+            return Err(refuse(
+                "upstream-signature",
+                format!(
+                    "{version} ({digest}){mirrored} is not signed by {} as {} declares: {}",
+                    s.signer, s.declared, why.message
+                ),
+                format!(
+                    "refused: nothing was vendored. {}Vendor only what the declared signer signed: check the version \
+                     and the signer in {}; a mirror must carry the upstream's signatures (copy the .sig tag and the \
+                     referrers with the chart); an upstream that stopped signing needs the declaration changed on purpose",
+                    // What to do about a missing trust root or an
+                    // unreadable key; a verdict's help is about signing
+                    // one's own artifacts, not an upstream's.
+                    why.help
+                        .as_deref()
+                        .filter(|_| !matches!(why.code, "no-signature" | "bad-signature"))
+                        .map_or_else(String::new, |h| format!("{h}. ")),
+                    s.declared
+                ),
+            )
+            .caused_by(std::iter::once(why.message.clone())));
+        }
+    }
+    Ok((bytes, version, Source::Download(format!("oci://{target}"))))
 }
 
 /// The entry for `want` (an exact version, or a range: the highest match).
