@@ -280,6 +280,13 @@ locals {
         metadata   = { name = var.registry_pull_secret_name, namespace = "flux-system", labels = local.base_labels }
         data       = { ".dockerconfigjson" = base64encode(coalesce(var.registry_pull_config, "{}")) }
       }] : o if var.registry_pull_secret_name != ""],
+      [for o in [{
+        apiVersion = "v1"
+        kind       = "Secret"
+        type       = "Opaque"
+        metadata   = { name = var.sigstore_root_secret_name, namespace = "flux-system", labels = local.base_labels }
+        data       = { "trusted_root.json" = base64encode(jsonencode(var.sigstore_trusted_root)) }
+      }] : o if var.sigstore_root_secret_name != ""],
       [for n in var.cosign_secret_names : {
         apiVersion = "v1"
         kind       = "Secret"
@@ -424,6 +431,12 @@ resource "hcloud_server" "node" {
     precondition {
       condition     = (var.gitops_secret_name == "" || var.gitops_credentials != null) && (var.registry_pull_secret_name == "" || var.registry_pull_config != null) && (length(var.cosign_secret_names) == 0 || var.cosign_public_keys != null)
       error_message = "Set TF_VAR_gitops_credentials when gitops_secret_name is set, TF_VAR_registry_pull_config when registry_pull_secret_name is set, and TF_VAR_cosign_public_keys when cosign_secret_names is not empty: the cluster directory references these Secrets."
+    }
+
+    # The trust root is rendered beside its Secret's name: both or neither.
+    precondition {
+      condition     = var.sigstore_root_secret_name == "" || var.sigstore_trusted_root != null
+      error_message = "sigstore_trusted_root must be set when sigstore_root_secret_name is: render writes both (spec.publisher.keyless.trustedRoot, spec.sources.verify.trustedRoot)."
     }
   }
 

@@ -360,6 +360,24 @@ variable "cosign_secret_names" {
   }
 }
 
+variable "sigstore_root_secret_name" {
+  description = "Secret in flux-system with the Sigstore trust root (key trusted_root.json) the rendered sources verify keyless signatures with (verify.trustedRootSecretRef): the catalog publisher's Sigstore, or after cutover the Sovereign's own. Empty: none (the public Sigstore)."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.sigstore_root_secret_name == "" || (can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.sigstore_root_secret_name)) && length(var.sigstore_root_secret_name) <= 253)
+    error_message = "sigstore_root_secret_name must be a Kubernetes object name (lower-case RFC 1123), or empty."
+  }
+}
+
+variable "sigstore_trusted_root" {
+  description = "The trusted_root.json (as Sigstore publishes it, an object) put in the Secret sigstore_root_secret_name. Public: rendered by catalyst from the catalog's spec.publisher.keyless.trustedRoot or the spec's sources.verify.trustedRoot."
+  type        = any
+  default     = null
+}
+
 # --- Secrets: supplied at apply time, never rendered ----------------------------
 
 variable "hcloud_token" {

@@ -27,7 +27,9 @@ use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
 
-pub use release::{MAX_RECORDS, Match, Publisher, RELEASES_DIR, ReleaseRecord, Signer};
+pub use release::{
+    MAX_RECORDS, Match, Publisher, RELEASES_DIR, ReleaseRecord, Signer, TRUSTED_ROOT_SECRET, TrustedRoot,
+};
 pub use runtime::{Controller, Installer, Phase0Pin};
 pub use source::{SourceSet, input_diagnostic, sha256_hex};
 
@@ -512,9 +514,12 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
     cat.records = records.by_version;
     // The record of the version a Blueprint renders is one of its inputs:
     // the lock, a render's reuse and `render --check` see it change.
+    // So is the trust root it is verified with.
+    let root_file = cat.publisher.as_ref().and_then(|p| p.trusted_root()).and_then(|t| t.file.clone());
     for bp in cat.blueprints.values_mut() {
         if let Some((_, file)) = cat.records.get(&(bp.name.clone(), bp.chart_version())) {
             bp.files.push(file.clone());
+            bp.files.extend(root_file.clone());
             bp.files.sort();
         }
     }
@@ -566,6 +571,15 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
     match catalyst_vendor::Signers::read(&spec["upstreamSigners"], &what, &cat.root, true, &at_signer) {
         Ok(s) => cat.upstream_signers = s,
         Err(d) => diags.push(d),
+    }
+    if let (Some(Publisher::Keyless { trusted_root, .. }), Some(file)) =
+        (&mut cat.publisher, spec["publisher"]["keyless"]["trustedRoot"].as_str())
+    {
+        let loc = doc.pointer("/spec/publisher/keyless/trustedRoot").and_then(|n| cat.sources.loc(rel, n));
+        match release::read_trusted_root(&cat.root, &mut cat.sources, file, loc) {
+            Ok(t) => *trusted_root = Some(t),
+            Err(d) => diags.push(d),
+        }
     }
     cat.runtime = runtime::read(&doc, &spec, &cat.sources, rel, diags);
     for (cloud, p) in spec["providers"].as_object().into_iter().flatten() {

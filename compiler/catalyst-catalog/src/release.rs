@@ -132,6 +132,15 @@ impl Match {
         }
     }
 
+    /// Why a regular expression does not compile; `None` for an exact
+    /// value or a good pattern.
+    pub fn compile_error(&self) -> Option<String> {
+        match self {
+            Match::Exact(_) => None,
+            Match::Regexp(r) => regex::Regex::new(r).err().map(|e| e.to_string()),
+        }
+    }
+
     /// The regular expression Flux is given: an exact value anchored, its
     /// metacharacters escaped (Go's RE2 syntax: `regexp.QuoteMeta`).
     pub fn regex(&self) -> String {
@@ -153,11 +162,60 @@ impl Match {
     }
 }
 
+/// The Secret of `flux-system` Phase-0 creates with the Sigstore trust
+/// root keyless verification uses (key `trusted_root.json`, as Flux's
+/// `verify.trustedRootSecretRef` reads it): the catalog publisher's, or
+/// after cutover the Sovereign's own; one applies at a time.
+pub const TRUSTED_ROOT_SECRET: &str = "sigstore-trusted-root";
+
+/// At most this large a `trusted_root.json` is read (Sigstore's public
+/// one is a few KiB).
+pub const MAX_TRUSTED_ROOT: usize = 1 << 20;
+
+/// A Sigstore trust root as published (`trusted_root.json`): where it was
+/// read and its JSON, compact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedRoot {
+    /// Where it came from, for messages (a catalog file, a spec).
+    pub from: String,
+    /// The catalog file it was read from (root-relative), if any: an
+    /// input of every Blueprint verified with it.
+    pub file: Option<String>,
+    pub json: String,
+}
+
+impl TrustedRoot {
+    /// Holds `value` to the shape Sigstore publishes: a JSON object whose
+    /// `mediaType` is a trusted root's, with certificate authorities and
+    /// transparency logs. `Err` says what is wrong.
+    pub fn from_value(value: &Value, from: &str) -> Result<TrustedRoot, String> {
+        let media = value.get("mediaType").and_then(Value::as_str).unwrap_or_default();
+        if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
+            return Err(format!(
+                "{from} is not a Sigstore trusted_root.json (its mediaType is `{media}`, not \
+                 application/vnd.dev.sigstore.trustedroot…)"
+            ));
+        }
+        for list in ["certificateAuthorities", "tlogs"] {
+            if value.get(list).and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                return Err(format!("{from} lists no `{list}`: keyless signatures cannot be verified with it"));
+            }
+        }
+        let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+        if json.len() > MAX_TRUSTED_ROOT {
+            return Err(format!("{from} is larger than {MAX_TRUSTED_ROOT} bytes"));
+        }
+        Ok(TrustedRoot { from: from.to_string(), file: None, json })
+    }
+}
+
 /// Who signs the catalog's released charts (`catalog.yaml spec.publisher`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Publisher {
-    /// Cosign keyless: the Fulcio certificate's OIDC issuer and subject.
-    Keyless { issuer: Match, subject: Match },
+    /// Cosign keyless: the Fulcio certificate's OIDC issuer and subject,
+    /// and the trust root of the Sigstore that signs (none: the public
+    /// instance's, which Flux knows).
+    Keyless { issuer: Match, subject: Match, trusted_root: Option<TrustedRoot> },
     /// A cosign public key, in this Secret of `flux-system`.
     Key { secret: String },
 }
@@ -215,7 +273,7 @@ impl Publisher {
                 };
                 let issuer = side("issuer", "issuerRegexp");
                 let subject = side("subject", "subjectRegexp");
-                Some(Publisher::Keyless { issuer: issuer?, subject: subject? })
+                Some(Publisher::Keyless { issuer: issuer?, subject: subject?, trusted_root: None })
             }
         }
     }
@@ -223,7 +281,7 @@ impl Publisher {
     /// Flux's `OCIRepository.spec.verify` for this publisher.
     pub fn flux_verify(&self) -> Value {
         match self {
-            Publisher::Keyless { issuer, subject } => serde_json::json!({
+            Publisher::Keyless { issuer, subject, .. } => serde_json::json!({
                 "provider": "cosign",
                 "matchOIDCIdentity": [{ "issuer": issuer.regex(), "subject": subject.regex() }],
             }),
@@ -238,10 +296,19 @@ impl Publisher {
     pub fn admits(&self, signer: &Signer) -> bool {
         match (self, signer) {
             (Publisher::Key { .. }, Signer::Key { .. }) => true,
-            (Publisher::Keyless { issuer: i, subject: s }, Signer::Keyless { issuer, subject }) => {
+            (Publisher::Keyless { issuer: i, subject: s, .. }, Signer::Keyless { issuer, subject }) => {
                 i.admits(issuer) && s.admits(subject)
             }
             _ => false,
+        }
+    }
+
+    /// The trust root a keyless policy verifies against, if not the public
+    /// Sigstore's.
+    pub fn trusted_root(&self) -> Option<&TrustedRoot> {
+        match self {
+            Publisher::Keyless { trusted_root, .. } => trusted_root.as_ref(),
+            Publisher::Key { .. } => None,
         }
     }
 
@@ -252,6 +319,36 @@ impl Publisher {
             Publisher::Keyless { .. } => None,
         }
     }
+}
+
+/// Reads the publisher's `trustedRoot` file (`rel`, relative to the
+/// catalog root, confined to it and bounded) as a [`TrustedRoot`];
+/// `at` locates the field in catalog.yaml.
+pub(crate) fn read_trusted_root(
+    root: &Path,
+    sources: &mut SourceSet,
+    rel: &str,
+    at: Option<Location>,
+) -> Result<TrustedRoot, Diagnostic> {
+    let bad = |msg: String| {
+        Diagnostic::error("invalid-trusted-root", msg).at(at.clone()).help(
+            "spec.publisher.keyless.trustedRoot names a file of the catalog: the trusted_root.json of the Sigstore that \
+             signs (`cosign trusted-root create`, or as the Sigstore publishes it)",
+        )
+    };
+    let inside = !rel.is_empty()
+        && !rel.starts_with('/')
+        && Path::new(rel).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(bad(format!("spec.publisher.keyless.trustedRoot `{rel}` is not a path inside the catalog")));
+    }
+    let limits = Limits { max_bytes: MAX_TRUSTED_ROOT, ..Limits::default() };
+    let text = sources.read(root, rel, &limits).map_err(|d| d.at(at.clone()))?;
+    let shown = sources.display(rel);
+    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("{shown} is not JSON: {e}")))?;
+    let mut t = TrustedRoot::from_value(&value, &shown).map_err(bad)?;
+    t.file = Some(rel.to_string());
+    Ok(t)
 }
 
 /// What [`load_records`] found.
@@ -420,7 +517,7 @@ fn unadmitted(shown: &str, record: &ReleaseRecord, publisher: &Publisher) -> Dia
     let by: Vec<String> = record.signers.iter().map(ToString::to_string).collect();
     let policy = match publisher {
         Publisher::Key { secret } => format!("a cosign key (the Secret {secret})"),
-        Publisher::Keyless { issuer, subject } => {
+        Publisher::Keyless { issuer, subject, .. } => {
             format!("keyless, subject {} of issuer {}", subject.regex(), issuer.regex())
         }
     };
@@ -527,6 +624,7 @@ mod tests {
         let exact = Publisher::Keyless {
             issuer: Match::Exact("https://token.actions.githubusercontent.com".into()),
             subject: Match::Exact("https://github.com/a/b/.github/workflows/r.yaml@refs/heads/main".into()),
+            trusted_root: None,
         };
         let ok = keyless(
             "https://token.actions.githubusercontent.com",
@@ -542,6 +640,7 @@ mod tests {
         let re = Publisher::Keyless {
             issuer: Match::Exact("https://token.actions.githubusercontent.com".into()),
             subject: Match::Regexp("^https://github\\.com/a/b/.*$".into()),
+            trusted_root: None,
         };
         assert!(re.admits(&ok));
         assert!(!re.admits(&keyless("https://token.actions.githubusercontent.com", "https://github.com/a/c/w")));

@@ -540,3 +540,147 @@ fn a_key_publisher_verifies_with_a_bootstrap_secret_and_bad_records_are_named() 
         assert!(all.contains(says) && all.contains("invalid-publisher"), "{publisher}: {all}");
     }
 }
+
+/// Item 3 of issue 20: nothing assumes the public Sigstore. Before
+/// cutover a Sovereign verifies the catalog publisher's charts against the
+/// mothership's Sigstore (`spec.publisher.keyless.trustedRoot`, a file of
+/// the catalog); after cutover against its own (`spec.sources.verify`,
+/// keyless with its `trustedRoot`). Render points Flux's
+/// `verify.trustedRootSecretRef` (Flux 2.9) at the Secret Phase-0 creates
+/// from the rendered trust root; the field-true checks of the matrix's
+/// Flux release and the closure check accept it. The trust roots are the
+/// local Sigstore stand-ins' (the public instance is unreachable here).
+#[test]
+fn verification_trusts_the_mothership_sigstore_before_cutover_and_the_sovereigns_own_after() {
+    let Some(mothership) = TestSigstore::start() else { return };
+    let Some(own) = TestSigstore::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    golden_catalog_into(root);
+    copy_tree(&repo().join("infra/hetzner"), &root.join("infra/hetzner"));
+    std::fs::create_dir_all(root.join("sigstore")).unwrap();
+    std::fs::copy(&mothership.trusted_root, root.join("sigstore/trusted_root.json")).unwrap();
+    let publisher =
+        format!("{}      trustedRoot: sigstore/trusted_root.json\n", keyless_publisher(&mothership.issuer, SUBJECT));
+    patch(
+        &root.join("catalog.yaml"),
+        "  registry: oci://registry.example.com/catalyst\n",
+        &format!("  registry: oci://registry.example.com/catalyst\n{publisher}"),
+    );
+    let digest = format!("sha256:{}", "ef".repeat(32));
+    write(
+        &root.join("releases/bp-base/1.0.0.yaml"),
+        &format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Release\nblueprint: bp-base\nversion: \"1.0.0\"\n\
+             chart: oci://registry.example.com/catalyst/bp-base:1.0.0\ndigest: \"{digest}\"\nsignatures: []\n\
+             attestations: []\nsigners:\n  - keyless: {{issuer: \"{}\", subject: \"{SUBJECT}\"}}\n",
+            mothership.issuer
+        ),
+    );
+    let sov = "clusters/rooted.omani.works";
+    // The Sovereign's own Gitea holds its repository (a cut-over Sovereign
+    // reaches nothing of the mothership's).
+    let rooted_spec = |rest: &str| {
+        solo_spec("rooted", rest).replace("git.example.org/sovereigns", "gitea.rooted.omani.works/platform")
+    };
+    write(&root.join(sov).join("sovereign.yaml"), &rooted_spec(""));
+    let json = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let tfvars = |dir: &Path| json(&dir.join("tofu/hetzner.auto.tfvars.json"));
+
+    // Before cutover: the publisher's identity, checked against the
+    // mothership's trust root, for the pinned Blueprint only.
+    let o = catalyst(root, &["render"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let dir = root.join(sov);
+    let with_root = |issuer: &str, subject: &str| {
+        format!(
+            "  verify:\n    provider: cosign\n    matchOIDCIdentity:\n      - issuer: '{}'\n        subject: '{}'\n    \
+             trustedRootSecretRef:\n      name: sigstore-trusted-root\n",
+            anchored(issuer),
+            anchored(subject)
+        )
+    };
+    for (path, yaml) in rendered(&dir, "bp-base") {
+        assert!(yaml.contains(&with_root(&mothership.issuer, SUBJECT)), "{path}:\n{yaml}");
+    }
+    for (path, yaml) in rendered(&dir, "bp-certs") {
+        assert!(!yaml.contains("verify:"), "{path}:\n{yaml}");
+    }
+    let vars = tfvars(&dir);
+    assert_eq!(vars["sigstore_root_secret_name"], "sigstore-trusted-root", "{vars}");
+    assert_eq!(vars["sigstore_trusted_root"], json(&mothership.trusted_root), "Phase-0 gets the mothership's root");
+    // The real OpenTofu takes the variables (the trust root an object).
+    oracle_plan(std::slice::from_ref(&dir));
+    // Flux 2.9's OCIRepository schema takes the field; the closure check
+    // finds the Secret in Phase-0's bootstrap list.
+    let o = catalyst(root, &["validate", "--rendered", sov]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success() && !all.contains("closure-unchecked"), "{all}");
+
+    // The trust root is an input: changed, the output is stale.
+    git_init(root);
+    git_commit_all(root, "rendered", None);
+    let mut changed = json(&mothership.trusted_root);
+    changed["tlogs"][0]["baseUrl"] = serde_json::json!("https://rekor.elsewhere.example");
+    std::fs::write(root.join("sigstore/trusted_root.json"), changed.to_string()).unwrap();
+    let o = catalyst(root, &["render", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", text(&o.stdout), text(&o.stderr));
+    std::fs::copy(&mothership.trusted_root, root.join("sigstore/trusted_root.json")).unwrap();
+
+    // After cutover: the Sovereign's own Sigstore, for every Blueprint
+    // (its own Harbor serves charts it signed itself), whatever the
+    // catalog's publisher says.
+    // JSON is YAML: the trust root pasted on one line, as a flow mapping.
+    let own_root = json(&own.trusted_root).to_string();
+    let own_subject = "https://gitea.rooted.omani.works/platform/mirror/.gitea/workflows/sign.yaml@refs/heads/main";
+    let cutover = |trusted: &str, subject: &str| {
+        format!(
+            "  sources:\n    registry: oci://harbor.rooted.omani.works/catalyst\n    mirror: harbor.rooted.omani.works/proxy\n    \
+             cutover: true\n    verify:\n      keyless: {{issuer: \"{}\", {subject}}}\n      trustedRoot: {trusted}\n",
+            own.issuer
+        )
+    };
+    let exact = format!("subject: \"{own_subject}\"");
+    write(&root.join(sov).join("sovereign.yaml"), &rooted_spec(&cutover(own_root.trim(), &exact)));
+    let o = catalyst(root, &["render"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    for bp in ["bp-base", "bp-certs"] {
+        for (path, yaml) in rendered(&dir, bp) {
+            assert!(yaml.contains(&with_root(&own.issuer, own_subject)), "{path}:\n{yaml}");
+        }
+    }
+    let vars = tfvars(&dir);
+    assert_eq!(vars["sigstore_trusted_root"], json(&own.trusted_root), "Phase-0 gets the Sovereign's own root");
+    oracle_plan(std::slice::from_ref(&dir));
+    let o = catalyst(root, &["validate", "--rendered", sov]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    // What Flux could not use is refused, at its place: a trust root that
+    // is not one, a regular expression that does not compile, a catalog
+    // trust root outside the catalog.
+    let outputs = || {
+        let mut t = tree(&dir);
+        t.remove("sovereign.yaml");
+        t
+    };
+    let before = outputs();
+    for (spec, says) in [
+        (cutover("{mediaType: text/plain}", &exact), "is not a Sigstore trusted_root.json"),
+        (cutover(own_root.trim(), "subjectRegexp: \"^https://(unclosed\""), "is not a regular expression"),
+    ] {
+        write(&root.join(sov).join("sovereign.yaml"), &rooted_spec(&spec));
+        let o = catalyst(root, &["render"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(says) && err.contains("sovereign.yaml:"), "{says}: {err}");
+        assert_same_tree(&before, &outputs(), "a refused render");
+    }
+    write(&root.join(sov).join("sovereign.yaml"), &rooted_spec(""));
+    let catalog = std::fs::read_to_string(root.join("catalog.yaml")).unwrap();
+    std::fs::write(root.join("catalog.yaml"), catalog.replace("sigstore/trusted_root.json", "../trusted_root.json"))
+        .unwrap();
+    let o = catalyst(root, &["validate"]);
+    let err = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid-trusted-root") && err.contains("is not a path inside the catalog"), "{err}");
+}

@@ -164,6 +164,7 @@ fn extract_one(doc: &Node) -> Option<Object> {
                 refs.named(&["spec", f], Some(""), "Secret", None);
             }
             refs.named(&["spec", "verify", "secretRef"], Some(""), "Secret", None);
+            refs.named(&["spec", "verify", "trustedRootSecretRef"], Some(""), "Secret", None);
             if k == "HelmChart" {
                 refs.typed(&["spec", "sourceRef"], Some(FLUX_SOURCE));
             }

@@ -454,6 +454,64 @@ pub fn find_url_password(s: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// The media type of a Sigstore trust root (`trusted_root.json`), whose
+/// certificates, public keys and key IDs are public by construction.
+pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot";
+
+/// Whether a mapping whose `mediaType` is `media_type` is a Sigstore trust
+/// root: its [`public_trust_material`] is not a secret.
+pub fn is_trusted_root(media_type: Option<&str>) -> bool {
+    media_type.is_some_and(|m| m.starts_with(TRUSTED_ROOT_MEDIA_TYPE))
+}
+
+/// Whether `value` under `key`, inside a Sigstore trust root, is public
+/// material that only looks random: a `keyId` that is a SHA-256 (32 bytes
+/// in base64), or `rawBytes` that are a DER certificate or public key
+/// (SubjectPublicKeyInfo). Anything else there, a private key's DER
+/// above all (it starts with an INTEGER), is scanned as any value is.
+pub fn public_trust_material(key: Option<&str>, value: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) else { return false };
+    match key {
+        Some("keyId") => bytes.len() == 32,
+        Some("rawBytes") => der_certificate_or_public_key(&bytes),
+        _ => false,
+    }
+}
+
+/// A DER SEQUENCE spanning all of `b` whose first element is a SEQUENCE
+/// and second a SEQUENCE (a certificate: tbsCertificate, signature
+/// algorithm, signature) or a BIT STRING (SubjectPublicKeyInfo: algorithm,
+/// key). Private keys (PKCS#1, SEC1, PKCS#8) open with an INTEGER, and an
+/// encrypted PKCS#8 key has an OCTET STRING second: neither is this.
+fn der_certificate_or_public_key(b: &[u8]) -> bool {
+    /// (tag, content start, end) of the element at `at`.
+    fn element(b: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+        let tag = *b.get(at)?;
+        let first = *b.get(at + 1)? as usize;
+        let (len, start) = if first < 0x80 {
+            (first, at + 2)
+        } else {
+            let n = first & 0x7f;
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let len = b.get(at + 2..at + 2 + n)?.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+            (len, at + 2 + n)
+        };
+        let end = start.checked_add(len)?;
+        (end <= b.len()).then_some((tag, start, end))
+    }
+    const SEQUENCE: u8 = 0x30;
+    const BIT_STRING: u8 = 0x03;
+    let Some((SEQUENCE, start, end)) = element(b, 0) else { return false };
+    if end != b.len() {
+        return false;
+    }
+    let Some((SEQUENCE, _, first_end)) = element(b, start) else { return false };
+    matches!(element(b, first_end), Some((SEQUENCE | BIT_STRING, _, _)))
+}
+
 /// What a string value under mapping key `key` (if it is in a mapping)
 /// holds that must not be in Git, if anything: a known secret shape, a
 /// URL with a password, a credential under a credential-like key, or a
@@ -544,6 +602,46 @@ pub fn find_in_line(line: &str) -> Option<(&'static str, std::ops::Range<usize>)
         }
     }
     find_high_entropy(line).map(|r| (RANDOM_WHAT, r))
+}
+
+#[cfg(test)]
+mod trust_material_tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    fn b64(b: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(b)
+    }
+
+    #[test]
+    fn certificates_public_keys_and_key_ids_are_public_and_private_keys_are_not() {
+        // SubjectPublicKeyInfo: SEQ { SEQ { OID }, BIT STRING }.
+        let spki = [0x30, 0x0b, 0x30, 0x05, 0x06, 0x03, 0x2a, 0x86, 0x48, 0x03, 0x02, 0x00, 0x01];
+        assert!(public_trust_material(Some("rawBytes"), &b64(&spki)));
+        // A certificate: SEQ { SEQ tbs, SEQ alg, BIT STRING }.
+        let cert = [0x30, 0x09, 0x30, 0x00, 0x30, 0x02, 0x06, 0x00, 0x03, 0x01, 0x00];
+        assert!(public_trust_material(Some("rawBytes"), &b64(&cert)));
+        // PKCS#8 and SEC1 private keys open with an INTEGER; an encrypted
+        // PKCS#8 key has an OCTET STRING second; random bytes are no DER.
+        let pkcs8 = [0x30, 0x0a, 0x02, 0x01, 0x00, 0x30, 0x02, 0x06, 0x00, 0x04, 0x01, 0x00];
+        assert!(!public_trust_material(Some("rawBytes"), &b64(&pkcs8)));
+        let encrypted = [0x30, 0x07, 0x30, 0x02, 0x06, 0x00, 0x04, 0x01, 0x00];
+        assert!(!public_trust_material(Some("rawBytes"), &b64(&encrypted)));
+        assert!(!public_trust_material(
+            Some("rawBytes"),
+            "c2VjcmV0LXRva2VuLXRoYXQtaXMtbG9uZy1hbmQtcmFuZG9tLTEyMzQ1Ng=="
+        ));
+        // Trailing bytes after the SEQUENCE: not a certificate.
+        let mut tail = spki.to_vec();
+        tail.push(0);
+        assert!(!public_trust_material(Some("rawBytes"), &b64(&tail)));
+        assert!(public_trust_material(Some("keyId"), &b64(&[7u8; 32])));
+        assert!(!public_trust_material(Some("keyId"), &b64(&[7u8; 40])));
+        assert!(!public_trust_material(Some("password"), &b64(&spki)), "only a trust root's fields");
+        assert!(is_trusted_root(Some("application/vnd.dev.sigstore.trustedroot+json;version=0.1")));
+        assert!(!is_trusted_root(Some("application/json")) && !is_trusted_root(None));
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     // cause.
     diags.extend(cat.diagnostics.iter().filter(|d| d.blueprint.is_none() && d.severity == Severity::Error).cloned());
 
+    diags.extend(check_own_policy(sov));
     // Per-Blueprint configuration, validated and with defaults.
     let configs = configurations(cat, sov, &mut diags);
     let resolution = match resolve_with(cat, sov, templates::overlays(), &configs) {
@@ -252,7 +253,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 namespaces.insert(bp.namespace.clone());
             }
             let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
-            let (digest, verify_secret, verify_identity) = pin(cat, sov, bp);
+            let Pin { digest, secret: verify_secret, identity: verify_identity, trusted_root: verify_trusted_root } =
+                pin(cat, sov, bp);
             let mut data = BlueprintContext {
                 name: bp.name.clone(),
                 dir: bp.dir.clone(),
@@ -267,6 +269,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 digest,
                 verify_secret,
                 verify_identity,
+                verify_trusted_root,
             };
             let path = format!("{c}/blueprints/{name}.yaml");
             let settings = settings_for(sov, name).map(|s| &s.values);
@@ -598,23 +601,90 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     })
 }
 
-/// How Flux fetches and verifies `bp`'s chart: the digest of the release
-/// record of its exact version (none: by tag), and the Secret or keyless
-/// identity it verifies with (the Sovereign's own key wins; else the
-/// catalog's publisher, for a pinned Blueprint).
-fn pin(cat: &Catalog, sov: &Sovereign, bp: &Blueprint) -> (Option<String>, Option<String>, Option<Value>) {
+/// How Flux fetches and verifies a chart.
+#[derive(Default)]
+struct Pin {
+    /// The manifest digest of the release record of its exact version
+    /// (none: by tag).
+    digest: Option<String>,
+    /// A cosign public key's Secret.
+    secret: Option<String>,
+    /// Or a keyless identity, `{issuer, subject}` regular expressions…
+    identity: Option<Value>,
+    /// …checked against the trust root in this Secret (none: the public
+    /// Sigstore's).
+    trusted_root: Option<String>,
+}
+
+/// How Flux fetches and verifies `bp`'s chart: by the digest of its
+/// release record, verified by the Sovereign's own policy (a key, or after
+/// cutover keyless by its own Sigstore), else, for a pinned Blueprint, by
+/// the catalog's publisher.
+fn pin(cat: &Catalog, sov: &Sovereign, bp: &Blueprint) -> Pin {
     let record = cat.release_record(&bp.name, &bp.chart_version()).map(|(r, _)| r);
     let digest = record.map(|r| r.digest.clone());
+    let root_secret = |has: bool| has.then(|| catalyst_catalog::TRUSTED_ROOT_SECRET.to_string());
     if let Some(s) = &sov.verify_secret {
-        return (digest, Some(s.clone()), None);
+        return Pin { digest, secret: Some(s.clone()), ..Pin::default() };
+    }
+    if let Some(k) = &sov.verify_keyless {
+        let identity = serde_json::json!({ "issuer": flux_match(&k.issuer), "subject": flux_match(&k.subject) });
+        return Pin {
+            digest,
+            identity: Some(identity),
+            trusted_root: root_secret(k.trusted_root.is_some()),
+            ..Pin::default()
+        };
     }
     match (record, &cat.publisher) {
-        (Some(_), Some(catalyst_catalog::Publisher::Key { secret })) => (digest, Some(secret.clone()), None),
-        (Some(_), Some(p @ catalyst_catalog::Publisher::Keyless { .. })) => {
-            (digest, None, p.flux_verify()["matchOIDCIdentity"].get(0).cloned())
+        (Some(_), Some(catalyst_catalog::Publisher::Key { secret })) => {
+            Pin { digest, secret: Some(secret.clone()), ..Pin::default() }
         }
-        _ => (digest, None, None),
+        (Some(_), Some(p @ catalyst_catalog::Publisher::Keyless { .. })) => Pin {
+            digest,
+            identity: p.flux_verify()["matchOIDCIdentity"].get(0).cloned(),
+            trusted_root: root_secret(p.trusted_root().is_some()),
+            ..Pin::default()
+        },
+        _ => Pin { digest, ..Pin::default() },
     }
+}
+
+/// A side of the spec's keyless identity as Flux takes it.
+fn flux_match(p: &catalyst_spec::Pattern) -> String {
+    match p {
+        catalyst_spec::Pattern::Exact(s) => catalyst_catalog::Match::Exact(s.clone()).regex(),
+        catalyst_spec::Pattern::Regexp(r) => r.clone(),
+    }
+}
+
+/// The Sovereign's own keyless policy, held to what Flux needs: regular
+/// expressions that compile, a trust root shaped as Sigstore publishes it.
+fn check_own_policy(sov: &Sovereign) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    let Some(k) = &sov.verify_keyless else { return out };
+    let bad = |code: &'static str, msg: String| Diagnostic::error(code, msg).at(k.location.clone());
+    for (side, p) in [("issuerRegexp", &k.issuer), ("subjectRegexp", &k.subject)] {
+        if let catalyst_spec::Pattern::Regexp(r) = p
+            && let Some(e) = catalyst_catalog::Match::Regexp(r.clone()).compile_error()
+        {
+            out.push(
+                bad(
+                    "invalid-verify",
+                    format!("spec.sources.verify.keyless.{side} `{r}` is not a regular expression: {e}"),
+                )
+                .help("write a Go (RE2) regular expression, as Flux's source-controller compiles it"),
+            );
+        }
+    }
+    if let Some(v) = &k.trusted_root
+        && let Err(e) = catalyst_catalog::TrustedRoot::from_value(v, "spec.sources.verify.trustedRoot")
+    {
+        out.push(bad("invalid-trusted-root", e).help(
+            "paste the trusted_root.json of the Sovereign's own Sigstore (JSON is YAML), as the Sigstore publishes it",
+        ));
+    }
+    out
 }
 
 /// Blueprints a Sovereign renders whose version has no release record, in
@@ -938,6 +1008,8 @@ struct BlueprintContext {
     /// identity as `{issuer, subject}` regular expressions).
     verify_secret: Option<String>,
     verify_identity: Option<Value>,
+    /// The Secret with the trust root keyless verification uses.
+    verify_trusted_root: Option<String>,
 }
 
 /// What templates and values overlays see as `sovereign`.

@@ -6,7 +6,7 @@
 #[cfg(test)]
 use std::collections::BTreeMap;
 
-use catalyst_diag::secrets::{credential_key, find_in_line, find_in_value};
+use catalyst_diag::secrets::{credential_key, find_in_line, find_in_value, is_trusted_root, public_trust_material};
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use serde_json::Value;
 
@@ -16,25 +16,29 @@ fn refuse(file: &str, line: usize, col: usize, message: String) -> Diagnostic {
         .help(catalyst_yaml::secret_help())
 }
 
-/// `key`: the object key a value stands under (see
-/// `catalyst_yaml::scan_secrets`).
-fn walk_json(v: &Value, key: Option<&str>, pointer: &str, file: &str, diags: &mut Diagnostics) {
+/// `key`: the object key a value stands under, `trust`: inside a Sigstore
+/// trust root (see `catalyst_yaml::scan_secrets`).
+fn walk_json(v: &Value, key: Option<&str>, trust: bool, pointer: &str, file: &str, diags: &mut Diagnostics) {
     match v {
         Value::String(s) => {
+            if trust && public_trust_material(key, s) {
+                return;
+            }
             if let Some(w) = find_in_value(key, s) {
                 let path = catalyst_yaml::display_path(pointer);
                 diags.push(refuse(file, 1, 1, format!("rendered {file} holds what looks like {w} at `{path}`")));
             }
         }
         Value::Array(a) => {
-            a.iter().enumerate().for_each(|(i, x)| walk_json(x, key, &format!("{pointer}/{i}"), file, diags))
+            a.iter().enumerate().for_each(|(i, x)| walk_json(x, key, trust, &format!("{pointer}/{i}"), file, diags))
         }
         Value::Object(m) => {
             let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
+            let trust = trust || is_trusted_root(m.get("mediaType").and_then(Value::as_str));
             m.iter().for_each(|(k, x)| {
                 let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
                 let escaped = k.replace('~', "~0").replace('/', "~1");
-                walk_json(x, under, &format!("{pointer}/{escaped}"), file, diags)
+                walk_json(x, under, trust, &format!("{pointer}/{escaped}"), file, diags)
             })
         }
         _ => {}
@@ -70,7 +74,7 @@ pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>
             catalyst_yaml::scan_comment_secrets(text, shown, diags);
         }
         crate::reuse::Class::Json => match serde_json::from_str::<Value>(text) {
-            Ok(v) => walk_json(&v, None, "", shown, diags),
+            Ok(v) => walk_json(&v, None, false, "", shown, diags),
             Err(_) => scan_lines(shown, text, diags),
         },
         crate::reuse::Class::Other => scan_lines(shown, text, diags),

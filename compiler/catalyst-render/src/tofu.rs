@@ -68,6 +68,33 @@ pub fn cosign_secrets<'a>(cat: &'a Catalog, sov: &'a Sovereign, placement: &Plac
     v
 }
 
+/// The Sigstore trust root the rendered sources verify keyless signatures
+/// with (`trusted_root.json`, compact), when it is not the public
+/// instance's: the spec's own (after cutover), else the catalog
+/// publisher's when a Blueprint placed is pinned by a release record and
+/// the spec has no policy of its own. Phase-0 puts it in the Secret
+/// [`catalyst_catalog::TRUSTED_ROOT_SECRET`]; it is public, so rendered, as
+/// an object (the secret scan knows a trust root's certificates and key
+/// IDs for the public material they are).
+pub fn trusted_root(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Option<Value> {
+    if sov.verify_secret.is_some() {
+        return None;
+    }
+    if let Some(k) = &sov.verify_keyless {
+        return k.trusted_root.clone();
+    }
+    let pinned = placement
+        .placed
+        .keys()
+        .filter_map(|n| cat.get(n))
+        .any(|bp| cat.release_record(&bp.name, &bp.chart_version()).is_some());
+    cat.publisher
+        .as_ref()
+        .and_then(|p| p.trusted_root())
+        .filter(|_| pinned)
+        .and_then(|t| serde_json::from_str(&t.json).ok())
+}
+
 /// The variables, in the module's order; `None` when the primary region is
 /// not on Hetzner (no module for it yet).
 pub fn tfvars(
@@ -158,6 +185,10 @@ pub fn tfvars(
     put("gitops_secret_name", json!(gitops_secret(sov).cloned().unwrap_or_default()));
     put("registry_pull_secret_name", json!(sov.pull_secret.clone().unwrap_or_default()));
     put("cosign_secret_names", json!(cosign_secrets(cat, sov, placement)));
+    if let Some(root) = trusted_root(cat, sov, placement) {
+        put("sigstore_root_secret_name", json!(catalyst_catalog::TRUSTED_ROOT_SECRET));
+        put("sigstore_trusted_root", root);
+    }
     if let Some(k) = &cat.k3s_version {
         put("k3s_version", json!(k));
     }

@@ -77,6 +77,23 @@ impl Domain {
     }
 }
 
+/// `spec.sources.verify` when keyless (the schema holds it to exactly one
+/// of each pair).
+fn keyless_verify(verify: &Value, location: Option<Location>) -> Option<KeylessVerify> {
+    let k = verify.get("keyless")?;
+    let side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
+        (Some(s), _) => Some(Pattern::Exact(s.to_string())),
+        (None, Some(r)) => Some(Pattern::Regexp(r.to_string())),
+        (None, None) => None,
+    };
+    Some(KeylessVerify {
+        issuer: side("issuer", "issuerRegexp")?,
+        subject: side("subject", "subjectRegexp")?,
+        trusted_root: verify.get("trustedRoot").cloned(),
+        location,
+    })
+}
+
 /// A Flux OCI artifact as the Sovereign's source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OciSource {
@@ -84,6 +101,26 @@ pub struct OciSource {
     pub tag: String,
     pub secret: Option<String>,
     pub verify_secret: Option<String>,
+}
+
+/// One side of a keyless identity as the spec says it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    Exact(String),
+    /// A Go (RE2) regular expression, as Flux takes it.
+    Regexp(String),
+}
+
+/// Keyless verification of every Blueprint chart by the Sovereign's own
+/// Sigstore (`spec.sources.verify.keyless`, after cutover): the identity
+/// that signs and the trust root (none: the public instance's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeylessVerify {
+    pub issuer: Pattern,
+    pub subject: Pattern,
+    /// `spec.sources.verify.trustedRoot`: the trusted_root.json, as a value.
+    pub trusted_root: Option<Value>,
+    pub location: Option<Location>,
 }
 
 /// A Blueprint name as the user wrote it, with its place in the file.
@@ -141,6 +178,8 @@ pub struct Sovereign {
     pub registry: Option<String>,
     pub pull_secret: Option<String>,
     pub verify_secret: Option<String>,
+    /// Or keyless, by the Sovereign's own Sigstore.
+    pub verify_keyless: Option<KeylessVerify>,
     /// Mirror (Harbor proxy cache) for images and provider packages.
     pub mirror: Option<String>,
     /// The Sovereign is cut over: no source may point at the mothership.
@@ -677,6 +716,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         registry: opt(&spec["sources"]["registry"]),
         pull_secret: opt(&spec["sources"]["pullSecret"]),
         verify_secret: opt(&spec["sources"]["verify"]["secretRef"]),
+        verify_keyless: keyless_verify(&spec["sources"]["verify"], loc("/spec/sources/verify/keyless")),
         mirror: opt(&spec["sources"]["mirror"]),
         cutover: spec["sources"]["cutover"].as_bool().unwrap_or(false),
         ssh_public_key: s(&spec["credentials"]["sshPublicKey"]),

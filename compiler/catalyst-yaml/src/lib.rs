@@ -759,18 +759,26 @@ pub fn scan_control_chars(node: &Node, file: &str, diags: &mut catalyst_diag::Di
 }
 
 pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
-    scan_node(node, None, file, &mut String::new(), diags);
+    scan_node(node, None, false, file, &mut String::new(), diags);
 }
 
 /// `pointer` is the JSON pointer of `node`, one buffer grown and cut back
 /// as the walk goes (rendered files hold many thousands of nodes). `key`
 /// is the mapping key the node stands under (a sequence's items stand
 /// under their sequence's key): a credential-like key makes any
-/// non-placeholder string a credential.
-fn scan_node(node: &Node, key: Option<&str>, file: &str, pointer: &mut String, diags: &mut catalyst_diag::Diagnostics) {
+/// non-placeholder string a credential. `trust`: the node is inside a
+/// Sigstore trust root, whose certificates and key IDs are public.
+fn scan_node(
+    node: &Node,
+    key: Option<&str>,
+    trust: bool,
+    file: &str,
+    pointer: &mut String,
+    diags: &mut catalyst_diag::Diagnostics,
+) {
     match &node.kind {
         NodeKind::Scalar(t, kind) => {
-            if pointer.ends_with("/sshPublicKey") {
+            if pointer.ends_with("/sshPublicKey") || trust && catalyst_diag::secrets::public_trust_material(key, t) {
                 return;
             }
             // Only strings are credentials: `password: 1234` or `true` is
@@ -792,7 +800,7 @@ fn scan_node(node: &Node, key: Option<&str>, file: &str, pointer: &mut String, d
             for (i, n) in items.iter().enumerate() {
                 use std::fmt::Write as _;
                 let _ = write!(pointer, "/{i}");
-                scan_node(n, key, file, pointer, diags);
+                scan_node(n, key, trust, file, pointer, diags);
                 pointer.truncate(len);
             }
         }
@@ -805,9 +813,11 @@ fn scan_node(node: &Node, key: Option<&str>, file: &str, pointer: &mut String, d
                 .find(|(k, _)| k.as_text() == Some("name"))
                 .and_then(|(_, v)| v.as_str())
                 .filter(|n| catalyst_diag::secrets::credential_key(n).is_some());
+            let media_type = m.iter().find(|(k, _)| k.as_text() == Some("mediaType")).and_then(|(_, v)| v.as_str());
+            let trust = trust || catalyst_diag::secrets::is_trusted_root(media_type);
             for (k, v) in m {
                 // Keys too: a token pasted as a key is still a token.
-                scan_node(k, None, file, pointer, diags);
+                scan_node(k, None, false, file, pointer, diags);
                 pointer.push('/');
                 let text = k.as_text().unwrap_or_default();
                 for c in text.chars() {
@@ -818,7 +828,7 @@ fn scan_node(node: &Node, key: Option<&str>, file: &str, pointer: &mut String, d
                     }
                 }
                 let under = if text == "value" && env_name.is_some() { env_name } else { Some(text) };
-                scan_node(v, under, file, pointer, diags);
+                scan_node(v, under, trust, file, pointer, diags);
                 pointer.truncate(len);
             }
         }
