@@ -372,6 +372,8 @@ enum Command {
         /// Reach the registry of --oci over plain HTTP.
         #[arg(long)]
         plain_http: bool,
+        #[command(flatten)]
+        rekor: RekorArgs,
         /// The branch to push to (a name git accepts; not HEAD, not starting with `-`).
         #[arg(long, default_value = "main")]
         branch: String,
@@ -469,6 +471,36 @@ struct SigstoreArgs {
     /// When given, each new bundle is verified against it before it is attached.
     #[command(flatten)]
     trust: TrustArgs,
+}
+
+/// Where a key-based signature is recorded (`publish --oci`): the Rekor of
+/// --rekor-url or the signing config, as `sign --key` does.
+#[derive(clap::Args, Debug)]
+struct RekorArgs {
+    /// Rekor's URL (v1 API; overrides the signing config's): the signature is recorded there.
+    #[arg(long = "rekor-url", env = "CATALYST_REKOR_URL", value_name = "URL", requires = "oci")]
+    rekor_url: Option<String>,
+    /// The Sigstore's signing_config.json, for its Rekor.
+    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE", requires = "oci")]
+    signing_config: Option<PathBuf>,
+    /// Record the signature in that Rekor (as cosign's --tlog-upload); false signs without a log entry.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    tlog_upload: bool,
+}
+
+impl RekorArgs {
+    /// The Rekor to record in, if any.
+    fn rekor(self, cwd: &std::path::Path) -> Result<Option<String>, output::Usage> {
+        if !self.tlog_upload {
+            return Ok(None);
+        }
+        let opts = catalyst_ops::sign::KeylessOptions {
+            rekor_url: self.rekor_url,
+            signing_config: self.signing_config.map(|p| cwd.join(p)),
+            ..Default::default()
+        };
+        catalyst_ops::sign::key_rekor(&opts).map_err(|d| output::Usage::new(d.message))
+    }
 }
 
 impl SigstoreArgs {
@@ -1112,17 +1144,18 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Publish { paths, repo: None, oci: Some(reference), key, plain_http, dry_run, .. } => {
+        Command::Publish { paths, repo: None, oci: Some(reference), key, plain_http, rekor, dry_run, .. } => {
             let [dir] = paths.as_slice() else {
                 return output::usage("--oci publishes exactly one rendered cluster directory");
             };
             let key = key.unwrap_or_default();
             let pem = read_key(&cwd, &key)?;
+            let rekor = rekor.rekor(&cwd)?;
             let dir = cwd.join(dir);
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| {
                     ws().and_then(|ws| {
-                        let how = catalyst_ops::publish::OciOptions { plain_http, timeouts, dry_run };
+                        let how = catalyst_ops::publish::OciOptions { plain_http, timeouts, dry_run, rekor };
                         catalyst_ops::publish::publish_oci(&ws, &dir, &reference, pem.expose(), &pw, &how)
                     })
                 })

@@ -299,6 +299,32 @@ fn a_flux_oci_artifact_has_fluxs_format_unpacks_to_the_directory_and_verifies() 
     // Its signature verifies.
     let v = catalyst_env(t.path(), &env, &["verify", &reference, "--key", "cosign.pub", "--plain-http"]);
     assert!(v.status.success(), "{}", text(&v.stderr));
+    // Published with a Rekor configured (the local Sigstore, a stand-in
+    // for the public instance), the signature is in its log: verify with
+    // the trust root requires the entry, and the entry verifies with that
+    // log's key; published with --tlog-upload=false, it does not.
+    let Some(ss) = TestSigstore::start() else { return };
+    let trusted = ss.trusted_root.to_string_lossy().into_owned();
+    let publish_to = |tag: &str, extra: &[&str]| {
+        let r = format!("{}/fleet/omantel:{tag}", reg.oci("").trim_end_matches('/'));
+        let catalog = repo().to_string_lossy().into_owned();
+        let mut a = vec!["--catalog", &catalog, "publish", "clusters/omantel.omani.works", "--oci", &r];
+        a.extend(["--key", "cosign.key", "--plain-http", "--rekor-url", &ss.url]);
+        a.extend(extra);
+        let o = catalyst_env(t.path(), &env, &a);
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        r
+    };
+    let verify_logged = |r: &str| {
+        catalyst_env(t.path(), &env, &["verify", r, "--key", "cosign.pub", "--trusted-root", &trusted, "--plain-http"])
+    };
+    let logged = publish_to("logged", &[]);
+    let v = verify_logged(&logged);
+    assert!(v.status.success(), "the published signature is in Rekor: {}", text(&v.stderr));
+    let unlogged = publish_to("unlogged", &["--tlog-upload=false"]);
+    let v = verify_logged(&unlogged);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v.stderr));
+    assert!(text(&v.stderr).contains("no-tlog-entry"), "{}", text(&v.stderr));
     // Its SLSA provenance names the source revision and every input the
     // lock records, by digest.
     let digest = reg.manifest_digest("fleet/omantel", "main");

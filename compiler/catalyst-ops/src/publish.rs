@@ -346,13 +346,16 @@ fn source_and_revision(dir: &Path) -> (String, String, i64) {
     }
 }
 
-/// How `publish --oci` reaches the registry.
-#[derive(Debug, Clone, Copy, Default)]
+/// How `publish --oci` reaches the registry and the transparency log.
+#[derive(Debug, Clone, Default)]
 pub struct OciOptions {
     pub plain_http: bool,
     pub timeouts: catalyst_oci::Timeouts,
     /// Pack and open the key; push and sign nothing.
     pub dry_run: bool,
+    /// The Rekor the signature is recorded in (`--rekor-url`, the signing
+    /// config's), as `sign --key` records it; none: not logged.
+    pub rekor: Option<String>,
 }
 
 /// Packs a rendered cluster directory as a Flux OCI artifact (`flux push
@@ -365,7 +368,7 @@ pub fn publish_oci(
     password: &[u8],
     how: &OciOptions,
 ) -> Result<(Option<OciPublished>, Report), OpsError> {
-    let OciOptions { plain_http, timeouts, dry_run } = *how;
+    let OciOptions { plain_http, timeouts, dry_run, ref rekor } = *how;
     let mut report = Report::default();
     let shown = ws.display(dir);
     let (repo, tag) = catalyst_oci::parse_tagged(reference).map_err(|e| OpsError::Usage(e.to_string()))?;
@@ -426,7 +429,9 @@ pub fn publish_oci(
             return Ok((None, report));
         }
     };
-    let (signed, r) = crate::sign::sign(reference, key_pem, password, plain_http, timeouts)?;
+    // Signed by the digest pushed: the tag may move meanwhile.
+    let by_digest = format!("oci://{repo}@{digest}");
+    let (signed, r) = crate::sign::sign_logged(&by_digest, key_pem, password, rekor.as_deref(), plain_http, timeouts)?;
     if signed.is_none() {
         // The artifact is in the registry all the same: say so.
         let pushed = format!("{reference}@{digest} was pushed, but is not signed");
@@ -438,7 +443,6 @@ pub fn publish_oci(
     report.diagnostics.extend(r.diagnostics);
     // The provenance: the source revision and every input the lock records.
     let source = crate::provenance::git_source(dir, &mut report);
-    let by_digest = format!("oci://{repo}@{digest}");
     let built = crate::provenance::Built::Directory { fqdn: &lock.fqdn, inputs: &lock.inputs };
     let (provenanced, r) =
         crate::provenance::attest_provenance(&by_digest, built, &source, key_pem, password, plain_http, timeouts)?;
