@@ -307,6 +307,8 @@ enum Command {
         /// The private key (cosign format), a file or env://VAR; its password from COSIGN_PASSWORD or a prompt.
         #[arg(long, value_name = "FILE|env://VAR")]
         key: PathBuf,
+        #[command(flatten)]
+        rekor: RekorArgs,
         #[arg(long)]
         plain_http: bool,
     },
@@ -473,15 +475,16 @@ struct SigstoreArgs {
     trust: TrustArgs,
 }
 
-/// Where a key-based signature is recorded (`publish --oci`): the Rekor of
-/// --rekor-url or the signing config, as `sign --key` does.
+/// Where a key-based signature or attestation is recorded (`attest`,
+/// `publish --oci`): the Rekor of --rekor-url or the signing config, as
+/// `sign --key` does.
 #[derive(clap::Args, Debug)]
 struct RekorArgs {
     /// Rekor's URL (v1 API; overrides the signing config's): the signature is recorded there.
-    #[arg(long = "rekor-url", env = "CATALYST_REKOR_URL", value_name = "URL", requires = "oci")]
+    #[arg(long = "rekor-url", env = "CATALYST_REKOR_URL", value_name = "URL")]
     rekor_url: Option<String>,
     /// The Sigstore's signing_config.json, for its Rekor.
-    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE", requires = "oci")]
+    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE")]
     signing_config: Option<PathBuf>,
     /// Record the signature in that Rekor (as cosign's --tlog-upload); false signs without a log entry.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
@@ -973,7 +976,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             let pem = read_key(&cwd, &key)?;
             // With a trust root, each signature must have been logged in its
             // Rekor (unless told not to).
-            let root = match (&trust.trusted_root, insecure_ignore_tlog || statement.is_some()) {
+            let root = match (&trust.trusted_root, insecure_ignore_tlog) {
                 (Some(p), false) => {
                     Some(catalyst_ops::sign::trust_root(&cwd.join(p)).map_err(|d| output::Usage::new(d.message))?)
                 }
@@ -985,10 +988,10 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let verified = match statement {
                 Some(catalyst_ops::sign::Attestation::Sbom) => {
-                    catalyst_ops::sign::verify_attestation(&reference, pem.expose(), plain_http, timeouts)
+                    catalyst_ops::sign::verify_attestation(&reference, pem.expose(), &tlog, plain_http, timeouts)
                 }
                 Some(catalyst_ops::sign::Attestation::Provenance) => {
-                    catalyst_ops::sign::verify_provenance(&reference, pem.expose(), plain_http, timeouts)
+                    catalyst_ops::sign::verify_provenance(&reference, pem.expose(), &tlog, plain_http, timeouts)
                 }
                 None => catalyst_ops::sign::verify_logged(&reference, pem.expose(), &tlog, plain_http, timeouts),
             };
@@ -1016,10 +1019,14 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_for(&r)
             })
         }
-        Command::Attest { reference, key, plain_http } => {
+        Command::Attest { reference, key, rekor, plain_http } => {
             let pem = read_key(&cwd, &key)?;
+            let rekor = rekor.rekor(&cwd)?;
             catalyst_ops::sign::password(false, &prompt)
-                .and_then(|pw| catalyst_ops::sign::attest(&reference, pem.expose(), &pw, plain_http, timeouts))
+                .and_then(|pw| {
+                    let key = catalyst_ops::sign::KeyRef { pem: pem.expose(), password: &pw, rekor: rekor.as_deref() };
+                    catalyst_ops::sign::attest(&reference, &key, plain_http, timeouts)
+                })
                 .map(|(a, r)| {
                     if json {
                         output::print_doc(output::AttestedDoc { attested: a }, &r.diagnostics);

@@ -881,37 +881,54 @@ fn key_signatures_are_logged_in_rekor_and_the_entry_is_required() {
     let bundle: serde_json::Value =
         serde_json::from_str(layer["annotations"]["dev.sigstore.cosign/bundle"].as_str().expect("a log bundle"))
             .unwrap();
-    let checked = Command::new("python3")
-        .arg("-c")
-        .arg(
-            r#"
-import base64, hashlib, json, subprocess, sys, tempfile, os
-bundle, root, signature, payload_digest = json.loads(sys.argv[1]), json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
-p = bundle["Payload"]
-canonical = json.dumps({"body": p["body"], "integratedTime": p["integratedTime"], "logID": p["logID"], "logIndex": p["logIndex"]}, sort_keys=True, separators=(",", ":")).encode()
-d = tempfile.mkdtemp()
-key = [t for t in root["tlogs"] if hashlib.sha256(base64.b64decode(t["publicKey"]["rawBytes"])).hexdigest() == p["logID"]]
-assert key, "the log is not in the trust root"
-open(os.path.join(d, "key.der"), "wb").write(base64.b64decode(key[0]["publicKey"]["rawBytes"]))
-subprocess.run(["openssl", "pkey", "-pubin", "-inform", "DER", "-in", os.path.join(d, "key.der"), "-out", os.path.join(d, "key.pem")], check=True)
-open(os.path.join(d, "set"), "wb").write(base64.b64decode(bundle["SignedEntryTimestamp"]))
-open(os.path.join(d, "msg"), "wb").write(canonical)
-r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", os.path.join(d, "key.pem"), "-signature", os.path.join(d, "set"), os.path.join(d, "msg")], capture_output=True, text=True)
-assert "Verified OK" in r.stdout, r.stdout + r.stderr
-body = json.loads(base64.b64decode(p["body"]))
+    independent_entry_check(
+        &bundle.to_string(),
+        &ss.trusted_root,
+        r#"
+signature, payload_digest = sys.argv[3], sys.argv[4]
 assert body["kind"] == "hashedrekord", body
 assert body["spec"]["signature"]["content"] == signature, body
 assert body["spec"]["data"]["hash"]["value"] == payload_digest.split(":")[1], body
-print("entry ok")
 "#,
-        )
-        .arg(bundle.to_string())
-        .arg(&ss.trusted_root)
-        .arg(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap())
-        .arg(layer["digest"].as_str().unwrap())
-        .output()
-        .unwrap();
-    assert!(text(&checked.stdout).contains("entry ok"), "{}{}", text(&checked.stdout), text(&checked.stderr));
+        &[
+            layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap(),
+            layer["digest"].as_str().unwrap(),
+        ],
+    );
+
+    // An attestation made with the Rekor configured is logged too (a dsse
+    // entry, as cosign's attest records one), checked the same way: the
+    // SET by openssl with the log's key, the entry's hashes against the
+    // envelope as stored.
+    let (code, out, err) = run(
+        &reg,
+        t.path(),
+        &[],
+        &["attest", &logged_ref, "--key", "cosign.key", "--rekor-url", &ss.url, "--plain-http"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let att = json(&curl(
+        &reg,
+        &format!("charts/logged/manifests/{}.att", digest.replace(':', "-")),
+        "application/vnd.oci.image.manifest.v1+json",
+    ));
+    let layer = &att["layers"][0];
+    let envelope = curl(&reg, &format!("charts/logged/blobs/{}", layer["digest"].as_str().unwrap()), "*/*");
+    let env_file = t.path().join("envelope.json");
+    std::fs::write(&env_file, &envelope).unwrap();
+    independent_entry_check(
+        layer["annotations"]["dev.sigstore.cosign/bundle"].as_str().expect("the attestation's log bundle"),
+        &ss.trusted_root,
+        r#"
+envelope = open(sys.argv[3], "rb").read()
+env = json.loads(envelope)
+assert body["kind"] == "dsse", body
+assert body["spec"]["envelopeHash"]["value"] == hashlib.sha256(envelope).hexdigest(), body
+assert body["spec"]["payloadHash"]["value"] == hashlib.sha256(base64.b64decode(env["payload"])).hexdigest(), body
+assert body["spec"]["signatures"][0]["signature"] == env["signatures"][0]["sig"], body
+"#,
+        &[&env_file.to_string_lossy()],
+    );
 
     // verify --key with the trust root requires the entry.
     let root = ss.trusted_root.to_string_lossy().into_owned();
@@ -934,6 +951,18 @@ print("entry ok")
     assert!(err.contains("no-tlog-entry") && err.contains("no transparency-log entry"), "{err}");
     let (code, out, err) = with_root(&unlogged_ref, &["--insecure-ignore-tlog"]);
     assert_eq!(code, 0, "{out}{err}");
+    // The same for attestations: the logged one passes, one attested
+    // without a Rekor fails with the trust root, passes when told to
+    // ignore the log.
+    let (code, out, err) = with_root(&logged_ref, &["--attestation"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&reg, t.path(), &[], &["attest", &unlogged_ref, "--key", "cosign.key", "--plain-http"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = with_root(&unlogged_ref, &["--attestation"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("no-tlog-entry") && err.contains("carries no log entry"), "{err}");
+    let (code, out, err) = with_root(&unlogged_ref, &["--attestation", "--insecure-ignore-tlog"]);
+    assert_eq!(code, 0, "{out}{err}");
     // Another Sigstore's trust root does not vouch for this log's entry.
     let Some(other) = TestSigstore::start() else { return };
     let other_root = other.trusted_root.to_string_lossy().into_owned();
@@ -941,4 +970,34 @@ print("entry ok")
     let (code, out, err) = run(&reg, t.path(), &[], &args);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("not signed by a log this trust root knows"), "{err}");
+}
+
+/// The independent check of a cosign log bundle (`bundle`, JSON): Python's
+/// `json` for the canonical form the SET signs, `openssl` for the SET with
+/// the key of the log the trust root names; then `asserts` (Python, given
+/// the entry's `body` and `args` as `sys.argv[3:]`) on the entry.
+fn independent_entry_check(bundle: &str, trusted_root: &Path, asserts: &str, args: &[&str]) {
+    let script = format!(
+        r#"
+import base64, hashlib, json, subprocess, sys, tempfile, os
+bundle, root = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
+p = bundle["Payload"]
+canonical = json.dumps({{"body": p["body"], "integratedTime": p["integratedTime"], "logID": p["logID"], "logIndex": p["logIndex"]}}, sort_keys=True, separators=(",", ":")).encode()
+d = tempfile.mkdtemp()
+key = [t for t in root["tlogs"] if hashlib.sha256(base64.b64decode(t["publicKey"]["rawBytes"])).hexdigest() == p["logID"]]
+assert key, "the log is not in the trust root"
+open(os.path.join(d, "key.der"), "wb").write(base64.b64decode(key[0]["publicKey"]["rawBytes"]))
+subprocess.run(["openssl", "pkey", "-pubin", "-inform", "DER", "-in", os.path.join(d, "key.der"), "-out", os.path.join(d, "key.pem")], check=True)
+open(os.path.join(d, "set"), "wb").write(base64.b64decode(bundle["SignedEntryTimestamp"]))
+open(os.path.join(d, "msg"), "wb").write(canonical)
+r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", os.path.join(d, "key.pem"), "-signature", os.path.join(d, "set"), os.path.join(d, "msg")], capture_output=True, text=True)
+assert "Verified OK" in r.stdout, r.stdout + r.stderr
+body = json.loads(base64.b64decode(p["body"]))
+{asserts}
+print("entry ok")
+"#
+    );
+    let checked =
+        Command::new("python3").arg("-c").arg(script).arg(bundle).arg(trusted_root).args(args).output().unwrap();
+    assert!(text(&checked.stdout).contains("entry ok"), "{}{}", text(&checked.stdout), text(&checked.stderr));
 }

@@ -225,6 +225,12 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
         ],
     );
     assert!(logged.status.success(), "the release's signature is in Rekor: {}", text(&logged.stderr));
+    // So are its SBOM and provenance attestations.
+    for kind in ["--attestation", "--provenance"] {
+        let args = ["verify", &format!("{charts}/bp-a:1.0.0"), "--key", "../cosign.pub", kind];
+        let logged = catalyst_env(&root, &env, &[&args[..], &["--trusted-root", &root_file, "--plain-http"]].concat());
+        assert!(logged.status.success(), "the release's {kind} is in Rekor: {}", text(&logged.stderr));
+    }
 
     let digest = reg.manifest_digest("charts/bp-a", "1.0.0");
     let st = reg.attestation("charts/bp-a", &digest, "https://slsa.dev/provenance/v1", &t.path().join("cosign.pub"));

@@ -112,18 +112,17 @@ pub fn attest_provenance(
     reference: &str,
     built: Built<'_>,
     source: &Source,
-    key_pem: &str,
-    password: &[u8],
+    key: &crate::sign::KeyRef<'_>,
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Provenanced>, Report), OpsError> {
     let who = builder();
     with_key(
         reference,
-        || private_key(key_pem, password),
+        || private_key(key.pem, key.password),
         plain_http,
         timeouts,
-        |r, key, reg| {
+        |r, signing, reg| {
             let repo = &r.repo;
             let (predicate, digest) = match built {
                 Built::Chart => {
@@ -139,7 +138,8 @@ pub fn attest_provenance(
             let predicate =
                 serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
             let kind = (catalyst_sign::dsse::STATEMENT_V1_TYPE, slsa::SLSA_PREDICATE_TYPE);
-            let tag = attach(reg, repo, &digest, &key, kind, predicate)?;
+            let to = crate::sign::AttachTo { reg, repo, digest: &digest, rekor: key.rekor, timeouts };
+            let tag = attach(&to, &signing, kind, predicate)?;
             Ok(Provenanced {
                 reference: reference.to_string(),
                 digest,

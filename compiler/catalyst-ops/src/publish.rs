@@ -444,8 +444,9 @@ pub fn publish_oci(
     // The provenance: the source revision and every input the lock records.
     let source = crate::provenance::git_source(dir, &mut report);
     let built = crate::provenance::Built::Directory { fqdn: &lock.fqdn, inputs: &lock.inputs };
+    let key = crate::sign::KeyRef { pem: key_pem, password, rekor: rekor.as_deref() };
     let (provenanced, r) =
-        crate::provenance::attest_provenance(&by_digest, built, &source, key_pem, password, plain_http, timeouts)?;
+        crate::provenance::attest_provenance(&by_digest, built, &source, &key, plain_http, timeouts)?;
     let pushed = format!("{reference}@{digest} was pushed and signed, but carries no provenance");
     report
         .diagnostics

@@ -425,11 +425,12 @@ pub fn release(
         if signed.is_none() {
             return fail(row, r, "sign");
         }
-        let (attested, r) =
-            match crate::sign::attest(&by_digest, &opts.key_pem, &opts.password, opts.plain_http, opts.timeouts) {
-                Ok(x) => x,
-                Err(e) => return fail(row, Report::default(), &format!("attest: {e}")),
-            };
+        // The attestations are logged where the signature is.
+        let key = crate::sign::KeyRef { pem: &opts.key_pem, password: &opts.password, rekor: opts.rekor.as_deref() };
+        let (attested, r) = match crate::sign::attest(&by_digest, &key, opts.plain_http, opts.timeouts) {
+            Ok(x) => x,
+            Err(e) => return fail(row, Report::default(), &format!("attest: {e}")),
+        };
         if attested.is_none() {
             return fail(row, r, "attest");
         }
@@ -441,8 +442,7 @@ pub fn release(
             &by_digest,
             crate::provenance::Built::Chart,
             &source,
-            &opts.key_pem,
-            &opts.password,
+            &key,
             opts.plain_http,
             opts.timeouts,
         ) {
@@ -613,11 +613,17 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
             .filter(|d| d.is_error())
             .all(|d| matches!(d.code, "no-signature" | "bad-signature" | "no-attestation" | "bad-attestation"))
     };
-    type Check =
-        fn(&str, &str, bool, catalyst_oci::Timeouts) -> Result<(Option<crate::sign::Verified>, Report), OpsError>;
-    let checks: [Check; 3] = [crate::sign::verify, crate::sign::verify_attestation, crate::sign::verify_provenance];
+    type Check = fn(
+        &str,
+        &str,
+        &crate::sign::Tlog<'_>,
+        bool,
+        catalyst_oci::Timeouts,
+    ) -> Result<(Option<crate::sign::Verified>, Report), OpsError>;
+    let checks: [Check; 3] =
+        [crate::sign::verify_logged, crate::sign::verify_attestation, crate::sign::verify_provenance];
     for check in checks {
-        let (found, r) = check(reference, &public, opts.plain_http, opts.timeouts)
+        let (found, r) = check(reference, &public, &crate::sign::Tlog::Ignored, opts.plain_http, opts.timeouts)
             .map_err(|e| Diagnostic::error("registry-error", e.to_string()))?;
         if found.is_none() {
             if absent(&r) {

@@ -321,8 +321,13 @@ fn log_entry(
 ) -> Result<String, Diagnostic> {
     let public = cs::public_key_pem(key);
     let hash = cs::sha256_digest(payload).trim_start_matches("sha256:").to_string();
-    let proposal = cs::rekor::hashedrekord_proposal(signature, &public, &hash);
-    let reply = sigstore::rekor_log(rekor, &proposal, timeouts).map_err(sigstore_diag)?;
+    rekor_entry(rekor, &cs::rekor::hashedrekord_proposal(signature, &public, &hash), timeouts)
+}
+
+/// Posts `proposal` to the Rekor at `rekor`; cosign's bundle annotation of
+/// the entry the log made.
+fn rekor_entry(rekor: &str, proposal: &[u8], timeouts: Timeouts) -> Result<String, Diagnostic> {
+    let reply = sigstore::rekor_log(rekor, proposal, timeouts).map_err(sigstore_diag)?;
     let bundle = cs::rekor::parse_entry_reply(&reply).ok_or_else(|| {
         Diagnostic::error(
             "sigstore-unavailable",
@@ -452,17 +457,30 @@ pub(crate) fn key_signatures(
 /// as `tlog` asks.
 fn logged(tlog: &Tlog<'_>, layer: &cs::SignatureLayer, public_pem: &str, payload: &[u8]) -> Result<(), String> {
     let Tlog::Required(root) = tlog else { return Ok(()) };
-    let bundle: cs::rekor::LogBundle = layer
-        .bundle
-        .as_deref()
-        .ok_or("it carries none")?
-        .parse::<serde_json::Value>()
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or("its log bundle is not cosign's")?;
+    let bundle = log_bundle(layer.bundle.as_deref()).ok_or("it carries none")??;
     let hash = cs::sha256_digest(payload).trim_start_matches("sha256:").to_string();
     cs::rekor::verify_bundle(&bundle, &|id| root.rekor_key(id), &layer.signature, public_pem, &hash)
         .map_err(|e| e.to_string())
+}
+
+/// cosign's bundle annotation of a layer, read: `None` when there is none.
+fn log_bundle(annotation: Option<&str>) -> Option<Result<cs::rekor::LogBundle, String>> {
+    let parsed =
+        serde_json::from_str::<serde_json::Value>(annotation?).ok().and_then(|v| serde_json::from_value(v).ok());
+    Some(parsed.ok_or_else(|| "its log bundle is not cosign's".to_string()))
+}
+
+/// Whether an attestation layer's envelope `env`, signed by `public_pem`,
+/// was logged, as `tlog` asks.
+fn logged_envelope(
+    tlog: &Tlog<'_>,
+    layer: &cs::dsse::AttestationLayer,
+    env: &[u8],
+    public_pem: &str,
+) -> Result<(), String> {
+    let Tlog::Required(root) = tlog else { return Ok(()) };
+    let bundle = log_bundle(layer.bundle.as_deref()).ok_or("it carries no log entry")??;
+    cs::rekor::verify_dsse_bundle(&bundle, &|id| root.rekor_key(id), env, public_pem).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -479,21 +497,21 @@ pub struct Attested {
 /// attestation (DSSE) under the `.att` tag.
 pub fn attest(
     reference: &str,
-    key_pem: &str,
-    password: &[u8],
+    key: &KeyRef<'_>,
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Attested>, Report), OpsError> {
     with_key(
         reference,
-        || private_key(key_pem, password),
+        || private_key(key.pem, key.password),
         plain_http,
         timeouts,
-        |r, key, reg| {
+        |r, signing, reg| {
             let repo = &r.repo;
             let (files, tgz, digest) = chart_files(reg, r, reference)?;
             let (sbom, images) = sbom_of(&files, &tgz);
-            let att_tag = attach(reg, repo, &digest, &key, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
+            let to = AttachTo { reg, repo, digest: &digest, rekor: key.rekor, timeouts };
+            let att_tag = attach(&to, &signing, (cs::dsse::STATEMENT_TYPE, SPDX), sbom)?;
             Ok(Attested {
                 reference: reference.to_string(),
                 digest,
@@ -542,20 +560,47 @@ pub(crate) fn chart_files(reg: &Registry, r: &Reference, reference: &str) -> Res
     Ok((files, tgz, digest))
 }
 
-/// Signs an in-toto statement of `predicate_type` about `repo@digest` and
-/// attaches it under the `.att` tag, as cosign does: other attestations
-/// stay, an earlier one of the same predicate type is replaced. Returns the
-/// tag.
+/// A key-based signer as `attest` and the provenance use it: the private
+/// key (PEM) and its password, and the Rekor its attestations are recorded
+/// in (none: not logged).
+#[derive(Clone, Copy)]
+pub struct KeyRef<'a> {
+    pub pem: &'a str,
+    pub password: &'a [u8],
+    pub rekor: Option<&'a str>,
+}
+
+/// Where an attestation goes: the manifest `digest` of `repo`, and the
+/// Rekor it is recorded in.
+pub(crate) struct AttachTo<'a> {
+    pub reg: &'a Registry,
+    pub repo: &'a RepoRef,
+    pub digest: &'a str,
+    pub rekor: Option<&'a str>,
+    pub timeouts: Timeouts,
+}
+
+/// Signs an in-toto statement about `to.digest` as a DSSE envelope, records
+/// it in Rekor when one is given (a `dsse` entry; its signed entry
+/// timestamp kept as cosign's bundle annotation on the layer) and attaches
+/// it under cosign's `.att` tag, replacing an attestation of the same
+/// predicate type; the tag.
 pub(crate) fn attach(
-    reg: &Registry,
-    repo: &RepoRef,
-    digest: &str,
+    to: &AttachTo<'_>,
     key: &cs::SigningKey,
     (statement_type, predicate_type): (&str, &str),
     predicate: serde_json::Value,
 ) -> Result<String, Diagnostic> {
+    let AttachTo { reg, repo, digest, rekor, timeouts } = *to;
     let statement = cs::dsse::statement_of(statement_type, &repo.to_string(), digest, predicate_type, predicate);
     let envelope = cs::dsse::envelope(key, &statement);
+    let bundle = match rekor {
+        Some(url) => {
+            let proposal = cs::rekor::dsse_proposal(&envelope, &cs::public_key_pem(key));
+            Some(rekor_entry(url, &proposal, timeouts)?)
+        }
+        None => None,
+    };
     let att_tag = cs::dsse::attestation_tag(digest);
     let env_digest = reg.push_blob(repo, &envelope).map_err(oci_diag)?;
     let mut layers = reg
@@ -563,9 +608,14 @@ pub(crate) fn attach(
         .map_err(oci_diag)?
         .map(|m| cs::dsse::attestation_layers(&m.bytes))
         .unwrap_or_default();
-    layers.retain(|(_, _, p)| p != predicate_type);
-    layers.push((env_digest, envelope.len(), predicate_type.to_string()));
-    let config = cs::signature_config(&layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
+    layers.retain(|l| l.predicate_type != predicate_type);
+    layers.push(cs::dsse::AttestationLayer {
+        digest: env_digest,
+        size: envelope.len(),
+        predicate_type: predicate_type.to_string(),
+        bundle,
+    });
+    let config = cs::signature_config(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
     let config_digest = reg.push_blob(repo, &config).map_err(oci_diag)?;
     let m = cs::dsse::attestation_manifest(&config_digest, config.len(), &layers);
     reg.push_manifest(repo, Some(&att_tag), &m, catalyst_oci::OCI_MANIFEST_MEDIA_TYPE).map_err(oci_diag)?;
@@ -628,10 +678,11 @@ impl Attestation {
 pub fn verify_attestation(
     reference: &str,
     public_pem: &str,
+    tlog: &Tlog<'_>,
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    verify_statement(reference, public_pem, plain_http, timeouts, Attestation::Sbom)
+    verify_statement(reference, public_pem, tlog, (plain_http, timeouts), Attestation::Sbom)
 }
 
 /// Whether `reference` (best by digest) carries a SLSA provenance signed by
@@ -641,10 +692,11 @@ pub fn verify_attestation(
 pub fn verify_provenance(
     reference: &str,
     public_pem: &str,
+    tlog: &Tlog<'_>,
     plain_http: bool,
     timeouts: Timeouts,
 ) -> Result<(Option<Verified>, Report), OpsError> {
-    verify_statement(reference, public_pem, plain_http, timeouts, Attestation::Provenance)
+    verify_statement(reference, public_pem, tlog, (plain_http, timeouts), Attestation::Provenance)
 }
 
 /// The kind of attestation looked for.
@@ -675,8 +727,8 @@ fn describes(kind: Attestation, repo: &str, digest: &str, manifest: &[u8], st: &
 fn verify_statement(
     reference: &str,
     public_pem: &str,
-    plain_http: bool,
-    timeouts: Timeouts,
+    tlog: &Tlog<'_>,
+    (plain_http, timeouts): (bool, Timeouts),
     kind: Attestation,
 ) -> Result<(Option<Verified>, Report), OpsError> {
     let what = kind.statement().what;
@@ -695,22 +747,39 @@ fn verify_statement(
                 .map(|m| cs::dsse::attestation_layers(&m.bytes))
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(_, _, p)| p == kind.predicate_type())
+                .filter(|l| l.predicate_type == kind.predicate_type())
                 .collect();
             if layers.is_empty() {
                 return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no {what}")));
             }
             let name = repo.to_string();
-            let valid = layers
-                .iter()
-                .filter(|(layer_digest, _, _)| {
-                    reg.pull_blob(repo, layer_digest)
-                        .ok()
-                        .and_then(|env| cs::dsse::open(&env, &key))
-                        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
-                        .is_some_and(|st| describes(kind, &name, &digest, &m.bytes, &st))
-                })
-                .count();
+            let (mut valid, mut unlogged) = (0, Vec::new());
+            for l in &layers {
+                let Some(env) = reg.pull_blob(repo, &l.digest).ok() else { continue };
+                let describing = cs::dsse::open(&env, &key)
+                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+                    .is_some_and(|st| describes(kind, &name, &digest, &m.bytes, &st));
+                if !describing {
+                    continue;
+                }
+                match logged_envelope(tlog, l, &env, public_pem) {
+                    Ok(()) => valid += 1,
+                    Err(why) => unlogged.push(format!("layer {}: {why}", l.digest)),
+                }
+            }
+            if valid == 0 && !unlogged.is_empty() {
+                return Err(Diagnostic::error(
+                    "no-tlog-entry",
+                    format!(
+                        "the {what} on {reference} ({digest}) verifies with this public key, but has no \
+                         transparency-log entry the trust root vouches for: {}",
+                        unlogged.join("; ")
+                    ),
+                )
+                .help(
+                    "attest it with a Rekor configured (--rekor-url, --signing-config), or pass --insecure-ignore-tlog",
+                ));
+            }
             if valid == 0 {
                 return Err(Diagnostic::error(
                     "bad-attestation",

@@ -427,27 +427,37 @@ pub mod dsse {
         format!("{}.att", digest.replace(':', "-"))
     }
 
+    /// One DSSE layer of an attestation image.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AttestationLayer {
+        pub digest: String,
+        pub size: usize,
+        pub predicate_type: String,
+        /// Its transparency-log entry (cosign's `dev.sigstore.cosign/bundle`
+        /// annotation, JSON), when it was logged.
+        pub bundle: Option<String>,
+    }
+
     /// The manifest of an attestation image: one DSSE layer per
-    /// attestation, annotated with its predicate type.
-    pub fn attestation_manifest(
-        config_digest: &str,
-        config_size: usize,
-        layers: &[(String, usize, String)],
-    ) -> Vec<u8> {
+    /// attestation, annotated with its predicate type (and its log entry).
+    pub fn attestation_manifest(config_digest: &str, config_size: usize, layers: &[AttestationLayer]) -> Vec<u8> {
         let layers: Vec<serde_json::Value> = layers
             .iter()
-            .map(|(digest, size, predicate)| {
+            .map(|l| {
+                let mut annotations = serde_json::json!({SIGNATURE_ANNOTATION: "", "predicateType": l.predicate_type});
+                if let Some(b) = &l.bundle {
+                    annotations[crate::rekor::BUNDLE_ANNOTATION] = serde_json::Value::String(b.clone());
+                }
                 serde_json::json!({
-                    "mediaType": MEDIA_TYPE, "size": size, "digest": digest,
-                    "annotations": {SIGNATURE_ANNOTATION: "", "predicateType": predicate},
+                    "mediaType": MEDIA_TYPE, "size": l.size, "digest": l.digest, "annotations": annotations,
                 })
             })
             .collect();
         image_manifest(config_digest, config_size, layers)
     }
 
-    /// (digest, size, predicate type) of each DSSE layer of a manifest.
-    pub fn attestation_layers(manifest: &[u8]) -> Vec<(String, usize, String)> {
+    /// Each DSSE layer of a manifest.
+    pub fn attestation_layers(manifest: &[u8]) -> Vec<AttestationLayer> {
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(manifest) else { return Vec::new() };
         v["layers"]
             .as_array()
@@ -455,12 +465,25 @@ pub mod dsse {
             .flatten()
             .filter(|l| l["mediaType"] == MEDIA_TYPE)
             .filter_map(|l| {
-                Some((
-                    l["digest"].as_str()?.to_string(),
-                    l["size"].as_u64()? as usize,
-                    l["annotations"]["predicateType"].as_str().unwrap_or_default().to_string(),
-                ))
+                let a = &l["annotations"];
+                Some(AttestationLayer {
+                    digest: l["digest"].as_str()?.to_string(),
+                    size: l["size"].as_u64()? as usize,
+                    predicate_type: a["predicateType"].as_str().unwrap_or_default().to_string(),
+                    bundle: a[crate::rekor::BUNDLE_ANNOTATION].as_str().map(str::to_string),
+                })
             })
+            .collect()
+    }
+
+    /// The base64 signatures of an envelope.
+    pub fn signatures(envelope: &[u8]) -> Vec<String> {
+        serde_json::from_slice::<serde_json::Value>(envelope)
+            .ok()
+            .and_then(|v| v["signatures"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s["sig"].as_str().map(str::to_string))
             .collect()
     }
 

@@ -33,6 +33,22 @@ pub fn hashedrekord_proposal(signature_b64: &str, public_pem: &str, payload_sha2
     serde_json::to_vec(&doc).expect("JSON serializes")
 }
 
+/// The entry to propose for a DSSE envelope (an attestation, as stored in
+/// its layer) signed by the key whose PEM is `public_pem`: a `dsse` 0.0.1
+/// entry, which Rekor stores as the envelope's and payload's hashes and
+/// its signatures with their verifier.
+pub fn dsse_proposal(envelope: &[u8], public_pem: &str) -> Vec<u8> {
+    let doc = serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {"proposedContent": {
+            "envelope": String::from_utf8_lossy(envelope),
+            "verifiers": [B64.encode(public_pem)],
+        }},
+    });
+    serde_json::to_vec(&doc).expect("JSON serializes")
+}
+
 /// What the log signs, and its signature: cosign's bundle annotation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogBundle {
@@ -99,6 +115,8 @@ pub enum LogError {
     BadTimestamp,
     #[error("the log entry is not a hashedrekord entry of this signature, payload and key")]
     OtherEntry,
+    #[error("the log entry is not a dsse entry of this envelope and key")]
+    OtherEnvelope,
 }
 
 /// Checks that `bundle` proves the signature `signature_b64` over a payload
@@ -112,13 +130,7 @@ pub fn verify_bundle(
     public_pem: &str,
     payload_sha256_hex: &str,
 ) -> Result<(), LogError> {
-    let p = &bundle.payload;
-    let log_key = logs(&p.log_id).ok_or_else(|| LogError::UnknownLog(p.log_id.clone()))?;
-    if !verify(&log_key, &signed_entry_bytes(p), &bundle.signed_entry_timestamp) {
-        return Err(LogError::BadTimestamp);
-    }
-    let body: serde_json::Value =
-        B64.decode(&p.body).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(LogError::OtherEntry)?;
+    let body = logged_body(bundle, logs).ok_or(LogError::OtherEntry)??;
     let spec = &body["spec"];
     let logged_key = spec["signature"]["publicKey"]["content"]
         .as_str()
@@ -130,6 +142,51 @@ pub fn verify_bundle(
         && spec["signature"]["content"] == signature_b64
         && logged_key.is_some_and(|k| same_key(&k, public_pem));
     if same { Ok(()) } else { Err(LogError::OtherEntry) }
+}
+
+/// Checks that `bundle` proves the DSSE `envelope` (as stored), signed by
+/// the key `public_pem`, was logged: the SET verifies with the key of the
+/// log it names, and the entry is a `dsse` entry of exactly this envelope
+/// (its hash, its payload's hash) listing one of its signatures with this
+/// key as verifier.
+pub fn verify_dsse_bundle(
+    bundle: &LogBundle,
+    logs: &dyn Fn(&str) -> Option<VerifyingKey>,
+    envelope: &[u8],
+    public_pem: &str,
+) -> Result<(), LogError> {
+    use sha2::Digest;
+    let body = logged_body(bundle, logs).ok_or(LogError::OtherEnvelope)??;
+    let env: serde_json::Value = serde_json::from_slice(envelope).map_err(|_| LogError::OtherEnvelope)?;
+    let payload = env["payload"].as_str().and_then(|b| B64.decode(b).ok()).ok_or(LogError::OtherEnvelope)?;
+    let hex_of = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+    let spec = &body["spec"];
+    let ours = crate::dsse::signatures(envelope);
+    let signed = spec["signatures"].as_array().into_iter().flatten().any(|s| {
+        let verifier = s["verifier"].as_str().and_then(|k| B64.decode(k).ok()).and_then(|k| String::from_utf8(k).ok());
+        s["signature"].as_str().is_some_and(|sig| ours.iter().any(|o| o == sig))
+            && verifier.is_some_and(|k| same_key(&k, public_pem))
+    });
+    let same = body["kind"] == "dsse"
+        && spec["envelopeHash"]["value"] == hex_of(envelope)
+        && spec["payloadHash"]["value"] == hex_of(&payload)
+        && signed;
+    if same { Ok(()) } else { Err(LogError::OtherEnvelope) }
+}
+
+/// The entry `bundle` proves logged: its SET checked with the key of the
+/// log it names. `None` when the SET holds but the body is not JSON (not
+/// the entry asked about); `Some(Err)` when the SET does not hold.
+fn logged_body(
+    bundle: &LogBundle,
+    logs: &dyn Fn(&str) -> Option<VerifyingKey>,
+) -> Option<Result<serde_json::Value, LogError>> {
+    let p = &bundle.payload;
+    let Some(log_key) = logs(&p.log_id) else { return Some(Err(LogError::UnknownLog(p.log_id.clone()))) };
+    if !verify(&log_key, &signed_entry_bytes(p), &bundle.signed_entry_timestamp) {
+        return Some(Err(LogError::BadTimestamp));
+    }
+    B64.decode(&p.body).ok().and_then(|b| serde_json::from_slice(&b).ok()).map(Ok)
 }
 
 /// Two PEM public keys name the same key (line endings may differ).
@@ -179,6 +236,44 @@ mod tests {
         let mut moved = bundle.clone();
         moved.payload.integrated_time += 1;
         assert_eq!(verify_bundle(&moved, &logs, &sig, &public, &hash), Err(LogError::BadTimestamp));
+    }
+
+    /// What Rekor stores for a dsse proposal (its hashes and signatures).
+    fn canonical_dsse(envelope: &[u8], public_pem: &str) -> Vec<u8> {
+        let env: serde_json::Value = serde_json::from_slice(envelope).unwrap();
+        let payload = B64.decode(env["payload"].as_str().unwrap()).unwrap();
+        let h = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+        serde_json::to_vec(&serde_json::json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": h(envelope)},
+            "payloadHash": {"algorithm": "sha256", "value": h(&payload)},
+            "signatures": [{"signature": env["signatures"][0]["sig"], "verifier": B64.encode(public_pem)}],
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_logged_envelope_verifies_and_any_other_does_not() {
+        let (private, public) = crate::generate_key_pair(b"").unwrap();
+        let key = crate::load_private_key(&private, b"").unwrap();
+        let (log_private, _) = crate::generate_key_pair(b"").unwrap();
+        let log = crate::load_private_key(&log_private, b"").unwrap();
+        let envelope = crate::dsse::envelope(&key, b"{\"_type\":\"statement\"}");
+        let proposal: serde_json::Value = serde_json::from_slice(&dsse_proposal(&envelope, &public)).unwrap();
+        assert_eq!(proposal["spec"]["proposedContent"]["envelope"], String::from_utf8(envelope.clone()).unwrap());
+        let bundle = logged(&log, &canonical_dsse(&envelope, &public));
+        let logs = |id: &str| (id == bundle.payload.log_id).then(|| *log.verifying_key());
+        assert_eq!(verify_dsse_bundle(&bundle, &logs, &envelope, &public), Ok(()));
+        let other = crate::dsse::envelope(&key, b"{\"_type\":\"other\"}");
+        assert_eq!(verify_dsse_bundle(&bundle, &logs, &other, &public), Err(LogError::OtherEnvelope));
+        let (_, other_public) = crate::generate_key_pair(b"").unwrap();
+        assert_eq!(verify_dsse_bundle(&bundle, &logs, &envelope, &other_public), Err(LogError::OtherEnvelope));
+        let mut moved = bundle.clone();
+        moved.payload.log_index += 1;
+        assert_eq!(verify_dsse_bundle(&moved, &logs, &envelope, &public), Err(LogError::BadTimestamp));
+        // A hashedrekord entry is not a dsse entry.
+        let sig = crate::sign(&key, b"x");
+        let hashed = logged(&log, &hashedrekord_proposal(&sig, &public, &"0".repeat(64)));
+        assert_eq!(verify_dsse_bundle(&hashed, &logs, &envelope, &public), Err(LogError::OtherEnvelope));
     }
 
     #[test]
