@@ -128,7 +128,7 @@ impl Match {
     pub fn admits(&self, value: &str) -> bool {
         match self {
             Match::Exact(s) => s == value,
-            Match::Regexp(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(value)),
+            Match::Regexp(r) => go_regex(r).is_ok_and(|re| re.is_match(value.as_bytes())),
         }
     }
 
@@ -137,7 +137,7 @@ impl Match {
     pub fn compile_error(&self) -> Option<String> {
         match self {
             Match::Exact(_) => None,
-            Match::Regexp(r) => regex::Regex::new(r).err().map(|e| e.to_string()),
+            Match::Regexp(r) => go_regex(r).err(),
         }
     }
 
@@ -209,6 +209,29 @@ impl TrustedRoot {
     }
 }
 
+/// `pattern` compiled as near as Rust's `regex` comes to Go's RE2, which
+/// Flux compiles it with: Perl classes (`\d`, `\w`, `\s`, `\b`) ASCII, as
+/// Go's are; flags Go does not have (`x`, `R`, `u`) refused, as Go refuses
+/// them. Rust-only class operations (`&&`, `~~`) and `\<`, `\>`, `\b{…}`
+/// are refused too.
+fn go_regex(pattern: &str) -> Result<regex::bytes::Regex, String> {
+    let flags = pattern.match_indices("(?").filter_map(|(i, _)| {
+        let rest = &pattern[i + 2..];
+        rest.find([':', ')']).map(|end| &rest[..end])
+    });
+    for f in flags {
+        if let Some(c) = f.chars().find(|c| !matches!(c, 'i' | 'm' | 's' | 'U' | '-')) {
+            return Err(format!("the flag `{c}` is not Go's (RE2 has i, m, s and U)"));
+        }
+    }
+    for rust_only in ["&&", "~~", "\\<", "\\>", "\\b{", "\\B{"] {
+        if pattern.contains(rust_only) {
+            return Err(format!("`{rust_only}` is not Go (RE2) regular-expression syntax"));
+        }
+    }
+    regex::bytes::RegexBuilder::new(pattern).unicode(false).build().map_err(|e| e.to_string())
+}
+
 /// Who signs the catalog's released charts (`catalog.yaml spec.publisher`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Publisher {
@@ -248,7 +271,7 @@ impl Publisher {
             (Some(k), None) => {
                 let mut side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
                     (Some(s), None) => Some(Match::Exact(s.to_string())),
-                    (None, Some(r)) => match regex::Regex::new(r) {
+                    (None, Some(r)) => match go_regex(r) {
                         Ok(_) => Some(Match::Regexp(r.to_string())),
                         Err(e) => {
                             bad(
@@ -644,6 +667,13 @@ mod tests {
         };
         assert!(re.admits(&ok));
         assert!(!re.admits(&keyless("https://token.actions.githubusercontent.com", "https://github.com/a/c/w")));
+        // Go's semantics: ASCII classes, no Rust-only syntax.
+        let digits = Match::Regexp("^refs/tags/v\\d+$".into());
+        assert!(digits.admits("refs/tags/v12") && !digits.admits("refs/tags/v١٢"), "\\d is ASCII, as in Go");
+        for not_re2 in ["(?x)a b", "[a-z&&[^q]]", "\\<word\\>", "\\b{start}x"] {
+            assert!(Match::Regexp(not_re2.into()).compile_error().is_some(), "{not_re2}");
+        }
+        assert!(Match::Regexp("(?i)^https://GitHub\\.com/".into()).compile_error().is_none());
         let keyed = Publisher::Key { secret: "cosign-pub".into() };
         assert!(keyed.admits(&key));
         assert!(!keyed.admits(&ok), "a keyless signature never satisfies a key policy");

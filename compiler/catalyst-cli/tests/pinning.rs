@@ -664,9 +664,16 @@ fn verification_trusts_the_mothership_sigstore_before_cutover_and_the_sovereigns
         t
     };
     let before = outputs();
+    let mut forged = json(&own.trusted_root);
+    forged["tlogs"][0]["logId"]["keyId"] = serde_json::json!("WDVBPlzpyX9nqY1gcJnCM2D0r6iOIllrANy3EwKL9Og=");
+    let forged_log_id = forged.to_string();
     for (spec, says) in [
         (cutover("{mediaType: text/plain}", &exact), "is not a Sigstore trusted_root.json"),
         (cutover(own_root.trim(), "subjectRegexp: \"^https://(unclosed\""), "is not a regular expression"),
+        // The secret scan knows a trust root's certificates, keys and log
+        // IDs, nothing more: 32 random bytes as a log ID that hashes no
+        // key of the root are refused as any random string is.
+        (cutover(&forged_log_id, &exact), "looks like"),
     ] {
         write(&root.join(sov).join("sovereign.yaml"), &rooted_spec(&spec));
         let o = catalyst(root, &["render"]);
@@ -683,4 +690,65 @@ fn verification_trusts_the_mothership_sigstore_before_cutover_and_the_sovereigns
     let err = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("invalid-trusted-root") && err.contains("is not a path inside the catalog"), "{err}");
+}
+
+/// `release --keyless` stands only on what the catalog's publisher admits:
+/// a chart signed before by another identity (a hand `sign --keyless`) is
+/// signed again as the publisher's workflow and recorded so, and a release
+/// by an identity the publisher does not admit writes no record (render
+/// would refuse it, Flux the chart). Against the local Sigstore stand-in.
+#[test]
+fn release_keyless_stands_only_on_signatures_the_publisher_admits() {
+    let Some(reg) = TestRegistry::start() else { return };
+    let Some(ss) = TestSigstore::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("repo");
+    let charts = reg.oci("charts");
+    workspace(&root, &charts, &keyless_publisher(&ss.issuer, SUBJECT));
+    let env = Env::new(t.path(), &reg);
+    let other = "https://github.com/someone/fork/.github/workflows/release.yaml@refs/heads/main";
+
+    // bp-base pushed and signed by another identity.
+    let mut push = vec!["push", "platform/base", "--to", charts.as_str(), "--plain-http"];
+    if !env.smoke {
+        push.push("--skip-smoke-render");
+    }
+    let o = env.run(&root, &push);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let token = ss.token(other);
+    let mut vars: Vec<(&str, &str)> = env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    vars.push(("SIGSTORE_ID_TOKEN", &token));
+    let target = format!("{charts}/bp-base:1.0.0");
+    let args = ["sign", "--keyless", &target, "--fulcio-url", &ss.url, "--rekor-url", &ss.url, "--plain-http"];
+    let o = catalyst_env(&root, &vars, &args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // The release signs it again as the publisher's workflow: its record
+    // names that identity only, and render takes it.
+    let (ok, doc, err) = env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(outcomes(&doc), vec![("bp-base".into(), "signed (published before, unsigned)".into())], "{doc}");
+    let record = std::fs::read_to_string(root.join("releases/bp-base/1.0.0.yaml")).unwrap();
+    assert!(
+        record.ends_with(&format!(
+            "signers:\n  - keyless:\n      issuer: \"{}\"\n      subject: \"{SUBJECT}\"\n",
+            ss.issuer
+        )),
+        "{record}"
+    );
+    assert!(!record.contains(other), "{record}");
+    let o = env.run(&root, &["render"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    // Run again: what the publisher signed is found, nothing signed anew.
+    let (ok, doc, err) = env.release_keyless(&root, &ss, SUBJECT, &["bp-base", "--to", &charts]);
+    assert!(ok, "{err}\n{doc}");
+    assert_eq!(outcomes(&doc), vec![("bp-base".into(), "unchanged".into())], "{doc}");
+
+    // A release by an identity the publisher does not admit: published
+    // and signed, but no record, and the row says why.
+    let (ok, doc, err) = env.release_keyless(&root, &ss, other, &["bp-certs", "--to", &charts]);
+    let all = format!("{err}{doc}");
+    assert!(!ok, "{all}");
+    assert!(all.contains("release-signer-mismatch") && all.contains("does not admit"), "{all}");
+    assert!(!root.join("releases/bp-certs").exists(), "{all}");
 }

@@ -336,6 +336,14 @@ fn signers_declared_in_the_catalog_are_enforced_too() {
     assert_eq!(code, 1, "{doc}");
     assert!(diagnostic(&doc, "invalid-upstream-signers").is_some(), "{doc}");
     assert!(!bad.join("charts").exists());
+    // A catalog.yaml that does not even parse: its signers are unknown,
+    // so nothing is vendored (fail closed), naming the file.
+    catalog_yaml(&format!("    - repository: {upstream}\n      key: keys/upstream.pub\n  registry: [unclosed\n"));
+    let (code, doc, _) = cx.package(&cat, &bad, &[], &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(doc.to_string().contains("catalog.yaml"), "{doc}");
+    assert!(diagnostic(&doc, "upstream-signature").is_none(), "nothing was fetched: {doc}");
+    assert!(!bad.join("charts").exists());
 }
 
 #[test]

@@ -464,17 +464,40 @@ pub fn is_trusted_root(media_type: Option<&str>) -> bool {
     media_type.is_some_and(|m| m.starts_with(TRUSTED_ROOT_MEDIA_TYPE))
 }
 
-/// Whether `value` under `key`, inside a Sigstore trust root, is public
-/// material that only looks random: a `keyId` that is a SHA-256 (32 bytes
-/// in base64), or `rawBytes` that are a DER certificate or public key
-/// (SubjectPublicKeyInfo). Anything else there, a private key's DER
-/// above all (it starts with an INTEGER), is scanned as any value is.
-pub fn public_trust_material(key: Option<&str>, value: &str) -> bool {
+/// The log IDs of a Sigstore trust root (`trust_root`, the mapping whose
+/// `mediaType` is a trust root's) that are what they claim: each
+/// `logId.keyId` that is the SHA-256 of its own entry's public key (as
+/// Rekor and CT logs derive them). Only these are exempt from the scan.
+pub fn trust_root_key_ids(trust_root: &serde_json::Value) -> Vec<String> {
     use base64::Engine as _;
-    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) else { return false };
+    use sha2::Digest as _;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    ["tlogs", "ctlogs"]
+        .iter()
+        .filter_map(|list| trust_root.get(list)?.as_array())
+        .flatten()
+        .filter_map(|log| {
+            let id = log.get("logId")?.get("keyId")?.as_str()?;
+            let key = b64.decode(log.get("publicKey")?.get("rawBytes")?.as_str()?).ok()?;
+            (b64.decode(id).ok()? == sha2::Sha256::digest(&key).as_slice()).then(|| id.to_string())
+        })
+        .collect()
+}
+
+/// Whether `value` under `key`, inside a Sigstore trust root whose genuine
+/// log IDs are `key_ids` ([`trust_root_key_ids`]), is public material that
+/// only looks random: one of those log IDs, or `rawBytes` that are a DER
+/// certificate or public key (SubjectPublicKeyInfo). Anything else there,
+/// a private key's DER above all (it starts with an INTEGER), or 32 random
+/// bytes under `keyId` that hash nothing of the root, is scanned as any
+/// value is.
+pub fn public_trust_material(key: Option<&str>, value: &str, key_ids: &[String]) -> bool {
+    use base64::Engine as _;
     match key {
-        Some("keyId") => bytes.len() == 32,
-        Some("rawBytes") => der_certificate_or_public_key(&bytes),
+        Some("keyId") => key_ids.iter().any(|id| id == value),
+        Some("rawBytes") => base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .is_ok_and(|bytes| der_certificate_or_public_key(&bytes)),
         _ => false,
     }
 }
@@ -614,31 +637,42 @@ mod trust_material_tests {
         base64::engine::general_purpose::STANDARD.encode(b)
     }
 
+    fn public_trust_material_raw(value: &str) -> bool {
+        public_trust_material(Some("rawBytes"), value, &[])
+    }
+
     #[test]
     fn certificates_public_keys_and_key_ids_are_public_and_private_keys_are_not() {
         // SubjectPublicKeyInfo: SEQ { SEQ { OID }, BIT STRING }.
         let spki = [0x30, 0x0b, 0x30, 0x05, 0x06, 0x03, 0x2a, 0x86, 0x48, 0x03, 0x02, 0x00, 0x01];
-        assert!(public_trust_material(Some("rawBytes"), &b64(&spki)));
+        assert!(public_trust_material_raw(&b64(&spki)));
         // A certificate: SEQ { SEQ tbs, SEQ alg, BIT STRING }.
         let cert = [0x30, 0x09, 0x30, 0x00, 0x30, 0x02, 0x06, 0x00, 0x03, 0x01, 0x00];
-        assert!(public_trust_material(Some("rawBytes"), &b64(&cert)));
+        assert!(public_trust_material_raw(&b64(&cert)));
         // PKCS#8 and SEC1 private keys open with an INTEGER; an encrypted
         // PKCS#8 key has an OCTET STRING second; random bytes are no DER.
         let pkcs8 = [0x30, 0x0a, 0x02, 0x01, 0x00, 0x30, 0x02, 0x06, 0x00, 0x04, 0x01, 0x00];
-        assert!(!public_trust_material(Some("rawBytes"), &b64(&pkcs8)));
+        assert!(!public_trust_material_raw(&b64(&pkcs8)));
         let encrypted = [0x30, 0x07, 0x30, 0x02, 0x06, 0x00, 0x04, 0x01, 0x00];
-        assert!(!public_trust_material(Some("rawBytes"), &b64(&encrypted)));
-        assert!(!public_trust_material(
-            Some("rawBytes"),
-            "c2VjcmV0LXRva2VuLXRoYXQtaXMtbG9uZy1hbmQtcmFuZG9tLTEyMzQ1Ng=="
-        ));
+        assert!(!public_trust_material_raw(&b64(&encrypted)));
+        assert!(!public_trust_material_raw("c2VjcmV0LXRva2VuLXRoYXQtaXMtbG9uZy1hbmQtcmFuZG9tLTEyMzQ1Ng=="));
         // Trailing bytes after the SEQUENCE: not a certificate.
         let mut tail = spki.to_vec();
         tail.push(0);
-        assert!(!public_trust_material(Some("rawBytes"), &b64(&tail)));
-        assert!(public_trust_material(Some("keyId"), &b64(&[7u8; 32])));
-        assert!(!public_trust_material(Some("keyId"), &b64(&[7u8; 40])));
-        assert!(!public_trust_material(Some("password"), &b64(&spki)), "only a trust root's fields");
+        assert!(!public_trust_material_raw(&b64(&tail)));
+        // A log ID only when it is the SHA-256 of its own log's key: 32
+        // random bytes (an Ed25519 seed, an AES key) under `keyId` are not.
+        use sha2::Digest as _;
+        let id = b64(&sha2::Sha256::digest(spki));
+        let root = serde_json::json!({"tlogs": [
+            {"publicKey": {"rawBytes": b64(&spki)}, "logId": {"keyId": id}},
+            {"publicKey": {"rawBytes": b64(&spki)}, "logId": {"keyId": b64(&[7u8; 32])}},
+        ]});
+        let ids = trust_root_key_ids(&root);
+        assert_eq!(ids, vec![id.clone()]);
+        assert!(public_trust_material(Some("keyId"), &id, &ids));
+        assert!(!public_trust_material(Some("keyId"), &b64(&[7u8; 32]), &ids));
+        assert!(!public_trust_material(Some("password"), &b64(&spki), &ids), "only a trust root's fields");
         assert!(is_trusted_root(Some("application/vnd.dev.sigstore.trustedroot+json;version=0.1")));
         assert!(!is_trusted_root(Some("application/json")) && !is_trusted_root(None));
     }

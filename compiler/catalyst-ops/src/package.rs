@@ -186,14 +186,24 @@ fn blueprint_diagnostics(
 }
 
 /// `catalog.yaml spec.upstreamSigners` of the workspace's catalog (none
-/// without a catalog.yaml); `Err`: the list is broken.
+/// without a catalog.yaml); `Err`: the list is broken, or catalog.yaml
+/// could not be read at all (not parsed, too large, a link out): its
+/// signers are unknown then, and vendoring without them would check
+/// nothing the catalog asks for (fail closed).
 fn catalog_signers(ws: &Workspace) -> Result<Result<catalyst_vendor::Signers, Vec<Diagnostic>>, OpsError> {
-    if !ws.catalog.join("catalog.yaml").is_file() {
+    if std::fs::symlink_metadata(ws.catalog.join("catalog.yaml")).is_err() {
         return Ok(Ok(Default::default()));
     }
     let cat = ws.load_catalog(&Default::default())?;
-    let broken: Vec<Diagnostic> =
-        cat.diagnostics.iter().filter(|d| d.code == "invalid-upstream-signers").cloned().collect();
+    let in_catalog_file = |d: &Diagnostic| {
+        d.is_error() && d.blueprint.is_none() && d.location.as_ref().is_some_and(|l| l.file.ends_with("catalog.yaml"))
+    };
+    let broken: Vec<Diagnostic> = cat
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "invalid-upstream-signers" || in_catalog_file(d))
+        .cloned()
+        .collect();
     Ok(if broken.is_empty() { Ok(cat.upstream_signers) } else { Err(broken) })
 }
 

@@ -342,6 +342,13 @@ pub fn release(
             }
             signers.sort();
             signers.dedup();
+            // A record render would refuse is not written: the chart stays
+            // published and signed, and the row says by whom.
+            if let Some(d) = cat.publisher.as_ref().and_then(|p| unadmitted_signers(p, &signers)) {
+                row.outcome = Outcome::Failed(d.message.clone());
+                r.diagnostics.push(d);
+                return (row, r);
+            }
             let record = catalyst_catalog::ReleaseRecord {
                 blueprint: bp.name.clone(),
                 version: row.version.clone(),
@@ -374,7 +381,7 @@ pub fn release(
             // signed now, not left so.
             let pinned = format!("{}@{}", pushed.reference, pushed.digest);
             let released = match (&keyless, &key_signer) {
-                (Some(signer), _) => keyless_attached(&pinned, signer, opts).map(|a| {
+                (Some(signer), _) => keyless_attached(&pinned, signer, cat.publisher.as_ref(), opts).map(|a| {
                     let done = if a.all() { a.signers.clone() } else { Vec::new() };
                     have = a;
                     done
@@ -526,42 +533,88 @@ impl KeylessAttached {
     }
 }
 
-/// Which Sigstore bundles the chart at `reference` (pinned by digest) has
-/// attached (through the referrers API or its tag fallback): attestations
-/// told apart by the predicate type each referrer is annotated with, and
-/// the signers of the signature bundles (a bundle that is not a cosign
-/// signature statement names none). Which identity may sign is `verify`'s
-/// and render's question: here a bundle of any signer counts, as the
-/// key-based check counts a signature of the release key.
+/// What the chart at `reference` (pinned by digest) has attached that
+/// this release can stand on (through the referrers API or its tag
+/// fallback): the signers of its signature bundles and whether its SBOM
+/// and provenance bundles are there, each counted only when it verifies
+/// with the signer's trust root and was signed by an identity the
+/// catalog's publisher admits (any identity without a publisher). Without
+/// a trust root nothing counts: what is attached cannot be checked, so the
+/// release signs and attests anew.
 fn keyless_attached(
     reference: &str,
     signer: &crate::sign::KeylessSigner,
+    publisher: Option<&catalyst_catalog::Publisher>,
     opts: &ReleaseOptions,
 ) -> Result<KeylessAttached, Diagnostic> {
     use crate::sign::Attestation;
+    let Some(root) = signer.root() else { return Ok(KeylessAttached::default()) };
+    let policy = publisher_policy(publisher)?;
     let r = catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error("bad-reference", e.to_string()))?;
     let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
-    let digest = r.digest.clone().unwrap_or_default();
-    let found = reg
-        .referrers(&r.repo, &digest, Some(catalyst_sign::bundle::MEDIA_TYPE))
-        .map_err(|e| crate::sign::oci_diagnostic(&e))?;
-    let has = |p: &str| found.iter().any(|d| crate::sign::bundle_predicate(d) == Some(p));
     let m = crate::sign::manifest(&reg, &r, reference)?;
+    let name = r.repo.to_string();
+    let verified = |predicate: &str, check: &dyn Fn(&[u8]) -> Result<catalyst_sigstore::BundleVerified, String>| {
+        crate::sign::attached_bundles(&reg, &r.repo, &m, predicate)
+            .map(|found| found.into_iter().filter_map(|(_, bytes)| check(&bytes.ok()?).ok()).collect::<Vec<_>>())
+    };
+    let signed = verified(catalyst_sigstore::COSIGN_SIGN_PREDICATE, &|b| {
+        crate::sign::signature_bundle(root, b, &name, &m, &policy)
+    })?;
     let mut signers: Vec<Signer> =
-        crate::sign::attached_bundles(&reg, &r.repo, &m, catalyst_sigstore::COSIGN_SIGN_PREDICATE)?
-            .into_iter()
-            .filter_map(|(_, bytes)| {
-                catalyst_sigstore::bundle_signer(signer.root(), &bytes.ok()?, &r.repo.to_string(), &m.bytes).ok()
-            })
-            .map(|(subject, issuer)| Signer::Keyless { issuer, subject })
-            .collect();
+        signed.into_iter().map(|v| Signer::Keyless { issuer: v.issuer, subject: v.identity }).collect();
     signers.sort();
     signers.dedup();
-    Ok(KeylessAttached {
-        signers,
-        sbom: has(Attestation::Sbom.predicate_type()),
-        provenance: has(Attestation::Provenance.predicate_type()),
+    let attested = |kind: Attestation| {
+        verified(kind.predicate_type(), &|b| crate::sign::attestation_bundle(kind, root, b, &name, &m, &policy))
+            .map(|v| !v.is_empty())
+    };
+    Ok(KeylessAttached { signers, sbom: attested(Attestation::Sbom)?, provenance: attested(Attestation::Provenance)? })
+}
+
+/// The identity policy of a keyless publisher, as `verify` takes it (any
+/// identity without one).
+fn publisher_policy(
+    publisher: Option<&catalyst_catalog::Publisher>,
+) -> Result<catalyst_sigstore::IdentityPolicy, Diagnostic> {
+    use catalyst_catalog::Match;
+    use catalyst_sigstore::Matcher;
+    let matcher = |m: Option<&Match>, what: &str| {
+        match m {
+            Some(Match::Exact(s)) => Ok(Matcher::Exact(s.clone())),
+            Some(Match::Regexp(r)) => Matcher::regexp(r, what),
+            None => Matcher::regexp("", what),
+        }
+        .map_err(|e| Diagnostic::error("invalid-publisher", e.to_string()))
+    };
+    let (issuer, subject) = match publisher {
+        Some(catalyst_catalog::Publisher::Keyless { issuer, subject, .. }) => (Some(issuer), Some(subject)),
+        _ => (None, None),
+    };
+    Ok(catalyst_sigstore::IdentityPolicy {
+        identity: matcher(subject, "spec.publisher.keyless.subject")?,
+        issuer: matcher(issuer, "spec.publisher.keyless.issuer")?,
     })
+}
+
+/// A release signed by none of the signers `publisher` admits: render
+/// would refuse its record, and Flux the chart.
+fn unadmitted_signers(publisher: &catalyst_catalog::Publisher, signers: &[Signer]) -> Option<Diagnostic> {
+    if signers.iter().any(|s| publisher.admits(s)) {
+        return None;
+    }
+    let by: Vec<String> = signers.iter().map(ToString::to_string).collect();
+    Some(
+        Diagnostic::error(
+            "release-signer-mismatch",
+            format!(
+                "signed by {}, whom catalog.yaml's spec.publisher does not admit: no release record is written (the \
+                 chart is published and signed, but render would refuse its record and Flux the chart)",
+                by.join(", ")
+            ),
+        )
+        .help("release from the workflow and branch the publisher names, or correct spec.publisher"),
+    )
 }
 
 /// Signs the chart at `by_digest` keylessly and attaches its SBOM and

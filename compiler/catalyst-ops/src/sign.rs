@@ -1146,15 +1146,31 @@ pub fn verify_keyless_attestation(
         how: "release it with `catalyst release --keyless`, which attaches the SBOM and the provenance",
     };
     verify_bundles(reference, opts, plain_http, timeouts, &found, &|root, bytes, name, m, policy| {
-        let (v, st) = sigstore::verify_statement_bundle(root, bytes, name, &m.bytes, policy)?;
-        if !describes(kind, name, &m.digest, &m.bytes, &st) {
-            return Err(format!(
-                "its statement ({} of type {}) is not a {} of this content",
-                st["_type"], st["predicateType"], found.what
-            ));
-        }
-        Ok(v)
+        attestation_bundle(kind, root, bytes, name, m, policy)
     })
+}
+
+/// The check of a keyless attestation bundle of `kind`: it verifies with
+/// `root` for `policy`, and its statement is that attestation of exactly
+/// the manifest `m` of `name`.
+pub(crate) fn attestation_bundle(
+    kind: Attestation,
+    root: &sigstore::TrustRoot,
+    bytes: &[u8],
+    name: &str,
+    m: &catalyst_oci::RawManifest,
+    policy: &sigstore::IdentityPolicy,
+) -> Result<sigstore::BundleVerified, String> {
+    let (v, st) = sigstore::verify_statement_bundle(root, bytes, name, &m.bytes, policy)?;
+    if !describes(kind, name, &m.digest, &m.bytes, &st) {
+        return Err(format!(
+            "its statement ({} of type {}) is not a {} of this content",
+            st["_type"],
+            st["predicateType"],
+            kind.statement().what
+        ));
+    }
+    Ok(v)
 }
 
 /// Which bundles [`verify_bundles`] looks at, and what it says.

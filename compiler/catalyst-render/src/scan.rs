@@ -6,7 +6,9 @@
 #[cfg(test)]
 use std::collections::BTreeMap;
 
-use catalyst_diag::secrets::{credential_key, find_in_line, find_in_value, is_trusted_root, public_trust_material};
+use catalyst_diag::secrets::{
+    credential_key, find_in_line, find_in_value, is_trusted_root, public_trust_material, trust_root_key_ids,
+};
 use catalyst_diag::{Diagnostic, Diagnostics, Location};
 use serde_json::Value;
 
@@ -18,10 +20,17 @@ fn refuse(file: &str, line: usize, col: usize, message: String) -> Diagnostic {
 
 /// `key`: the object key a value stands under, `trust`: inside a Sigstore
 /// trust root (see `catalyst_yaml::scan_secrets`).
-fn walk_json(v: &Value, key: Option<&str>, trust: bool, pointer: &str, file: &str, diags: &mut Diagnostics) {
+fn walk_json(
+    v: &Value,
+    key: Option<&str>,
+    trust: Option<&[String]>,
+    pointer: &str,
+    file: &str,
+    diags: &mut Diagnostics,
+) {
     match v {
         Value::String(s) => {
-            if trust && public_trust_material(key, s) {
+            if trust.is_some_and(|ids| public_trust_material(key, s, ids)) {
                 return;
             }
             if let Some(w) = find_in_value(key, s) {
@@ -34,7 +43,9 @@ fn walk_json(v: &Value, key: Option<&str>, trust: bool, pointer: &str, file: &st
         }
         Value::Object(m) => {
             let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
-            let trust = trust || is_trusted_root(m.get("mediaType").and_then(Value::as_str));
+            let ids = (trust.is_none() && is_trusted_root(m.get("mediaType").and_then(Value::as_str)))
+                .then(|| trust_root_key_ids(v));
+            let trust = trust.or(ids.as_deref());
             m.iter().for_each(|(k, x)| {
                 let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
                 let escaped = k.replace('~', "~0").replace('/', "~1");
@@ -74,7 +85,7 @@ pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>
             catalyst_yaml::scan_comment_secrets(text, shown, diags);
         }
         crate::reuse::Class::Json => match serde_json::from_str::<Value>(text) {
-            Ok(v) => walk_json(&v, None, false, "", shown, diags),
+            Ok(v) => walk_json(&v, None, None, "", shown, diags),
             Err(_) => scan_lines(shown, text, diags),
         },
         crate::reuse::Class::Other => scan_lines(shown, text, diags),

@@ -47,8 +47,23 @@ impl Mirrors {
     /// the file's folder).
     pub fn load_file(path: &Path) -> Result<(Mirrors, Signers), Diagnostic> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?;
+        // Bounded like every configuration file: a mirrors file is a few
+        // lines, not whatever the path happens to name.
+        let limit = catalyst_yaml::Limits::default().max_bytes as u64;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path)
+                    .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?,
+                limit + 1,
+            ),
+            &mut bytes,
+        )
+        .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(Diagnostic::error("file-too-large", format!("{shown} is larger than {limit} bytes")));
+        }
+        let text = catalyst_yaml::decode_utf8(bytes, &shown)?;
         let doc = catalyst_yaml::parse_one(&text, &Default::default())
             .map_err(|e| catalyst_yaml::error_diagnostic(&shown, &e))?
             .map(|n| n.to_json())

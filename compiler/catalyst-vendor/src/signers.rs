@@ -74,10 +74,28 @@ impl UpstreamSigner {
     /// writes it): the repository equals the prefix or continues it after
     /// a `/`, and the chart is the one named, if one is.
     pub fn covers(&self, repository: &str, chart: &str) -> bool {
-        let u = repository.trim_end_matches('/');
-        let prefix = u == self.repository || u.starts_with(&format!("{}/", self.repository));
+        let (u, declared) = (normalized(repository), normalized(&self.repository));
+        let prefix = u == declared || u.starts_with(&format!("{declared}/"));
         prefix && self.chart.as_deref().is_none_or(|c| c == chart)
     }
+}
+
+/// A repository URL as a registry sees it: the scheme and host in lower
+/// case, a default port (`:443` for oci:// and https://, `:80` for
+/// http://) dropped, no trailing `/`. `oci://GHCR.IO:443/x` and
+/// `oci://ghcr.io/x` are one repository: spelling the host otherwise must
+/// not pass a declaration by.
+fn normalized(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let scheme = scheme.to_ascii_lowercase();
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let mut host = host.to_ascii_lowercase();
+    let default = if scheme == "http" { ":80" } else { ":443" };
+    if let Some(h) = host.strip_suffix(default) {
+        host = h.to_string();
+    }
+    if path.is_empty() { format!("{scheme}://{host}") } else { format!("{scheme}://{host}/{path}") }
 }
 
 /// The declarations of one file, in the order written.
@@ -187,6 +205,18 @@ fn key_source(k: &str, base: &Path, confine: bool) -> Result<KeySource, String> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_declaration_covers_its_repository_however_the_host_is_spelled() {
+        let s = entry("oci://ghcr.io/cilium/charts", None, 0);
+        for spelled in
+            ["oci://GHCR.IO/cilium/charts", "oci://ghcr.io:443/cilium/charts", "OCI://ghcr.io/cilium/charts/"]
+        {
+            assert!(s.covers(spelled, "cilium"), "{spelled}");
+        }
+        assert!(!s.covers("oci://ghcr.io:5000/cilium/charts", "cilium"), "another port is another registry");
+        assert!(!s.covers("oci://ghcr.io/Cilium/charts", "cilium"), "paths stay case-sensitive");
+    }
+
     use super::*;
 
     fn entry(repo: &str, chart: Option<&str>, n: usize) -> UpstreamSigner {

@@ -759,7 +759,7 @@ pub fn scan_control_chars(node: &Node, file: &str, diags: &mut catalyst_diag::Di
 }
 
 pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnostics) {
-    scan_node(node, None, false, file, &mut String::new(), diags);
+    scan_node(node, None, None, file, &mut String::new(), diags);
 }
 
 /// `pointer` is the JSON pointer of `node`, one buffer grown and cut back
@@ -767,18 +767,19 @@ pub fn scan_secrets(node: &Node, file: &str, diags: &mut catalyst_diag::Diagnost
 /// is the mapping key the node stands under (a sequence's items stand
 /// under their sequence's key): a credential-like key makes any
 /// non-placeholder string a credential. `trust`: the node is inside a
-/// Sigstore trust root, whose certificates and key IDs are public.
+/// Sigstore trust root, whose certificates and these log IDs are public.
 fn scan_node(
     node: &Node,
     key: Option<&str>,
-    trust: bool,
+    trust: Option<&[String]>,
     file: &str,
     pointer: &mut String,
     diags: &mut catalyst_diag::Diagnostics,
 ) {
     match &node.kind {
         NodeKind::Scalar(t, kind) => {
-            if pointer.ends_with("/sshPublicKey") || trust && catalyst_diag::secrets::public_trust_material(key, t) {
+            let public = trust.is_some_and(|ids| catalyst_diag::secrets::public_trust_material(key, t, ids));
+            if pointer.ends_with("/sshPublicKey") || public {
                 return;
             }
             // Only strings are credentials: `password: 1234` or `true` is
@@ -814,10 +815,12 @@ fn scan_node(
                 .and_then(|(_, v)| v.as_str())
                 .filter(|n| catalyst_diag::secrets::credential_key(n).is_some());
             let media_type = m.iter().find(|(k, _)| k.as_text() == Some("mediaType")).and_then(|(_, v)| v.as_str());
-            let trust = trust || catalyst_diag::secrets::is_trusted_root(media_type);
+            let ids = (trust.is_none() && catalyst_diag::secrets::is_trusted_root(media_type))
+                .then(|| catalyst_diag::secrets::trust_root_key_ids(&node.to_json()));
+            let trust = trust.or(ids.as_deref());
             for (k, v) in m {
                 // Keys too: a token pasted as a key is still a token.
-                scan_node(k, None, false, file, pointer, diags);
+                scan_node(k, None, None, file, pointer, diags);
                 pointer.push('/');
                 let text = k.as_text().unwrap_or_default();
                 for c in text.chars() {
