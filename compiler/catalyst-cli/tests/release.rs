@@ -184,14 +184,24 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
     git(&root, &["remote", "add", "origin", "https://bot:s3cr3t@git.example.org/platform/catalog.git"]);
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "first"]);
-    let head = git(&root, &["rev-parse", "HEAD"]);
     let dc = reg.docker_config.to_string_lossy().into_owned();
     let cache = t.path().join("cache").to_string_lossy().into_owned();
     let env = [("DOCKER_CONFIG", dc.as_str()), ("COSIGN_PASSWORD", "pw"), ("CATALYST_CACHE_DIR", cache.as_str())];
     assert!(catalyst_env(&root, &env, &["generate-key-pair", "--output-key-prefix", "../cosign"]).status.success());
     let charts = reg.oci("charts");
-    // A Rekor configured (the local Sigstore, a stand-in for the public
-    // instance): the release's signature is recorded there.
+    // Released first with no Rekor configured: signed, attested, not logged.
+    let plain = ["release", "--all", "--to", &charts, "--key", "../cosign.key", "--plain-http", "--skip-smoke-render"];
+    let o = catalyst_env(&root, &env, &plain);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!text(&o.stdout).contains("unchanged"), "{}", text(&o.stdout));
+    // What vendoring wrote (Chart.lock, charts/) committed: the source is
+    // clean again, so the provenance names the commit.
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "vendored"]);
+    let head = git(&root, &["rev-parse", "HEAD"]);
+    // Then with a Rekor configured (the local Sigstore, a stand-in for the
+    // public instance): the published charts' signature and attestations
+    // were never logged, so they are made again and recorded there.
     let Some(ss) = TestSigstore::start() else { return };
     let o = catalyst_env(
         &root,
@@ -210,6 +220,7 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
         ],
     );
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("signed") && !text(&o.stdout).contains("unchanged"), "{}", text(&o.stdout));
     let root_file = ss.trusted_root.to_string_lossy().into_owned();
     let logged = catalyst_env(
         &root,
@@ -287,9 +298,9 @@ fn a_release_carries_slsa_provenance_naming_the_revision_and_input_digests() {
     reg.attestation("charts/bp-a", &digest, "https://spdx.dev/Document", &t.path().join("cosign.pub"));
 
     // The Chart.lock vendoring wrote and the release record are committed,
-    // as the catalog keeps them.
+    // as the catalog keeps them (already, after the first release).
     git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-q", "-m", "lock and record"]);
+    git(&root, &["commit", "-q", "--allow-empty", "-m", "lock and record"]);
     // A release whose provenance went missing (a run cut off after the
     // SBOM) is not "unchanged": the next run attaches it.
     let att = format!("{}.att", digest.replace(':', "-"));

@@ -655,17 +655,20 @@ fn release_keyless(
 }
 
 /// Whether the chart at `reference` (pinned by digest) carries a signature,
-/// an SBOM attestation and a provenance that verify with the release key. Missing or
-/// not by this key: `false`; the registry failing: the error.
+/// an SBOM attestation and a provenance that verify with the release key
+/// (and, with a Rekor configured, carry a log entry). Missing, not by this
+/// key or not logged: `false`; the registry failing: the error.
 fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
     let key = crate::sign::private_key(&opts.key_pem, &opts.password)?;
     let public = catalyst_sign::public_key_pem(&key);
     let absent = |r: &Report| {
-        r.diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .all(|d| matches!(d.code, "no-signature" | "bad-signature" | "no-attestation" | "bad-attestation"))
+        r.diagnostics.iter().filter(|d| d.is_error()).all(|d| {
+            matches!(d.code, "no-signature" | "bad-signature" | "no-attestation" | "bad-attestation" | "no-tlog-entry")
+        })
     };
+    // With a Rekor configured, a signature or attestation it never logged
+    // (made before it was configured) is made again, logged.
+    let tlog = if opts.rekor.is_some() { crate::sign::Tlog::Present } else { crate::sign::Tlog::Ignored };
     type Check = fn(
         &str,
         &str,
@@ -676,7 +679,7 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
     let checks: [Check; 3] =
         [crate::sign::verify_logged, crate::sign::verify_attestation, crate::sign::verify_provenance];
     for check in checks {
-        let (found, r) = check(reference, &public, &crate::sign::Tlog::Ignored, opts.plain_http, opts.timeouts)
+        let (found, r) = check(reference, &public, &tlog, opts.plain_http, opts.timeouts)
             .map_err(|e| Diagnostic::error("registry-error", e.to_string()))?;
         if found.is_none() {
             if absent(&r) {

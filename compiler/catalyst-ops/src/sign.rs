@@ -342,6 +342,10 @@ pub enum Tlog<'a> {
     /// The entry's signed entry timestamp must verify with a Rekor key of
     /// this trust root, and the entry be exactly this signature.
     Required(&'a sigstore::TrustRoot),
+    /// An entry must be there, unchecked (no trust root to check it with):
+    /// `release` asks whether a chart signed before was logged in the Rekor
+    /// now configured, and logs it when it was not.
+    Present,
     /// Not checked (`--insecure-ignore-tlog`, or no trust root given).
     Ignored,
 }
@@ -456,7 +460,11 @@ pub(crate) fn key_signatures(
 /// Whether `layer`'s signature over `payload` by `public_pem` was logged,
 /// as `tlog` asks.
 fn logged(tlog: &Tlog<'_>, layer: &cs::SignatureLayer, public_pem: &str, payload: &[u8]) -> Result<(), String> {
-    let Tlog::Required(root) = tlog else { return Ok(()) };
+    let root = match tlog {
+        Tlog::Ignored => return Ok(()),
+        Tlog::Present => return layer.bundle.as_ref().map(|_| ()).ok_or_else(|| "it carries none".to_string()),
+        Tlog::Required(root) => root,
+    };
     let bundle = log_bundle(layer.bundle.as_deref()).ok_or("it carries none")??;
     let hash = cs::sha256_digest(payload).trim_start_matches("sha256:").to_string();
     cs::rekor::verify_bundle(&bundle, &|id| root.rekor_key(id), &layer.signature, public_pem, &hash)
@@ -478,7 +486,13 @@ fn logged_envelope(
     env: &[u8],
     public_pem: &str,
 ) -> Result<(), String> {
-    let Tlog::Required(root) = tlog else { return Ok(()) };
+    let root = match tlog {
+        Tlog::Ignored => return Ok(()),
+        Tlog::Present => {
+            return layer.bundle.as_ref().map(|_| ()).ok_or_else(|| "it carries no log entry".to_string());
+        }
+        Tlog::Required(root) => root,
+    };
     let bundle = log_bundle(layer.bundle.as_deref()).ok_or("it carries no log entry")??;
     cs::rekor::verify_dsse_bundle(&bundle, &|id| root.rekor_key(id), env, public_pem).map_err(|e| e.to_string())
 }
