@@ -410,6 +410,12 @@ impl TestSigstore {
         v["value"].as_str().unwrap().to_string()
     }
 
+    /// `--fulcio-url`, `--rekor-url` and `--trusted-root` for this stand-in.
+    pub fn service_args(&self) -> Vec<String> {
+        let root = self.trusted_root.to_string_lossy().into_owned();
+        ["--fulcio-url", &self.url, "--rekor-url", &self.url, "--trusted-root", &root].map(str::to_string).to_vec()
+    }
+
     /// The environment GitHub Actions gives a job that may ask for a token:
     /// the stand-in's token endpoint behind `ACTIONS_ID_TOKEN_REQUEST_URL`.
     pub fn actions_env(&self, subject: &str) -> Vec<(String, String)> {

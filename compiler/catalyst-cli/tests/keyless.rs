@@ -320,17 +320,10 @@ fn keyless_signing_takes_the_token_from_the_ci_token_service_and_signs_by_digest
         dir,
         &refused,
         &[
-            "sign",
-            "--keyless",
-            &reference,
-            "--fulcio-url",
-            &ss.url,
-            "--rekor-url",
-            &ss.url,
-            "--trusted-root",
-            &root,
-            "--plain-http",
-        ],
+            &["sign", "--keyless", &reference, "--plain-http"][..],
+            &ss.service_args().iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
     );
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("the CI's token service") && err.contains("401"), "{err}");

@@ -55,6 +55,21 @@ impl Cx {
 
     /// Pushes the upstream chart `name` 1.0.0 to `<registry>/upstream`; its
     /// reference.
+    /// A key pair; upstream charts `signed` (with it) and `unsigned` in the
+    /// registry's `upstream` repository; a catalog folder whose root holds
+    /// the public key at keys/upstream.pub. The upstream repository and the
+    /// catalog folder.
+    fn catalog_with_signed_and_unsigned_upstreams(&self) -> (String, PathBuf) {
+        assert_eq!(self.run(&[], &["generate-key-pair"]).0, 0);
+        let signed = self.upstream("signed");
+        assert_eq!(self.run(&[], &["sign", "--key", "cosign.key", &signed, "--plain-http"]).0, 0);
+        self.upstream("unsigned");
+        let cat = self.root.join("catalog");
+        std::fs::create_dir_all(cat.join("keys")).unwrap();
+        std::fs::copy(self.root.join("cosign.pub"), cat.join("keys/upstream.pub")).unwrap();
+        (self.reg.oci("upstream"), cat)
+    }
+
     fn upstream(&self, name: &str) -> String {
         let src = self.root.join("src").join(name);
         write_file(
@@ -241,17 +256,10 @@ fn a_keyless_upstream_vendors_for_its_identity_only() {
     let (code, out, err) = cx.run(
         &[("SIGSTORE_ID_TOKEN", token.as_str())],
         &[
-            "sign",
-            "--keyless",
-            &reference,
-            "--fulcio-url",
-            &ss.url,
-            "--rekor-url",
-            &ss.url,
-            "--trusted-root",
-            &root,
-            "--plain-http",
-        ],
+            &["sign", "--keyless", &reference, "--plain-http"][..],
+            &ss.service_args().iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
     );
     assert_eq!(code, 0, "{out}{err}");
     let upstream = cx.reg.oci("upstream");
@@ -295,15 +303,7 @@ fn a_keyless_upstream_vendors_for_its_identity_only() {
 #[test]
 fn signers_declared_in_the_catalog_are_enforced_too() {
     let Some(cx) = Cx::new() else { return };
-    assert_eq!(cx.run(&[], &["generate-key-pair"]).0, 0);
-    let signed = cx.upstream("signed");
-    assert_eq!(cx.run(&[], &["sign", "--key", "cosign.key", &signed, "--plain-http"]).0, 0);
-    cx.upstream("unsigned");
-    let upstream = cx.reg.oci("upstream");
-    // A catalog whose root holds the public key.
-    let cat = cx.root.join("catalog");
-    std::fs::create_dir_all(cat.join("keys")).unwrap();
-    std::fs::copy(cx.root.join("cosign.pub"), cat.join("keys/upstream.pub")).unwrap();
+    let (upstream, cat) = cx.catalog_with_signed_and_unsigned_upstreams();
     let catalog_yaml = |signers: &str| {
         write_file(
             &cat.join("catalog.yaml"),
@@ -452,14 +452,7 @@ fn blueprint(cat: &Path, name: &str, upstream: &str, repository: &str) {
 #[test]
 fn release_vendors_a_signed_upstream_and_fails_the_blueprint_whose_upstream_is_not() {
     let Some(cx) = Cx::new() else { return };
-    assert_eq!(cx.run(&[], &["generate-key-pair"]).0, 0);
-    let signed = cx.upstream("signed");
-    assert_eq!(cx.run(&[], &["sign", "--key", "cosign.key", &signed, "--plain-http"]).0, 0);
-    cx.upstream("unsigned");
-    let upstream = cx.reg.oci("upstream");
-    let cat = cx.root.join("catalog");
-    std::fs::create_dir_all(cat.join("keys")).unwrap();
-    std::fs::copy(cx.root.join("cosign.pub"), cat.join("keys/upstream.pub")).unwrap();
+    let (upstream, cat) = cx.catalog_with_signed_and_unsigned_upstreams();
     write_file(
         &cat.join("catalog.yaml"),
         &format!(

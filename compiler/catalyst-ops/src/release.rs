@@ -554,22 +554,26 @@ fn keyless_attached(
     let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
     let m = crate::sign::manifest(&reg, &r, reference)?;
     let name = r.repo.to_string();
+    // One referrers listing for the three kinds.
+    let listed = crate::sign::listed_bundles(&reg, &r.repo, &m)?;
     let verified = |predicate: &str, check: &dyn Fn(&[u8]) -> Result<catalyst_sigstore::BundleVerified, String>| {
-        crate::sign::attached_bundles(&reg, &r.repo, &m, predicate)
-            .map(|found| found.into_iter().filter_map(|(_, bytes)| check(&bytes.ok()?).ok()).collect::<Vec<_>>())
+        crate::sign::fetch_bundles(&reg, &r.repo, &m, &listed, predicate)
+            .into_iter()
+            .filter_map(|(_, bytes)| check(&bytes.ok()?).ok())
+            .collect::<Vec<_>>()
     };
     let signed = verified(catalyst_sigstore::COSIGN_SIGN_PREDICATE, &|b| {
         crate::sign::signature_bundle(root, b, &name, &m, &policy)
-    })?;
+    });
     let mut signers: Vec<Signer> =
         signed.into_iter().map(|v| Signer::Keyless { issuer: v.issuer, subject: v.identity }).collect();
     signers.sort();
     signers.dedup();
     let attested = |kind: Attestation| {
-        verified(kind.predicate_type(), &|b| crate::sign::attestation_bundle(kind, root, b, &name, &m, &policy))
-            .map(|v| !v.is_empty())
+        !verified(kind.predicate_type(), &|b| crate::sign::attestation_bundle(kind, root, b, &name, &m, &policy))
+            .is_empty()
     };
-    Ok(KeylessAttached { signers, sbom: attested(Attestation::Sbom)?, provenance: attested(Attestation::Provenance)? })
+    Ok(KeylessAttached { signers, sbom: attested(Attestation::Sbom), provenance: attested(Attestation::Provenance) })
 }
 
 /// The identity policy of a keyless publisher, as `verify` takes it (any

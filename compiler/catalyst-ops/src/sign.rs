@@ -1068,8 +1068,30 @@ pub(crate) fn attached_bundles(
     m: &catalyst_oci::RawManifest,
     predicate_type: &str,
 ) -> Result<Vec<(String, Fetched)>, Diagnostic> {
-    let found = reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)?;
-    Ok(found
+    Ok(fetch_bundles(reg, repo, m, &listed_bundles(reg, repo, m)?, predicate_type))
+}
+
+/// The Sigstore bundles listed as referrers of the manifest `m` of `repo`
+/// (the referrers API or its tag-schema fallback): one listing, for as
+/// many kinds as a caller fetches from it.
+pub(crate) fn listed_bundles(
+    reg: &Registry,
+    repo: &RepoRef,
+    m: &catalyst_oci::RawManifest,
+) -> Result<Vec<catalyst_oci::Descriptor>, Diagnostic> {
+    reg.referrers(repo, &m.digest, Some(cs::bundle::MEDIA_TYPE)).map_err(oci_diag)
+}
+
+/// The bundles of `listed` that may be of `predicate_type` (so annotated,
+/// or not annotated at all), fetched: see [`attached_bundles`].
+pub(crate) fn fetch_bundles(
+    reg: &Registry,
+    repo: &RepoRef,
+    m: &catalyst_oci::RawManifest,
+    listed: &[catalyst_oci::Descriptor],
+    predicate_type: &str,
+) -> Vec<(String, Fetched)> {
+    listed
         .iter()
         .filter(|d| bundle_predicate(d).is_none_or(|p| p == predicate_type))
         .take(MAX_BUNDLES)
@@ -1090,7 +1112,7 @@ pub(crate) fn attached_bundles(
             })();
             (d.digest.clone(), bytes)
         })
-        .collect())
+        .collect()
 }
 
 /// The annotation of a bundle's artifact manifest naming its statement's
