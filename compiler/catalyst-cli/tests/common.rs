@@ -729,7 +729,7 @@ pub fn golden_catalog_into(root: &Path) {
 /// start of a test fleet.
 pub fn golden_workspace_into(root: &Path) {
     golden_catalog_into(root);
-    for rel in ["schemas/sovereign.schema.json", "compiler/catalyst-render/templates/blueprint.yaml.j2"] {
+    for rel in ["schemas/sovereign.schema.json", "compiler/catalyst-render/src/objects.rs"] {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::copy(repo().join(rel), p).unwrap();

@@ -411,9 +411,7 @@ fn affected_by_one_sovereign_spec() {
 
 #[test]
 fn affected_by_a_schema_template_or_catalog_file_is_everything() {
-    for file in
-        ["schemas/sovereign.schema.json", "compiler/catalyst-render/templates/blueprint.yaml.j2", "catalog.yaml"]
-    {
+    for file in ["schemas/sovereign.schema.json", "compiler/catalyst-render/src/objects.rs", "catalog.yaml"] {
         let t = fleet();
         let root = t.path();
         let p = root.join(file);

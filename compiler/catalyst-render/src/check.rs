@@ -22,11 +22,11 @@ const CLUSTER_FIELDS: &[&str] = &["name", "id", "region", "provider", "block", "
 const PLACEMENT_FIELDS: &[&str] = &["mode", "regions", "role"];
 
 pub fn check_templates(cat: &Catalog) -> Diagnostics {
-    let env = crate::templates::environment();
+    let env = crate::templates::overlays();
     let mut diags = Diagnostics::new();
     for bp in cat.blueprints.values() {
         let file = cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
-        walk(&env, bp, &bp.values, "", &file, &mut diags);
+        walk(env, bp, &bp.values, "", &file, &mut diags);
         for d in bp.depends.iter().flatten() {
             if let Some(expr) = &d.when {
                 let problem = match env.compile_expression(expr) {

@@ -14,6 +14,7 @@ use catalyst_schema::rendered::Checked;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
 
+use crate::objects::Objects;
 use crate::placement::{HostCluster, Placement};
 
 /// The group of Catalyst's claim APIs.
@@ -27,8 +28,8 @@ pub const PHASE0_CONFIGMAP: &str = "phase0-outputs";
 pub const CANONICAL_RECORDS: &[&str] = &["@", "*", "console", "api", "gitea", "harbor"];
 pub const RECORD_TTL: u64 = 300;
 
-/// A layer's files: (file name, text).
-pub type LayerFiles = Vec<(String, String)>;
+/// A layer's files: (file name, objects).
+pub type LayerFiles = Vec<(String, Objects)>;
 
 /// Files of one host cluster's extra layers, by layer.
 #[derive(Default, Debug)]
@@ -50,21 +51,6 @@ pub fn dashed(fqdn: &str) -> String {
 /// Name servers of the Sovereign's own PowerDNS.
 pub fn nameservers(fqdn: &str) -> Vec<String> {
     vec![format!("ns1.{fqdn}"), format!("ns2.{fqdn}")]
-}
-
-/// Emits objects as one multi-document YAML file under a comment.
-pub fn emit_docs(header: &str, docs: &[Value]) -> String {
-    let mut out = String::new();
-    for line in header.lines() {
-        out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
-    }
-    for (i, d) in docs.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(&catalyst_yaml::to_yaml(d));
-    }
-    out
 }
 
 fn labels(sov: &Sovereign) -> Value {
@@ -270,33 +256,34 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
     if !providers.is_empty() {
         layers.entry("providers").or_default().push((
             "providers.yaml".into(),
-            emit_docs("Rendered by catalyst. Crossplane providers of the Sovereign's clouds and the\ncomposition functions their Compositions run.", &providers),
+            Objects::new("Rendered by catalyst. Crossplane providers of the Sovereign's clouds and the\ncomposition functions their Compositions run.", providers),
         ));
     }
     let mut infra = Vec::new();
     if !configs.is_empty() {
         infra.push((
             "provider-configs.yaml".to_string(),
-            emit_docs(
+            Objects::new(
                 "Rendered by catalyst. The ProviderConfigs the claims reference; the Phase-0\nmodule writes the token Secret.",
-                &configs,
+                configs,
             ),
         ));
     }
     if !claims.is_empty() {
-        let text = emit_docs(
-            &format!(
+        let objs = Objects::new(
+            format!(
                 "Rendered by catalyst. Day-2 claims of {}: per region its slice, cluster,\nnode pools and ingress load balancer.",
                 sov.fqdn
             ),
-            &claims,
+            claims,
         );
+        let text = objs.emit();
         let shown = format!("{}/{}/infrastructure/claims.yaml", sov.fqdn, mgt.name);
         validate_claims(cat, &text, &shown, diags);
         if !diags.has_errors() {
-            compose_claims(cat, &claims, &shown, diags);
+            compose_claims(cat, &objs.docs, &shown, diags);
         }
-        infra.push(("claims.yaml".to_string(), text));
+        infra.push(("claims.yaml".to_string(), objs));
     }
     if !infra.is_empty() {
         layers.insert("infrastructure", infra);
@@ -460,7 +447,7 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
         "Rendered by catalyst. The canonical record set of {} in its own PowerDNS zone\n(external-dns writes it). ${{load_balancer_ipv4}} is substituted by Flux from the\nConfigMap {PHASE0_CONFIGMAP} that the Phase-0 module writes.",
         sov.fqdn,
     );
-    let mut files = vec![("records.yaml".to_string(), emit_docs(&header, &docs))];
+    let mut files = vec![("records.yaml".to_string(), Objects::new(header, docs))];
     if let Domain::ByoApi { registrar, token, .. } = &sov.domain
         && let Some(r) = catalyst_spec::registrar(registrar)
         && let Some(bp) = cat.get("bp-external-dns")
@@ -507,7 +494,7 @@ fn delegation(
     token: &catalyst_spec::SecretRef,
     ns: &[String],
     diags: &mut Diagnostics,
-) -> String {
+) -> Objects {
     let parent = sov.fqdn.split_once('.').map_or(sov.fqdn.as_str(), |(_, p)| p);
     let (label, label_value) = DELEGATION_LABEL;
     let values = json!({
@@ -573,7 +560,7 @@ fn delegation(
         name = token.name,
         key = token.key,
     );
-    emit_docs(&header, &docs)
+    Objects::new(header, docs.to_vec())
 }
 
 /// The delegation a byo-manual customer sets by hand, in zone-file form.

@@ -2,9 +2,9 @@
 //!
 //! [`render`] is pure: from the loaded catalog and a parsed Sovereign spec
 //! it validates each Blueprint's configuration, resolves the dependency
-//! graph, evaluates the Blueprints' values overlays and fills the embedded
-//! minijinja templates, returning every output file's bytes in memory
-//! together with the lock file. It reads no file and touches no network;
+//! graph, evaluates the Blueprints' values overlays (minijinja, to data)
+//! and builds every object as data (`objects`), returning every output
+//! file's bytes in memory together with the lock file. It reads no file and touches no network;
 //! writing the result to disk is the caller's job (`catalyst-ops`).
 //!
 //! Output layout of `clusters/<fqdn>/`:
@@ -22,6 +22,7 @@ mod check;
 pub mod closure;
 pub mod infra;
 mod lock;
+pub mod objects;
 pub mod placement;
 mod reuse;
 mod scan;
@@ -44,7 +45,6 @@ pub use check::check_templates;
 pub use lock::{Freshness, LAYER_FOLDERS, LOCK_FILE, Lock, input_digest, is_output_path};
 pub use placement::{HostCluster, Placement};
 pub use reuse::{Checked, Previous};
-pub use templates::builtin_templates;
 use templates::sv;
 
 /// The compiler's version, recorded in lock files.
@@ -126,7 +126,6 @@ pub fn check_selection(cat: &Catalog, sov: &Sovereign) -> Diagnostics {
 /// Renders one Sovereign. Errors are every problem found.
 pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);
-    let env = templates::shared();
     let mut diags = Diagnostics::new();
     // Problems of the catalog as a whole (catalog.yaml, the version
     // matrix) stop every render, and come first: what follows from them
@@ -193,24 +192,22 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             return Err(diags);
         }
     };
-    let api_v = sv(&context.api);
     let scope = values::Scope::new(&context);
     let previous = input.previous.filter(|p| p.usable(sov));
     let unit_key = reuse::UnitKey::new(cat, &context);
+    let own = objects::Sovereign { name: &sov.name, fqdn: &sov.fqdn, api: &context.api };
     // Output path → what it was rendered from (Blueprint files), and the
     // digests of the files taken over from the previous render.
     let mut units = BTreeMap::new();
     let mut taken: BTreeMap<String, [u8; 32]> = BTreeMap::new();
     let mut closure_taken: BTreeMap<String, std::sync::Arc<Vec<catalyst_closure::Object>>> = BTreeMap::new();
-    // A Blueprint whose overlay and template do not read the host cluster
-    // renders alike on every cluster it shares a dependency list on: its
-    // file is rendered once per Sovereign and copied to the others.
-    let template_reads_host =
-        builtin_templates().iter().any(|(n, t)| *n == "blueprint.yaml.j2" && values::reads_host(t));
+    // A Blueprint whose overlay does not read the host cluster renders
+    // alike on every cluster it shares a dependency list on (its objects
+    // are built from `BlueprintFile` and the values alone): its file is
+    // rendered once per Sovereign and copied to the others.
     let mut same_on_every_host: HashMap<String, Vec<u8>> = HashMap::new();
     // Per Blueprint, not per cluster: the overlay is walked once.
     let mut overlay_reads_host: HashMap<&str, bool> = HashMap::new();
-    let sources_v = sv(&context.sources);
     let registry =
         sov.registry.clone().or_else(|| cat.registry.clone()).unwrap_or_else(|| "oci://ghcr.io/openova-io".into());
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -252,24 +249,20 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             if !BUILTIN_NAMESPACES.contains(&bp.namespace.as_str()) {
                 namespaces.insert(bp.namespace.clone());
             }
-            let url = format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name());
-            let Pin { digest, secret: verify_secret, identity: verify_identity, trusted_root: verify_trusted_root } =
-                pin(cat, sov, bp);
-            let mut data = BlueprintContext {
+            let (digest, verify) = pin(cat, sov, bp);
+            let data = objects::BlueprintFile {
                 name: bp.name.clone(),
                 dir: bp.dir.clone(),
                 version: bp.chart_version(),
                 tag: bp.chart_version().replace('+', "_"),
-                url,
+                url: format!("{}/{}", registry.trim_end_matches('/'), bp.chart_name()),
                 release_name: bp.release_name.clone(),
                 namespace: bp.namespace.clone(),
                 timeout: bp.timeout.clone(),
                 depends_on: resolution.edges[name].iter().filter(|d| placement.runs_on(c, d)).cloned().collect(),
-                values_yaml: String::new(),
                 digest,
-                verify_secret,
-                verify_identity,
-                verify_trusted_root,
+                verify,
+                pull_secret: sov.pull_secret.clone(),
             };
             let path = format!("{c}/blueprints/{name}.yaml");
             let settings = settings_for(sov, name).map(|s| &s.values);
@@ -283,21 +276,18 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             bp_files.push(format!("{name}.yaml"));
             if let Some(digest) = previous.and_then(|p| p.unit(&path, &key)) {
                 // The closure check reads a taken-over file's objects: the
-                // template without the values (rendered last) gives the same
+                // objects without the values (written last) are the same
                 // objects at the same lines, without evaluating the overlay.
-                let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
-                if let Ok(text) = templates::render(env, "blueprint.yaml.j2", ctx) {
-                    let objs = closure::objects_of(&text, &catalyst_yaml::Limits::default());
-                    closure_taken.insert(path.clone(), std::sync::Arc::new(objs));
-                }
+                let text = objects::blueprint(&data, &own, None).emit();
+                let objs = closure::objects_of(&text, &catalyst_yaml::Limits::default());
+                closure_taken.insert(path.clone(), std::sync::Arc::new(objs));
                 taken.insert(path.clone(), digest);
                 units.insert(path, key);
                 continue;
             }
             let reads_host =
                 *overlay_reads_host.entry(bp.name.as_str()).or_insert_with(|| values::overlay_reads_host(&bp.values));
-            let host_free = (!template_reads_host && !reads_host)
-                .then(|| serde_json::to_string(&data).expect("contexts serialize"));
+            let host_free = (!reads_host).then(|| serde_json::to_string(&data).expect("contexts serialize"));
             if let Some(bytes) = host_free.as_ref().and_then(|k| same_on_every_host.get(k)) {
                 files.insert(path.clone(), bytes.clone());
                 units.insert(path, key);
@@ -315,67 +305,64 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             if let Some(s) = settings {
                 values::deep_merge(&mut vals, s);
             }
-            data.values_yaml = match &vals {
+            let values = match &vals {
                 Value::Object(m) if m.is_empty() => {
                     values::check_values(bp, &vals, &sov.file, &mut diags);
-                    String::new()
+                    None
                 }
                 v => {
                     // Values checked in this run are not checked again.
                     let key = input.checked.map(|_| reuse::values_key(name, v));
-                    match key.and_then(|k| input.checked?.values(&k)) {
-                        Some(yaml) => yaml.to_string(),
-                        None => {
-                            let before = diags.len();
-                            values::check_values(bp, v, &sov.file, &mut diags);
-                            let yaml = catalyst_yaml::to_yaml_under_key(v, 2);
-                            if let (Some(c), Some(k)) = (input.checked, key)
-                                && diags.len() == before
-                            {
-                                c.add_values(k, yaml.as_str().into());
-                            }
-                            yaml
+                    if !key.as_ref().is_some_and(|k| input.checked.is_some_and(|c| c.values_passed(k))) {
+                        let before = diags.len();
+                        values::check_values(bp, v, &sov.file, &mut diags);
+                        if let (Some(c), Some(k)) = (input.checked, key)
+                            && diags.len() == before
+                        {
+                            c.add_values(k);
                         }
                     }
+                    Some(v)
                 }
             };
-            let ctx = blueprint_context(&data, &scope, &sources_v, &cluster_v, &api_v);
-            match templates::render(env, "blueprint.yaml.j2", ctx) {
-                Ok(text) => {
-                    if let Some(k) = host_free {
-                        same_on_every_host.insert(k, text.clone().into_bytes());
-                    }
-                    files.insert(path.clone(), text.into_bytes());
-                    units.insert(path, key);
-                }
-                Err(e) => diags.push(e),
+            let text = objects::blueprint(&data, &own, values).emit().into_bytes();
+            if let Some(k) = host_free {
+                same_on_every_host.insert(k, text.clone());
             }
+            files.insert(path.clone(), text);
+            units.insert(path, key);
         }
 
-        let git = minijinja::context! {
-            url => sv(&sov.git_url), branch => sv(&sov.git_branch), path => sv(&sov.git_path), secret => sv(&sov.git_secret)
-        };
         // Where Flux reads this cluster's directory from: Git (the
         // Sovereign's directory lives at git.path) or a Flux OCI artifact
         // (the Sovereign's directory is the artifact's root).
-        let source = match &sov.oci_source {
-            Some(o) => minijinja::context! {
-                kind => "OCIRepository", root => sv(format!("./{c}")),
-                oci => sv(serde_json::json!({"url": o.url, "tag": o.tag, "secret": o.secret, "verify_secret": o.verify_secret}))
-            },
-            None => {
-                minijinja::context! { kind => "GitRepository", root => sv(format!("./{}/{c}", sov.git_path)), oci => () }
-            }
+        let (source, root) = match &sov.oci_source {
+            Some(o) => (objects::Source::Oci(o), format!("./{c}")),
+            None => (
+                objects::Source::Git { url: &sov.git_url, branch: &sov.git_branch, secret: sov.git_secret.as_deref() },
+                format!("./{}/{c}", sov.git_path),
+            ),
         };
         let cluster_extras = extras.layers.get(c);
         let waits = layer_waits(cat, &placement, c, cluster_extras);
         let mut layers = vec![
-            serde_json::json!({"name": "namespaces", "wait": true, "depends_on": [], "substitute_from": null,
-                "health_checks": [], "health_exprs": []}),
-            serde_json::json!({"name": "blueprints", "wait": false, "depends_on": ["namespaces"], "substitute_from": null,
-                "health_checks": waits.releases, "health_exprs": []}),
+            objects::Layer {
+                name: "namespaces",
+                wait: true,
+                depends_on: None,
+                substitute_from: None,
+                health_checks: vec![],
+                health_exprs: vec![],
+            },
+            objects::Layer {
+                name: "blueprints",
+                wait: false,
+                depends_on: Some("namespaces"),
+                substitute_from: None,
+                health_checks: waits.releases,
+                health_exprs: vec![],
+            },
         ];
-        let mut extra_files: Vec<(String, String)> = Vec::new();
         for (layer, depends, subst) in [
             ("providers", "blueprints", None),
             ("infrastructure", "providers", None),
@@ -403,62 +390,34 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 );
                 continue;
             }
-            layers.push(serde_json::json!({"name": layer, "wait": !exprs.is_empty(), "depends_on": [depends],
-                "substitute_from": subst, "health_checks": [], "health_exprs": exprs}));
+            layers.push(objects::Layer {
+                name: layer,
+                wait: !exprs.is_empty(),
+                depends_on: Some(depends),
+                substitute_from: subst,
+                health_checks: vec![],
+                health_exprs: exprs,
+            });
             let names: Vec<&String> = list.iter().map(|(f, _)| f).collect();
-            extra_files.push((format!("{c}/{layer}/kustomization.yaml"), kustomization(env, &names, &mut diags)));
-            for (f, text) in list {
-                extra_files.push((format!("{c}/{layer}/{f}"), text.clone()));
+            files.insert(format!("{c}/{layer}/kustomization.yaml"), objects::kustomization(&names).emit().into_bytes());
+            for (f, objs) in list {
+                files.insert(format!("{c}/{layer}/{f}"), objs.emit().into_bytes());
             }
-        }
-        for (path, text) in extra_files {
-            files.insert(path, text.into_bytes());
         }
         let ns: Vec<String> = namespaces.into_iter().collect();
-        let mut emit = |path: &str, tmpl: &str, ctx: minijinja::Value| match templates::render(env, tmpl, ctx) {
-            Ok(text) => {
-                files.insert(format!("{c}/{path}"), text.into_bytes());
-            }
-            Err(e) => diags.push(e),
+        let mut emit = |path: &str, objs: objects::Objects| {
+            files.insert(format!("{c}/{path}"), objs.emit().into_bytes());
         };
-        emit(
-            "kustomization.yaml",
-            "root-kustomization.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), cluster => cluster_v.clone() },
-        );
-        emit(
-            "flux-system/kustomization.yaml",
-            "kustomization.yaml.j2",
-            minijinja::context! { resources => sv(vec!["gotk-sync.yaml", "layers.yaml"]) },
-        );
-        emit(
-            "flux-system/gotk-sync.yaml",
-            "gotk-sync.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), cluster => cluster_v.clone(), api => api_v.clone() },
-        );
-        emit(
-            "flux-system/layers.yaml",
-            "layers.yaml.j2",
-            minijinja::context! { sovereign => scope.sovereign.clone(), git => sv(&git), source => source.clone(), layers => sv(layers), api => api_v.clone() },
-        );
-        let ns_resources: Vec<&str> = if ns.is_empty() { vec![] } else { vec!["namespaces.yaml"] };
-        emit(
-            "namespaces/kustomization.yaml",
-            "kustomization.yaml.j2",
-            minijinja::context! { resources => sv(ns_resources) },
-        );
+        emit("kustomization.yaml", objects::root_kustomization(&sov.fqdn, cluster));
+        emit("flux-system/kustomization.yaml", objects::kustomization(&["gotk-sync.yaml", "layers.yaml"]));
+        emit("flux-system/gotk-sync.yaml", objects::gotk_sync(&own, &source, &root));
+        emit("flux-system/layers.yaml", objects::layers(&own, &source, &root, &layers));
+        let ns_resources: &[&str] = if ns.is_empty() { &[] } else { &["namespaces.yaml"] };
+        emit("namespaces/kustomization.yaml", objects::kustomization(ns_resources));
         if !ns.is_empty() {
-            emit(
-                "namespaces/namespaces.yaml",
-                "namespaces.yaml.j2",
-                minijinja::context! { sovereign => scope.sovereign.clone(), namespaces => sv(ns) },
-            );
+            emit("namespaces/namespaces.yaml", objects::namespaces(&own, &ns));
         }
-        emit(
-            "blueprints/kustomization.yaml",
-            "kustomization.yaml.j2",
-            minijinja::context! { resources => sv(bp_files) },
-        );
+        emit("blueprints/kustomization.yaml", objects::kustomization(&bp_files));
     }
     for (path, text) in &extras.root {
         files.insert(path.clone(), text.clone().into_bytes());
@@ -601,53 +560,32 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     })
 }
 
-/// How Flux fetches and verifies a chart.
-#[derive(Default)]
-struct Pin {
-    /// The manifest digest of the release record of its exact version
-    /// (none: by tag).
-    digest: Option<String>,
-    /// A cosign public key's Secret.
-    secret: Option<String>,
-    /// Or a keyless identity, `{issuer, subject}` regular expressions…
-    identity: Option<Value>,
-    /// …checked against the trust root in this Secret (none: the public
-    /// Sigstore's).
-    trusted_root: Option<String>,
-}
-
 /// How Flux fetches and verifies `bp`'s chart: by the digest of its
 /// release record, verified by the Sovereign's own policy (a key, or after
 /// cutover keyless by its own Sigstore), else, for a pinned Blueprint, by
 /// the catalog's publisher.
-fn pin(cat: &Catalog, sov: &Sovereign, bp: &Blueprint) -> Pin {
+fn pin(cat: &Catalog, sov: &Sovereign, bp: &Blueprint) -> (Option<String>, objects::Verify) {
+    use objects::Verify;
     let record = cat.release_record(&bp.name, &bp.chart_version()).map(|(r, _)| r);
     let digest = record.map(|r| r.digest.clone());
     let root_secret = |has: bool| has.then(|| catalyst_catalog::TRUSTED_ROOT_SECRET.to_string());
     if let Some(s) = &sov.verify_secret {
-        return Pin { digest, secret: Some(s.clone()), ..Pin::default() };
+        return (digest, Verify::Key(s.clone()));
     }
     if let Some(k) = &sov.verify_keyless {
-        let identity = serde_json::json!({ "issuer": flux_match(&k.issuer), "subject": flux_match(&k.subject) });
-        return Pin {
-            digest,
-            identity: Some(identity),
-            trusted_root: root_secret(k.trusted_root.is_some()),
-            ..Pin::default()
-        };
+        let (issuer, subject) = (flux_match(&k.issuer), flux_match(&k.subject));
+        return (digest, Verify::Keyless { issuer, subject, trusted_root: root_secret(k.trusted_root.is_some()) });
     }
-    match (record, &cat.publisher) {
-        (Some(_), Some(catalyst_catalog::Publisher::Key { secret })) => {
-            Pin { digest, secret: Some(secret.clone()), ..Pin::default() }
-        }
-        (Some(_), Some(p @ catalyst_catalog::Publisher::Keyless { .. })) => Pin {
-            digest,
-            identity: p.flux_verify()["matchOIDCIdentity"].get(0).cloned(),
+    let verify = match (record, &cat.publisher) {
+        (Some(_), Some(catalyst_catalog::Publisher::Key { secret })) => Verify::Key(secret.clone()),
+        (Some(_), Some(p @ catalyst_catalog::Publisher::Keyless { issuer, subject, .. })) => Verify::Keyless {
+            issuer: issuer.regex(),
+            subject: subject.regex(),
             trusted_root: root_secret(p.trusted_root().is_some()),
-            ..Pin::default()
         },
-        _ => Pin { digest, ..Pin::default() },
-    }
+        _ => Verify::Nothing,
+    };
+    (digest, verify)
 }
 
 /// A side of the spec's keyless identity as Flux takes it.
@@ -715,18 +653,6 @@ fn unpinned(cat: &Catalog, order: &[String]) -> Diagnostics {
     out
 }
 
-/// The context of `blueprint.yaml.j2`: one place, for the files rendered
-/// and for the objects of the files taken over.
-fn blueprint_context(
-    data: &BlueprintContext,
-    scope: &values::Scope,
-    sources: &minijinja::Value,
-    cluster: &minijinja::Value,
-    api: &minijinja::Value,
-) -> minijinja::Value {
-    minijinja::context! { bp => sv(data), sovereign => scope.sovereign.clone(), sources => sources.clone(), cluster => cluster.clone(), api => api.clone() }
-}
-
 /// What the layers of one host cluster wait for, so that every layer is
 /// applied only once the CRDs of its kinds exist (the closure check's
 /// order): the blueprints layer health-checks the HelmReleases whose CRDs
@@ -751,7 +677,7 @@ fn layer_waits(
     let (mut releases, mut packages) = (BTreeSet::new(), BTreeSet::new());
     for (layer, list) in extras.into_iter().flatten() {
         for (_, text) in list {
-            for o in closure::objects_of(text, &catalyst_yaml::Limits::default()) {
+            for o in closure::objects_of(&text.emit(), &catalyst_yaml::Limits::default()) {
                 if *layer == "providers" && o.group() == "pkg.crossplane.io" {
                     packages.insert((o.api_version.clone(), o.kind.clone()));
                 }
@@ -889,15 +815,6 @@ fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) ->
     diags
 }
 
-fn kustomization(env: &minijinja::Environment<'_>, resources: &[&String], diags: &mut Diagnostics) -> String {
-    templates::render(env, "kustomization.yaml.j2", minijinja::context! { resources => sv(resources) }).unwrap_or_else(
-        |e| {
-            diags.push(e);
-            String::new()
-        },
-    )
-}
-
 pub(crate) fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s catalyst_spec::BlueprintSettings> {
     sov.blueprints.get(name).or_else(|| sov.blueprints.get(name.strip_prefix("bp-").unwrap_or(name)))
 }
@@ -984,32 +901,6 @@ fn configurations(cat: &Catalog, sov: &Sovereign, diags: &mut Diagnostics) -> BT
         out.insert(name, cfg);
     }
     out
-}
-
-/// Template context of a Blueprint file.
-#[derive(Serialize)]
-struct BlueprintContext {
-    name: String,
-    dir: String,
-    version: String,
-    tag: String,
-    url: String,
-    release_name: String,
-    namespace: String,
-    timeout: Option<String>,
-    depends_on: Vec<String>,
-    values_yaml: String,
-    /// The chart's manifest digest from the release record of this
-    /// version: Flux pins it (`ref.digest` wins over the tag).
-    digest: Option<String>,
-    /// What Flux verifies the chart with: the Sovereign's own key
-    /// (`sources.verify.secretRef`), else, for a Blueprint pinned by a
-    /// record, the catalog's publisher (a key's Secret, or a keyless
-    /// identity as `{issuer, subject}` regular expressions).
-    verify_secret: Option<String>,
-    verify_identity: Option<Value>,
-    /// The Secret with the trust root keyless verification uses.
-    verify_trusted_root: Option<String>,
 }
 
 /// What templates and values overlays see as `sovereign`.

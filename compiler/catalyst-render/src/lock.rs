@@ -99,7 +99,8 @@ fn inputs<'a>(
     inputs
 }
 
-/// Digests of the compiler's built-in schemas and templates (computed once).
+/// Digests of the compiler's built-in schemas and of the code that shapes
+/// rendered objects (computed once).
 pub(crate) fn builtin_digests() -> &'static BTreeMap<String, String> {
     static DIGESTS: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
     DIGESTS.get_or_init(|| {
@@ -107,9 +108,8 @@ pub(crate) fn builtin_digests() -> &'static BTreeMap<String, String> {
         for b in catalyst_schema::Builtin::ALL {
             m.insert(format!("builtin:schemas/{}", b.file_name()), catalyst_catalog::sha256_hex(b.text().as_bytes()));
         }
-        for (name, text) in crate::builtin_templates() {
-            m.insert(format!("builtin:templates/{name}"), catalyst_catalog::sha256_hex(text.as_bytes()));
-        }
+        // What shapes every object render builds (the templates of old).
+        m.insert("builtin:render/objects.rs".into(), catalyst_catalog::sha256_hex(crate::objects::SOURCE.as_bytes()));
         // Rendered objects are checked against these: a new schema (a new
         // release's CRDs, a CEL rule) makes every output be checked again.
         use sha2::Digest as _;

@@ -88,13 +88,13 @@ impl Class {
 pub(crate) type ContentKey = (Class, [u8; 32]);
 
 /// Contents that passed every content check, and Blueprint values that
-/// passed every values check (with their YAML), shared by the Sovereigns
+/// passed every values check, shared by the Sovereigns
 /// of one run over one catalog. Only passes are recorded: anything with a
 /// problem, or a warning, is checked, and reported, wherever it appears.
 #[derive(Default)]
 pub struct Checked {
     contents: RwLock<HashSet<ContentKey>>,
-    values: RwLock<HashMap<ValuesKey, Arc<str>>>,
+    values: RwLock<HashSet<ValuesKey>>,
     /// The closure check's summary of each YAML content (by sha256): a
     /// fleet's repeated files are parsed once for it.
     closure: RwLock<Summaries>,
@@ -126,9 +126,9 @@ impl Checked {
         }
     }
 
-    /// The YAML of values that passed their checks in this run.
-    pub(crate) fn values(&self, key: &ValuesKey) -> Option<Arc<str>> {
-        self.values.read().ok()?.get(key).cloned()
+    /// Whether these values passed their checks in this run.
+    pub(crate) fn values_passed(&self, key: &ValuesKey) -> bool {
+        self.values.read().is_ok_and(|s| s.contains(key))
     }
 
     pub(crate) fn closure_objects(&self, digest: &[u8; 32]) -> Option<Arc<Vec<catalyst_closure::Object>>> {
@@ -141,9 +141,9 @@ impl Checked {
         }
     }
 
-    pub(crate) fn add_values(&self, key: ValuesKey, yaml: Arc<str>) {
+    pub(crate) fn add_values(&self, key: ValuesKey) {
         if let Ok(mut m) = self.values.write() {
-            m.insert(key, yaml);
+            m.insert(key);
         }
     }
 }
@@ -180,9 +180,15 @@ impl UnitKey {
     }
 
     /// The key of Blueprint `bp`'s file: its files' digests and every value
-    /// its overlay and template are given.
+    /// its overlay and its objects are built from.
     /// `given` are those values as JSON text.
-    pub(crate) fn of(&self, cat: &Catalog, bp: &Blueprint, given: &[&str], data: &crate::BlueprintContext) -> String {
+    pub(crate) fn of(
+        &self,
+        cat: &Catalog,
+        bp: &Blueprint,
+        given: &[&str],
+        data: &crate::objects::BlueprintFile,
+    ) -> String {
         let mut h = self.0.clone();
         let digests = cat.digests();
         for f in &bp.files {

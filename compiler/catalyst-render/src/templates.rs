@@ -1,31 +1,8 @@
-//! The embedded minijinja templates and their environment.
+//! The minijinja environment of the Blueprints' values overlays and
+//! `when:` conditions (render's own objects are built as data:
+//! `crate::objects`).
 
-use catalyst_diag::Diagnostic;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
-
-/// Every template, by name, as compiled into the binary. Their digests go
-/// into lock files, so a template change marks every output stale.
-pub fn builtin_templates() -> &'static [(&'static str, &'static str)] {
-    &[
-        ("blueprint.yaml.j2", include_str!("../templates/blueprint.yaml.j2")),
-        ("gotk-sync.yaml.j2", include_str!("../templates/gotk-sync.yaml.j2")),
-        ("kustomization.yaml.j2", include_str!("../templates/kustomization.yaml.j2")),
-        ("layers.yaml.j2", include_str!("../templates/layers.yaml.j2")),
-        ("namespaces.yaml.j2", include_str!("../templates/namespaces.yaml.j2")),
-        ("root-kustomization.yaml.j2", include_str!("../templates/root-kustomization.yaml.j2")),
-    ]
-}
-
-/// The environment every render shares (built once: parsing the templates
-/// is not free, and a fleet renders them thousands of times).
-pub fn shared() -> &'static Environment<'static> {
-    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(environment)
-}
-
-/// The most instructions one built-in template render may run (they need
-/// far less for the largest Sovereign).
-pub const TEMPLATE_FUEL: u64 = 5_000_000;
 
 /// The most instructions one values template or `when:` condition may run.
 /// Overlays come from pull requests: a loop of 10^10 turns stops here, in
@@ -34,8 +11,7 @@ pub const TEMPLATE_FUEL: u64 = 5_000_000;
 pub const OVERLAY_FUEL: u64 = 100_000;
 
 /// The environment values overlays and conditions are evaluated in:
-/// [`environment`]'s settings without the built-in templates, and
-/// [`OVERLAY_FUEL`].
+/// [`configured`]'s settings and [`OVERLAY_FUEL`].
 pub fn overlays() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
     ENV.get_or_init(|| {
@@ -46,18 +22,7 @@ pub fn overlays() -> &'static Environment<'static> {
 }
 
 /// Strict undefined (a misspelled variable is an error), no auto-escaping
-/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags, the
-/// built-in templates, and [`TEMPLATE_FUEL`].
-pub fn environment() -> Environment<'static> {
-    let mut env = configured();
-    env.set_fuel(Some(TEMPLATE_FUEL));
-    for (name, text) in builtin_templates() {
-        env.add_template(name, text).expect("built-in templates parse");
-    }
-    env
-}
-
-/// The settings every environment shares.
+/// (YAML quoting is the `yamlstr` filter's job), trimmed block tags.
 fn configured() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -79,13 +44,6 @@ fn yamlstr(v: minijinja::Value) -> Result<String, minijinja::Error> {
     let j = serde_json::to_value(&v)
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
     Ok(catalyst_yaml::to_yaml(&j).trim_end_matches('\n').to_string())
-}
-
-pub fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
-    env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
-        Diagnostic::error("internal-template", format!("template {name} failed: {e:#}"))
-            .help("this is a compiler bug; please report it")
-    })
 }
 
 /// Wraps anything serializable for a template context.

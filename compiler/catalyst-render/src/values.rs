@@ -421,13 +421,13 @@ mod tests {
 
     #[test]
     fn typed_and_interpolated_templates() {
-        let env = crate::templates::environment();
+        let env = crate::templates::overlays();
         let ctx = minijinja::context! { config => crate::templates::sv(json!({"n": 3, "on": true})), sovereign => crate::templates::sv(json!({"fqdn": "a.b.c"})) };
-        assert_eq!(eval_string(&env, &ctx, "{{ config.n }}").0.unwrap(), json!(3));
-        assert_eq!(eval_string(&env, &ctx, "{{ config.on }}").0.unwrap(), json!(true));
-        assert_eq!(eval_string(&env, &ctx, "keycloak.{{ sovereign.fqdn }}").0.unwrap(), json!("keycloak.a.b.c"));
-        assert!(eval_string(&env, &ctx, "{{ config.missing }}").0.is_err());
-        assert!(eval_string(&env, &ctx, "x{{ sovereign.fdqn }}").0.is_err());
+        assert_eq!(eval_string(env, &ctx, "{{ config.n }}").0.unwrap(), json!(3));
+        assert_eq!(eval_string(env, &ctx, "{{ config.on }}").0.unwrap(), json!(true));
+        assert_eq!(eval_string(env, &ctx, "keycloak.{{ sovereign.fqdn }}").0.unwrap(), json!("keycloak.a.b.c"));
+        assert!(eval_string(env, &ctx, "{{ config.missing }}").0.is_err());
+        assert!(eval_string(env, &ctx, "x{{ sovereign.fdqn }}").0.is_err());
     }
 
     #[test]
