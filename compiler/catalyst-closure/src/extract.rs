@@ -4,8 +4,75 @@
 //! layer structure. Positions only, no file name: a summary depends on the
 //! document's bytes alone, so one summary serves every file that holds
 //! the same content (a fleet renders the same Blueprint file many times).
+//!
+//! Extraction reads any [`Tree`]: a parsed YAML [`Node`] (what
+//! `validate` reads), or a `serde_json::Value` as render builds it, which
+//! has no positions yet (every [`Pos`] is the default): render explains a
+//! failed closure check from the emitted text (`catalyst-render`).
 
 use catalyst_yaml::{Node, NodeKind};
+use serde_json::Value;
+
+/// A document tree as extraction reads it.
+pub trait Tree: Sized {
+    fn get(&self, key: &str) -> Option<&Self>;
+    /// A scalar's text (`None` for null and for collections).
+    fn as_text(&self) -> Option<&str>;
+    fn as_bool(&self) -> Option<bool>;
+    fn as_seq(&self) -> Option<&[Self]>;
+    fn is_map(&self) -> bool;
+    /// Where the tree is written (the default where it is not yet).
+    fn pos(&self) -> Pos;
+
+    fn path(&self, keys: &[&str]) -> Option<&Self> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+}
+
+impl Tree for Node {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Node::get(self, key)
+    }
+    fn as_text(&self) -> Option<&str> {
+        Node::as_text(self)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        Node::as_bool(self)
+    }
+    fn as_seq(&self) -> Option<&[Self]> {
+        Node::as_seq(self)
+    }
+    fn is_map(&self) -> bool {
+        matches!(self.kind, NodeKind::Map(_))
+    }
+    fn pos(&self) -> Pos {
+        Pos { line: self.pos.line, col: self.pos.col, width: self.width().max(1) }
+    }
+}
+
+/// Render's objects: every field it reads is a string or a bool where it
+/// writes one (numbers are never names), so the text of a scalar is the
+/// string's.
+impl Tree for Value {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Value::get(self, key)
+    }
+    fn as_text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn as_bool(&self) -> Option<bool> {
+        Value::as_bool(self)
+    }
+    fn as_seq(&self) -> Option<&[Self]> {
+        self.as_array().map(Vec::as_slice)
+    }
+    fn is_map(&self) -> bool {
+        self.is_object()
+    }
+    fn pos(&self) -> Pos {
+        Pos::default()
+    }
+}
 
 /// A place in a file: 1-based line and column, and the marked width.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,12 +80,6 @@ pub struct Pos {
     pub line: usize,
     pub col: usize,
     pub width: usize,
-}
-
-impl Pos {
-    fn of(n: &Node) -> Pos {
-        Pos { line: n.pos.line, col: n.pos.col, width: n.width().max(1) }
-    }
 }
 
 /// A reference from one object to another.
@@ -118,32 +179,32 @@ const FLUX_HELM: &str = "helm.toolkit.fluxcd.io";
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
 const FLUX_NOTIFICATION: &str = "notification.toolkit.fluxcd.io";
 
-fn text<'a>(n: &'a Node, keys: &[&str]) -> Option<&'a str> {
-    n.path(keys).and_then(Node::as_text)
+fn text<'a, T: Tree>(n: &'a T, keys: &[&str]) -> Option<&'a str> {
+    n.path(keys).and_then(T::as_text)
 }
 
-fn seq<'a>(n: &'a Node, keys: &[&str]) -> &'a [Node] {
-    n.path(keys).and_then(Node::as_seq).unwrap_or_default()
+fn seq<'a, T: Tree>(n: &'a T, keys: &[&str]) -> &'a [T] {
+    n.path(keys).and_then(T::as_seq).unwrap_or_default()
 }
 
 /// Summaries of the documents of one file (documents that are no mapping
 /// with a `kind`, such as an empty document, are left out).
-pub fn extract(docs: &[Node]) -> Vec<Object> {
+pub fn extract<T: Tree>(docs: &[T]) -> Vec<Object> {
     docs.iter().filter_map(extract_one).collect()
 }
 
-fn extract_one(doc: &Node) -> Option<Object> {
-    if !matches!(doc.kind, NodeKind::Map(_)) {
+fn extract_one<T: Tree>(doc: &T) -> Option<Object> {
+    if !doc.is_map() {
         return None;
     }
     let kind = text(doc, &["kind"])?.to_string();
     let api_version = text(doc, &["apiVersion"]).unwrap_or_default().to_string();
     let name_node = doc.path(&["metadata", "name"]);
     let mut o = Object {
-        name: name_node.and_then(Node::as_text).unwrap_or_default().to_string(),
+        name: name_node.and_then(Tree::as_text).unwrap_or_default().to_string(),
         namespace: text(doc, &["metadata", "namespace"]).map(str::to_string),
-        pos: Pos::of(doc),
-        name_pos: name_node.map(Pos::of).unwrap_or(Pos::of(doc)),
+        pos: doc.pos(),
+        name_pos: name_node.map(Tree::pos).unwrap_or(doc.pos()),
         api_version,
         kind,
         ..Default::default()
@@ -153,10 +214,7 @@ fn extract_one(doc: &Node) -> Option<Object> {
     match (group.as_str(), o.kind.as_str()) {
         ("kustomize.config.k8s.io", "Kustomization") => {
             o.resources = Some(
-                seq(doc, &["resources"])
-                    .iter()
-                    .filter_map(|n| n.as_text().map(|t| (t.to_string(), Pos::of(n))))
-                    .collect(),
+                seq(doc, &["resources"]).iter().filter_map(|n| n.as_text().map(|t| (t.to_string(), n.pos()))).collect(),
             );
         }
         (FLUX_SOURCE, k) => {
@@ -196,9 +254,9 @@ fn extract_one(doc: &Node) -> Option<Object> {
             let path_node = doc.path(&["spec", "path"]);
             let source = text(doc, &["spec", "sourceRef", "name"]);
             o.layer = Some(Layer {
-                path: path_node.and_then(Node::as_text).unwrap_or("./").to_string(),
-                path_pos: path_node.map(Pos::of).unwrap_or(o.pos),
-                wait: doc.path(&["spec", "wait"]).and_then(Node::as_bool).unwrap_or(false),
+                path: path_node.and_then(Tree::as_text).unwrap_or("./").to_string(),
+                path_pos: path_node.map(Tree::pos).unwrap_or(o.pos),
+                wait: doc.path(&["spec", "wait"]).and_then(Tree::as_bool).unwrap_or(false),
                 health_checks: seq(doc, &["spec", "healthChecks"])
                     .iter()
                     .filter_map(|h| {
@@ -262,7 +320,7 @@ fn extract_one(doc: &Node) -> Option<Object> {
     Some(o)
 }
 
-fn deps(doc: &Node) -> Vec<Dep> {
+fn deps<T: Tree>(doc: &T) -> Vec<Dep> {
     seq(doc, &["spec", "dependsOn"])
         .iter()
         .filter_map(|d| {
@@ -270,26 +328,26 @@ fn deps(doc: &Node) -> Vec<Dep> {
             Some(Dep {
                 name: n.as_text()?.to_string(),
                 namespace: text(d, &["namespace"]).map(str::to_string),
-                pos: Pos::of(n),
+                pos: n.pos(),
             })
         })
         .collect()
 }
 
-struct Refs<'a> {
-    doc: &'a Node,
+struct Refs<'a, T> {
+    doc: &'a T,
     out: Vec<Ref>,
 }
 
-impl Refs<'_> {
-    fn push(&mut self, group: Option<&'static str>, kind: &str, name: &Node, ns: Option<String>, field: String) {
+impl<T: Tree> Refs<'_, T> {
+    fn push(&mut self, group: Option<&'static str>, kind: &str, name: &T, ns: Option<String>, field: String) {
         self.out.push(Ref {
             group,
             kind: kind.to_string(),
             name: name.as_text().unwrap_or_default().to_string(),
             namespace: ns,
             field,
-            pos: Pos::of(name),
+            pos: name.pos(),
             optional: false,
         });
     }
@@ -329,7 +387,7 @@ impl Refs<'_> {
             };
             self.push(Some(""), kind, name, None, format!("{}[{i}]", keys.join(".")));
             if let Some(last) = self.out.last_mut() {
-                last.optional = r.get("optional").and_then(Node::as_bool).unwrap_or(false);
+                last.optional = r.get("optional").and_then(Tree::as_bool).unwrap_or(false);
             }
         }
     }

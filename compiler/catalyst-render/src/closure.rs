@@ -120,6 +120,38 @@ pub fn objects_of(text: &str, limits: &catalyst_yaml::Limits) -> Vec<Object> {
     catalyst_yaml::parse(text, limits).map(|d| catalyst_closure::extract(&d)).unwrap_or_default()
 }
 
+/// The closure summaries of a Sovereign's files with their places: each
+/// YAML file of `files` parsed, each taken-over file's objects emitted and
+/// parsed (render reads summaries off its trees, which have none).
+pub(crate) fn objects_with_positions(
+    files: &BTreeMap<String, Vec<u8>>,
+    taken: &BTreeMap<String, Arc<crate::objects::Objects>>,
+) -> BTreeMap<String, Arc<Vec<Object>>> {
+    let limits = catalyst_yaml::Limits::default();
+    let texts = files.iter().filter(|(p, _)| p.ends_with(".yaml")).map(|(p, b)| (p, crate::text(b).into_owned()));
+    let taken = taken.iter().map(|(p, o)| (p, o.emit()));
+    texts.chain(taken).map(|(p, t)| (p.clone(), Arc::new(objects_of(&t, &limits)))).collect()
+}
+
+/// `objects` with every position the default: what a summary read off a
+/// tree holds.
+#[cfg(debug_assertions)]
+pub(crate) fn without_positions(mut objects: Vec<Object>) -> Vec<Object> {
+    let none = catalyst_closure::Pos::default();
+    for o in &mut objects {
+        (o.pos, o.name_pos) = (none, none);
+        o.refs.iter_mut().for_each(|r| r.pos = none);
+        o.depends_on.iter_mut().for_each(|d| d.pos = none);
+        if let Some(l) = &mut o.layer {
+            l.path_pos = none;
+        }
+        if let Some(r) = &mut o.resources {
+            r.iter_mut().for_each(|(_, p)| *p = none);
+        }
+    }
+    objects
+}
+
 /// Checks every host cluster directory of a Sovereign's directory: `files`
 /// maps a path relative to the Sovereign's directory (`<cluster>/...`) to
 /// its objects; `shown` prefixes paths in messages.

@@ -56,6 +56,13 @@ fn walk_json(
     }
 }
 
+/// Every secret-shaped string of one object as render built it, `file`
+/// naming it (without a line: the caller explains a finding from the
+/// emitted text).
+pub fn scan_value(doc: &Value, file: &str, diags: &mut Diagnostics) {
+    walk_json(doc, None, None, "", file, diags);
+}
+
 /// Every secret-shaped string in the rendered files of Sovereign `fqdn`,
 /// named by file, line and path, never by value. `parsed` holds the YAML
 /// files already parsed (a YAML file missing from it is scanned as lines).
