@@ -6,7 +6,10 @@
 //! one. The CLI renders the list for people ([`render_human`], in the style
 //! of rustc) or for tools ([`render_json`]).
 
+mod codes;
 pub mod secrets;
+
+pub use codes::{Code, Group, reference};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
