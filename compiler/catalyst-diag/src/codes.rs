@@ -170,6 +170,7 @@ codes! {
         ReleaseSignerMismatch = "release-signer-mismatch", error, "A release was (or would be) signed otherwise than `spec.publisher` expects, so Flux would refuse the chart its record pins. Sign as the publisher policy says, or change the policy.";
         InvalidPublisher = "invalid-publisher", error, "`spec.publisher` cannot be used: neither or both of `key` and `keyless`, or a malformed identity. Write exactly one of them, as the help shows.";
         InvalidTrustedRoot = "invalid-trusted-root", error, "A Sigstore trust root (`spec.publisher.keyless.trustedRoot`, or a Sovereign's) is missing, unreadable or not a `trusted_root.json`. Give the trusted root of the Sigstore that signs, as it publishes it.";
+        InvalidVerify = "invalid-verify", error, "A Sovereign's own keyless policy (`spec.sources.verify.keyless`) holds an issuer or subject pattern that is not a regular expression. Write a Go (RE2) regular expression, as Flux's source-controller compiles it.";
         UnreleasedBlueprint = "unreleased-blueprint", warning, "A Blueprint's version has no release record, so its OCIRepository follows the tag, not a digest, and is not verified against the publisher. Release the version (`catalyst release`).";
     }
     "Resolution", "From a Sovereign's selection to its install set (`catalyst-resolve`)." {
@@ -267,6 +268,8 @@ codes! {
         DependencyUnavailable = "dependency-unavailable", error, "A chart dependency cannot be fetched: the repository or mirror is wrong, or has no such chart or version. Fix the repository in `Chart.yaml` or the mirror.";
         TamperedDependency = "tampered-dependency", error, "A fetched dependency archive does not match `Chart.lock`'s digest or the repository index's. Refused: find out why the archive changed before trusting it.";
         WrongDependency = "wrong-dependency", error, "The archive fetched for a dependency is another chart or version than asked for. Check the repository (or its mirror) serves what `Chart.yaml` names.";
+        LockOutOfDate = "lock-out-of-date", error, "A chart's `Chart.lock` does not match the dependencies its `Chart.yaml` declares. Run `catalyst package --update-lock` (or `helm dependency update`) to resolve them again.";
+        UpstreamSignatureUnsupported = "upstream-signature-unsupported", error, "A signer is declared for an upstream chart that comes from a Helm chart repository (https://), which carries no cosign signature. Take the chart from the upstream's OCI registry, or drop the declaration if the upstream is not signed.";
         InvalidMirrors = "invalid-mirrors", error, "A mirrors file is malformed: an entry lacks `from` or `to`. Write `mirrors: [{from: <upstream>, to: <mirror>}]`.";
         InvalidUpstreamSigners = "invalid-upstream-signers", error, "The upstream signers of a Blueprint (who must have signed its upstream charts) are malformed. Write each as `{repository, chart, key}` or `{repository, keyless: {issuer, subject}}`.";
         UpstreamSignature = "upstream-signature", error, "An upstream chart is not signed as its signers declare, or no verifier is configured. Refused: check the chart's provenance, or the declared signer.";

@@ -1,6 +1,6 @@
 //! The embedded minijinja templates and their environment.
 
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 /// Every template, by name, as compiled into the binary. Their digests go
@@ -83,7 +83,7 @@ fn yamlstr(v: minijinja::Value) -> Result<String, minijinja::Error> {
 
 pub fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
     env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
-        Diagnostic::error("internal-template", format!("template {name} failed: {e:#}"))
+        Diagnostic::error(Code::InternalTemplate, format!("template {name} failed: {e:#}"))
             .help("this is a compiler bug; please report it")
     })
 }

@@ -16,6 +16,7 @@
 //!
 //! Every network wait is bounded by [`Timeouts`], every body read by size.
 
+use catalyst_diag::Code;
 use std::io::Read;
 use std::path::Path;
 
@@ -51,11 +52,11 @@ pub enum SigstoreError {
 
 impl SigstoreError {
     /// A stable kebab-case code for diagnostics.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            SigstoreError::Token(_) => "identity-token",
-            SigstoreError::Config(_) => "sigstore-config",
-            SigstoreError::Service(_) => "sigstore-unavailable",
+            SigstoreError::Token(_) => Code::IdentityToken,
+            SigstoreError::Config(_) => Code::SigstoreConfig,
+            SigstoreError::Service(_) => Code::SigstoreUnavailable,
         }
     }
 }
