@@ -35,6 +35,61 @@ pub fn exit_code(d: &Diagnostics) -> ExitCode {
     }
 }
 
+/// `catalyst explain`: a code's entry of the reference (docs/diagnostics.md),
+/// for people (wrapped) or tools.
+pub fn explain(name: &str, json: bool) -> anyhow::Result<String> {
+    let Some(code) = Code::parse(name) else {
+        let hint = match catalyst_diag::suggest(name, Code::ALL.iter().map(|c| c.as_str())) {
+            Some(s) => format!("did you mean `{s}`? docs/diagnostics.md lists every code"),
+            None => "docs/diagnostics.md lists every code".to_string(),
+        };
+        return Err(Usage::new(format!("`{name}` is not a diagnostic code")).hint(hint).into());
+    };
+    #[derive(Serialize)]
+    struct Explained {
+        code: Code,
+        /// `null` where it depends on the case.
+        severity: Option<catalyst_diag::Severity>,
+        transient: bool,
+        group: &'static str,
+        explanation: &'static str,
+    }
+    let group = code.group().title;
+    if json {
+        let e = Explained {
+            code,
+            severity: code.severity(),
+            transient: code.is_transient(),
+            group,
+            explanation: code.explanation(),
+        };
+        return Ok(serde_json::to_string_pretty(&e)? + "\n");
+    }
+    let severity = code.severity().map_or("error or warning", |s| s.as_str());
+    let transient = if code.is_transient() { ", transient" } else { "" };
+    Ok(format!("{code}: {severity}{transient} ({group})\n\n{}", wrap(code.explanation(), 79)))
+}
+
+/// `text` broken into lines of at most `width` characters at spaces (a
+/// longer word stands on a line of its own).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out + "\n"
+}
+
 /// What this binary is, for `catalyst version`.
 #[derive(Serialize, Debug)]
 pub struct Version {

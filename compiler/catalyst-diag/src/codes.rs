@@ -95,7 +95,7 @@ codes! {
         OutOfRange = "out-of-range", error, "A number, string or list is outside its bounds (minimum, maximum, length, item count). Bring it within the bounds the message states.";
         DuplicateItem = "duplicate-item", error, "A list whose items must be unique lists one twice. Remove the repeated item.";
         SecretValue = "secret-value", error, "A secret (a password, a token, a private key) is written where only a reference to one belongs, or looks pasted into a spec or values file. Never put a secret in Git: write a `secretRef` and store the value in the secret store. The line is never printed past the start of the value.";
-        ForbiddenKind = "forbidden-kind", error, "A rendered or hand-written object is of a kind catalyst refuses to write into a cluster directory (for example a Secret with data, or a kind outside what the version matrix serves). Use the kind the message suggests (an ExternalSecret, a SealedSecret) or remove the object.";
+        ForbiddenKind = "forbidden-kind", error, "An object is of a kind catalyst never renders: a Secret (secret values stay in the secret store, and rendered objects only reference them). Reference the secret instead, through an ExternalSecret or a SealedSecret.";
         UnservedVersion = "unserved-version", error, "An object's `apiVersion` is not served by the release of its controller the Sovereign runs (per the version matrix). Write the version the help names, the one this release stores.";
         CelRule = "cel-rule", error, "An object breaks a CEL validation rule (`x-kubernetes-validations`) of its CRD, which the API server would enforce on create. Change the object so the rule holds; the message quotes the rule's own message.";
         CelUnsupported = "cel-unsupported", error, "A CRD's CEL rule uses something catalyst's evaluator cannot evaluate, so the object cannot be shown to satisfy it. It is reported, never passed: simplify the object or report the gap.";
@@ -141,11 +141,11 @@ codes! {
         InvalidDefault = "invalid-default", error, "A `default` in a configSchema does not satisfy its own schema. Make the default match the property's type, enum and bounds.";
         InvalidValuesSchema = "invalid-values-schema", error, "A chart's `values.schema.json` is not JSON or not a valid JSON Schema. Fix the file.";
         MissingValues = "missing-values", warning, "A Blueprint's chart has no `values.yaml`. Record the upstream pin under `catalystBlueprint.upstream` and curate values under the dependency's name.";
-        MissingUpstreamPin = "missing-upstream-pin", either, "A chart's `values.yaml` has no `catalystBlueprint.upstream` block, or it names no chart and lists no images. Record `{chart, version, repo}` of the upstream chart there. A warning in the legacy dialects.";
+        MissingUpstreamPin = "missing-upstream-pin", either, "A chart's `values.yaml` has no `catalystBlueprint.upstream` block, or it names no chart and lists no images. Record `{chart, version, repo}` of the upstream chart there. A warning when the block is missing, an error when it names nothing.";
         UpstreamPinMismatch = "upstream-pin-mismatch", error, "The upstream pin in `values.yaml` disagrees with `Chart.yaml`'s dependencies (another version, or a chart it does not depend on). Keep the pin and the dependency equal.";
         ObservabilityDefaultOn = "observability-default-on", error, "An observability toggle (a ServiceMonitor, a PrometheusRule) defaults to true or is switched on in the values overlay. Those CRDs arrive after the charts that would create them: default the toggle to false and wire it to a config property.";
         DomainHygiene = "domain-hygiene", error, "A file names a host that must not appear: an `admin.` host, the wrong pool TLD, or a literal domain where a template belongs. Template it from the Sovereign (`{{ sovereign.fqdn }}`, `{{ sovereign.hosts.<name> }}`).";
-        Placeholder = "placeholder", error, "A value holds a placeholder (`CHANGE_ME`, `<fqdn>`, ...) that nothing substitutes. Write the real value, or a template the compiler fills from the Sovereign spec.";
+        Placeholder = "placeholder", error, "A value holds a placeholder (`${...}`, `PLACEHOLDER`) that nothing substitutes. Write the real value, or a template the compiler fills from the Sovereign spec.";
         UnreadableChart = "unreadable-chart", error, "A vendored chart archive in `charts/` cannot be read. Vendor it again with `catalyst package`.";
         HollowChart = "hollow-chart", error, "A Blueprint's umbrella chart declares no upstream chart, or the declared upstream is not vendored in `charts/`, so it would install nothing. Declare the dependency and vendor it (`catalyst package`).";
         InvalidChart = "invalid-chart", error, "A chart is malformed: `Chart.yaml` empty or missing name or version, a dependency's name or version that would not stay a plain file name, or an archive Helm would not load. Fix what the message names.";
@@ -199,7 +199,7 @@ codes! {
         ClustermeshNodeport = "clustermesh-nodeport", error, "A values overlay exposes the ClusterMesh API server as a NodePort. It is exposed as a LoadBalancer through the DMZ, never on a node port: remove the setting.";
         NoClaims = "no-claims", warning, "`bp-crossplane-claims` is not selected, so no day-2 claims (clusters, pools) are rendered. Select it to manage the Sovereign's infrastructure after Phase 0.";
         NoDns = "no-dns", warning, "`bp-external-dns` is not selected, so the Sovereign's DNS records are not rendered. Select it, or manage the records by hand.";
-        NoProvider = "no-provider", error, "The catalog has no Crossplane provider for a cloud the Sovereign's regions use, so those regions get no day-2 claims. Add it under `spec.providers` in `catalog.yaml`.";
+        NoProvider = "no-provider", warning, "The catalog has no Crossplane provider for a cloud the Sovereign's regions use, so those regions get no day-2 claims. Add it under `spec.providers` in `catalog.yaml`.";
         NoPhase0Module = "no-phase0-module", warning, "A region is on a cloud that has no Phase-0 module (only `infra/hetzner` exists), so Phase 0 does not provision it. Provision it by other means, or add the module.";
         MissingXrd = "missing-xrd", warning, "The catalog carries no XRD for a claim kind render would write, so that claim is not rendered. Add the XRD to the Blueprint that serves the claims.";
         MissingK3sVersion = "missing-k3s-version", error, "`catalog.yaml` has no `spec.kubernetes.k3sVersion`, which cluster claims need. Add it (`kubernetes: {k3sVersion: v1.31.4+k3s1}`).";
@@ -237,7 +237,7 @@ codes! {
         ClosureCrdOrder = "closure-crd-order", error, "A custom resource may be applied before its CRDs exist (its Kustomization does not depend on the one installing them). Add the dependency.";
         ClosureDependsOn = "closure-depends-on", error, "A Flux object's `dependsOn` names an object that is not on this cluster, so Flux waits for it forever. Name one that is, or remove the dependency.";
         ClosureMissingResource = "closure-missing-resource", error, "A `kustomization.yaml` lists a resource that is not in the directory: kustomize build fails and Flux applies nothing of the folder. Fix the list.";
-        ClosureUnconsumed = "closure-unconsumed", warning, "A Secret or ConfigMap is rendered but nothing on the cluster reads it. Do not render it, or have the component that needs it reference it.";
+        ClosureUnconsumed = "closure-unconsumed", error, "A Secret or ConfigMap is rendered but nothing on the cluster reads it. Do not render it, or have the component that needs it reference it.";
         ClosureUnchecked = "closure-unchecked", warning, "Part of the closure check could not run: the catalog has no version matrix, or no Phase-0 bootstrap list was found. Add what the message names to have it checked.";
     }
     "Cluster directories", "Writing, checking and pruning rendered cluster directories, and checking hand-written ones against the catalog (`catalyst-ops`)." {
@@ -246,7 +246,7 @@ codes! {
         UnreadableOutput = "unreadable-output", error, "A cluster directory (or its lock) cannot be read, or changed while it was read. Check permissions, and render again.";
         OutputCollision = "output-collision", error, "Two Sovereign specs render into the same directory (they share an FQDN). Give each Sovereign its own FQDN.";
         FolderMismatch = "folder-mismatch", error, "A spec lives in `clusters/<folder>/` but its FQDN names another folder. Move the spec, or fix the FQDN.";
-        SpecConflict = "spec-conflict", either, "Another spec for the same Sovereign already sits in the output directory, and rendering this one there would not match it. Render that spec instead, or choose another output. A warning where nothing would be written.";
+        SpecConflict = "spec-conflict", either, "Another spec for the same Sovereign already sits in the output directory, and rendering this one there would not match it. Render that spec instead, or choose another output. An error from `render`, a warning from `validate` (the copy is valid on its own).";
         StaleOutput = "stale-output", error, "`render --check`: a rendered file differs from what render would write now. Render and commit.";
         NotRendered = "not-rendered", error, "A directory is not a rendered cluster directory (no lock), or a Sovereign has never been rendered. Run `catalyst render` first.";
         OrphanOutput = "orphan-output", either, "A rendered cluster directory has no Sovereign spec any more. Run `catalyst render --prune` to remove it, or restore the spec. An error under `render --check`, a warning otherwise.";
@@ -278,7 +278,7 @@ codes! {
     "Registries and signing", "Pushing, pulling, signing and verifying in OCI registries, keyless through Sigstore (`catalyst-oci`, `catalyst-sign`, `catalyst-sigstore`, `catalyst-ops`). Transient codes exit with 3." {
         NetworkUnreachable = "network-unreachable", error, "A server (a registry, a chart repository, a Git server) could not be reached: connection refused, a name that does not resolve, a connection cut. Transient: nothing is wrong with the input, try again later.";
         RegistryTimeout = "registry-timeout", error, "A registry operation did not finish within `--registry-timeout`. Transient: try again later, or raise the timeout.";
-        RegistryUnavailable = "registry-unavailable", error, "The registry answered that it is unavailable (503, 429 and the like). Transient: try again later.";
+        RegistryUnavailable = "registry-unavailable", error, "The registry answered that it is busy or down (HTTP 429, 502, 503 or 504) on every try. Transient: try again later.";
         RegistryTls = "registry-tls", error, "The TLS connection to a registry failed: it speaks plain HTTP, or its certificate is not trusted. Not transient: pass `--plain-http` or `--ca-file` as the help says.";
         RegistryUnauthorized = "registry-unauthorized", error, "The registry refused the credentials, or asked for some and got none. Log in (Docker's config, a credential helper, or the environment) with an account that may do this.";
         RegistryError = "registry-error", error, "The registry answered something other than what the distribution API promises (an error status, a malformed manifest). The message quotes the server; check the registry.";
@@ -330,6 +330,11 @@ impl Code {
     /// The code named `name`, if there is one.
     pub fn parse(name: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+
+    /// The group of the reference the code is in.
+    pub fn group(self) -> &'static Group {
+        Code::GROUPS.iter().find(|g| g.codes.contains(&self)).expect("every code is in a group")
     }
 
     /// Whether this is a failure to reach a server (connection refused, a
