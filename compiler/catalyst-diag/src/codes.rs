@@ -237,7 +237,7 @@ codes! {
         ClosureCrdOrder = "closure-crd-order", error, "A custom resource may be applied before its CRDs exist (its Kustomization does not depend on the one installing them). Add the dependency.";
         ClosureDependsOn = "closure-depends-on", error, "A Flux object's `dependsOn` names an object that is not on this cluster, so Flux waits for it forever. Name one that is, or remove the dependency.";
         ClosureMissingResource = "closure-missing-resource", error, "A `kustomization.yaml` lists a resource that is not in the directory: kustomize build fails and Flux applies nothing of the folder. Fix the list.";
-        ClosureUnconsumed = "closure-unconsumed", error, "A Secret or ConfigMap is rendered but nothing on the cluster reads it. Do not render it, or have the component that needs it reference it.";
+        ClosureUnconsumed = "closure-unconsumed", error, "A ConfigMap or ProviderConfig is rendered but nothing on the cluster reads it (no reference from an applied object or an installed component). Do not render it, or reference it from what should read it (`valuesFrom`, a claim's `providerConfigRef`).";
         ClosureUnchecked = "closure-unchecked", warning, "Part of the closure check could not run: the catalog has no version matrix, or no Phase-0 bootstrap list was found. Add what the message names to have it checked.";
     }
     "Cluster directories", "Writing, checking and pruning rendered cluster directories, and checking hand-written ones against the catalog (`catalyst-ops`)." {
@@ -309,7 +309,7 @@ codes! {
         GitPushDeclined = "git-push-declined", error, "The Git server declined the push (a hook, a protected branch); the message quotes its reason. Fix what the server asks for.";
         GitTls = "git-tls", error, "The TLS connection to the Git server failed: its certificate is not trusted. Pass `--ca-file` with its CA.";
         GitError = "git-error", error, "A Git operation failed for another reason; the message and its causes say which. Check the repository and the branch.";
-        RemoteChanged = "remote-changed", error, "The remote branch kept moving while catalyst retried its push. Try again when the pushes calm down.";
+        RemoteChanged = "remote-changed", error, "A directory changed on the remote branch after catalyst checked it (someone else pushed to it), so nothing was committed. Run again against the new state.";
         InvalidBranch = "invalid-branch", error, "A name cannot be a Git branch by Git's ref rules. The branch is named after the Sovereign: fix the name, and render again.";
         PublishRefused = "publish-refused", error, "`publish` did not remove a directory from the repository: its spec is gone but it holds what catalyst did not write, or the workspace has no Sovereign at all. Look at the files named, and remove them by hand if intended.";
     }
@@ -321,7 +321,7 @@ codes! {
         Usage = "usage", error, "The command line is wrong: a bad flag, a missing argument, a path of the wrong kind. The help line says what to write.";
         Locked = "locked", error, "Another catalyst run holds the repository for longer than `--lock-timeout`. Wait for it, or raise the timeout.";
         IoError = "io-error", error, "An operating system error ended the run (a file that cannot be read or written). The causes say which.";
-        WriteError = "write-error", error, "Writing a cluster directory failed; nothing was half-written (directories are swapped in whole). The causes say why.";
+        WriteError = "write-error", error, "Writing a cluster directory failed. The causes say why (permissions, free space, a path in the way).";
         Internal = "internal", error, "Something that should not fail did. This is a bug: please report it with the command and the input.";
     }
 }
