@@ -1,10 +1,10 @@
 //! The real-world snapshot of the catalog (../shared/openova-snapshot) loads
 //! without crashing, and its real inconsistencies are reported.
 
-use catalyst_diag::Code;
 use std::path::PathBuf;
 
 use catalyst_catalog::{Dialect, LoadOptions, load};
+use catalyst_diag::Code;
 
 fn snapshot() -> Option<PathBuf> {
     catalyst_testkit::shared("openova-snapshot")

@@ -7,9 +7,10 @@
 //! never more than the limit: anything else is refused before a byte is
 //! read, so nothing of it can be quoted in a message.
 
-use catalyst_diag::Code;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+use catalyst_diag::Code;
 
 /// Why an input was not read. Messages name the path (as the caller shows
 /// it), never the content.

@@ -16,9 +16,10 @@
 //!
 //! Every network wait is bounded by [`Timeouts`], every body read by size.
 
-use catalyst_diag::Code;
 use std::io::Read;
 use std::path::Path;
+
+use catalyst_diag::Code;
 
 pub use catalyst_oci::{Secret, Timeouts};
 use sigstore_sign::types::Bundle;

@@ -14,8 +14,9 @@
 mod emit;
 mod fast;
 
-use catalyst_diag::Code;
 use std::collections::HashMap;
+
+use catalyst_diag::Code;
 
 pub use emit::{to_yaml, to_yaml_under_key, write_scalar};
 
