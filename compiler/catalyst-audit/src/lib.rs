@@ -23,7 +23,7 @@ mod scan;
 
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location, Sources};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location, Sources};
 use catalyst_yaml::{Limits, Node};
 use serde::Serialize;
 
@@ -213,9 +213,6 @@ pub fn audit_files<'a>(
     report
 }
 
-/// The code of a violation reported as a diagnostic.
-pub const VIOLATION_CODE: &str = "cutover-violation";
-
 /// What to do about a violating tether of `kind`, for a Sovereign at
 /// `own_domain`.
 pub fn remedy(kind: TetherKind, own_domain: &str) -> String {
@@ -285,7 +282,7 @@ impl Report {
         for (t, why) in &self.violations {
             let at = if t.object.is_empty() { t.field.clone() } else { format!("{} {}", t.object, t.field) };
             out.push(
-                Diagnostic::error(VIOLATION_CODE, why.clone())
+                Diagnostic::error(Code::CutoverViolation, why.clone())
                     .at(Some(Location::new(format!("{prefix}{}", t.file), t.line, t.column, t.reference.len().max(1))))
                     .note(format!("{} `{}` ({at})", t.kind, t.reference), None)
                     .help(remedy(t.kind, &self.fqdn)),
@@ -474,7 +471,7 @@ fn policy_of(doc: &Node, file: &str, diags: &mut Diagnostics) -> (bool, Option<S
             Some(b) => b,
             None => {
                 diags.push(
-                    Diagnostic::error("invalid-cutover", "spec.sources.cutover must be true or false")
+                    Diagnostic::error(Code::InvalidCutover, "spec.sources.cutover must be true or false")
                         .at(Some(Location::new(file, n.pos.line, n.pos.col, n.width())))
                         .help("write `cutover: true` (without quotes) once the Sovereign is cut over"),
                 );

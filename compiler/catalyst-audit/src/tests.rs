@@ -563,7 +563,7 @@ fn audits_a_directory() {
     // As diagnostics: the violation's words, at its place.
     let d = m.violation_diagnostics("x/");
     assert_eq!(d.len(), 1);
-    assert_eq!((d.0[0].code, d.0[0].message.as_str()), (VIOLATION_CODE, r.violations[0].1.as_str()));
+    assert_eq!((d.0[0].code, d.0[0].message.as_str()), (Code::CutoverViolation, r.violations[0].1.as_str()));
     let at = d.0[0].location.as_ref().unwrap();
     assert_eq!((at.file.as_ref(), at.line, at.column), ("x/hz-fsn-mgt-prod/blueprints/bp-x.yml", 5, 8));
     assert!(d.0[0].help.as_deref().unwrap().contains("oci://harbor.omantel.omani.works"), "{:?}", d.0[0]);
@@ -586,7 +586,7 @@ fn directory_policy_fallbacks_and_bad_files() {
     assert_eq!(r.tethers.len(), 1);
     assert!(r.violations.is_empty());
     let codes: Vec<_> = r.diagnostics.iter().map(|x| (x.code, x.location.as_ref().unwrap().file.to_string())).collect();
-    assert_eq!(codes, [("invalid-yaml", "b.yaml".to_string()), ("not-utf8", "c.yaml".to_string())]);
+    assert_eq!(codes, [(Code::InvalidYaml, "b.yaml".to_string()), (Code::NotUtf8, "c.yaml".to_string())]);
 
     // Forced cutover; the own domain is the directory's name.
     let opts = AuditOptions { cutover: true, display_prefix: "clusters/acme/".into(), ..Default::default() };
@@ -603,7 +603,7 @@ fn directory_policy_fallbacks_and_bad_files() {
     );
     let r = audit_dir(&d).unwrap();
     assert_eq!((r.fqdn.as_str(), r.cutover), ("cloud.acme.example", false));
-    assert!(r.diagnostics.iter().any(|x| x.code == "invalid-cutover"));
+    assert!(r.diagnostics.iter().any(|x| x.code == Code::InvalidCutover));
     assert_eq!(r.violations.len(), 0);
 
     assert!(matches!(audit_dir(&d.join("a.yaml")), Err(AuditError::NotADirectory(_))));

@@ -22,7 +22,7 @@ mod source;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity, suggest};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location, Severity, suggest};
 use catalyst_schema::{Builtin, Schema, builtin};
 use catalyst_yaml::{Limits, Node, NodeKind};
 use serde_json::Value;
@@ -468,7 +468,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
                 Err(raw) => {
                     let shown = format!("{group}/{}", raw.to_string_lossy().escape_debug());
                     diags.push(
-                        Diagnostic::error("invalid-name", format!("the folder {shown} has a name that is not UTF-8"))
+                        Diagnostic::error(Code::InvalidName, format!("the folder {shown} has a name that is not UTF-8"))
                             .at(Some(Location::file(cat.sources.display(&shown))))
                             .help("Blueprint folders are named after the Blueprint (lower-case letters, digits, hyphens); rename it"),
                     );
@@ -480,7 +480,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
     }
     if folders.is_empty() {
         diags.push(
-            Diagnostic::error("empty-catalog", format!("no Blueprints found under {}", root.display()))
+            Diagnostic::error(Code::EmptyCatalog, format!("no Blueprints found under {}", root.display()))
                 .help("a catalog root holds platform/<name>/ and products/<name>/ folders"),
         );
     }
@@ -496,7 +496,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Result<Catalog, std::io::Error> 
             if let Some(prev) = cat.blueprints.get(&bp.name) {
                 diags.push(
                     Diagnostic::error(
-                        "duplicate-blueprint",
+                        Code::DuplicateBlueprint,
                         format!("`{}` is defined twice, in {} and {}", bp.name, prev.dir, bp.dir),
                     )
                     .at(Some(Location::file(cat.sources.display(&format!("{}/blueprint.yaml", bp.dir)))))
@@ -552,7 +552,7 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
         if let Some(n) = doc.pointer("/spec/upstreamSigners") {
             diags.push(
                 Diagnostic::error(
-                    "invalid-upstream-signers",
+                    Code::InvalidUpstreamSigners,
                     format!("{shown}: spec.upstreamSigners is not used while catalog.yaml breaks its schema"),
                 )
                 .at(cat.sources.loc(rel, n))
@@ -593,7 +593,7 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
                     doc.pointer(&format!("/spec/providers/{cloud}/controller")).and_then(|n| cat.sources.loc(rel, n));
                 diags.push(
                     Diagnostic::error(
-                        "unknown-controller",
+                        Code::UnknownController,
                         format!("the {cloud} provider names controller `{controller}`, which is not a Provider package of the version matrix"),
                     )
                     .at(at)
@@ -634,9 +634,12 @@ fn load_catalog_file(cat: &mut Catalog, diags: &mut Diagnostics, limits: &Limits
             }
             if let Some(other) = seen.insert(bp.clone(), name.clone()) {
                 diags.push(
-                    Diagnostic::error("duplicate-member", format!("`{bp}` is a member of both `{other}` and `{name}`"))
-                        .at(node.and_then(|n| cat.sources.loc(rel, n)))
-                        .help("a Blueprint belongs to one family"),
+                    Diagnostic::error(
+                        Code::DuplicateMember,
+                        format!("`{bp}` is a member of both `{other}` and `{name}`"),
+                    )
+                    .at(node.and_then(|n| cat.sources.loc(rel, n)))
+                    .help("a Blueprint belongs to one family"),
                 );
             }
             if m.get("buildingBlocks").is_some() {
@@ -708,7 +711,7 @@ fn check_domain_literals(ctx: &mut Ctx, node: &Node, rel: &str, key: &str) {
         for h in hosts_in(text) {
             if let Some(problem) = domain_problem(h) {
                 ctx.push(
-                    Diagnostic::error("domain-hygiene", problem)
+                    Diagnostic::error(Code::DomainHygiene, problem)
                         .at(ctx.sources.loc(rel, node))
                         .help("template it from the Sovereign: {{ sovereign.fqdn }} or {{ sovereign.hosts.<name> }}"),
                 );
@@ -778,7 +781,7 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
             if schema.is_null() {
                 diags.push(
                     Diagnostic::error(
-                        "invalid-xrd",
+                        Code::InvalidXrd,
                         format!("the XRD in {shown} has no spec.versions[].schema.openAPIV3Schema"),
                     )
                     .at(Some(Location::new(shown.as_str(), doc.pos.line, doc.pos.col, 1)))
@@ -848,7 +851,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn push(&mut self, d: Diagnostic) {
         let mut d = d.for_blueprint(self.name.clone());
-        if !self.strict && d.severity == Severity::Error && d.code != "unknown-dependency" {
+        if !self.strict && d.severity == Severity::Error && d.code != Code::UnknownDependency {
             d.severity = Severity::Warning;
         }
         self.diags.push(d);
@@ -870,7 +873,7 @@ fn load_blueprint(
     if !has_bp && !has_chart {
         diags.push(
             Diagnostic::warning(
-                "not-a-blueprint",
+                Code::NotABlueprint,
                 format!("{} has neither blueprint.yaml nor chart/Chart.yaml; skipped", sources.display(dir)),
             )
             .at(Some(Location::file(sources.display(dir)))),
@@ -883,7 +886,7 @@ fn load_blueprint(
             Ok(Some(d)) => Some(d),
             Ok(None) => {
                 diags.push(
-                    Diagnostic::error("empty-file", format!("{} is empty", sources.display(&bp_rel)))
+                    Diagnostic::error(Code::EmptyFile, format!("{} is empty", sources.display(&bp_rel)))
                         .at(Some(Location::file(sources.display(&bp_rel)))),
                 );
                 return None;
@@ -934,7 +937,7 @@ fn load_blueprint(
             _ => None,
         };
         ctx.diags.push(
-            Diagnostic::error("invalid-name", format!("Blueprint name `{written}` is not a valid name"))
+            Diagnostic::error(Code::InvalidName, format!("Blueprint name `{written}` is not a valid name"))
                 .at(at.or_else(|| Some(Location::file(ctx.sources.display(dir)))))
                 .for_blueprint(format!("bp-{folder}"))
                 .help("a Blueprint name is lower-case letters, digits and inner hyphens (at most 53 characters with `bp-`); it names files and Kubernetes objects"),
@@ -977,7 +980,7 @@ fn load_blueprint(
         _ => {
             let shown = ctx.sources.display(dir);
             ctx.push(
-                Diagnostic::warning("missing-blueprint-yaml", format!("{shown} has a chart but no blueprint.yaml (legacy chart-only form)"))
+                Diagnostic::warning(Code::MissingBlueprintYaml, format!("{shown} has a chart but no blueprint.yaml (legacy chart-only form)"))
                     .at(Some(Location::file(ctx.sources.display(&chart_rel))))
                     .help(format!("add {shown}/blueprint.yaml in the catalyst.openova.io/v1alpha1 dialect; until then the chart's name and version are used")),
             );
@@ -1006,7 +1009,7 @@ fn load_blueprint(
                     .and_then(|n| ctx.sources.loc(&bp_rel, n));
                 ctx.push(
                     Diagnostic::error(
-                        "version-mismatch",
+                        Code::VersionMismatch,
                         format!(
                             "{} declares version {} but its chart's Chart.yaml has version {}",
                             bp.name, bp.version, c.version
@@ -1020,7 +1023,7 @@ fn load_blueprint(
             if c.name != bp.name && dialect == Dialect::Canonical {
                 ctx.push(
                     Diagnostic::error(
-                        "name-mismatch",
+                        Code::NameMismatch,
                         format!("Chart.yaml name `{}` differs from the Blueprint name `{}`", c.name, bp.name),
                     )
                     .at(Some(Location::file(ctx.sources.display(&chart_rel))))
@@ -1030,7 +1033,7 @@ fn load_blueprint(
         }
         None if has_chart => {}
         None => ctx.push(
-            Diagnostic::error("missing-chart", format!("{} has no chart/Chart.yaml", bp.name))
+            Diagnostic::error(Code::MissingChart, format!("{} has no chart/Chart.yaml", bp.name))
                 .at(Some(Location::file(ctx.sources.display(dir))))
                 .help("every Blueprint is a Helm umbrella chart in chart/"),
         ),
@@ -1072,14 +1075,14 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         let written = name_node.as_text().unwrap_or_default();
         if !written.starts_with("bp-") {
             ctx.push(
-                Diagnostic::warning("legacy-name", format!("Blueprint name `{written}` lacks the bp- prefix"))
+                Diagnostic::warning(Code::LegacyName, format!("Blueprint name `{written}` lacks the bp- prefix"))
                     .at(ctx.sources.loc(rel, name_node))
                     .help(format!("write `bp-{written}`")),
             );
         } else if written != format!("bp-{folder}") {
             ctx.push(
                 Diagnostic::warning(
-                    "name-folder-mismatch",
+                    Code::NameFolderMismatch,
                     format!("Blueprint `{written}` lives in folder `{folder}`"),
                 )
                 .at(ctx.sources.loc(rel, name_node))
@@ -1112,7 +1115,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     {
         ctx.push(
             Diagnostic::error(
-                "path-outside-blueprint",
+                Code::PathOutsideBlueprint,
                 format!("`spec.manifests.chart` ({p}) leaves the Blueprint's folder"),
             )
             .at(ctx.sources.loc(rel, n))
@@ -1131,7 +1134,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         for (path, node) in hits {
             ctx.push(
                 Diagnostic::error(
-                    "observability-default-on",
+                    Code::ObservabilityDefaultOn,
                     format!("observability toggle `{path}` is switched on in the values overlay"),
                 )
                 .at(ctx.sources.loc(rel, node))
@@ -1147,7 +1150,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
         Upgrades { location: doc.path(&["spec", "upgrades"]).and_then(|n| ctx.sources.loc(rel, n)), ..upgrades };
     for n in bad {
         ctx.push(
-            Diagnostic::error("invalid-upgrade-range", "an `upgrades` entry is neither a version nor a range")
+            Diagnostic::error(Code::InvalidUpgradeRange, "an `upgrades` entry is neither a version nor a range")
                 .at(ctx.sources.loc(rel, n))
                 .help("write a version (1.4.2) or a range (1.4.x, 0.x, >=1.2, <1.4)"),
         );
@@ -1155,7 +1158,7 @@ fn read_canonical(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str, fold
     bp.depends = doc.path(&["spec", "depends"]).map(|d| read_depends(ctx, d, rel));
     if bp.depends.is_none() {
         ctx.push(
-            Diagnostic::warning("undeclared-depends", format!("{} does not declare `spec.depends`", bp.name))
+            Diagnostic::warning(Code::UndeclaredDepends, format!("{} does not declare `spec.depends`", bp.name))
                 .at(doc.get("spec").and_then(|s| ctx.sources.loc(rel, s)))
                 .help("write `depends: []` when it has no dependencies, so the graph is known"),
         );
@@ -1186,7 +1189,7 @@ fn read_config_schema(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) 
             bp.config_schema_json = Some(j);
         }
         Err(e) => ctx.push(
-            Diagnostic::error("invalid-config-schema", format!("spec.configSchema is not a valid JSON Schema: {e}"))
+            Diagnostic::error(Code::InvalidConfigSchema, format!("spec.configSchema is not a valid JSON Schema: {e}"))
                 .at(ctx.sources.loc(rel, cs)),
         ),
     }
@@ -1201,7 +1204,7 @@ fn check_defaults(ctx: &mut Ctx, schema: &Value, node: &Node, rel: &str) {
         }
         if Schema::compile(&sub).is_ok_and(|s| !s.is_valid(default)) {
             ctx.push(
-                Diagnostic::error("invalid-default", "this default does not satisfy its own schema")
+                Diagnostic::error(Code::InvalidDefault, "this default does not satisfy its own schema")
                     .at(ctx.sources.loc(rel, dnode))
                     .help("make the default match the property's type, enum and bounds"),
             );
@@ -1225,7 +1228,7 @@ fn read_depends(ctx: &mut Ctx, node: &Node, rel: &str) -> Vec<Depend> {
         let loc = ctx.sources.loc(rel, item);
         if let Some(name) = item.as_str() {
             ctx.push(
-                Diagnostic::warning("legacy-depends", format!("dependency `{name}` is written as a bare name"))
+                Diagnostic::warning(Code::LegacyDepends, format!("dependency `{name}` is written as a bare name"))
                     .at(loc.clone())
                     .help(format!(
                         "write `- blueprint: {} \\n  version: ^<major>.<minor>` so the version is checked",
@@ -1249,7 +1252,7 @@ fn read_depends(ctx: &mut Ctx, node: &Node, rel: &str) -> Vec<Depend> {
                 Ok(req) => Some(req),
                 Err(e) => {
                     ctx.push(
-                        Diagnostic::error("invalid-version-range", format!("`{r}` is not a semver range: {e}"))
+                        Diagnostic::error(Code::InvalidVersionRange, format!("`{r}` is not a semver range: {e}"))
                             .at(item.get("version").and_then(|n| ctx.sources.loc(rel, n)))
                             .help("write a range such as ^1.4 or >=1.2, <2"),
                     );
@@ -1272,7 +1275,7 @@ fn read_depends(ctx: &mut Ctx, node: &Node, rel: &str) -> Vec<Depend> {
 fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     let api_node = doc.get("apiVersion");
     ctx.push(
-        Diagnostic::warning("legacy-dialect", format!("{} uses the short `{API_V1_SHORT}` dialect", bp.name))
+        Diagnostic::warning(Code::LegacyDialect, format!("{} uses the short `{API_V1_SHORT}` dialect", bp.name))
             .at(api_node.and_then(|n| ctx.sources.loc(rel, n)))
             .help(format!("rewrite it as `{API_V1ALPHA1}` with a bp- name and the full spec (card.summary, visibility, release, depends, ...)")),
     );
@@ -1281,7 +1284,7 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
     {
         ctx.push(
             Diagnostic::warning(
-                "legacy-name",
+                Code::LegacyName,
                 format!("Blueprint name `{}` lacks the bp- prefix", name_node.as_text().unwrap_or_default()),
             )
             .at(ctx.sources.loc(rel, name_node)),
@@ -1293,7 +1296,7 @@ fn read_short(ctx: &mut Ctx, bp: &mut Blueprint, doc: &Node, rel: &str) {
             bp.version_known = true;
         }
         _ => ctx.push(
-            Diagnostic::error("invalid-version", "spec.version is missing or not a semantic version")
+            Diagnostic::error(Code::InvalidVersion, "spec.version is missing or not a semantic version")
                 .at(doc.get("spec").and_then(|n| ctx.sources.loc(rel, n))),
         ),
     }
@@ -1314,7 +1317,7 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
         Ok(Some(d)) => d,
         Ok(None) => {
             ctx.push(
-                Diagnostic::error("empty-file", format!("{} is empty", ctx.sources.display(&rel)))
+                Diagnostic::error(Code::EmptyFile, format!("{} is empty", ctx.sources.display(&rel)))
                     .at(Some(Location::file(ctx.sources.display(&rel)))),
             );
             return None;
@@ -1330,7 +1333,7 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
         let at = doc.get("version").or(doc.get("name")).and_then(|n| ctx.sources.loc(&rel, n));
         ctx.push(
             Diagnostic::error(
-                "invalid-chart",
+                Code::InvalidChart,
                 "Chart.yaml needs a `name` and a semantic `version` (MAJOR.MINOR.PATCH)",
             )
             .at(at.or_else(|| Some(Location::new(ctx.sources.display(&rel), 1, 1, 1)))),
@@ -1350,7 +1353,7 @@ fn load_chart(ctx: &mut Ctx, chart_dir: &str) -> Option<Chart> {
     if dependencies.is_empty() && !no_upstream {
         let at = doc.get("dependencies").or(doc.get("name")).and_then(|n| ctx.sources.loc(&rel, n));
         ctx.push(
-            Diagnostic::error("hollow-chart", format!("{} declares no upstream chart under `dependencies:`", ctx.sources.display(&rel)))
+            Diagnostic::error(Code::HollowChart, format!("{} declares no upstream chart under `dependencies:`", ctx.sources.display(&rel)))
                 .at(at.or_else(|| Some(Location::file(ctx.sources.display(&rel)))))
                 .help(format!(
                     "declare the upstream chart it wraps; a chart that ships only Catalyst-authored resources says so with the annotation `{NO_UPSTREAM_ANNOTATION}: \"true\"`"
@@ -1389,7 +1392,7 @@ fn compile_values_schema(ctx: &mut Ctx, shown: &str, text: &str) -> Option<Value
         Ok(v) => v,
         Err(e) => {
             ctx.push(
-                Diagnostic::error("invalid-values-schema", format!("{shown} is not JSON: {e}"))
+                Diagnostic::error(Code::InvalidValuesSchema, format!("{shown} is not JSON: {e}"))
                     .at(Some(Location::new(shown, e.line().max(1), e.column().max(1), 1))),
             );
             return None;
@@ -1399,7 +1402,7 @@ fn compile_values_schema(ctx: &mut Ctx, shown: &str, text: &str) -> Option<Value
         Ok(schema) => Some(ValuesSchema { file: shown.to_string(), schema: std::sync::Arc::new(schema) }),
         Err(e) => {
             ctx.push(
-                Diagnostic::error("invalid-values-schema", format!("{shown} is not a valid JSON Schema: {e}"))
+                Diagnostic::error(Code::InvalidValuesSchema, format!("{shown} is not a valid JSON Schema: {e}"))
                     .at(Some(Location::file(shown))),
             );
             None
@@ -1436,9 +1439,12 @@ fn load_value_schemas(ctx: &mut Ctx, chart: &mut Chart) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     ctx.push(
-                        Diagnostic::error("unreadable-chart", format!("cannot read the vendored chart {shown}: {e}"))
-                            .at(Some(Location::file(shown.as_str())))
-                            .help("vendor it again with `catalyst package`"),
+                        Diagnostic::error(
+                            Code::UnreadableChart,
+                            format!("cannot read the vendored chart {shown}: {e}"),
+                        )
+                        .at(Some(Location::file(shown.as_str())))
+                        .help("vendor it again with `catalyst package`"),
                     );
                     None
                 }
@@ -1529,7 +1535,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
     if !present(&ctx.root.join(&rel)) {
         if !chart.dependencies.is_empty() {
             ctx.push(
-                Diagnostic::warning("missing-values", format!("{} is missing", ctx.sources.display(&rel)))
+                Diagnostic::warning(Code::MissingValues, format!("{} is missing", ctx.sources.display(&rel)))
                     .at(Some(Location::file(ctx.sources.display(&chart.dir))))
                     .help("record the upstream pin under catalystBlueprint.upstream and curate values under the dependency's name"),
             );
@@ -1561,7 +1567,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
                 if pinned != dep.version {
                     ctx.push(
                         Diagnostic::error(
-                            "upstream-pin-mismatch",
+                            Code::UpstreamPinMismatch,
                             format!(
                                 "values.yaml pins upstream `{}` at {pinned} but Chart.yaml depends on {}",
                                 dep.name, dep.version
@@ -1579,7 +1585,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
             {
                 ctx.push(
                     Diagnostic::error(
-                        "upstream-pin-mismatch",
+                        Code::UpstreamPinMismatch,
                         format!("values.yaml names upstream chart `{c}`, which Chart.yaml does not depend on"),
                     )
                     .at(up.get("chart").and_then(|n| ctx.sources.loc(&rel, n))),
@@ -1588,7 +1594,7 @@ fn check_values_doc(ctx: &mut Ctx, chart: &Chart, rel: &str) -> Option<Node> {
         }
     } else if !chart.dependencies.is_empty() {
         ctx.push(
-            Diagnostic::warning("missing-upstream-pin", "values.yaml has no `catalystBlueprint.upstream` block")
+            Diagnostic::warning(Code::MissingUpstreamPin, "values.yaml has no `catalystBlueprint.upstream` block")
                 .at(Some(Location::file(ctx.sources.display(&rel))))
                 .help("record {chart, version, repo} of the upstream chart there"),
         );
@@ -1612,7 +1618,7 @@ fn check_image_only(ctx: &mut Ctx, up: &Node, rel: &str) {
         let at = images.or(up.get("chart")).and_then(|n| ctx.sources.loc(rel, n));
         ctx.push(
             Diagnostic::error(
-                "missing-upstream-pin",
+                Code::MissingUpstreamPin,
                 "catalystBlueprint.upstream names no chart and lists no images",
             )
             .at(at.or_else(|| Some(Location::file(ctx.sources.display(rel)))))
@@ -1623,7 +1629,7 @@ fn check_image_only(ctx: &mut Ctx, up: &Node, rel: &str) {
         if n.as_text().is_none_or(|t| t.trim().is_empty()) {
             ctx.push(
                 Diagnostic::error(
-                    "invalid-value",
+                    Code::InvalidValue,
                     "an entry of catalystBlueprint.upstream.images is not an image reference",
                 )
                 .at(ctx.sources.loc(rel, n))
@@ -1635,7 +1641,7 @@ fn check_image_only(ctx: &mut Ctx, up: &Node, rel: &str) {
         if let Some(n) = up.get(key).filter(|n| n.as_text().is_some_and(|t| !t.trim().is_empty())) {
             ctx.push(
                 Diagnostic::error(
-                    "upstream-pin-mismatch",
+                    Code::UpstreamPinMismatch,
                     format!("catalystBlueprint.upstream.{key} is set, but no upstream chart is named"),
                 )
                 .at(ctx.sources.loc(rel, n))
@@ -1652,7 +1658,7 @@ fn finish_values_doc(ctx: &mut Ctx, doc: Node, rel: &str) -> Node {
     find_observability_on(&doc, &mut Vec::new(), &mut hits);
     for (path, node) in hits {
         ctx.push(
-            Diagnostic::error("observability-default-on", format!("observability toggle `{path}` defaults to true"))
+            Diagnostic::error(Code::ObservabilityDefaultOn, format!("observability toggle `{path}` defaults to true"))
                 .at(ctx.sources.loc(&rel, node))
                 .help("observability toggles default to false: the ServiceMonitor/PrometheusRule CRDs arrive after the charts that would create them; Sovereigns opt in through config"),
         );
@@ -1684,7 +1690,7 @@ fn find_observability_on<'a>(node: &'a Node, path: &mut Vec<String>, hits: &mut 
 fn check_placeholders(ctx: &mut Ctx, node: &Node, rel: &str) {
     match &node.kind {
         NodeKind::Scalar(t, _) if t.contains("${") || t.contains("PLACEHOLDER") => ctx.push(
-            Diagnostic::error("placeholder", "value contains a placeholder that nothing substitutes")
+            Diagnostic::error(Code::Placeholder, "value contains a placeholder that nothing substitutes")
                 .at(ctx.sources.loc(rel, node))
                 .help("use a template such as {{ sovereign.fqdn }}; the compiler fills every value"),
         ),
@@ -1717,7 +1723,7 @@ fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
             x.default_composition.as_deref().map_or(String::new(), |n| format!(" `{n}` (its defaultCompositionRef)"));
         diags.push(
             Diagnostic::error(
-                "missing-composition",
+                Code::MissingComposition,
                 format!("XRD {} has no Composition{wanted} composing {}/{} {}: its claims would never be served", x.name, x.group, x.version, x.kind),
             )
             .at(Some(x.location.clone()))
@@ -1733,7 +1739,7 @@ fn check_compositions(cat: &Catalog, diags: &mut Diagnostics) {
         let Some(xrd) = xrd else {
             diags.push(
                 Diagnostic::error(
-                    "orphan-composition",
+                    Code::OrphanComposition,
                     format!(
                         "Composition `{}` composes {} {}, which no XRD of the catalog defines",
                         comp.name, comp.composite_api_version, comp.composite_kind
@@ -1760,7 +1766,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
             match cat.blueprints.get(&d.blueprint) {
                 None if cat.broken.contains(&d.blueprint) => {
                     let diag = Diagnostic::error(
-                        "broken-dependency",
+                        Code::BrokenDependency,
                         format!("{} depends on `{}`, which could not be loaded", bp.name, d.blueprint),
                     )
                     .at(d.location.clone())
@@ -1771,7 +1777,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                 }
                 None => {
                     let mut diag = Diagnostic::error(
-                        "unknown-dependency",
+                        Code::UnknownDependency,
                         format!("{} depends on `{}`, which is not in the catalog", bp.name, d.blueprint),
                     )
                     .at(d.location.clone())
@@ -1791,7 +1797,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
                         && !req.matches(&target.version)
                     {
                         let mut diag = Diagnostic::error(
-                            "version-range-unsatisfied",
+                            Code::VersionRangeUnsatisfied,
                             format!("{} needs {} {req}, but the catalog has {}", bp.name, d.blueprint, target.version),
                         )
                         .at(d.location.clone())
@@ -1813,7 +1819,7 @@ fn check_references(cat: &Catalog, diags: &mut Diagnostics) {
             if !known.contains(m.as_str()) {
                 let broken = cat.broken.contains(m);
                 let mut d = Diagnostic::error(
-                    "unknown-member",
+                    Code::UnknownMember,
                     if broken {
                         format!("family `{}` lists `{m}`, which could not be loaded", f.name)
                     } else {
@@ -1854,7 +1860,7 @@ fn check_blueprint_pins(cat: &Catalog, diags: &mut Diagnostics) {
             let target_yaml = cat.sources.display(&format!("{}/Chart.yaml", tchart.dir));
             diags.push(
                 Diagnostic::error(
-                    "blueprint-pin-mismatch",
+                    Code::BlueprintPinMismatch,
                     format!(
                         "{chart_yaml} depends on {} {}, but the catalog's {} is {} ({target_yaml})",
                         dep.name, dep.version, target.name, tchart.version
@@ -1917,7 +1923,7 @@ mod hostile_tests {
         let cat = load(&root, &LoadOptions::default()).unwrap();
         let names: Vec<&str> = cat.blueprints.keys().map(String::as_str).collect();
         assert_eq!(names, ["bp-canon"], "{:#?}", cat.diagnostics);
-        let at = |code: &str| -> Vec<(String, usize)> {
+        let at = |code: Code| -> Vec<(String, usize)> {
             cat.diagnostics
                 .iter()
                 .filter(|d| d.code == code && d.severity == Severity::Error)
@@ -1925,10 +1931,10 @@ mod hostile_tests {
                 .collect()
         };
         assert_eq!(
-            at("invalid-name"),
+            at(Code::InvalidName),
             [("platform/chartonly/chart/Chart.yaml".to_string(), 2), ("platform/short/blueprint.yaml".to_string(), 4)]
         );
-        assert_eq!(at("path-outside-blueprint"), [("platform/canon/blueprint.yaml".to_string(), 11)]);
+        assert_eq!(at(Code::PathOutsideBlueprint), [("platform/canon/blueprint.yaml".to_string(), 11)]);
         assert!(valid_name("bp-a-1") && !valid_name("bp-") && !valid_name("bp-a-") && !valid_name("a"));
     }
 
@@ -1944,7 +1950,7 @@ mod hostile_tests {
         let signers = |cat: &Catalog| -> Vec<(String, usize)> {
             cat.diagnostics
                 .iter()
-                .filter(|d| d.code == "invalid-upstream-signers")
+                .filter(|d| d.code == Code::InvalidUpstreamSigners)
                 .map(|d| d.location.as_ref().map(|l| (l.file.to_string(), l.line)).unwrap_or_default())
                 .collect()
         };
@@ -2019,7 +2025,7 @@ mod hostile_tests {
             "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: t\nspec:\n  registry: oci://registry.example.com/c\n  families:\n    - name: f\n      title: F\n      members:\n        - {blueprint: bp-b, tier: mandatory}\n",
         );
         let cat = load(&root, &LoadOptions::default()).unwrap();
-        for code in ["broken-dependency", "unknown-member"] {
+        for code in [Code::BrokenDependency, Code::UnknownMember] {
             let d = cat
                 .diagnostics
                 .iter()

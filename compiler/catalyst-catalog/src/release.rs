@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_schema::{Builtin, builtin};
 use catalyst_yaml::{Limits, Node};
 use serde_json::Value;
@@ -255,7 +255,7 @@ impl Publisher {
     ) -> Option<Publisher> {
         let p = spec.get("publisher")?;
         let bad = |diags: &mut Diagnostics, pointer: &str, msg: String, help: &str| {
-            diags.push(Diagnostic::error("invalid-publisher", msg).at(at(pointer)).help(help.to_string()));
+            diags.push(Diagnostic::error(Code::InvalidPublisher, msg).at(at(pointer)).help(help.to_string()));
         };
         match (p.get("keyless"), p.get("key")) {
             (Some(_), Some(_)) | (None, None) => {
@@ -354,7 +354,7 @@ pub(crate) fn read_trusted_root(
     at: Option<Location>,
 ) -> Result<TrustedRoot, Diagnostic> {
     let bad = |msg: String| {
-        Diagnostic::error("invalid-trusted-root", msg).at(at.clone()).help(
+        Diagnostic::error(Code::InvalidTrustedRoot, msg).at(at.clone()).help(
             "spec.publisher.keyless.trustedRoot names a file of the catalog: the trusted_root.json of the Sigstore that \
              signs (`cosign trusted-root create`, or as the Sigstore publishes it)",
         )
@@ -410,7 +410,7 @@ pub(crate) fn load_records(
     out.present = true;
     if !meta.is_dir() {
         diags.push(
-            Diagnostic::error("bad-release-record", format!("{} is not a folder", sources.display(RELEASES_DIR)))
+            Diagnostic::error(Code::BadReleaseRecord, format!("{} is not a folder", sources.display(RELEASES_DIR)))
                 .at(Some(Location::file(sources.display(RELEASES_DIR))))
                 .help("releases/ holds one folder per Blueprint, written by `catalyst release`"),
         );
@@ -442,7 +442,7 @@ pub(crate) fn load_records(
     if files.len() > MAX_RECORDS {
         diags.push(
             Diagnostic::error(
-                "bad-release-record",
+                Code::BadReleaseRecord,
                 format!("releases/ holds {} records, more than the {MAX_RECORDS} catalyst reads", files.len()),
             )
             .at(Some(Location::file(sources.display(RELEASES_DIR)))),
@@ -458,7 +458,7 @@ pub(crate) fn load_records(
             Ok(Some(d)) => d,
             Ok(None) => {
                 push(
-                    Diagnostic::error("bad-release-record", format!("{} is empty", sources.display(&rel)))
+                    Diagnostic::error(Code::BadReleaseRecord, format!("{} is empty", sources.display(&rel)))
                         .at(Some(Location::file(sources.display(&rel)))),
                 );
                 continue;
@@ -497,7 +497,7 @@ pub(crate) fn load_records(
                 ok = false;
                 push(
                     Diagnostic::error(
-                        "release-record-mismatch",
+                        Code::ReleaseRecordMismatch,
                         format!("{shown} records {key} `{got}`, but its {what} says `{want}`"),
                     )
                     .at(at(key))
@@ -545,7 +545,7 @@ fn unadmitted(shown: &str, record: &ReleaseRecord, publisher: &Publisher) -> Dia
         }
     };
     Diagnostic::error(
-        "release-signer-mismatch",
+        Code::ReleaseSignerMismatch,
         format!(
             "{shown}: {} {} was signed by {}, but catalog.yaml's spec.publisher expects {policy}: \
              Flux would refuse the chart this record pins",
@@ -568,7 +568,7 @@ fn elsewhere(shown: &str, record: &ReleaseRecord, registry: Option<&str>) -> Opt
     let under = record.chart.strip_prefix(registry).is_some_and(|rest| rest.starts_with('/'));
     (!under).then(|| {
         Diagnostic::warning(
-            "release-elsewhere",
+            Code::ReleaseElsewhere,
             format!(
                 "{shown}: {} {} was published to {}, not under the catalog's registry {registry} that render \
                  points Flux at: the pinned digest must be there too",
@@ -584,7 +584,7 @@ fn node_at<'a>(doc: &'a Node, key: &str) -> Option<&'a Node> {
 }
 
 fn stray(sources: &SourceSet, rel: &str, what: &str) -> Diagnostic {
-    Diagnostic::error("bad-release-record", format!("{}: {what}", sources.display(rel)))
+    Diagnostic::error(Code::BadReleaseRecord, format!("{}: {what}", sources.display(rel)))
         .at(Some(Location::file(sources.display(rel))))
         .help("releases/ holds releases/<blueprint>/<version>.yaml records written by `catalyst release`, nothing else")
 }

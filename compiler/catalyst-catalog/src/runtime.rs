@@ -9,7 +9,7 @@
 //! apart silently: [`check_chart_pins`] when the catalog is loaded,
 //! [`Catalog::check_phase0`] when the Phase-0 module is read beside it.
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_yaml::Node;
 use serde_json::Value;
 
@@ -123,7 +123,7 @@ pub(crate) fn read(
         if let Some(prev) = out.iter().find(|p| p.name == controller.name) {
             diags.push(
                 Diagnostic::error(
-                    "duplicate-controller",
+                    Code::DuplicateController,
                     format!("`{}` is in the version matrix twice", controller.name),
                 )
                 .at(at("name"))
@@ -136,7 +136,7 @@ pub(crate) fn read(
             if let Some(other) = out.iter().find(|o| o.serves(g) || controller_group_overlap(o, g)) {
                 diags.push(
                     Diagnostic::error(
-                        "duplicate-api-group",
+                        Code::DuplicateApiGroup,
                         format!("API group `{g}` is served by both `{}` and `{}`", other.name, controller.name),
                     )
                     .at(at("apiGroups"))
@@ -164,7 +164,7 @@ pub(crate) fn check_chart_pins(cat: &Catalog, diags: &mut Diagnostics) {
             if !cat.broken.contains(bp_name) {
                 diags.push(
                     Diagnostic::error(
-                        "matrix-unknown-blueprint",
+                        Code::MatrixUnknownBlueprint,
                         format!(
                             "the version matrix installs `{}` with `{bp_name}`, which is not in the catalog",
                             c.name
@@ -180,7 +180,7 @@ pub(crate) fn check_chart_pins(cat: &Catalog, diags: &mut Diagnostics) {
         match dep {
             None => diags.push(
                 Diagnostic::error(
-                    "matrix-chart-pin",
+                    Code::MatrixChartPin,
                     format!(
                         "the version matrix says {bp_name} installs `{}` {} with chart `{chart}`, but its Chart.yaml has no dependency `{chart}`",
                         c.name, c.version
@@ -192,7 +192,7 @@ pub(crate) fn check_chart_pins(cat: &Catalog, diags: &mut Diagnostics) {
             ),
             Some(d) if d.version != version => diags.push(
                 Diagnostic::error(
-                    "matrix-chart-pin",
+                    Code::MatrixChartPin,
                     format!(
                         "{bp_name} pins chart `{chart}` {}, but the version matrix runs `{}` {} from chart {chart} {version}",
                         d.version, c.name, c.version
@@ -211,7 +211,7 @@ pub(crate) fn check_chart_pins(cat: &Catalog, diags: &mut Diagnostics) {
         if let Some(s) = vendored.filter(|s| !s.app_version.is_empty() && bare(&s.app_version) != bare(&c.version)) {
             diags.push(
                 Diagnostic::error(
-                    "matrix-app-version",
+                    Code::MatrixAppVersion,
                     format!(
                         "the vendored chart {chart} {version} runs `{}` {}, but the version matrix says {}",
                         c.name, s.app_version, c.version
@@ -265,7 +265,7 @@ impl Catalog {
             let Some(pin) = pins.iter().find(|p| p.local == local) else {
                 diags.push(
                     Diagnostic::error(
-                        "matrix-phase0-pin",
+                        Code::MatrixPhase0Pin,
                         format!(
                             "the version matrix reads `{}` from local `{local}` of {m}, which has no such string local",
                             c.name
@@ -280,7 +280,7 @@ impl Catalog {
                 continue;
             }
             let mut d = Diagnostic::error(
-                "matrix-phase0-pin",
+                Code::MatrixPhase0Pin,
                 format!("Phase-0 installs `{}` {}, but the version matrix runs {}", c.name, pin.value, c.version),
             )
             .at(Some(pin.location.clone()))
@@ -311,7 +311,7 @@ impl Catalog {
             if !claimed {
                 diags.push(
                     Diagnostic::error(
-                        "matrix-phase0-unlisted",
+                        Code::MatrixPhase0Unlisted,
                         format!("Phase-0 pins `{}` = {}, which no entry of the version matrix reads", pin.local, pin.value),
                     )
                     .at(Some(pin.location.clone()))

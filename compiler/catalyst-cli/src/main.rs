@@ -409,6 +409,11 @@ enum Command {
     },
     /// Print the version, the Git commit it was built from, the compiler and the target (`-o json` for tools).
     Version,
+    /// Explain a diagnostic code: what it means and what to do about it (every code: docs/diagnostics.md).
+    Explain {
+        /// The code, as in `error[unknown-field]` or a JSON diagnostic's `code`.
+        code: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -695,6 +700,10 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", v.human());
             }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Explain { code } => {
+            print!("{}", output::explain(&code, json)?);
             return Ok(ExitCode::SUCCESS);
         }
         Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {

@@ -12,7 +12,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use catalyst_diag::{Diagnostic, Diagnostics, render_json};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, render_json};
 use catalyst_ops::OpsError;
 use serde::Serialize;
 
@@ -21,7 +21,7 @@ pub const EXIT_NETWORK: u8 = 3;
 
 /// Summary errors that only repeat others (they do not make a network
 /// failure look like invalid input).
-const SUMMARY_CODES: &[&str] = &["release-failed"];
+const SUMMARY_CODES: &[Code] = &[Code::ReleaseFailed];
 
 /// The exit code for a run's diagnostics: 0 without errors, 3 when every
 /// error is a transient network failure, else 1.
@@ -33,6 +33,61 @@ pub fn exit_code(d: &Diagnostics) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `catalyst explain`: a code's entry of the reference (docs/diagnostics.md),
+/// for people (wrapped) or tools.
+pub fn explain(name: &str, json: bool) -> anyhow::Result<String> {
+    let Some(code) = Code::parse(name) else {
+        let hint = match catalyst_diag::suggest(name, Code::ALL.iter().map(|c| c.as_str())) {
+            Some(s) => format!("did you mean `{s}`? docs/diagnostics.md lists every code"),
+            None => "docs/diagnostics.md lists every code".to_string(),
+        };
+        return Err(Usage::new(format!("`{name}` is not a diagnostic code")).hint(hint).into());
+    };
+    #[derive(Serialize)]
+    struct Explained {
+        code: Code,
+        /// `null` where it depends on the case.
+        severity: Option<catalyst_diag::Severity>,
+        transient: bool,
+        group: &'static str,
+        explanation: &'static str,
+    }
+    let group = code.group().title;
+    if json {
+        let e = Explained {
+            code,
+            severity: code.severity(),
+            transient: code.is_transient(),
+            group,
+            explanation: code.explanation(),
+        };
+        return Ok(serde_json::to_string_pretty(&e)? + "\n");
+    }
+    let severity = code.severity().map_or("error or warning", |s| s.as_str());
+    let transient = if code.is_transient() { ", transient" } else { "" };
+    Ok(format!("{code}: {severity}{transient} ({group})\n\n{}", wrap(code.explanation(), 79)))
+}
+
+/// `text` broken into lines of at most `width` characters at spaces (a
+/// longer word stands on a line of its own).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out + "\n"
 }
 
 /// What this binary is, for `catalyst version`.
@@ -94,19 +149,19 @@ pub fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
 /// A fatal error as a diagnostic: a stable code, the message, the causes
 /// below it, and a hint.
 fn fatal_diagnostic(e: &anyhow::Error) -> Diagnostic {
-    let (code, hint): (&'static str, Option<String>) = if let Some(u) = e.downcast_ref::<Usage>() {
-        ("usage", u.hint.clone())
+    let (code, hint): (Code, Option<String>) = if let Some(u) = e.downcast_ref::<Usage>() {
+        (Code::Usage, u.hint.clone())
     } else {
         match e.downcast_ref::<OpsError>() {
-            Some(OpsError::Usage(_)) => ("usage", None),
+            Some(OpsError::Usage(_)) => (Code::Usage, None),
             Some(OpsError::Locked(_)) => (
-                "locked",
+                Code::Locked,
                 Some("another catalyst run holds the repository: wait for it, or raise --lock-timeout".into()),
             ),
-            Some(OpsError::Io { .. }) => ("io-error", None),
-            Some(OpsError::Write(_)) => ("write-error", None),
-            None if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()) => ("io-error", None),
-            None => ("internal", None),
+            Some(OpsError::Io { .. }) => (Code::IoError, None),
+            Some(OpsError::Write(_)) => (Code::WriteError, None),
+            None if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()) => (Code::IoError, None),
+            None => (Code::Internal, None),
         }
     };
     let top = e.to_string();
@@ -164,7 +219,8 @@ pub fn clap_error(e: clap::Error, json: bool) -> ExitCode {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let message = lines.next().unwrap_or_default().trim_start_matches("error: ").to_string();
         let rest: Vec<String> = lines.map(|l| l.trim().to_string()).collect();
-        let mut d = Diagnostic::error("usage", message).help("`catalyst help` lists the commands and their options");
+        let mut d =
+            Diagnostic::error(Code::Usage, message).help("`catalyst help` lists the commands and their options");
         for l in rest {
             d = d.note(l, None);
         }

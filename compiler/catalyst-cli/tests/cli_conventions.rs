@@ -82,6 +82,43 @@ fn rendered(root: &Path) -> PathBuf {
     d
 }
 
+/// `catalyst explain CODE` prints the code's entry of the reference, as
+/// text or JSON; a code that does not exist is a usage error naming the
+/// closest one. Every code a failing run reports can be explained.
+#[test]
+fn explain_prints_what_a_code_means() {
+    let o = catalyst(&repo(), &["explain", "unused-configuration"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let human = text(&o.stdout);
+    assert!(human.starts_with("unused-configuration: warning (Render)\n\n`spec.blueprints` configures"), "{human}");
+    assert!(human.lines().all(|l| l.chars().count() <= 79), "not wrapped: {human}");
+    let o = catalyst(&repo(), &["explain", "network-unreachable", "-o", "json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    let v = one_json(&o);
+    assert_eq!(
+        (v["code"].as_str(), v["severity"].as_str(), v["transient"].as_bool()),
+        (Some("network-unreachable"), Some("error"), Some(true))
+    );
+    assert!(v["explanation"].as_str().unwrap().contains("try again later"), "{v}");
+    let o = catalyst(&repo(), &["explain", "unknwn-field"]);
+    assert_eq!(code(&o), 2, "{}", both(&o));
+    assert!(both(&o).contains("did you mean `unknown-field`?"), "{}", both(&o));
+    let o = catalyst(&repo(), &["explain", "-o", "json", "no-such-thing"]);
+    assert_eq!(code(&o), 2, "{}", both(&o));
+    assert_eq!(codes(&one_json(&o)), ["usage"]);
+    // The code of a real failure.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("clusters/x.example.org")).unwrap();
+    std::fs::write(t.path().join("clusters/x.example.org/sovereign.yaml"), "apiVersion: [\n").unwrap();
+    let o = catalyst(t.path(), &["--catalog", &repo().to_string_lossy(), "-o", "json", "validate", "clusters"]);
+    let reported = codes(&one_json(&o));
+    assert!(!reported.is_empty(), "{}", both(&o));
+    for c in reported {
+        let o = catalyst(&repo(), &["explain", &c]);
+        assert_eq!(code(&o), 0, "{c}: {}", both(&o));
+    }
+}
+
 #[test]
 fn version_prints_the_build_as_text_and_json() {
     let o = catalyst(&repo(), &["version"]);

@@ -37,7 +37,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 
 mod extract;
 
@@ -306,7 +306,7 @@ impl<'a> Ctx<'a> {
             } else {
                 self.diags.push(
                     Diagnostic::error(
-                        "closure-missing-resource",
+                        Code::ClosureMissingResource,
                         format!("`resources` names `{res}`, which is not in this directory"),
                     )
                     .at(self.loc(cfg, pos))
@@ -603,7 +603,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
     if cx.facts.unknown.served {
         diags.push(
             Diagnostic::warning(
-                "closure-unchecked",
+                Code::ClosureUnchecked,
                 "the catalog has no version matrix (spec.runtime): whether each custom resource's CRDs are installed on its cluster, and in time, is not checked",
             )
             .help("add spec.runtime to catalog.yaml: each runtime controller, its API groups and what installs it"),
@@ -613,7 +613,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
     if cx.facts.unknown.bootstrap {
         diags.push(
             Diagnostic::warning(
-                "closure-unchecked",
+                Code::ClosureUnchecked,
                 format!("no Phase-0 module with a {BOOTSTRAP_FILE} was found: Secrets and ConfigMaps the directory does not create are not checked"),
             )
             .help("run catalyst where infra/hetzner is beside clusters/ or the catalog"),
@@ -635,7 +635,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             }
             diags.push(source_note(
                 Diagnostic::error(
-                    "closure-no-crd",
+                    Code::ClosureNoCrd,
                     format!("{what}: no CRD on this cluster serves it — no controller of the version matrix installs group `{group}`"),
                 )
                 .at(loc)
@@ -656,7 +656,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             });
             diags.push(source_note(
                 Diagnostic::error(
-                    "closure-no-crd",
+                    Code::ClosureNoCrd,
                     format!(
                         "{what} needs the CRDs of {}, which {} installs, and that is not on this cluster",
                         served.controller,
@@ -708,7 +708,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
             )
         };
         diags.push(source_note(
-            Diagnostic::error("closure-crd-order", format!("{what} may be applied before its CRDs exist: {why}"))
+            Diagnostic::error(Code::ClosureCrdOrder, format!("{what} may be applied before its CRDs exist: {why}"))
                 .at(loc)
                 .note(format!("{inst} installs the CRDs of {}", served.controller), cx.loc(iat.0, io.name_pos))
                 .help(help),
@@ -741,7 +741,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
                 continue;
             }
             let mut diag = Diagnostic::error(
-                "closure-depends-on",
+                Code::ClosureDependsOn,
                 format!("{} `{}` dependsOn {what} `{ns}/{}`, which is not on this cluster", o.kind, o.name, d.name),
             )
             .at(cx.loc(a.file, d.pos))
@@ -834,8 +834,8 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
         // later that names no ProviderConfig) is latent: no object applied
         // now fails on it.
         let (severity, code) = match installed {
-            Some(_) => (catalyst_diag::Severity::Warning, "closure-latent-ref"),
-            None => (catalyst_diag::Severity::Error, "closure-dangling-ref"),
+            Some(_) => (catalyst_diag::Severity::Warning, Code::ClosureLatentRef),
+            None => (catalyst_diag::Severity::Error, Code::ClosureDanglingRef),
         };
         let mut diag =
             Diagnostic::new(severity, code, format!("{by} {} {target}, which nothing on this cluster creates", r.kind))
@@ -880,7 +880,7 @@ fn rules_in(cx: &View<'_>, applied: &[Applied], diags: &mut Diagnostics) {
         }
         diags.push(
             Diagnostic::error(
-                "closure-unconsumed",
+                Code::ClosureUnconsumed,
                 format!("{what} `{}` is rendered, but nothing on this cluster reads it", o.name),
             )
             .at(cx.loc(a.file, o.name_pos))

@@ -158,7 +158,7 @@ fn each_diagnostic_names_what_is_missing_and_what_to_do() {
         "apiVersion: compose.openova.io/v1alpha1\nkind: RegionClaim\nmetadata:\n  name: c\n  namespace: crossplane-system\nspec:\n  providerConfigRef:\n    name: default-hcloudd\n".into(),
     );
     let (_, diags) = run(&files, &facts());
-    let d = diags.iter().find(|d| d.code == "closure-dangling-ref").expect("reported");
+    let d = diags.iter().find(|d| d.code == Code::ClosureDanglingRef).expect("reported");
     assert!(d.message.contains("ProviderConfig `default-hcloudd`"), "{}", d.message);
     assert!(d.message.contains("spec.providerConfigRef"), "{}", d.message);
     assert!(d.help.as_deref().is_some_and(|h| h.contains("ProviderConfig")), "{d:?}");
@@ -212,7 +212,7 @@ fn what_the_facts_do_not_know_is_said_once_and_not_guessed() {
     let (got, diags) = run(&files, &facts);
     assert!(!got.iter().any(|l| l.starts_with("closure-no-crd") || l.starts_with("closure-crd-order")), "{got:?}");
     assert!(!got.iter().any(|l| l.starts_with("closure-dangling-ref")), "{got:?}");
-    let unchecked: Vec<_> = diags.iter().filter(|d| d.code == "closure-unchecked").collect();
+    let unchecked: Vec<_> = diags.iter().filter(|d| d.code == Code::ClosureUnchecked).collect();
     assert_eq!(unchecked.len(), 2, "{unchecked:?}");
     assert!(unchecked.iter().all(|d| d.severity == catalyst_diag::Severity::Warning));
 }

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_yaml::Node;
 use serde_json::{Map, Value, json};
 
@@ -144,7 +144,7 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
     let kind = type_ref.and_then(|t| t.get("kind")).and_then(Node::as_str).unwrap_or_default();
     if api.is_empty() || kind.is_empty() {
         diags.push(
-            Diagnostic::error("composition-invalid", format!("Composition `{name}` has no spec.compositeTypeRef apiVersion and kind"))
+            Diagnostic::error(Code::CompositionInvalid, format!("Composition `{name}` has no spec.compositeTypeRef apiVersion and kind"))
                 .at(Some(at.clone()))
                 .help("name the XR it composes: compositeTypeRef: {apiVersion: compose.openova.io/v1alpha1, kind: XRegionClaim}"),
         );
@@ -152,14 +152,14 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
     let mode = spec.and_then(|s| s.get("mode"));
     if mode.and_then(Node::as_str) != Some("Pipeline") {
         diags.push(
-            Diagnostic::error("composition-unsupported", format!("Composition `{name}` is not `mode: Pipeline`"))
+            Diagnostic::error(Code::CompositionUnsupported, format!("Composition `{name}` is not `mode: Pipeline`"))
                 .at(Some(mode.map_or(at.clone(), |m| loc(file, m))))
                 .help("Crossplane 2 serves only Pipeline Compositions; run function-patch-and-transform as its step"),
         );
     }
     let steps = spec.and_then(|s| s.get("pipeline")).and_then(Node::as_seq).unwrap_or_default();
     if steps.is_empty() && mode.and_then(Node::as_str) == Some("Pipeline") {
-        diags.push(err("composition-invalid", format!("Composition `{name}` has no pipeline steps"), doc));
+        diags.push(err(Code::CompositionInvalid, format!("Composition `{name}` has no pipeline steps"), doc));
     }
     let mut resources = Vec::new();
     for step in steps {
@@ -170,7 +170,7 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
         if func != FUNCTION_NAME || input_api != INPUT_API || input_kind != "Resources" {
             diags.push(
                 err(
-                    "composition-unsupported",
+                    Code::CompositionUnsupported,
                     format!(
                         "step of Composition `{name}` runs `{func}` with input {input_api} {input_kind}: catalyst evaluates only {FUNCTION_NAME} with {INPUT_API} Resources"
                     ),
@@ -185,7 +185,7 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
             if let Some((k, _)) = input.entry(key) {
                 diags.push(
                     err(
-                        "composition-unsupported",
+                        Code::CompositionUnsupported,
                         format!("`{key}` of the function input is not evaluated by catalyst"),
                         k,
                     )
@@ -207,12 +207,16 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
         for r in input.get("resources").and_then(Node::as_seq).unwrap_or_default() {
             let rname = r.get("name").and_then(Node::as_str).unwrap_or_default().to_string();
             if rname.is_empty() {
-                diags.push(err("composition-invalid", "a resource of the function input has no `name`".to_string(), r));
+                diags.push(err(
+                    Code::CompositionInvalid,
+                    "a resource of the function input has no `name`".to_string(),
+                    r,
+                ));
             }
             let Some(base) = r.get("base") else {
                 diags.push(
                     err(
-                        "composition-unsupported",
+                        Code::CompositionUnsupported,
                         format!(
                             "resource `{rname}` has no `base`: catalyst composes only resources with a base template"
                         ),
@@ -254,15 +258,18 @@ pub fn parse(doc: &Node, file: &str) -> Result<Composition, Diagnostics> {
 fn field_path(n: &Node, file: &str, diags: &mut Diagnostics) -> Option<FieldPath> {
     let Some(text) = n.as_str() else {
         diags.push(
-            Diagnostic::error("composition-invalid", format!("a field path must be a string, not {}", n.kind_name()))
-                .at(Some(loc(file, n))),
+            Diagnostic::error(
+                Code::CompositionInvalid,
+                format!("a field path must be a string, not {}", n.kind_name()),
+            )
+            .at(Some(loc(file, n))),
         );
         return None;
     };
     match path::parse(text) {
         Ok(p) => Some(FieldPath { path: p, text: text.to_string(), at: loc(file, n) }),
         Err(e) => {
-            diags.push(Diagnostic::error("composition-broken-path", e).at(Some(loc(file, n))));
+            diags.push(Diagnostic::error(Code::CompositionBrokenPath, e).at(Some(loc(file, n))));
             None
         }
     }
@@ -289,7 +296,7 @@ fn parse_patch(
                 None => {
                     diags.push(
                         Diagnostic::error(
-                            "composition-invalid",
+                            Code::CompositionInvalid,
                             format!("patch set `{set}` is not defined (before its use) in patchSets"),
                         )
                         .at(Some(at))
@@ -302,7 +309,7 @@ fn parse_patch(
         other => {
             diags.push(
                 Diagnostic::error(
-                    "composition-unsupported",
+                    Code::CompositionUnsupported,
                     format!("patch type `{other}` is not evaluated by catalyst"),
                 )
                 .at(Some(ty_node.map_or(at, |n| loc(file, n))))
@@ -329,7 +336,7 @@ fn parse_patch(
         if vars.is_empty() || strategy != Some("string") || fmt.is_none() {
             diags.push(
                 Diagnostic::error(
-                    "composition-invalid",
+                    Code::CompositionInvalid,
                     "a CombineFromComposite patch needs combine.variables, strategy: string and string.fmt".to_string(),
                 )
                 .at(Some(at.clone())),
@@ -340,7 +347,7 @@ fn parse_patch(
             if n != vars.len() {
                 diags.push(
                     Diagnostic::error(
-                        "composition-invalid",
+                        Code::CompositionInvalid,
                         format!("combine.string.fmt has {n} verbs for {} variables", vars.len()),
                     )
                     .at(Some(at.clone())),
@@ -356,7 +363,7 @@ fn parse_patch(
             },
             None => {
                 diags.push(
-                    Diagnostic::error("composition-invalid", format!("a {ty} patch needs fromFieldPath"))
+                    Diagnostic::error(Code::CompositionInvalid, format!("a {ty} patch needs fromFieldPath"))
                         .at(Some(at.clone())),
                 );
                 ok = false;
@@ -370,8 +377,11 @@ fn parse_patch(
         }),
         None if kind == PatchKind::CombineFromComposite => {
             diags.push(
-                Diagnostic::error("composition-invalid", "a CombineFromComposite patch needs toFieldPath".to_string())
-                    .at(Some(at.clone())),
+                Diagnostic::error(
+                    Code::CompositionInvalid,
+                    "a CombineFromComposite patch needs toFieldPath".to_string(),
+                )
+                .at(Some(at.clone())),
             );
             ok = false;
             None
@@ -387,7 +397,7 @@ fn parse_patch(
                 _ => {
                     diags.push(
                         Diagnostic::error(
-                            "composition-invalid",
+                            Code::CompositionInvalid,
                             "policy.fromFieldPath is Optional or Required".to_string(),
                         )
                         .at(Some(loc(file, f))),
@@ -399,7 +409,7 @@ fn parse_patch(
         if let Some(t) = policy.get("toFieldPath").filter(|t| t.as_str() != Some("Replace")) {
             diags.push(
                 Diagnostic::error(
-                    "composition-unsupported",
+                    Code::CompositionUnsupported,
                     "policy.toFieldPath other than Replace is not evaluated by catalyst".to_string(),
                 )
                 .at(Some(loc(file, t)))
@@ -425,11 +435,11 @@ fn parse_transform(t: &Node, file: &str) -> Result<Op, Diagnostic> {
     let at = loc(file, t);
     let ty = t.get("type").and_then(Node::as_str).unwrap_or_default();
     let unsupported = |what: String| {
-        Diagnostic::error("composition-unsupported", format!("{what} is not evaluated by catalyst"))
+        Diagnostic::error(Code::CompositionUnsupported, format!("{what} is not evaluated by catalyst"))
             .at(Some(at.clone()))
             .help(HELP_SUBSET)
     };
-    let invalid = |what: String| Diagnostic::error("composition-invalid", what).at(Some(at.clone()));
+    let invalid = |what: String| Diagnostic::error(Code::CompositionInvalid, what).at(Some(at.clone()));
     let number = |n: Option<&Node>, field: &str| -> Result<serde_json::Number, Diagnostic> {
         match n.map(Node::to_json) {
             Some(Value::Number(n)) => Ok(n),
@@ -551,7 +561,7 @@ pub fn check(c: &Composition, xrd_name: &str, xrd_schema: &Value) -> Diagnostics
                 match composite_schema_at(xrd_schema, &fp.path) {
                     Found::Missing(prefix) => diags.push(
                         Diagnostic::error(
-                            "composition-broken-path",
+                            Code::CompositionBrokenPath,
                             format!(
                                 "resource `{}` of Composition `{}` {} `{}`, which the XRD {xrd_name} does not define (`{prefix}` is not in its schema)",
                                 r.name,
@@ -588,7 +598,7 @@ pub fn check(c: &Composition, xrd_name: &str, xrd_schema: &Value) -> Diagnostics
 fn wrong_type(c: &Composition, r: &Resource, p: &Patch, t: &Transform, got: &str) -> Diagnostic {
     let from = p.from.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join(", ");
     Diagnostic::error(
-        "composition-transform-type",
+        Code::CompositionTransformType,
         format!(
             "a transform of resource `{}` in Composition `{}` takes {}, but gets {got} (from `{from}`)",
             r.name,
@@ -679,7 +689,7 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                             Some(v) if matches!(v, Value::Object(_) | Value::Array(_)) => {
                                 diags.push(
                                     Diagnostic::error(
-                                        "composition-transform-type",
+                                        Code::CompositionTransformType,
                                         format!(
                                             "combine variable `{}` of resource `{}` is {}, not a scalar",
                                             fp.text,
@@ -717,7 +727,7 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
                     Err(Failure::Value(why)) => {
                         diags.push(
                             Diagnostic::error(
-                                "composition-transform-failed",
+                                Code::CompositionTransformFailed,
                                 format!(
                                     "a transform of resource `{}` in Composition `{}` fails for XR `{xr_name}`: {why}",
                                     r.name, c.name
@@ -734,7 +744,7 @@ pub fn compose(c: &Composition, xr: &Value) -> Result<Output, Diagnostics> {
             if let Err(e) = path::set(&mut obj, &to.path, v) {
                 diags.push(
                     Diagnostic::error(
-                        "composition-broken-path",
+                        Code::CompositionBrokenPath,
                         format!("resource `{}`: {e} (toFieldPath `{}`)", r.name, to.text),
                     )
                     .at(Some(to.at.clone())),
@@ -787,7 +797,7 @@ fn missing_kind(xr: &Value, p: &[Segment]) -> Missing {
 
 fn required_missing(c: &Composition, r: &Resource, fp: &FieldPath) -> Diagnostic {
     Diagnostic::error(
-        "composition-required-missing",
+        Code::CompositionRequiredMissing,
         format!("resource `{}` of Composition `{}` requires `{}`, which the claim does not set: Crossplane would not compose it", r.name, c.name, fp.text),
     )
     .at(Some(fp.at.clone()))

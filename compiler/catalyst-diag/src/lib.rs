@@ -6,7 +6,10 @@
 //! one. The CLI renders the list for people ([`render_human`], in the style
 //! of rustc) or for tools ([`render_json`]).
 
+mod codes;
 pub mod secrets;
+
+pub use codes::{Code, Group, reference};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -14,10 +17,6 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Serialize;
-
-/// Code of diagnostics about secret values; their source line is never
-/// printed past the start of the value.
-pub const SECRET_CODE: &str = "secret-value";
 
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -74,8 +73,9 @@ impl std::fmt::Display for Location {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable, kebab-case identifier of the kind of problem (`unknown-field`).
-    pub code: &'static str,
+    /// The kind of problem: a stable, kebab-case name (`unknown-field`)
+    /// with an explanation in the registry ([`Code`]).
+    pub code: Code,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -104,7 +104,7 @@ pub struct Note {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
             code,
@@ -116,10 +116,10 @@ impl Diagnostic {
             causes: Vec::new(),
         }
     }
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, code, message)
     }
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, code, message)
     }
     pub fn at(mut self, location: Option<Location>) -> Self {
@@ -139,9 +139,10 @@ impl Diagnostic {
         self.causes.extend(causes);
         self
     }
-    /// Whether this is a transient network failure (see [`is_transient`]).
+    /// Whether this is a transient network failure (see
+    /// [`Code::is_transient`]).
     pub fn is_transient(&self) -> bool {
-        is_transient(self.code)
+        self.code.is_transient()
     }
     pub fn for_blueprint(mut self, name: impl Into<String>) -> Self {
         self.blueprint = Some(name.into());
@@ -150,16 +151,6 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
-}
-
-/// Codes of failures to reach a server (connection refused, a name that
-/// does not resolve, a timeout): nothing is wrong with the input, trying
-/// again later may work. The CLI gives them their own exit code.
-pub const TRANSIENT_CODES: &[&str] = &["network-unreachable", "registry-timeout", "registry-unavailable"];
-
-/// Whether `code` names a transient network failure.
-pub fn is_transient(code: &str) -> bool {
-    TRANSIENT_CODES.contains(&code)
 }
 
 /// An ordered collection of diagnostics.
@@ -192,7 +183,7 @@ impl Diagnostics {
     /// network failure: the run may pass when tried again, unchanged.
     /// Errors with a code in `besides` (a summary such as
     /// `release-failed`) do not count either way.
-    pub fn only_transient_errors(&self, besides: &[&str]) -> bool {
+    pub fn only_transient_errors(&self, besides: &[Code]) -> bool {
         let mut errors = self.0.iter().filter(|d| d.is_error() && !besides.contains(&d.code)).peekable();
         errors.peek().is_some() && errors.all(Diagnostic::is_transient)
     }
@@ -279,7 +270,7 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources, color: bool) -> Stri
     // Lines where a secret was found: no diagnostic prints them past the
     // start of the value.
     let mut secret_cols: BTreeMap<(&str, usize), usize> = BTreeMap::new();
-    for d in diags.iter().filter(|d| d.code == SECRET_CODE) {
+    for d in diags.iter().filter(|d| d.code == Code::SecretValue) {
         if let Some(l) = d.location.as_ref().filter(|l| l.line > 0) {
             let c = secret_cols.entry((&l.file, l.line)).or_insert(l.column);
             *c = (*c).min(l.column);
@@ -528,7 +519,7 @@ mod tests {
     fn secret_lines_are_redacted() {
         let mut s = Sources::new();
         s.add("a.yaml", "token: hunter2hunter2\n");
-        let d = Diagnostic::error(SECRET_CODE, "looks like a token").at(Some(Location::new("a.yaml", 1, 8, 14)));
+        let d = Diagnostic::error(Code::SecretValue, "looks like a token").at(Some(Location::new("a.yaml", 1, 8, 14)));
         let text = render_human(&Diagnostics(vec![d]), &s, false);
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("token: <redacted>"), "{text}");
@@ -538,7 +529,7 @@ mod tests {
     /// the terminal, and the caret still points at its column.
     #[test]
     fn control_characters_in_file_names_notes_and_help_are_shown_as_pictures() {
-        let mut d = Diagnostic::error("x", "m\u{202e}")
+        let mut d = Diagnostic::error(Code::InvalidYaml, "m\u{202e}")
             .at(Some(Location::new("clusters/x\x1b]0;PWNED\x07\n::error::injected/sovereign.yaml", 1, 1, 1)))
             .help("h\x1b[31m");
         d.notes.push(Note { message: "n\u{9b}".into(), location: Some(Location::file("f\x07")) });
@@ -554,7 +545,7 @@ mod tests {
     fn control_characters_are_shown_as_pictures() {
         let mut s = Sources::new();
         s.add("a.yaml", "name: a\0b\x1b[31mred\n");
-        let d = Diagnostic::error("invalid-yaml", "bad `a\0b\x1b[31m`").at(Some(Location::new("a.yaml", 1, 8, 1)));
+        let d = Diagnostic::error(Code::InvalidYaml, "bad `a\0b\x1b[31m`").at(Some(Location::new("a.yaml", 1, 8, 1)));
         let text = render_human(&Diagnostics(vec![d]), &s, false);
         assert!(!text.contains('\0') && !text.contains('\x1b'), "{text:?}");
         assert!(text.contains("error[invalid-yaml]: bad `a␀b␛[31m`"), "{text}");
@@ -577,7 +568,7 @@ mod tests {
         let mut s = Sources::new();
         s.add("a.yaml", "名前: 東京 typo\nb: e\u{301}x typo\n");
         let d = |line, col, width| {
-            Diagnostic::error("unknown-field", "x").at(Some(Location::new("a.yaml", line, col, width)))
+            Diagnostic::error(Code::UnknownField, "x").at(Some(Location::new("a.yaml", line, col, width)))
         };
         let text = render_human(&Diagnostics(vec![d(1, 8, 4), d(1, 5, 2), d(2, 7, 4)]), &s, false);
         let lines: Vec<&str> = text.lines().collect();
@@ -600,15 +591,18 @@ mod tests {
         let mut s = Sources::new();
         s.add("a.yaml", text.as_str());
         let at = |code, col, width| Diagnostic::error(code, "x").at(Some(Location::new("a.yaml", 1, col, width)));
-        let out = render_human(&Diagnostics(vec![at("unknown-field", col, 5)]), &s, false);
+        let out = render_human(&Diagnostics(vec![at(Code::UnknownField, col, 5)]), &s, false);
         assert!(!out.contains(&token), "{out}");
         let lines: Vec<&str> = out.lines().collect();
         let shown = lines.iter().position(|l| l.starts_with("1 | ")).unwrap();
         let caret = lines[shown + 1].find('^').unwrap();
         assert_eq!(&lines[shown][caret..caret + 5], "bogus", "{out}");
         // With the secret itself reported, the line is cut at it.
-        let out =
-            render_human(&Diagnostics(vec![at(SECRET_CODE, 13, token.len()), at("unknown-field", col, 5)]), &s, false);
+        let out = render_human(
+            &Diagnostics(vec![at(Code::SecretValue, 13, token.len()), at(Code::UnknownField, col, 5)]),
+            &s,
+            false,
+        );
         assert!(!out.contains(&token) && !out.contains("bogus: 1"), "{out}");
         assert!(out.contains(&format!("(column {col} is past a secret, not shown)")), "{out}");
         assert_eq!(out.lines().filter(|l| l.contains('^')).count(), 1, "only the secret's carets: {out}");
@@ -616,7 +610,7 @@ mod tests {
 
     #[test]
     fn causes_are_printed_outermost_first() {
-        let d = Diagnostic::error("network-unreachable", "cannot reach r")
+        let d = Diagnostic::error(Code::NetworkUnreachable, "cannot reach r")
             .help("retry")
             .caused_by(["error sending request".to_string(), "Connection refused (os error 111)".to_string()]);
         let text = render_human(&Diagnostics(vec![d.clone()]), &Sources::default(), false);
@@ -629,7 +623,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&render_json(&Diagnostics(vec![d.clone()]))).unwrap();
         assert_eq!(json["diagnostics"][0]["causes"][1], "Connection refused (os error 111)");
         assert!(Diagnostics(vec![d.clone()]).only_transient_errors(&[]));
-        let bad = Diagnostic::error("invalid-yaml", "x");
+        let bad = Diagnostic::error(Code::InvalidYaml, "x");
         assert!(!Diagnostics(vec![d, bad]).only_transient_errors(&[]));
         assert!(!Diagnostics::new().only_transient_errors(&[]));
     }
@@ -638,7 +632,7 @@ mod tests {
     fn human_rendering_shows_the_line_and_caret() {
         let mut s = Sources::new();
         s.add("a.yaml", "spec:\n  compnents: []\n");
-        let d = Diagnostic::error("unknown-field", "unknown field `compnents` in `spec`")
+        let d = Diagnostic::error(Code::UnknownField, "unknown field `compnents` in `spec`")
             .at(Some(Location::new("a.yaml", 2, 3, 9)))
             .help("did you mean `components`?");
         let text = render_human(&Diagnostics(vec![d]), &s, false);

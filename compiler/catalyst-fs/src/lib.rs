@@ -10,6 +10,8 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use catalyst_diag::Code;
+
 /// Why an input was not read. Messages name the path (as the caller shows
 /// it), never the content.
 #[derive(Debug, thiserror::Error)]
@@ -30,12 +32,12 @@ pub enum InputError {
 
 impl InputError {
     /// The stable diagnostic code of the problem.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            InputError::Io { .. } => "unreadable-file",
-            InputError::Outside { .. } => "input-outside-root",
-            InputError::NotRegular { .. } => "not-a-regular-file",
-            InputError::TooLarge { .. } | InputError::StreamTooLarge { .. } => "file-too-large",
+            InputError::Io { .. } => Code::UnreadableFile,
+            InputError::Outside { .. } => Code::InputOutsideRoot,
+            InputError::NotRegular { .. } => Code::NotARegularFile,
+            InputError::TooLarge { .. } | InputError::StreamTooLarge { .. } => Code::FileTooLarge,
         }
     }
 
@@ -198,17 +200,17 @@ mod tests {
         let err = |p: &str| read_confined(&root, &root.join(p), p, 100).unwrap_err();
         for p in ["spec.yaml", "environ.yaml", "zero.yaml", "sub/up/token"] {
             let e = err(p);
-            assert_eq!(e.code(), "input-outside-root", "{p}: {e}");
+            assert_eq!(e.code(), Code::InputOutsideRoot, "{p}: {e}");
             assert!(e.to_string().starts_with(&format!("{p} is a symbolic link")), "{e}");
             assert!(!e.to_string().contains("TOKEN"));
         }
         assert_eq!(err("fifo.yaml").to_string(), "fifo.yaml is a FIFO, not a regular file");
         assert_eq!(err("sub").to_string(), "sub is a directory, not a regular file");
-        assert_eq!(err("big.yaml").code(), "file-too-large");
-        assert_eq!(err("missing.yaml").code(), "unreadable-file");
+        assert_eq!(err("big.yaml").code(), Code::FileTooLarge);
+        assert_eq!(err("missing.yaml").code(), Code::UnreadableFile);
         // /proc files say they are empty: the limit holds while reading.
         let e = read_confined(Path::new("/proc"), Path::new("/proc/self/maps"), "maps", 10).unwrap_err();
-        assert_eq!(e.code(), "file-too-large", "{e}");
+        assert_eq!(e.code(), Code::FileTooLarge, "{e}");
     }
 
     #[test]
@@ -217,7 +219,7 @@ mod tests {
         assert_eq!(read_stream(&[b'a'; 100][..], "<stdin>", 100).unwrap().len(), 100);
         // An endless stream ends at the limit.
         let e = read_stream(std::io::repeat(b'a'), "<stdin>", 100).unwrap_err();
-        assert_eq!(e.code(), "file-too-large");
+        assert_eq!(e.code(), Code::FileTooLarge);
         assert_eq!(e.to_string(), "<stdin> holds more than the limit of 100 bytes");
     }
 }

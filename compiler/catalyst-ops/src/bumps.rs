@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 
 use crate::git::{Repo, join};
 use crate::release::blueprint_dir;
@@ -86,7 +86,7 @@ pub fn check_bumps(ws: &Workspace, since: &str, opts: &Options) -> Result<(Vec<C
                 format!("its version went from {from} to {to}")
             };
             let mut d = Diagnostic::error(
-                "chart-changed-without-bump",
+                Code::ChartChangedWithoutBump,
                 format!("{}: the chart's content changed since {since}, but {what}", bp.name),
             )
             .at(chart.version_location.clone().or_else(|| Some(Location::file(format!("{dir}/chart/Chart.yaml")))))

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use catalyst_catalog::{Catalog, SourceSet};
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_yaml::{Limits, Node, NodeKind};
 
 /// One HelmRelease found in a hand-written directory.
@@ -68,7 +68,7 @@ pub fn check_dir(
                         .or(doc.get("stringData"))
                         .map(|n| Location::new(shown.as_str(), n.pos.line, n.pos.col, 1));
                     diags.push(
-                        Diagnostic::error("plaintext-secret", "a Secret with data is committed in plain text")
+                        Diagnostic::error(Code::PlaintextSecret, "a Secret with data is committed in plain text")
                             .at(at)
                             .help("no plaintext secrets in Git: use a SealedSecret or an ExternalSecret that references OpenBao"),
                     );
@@ -100,7 +100,7 @@ pub fn check_dir(
             let Some(bp) = bp else {
                 diags.push(
                     Diagnostic::warning(
-                        "unknown-release",
+                        Code::UnknownRelease,
                         format!("HelmRelease `{name}` matches no Blueprint in the catalog"),
                     )
                     .at(at(doc.path(&["metadata", "name"]))),
@@ -113,7 +113,7 @@ pub fn check_dir(
             {
                 diags.push(
                     Diagnostic::error(
-                        "pin-mismatch",
+                        Code::PinMismatch,
                         format!("HelmRelease `{name}` pins chart version {v}, the catalog has {}", bp.chart_version()),
                     )
                     .at(at(version_node))
@@ -135,7 +135,7 @@ pub fn check_dir(
                     }
                     diags.push(
                         Diagnostic::error(
-                            "depends-mismatch",
+                            Code::DependsMismatch,
                             format!("HelmRelease `{name}` dependsOn disagrees with {}'s declared depends: {}", bp.name, parts.join("; ")),
                         )
                         .at(at(deps_node))
@@ -158,7 +158,7 @@ pub fn check_dir(
             if display_prefix.is_empty() { ".".to_string() } else { display_prefix.trim_end_matches('/').to_string() };
         diags.push(
             Diagnostic::warning(
-                "nothing-checked",
+                Code::NothingChecked,
                 format!("{shown} holds no HelmRelease to check against the catalog"),
             )
             .at(Some(Location::file(shown.as_str())))
@@ -182,13 +182,13 @@ fn placeholders(node: &Node, file: &str, diags: &mut Diagnostics) {
                 .find(|w| w.ends_with("_PLACEHOLDER") || *w == "PLACEHOLDER")
             {
                 diags.push(
-                    Diagnostic::error("placeholder", format!("`{tok}` is a placeholder that nothing substitutes"))
+                    Diagnostic::error(Code::Placeholder, format!("`{tok}` is a placeholder that nothing substitutes"))
                         .at(loc)
                         .help("write the real value; catalyst render fills every value from the Sovereign spec"),
                 );
             } else if t.contains("${") {
                 diags.push(
-                    Diagnostic::warning("substitution", "value relies on Flux post-build substitution (`${...}`)")
+                    Diagnostic::warning(Code::Substitution, "value relies on Flux post-build substitution (`${...}`)")
                         .at(loc)
                         .help("a rendered cluster directory holds real values; nothing in Git shows what this resolves to"),
                 );

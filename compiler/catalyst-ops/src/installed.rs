@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_diff::{Entry, Tree};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -359,7 +359,7 @@ pub(crate) fn installed(
     let Some(helm) = catalyst_package::guards::find_helm().filter(|h| h.is_file()) else {
         diags.push(
             Diagnostic::warning(
-                "installed-not-shown",
+                Code::InstalledNotShown,
                 format!(
                     "the chart of {} changed, but there is no helm binary (HELM, or helm on PATH) to show what its HelmReleases install",
                     blueprints.into_iter().collect::<Vec<_>>().join(", ")
@@ -372,7 +372,7 @@ pub(crate) fn installed(
     let scratch = match tempfile::Builder::new().prefix("catalyst-diff-").tempdir() {
         Ok(t) => t,
         Err(e) => {
-            diags.push(Diagnostic::warning("installed-not-shown", format!("cannot make a scratch directory: {e}")));
+            diags.push(Diagnostic::warning(Code::InstalledNotShown, format!("cannot make a scratch directory: {e}")));
             return out;
         }
     };
@@ -439,7 +439,7 @@ pub(crate) fn installed(
         };
         diags.push(
             Diagnostic::warning(
-                "installed-not-shown",
+                Code::InstalledNotShown,
                 format!(
                     "cannot show what {count} HelmRelease{} of {blueprint} would install: {which} does not render: {why}",
                     if count == 1 { "" } else { "s" }

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use catalyst_catalog::{Catalog, LoadOptions};
-use catalyst_diag::{Diagnostic, Diagnostics, Location, Sources};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location, Sources};
 use catalyst_render::{Freshness, RenderInput, Rendered};
 use catalyst_resolve::{GraphFormat, Resolution};
 use catalyst_yaml::Limits;
@@ -646,7 +646,7 @@ pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report
 
 /// The diagnostic codes `render --check` summarizes one line per
 /// Sovereign ([`check_summary`]) rather than one block per file.
-pub const CHECK_SUMMARIZED: [&str; 3] = ["stale-output", "not-rendered", "orphan-output"];
+pub const CHECK_SUMMARIZED: [Code; 3] = [Code::StaleOutput, Code::NotRendered, Code::OrphanOutput];
 
 /// At most this many lines of Sovereigns in a check's summary, and this
 /// many files or Sovereigns named on one line: a change reaching a whole
@@ -778,8 +778,11 @@ pub fn check_summary(report: &Report) -> Vec<String> {
 /// for a render that does not prune.
 fn orphan_diagnostic(o: &Orphan, error: bool) -> Diagnostic {
     let message = format!("{} was rendered, but its spec is gone: Flux keeps applying it", o.shown);
-    let d =
-        if error { Diagnostic::error("orphan-output", message) } else { Diagnostic::warning("orphan-output", message) };
+    let d = if error {
+        Diagnostic::error(Code::OrphanOutput, message)
+    } else {
+        Diagnostic::warning(Code::OrphanOutput, message)
+    };
     d.at(Some(Location::file(format!("{}/{}", o.shown, catalyst_render::LOCK_FILE))))
         .help("run `catalyst render --prune` to remove it (then commit, or `catalyst publish`), or restore its sovereign.yaml")
 }
@@ -794,7 +797,7 @@ fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -
     match st.why {
         StaleWhy::NotRendered => {
             return vec![
-                Diagnostic::error("not-rendered", format!("{out} has not been rendered"))
+                Diagnostic::error(Code::NotRendered, format!("{out} has not been rendered"))
                     .at(Some(Location::file(s.spec.as_str())))
                     .help(render_it),
             ];
@@ -803,7 +806,7 @@ fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -
             let n = st.files.len();
             return vec![
                 Diagnostic::error(
-                    "not-rendered",
+                    Code::NotRendered,
                     format!(
                         "{} changed since {out} was rendered: not rendered yet ({n} file{} to update)",
                         s.spec,
@@ -828,7 +831,7 @@ fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -
         .map(|(path, problem)| {
             let help =
                 if *problem == FileProblem::NoLongerRendered { "run `catalyst render` to remove it" } else { why };
-            Diagnostic::error("stale-output", format!("{out}/{path} {}", problem.says()))
+            Diagnostic::error(Code::StaleOutput, format!("{out}/{path} {}", problem.says()))
                 .at(Some(Location::file(format!("{out}/{path}"))))
                 .help(help)
         })
@@ -1077,7 +1080,7 @@ fn render_one(
                 let folder = parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 diags.push(
                     Diagnostic::error(
-                        "folder-mismatch",
+                        Code::FolderMismatch,
                         format!("{} lives in clusters/{folder}/ but the Sovereign's FQDN is `{}`", t.display, sov.fqdn),
                     )
                     .at(sov
@@ -1180,12 +1183,12 @@ fn read_output(out_dir: &Path, shown: &str, partial: bool, max: u64) -> Result<O
         return Ok(None);
     }
     if !out_dir.is_dir() {
-        return Err(Diagnostic::error("output-not-directory", format!("{shown} exists and is not a directory"))
+        return Err(Diagnostic::error(Code::OutputNotDirectory, format!("{shown} exists and is not a directory"))
             .at(at())
             .help("choose another output directory"));
     }
     let unreadable =
-        |e: std::io::Error| Diagnostic::error("unreadable-output", format!("cannot read {shown}: {e}")).at(at());
+        |e: std::io::Error| Diagnostic::error(Code::UnreadableOutput, format!("cannot read {shown}: {e}")).at(at());
     let parse = |b: &[u8]| catalyst_render::Lock::parse(&String::from_utf8_lossy(b));
     if !partial {
         let files = write::read_tree(out_dir, max).map_err(unreadable)?;
@@ -1250,7 +1253,7 @@ fn plan_output(
     let Some((old, digests)) = old else { return Ok(Vec::new()) };
     if digests.contains_key(SPEC_FILE) && spec.is_some_and(|spec| spec.parent() != Some(out_dir)) {
         return Err(Diagnostic::error(
-            "spec-conflict",
+            Code::SpecConflict,
             format!(
                 "{shown}/{SPEC_FILE} is another spec for this Sovereign; rendering this one there would not match it"
             ),
@@ -1263,7 +1266,7 @@ fn plan_output(
         if !foreign.is_empty() {
             let more = if foreign.len() > 3 { format!(" and {} more", foreign.len() - 3) } else { String::new() };
             return Err(Diagnostic::error(
-                "output-not-owned",
+                Code::OutputNotOwned,
                 format!(
                     "refusing to render into {shown}: it holds files catalyst did not write ({}{more}) and no {}",
                     foreign[..foreign.len().min(3)].join(", "),
@@ -1280,7 +1283,7 @@ fn plan_output(
             continue;
         }
         let Some(v) = old.get(k) else {
-            return Err(Diagnostic::error("unreadable-output", format!("{shown}/{k} changed while it was read"))
+            return Err(Diagnostic::error(Code::UnreadableOutput, format!("{shown}/{k} changed while it was read"))
                 .at(at())
                 .help("render again"));
         };
@@ -1288,7 +1291,7 @@ fn plan_output(
             // Listed, but edited since or not where render writes.
             warnings.push(
                 Diagnostic::warning(
-                    "kept-edited-output",
+                    Code::KeptEditedOutput,
                     format!("kept {shown}/{k}: the lock lists it, but it is not as the last render wrote it"),
                 )
                 .at(Some(Location::file(format!("{shown}/{k}"))))
@@ -1403,7 +1406,7 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
 fn prune_orphan(o: &mut Orphan, max: u64) -> Result<(), Diagnostic> {
     let at = Some(Location::file(format!("{}/{}", o.shown, catalyst_render::LOCK_FILE)));
     let unreadable = |e: std::io::Error| {
-        Diagnostic::error("prune-refused", format!("cannot read {}: {e}; not removed", o.shown)).at(at.clone())
+        Diagnostic::error(Code::PruneRefused, format!("cannot read {}: {e}; not removed", o.shown)).at(at.clone())
     };
     let (files, digests) =
         write::read_digests(&o.dir, max, &|p, _| p == catalyst_render::LOCK_FILE).map_err(unreadable)?;
@@ -1423,7 +1426,7 @@ fn prune_orphan(o: &mut Orphan, max: u64) -> Result<(), Diagnostic> {
         let n = foreign.len();
         let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
         return Err(Diagnostic::error(
-            "prune-refused",
+            Code::PruneRefused,
             format!(
                 "not removing {}: it holds what catalyst did not write, or not as it wrote it ({}{more})",
                 o.shown,
@@ -1434,7 +1437,7 @@ fn prune_orphan(o: &mut Orphan, max: u64) -> Result<(), Diagnostic> {
         .help("catalyst removes only what it wrote, unchanged; keep what you need and delete the directory yourself"));
     }
     write::prune(&o.dir)
-        .map_err(|e| Diagnostic::error("prune-refused", format!("cannot remove {}: {e}", o.shown)).at(at.clone()))?;
+        .map_err(|e| Diagnostic::error(Code::PruneRefused, format!("cannot remove {}: {e}", o.shown)).at(at.clone()))?;
     o.pruned = true;
     Ok(())
 }
@@ -1494,7 +1497,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
     for name in opts.allow_upgrade.iter().filter(|n| cat.get(n).is_none() && cat.get(&format!("bp-{n}")).is_none()) {
         report.diagnostics.push(
             Diagnostic::error(
-                "unknown-blueprint",
+                Code::UnknownBlueprint,
                 format!("--allow-upgrade {name}: the catalog has no such Blueprint"),
             )
             .help("name a Blueprint of the catalog (`bp-x` or `x`), as `catalyst graph` lists them"),
@@ -1515,7 +1518,7 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
         {
             report.diagnostics.push(
                 Diagnostic::error(
-                    "output-collision",
+                    Code::OutputCollision,
                     format!("{} and {other} both render into {}", s.spec, ws.display(p)),
                 )
                 .at(Some(Location::file(s.spec.as_str())))
@@ -1584,7 +1587,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
             let shown = ws.display(dir);
             report.diagnostics.push(
                 Diagnostic::warning(
-                    "spec-conflict",
+                    Code::SpecConflict,
                     format!("{shown}/{SPEC_FILE} is another spec for this Sovereign: `catalyst render {}` would be refused", t.display),
                 )
                 .at(Some(Location::file(t.display.as_str())))
@@ -1620,7 +1623,7 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         let was = if outs.len() == 1 { " was" } else { "" };
         report.diagnostics.push(
             Diagnostic::error(
-                "not-rendered",
+                Code::NotRendered,
                 format!(
                     "the catalog, a Blueprint or the compiler changed since {who}{was} rendered: not rendered yet ({files} file{} to update)",
                     if files == 1 { "" } else { "s" }
@@ -1831,7 +1834,7 @@ fn check_rendered_dir(
                             if cat.xrd_for(group, kind).is_none() {
                                 diags.push(
                                     Diagnostic::warning(
-                                        "no-schema",
+                                        Code::NoSchema,
                                         format!("no schema for {api} {kind}: not checked"),
                                     )
                                     .at(Some(Location::new(

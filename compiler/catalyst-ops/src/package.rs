@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use catalyst_package::guards;
 
 use crate::{OpsError, Report, Workspace};
@@ -129,7 +129,7 @@ fn chart_root_outside(ws: &Workspace, named: &Path, real: &Path) -> Option<Diagn
             let what = if root == &ws.root { "the repository" } else { "the catalog" };
             return Some(
                 Diagnostic::error(
-                    "input-outside-root",
+                    Code::InputOutsideRoot,
                     format!(
                         "{}: the chart folder {} is reached through a symbolic link that leads out of {what}",
                         ws.display(&link),
@@ -148,7 +148,7 @@ fn chart_root_outside(ws: &Workspace, named: &Path, real: &Path) -> Option<Diagn
 /// limits, never through a link), as `<scratch>/chart`.
 fn scratch_copy(ws: &Workspace, chart_dir: &Path) -> Result<tempfile::TempDir, Diagnostic> {
     let fail = |e: std::io::Error| {
-        Diagnostic::error("unwritable", format!("cannot copy {} for a dry run: {e}", ws.display(chart_dir)))
+        Diagnostic::error(Code::Unwritable, format!("cannot copy {} for a dry run: {e}", ws.display(chart_dir)))
     };
     let files = crate::write::read_tree(chart_dir, catalyst_package::MAX_TOTAL_BYTES).map_err(fail)?;
     let t = tempfile::Builder::new().prefix("catalyst-dry-run-").tempdir().map_err(fail)?;
@@ -201,7 +201,7 @@ fn catalog_signers(ws: &Workspace) -> Result<Result<catalyst_vendor::Signers, Ve
     let broken: Vec<Diagnostic> = cat
         .diagnostics
         .iter()
-        .filter(|d| d.code == "invalid-upstream-signers" || in_catalog_file(d))
+        .filter(|d| d.code == Code::InvalidUpstreamSigners || in_catalog_file(d))
         .cloned()
         .collect();
     Ok(if broken.is_empty() { Ok(cat.upstream_signers) } else { Err(broken) })
@@ -307,7 +307,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     // controller's release, so the pin alone proves nothing. (A scratch
     // copy is not the catalog's: a dry run checks what is already there.)
     if let Some(bp_dir) = blueprint.as_ref().filter(|_| !opts.no_vendor && scratch.is_none()) {
-        blueprint_diagnostics(ws, bp_dir, &mut report, |d| d.code == "matrix-app-version")?;
+        blueprint_diagnostics(ws, bp_dir, &mut report, |d| d.code == Code::MatrixAppVersion)?;
     }
     if report.has_errors() {
         report.diagnostics.sort();
@@ -337,7 +337,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     if !opts.skip_smoke_render {
         match guards::find_helm() {
             None => report.diagnostics.push(
-                Diagnostic::error("smoke-render", "no helm binary for the smoke render")
+                Diagnostic::error(Code::SmokeRender, "no helm binary for the smoke render")
                     .at(Some(Location::file(shown_archive.as_str())))
                     .help("install helm or set HELM=/path/to/helm; --skip-smoke-render skips this guard"),
             ),

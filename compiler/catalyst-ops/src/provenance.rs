@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use catalyst_oci::Timeouts;
 use catalyst_package::provenance::{self as slsa, Source};
 
@@ -40,7 +40,7 @@ pub fn git_source(built: &Path, report: &mut Report) -> Source {
     if source.commit.is_some() && !source.path.is_empty() && changed_since_head(built, &source.path) {
         report.diagnostics.push(
             Diagnostic::warning(
-                "uncommitted-source",
+                Code::UncommittedSource,
                 format!("{} holds changes that are not committed", built.display()),
             )
             .help(
@@ -81,7 +81,7 @@ fn found_source(built: &Path, report: &mut Report) -> Source {
     found.unwrap_or_else(|| {
         report.diagnostics.push(
             Diagnostic::warning(
-                "no-source-revision",
+                Code::NoSourceRevision,
                 format!("{} is not in a Git work tree with a commit", built.display()),
             )
             .help("the provenance names no source revision: build from a Git checkout"),
@@ -103,7 +103,7 @@ pub(crate) fn chart_predicate(
     source: &Source,
 ) -> Result<serde_json::Value, Diagnostic> {
     serde_json::to_value(slsa::release(files, source, builder()))
-        .map_err(|e| Diagnostic::error("internal", e.to_string()))
+        .map_err(|e| Diagnostic::error(Code::Internal, e.to_string()))
 }
 
 /// Signs the SLSA provenance of the artifact `reference` names (best given
@@ -136,7 +136,7 @@ pub fn attest_provenance(
             };
             let dependencies = predicate.build_definition.resolved_dependencies.len();
             let predicate =
-                serde_json::to_value(&predicate).map_err(|e| Diagnostic::error("internal", e.to_string()))?;
+                serde_json::to_value(&predicate).map_err(|e| Diagnostic::error(Code::Internal, e.to_string()))?;
             let kind = (catalyst_sign::dsse::STATEMENT_V1_TYPE, slsa::SLSA_PREDICATE_TYPE);
             let to = crate::sign::AttachTo { reg, repo, digest: &digest, rekor: key.rekor, timeouts };
             let tag = attach(&to, &signing, kind, predicate)?;

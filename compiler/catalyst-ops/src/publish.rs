@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use catalyst_publish::{Change, GitCredentials, Identity, Outcome, Publisher};
 
 use crate::{OpsError, Report, Workspace, write};
@@ -107,7 +107,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         let Some(lock) = lock else {
             report.diagnostics.push(
                 Diagnostic::error(
-                    "not-rendered",
+                    Code::NotRendered,
                     format!("{shown} has no {}: it is not a rendered cluster directory", catalyst_render::LOCK_FILE),
                 )
                 .help("run `catalyst render` first"),
@@ -139,7 +139,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         if let Some(why) = catalyst_publish::branch_problem(&branch) {
             report.diagnostics.push(
                 Diagnostic::error(
-                    "invalid-branch",
+                    Code::InvalidBranch,
                     format!("{shown}: `{}` cannot be a branch: {why}", branch.escape_debug()),
                 )
                 .help(format!(
@@ -197,7 +197,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
         let remote = if keep.is_empty() && !remote.is_empty() {
             report.diagnostics.push(
                 Diagnostic::error(
-                    "publish-refused",
+                    Code::PublishRefused,
                     format!(
                         "this workspace has no Sovereign under clusters/: not removing the {} from the repository's \
                          clusters/ ({}{})",
@@ -240,7 +240,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
             let branch = if opts.branch_per_change { format!("catalyst/remove-{name}") } else { opts.branch.clone() };
             if let Some(why) = catalyst_publish::branch_problem(&branch) {
                 report.diagnostics.push(Diagnostic::error(
-                    "invalid-branch",
+                    Code::InvalidBranch,
                     format!("{path}: `{}` cannot be a branch: {why}", branch.escape_debug()),
                 ));
                 continue;
@@ -278,12 +278,12 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
 /// declined.
 fn publish_diagnostic(e: &catalyst_publish::PublishError) -> Diagnostic {
     let code = match e {
-        catalyst_publish::PublishError::Auth { .. } => "git-unauthorized",
-        catalyst_publish::PublishError::Declined { .. } => "git-push-declined",
-        catalyst_publish::PublishError::Unreachable { .. } => "network-unreachable",
-        catalyst_publish::PublishError::Certificate { .. } => "git-tls",
-        catalyst_publish::PublishError::Moved { .. } => "remote-changed",
-        _ => "git-error",
+        catalyst_publish::PublishError::Auth { .. } => Code::GitUnauthorized,
+        catalyst_publish::PublishError::Declined { .. } => Code::GitPushDeclined,
+        catalyst_publish::PublishError::Unreachable { .. } => Code::NetworkUnreachable,
+        catalyst_publish::PublishError::Certificate { .. } => Code::GitTls,
+        catalyst_publish::PublishError::Moved { .. } => Code::RemoteChanged,
+        _ => Code::GitError,
     };
     let mut d = Diagnostic::error(code, e.to_string());
     match e {
@@ -376,7 +376,7 @@ pub fn publish_oci(
         .and_then(|t| catalyst_render::Lock::parse(&t))
     else {
         report.diagnostics.push(
-            Diagnostic::error("not-rendered", format!("{shown} is not a rendered cluster directory"))
+            Diagnostic::error(Code::NotRendered, format!("{shown} is not a rendered cluster directory"))
                 .help("run `catalyst render` first"),
         );
         return Ok((None, report));
@@ -503,7 +503,7 @@ fn remote_not_catalysts(path: &str, files: &BTreeMap<String, Option<Vec<u8>>>) -
     let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
     Some(
         Diagnostic::error(
-            "publish-refused",
+            Code::PublishRefused,
             format!(
                 "not removing {path} from the repository: its spec is gone, but it holds what catalyst did not write, \
                  or not as it wrote it ({}{more})",

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use catalyst_oci::{OciError, Registry, RegistryOptions, RepoRef};
 use catalyst_package::guards;
 
@@ -199,7 +199,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             }
             report.diagnostics.push(
                 Diagnostic::error(
-                    "version-published",
+                    Code::VersionPublished,
                     format!("{reference} is already published with different content"),
                 )
                 .at(at())
@@ -242,7 +242,7 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
             if pulled != bytes || pulled_digest != digest {
                 report.diagnostics.push(
                     Diagnostic::error(
-                        "pull-back-mismatch",
+                        Code::PullBackMismatch,
                         format!("{reference} pulled back differs from what was pushed"),
                     )
                     .help("the registry or a proxy changed the artifact; do not use this version"),
@@ -258,10 +258,10 @@ pub fn push(ws: &Workspace, path: &Path, to: &str, opts: &PushOptions) -> Result
         }
         Ok(None) => report
             .diagnostics
-            .push(Diagnostic::error("pull-back-mismatch", format!("{reference} is missing right after the push"))),
+            .push(Diagnostic::error(Code::PullBackMismatch, format!("{reference} is missing right after the push"))),
         Err(e) => {
             let code = match crate::sign::oci_code(&e) {
-                "registry-error" => "pull-back-failed",
+                Code::RegistryError => Code::PullBackFailed,
                 code => code,
             };
             report.diagnostics.push(

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use catalyst_catalog::Signer;
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use rayon::prelude::*;
 
 use crate::package::{PackageOptions, PlainHttp, package};
@@ -99,12 +99,12 @@ pub fn write_record(catalog: &Path, record: &catalyst_catalog::ReleaseRecord) ->
     let path = catalog.join(&rel);
     let bytes = record.to_yaml().into_bytes();
     let io = |what: &str, e: std::io::Error| {
-        Diagnostic::error("release-record-io", format!("cannot {what} {rel}: {e}"))
+        Diagnostic::error(Code::ReleaseRecordIo, format!("cannot {what} {rel}: {e}"))
             .at(Some(catalyst_diag::Location::file(rel.clone())))
     };
     let differs = || {
         Diagnostic::error(
-            "release-record-differs",
+            Code::ReleaseRecordDiffers,
             format!("{rel} already records another release of {} {}", record.blueprint, record.version),
         )
         .at(Some(catalyst_diag::Location::file(rel.clone())))
@@ -199,8 +199,10 @@ pub fn release(
                 match cat.get(&name) {
                     Some(b) => v.push(b.dir.clone()),
                     None => {
-                        let mut d =
-                            Diagnostic::error("unknown-blueprint", format!("`{n}` is not a Blueprint in the catalog"));
+                        let mut d = Diagnostic::error(
+                            Code::UnknownBlueprint,
+                            format!("`{n}` is not a Blueprint in the catalog"),
+                        );
                         if let Some(s) = cat.suggest(n) {
                             d = d.help(format!("did you mean `{s}`?"));
                         }
@@ -482,7 +484,7 @@ pub fn release(
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     if rows.iter().any(|r| matches!(r.outcome, Outcome::Failed(_))) && !report.has_errors() {
-        report.diagnostics.push(Diagnostic::error("release-failed", "some Blueprints were not released"));
+        report.diagnostics.push(Diagnostic::error(Code::ReleaseFailed, "some Blueprints were not released"));
     }
     Ok((rows, report))
 }
@@ -500,7 +502,7 @@ fn other_signer(publisher: &catalyst_catalog::Publisher, keyless: bool) -> Optio
     };
     Some(
         Diagnostic::error(
-            "release-signer-mismatch",
+            Code::ReleaseSignerMismatch,
             format!(
                 "catalog.yaml's spec.publisher signs {want}, but this release signs {}: Flux would refuse the charts \
                  its records pin",
@@ -550,7 +552,8 @@ fn keyless_attached(
     use crate::sign::Attestation;
     let Some(root) = signer.root() else { return Ok(KeylessAttached::default()) };
     let policy = publisher_policy(publisher)?;
-    let r = catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error("bad-reference", e.to_string()))?;
+    let r =
+        catalyst_oci::parse_reference(reference).map_err(|e| Diagnostic::error(Code::BadReference, e.to_string()))?;
     let reg = crate::sign::registry(&r.repo, opts.plain_http, opts.timeouts);
     let m = crate::sign::manifest(&reg, &r, reference)?;
     let name = r.repo.to_string();
@@ -589,7 +592,7 @@ fn publisher_policy(
             Some(Match::Regexp(r)) => Matcher::regexp(r, what),
             None => Matcher::regexp("", what),
         }
-        .map_err(|e| Diagnostic::error("invalid-publisher", e.to_string()))
+        .map_err(|e| Diagnostic::error(Code::InvalidPublisher, e.to_string()))
     };
     let (issuer, subject) = match publisher {
         Some(catalyst_catalog::Publisher::Keyless { issuer, subject, .. }) => (Some(issuer), Some(subject)),
@@ -610,7 +613,7 @@ fn unadmitted_signers(publisher: &catalyst_catalog::Publisher, signers: &[Signer
     let by: Vec<String> = signers.iter().map(ToString::to_string).collect();
     Some(
         Diagnostic::error(
-            "release-signer-mismatch",
+            Code::ReleaseSignerMismatch,
             format!(
                 "signed by {}, whom catalog.yaml's spec.publisher does not admit: no release record is written (the \
                  chart is published and signed, but render would refuse its record and Flux the chart)",
@@ -667,7 +670,10 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
     let public = catalyst_sign::public_key_pem(&key);
     let absent = |r: &Report| {
         r.diagnostics.iter().filter(|d| d.is_error()).all(|d| {
-            matches!(d.code, "no-signature" | "bad-signature" | "no-attestation" | "bad-attestation" | "no-tlog-entry")
+            matches!(
+                d.code,
+                Code::NoSignature | Code::BadSignature | Code::NoAttestation | Code::BadAttestation | Code::NoTlogEntry
+            )
         })
     };
     // With a Rekor configured, a signature or attestation it never logged
@@ -684,13 +690,13 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
         [crate::sign::verify_logged, crate::sign::verify_attestation, crate::sign::verify_provenance];
     for check in checks {
         let (found, r) = check(reference, &public, &tlog, opts.plain_http, opts.timeouts)
-            .map_err(|e| Diagnostic::error("registry-error", e.to_string()))?;
+            .map_err(|e| Diagnostic::error(Code::RegistryError, e.to_string()))?;
         if found.is_none() {
             if absent(&r) {
                 return Ok(false);
             }
             return Err(r.diagnostics.iter().find(|d| d.is_error()).cloned().unwrap_or_else(|| {
-                Diagnostic::error("registry-error", format!("cannot tell whether {reference} is signed"))
+                Diagnostic::error(Code::RegistryError, format!("cannot tell whether {reference} is signed"))
             }));
         }
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use catalyst_oci::{OciError, Reference, Registry, RegistryOptions, RepoRef, Timeouts};
 use catalyst_sign as cs;
 use catalyst_sigstore as sigstore;
@@ -63,14 +63,14 @@ pub(crate) fn registry(repo: &RepoRef, plain_http: bool, timeouts: Timeouts) -> 
 /// `registry-timeout` are transient (nothing is wrong with the input; the
 /// CLI exits 3), `registry-tls` is not (plain HTTP or an untrusted
 /// certificate stays so).
-pub(crate) fn oci_code(e: &OciError) -> &'static str {
+pub(crate) fn oci_code(e: &OciError) -> Code {
     match e {
-        OciError::Unauthorized { .. } => "registry-unauthorized",
-        OciError::TimedOut { .. } => "registry-timeout",
-        OciError::Unavailable { .. } => "registry-unavailable",
-        OciError::Unreachable { kind: catalyst_oci::Unreached::Tls, .. } => "registry-tls",
-        OciError::Unreachable { .. } => "network-unreachable",
-        _ => "registry-error",
+        OciError::Unauthorized { .. } => Code::RegistryUnauthorized,
+        OciError::TimedOut { .. } => Code::RegistryTimeout,
+        OciError::Unavailable { .. } => Code::RegistryUnavailable,
+        OciError::Unreachable { kind: catalyst_oci::Unreached::Tls, .. } => Code::RegistryTls,
+        OciError::Unreachable { .. } => Code::NetworkUnreachable,
+        _ => Code::RegistryError,
     }
 }
 
@@ -154,7 +154,7 @@ pub(crate) fn run<T>(body: impl FnOnce() -> Result<T, Diagnostic>) -> (Option<T>
 
 pub(crate) fn private_key(pem: &str, password: &[u8]) -> Result<cs::SigningKey, Diagnostic> {
     cs::load_private_key(pem, password).map_err(|e| {
-        Diagnostic::error("bad-key", e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
+        Diagnostic::error(Code::BadKey, e.to_string()).help("check the key (the file or env://VAR) and COSIGN_PASSWORD")
     })
 }
 
@@ -165,7 +165,7 @@ pub(crate) fn check_private_key(pem: &str, password: &[u8]) -> Result<(), Diagno
 }
 
 fn public_key(pem: &str) -> Result<cs::VerifyingKey, Diagnostic> {
-    cs::load_public_key(pem).map_err(|e| Diagnostic::error("bad-key", e.to_string()))
+    cs::load_public_key(pem).map_err(|e| Diagnostic::error(Code::BadKey, e.to_string()))
 }
 
 /// The manifest `r` names (by digest when it has one); a missing one is an
@@ -178,7 +178,7 @@ pub(crate) fn manifest(
     let m = reg
         .pull_manifest(&r.repo, r.selector())
         .map_err(oci_diag)?
-        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+        .ok_or_else(|| Diagnostic::error(Code::NotFound, format!("{reference} does not exist")))?;
     pinned(r, &m.digest, reference)?;
     Ok(m)
 }
@@ -188,7 +188,7 @@ pub(crate) fn manifest(
 fn pinned(r: &Reference, digest: &str, reference: &str) -> Result<(), Diagnostic> {
     match &r.digest {
         Some(want) if want != digest => Err(Diagnostic::error(
-            "digest-mismatch",
+            Code::DigestMismatch,
             format!("the registry answered {reference} with content of digest {digest}"),
         )
         .help("the registry is broken or tampered with; nothing was signed or verified")),
@@ -330,7 +330,7 @@ fn rekor_entry(rekor: &str, proposal: &[u8], timeouts: Timeouts) -> Result<Strin
     let reply = sigstore::rekor_log(rekor, proposal, timeouts).map_err(sigstore_diag)?;
     let bundle = cs::rekor::parse_entry_reply(&reply).ok_or_else(|| {
         Diagnostic::error(
-            "sigstore-unavailable",
+            Code::SigstoreUnavailable,
             format!("Rekor at {rekor} answered with something other than a log entry"),
         )
     })?;
@@ -412,7 +412,7 @@ pub(crate) fn key_signatures(
         .map(|m| cs::signature_layers(&m.bytes))
         .unwrap_or_default();
     if layers.is_empty() {
-        return Err(Diagnostic::error("no-signature", format!("{shown} ({digest}) has no signature"))
+        return Err(Diagnostic::error(Code::NoSignature, format!("{shown} ({digest}) has no signature"))
             .help("sign it with `catalyst sign`; if it was signed, the tag now points at other content"));
     }
     let mut unlogged = Vec::new();
@@ -435,7 +435,7 @@ pub(crate) fn key_signatures(
         .count();
     if valid == 0 && !unlogged.is_empty() {
         return Err(Diagnostic::error(
-            "no-tlog-entry",
+            Code::NoTlogEntry,
             format!(
                 "the signature on {shown} ({digest}) by this key has no transparency-log entry the trusted \
                  root vouches for: {}",
@@ -449,7 +449,7 @@ pub(crate) fn key_signatures(
     }
     if valid == 0 {
         return Err(Diagnostic::error(
-            "bad-signature",
+            Code::BadSignature,
             format!("no signature on {shown} ({digest}) verifies with this public key"),
         )
         .help("it was signed with another key, or the signature does not cover this content"));
@@ -568,7 +568,7 @@ pub(crate) fn chart_files(reg: &Registry, r: &Reference, reference: &str) -> Res
     let (tgz, digest) = reg
         .pull_chart(&r.repo, &seen)
         .map_err(oci_diag)?
-        .ok_or_else(|| Diagnostic::error("not-found", format!("{reference} does not exist")))?;
+        .ok_or_else(|| Diagnostic::error(Code::NotFound, format!("{reference} does not exist")))?;
     pinned(&Reference { digest: Some(seen), ..r.clone() }, &digest, reference)?;
     let files = catalyst_package::read_archive(&tgz, reference).map_err(|e| e.diagnostic())?;
     Ok((files, tgz, digest))
@@ -764,7 +764,7 @@ fn verify_statement(
                 .filter(|l| l.predicate_type == kind.predicate_type())
                 .collect();
             if layers.is_empty() {
-                return Err(Diagnostic::error("no-attestation", format!("{reference} ({digest}) has no {what}")));
+                return Err(Diagnostic::error(Code::NoAttestation, format!("{reference} ({digest}) has no {what}")));
             }
             let name = repo.to_string();
             let (mut valid, mut unlogged) = (0, Vec::new());
@@ -783,7 +783,7 @@ fn verify_statement(
             }
             if valid == 0 && !unlogged.is_empty() {
                 return Err(Diagnostic::error(
-                    "no-tlog-entry",
+                    Code::NoTlogEntry,
                     format!(
                         "the {what} on {reference} ({digest}) verifies with this public key, but has no \
                          transparency-log entry the trust root vouches for: {}",
@@ -796,7 +796,7 @@ fn verify_statement(
             }
             if valid == 0 {
                 return Err(Diagnostic::error(
-                    "bad-attestation",
+                    Code::BadAttestation,
                     format!(
                         "no {what} on {reference} ({digest}) verifies with this public key and describes this content"
                     ),
@@ -1145,8 +1145,8 @@ pub fn verify_keyless(
 pub(crate) const SIGNATURE: Found = Found {
     predicate_type: sigstore::COSIGN_SIGN_PREDICATE,
     what: "Sigstore bundle",
-    none: "no-signature",
-    bad: "bad-signature",
+    none: Code::NoSignature,
+    bad: Code::BadSignature,
     how: "sign it with `catalyst sign --keyless`; a key-based .sig signature is verified with --key",
 };
 
@@ -1177,8 +1177,8 @@ pub fn verify_keyless_attestation(
     let found = Found {
         predicate_type: kind.predicate_type(),
         what: kind.statement().what,
-        none: "no-attestation",
-        bad: "bad-attestation",
+        none: Code::NoAttestation,
+        bad: Code::BadAttestation,
         how: "release it with `catalyst release --keyless`, which attaches the SBOM and the provenance",
     };
     verify_bundles(reference, opts, plain_http, timeouts, &found, &|root, bytes, name, m, policy| {
@@ -1216,8 +1216,8 @@ pub(crate) struct Found {
     /// For messages.
     what: &'static str,
     /// The codes of "none attached" and "none verifies".
-    none: &'static str,
-    bad: &'static str,
+    none: Code,
+    bad: Code,
     /// What to do when none is attached.
     how: &'static str,
 }

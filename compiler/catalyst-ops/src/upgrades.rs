@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use catalyst_catalog::{Blueprint, Catalog, UpgradeRefusal, Upgrades};
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use catalyst_render::Lock;
 use semver::Version;
 
@@ -47,7 +47,7 @@ pub(crate) fn check(
         };
         out.push(
             Diagnostic::error(
-                "upgrade-not-allowed",
+                Code::UpgradeNotAllowed,
                 format!("`{name}` {from} → {to} is not allowed for Sovereign `{}`: {why}{way}", new.fqdn),
             )
             .at(bp.upgrades.location.clone())

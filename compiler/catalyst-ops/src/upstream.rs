@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use catalyst_diag::Diagnostic;
+use catalyst_diag::{Code, Diagnostic};
 use catalyst_oci::{Reference, Registry, RepoRef};
 use catalyst_sigstore as sigstore;
 use catalyst_vendor::{IdMatch, KeySource, Signer};
@@ -33,7 +33,7 @@ impl Verifier {
             .get_or_init(|| match &self.trusted_root {
                 Some(p) => sign::trust_root(p),
                 None => Err(Diagnostic::error(
-                    "no-trusted-root",
+                    Code::NoTrustedRoot,
                     "a keyless signer is declared, but no Sigstore trust root is given",
                 )
                 .help("pass --trusted-root FILE (a trusted_root.json, also CATALYST_TRUSTED_ROOT)")),
@@ -85,7 +85,7 @@ fn matcher(m: &IdMatch, field: &str) -> Result<sigstore::Matcher, Diagnostic> {
     match m {
         IdMatch::Exact(s) => Ok(sigstore::Matcher::Exact(s.clone())),
         IdMatch::Regexp(r) => sigstore::Matcher::regexp(r, field)
-            .map_err(|e| Diagnostic::error("invalid-upstream-signers", e.to_string())),
+            .map_err(|e| Diagnostic::error(Code::InvalidUpstreamSigners, e.to_string())),
     }
 }
 
@@ -93,7 +93,7 @@ fn matcher(m: &IdMatch, field: &str) -> Result<sigstore::Matcher, Diagnostic> {
 /// declared in the catalog must resolve inside it, links followed).
 fn public_key(source: &KeySource) -> Result<String, Diagnostic> {
     let bad = |msg: String| {
-        Diagnostic::error("bad-key", msg).help("the upstream's declared key: a cosign public key (PKIX PEM)")
+        Diagnostic::error(Code::BadKey, msg).help("the upstream's declared key: a cosign public key (PKIX PEM)")
     };
     match source {
         KeySource::Env(var) => match std::env::var(var) {

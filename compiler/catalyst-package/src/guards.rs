@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use catalyst_yaml::Node;
 
 pub const NO_UPSTREAM: &str = "catalyst.openova.io/no-upstream";
@@ -111,7 +111,7 @@ pub fn vendored(chart_dir: &Path, shown: &str) -> Vec<Diagnostic> {
     if decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
             Diagnostic::error(
-                "hollow-chart",
+                Code::HollowChart,
                 format!("{shown}/Chart.yaml declares no upstream chart under `dependencies:`"),
             )
             .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
@@ -121,7 +121,7 @@ pub fn vendored(chart_dir: &Path, shown: &str) -> Vec<Diagnostic> {
     for (dep, version) in &decl.dependencies {
         if let Some(why) = dependency_problem(dep, version) {
             out.push(
-                Diagnostic::error("invalid-chart", format!("{shown}/Chart.yaml: {why}"))
+                Diagnostic::error(Code::InvalidChart, format!("{shown}/Chart.yaml: {why}"))
                     .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
                     .help("dependencies are charts: lower-case letters, digits and `-`, at a semantic version"),
             );
@@ -143,7 +143,7 @@ pub fn vendored(chart_dir: &Path, shown: &str) -> Vec<Diagnostic> {
         if !as_tgz.is_file() && !dir_ok && !any_ok {
             out.push(
                 Diagnostic::error(
-                    "hollow-chart",
+                    Code::HollowChart,
                     format!("{shown}: the declared upstream chart {dep} {version} is not in charts/"),
                 )
                 .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
@@ -163,7 +163,7 @@ pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &
     let Some((top, chart_yaml)) = files.iter().find(|(p, _)| p.matches('/').count() == 1 && p.ends_with("/Chart.yaml"))
     else {
         return vec![
-            Diagnostic::error("hollow-chart", format!("{shown} ({stage}) has no <chart>/Chart.yaml"))
+            Diagnostic::error(Code::HollowChart, format!("{shown} ({stage}) has no <chart>/Chart.yaml"))
                 .at(Some(Location::file(shown))),
         ];
     };
@@ -173,7 +173,7 @@ pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &
     let mut out = Vec::new();
     if decl.dependencies.is_empty() && !decl.no_upstream {
         out.push(
-            Diagnostic::error("hollow-chart", format!("{shown} ({stage}) declares no upstream chart"))
+            Diagnostic::error(Code::HollowChart, format!("{shown} ({stage}) declares no upstream chart"))
                 .at(Some(Location::file(shown)))
                 .help(hollow_help("<upstream>", "<version>")),
         );
@@ -181,7 +181,7 @@ pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &
     for (dep, version) in &decl.dependencies {
         if let Some(why) = dependency_problem(dep, version) {
             out.push(
-                Diagnostic::error("invalid-chart", format!("{shown} ({stage}): {why}"))
+                Diagnostic::error(Code::InvalidChart, format!("{shown} ({stage}): {why}"))
                     .at(Some(Location::file(shown)))
                     .help("dependencies are charts: lower-case letters, digits and `-`, at a semantic version"),
             );
@@ -203,7 +203,7 @@ pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &
         if !files.contains_key(&tgz) && !dir_ok && !any_ok {
             out.push(
                 Diagnostic::error(
-                    "hollow-chart",
+                    Code::HollowChart,
                     format!("{shown} ({stage}) does not contain the upstream chart {dep} {version}"),
                 )
                 .at(Some(Location::file(shown)))
@@ -312,13 +312,13 @@ pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, D
         .env("HELM_CACHE_HOME", std::env::temp_dir().join("catalyst-helm-cache"))
         .output()
         .map_err(|e| {
-            Diagnostic::error("smoke-render", format!("cannot run {}: {e}", helm.display()))
+            Diagnostic::error(Code::SmokeRender, format!("cannot run {}: {e}", helm.display()))
                 .help("install helm, or point HELM at the binary")
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(Diagnostic::error("smoke-render", format!("`helm template` failed on {shown}: {}", err.trim()))
+        return Err(Diagnostic::error(Code::SmokeRender, format!("`helm template` failed on {shown}: {}", err.trim()))
             .at(Some(Location::file(shown)))
             .help(
                 "render the chart with its default values locally (`helm template x <chart>`) and fix what it reports",
@@ -326,7 +326,7 @@ pub fn smoke_render(helm: &Path, archive: &Path, shown: &str) -> Result<usize, D
     }
     let resources = stdout.lines().filter(|l| l.starts_with("kind:")).count();
     if resources == 0 {
-        return Err(Diagnostic::error("smoke-render", format!("`helm template` renders no resources from {shown}"))
+        return Err(Diagnostic::error(Code::SmokeRender, format!("`helm template` renders no resources from {shown}"))
             .at(Some(Location::file(shown)))
             .help(
                 "a chart that renders nothing installs nothing: check templates/ and the subcharts' default values",
@@ -405,11 +405,11 @@ mod tests {
     fn a_hollow_chart_without_the_bp_prefix_is_refused() {
         let hollow = "apiVersion: v2\nname: web\nversion: 1.0.0\n";
         let d = archive_complete(&files(&[("web/Chart.yaml", hollow)]), "web-1.0.0.tgz", "as packaged");
-        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["hollow-chart"], "{d:?}");
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::HollowChart], "{d:?}");
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("Chart.yaml"), hollow).unwrap();
         let d = vendored(t.path(), "charts/web");
-        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["hollow-chart"], "{d:?}");
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::HollowChart], "{d:?}");
         assert!(d[0].message.contains("charts/web/Chart.yaml declares no upstream chart"), "{}", d[0].message);
         let opted = format!("{hollow}annotations:\n  {NO_UPSTREAM}: \"true\"\n");
         std::fs::write(t.path().join("Chart.yaml"), &opted).unwrap();

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use sha2::{Digest, Sha256};
 
 pub use ignore::{HelmIgnore, glob};
@@ -92,7 +92,7 @@ impl PackageError {
             Some((l, c)) => Location::new(path.as_str(), *l, *c, 1),
             None => Location::file(path.as_str()),
         };
-        Diagnostic::error("invalid-chart", format!("{path}: {message}")).at(Some(loc)).help(help.clone())
+        Diagnostic::error(Code::InvalidChart, format!("{path}: {message}")).at(Some(loc)).help(help.clone())
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_schema::rendered::{Checked, Releases, validate_object};
 
 use crate::objects::Objects;
@@ -143,7 +143,7 @@ fn check_text(
             Err(e) => {
                 let path = shown.split_once('/').map_or(shown, |(_, p)| p);
                 return Err(Diagnostic::error(
-                    "internal-template",
+                    Code::InternalTemplate,
                     format!("rendered {path} is not valid YAML: {e} (line {})", e.pos.line),
                 )
                 .help("this is a compiler bug; please report it"));
@@ -231,7 +231,7 @@ mod tests {
         let expected: BTreeSet<String> =
             ["c1/bad.yaml", "c2/bad.yaml", "c3/bad.yaml"].iter().map(|p| format!("x.example.org/{p}")).collect();
         assert_eq!(files_with_problem, expected);
-        assert!(invalid.iter().all(|d| d.code == "forbidden-kind"), "{invalid:?}");
+        assert!(invalid.iter().all(|d| d.code == Code::ForbiddenKind), "{invalid:?}");
         // ok.yaml once (the second is a repeat), notes.txt as text.
         assert_eq!(passed.len(), 2, "{passed:?}");
         assert!(!seen.borrow().contains(&"c2/ok.yaml".to_string()), "a repeat is not even looked up: {seen:?}");

@@ -5,7 +5,7 @@
 //! Blueprint).
 
 use catalyst_catalog::{Blueprint, Catalog};
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use minijinja::Environment;
 use serde_json::Value;
 
@@ -36,7 +36,7 @@ pub fn check_templates(cat: &Catalog) -> Diagnostics {
                 };
                 if let Some(p) = problem {
                     diags.push(
-                        Diagnostic::error("template-error", p)
+                        Diagnostic::error(Code::TemplateError, p)
                             .at(d.location.clone())
                             .for_blueprint(bp.name.clone())
                             .help("`when` sees only `config`, the Blueprint's configuration"),
@@ -59,7 +59,7 @@ fn walk(env: &Environment<'_>, bp: &Blueprint, v: &Value, pointer: &str, file: &
             if let Some(p) = problem {
                 let node = bp.values_node.as_ref().and_then(|n| n.pointer(pointer));
                 diags.push(
-                    Diagnostic::error("template-error", format!("{} in {}'s values at `{}`", p, bp.name, catalyst_schema::display_path(&format!("/spec/values{pointer}"))))
+                    Diagnostic::error(Code::TemplateError, format!("{} in {}'s values at `{}`", p, bp.name, catalyst_schema::display_path(&format!("/spec/values{pointer}"))))
                         .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
                         .for_blueprint(bp.name.clone())
                         .help(format!(

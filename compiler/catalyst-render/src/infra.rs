@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_schema::rendered::Checked;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
@@ -85,7 +85,7 @@ fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> St
     catalyst_schema::rendered::served_api_version(cat.releases(), group, kind).unwrap_or_else(|why| {
         let at = cat.controller_for_group(group).and_then(|c| c.location.clone());
         diags.push(
-            Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}"))
+            Diagnostic::error(Code::UnservedKind, format!("render cannot write {kind}: {why}"))
                 .at(at)
                 .help("name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds"),
         );
@@ -97,7 +97,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
     let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
         if !sov.regions.is_empty() {
             x.warnings.push(Diagnostic::warning(
-                "no-claims",
+                Code::NoClaims,
                 "bp-crossplane-claims is not selected: no day-2 claims are rendered".to_string(),
             ));
         }
@@ -111,7 +111,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
         let Some(p) = cat.providers.get(*cloud) else {
             x.warnings.push(
                 Diagnostic::warning(
-                    "no-provider",
+                    Code::NoProvider,
                     format!("the catalog has no Crossplane provider for `{cloud}`: its regions get no day-2 claims"),
                 )
                 .help("add it under spec.providers in catalog.yaml"),
@@ -180,7 +180,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
                 }, "providerConfigRef": pcr }
             })),
             None => diags.push(
-                Diagnostic::error("missing-k3s-version", "catalog.yaml has no spec.kubernetes.k3sVersion; ClusterClaims need it")
+                Diagnostic::error(Code::MissingK3sVersion, "catalog.yaml has no spec.kubernetes.k3sVersion; ClusterClaims need it")
                     .help("add `kubernetes: {k3sVersion: v1.31.4+k3s1}` under spec in catalog.yaml"),
             ),
         }
@@ -241,7 +241,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
         if !known {
             x.warnings.push(
                 Diagnostic::warning(
-                    "missing-xrd",
+                    Code::MissingXrd,
                     format!(
                         "the catalog carries no XRD for {kind} ({CLAIM_GROUP}): `{}` is not rendered",
                         c["metadata"]["name"].as_str().unwrap_or_default()
@@ -334,7 +334,7 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
                 }
             }
             Err(e) => diags.push(
-                Diagnostic::error("invalid-xrd", format!("the schema of XRD {} does not compile: {e}", xrd.name))
+                Diagnostic::error(Code::InvalidXrd, format!("the schema of XRD {} does not compile: {e}", xrd.name))
                     .at(Some(catalyst_diag::Location::file(xrd.file.as_str())))
                     .for_blueprint(xrd.blueprint.clone()),
             ),
@@ -384,7 +384,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
                 for v in violations {
                     diags.push(
                         Diagnostic::error(
-                            "composed-invalid",
+                            Code::ComposedInvalid,
                             format!(
                                 "resource `{}` ({api} {rkind}) composed by `{}` is refused by its CRD: {} {}",
                                 r.name,
@@ -402,7 +402,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
             }
             Checked::Unknown => diags.push(
                 Diagnostic::error(
-                    "composed-unknown-kind",
+                    Code::ComposedUnknownKind,
                     format!(
                         "resource `{}` composed by `{}` is {api} {rkind}, which no CRD of the version matrix serves",
                         r.name, comp.name
@@ -441,7 +441,7 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
         placement.clusters.iter().filter(|c| c.primary).find(|c| placement.runs_on(&c.name, "bp-external-dns"))
     else {
         x.warnings.push(Diagnostic::warning(
-            "no-dns",
+            Code::NoDns,
             "bp-external-dns is not selected: the Sovereign's DNS records are not rendered".to_string(),
         ));
         return;

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use catalyst_catalog::{Blueprint, Catalog, Depend};
-use catalyst_diag::{Diagnostic, Diagnostics, Location, Severity};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location, Severity};
 use catalyst_resolve::{Resolution, Selection};
 use catalyst_schema::rendered::Releases;
 use catalyst_spec::Sovereign;
@@ -160,7 +160,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         if cat.get(&n).is_some() && !resolution.contains(&n) {
             warnings.push(
                 Diagnostic::warning(
-                    "unused-configuration",
+                    Code::UnusedConfiguration,
                     format!("configuration for `{n}` is ignored: it is not selected"),
                 )
                 .at(s.location.clone())
@@ -171,7 +171,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     warnings.extend(resolution.warnings.iter().cloned());
     for (dropped, because) in &resolution.dropped {
         warnings.push(Diagnostic::warning(
-            "dropped",
+            Code::Dropped,
             format!("`{dropped}` is left out because it needs excluded `{because}`"),
         ));
     }
@@ -239,7 +239,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             let broken = cat.diagnostics.iter().any(|d| {
                 d.is_error()
                     && d.blueprint.as_deref() == Some(name.as_str())
-                    && matches!(d.code, "template-error" | "invalid-config-schema")
+                    && matches!(d.code, Code::TemplateError | Code::InvalidConfigSchema)
             });
             if broken {
                 continue;
@@ -382,7 +382,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                 let flux = cat.controller("flux").map_or("?", |f| f.version.as_str());
                 diags.push(
                     Diagnostic::error(
-                        "unsupported-release",
+                        Code::UnsupportedRelease,
                         format!(
                             "Flux {flux} cannot wait for Crossplane packages: its Kustomization has no healthCheckExprs, so the {layer} layer could be applied before the Provider's CRDs exist"
                         ),
@@ -466,7 +466,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             });
             if let Some(h) = bad {
                 diags.push(
-                    Diagnostic::error("domain-hygiene", format!("rendered {}/{path} names `{h}`", sov.fqdn))
+                    Diagnostic::error(Code::DomainHygiene, format!("rendered {}/{path} names `{h}`", sov.fqdn))
                         .at(Some(Location::new(format!("{}/{path}", sov.fqdn), i + 1, 1, 1)))
                         .help("there is no admin. host (billing lives in the console) and the pool TLD is omani.trade; fix the spec's values or the catalog"),
                 );
@@ -612,14 +612,14 @@ fn flux_match(p: &catalyst_spec::Pattern) -> String {
 fn check_own_policy(sov: &Sovereign) -> Diagnostics {
     let mut out = Diagnostics::new();
     let Some(k) = &sov.verify_keyless else { return out };
-    let bad = |code: &'static str, msg: String| Diagnostic::error(code, msg).at(k.location.clone());
+    let bad = |code: Code, msg: String| Diagnostic::error(code, msg).at(k.location.clone());
     for (side, p) in [("issuerRegexp", &k.issuer), ("subjectRegexp", &k.subject)] {
         if let catalyst_spec::Pattern::Regexp(r) = p
             && let Some(e) = catalyst_catalog::Match::Regexp(r.clone()).compile_error()
         {
             out.push(
                 bad(
-                    "invalid-verify",
+                    Code::InvalidVerify,
                     format!("spec.sources.verify.keyless.{side} `{r}` is not a regular expression: {e}"),
                 )
                 .help("write a Go (RE2) regular expression, as Flux's source-controller compiles it"),
@@ -629,7 +629,7 @@ fn check_own_policy(sov: &Sovereign) -> Diagnostics {
     if let Some(v) = &k.trusted_root
         && let Err(e) = catalyst_catalog::TrustedRoot::from_value(v, "spec.sources.verify.trustedRoot")
     {
-        out.push(bad("invalid-trusted-root", e).help(
+        out.push(bad(Code::InvalidTrustedRoot, e).help(
             "paste the trusted_root.json of the Sovereign's own Sigstore (JSON is YAML), as the Sigstore publishes it",
         ));
     }
@@ -648,7 +648,7 @@ fn unpinned(cat: &Catalog, order: &[String]) -> Diagnostics {
         if cat.release_record(&bp.name, &version).is_none() {
             out.push(
                 Diagnostic::warning(
-                    "unreleased-blueprint",
+                    Code::UnreleasedBlueprint,
                     format!(
                         "{} {version} has no release record ({}): its OCIRepository follows the tag, not a digest, \
                          and is not verified against the catalog's publisher",
@@ -806,7 +806,7 @@ fn resolve_with(
         let cfg = configs.get(&bp.name).cloned().unwrap_or_else(|| empty_config(bp));
         values::eval_condition(env, expr, &cfg).map_err(|e| {
             Diagnostic::error(
-                "invalid-condition",
+                Code::InvalidCondition,
                 format!("`when: {expr}` of {}'s dependency on {} failed: {e}", bp.name, d.blueprint),
             )
             .at(d.location.clone())
@@ -822,7 +822,7 @@ fn configurations(cat: &Catalog, sov: &Sovereign, diags: &mut Diagnostics) -> BT
         let name = Catalog::canonical_name(written);
         let Some(bp) = cat.get(&name) else {
             let mut d = Diagnostic::error(
-                "unknown-blueprint",
+                Code::UnknownBlueprint,
                 format!("`{written}` in spec.blueprints is not a Blueprint in the catalog"),
             )
             .at(s.location.clone());
@@ -844,7 +844,7 @@ fn configurations(cat: &Catalog, sov: &Sovereign, diags: &mut Diagnostics) -> BT
             }
             None if has_config => diags.push(
                 Diagnostic::error(
-                    "no-config-schema",
+                    Code::NoConfigSchema,
                     format!("`{name}` takes no configuration (its Blueprint has no configSchema)"),
                 )
                 .at(sov
@@ -935,7 +935,7 @@ pub fn api_versions(cat: &Catalog) -> Result<BTreeMap<&'static str, String>, Dia
                     .and_then(|c| c.location.clone())
                     .or_else(|| Some(Location::file(cat.sources.display("catalog.yaml"))));
                 diags.push(
-                    Diagnostic::error("unserved-kind", format!("render cannot write {kind}: {why}")).at(at).help(
+                    Diagnostic::error(Code::UnservedKind, format!("render cannot write {kind}: {why}")).at(at).help(
                         "name a release of this controller in catalog.yaml spec.runtime that schemas/rendered holds",
                     ),
                 );
@@ -1000,9 +1000,9 @@ mod tests {
         let now = check_rendered("x.example.org", &files, &releases_for_tests("2.9.0"));
         let now: Vec<&Diagnostic> = now.iter().collect();
         assert_eq!(now.len(), 1, "{now:?}");
-        assert_eq!((now[0].code, now[0].location.as_ref().unwrap().line), ("cel-rule", 6));
+        assert_eq!((now[0].code, now[0].location.as_ref().unwrap().line), (Code::CelRule, 6));
         let old = check_rendered("x.example.org", &files, &releases_for_tests("2.4.0"));
-        assert!(old.iter().any(|d| d.code == "unserved-version" && d.message.contains("v1beta2")), "{old:?}");
+        assert!(old.iter().any(|d| d.code == Code::UnservedVersion && d.message.contains("v1beta2")), "{old:?}");
     }
 
     fn releases_for_tests(flux: &str) -> Releases {

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use catalyst_catalog::{Blueprint, Catalog};
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_resolve::Resolution;
 use catalyst_spec::Sovereign;
 use serde::Serialize;
@@ -101,7 +101,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
         {
             diags.push(
                 Diagnostic::error(
-                    "cluster-name-clash",
+                    Code::ClusterNameClash,
                     format!("regions `{other}` and `{}` both give the host cluster name `{}`", c.region, c.name),
                 )
                 .at(spec_loc(sov, "/spec/topology/regions"))
@@ -122,7 +122,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
         if !bp.placement.modes.contains(&mode) {
             diags.push(
                 Diagnostic::error(
-                    "invalid-placement",
+                    Code::InvalidPlacement,
                     format!("`{name}` cannot run {mode}: its placementSchema allows {}", bp.placement.modes.join(", ")),
                 )
                 .at(at.clone().or_else(|| bp.placement_location.clone()))
@@ -135,7 +135,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
             ("single-region", Some(_)) => {
                 diags.push(
                     Diagnostic::error(
-                        "invalid-placement",
+                        Code::InvalidPlacement,
                         format!("`{name}` runs single-region, in the primary region; it takes no `regions`"),
                     )
                     .at(at.clone())
@@ -151,7 +151,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
                         Some(i) => idx.push(i),
                         None => diags.push(
                             Diagnostic::error(
-                                "unknown-region",
+                                Code::UnknownRegion,
                                 format!("`{name}` is placed in region `{r}`, which the Sovereign does not have"),
                             )
                             .at(at.clone())
@@ -167,7 +167,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
         if mode == "active-hotstandby" && choice.and_then(|c| c.regions.as_ref()).is_some_and(|l| l.len() != 2) {
             diags.push(
                 Diagnostic::error(
-                    "invalid-placement",
+                    Code::InvalidPlacement,
                     format!("`{name}` runs active-hotstandby: list exactly two regions, the active one first"),
                 )
                 .at(at.clone()),
@@ -178,7 +178,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
             if sov.regions.len() < min {
                 diags.push(
                     Diagnostic::error(
-                        "too-few-regions",
+                        Code::TooFewRegions,
                         format!(
                             "`{name}` needs at least {min} regions (placementSchema.minRegions), but Sovereign `{}` ({}) has {}",
                             sov.name,
@@ -195,7 +195,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
             if idx.len() < min {
                 diags.push(
                     Diagnostic::error(
-                        "too-few-regions",
+                        Code::TooFewRegions,
                         format!("`{name}` needs at least {min} regions (placementSchema.minRegions), but runs {mode} in {} of Sovereign `{}`", idx.len(), sov.name),
                     )
                     .at(at.clone().or_else(|| spec_loc(sov, "/spec/topology/regions")))
@@ -253,7 +253,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
                 .collect();
             diags.push(
                 Diagnostic::error(
-                    "placement-conflict",
+                    Code::PlacementConflict,
                     format!(
                         "`{name}` would run in regions {} because {} depend on it there, but its placementSchema allows single-region only",
                         names.join(", "),
@@ -269,7 +269,7 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
         {
             diags.push(
                 Diagnostic::error(
-                    "too-many-regions",
+                    Code::TooManyRegions,
                     format!(
                         "`{name}` runs in {} regions of Sovereign `{}`, more than its placementSchema.maxRegions of {max}",
                         names.len(),

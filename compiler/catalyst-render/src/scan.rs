@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use catalyst_diag::secrets::{
     credential_key, find_in_line, find_in_value, is_trusted_root, public_trust_material, trust_root_key_ids,
 };
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use serde_json::Value;
 
 fn refuse(file: &str, line: usize, col: usize, message: String) -> Diagnostic {
-    Diagnostic::error("secret-in-output", message)
+    Diagnostic::error(Code::SecretInOutput, message)
         .at(Some(Location::new(file, line, col, 1)))
         .help(catalyst_yaml::secret_help())
 }

@@ -5,7 +5,7 @@
 //! variables that must carry them at apply time.
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Map, Value, json};
 
@@ -106,7 +106,7 @@ pub fn tfvars(
     let primary = sov.regions.first()?;
     if primary.provider != "hetzner" {
         warnings.push(Diagnostic::warning(
-            "no-phase0-module",
+            Code::NoPhase0Module,
             format!(
                 "the primary region is on `{}`; only infra/hetzner exists, so no Phase-0 variables are rendered",
                 primary.provider
@@ -136,7 +136,7 @@ pub fn tfvars(
     for (i, r) in sov.regions.iter().enumerate().skip(1) {
         if r.provider != "hetzner" {
             warnings.push(Diagnostic::warning(
-                "no-phase0-module",
+                Code::NoPhase0Module,
                 format!(
                     "region `{}` is on `{}`; only infra/hetzner exists, so Phase 0 does not provision it",
                     r.cloud_region, r.provider
@@ -239,7 +239,7 @@ pub fn check_phase0_objects(
             let at = Some(Location::new(file.as_str(), line, col, 1));
             let d = if v.pointer == "/apiVersion" {
                 let mut d = Diagnostic::error(
-                    "unserved-version",
+                    Code::UnservedVersion,
                     format!("Phase-0 writes {} `{name}` as {}: {}", o.kind, o.api_version, v.message),
                 )
                 .at(at);
@@ -251,7 +251,7 @@ pub fn check_phase0_objects(
                 d
             } else {
                 Diagnostic::error(
-                    "phase0-object-invalid",
+                    Code::Phase0ObjectInvalid,
                     format!(
                         "Phase-0 writes {} `{name}` with {}: {} ({runs})",
                         o.kind,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use catalyst_catalog::Blueprint;
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use minijinja::Environment;
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ pub fn check_clustermesh(values: &Value, bp: &str, spec_file: &str, diags: &mut 
     walk(values, &mut Vec::new(), &mut found);
     for p in found {
         diags.push(
-            Diagnostic::error("clustermesh-nodeport", format!("{bp}'s values set `{p}: NodePort`"))
+            Diagnostic::error(Code::ClustermeshNodeport, format!("{bp}'s values set `{p}: NodePort`"))
                 .at(Some(Location::file(spec_file)))
                 .for_blueprint(bp.to_string())
                 .help("the ClusterMesh API server is exposed as a LoadBalancer (through the DMZ), never on a NodePort; remove the override"),
@@ -160,7 +160,7 @@ fn walk(w: &Walk<'_>, v: &mut Value, pointer: &mut String, diags: &mut Diagnosti
                     let rel = pointer.strip_prefix("/spec/values").unwrap_or(pointer);
                     let node = bp.values_node.as_ref().and_then(|n| n.pointer(rel));
                     diags.push(
-                        Diagnostic::error("template-error", format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
+                        Diagnostic::error(Code::TemplateError, format!("template in {}'s values at `{}` failed: {e}", bp.name, catalyst_schema::display_path(pointer)))
                             .at(node.map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())).or(Some(Location::file(file))))
                             .for_blueprint(bp.name.clone())
                             .help("templates see `config`, `sovereign` (fqdn, name, org, environment, regions, hosts, ha, clusters), `cluster` (name, id, region, provider, block, primary), `placement` (mode, regions, role), `blueprints` and `outputs`; see docs/blueprint-format.md"),
@@ -334,7 +334,7 @@ pub fn scan_rendered_values(v: &Value, spec_file: &str, bp: &str, diags: &mut Di
                 if let Some(what) = catalyst_diag::secrets::find_in_value(key, s) {
                     diags.push(
                         Diagnostic::error(
-                            "secret-value",
+                            Code::SecretValue,
                             format!("the values rendered for {bp} hold what looks like {what} at `{path}`"),
                         )
                         .at(Some(Location::file(spec_file)))
@@ -386,7 +386,7 @@ pub fn check_chart_schemas(bp: &catalyst_catalog::Blueprint, vals: &Value, spec_
             let at = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
             diags.push(
                 Diagnostic::error(
-                    "values-schema",
+                    Code::ValuesSchema,
                     format!("the values rendered for {} break {}{at}: {msg}", bp.name, schema.file),
                 )
                 .at(Some(Location::file(spec_file)))

@@ -22,7 +22,7 @@ mod graph;
 use std::collections::{BTreeMap, BTreeSet};
 
 use catalyst_catalog::{Blueprint, Catalog, Depend, Tier};
-use catalyst_diag::{Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_spec::NameRef;
 
 pub use graph::{GraphFormat, render_graph};
@@ -100,8 +100,9 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         if cat.get(&n).is_some() {
             return Some(n);
         }
-        let mut d = Diagnostic::error("unknown-blueprint", format!("`{}` is not a Blueprint in the catalog", r.name))
-            .at(r.location.clone());
+        let mut d =
+            Diagnostic::error(Code::UnknownBlueprint, format!("`{}` is not a Blueprint in the catalog", r.name))
+                .at(r.location.clone());
         d = match cat.suggest(&r.name) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help("`catalyst graph --catalog` lists every Blueprint"),
@@ -117,7 +118,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         match cat.families.iter().find(|f| f.name == r.name) {
             Some(f) => families.push(f),
             None => {
-                let mut d = Diagnostic::error("unknown-family", format!("`{}` is not a product family", r.name))
+                let mut d = Diagnostic::error(Code::UnknownFamily, format!("`{}` is not a product family", r.name))
                     .at(r.location.clone());
                 let names: Vec<&str> = cat.families.iter().map(|f| f.name.as_str()).collect();
                 d = match catalyst_diag::suggest(&r.name, names.iter().copied()) {
@@ -180,13 +181,13 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
                 }
             };
             diags.push(
-                Diagnostic::error("cannot-exclude", format!("`{n}` cannot be excluded: {why}"))
+                Diagnostic::error(Code::CannotExclude, format!("`{n}` cannot be excluded: {why}"))
                     .at(r.location.clone())
                     .help("remove it from components.exclude"),
             );
         } else if include.contains(n) {
             diags.push(
-                Diagnostic::error("contradictory-selection", format!("`{n}` is both included and excluded"))
+                Diagnostic::error(Code::ContradictorySelection, format!("`{n}` is both included and excluded"))
                     .at(r.location.clone())
                     .help("keep it in one of components.include and components.exclude"),
             );
@@ -208,7 +209,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
                         .and_then(|r| r.location.clone());
                     diags.push(
                         Diagnostic::error(
-                            "excluded-dependency",
+                            Code::ExcludedDependency,
                             format!("`{root}` is selected but needs `{ex}`, which is excluded"),
                         )
                         .at(at)
@@ -255,7 +256,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
     for (n, r) in &exclude {
         if !roots.contains_key(n) && !res.edges.contains_key(n) && !res.dropped.values().any(|v| v == n) {
             res.warnings.push(
-                Diagnostic::warning("no-effect", format!("`{n}` is excluded but nothing selects it"))
+                Diagnostic::warning(Code::NoEffect, format!("`{n}` is excluded but nothing selects it"))
                     .at(r.location.clone())
                     .help("remove it from components.exclude"),
             );
@@ -423,7 +424,7 @@ fn cycle_diagnostic(cat: &Catalog, cycle: &[String]) -> Diagnostic {
             .and_then(|b| b.depends.iter().flatten().find(|d| d.blueprint == to))
             .and_then(|d| d.location.clone())
     };
-    let mut d = Diagnostic::error("dependency-cycle", format!("dependency cycle: {}", path.join(" → ")))
+    let mut d = Diagnostic::error(Code::DependencyCycle, format!("dependency cycle: {}", path.join(" → ")))
         .at(edge(&path[0], &path[1]))
         .for_blueprint(cycle[0].clone())
         .help("Flux cannot order a cycle; remove one of these dependencies (split a Blueprint if a CRD and its CRs need each other)");

@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use catalyst_diag::{Diagnostic, Location, suggest};
+use catalyst_diag::{Code, Diagnostic, Location, suggest};
 use catalyst_yaml::Node;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -166,7 +166,7 @@ impl Schema {
 
     /// The innermost rule (`x-catalyst-rule`, with its description) the
     /// failing keyword at `path` belongs to.
-    fn rule_at_evaluation_path(&self, path: &str) -> Option<(&'static str, &str)> {
+    fn rule_at_evaluation_path(&self, path: &str) -> Option<(Code, &str)> {
         let mut segs: Vec<String> = path.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
         segs.pop();
         let mut cur: &Value = &self.root;
@@ -183,7 +183,7 @@ impl Schema {
                 };
             }
             if let Some(code) = cur.get(RULE).and_then(Value::as_str) {
-                let code = RULE_CODES.iter().copied().find(|c| *c == code).unwrap_or("invalid-value");
+                let code = Code::parse(code).filter(|c| RULE_CODES.contains(c)).unwrap_or(Code::InvalidValue);
                 found = Some((code, cur.get("description").and_then(Value::as_str).unwrap_or("it breaks a rule")));
             }
         }
@@ -221,23 +221,22 @@ impl Schema {
 /// [`Schema::check_split`]); its value is the diagnostic code.
 pub const RULE: &str = "x-catalyst-rule";
 
-/// The codes a rule may carry (a `&'static str` each, as every code is);
-/// any other is reported as `invalid-value`.
-pub const RULE_CODES: &[&str] = &[
-    "byo-api-apex",
-    "duplicate-entry",
-    "duplicate-region",
-    "field-not-for-mode",
-    "fqdn-too-long",
-    "invalid-fqdn",
-    "invalid-value",
-    "missing-credentials",
-    "missing-field",
-    "region-count",
-    "reserved-subdomain",
-    "secret-value",
-    "tethered-source",
-    "unsupported-registrar",
+/// The codes a rule may carry; any other is reported as `invalid-value`.
+pub const RULE_CODES: &[Code] = &[
+    Code::ByoApiApex,
+    Code::DuplicateEntry,
+    Code::DuplicateRegion,
+    Code::FieldNotForMode,
+    Code::FqdnTooLong,
+    Code::InvalidFqdn,
+    Code::InvalidValue,
+    Code::MissingCredentials,
+    Code::MissingField,
+    Code::RegionCount,
+    Code::ReservedSubdomain,
+    Code::SecretValue,
+    Code::TetheredSource,
+    Code::UnsupportedRegistrar,
 ];
 
 /// Several keywords can fail for one field (a `type` and the `pattern`
@@ -252,7 +251,7 @@ fn tidy(out: &mut Vec<Diagnostic>) {
 /// Never the value (it may be a pasted secret).
 fn describe_rule(
     kind: &ValidationErrorKind,
-    code: &'static str,
+    code: Code,
     desc: &str,
     pointer: &str,
     doc: &Node,
@@ -412,7 +411,7 @@ fn describe(
                 .map(|u| {
                     let child = format!("{pointer}/{}", u.replace('~', "~0").replace('/', "~1"));
                     let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
-                    let mut d = Diagnostic::error("unknown-field", format!("unknown field `{u}` in {parent}")).at(location(doc, &child, file, true));
+                    let mut d = Diagnostic::error(Code::UnknownField, format!("unknown field `{u}` in {parent}")).at(location(doc, &child, file, true));
                     d = match suggest(u, names.iter().map(String::as_str)) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None if names.is_empty() => d.help("remove it"),
@@ -425,7 +424,7 @@ fn describe(
                 let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
                 shown.push(
                     Diagnostic::error(
-                        "unknown-field",
+                        Code::UnknownField,
                         format!("{} more unknown fields in {parent}", unexpected.len() - MAX_UNKNOWN_FIELDS),
                     )
                     .at(at(true)),
@@ -436,7 +435,7 @@ fn describe(
         ValidationErrorKind::Required { property } => {
             let p = property.as_str().unwrap_or_default();
             let parent = if pointer.is_empty() { "the document".to_string() } else { format!("`{field}`") };
-            let mut d = Diagnostic::error("missing-field", format!("missing field `{p}` in {parent}")).at(at(true));
+            let mut d = Diagnostic::error(Code::MissingField, format!("missing field `{p}` in {parent}")).at(at(true));
             let child_desc = schema.and_then(|s| s.pointer(&format!("/properties/{p}/description"))).and_then(Value::as_str);
             if let Some(cd) = child_desc {
                 d = d.help(format!("add `{p}`: {cd}"));
@@ -444,14 +443,14 @@ fn describe(
             d
         }
         ValidationErrorKind::Type { .. } if is_secret => Diagnostic::error(
-            "secret-value",
+            Code::SecretValue,
             format!("`{field}` takes a reference to a secret, but {found} was written here"),
         )
         .at(at(false))
         .help("never put a secret value in a spec; write `secretRef: {name: <secret>, key: <key>}` and store the value in the secret store (the value is not repeated here)"),
         ValidationErrorKind::Type { .. } => {
             let want = schema.and_then(|s| s.get("type")).map_or_else(|| "another type".into(), type_names);
-            let mut d = Diagnostic::error("wrong-type", format!("`{field}` must be {want}, found {found}")).at(at(false));
+            let mut d = Diagnostic::error(Code::WrongType, format!("`{field}` must be {want}, found {found}")).at(at(false));
             if want.starts_with("a string") && matches!(found, "a number" | "an integer" | "a boolean (true or false)" | "a boolean") {
                 d = d.help("quote the value to make it a string");
             } else if let Some(desc) = desc {
@@ -460,14 +459,14 @@ fn describe(
             d
         }
         ValidationErrorKind::Custom { keyword, .. } if keyword == STRICT_INTEGER => Diagnostic::error(
-            "wrong-type",
+            Code::WrongType,
             format!("`{field}` must be an integer, found a number written with a fraction or an exponent"),
         )
         .at(at(false))
         .help("write the whole number without `.0` or an exponent (3, not 3.0 or 3e0)"),
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options.as_array().map(|a| a.iter().map(show).collect()).unwrap_or_default();
-            let mut d = Diagnostic::error("invalid-value", format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
+            let mut d = Diagnostic::error(Code::InvalidValue, format!("`{field}` must be one of {}", opts.join(", "))).at(at(false));
             if let Some(text) = doc.pointer(pointer).and_then(Node::as_str)
                 && let Some(s) = suggest(text, options.as_array().into_iter().flatten().filter_map(Value::as_str))
             {
@@ -476,34 +475,34 @@ fn describe(
             d
         }
         ValidationErrorKind::Constant { expected_value } => {
-            Diagnostic::error("invalid-value", format!("`{field}` must be {}", show(expected_value))).at(at(false))
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` must be {}", show(expected_value))).at(at(false))
         }
         ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
-            let mut d = Diagnostic::error("invalid-value", format!("`{field}` is not valid")).at(at(false));
+            let mut d = Diagnostic::error(Code::InvalidValue, format!("`{field}` is not valid")).at(at(false));
             if let Some(desc) = desc {
                 d = d.help(format!("expected {}", lower_first(desc)));
             }
             d
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` must be at least {limit}")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` must be at least {limit}")).at(at(false))
         }
         ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` must be at most {limit}")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` must be at most {limit}")).at(at(false))
         }
         ValidationErrorKind::MinItems { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` needs at least {limit} item(s)")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` needs at least {limit} item(s)")).at(at(false))
         }
         ValidationErrorKind::MaxItems { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` takes at most {limit} item(s)")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` takes at most {limit} item(s)")).at(at(false))
         }
         ValidationErrorKind::MinLength { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` must be at least {limit} character(s) long")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` must be at least {limit} character(s) long")).at(at(false))
         }
         ValidationErrorKind::MaxLength { limit } => {
-            Diagnostic::error("out-of-range", format!("`{field}` must be at most {limit} characters long")).at(at(false))
+            Diagnostic::error(Code::OutOfRange, format!("`{field}` must be at most {limit} characters long")).at(at(false))
         }
-        ValidationErrorKind::UniqueItems => Diagnostic::error("duplicate-item", format!("`{field}` lists an item twice")).at(at(false)),
+        ValidationErrorKind::UniqueItems => Diagnostic::error(Code::DuplicateItem, format!("`{field}` lists an item twice")).at(at(false)),
         ValidationErrorKind::PropertyNames { .. } => {
             // Name each offending key, at its place.
             let names = schema.and_then(|s| s.get("propertyNames")).and_then(|p| Schema::compile(p).ok());
@@ -512,7 +511,7 @@ fn describe(
                 .into_iter()
                 .filter(|k| names.as_ref().is_some_and(|n| !n.is_valid(&Value::String(k.as_text().unwrap_or_default().to_string()))))
                 .map(|k| {
-                    Diagnostic::error("invalid-value", format!("`{}` is not a valid key in `{field}`", k.as_text().unwrap_or_default()))
+                    Diagnostic::error(Code::InvalidValue, format!("`{}` is not a valid key in `{field}`", k.as_text().unwrap_or_default()))
                         .at(Some(Location::new(file, k.pos.line, k.pos.col, k.width())))
                         .help("keys are lower-case names: a-z, 0-9 and inner hyphens")
                 })
@@ -520,10 +519,10 @@ fn describe(
             if !bad.is_empty() {
                 return bad;
             }
-            Diagnostic::error("invalid-value", format!("`{field}` has a key that is not a valid name")).at(at(false))
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` has a key that is not a valid name")).at(at(false))
         }
         _ => {
-            let mut d = Diagnostic::error("invalid-value", format!("`{field}` is not valid here")).at(at(false));
+            let mut d = Diagnostic::error(Code::InvalidValue, format!("`{field}` is not valid here")).at(at(false));
             if let Some(desc) = desc {
                 d = d.help(desc.to_string());
             }
@@ -601,13 +600,13 @@ mod tests {
             Builtin::Catalog,
             "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: x\nspec:\n  registry: oci://r.example/x\n  familes: []\n",
         );
-        let u: Vec<_> = d.iter().filter(|d| d.code == "unknown-field").collect();
+        let u: Vec<_> = d.iter().filter(|d| d.code == Code::UnknownField).collect();
         assert_eq!(u.len(), 1, "{d:#?}");
         assert_eq!(u[0].message, "unknown field `familes` in `spec`");
         assert_eq!(u[0].help.as_deref(), Some("did you mean `families`?"));
         let l = u[0].location.as_ref().unwrap();
         assert_eq!((l.line, l.column), (7, 3));
-        assert!(d.iter().any(|d| d.code == "missing-field" && d.message.contains("`families`")));
+        assert!(d.iter().any(|d| d.code == Code::MissingField && d.message.contains("`families`")));
     }
 
     #[test]
@@ -617,7 +616,7 @@ mod tests {
             "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {{name: x}}\nspec:\n  credentials:\n    sshPublicKey: ssh-ed25519 AAAA\n    hetzner:\n      token: {token}\n"
         );
         let d = diags(Builtin::Sovereign, &text);
-        let s = d.iter().find(|d| d.code == "secret-value").expect("secret diagnostic");
+        let s = d.iter().find(|d| d.code == Code::SecretValue).expect("secret diagnostic");
         assert_eq!(s.location.as_ref().unwrap().line, 8);
         let all = format!("{d:?}");
         assert!(!all.contains(token), "secret echoed");
@@ -664,7 +663,7 @@ mod tests {
         ] {
             let d = check(text);
             assert_eq!(d.len(), 1, "{text}: {d:#?}");
-            assert_eq!(d[0].code, "wrong-type", "{text}");
+            assert_eq!(d[0].code, Code::WrongType, "{text}");
             assert!(d[0].message.contains(&format!("`{field}` must be an integer")), "{text}: {}", d[0].message);
             assert_eq!(d[0].location.as_ref().unwrap().column, text.find(value).unwrap() + 1, "{text}");
         }

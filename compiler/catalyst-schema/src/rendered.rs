@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use catalyst_yaml::Node;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -385,7 +385,7 @@ pub fn check_node(doc: &Node, file: &str, releases: &Releases) -> Option<Vec<Dia
     let kind = kind_node.as_str()?;
     if let Some(reason) = forbidden(api_version, kind) {
         let at = Location::new(file, kind_node.pos.line, kind_node.pos.col, kind_node.width());
-        return Some(vec![Diagnostic::error("forbidden-kind", reason.to_string()).at(Some(at))]);
+        return Some(vec![Diagnostic::error(Code::ForbiddenKind, reason.to_string()).at(Some(at))]);
     }
     match lookup(api_version, kind, releases) {
         Ok(None) => None,
@@ -402,7 +402,7 @@ pub fn check_node(doc: &Node, file: &str, releases: &Releases) -> Option<Vec<Dia
         Err(message) => {
             let at = Location::new(file, api_node.pos.line, api_node.pos.col, api_node.width());
             let (group, _) = split_api_version(api_version);
-            let mut d = Diagnostic::error("unserved-version", message).at(Some(at));
+            let mut d = Diagnostic::error(Code::UnservedVersion, message).at(Some(at));
             if let Ok(v) = served_api_version(releases, group, kind) {
                 d = d.help(format!("write `apiVersion: {v}`, the version this release stores"));
             }
@@ -423,7 +423,7 @@ fn cel_diagnostics(schema: &Schema, doc: &Node, file: &str, api_version: &str, k
             let field = crate::display_path(&f.pointer);
             if f.unsupported {
                 Diagnostic::error(
-                    "cel-unsupported",
+                    Code::CelUnsupported,
                     format!("{kind} `{name}`: the CEL rule at `{field}` cannot be evaluated here ({})", f.message),
                 )
                 .at(at)
@@ -432,7 +432,7 @@ fn cel_diagnostics(schema: &Schema, doc: &Node, file: &str, api_version: &str, k
                     f.rule
                 ))
             } else {
-                Diagnostic::error("cel-rule", format!("{kind} `{name}`: {}", f.message))
+                Diagnostic::error(Code::CelRule, format!("{kind} `{name}`: {}", f.message))
                     .at(at)
                     .help(format!("`{field}` breaks the {api_version} {kind} schema's CEL rule `{}`", f.rule))
             }
@@ -782,7 +782,7 @@ mod tests {
         let node = parse(text, &Limits::default()).unwrap().remove(0);
         let d = check_node(&node, "x.yaml", &old).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].code, "unserved-version");
+        assert_eq!(d[0].code, Code::UnservedVersion);
         assert!(d[0].message.contains("it serves source.toolkit.fluxcd.io/v1beta2"), "{}", d[0].message);
         assert_eq!(
             d[0].help.as_deref(),
@@ -950,7 +950,7 @@ mod tests {
         let node = parse(text, &Limits::default()).unwrap().remove(0);
         let d = check_node(&node, "c/bp-cilium.yaml", &current()).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].code, "cel-rule");
+        assert_eq!(d[0].code, Code::CelRule);
         assert_eq!(d[0].message, "HelmRelease `bp-cilium`: either chart or chartRef must be set");
         let loc = d[0].location.as_ref().unwrap();
         assert_eq!((&*loc.file, loc.line, loc.column), ("c/bp-cilium.yaml", 6, 1));
@@ -1345,7 +1345,7 @@ mod tests {
         let secret =
             parse("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n", &Limits::default()).unwrap().remove(0);
         let d = check_node(&secret, "s.yaml", &current()).unwrap();
-        assert_eq!(d[0].code, "forbidden-kind");
+        assert_eq!(d[0].code, Code::ForbiddenKind);
         let other = parse("apiVersion: apps/v1\nkind: Deployment\n", &Limits::default()).unwrap().remove(0);
         assert!(check_node(&other, "d.yaml", &current()).is_none());
     }

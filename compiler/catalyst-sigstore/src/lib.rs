@@ -19,6 +19,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use catalyst_diag::Code;
+
 pub use catalyst_oci::{Secret, Timeouts};
 use sigstore_sign::types::Bundle;
 
@@ -51,11 +53,11 @@ pub enum SigstoreError {
 
 impl SigstoreError {
     /// A stable kebab-case code for diagnostics.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            SigstoreError::Token(_) => "identity-token",
-            SigstoreError::Config(_) => "sigstore-config",
-            SigstoreError::Service(_) => "sigstore-unavailable",
+            SigstoreError::Token(_) => Code::IdentityToken,
+            SigstoreError::Config(_) => Code::SigstoreConfig,
+            SigstoreError::Service(_) => Code::SigstoreUnavailable,
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_schema::{Builtin, builtin};
 use catalyst_yaml::{Limits, Node};
 use serde_json::Value;
@@ -296,18 +296,19 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
 /// find there repeats the schema's errors.
 pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Sovereign>, Diagnostics) {
     let fail = |d: Diagnostic| Diagnostics(vec![d]);
-    let doc = match catalyst_yaml::parse_one(text, limits) {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            return (
+    let doc =
+        match catalyst_yaml::parse_one(text, limits) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                return (
                 None,
-                fail(Diagnostic::error("empty-file", format!("{file} is empty")).at(Some(Location::file(file))).help(
+                fail(Diagnostic::error(Code::EmptyFile, format!("{file} is empty")).at(Some(Location::file(file))).help(
                     "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
                 )),
             );
-        }
-        Err(e) => return (None, fail(catalyst_yaml::error_diagnostic(file, &e))),
-    };
+            }
+            Err(e) => return (None, fail(catalyst_yaml::error_diagnostic(file, &e))),
+        };
     let mut diags = Diagnostics::new();
     // The schema states the rules below too (`x-catalyst-rule`), so an
     // editor or the wizard refuses what this refuses; its words for them
@@ -321,7 +322,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     catalyst_yaml::scan_comment_secrets(text, file, &mut shapes);
     let refused: Vec<Option<(usize, usize)>> = diags
         .iter()
-        .filter(|d| d.code == "secret-value")
+        .filter(|d| d.code == Code::SecretValue)
         .map(|d| d.location.as_ref().map(|l| (l.line, l.column)))
         .collect();
     diags.extend(shapes.into_iter().filter(|d| !refused.contains(&d.location.as_ref().map(|l| (l.line, l.column)))));
@@ -344,7 +345,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
             let field = format!("/spec/topology/regions/{i}/workers/count");
             diags.push(
                 Diagnostic::error(
-                    "wrong-type",
+                    Code::WrongType,
                     format!("`{}` must be a whole number", catalyst_yaml::display_path(&field)),
                 )
                 .at(loc(&field)),
@@ -371,7 +372,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if regions.len() != want {
             diags.push(
                 Diagnostic::error(
-                    "region-count",
+                    Code::RegionCount,
                     format!(
                         "topology `{shape}`{} needs {want} region(s), but {} are listed",
                         if airgap { " with airgap" } else { "" },
@@ -389,7 +390,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if let Some(first) = seen_regions.insert(key, i) {
             diags.push(
                 Diagnostic::error(
-                    "duplicate-region",
+                    Code::DuplicateRegion,
                     format!("region {}/{} is listed twice (entries {first} and {i})", r.provider, r.cloud_region),
                 )
                 .at(loc(&format!("/spec/topology/regions/{i}/cloudRegion")))
@@ -405,7 +406,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
             let (pool, sub) = (s(&d["pool"]), s(&d["subdomain"]));
             if RESERVED_SUBDOMAINS.contains(&sub.as_str()) {
                 diags.push(
-                    Diagnostic::error("reserved-subdomain", format!("subdomain `{sub}` is reserved"))
+                    Diagnostic::error(Code::ReservedSubdomain, format!("subdomain `{sub}` is reserved"))
                         .at(loc("/spec/domain/subdomain"))
                         .help("choose another name; reserved names collide with operator hosts"),
                 );
@@ -430,7 +431,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if !allowed.contains(&k.as_str()) {
             diags.push(
                 Diagnostic::error(
-                    "field-not-for-mode",
+                    Code::FieldNotForMode,
                     format!("`spec.domain.{k}` is not used with domain mode `{mode}`"),
                 )
                 .at(doc
@@ -445,7 +446,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if d.get(*k).is_none() {
             diags.push(
                 Diagnostic::error(
-                    "missing-field",
+                    Code::MissingField,
                     format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)"),
                 )
                 .at(loc("/spec/domain")),
@@ -459,7 +460,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if let Some(why) = unsupported_registrar(registrar) {
             diags.push(
                 Diagnostic::error(
-                    "unsupported-registrar",
+                    Code::UnsupportedRegistrar,
                     format!("domain mode byo-api cannot delegate through registrar `{registrar}`: {why}"),
                 )
                 .at(loc("/spec/domain/registrar"))
@@ -471,7 +472,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         } else if fqdn.matches('.').count() < 2 && fqdn_problem(&fqdn).is_none() {
             diags.push(
                 Diagnostic::error(
-                    "byo-api-apex",
+                    Code::ByoApiApex,
                     format!("domain mode byo-api delegates `{fqdn}` from its parent zone at the registrar, and `{fqdn}` has none there"),
                 )
                 .at(loc("/spec/domain/fqdn"))
@@ -482,7 +483,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     if let Some(problem) = fqdn_problem(&fqdn).filter(|_| complete) {
         let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
         diags.push(
-            Diagnostic::error("invalid-fqdn", format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}"))
+            Diagnostic::error(Code::InvalidFqdn, format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}"))
                 .at(loc(ptr)),
         );
     }
@@ -491,7 +492,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     if fqdn_problem(&fqdn).is_none() && fqdn.len() + "marketplace.".len() > 253 {
         diags.push(
             Diagnostic::error(
-                "invalid-fqdn",
+                Code::InvalidFqdn,
                 format!(
                     "the Sovereign's FQDN is {} characters; operator hosts such as marketplace.<fqdn> would exceed 253",
                     fqdn.len()
@@ -507,7 +508,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     if on_hetzner && fqdn_problem(&fqdn).is_none() && fqdn.len() > MAX_HETZNER_FQDN {
         diags.push(
             Diagnostic::error(
-                "fqdn-too-long",
+                Code::FqdnTooLong,
                 format!(
                     "the Sovereign's FQDN is {} characters; on Hetzner at most {MAX_HETZNER_FQDN} fit, as server names catalyst-<fqdn-dashed>-<region>-w<N> are limited to 63",
                     fqdn.len()
@@ -526,7 +527,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if spec["credentials"].get(p).is_none() {
             diags.push(
                 Diagnostic::error(
-                    "missing-credentials",
+                    Code::MissingCredentials,
                     format!("regions use provider `{p}` but `spec.credentials.{p}` is missing"),
                 )
                 .at(loc("/spec/credentials"))
@@ -539,7 +540,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     if has_url == has_oci {
         diags.push(
             Diagnostic::error(
-                "invalid-value",
+                Code::InvalidValue,
                 if has_url {
                     "`spec.gitops` has both `url` and `oci`"
                 } else {
@@ -559,7 +560,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                 && userinfo.contains(':')
             {
                 diags.push(
-                        Diagnostic::error("secret-value", format!("`{}` contains a password or token", catalyst_schema::display_path(ptr)))
+                        Diagnostic::error(Code::SecretValue, format!("`{}` contains a password or token", catalyst_schema::display_path(ptr)))
                             .at(loc(ptr))
                             .help("remove `user:secret@` from the URL; reference a Secret instead (gitops.secretRef, sources.pullSecret)"),
                     );
@@ -570,7 +571,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         && p.split('/').any(|seg| seg == "." || seg == "..")
     {
         diags.push(
-            Diagnostic::error("invalid-value", "`spec.gitops.path` must stay inside the repository")
+            Diagnostic::error(Code::InvalidValue, "`spec.gitops.path` must stay inside the repository")
                 .at(loc("/spec/gitops/path"))
                 .help("write a relative path without `.` or `..` segments, e.g. clusters/<fqdn>"),
         );
@@ -588,7 +589,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
             match doc.pointer(ptr).and_then(Node::as_str) {
                 Some(u) if !own(&url_host(u)) => diags.push(
                     Diagnostic::error(
-                        "tethered-source",
+                        Code::TetheredSource,
                         format!("the Sovereign is cut over, but {what} is `{}`, outside {fqdn}", url_host(u)),
                     )
                     .at(loc(ptr))
@@ -596,7 +597,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                 ),
                 None if ptr.starts_with("/spec/sources/") => diags.push(
                     Diagnostic::error(
-                        "tethered-source",
+                        Code::TetheredSource,
                         format!(
                             "the Sovereign is cut over, but `{}` is not set, so {what} would be the mothership's",
                             catalyst_schema::display_path(ptr)
@@ -661,7 +662,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         if let Some(first) = seen.insert(canonical(k), k) {
             diags.push(
                 Diagnostic::error(
-                    "duplicate-entry",
+                    Code::DuplicateEntry,
                     format!("`spec.blueprints` configures `{}` twice, as `{first}` and `{k}`", canonical(k)),
                 )
                 .at(blueprints[k].location.clone())
@@ -679,7 +680,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
             let key = if norm { canonical(&r.name) } else { r.name.clone() };
             if !seen.insert(key.clone()) {
                 diags.push(
-                    Diagnostic::error("duplicate-entry", format!("`spec.components.{what}` lists `{key}` twice"))
+                    Diagnostic::error(Code::DuplicateEntry, format!("`spec.components.{what}` lists `{key}` twice"))
                         .at(r.location.clone())
                         .help("remove one of them"),
                 );
@@ -722,8 +723,8 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         ssh_public_key: s(&spec["credentials"]["sshPublicKey"]),
         doc,
     };
-    let said: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code).collect();
-    let unsaid: Vec<Diagnostic> = rules.into_iter().filter(|d| !said.contains(d.code)).collect();
+    let said: std::collections::BTreeSet<Code> = diags.iter().map(|d| d.code).collect();
+    let unsaid: Vec<Diagnostic> = rules.into_iter().filter(|d| !said.contains(&d.code)).collect();
     diags.extend(unsaid);
     let mut diags = refused_by_schema.unwrap_or(diags);
     diags.sort();
@@ -843,7 +844,7 @@ spec:
     #[test]
     fn region_count_must_match_shape() {
         let e = errs(&SOLO.replace("shape: solo", "shape: triangle"));
-        assert!(e.iter().any(|d| d.code == "region-count" && d.message.contains("needs 3")), "{e:#?}");
+        assert!(e.iter().any(|d| d.code == Code::RegionCount && d.message.contains("needs 3")), "{e:#?}");
     }
 
     #[test]
@@ -851,26 +852,26 @@ spec:
         assert!(
             errs(&SOLO.replace("subdomain: omantel", "subdomain: admin"))
                 .iter()
-                .any(|d| d.code == "reserved-subdomain")
+                .any(|d| d.code == Code::ReservedSubdomain)
         );
         let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: Omantel_1"));
         assert!(e.iter().any(|d| d.location.as_ref().is_some_and(|l| l.line == 23)), "{e:#?}");
         assert!(
-            errs(&SOLO.replace("pool: omani.works", "pool: omani.trades")).iter().any(|d| d.code == "invalid-fqdn")
+            errs(&SOLO.replace("pool: omani.works", "pool: omani.trades")).iter().any(|d| d.code == Code::InvalidFqdn)
         );
     }
 
     #[test]
     fn fields_of_another_domain_mode_are_refused() {
         let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: omantel\n    fqdn: x.example.com"));
-        assert!(e.iter().any(|d| d.code == "field-not-for-mode"), "{e:#?}");
+        assert!(e.iter().any(|d| d.code == Code::FieldNotForMode), "{e:#?}");
     }
 
     #[test]
     fn pasted_tokens_are_refused_anywhere_without_echo() {
         let tok = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789";
         let e = errs(&SOLO.replace("name: Omantel", &format!("name: {tok}")));
-        assert!(e.iter().any(|d| d.code == "secret-value" && d.location.as_ref().unwrap().line == 7), "{e:#?}");
+        assert!(e.iter().any(|d| d.code == Code::SecretValue && d.location.as_ref().unwrap().line == 7), "{e:#?}");
         assert!(!format!("{e:?}").contains(tok));
     }
 
@@ -895,7 +896,7 @@ spec:
     fn an_fqdn_too_long_for_hetzner_names_is_refused() {
         let sub = "a".repeat(40);
         let e = errs(&SOLO.replace("subdomain: omantel", &format!("subdomain: {sub}")));
-        assert!(e.iter().any(|d| d.code == "fqdn-too-long" && d.message.contains("52 characters")), "{e:#?}");
+        assert!(e.iter().any(|d| d.code == Code::FqdnTooLong && d.message.contains("52 characters")), "{e:#?}");
         let ok = "a".repeat(45 - ".omani.works".len());
         assert!(errs(&SOLO.replace("subdomain: omantel", &format!("subdomain: {ok}"))).is_empty());
     }
@@ -947,7 +948,7 @@ spec:
         assert!(fqdn_problem("a--b.example.com").is_none(), "inner double hyphens elsewhere are fine");
         let e = errs(&SOLO.replace("subdomain: omantel", "subdomain: xn--mntel-2ve"));
         assert!(
-            e.iter().any(|d| d.code == "invalid-fqdn" && d.location.as_ref().is_some_and(|l| l.line == 23)),
+            e.iter().any(|d| d.code == Code::InvalidFqdn && d.location.as_ref().is_some_and(|l| l.line == 23)),
             "{e:#?}"
         );
     }

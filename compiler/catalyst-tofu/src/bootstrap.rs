@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_yaml::{Limits, Node};
 use hcl::{Expression, ObjectKey, TraversalOperator};
 
@@ -63,7 +63,7 @@ pub fn parse_bootstrap(doc: &Node, shown: &str) -> Result<Vec<BootstrapEntry>, D
     let at = |n: &Node| Some(Location::new(shown, n.pos.line, n.pos.col, 1));
     let Some(list) = doc.get("objects").and_then(Node::as_seq) else {
         diags.push(
-            Diagnostic::error("invalid-bootstrap-list", "the bootstrap list has no `objects` list")
+            Diagnostic::error(Code::InvalidBootstrapList, "the bootstrap list has no `objects` list")
                 .at(at(doc))
                 .help("list each object as {apiVersion, kind, namespace, name or nameFrom, scope}"),
         );
@@ -88,7 +88,7 @@ pub fn parse_bootstrap(doc: &Node, shown: &str) -> Result<Vec<BootstrapEntry>, D
             }),
             _ => diags.push(
                 Diagnostic::error(
-                    "invalid-bootstrap-list",
+                    Code::InvalidBootstrapList,
                     "a bootstrap object needs apiVersion, kind, one of name or nameFrom, and scope (every or primary)",
                 )
                 .at(at(o)),

@@ -18,7 +18,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location, SECRET_CODE};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use hcl::edit::Span;
 use hcl::edit::structure::{Block, Body};
 use hcl::template::Template;
@@ -95,7 +95,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
             })
             .collect(),
         Err(e) => {
-            let d = Diagnostic::error("unreadable-file", format!("cannot read module directory {dir_name}: {e}"));
+            let d = Diagnostic::error(Code::UnreadableFile, format!("cannot read module directory {dir_name}: {e}"));
             return Err(Diagnostics(vec![d.at(Some(Location::file(dir_name)))]));
         }
     };
@@ -112,7 +112,8 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
             .map_err(|e| Diagnostic::error(e.code(), e.to_string()).help(e.help()))
             .and_then(|b| {
                 String::from_utf8(b).map_err(|_| {
-                    Diagnostic::error("not-utf8", format!("{file} is not valid UTF-8")).help("save the file as UTF-8")
+                    Diagnostic::error(Code::NotUtf8, format!("{file} is not valid UTF-8"))
+                        .help("save the file as UTF-8")
                 })
             });
         let text = match read {
@@ -122,18 +123,17 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
                 continue;
             }
         };
-        let body: Body =
-            match hcl::edit::parser::parse_body(&text) {
-                Ok(b) => b,
-                Err(e) => {
-                    let loc = e.location();
-                    diags.push(
-                        Diagnostic::error("tofu-parse", format!("invalid HCL: {}", e.message()))
-                            .at(Some(Location::new(file.as_str(), loc.line(), loc.column(), 1))),
-                    );
-                    continue;
-                }
-            };
+        let body: Body = match hcl::edit::parser::parse_body(&text) {
+            Ok(b) => b,
+            Err(e) => {
+                let loc = e.location();
+                diags.push(
+                    Diagnostic::error(Code::TofuParse, format!("invalid HCL: {}", e.message()))
+                        .at(Some(Location::new(file.as_str(), loc.line(), loc.column(), 1))),
+                );
+                continue;
+            }
+        };
         locals.extend(string_locals(&body, &text, &file));
         objects.extend(objects::object_literals(&body, &text, &file));
         for block in body.get_blocks("variable") {
@@ -141,7 +141,7 @@ pub fn load_module(dir: &Path) -> Result<Module, Diagnostics> {
                 if let Some(prev) = variables.iter().find(|p| p.name == v.name) {
                     diags.push(
                         Diagnostic::error(
-                            "tofu-duplicate-variable",
+                            Code::TofuDuplicateVariable,
                             format!("variable `{}` is declared twice", v.name),
                         )
                         .at(Some(Location::new(v.file.as_str(), v.line, 1, 8)))
@@ -201,7 +201,7 @@ fn read_variable(block: &Block, text: &str, file: &str, diags: &mut Diagnostics)
     let here = |l: usize, c: usize| Some(Location::new(file, l, c, 1));
     let [label] = block.labels.as_slice() else {
         diags.push(
-            Diagnostic::error("tofu-invalid-variable", "a variable block takes exactly one label (its name)")
+            Diagnostic::error(Code::TofuInvalidVariable, "a variable block takes exactly one label (its name)")
                 .at(here(line, col)),
         );
         return None;
@@ -214,7 +214,7 @@ fn read_variable(block: &Block, text: &str, file: &str, diags: &mut Diagnostics)
     let expr = |key: &str| block.body.get_attribute(key).map(|a| hcl::Expression::from(a.value.clone()));
     let mut error = |key: &str, msg: String| {
         let (l, c) = attr_pos(key);
-        diags.push(Diagnostic::error("tofu-invalid-variable", format!("variable `{name}`: {msg}")).at(here(l, c)));
+        diags.push(Diagnostic::error(Code::TofuInvalidVariable, format!("variable `{name}`: {msg}")).at(here(l, c)));
     };
 
     let ty = match expr("type") {
@@ -263,7 +263,7 @@ fn read_variable(block: &Block, text: &str, file: &str, diags: &mut Diagnostics)
             _ => {
                 diags.push(
                     Diagnostic::error(
-                        "tofu-invalid-variable",
+                        Code::TofuInvalidVariable,
                         format!("variable `{name}`: a validation needs a string error_message"),
                     )
                     .at(here(vl, vc)),
@@ -274,7 +274,7 @@ fn read_variable(block: &Block, text: &str, file: &str, diags: &mut Diagnostics)
         let Some(condition) = condition else {
             diags.push(
                 Diagnostic::error(
-                    "tofu-invalid-variable",
+                    Code::TofuInvalidVariable,
                     format!("variable `{name}`: a validation needs a condition"),
                 )
                 .at(here(vl, vc)),
@@ -305,7 +305,7 @@ pub fn check_vars(
     for name in vars.keys().filter(|k| *k != "//") {
         if !module.variables.iter().any(|v| &v.name == name) {
             let mut d = Diagnostic::error(
-                "tofu-unknown-variable",
+                Code::TofuUnknownVariable,
                 format!("the module {dir} has no variable `{name}`; add it to variables.tf"),
             )
             .at(at_file());
@@ -318,7 +318,7 @@ pub fn check_vars(
     for name in from_env.iter().filter(|n| !module.variables.iter().any(|v| v.name == **n)) {
         diags.push(
             Diagnostic::warning(
-                "tofu-unknown-variable",
+                Code::TofuUnknownVariable,
                 format!("`{name}` is supplied from the environment but the module {dir} does not declare it"),
             )
             .at(at_file()),
@@ -333,7 +333,7 @@ pub fn check_vars(
             Some(_) if var.sensitive => {
                 diags.push(
                     Diagnostic::error(
-                        SECRET_CODE,
+                        Code::SecretValue,
                         format!("variable `{}` is sensitive and must not be rendered", var.name),
                     )
                     .at(at_file())
@@ -347,7 +347,7 @@ pub fn check_vars(
                 None => {
                     diags.push(
                         Diagnostic::error(
-                            "tofu-type-mismatch",
+                            Code::TofuTypeMismatch,
                             format!("variable `{}` is not nullable and has no default; null is not allowed", var.name),
                         )
                         .at(at_file())
@@ -362,7 +362,7 @@ pub fn check_vars(
                 for (path, msg) in &conv.errors {
                     diags.push(
                         Diagnostic::error(
-                            "tofu-type-mismatch",
+                            Code::TofuTypeMismatch,
                             format!("`{path}` does not match the type of variable `{}`: {msg}", var.name),
                         )
                         .at(at_file())
@@ -372,7 +372,7 @@ pub fn check_vars(
                 for (path, msg) in &conv.converted {
                     diags.push(
                         Diagnostic::warning(
-                            "tofu-conversion",
+                            Code::TofuConversion,
                             format!("`{path}`: {msg} (Terraform converts it implicitly)"),
                         )
                         .at(at_file())
@@ -387,7 +387,7 @@ pub fn check_vars(
                 None => {
                     diags.push(
                         Diagnostic::error(
-                            "tofu-missing-variable",
+                            Code::TofuMissingVariable,
                             format!("variable `{}` is required (it has no default) but is not set", var.name),
                         )
                         .at(at_file())
@@ -417,13 +417,16 @@ pub fn check_vars(
             match verdict {
                 Ok(None | Some(true)) => {}
                 Ok(Some(false)) => diags.push(
-                    Diagnostic::error("tofu-validation", format!("variable `{}`: {}", var.name, message(v, &values)))
-                        .at(at_file())
-                        .note("validation here", vloc),
+                    Diagnostic::error(
+                        Code::TofuValidation,
+                        format!("variable `{}`: {}", var.name, message(v, &values)),
+                    )
+                    .at(at_file())
+                    .note("validation here", vloc),
                 ),
                 Err(EvalError::Failed(m)) => diags.push(
                     Diagnostic::error(
-                        "tofu-validation",
+                        Code::TofuValidation,
                         format!("variable `{}`: the validation condition fails to evaluate: {m}", var.name),
                     )
                     .at(at_file())
@@ -431,7 +434,7 @@ pub fn check_vars(
                 ),
                 Err(e @ EvalError::Unsupported(_)) => diags.push(
                     Diagnostic::warning(
-                        "tofu-unsupported",
+                        Code::TofuUnsupported,
                         format!("variable `{}`: a validation cannot be checked offline: {e}", var.name),
                     )
                     .at(vloc)

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalyst_diag::{Diagnostics, Severity};
+use catalyst_diag::{Code, Diagnostics, Severity};
 use catalyst_tofu::{Module, TypeConstraint, check_vars, load_module};
 use serde_json::{Map, Value, json};
 
@@ -258,7 +258,7 @@ fn a_rendered_secret_is_an_error_that_does_not_repeat_it() {
     let mut vars = pool_solo();
     vars.insert("hcloud_token".into(), json!(TOKEN));
     let d = assert_one_error(&vars, &[], "variable `hcloud_token` is sensitive and must not be rendered");
-    assert_eq!(d.code, catalyst_diag::SECRET_CODE);
+    assert_eq!(d.code, Code::SecretValue);
     assert!(!format!("{d:?}").contains(TOKEN));
     let mut vars = byo_api_triangle();
     vars.insert("registrar_token".into(), json!("cf-secret-value"));
@@ -321,7 +321,7 @@ fn each_validation_failure_names_its_message() {
         assert_eq!(mine.len(), 1, "{key} = {value}: {all:#?}");
         let d = mine[0];
         assert!(d.message.contains(needle), "{} does not contain {needle}", d.message);
-        assert_eq!(d.code, "tofu-validation");
+        assert_eq!(d.code, Code::TofuValidation);
         let note = d.notes[0].location.as_ref().unwrap();
         assert!(note.file.ends_with("variables.tf") && note.line > 1);
     }
@@ -517,7 +517,7 @@ fn load_errors_have_places() {
     );
     let (_dir, m) = temp_module("variable \"a\" {\n  type = \n}\n");
     let d = m.unwrap_err();
-    assert_eq!(d.0[0].code, "tofu-parse");
+    assert_eq!(d.0[0].code, Code::TofuParse);
     assert_eq!(d.0[0].location.as_ref().unwrap().line, 2);
     assert!(load_module(Path::new("/nonexistent/module")).is_err());
 }

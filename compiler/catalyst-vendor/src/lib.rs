@@ -21,7 +21,7 @@ pub mod signers;
 
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_oci::{Registry, RepoRef};
 use sha2::Digest;
 
@@ -54,14 +54,14 @@ impl Mirrors {
         std::io::Read::read_to_end(
             &mut std::io::Read::take(
                 std::fs::File::open(path)
-                    .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?,
+                    .map_err(|e| Diagnostic::error(Code::UnreadableFile, format!("cannot read {shown}: {e}")))?,
                 limit + 1,
             ),
             &mut bytes,
         )
-        .map_err(|e| Diagnostic::error("unreadable-file", format!("cannot read {shown}: {e}")))?;
+        .map_err(|e| Diagnostic::error(Code::UnreadableFile, format!("cannot read {shown}: {e}")))?;
         if bytes.len() as u64 > limit {
-            return Err(Diagnostic::error("file-too-large", format!("{shown} is larger than {limit} bytes")));
+            return Err(Diagnostic::error(Code::FileTooLarge, format!("{shown} is larger than {limit} bytes")));
         }
         let text = catalyst_yaml::decode_utf8(bytes, &shown)?;
         let doc = catalyst_yaml::parse_one(&text, &Default::default())
@@ -76,7 +76,7 @@ impl Mirrors {
                 }
                 _ => {
                     return Err(Diagnostic::error(
-                        "invalid-mirrors",
+                        Code::InvalidMirrors,
                         format!("{shown}: mirrors[{i}] needs `from` and `to`"),
                     )
                     .at(Some(Location::file(shown.as_str())))
@@ -205,18 +205,18 @@ pub fn vendor(
     registry: &Registry,
     opts: &VendorOptions,
 ) -> Result<Vendored, Diagnostics> {
-    let err = |code: &'static str, msg: String, help: &str| {
+    let err = |code: Code, msg: String, help: &str| {
         Diagnostics(vec![
             Diagnostic::error(code, msg).at(Some(Location::file(format!("{shown}/Chart.yaml")))).help(help.to_string()),
         ])
     };
     let text = std::fs::read_to_string(chart_dir.join("Chart.yaml")).map_err(|e| {
-        err("unreadable-file", format!("cannot read {shown}/Chart.yaml: {e}"), "a chart folder holds Chart.yaml")
+        err(Code::UnreadableFile, format!("cannot read {shown}/Chart.yaml: {e}"), "a chart folder holds Chart.yaml")
     })?;
     let doc = catalyst_yaml::parse_one(&text, &Default::default())
         .map_err(|e| Diagnostics(vec![catalyst_yaml::error_diagnostic(&format!("{shown}/Chart.yaml"), &e)]))?
         .ok_or_else(|| {
-            err("invalid-chart", format!("{shown}/Chart.yaml is empty"), "a chart needs name and version")
+            err(Code::InvalidChart, format!("{shown}/Chart.yaml is empty"), "a chart needs name and version")
         })?;
     let reqs = lock::requirements(&doc);
     let mut out = Vendored::default();
@@ -231,7 +231,7 @@ pub fn vendor(
         .filter_map(|r| {
             let why = catalyst_package::guards::dependency_problem(&r.name, &r.version)?;
             Some(
-                Diagnostic::error("invalid-chart", format!("{shown}/Chart.yaml: {why}"))
+                Diagnostic::error(Code::InvalidChart, format!("{shown}/Chart.yaml: {why}"))
                     .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
                     .help(
                         "dependencies are charts: lower-case letters, digits and `-`, at a semantic version or range",
@@ -256,7 +256,7 @@ pub fn vendor(
         Some(l) if !opts.update => {
             if hash_req(&reqs, &l.dependencies) != l.digest {
                 return Err(err(
-                    "lock-out-of-date",
+                    Code::LockOutOfDate,
                     format!("{shown}/Chart.lock does not match the dependencies in Chart.yaml"),
                     "run `catalyst package --update-lock` (or `helm dependency update`) to resolve them again",
                 ));
@@ -281,7 +281,7 @@ pub fn vendor(
                 {
                     diags.push(
                             Diagnostic::error(
-                                "tampered-dependency",
+                                Code::TamperedDependency,
                                 format!("{} {version} from {} does not match Chart.lock: expected {want}, got {digest}", r.name, r.repository),
                             )
                             .at(Some(Location::file(format!("{shown}/Chart.lock"))))
@@ -329,7 +329,7 @@ pub fn vendor(
         if read_archive_file(&charts.join(&file)).as_deref() != Some(bytes.as_slice())
             && let Err(e) = catalyst_package::write_file(&charts, &file, &bytes)
         {
-            diags.push(Diagnostic::error("unwritable", format!("cannot write {shown}/charts/{file}: {e}")));
+            diags.push(Diagnostic::error(Code::Unwritable, format!("cannot write {shown}/charts/{file}: {e}")));
             continue;
         }
         locked.push(Locked {
@@ -353,7 +353,7 @@ pub fn vendor(
         let digest = hash_req(&reqs, &locked);
         let text = lock::render(&Lock { digest, dependencies: locked });
         catalyst_package::write_file(chart_dir, "Chart.lock", text.as_bytes())
-            .map_err(|e| err("unwritable", format!("cannot write {shown}/Chart.lock: {e}"), "check permissions"))?;
+            .map_err(|e| err(Code::Unwritable, format!("cannot write {shown}/Chart.lock: {e}"), "check permissions"))?;
         out.lock_written = true;
     }
     Ok(out)
@@ -373,7 +373,7 @@ fn locked_problem(d: &Locked, shown: &str) -> Option<Diagnostic> {
         return None;
     };
     Some(
-        Diagnostic::error("invalid-chart", format!("{shown}/Chart.lock: {why}"))
+        Diagnostic::error(Code::InvalidChart, format!("{shown}/Chart.lock: {why}"))
             .at(Some(Location::file(format!("{shown}/Chart.lock"))))
             .help("write Chart.lock again with `catalyst package --update-lock` (or `helm dependency update`)"),
     )
@@ -418,7 +418,7 @@ fn check_archive(bytes: &[u8], name: &str, version: &str, shown: &str, shown_arc
         Ok(())
     } else {
         Err(Diagnostic::error(
-            "wrong-dependency",
+            Code::WrongDependency,
             format!("the archive fetched for {name} {version} is another chart or version"),
         )
         .at(Some(Location::file(format!("{shown}/Chart.yaml"))))
@@ -461,13 +461,13 @@ fn fetch(
     }
     let repo = opts.mirrors.rewrite(&r.repository);
     let fail = |msg: String, help: &str| {
-        Diagnostic::error("dependency-unavailable", msg).at(at.clone()).help(help.to_string())
+        Diagnostic::error(Code::DependencyUnavailable, msg).at(at.clone()).help(help.to_string())
     };
     // A repository that could not be reached is a network failure (the
     // CLI's exit 3), not a problem of the chart.
     let fetch_failed = |e: &catalyst_oci::OciError, msg: String, help: &str| {
         if e.is_transient() {
-            Diagnostic::error("network-unreachable", msg)
+            Diagnostic::error(Code::NetworkUnreachable, msg)
                 .at(at.clone())
                 .help("the repository could not be reached: trying again may work, or redirect it to a mirror with --mirrors / CATALYST_MIRRORS")
                 .caused_by(e.chain().iter().cloned())
@@ -559,7 +559,7 @@ fn fetch(
             let actual = sha256_digest(&bytes);
             if actual.trim_start_matches("sha256:") != d.trim_start_matches("sha256:") {
                 return Err(Diagnostic::error(
-                    "tampered-dependency",
+                    Code::TamperedDependency,
                     format!("{} {version}: the archive does not match the repository index's digest", r.name),
                 )
                 .at(at)
@@ -588,7 +588,7 @@ fn fetch_signed(
 ) -> Result<(Vec<u8>, String, Source), Diagnostic> {
     let at = Some(Location::file(format!("{shown}/Chart.yaml")));
     let first = declared[0];
-    let refuse = |code: &'static str, msg: String, help: String| {
+    let refuse = |code: Code, msg: String, help: String| {
         Diagnostic::error(code, format!("{shown}: dependency {} from {}: {msg}", r.name, r.repository))
             .at(at.clone())
             .help(help)
@@ -596,7 +596,7 @@ fn fetch_signed(
     let repo = opts.mirrors.rewrite(&r.repository);
     let (Some(upstream), Some(fetched)) = (r.repository.strip_prefix("oci://"), repo.strip_prefix("oci://")) else {
         return Err(refuse(
-            "upstream-signature-unsupported",
+            Code::UpstreamSignatureUnsupported,
             format!(
                 "{} declares {} for it, but only charts in OCI registries (oci://) can be checked for a signature{}",
                 first.declared,
@@ -609,14 +609,14 @@ fn fetch_signed(
         ));
     };
     let bad_repo = |e: catalyst_oci::OciError| {
-        refuse("dependency-unavailable", e.to_string(), "fix the repository in Chart.yaml or the mirror".into())
+        refuse(Code::DependencyUnavailable, e.to_string(), "fix the repository in Chart.yaml or the mirror".into())
     };
     let upstream = RepoRef::parse(upstream).map_err(bad_repo)?.join(&r.name);
     let target = RepoRef::parse(fetched).map_err(bad_repo)?.join(&r.name);
     let version = pinned.map(|p| p.version.clone()).unwrap_or_else(|| r.version.clone());
     if !is_version(&version) {
         return Err(refuse(
-            "dependency-unavailable",
+            Code::DependencyUnavailable,
             format!("version ranges cannot be resolved in an OCI repository ({})", r.version),
             "pin an exact version in Chart.yaml".into(),
         ));
@@ -626,13 +626,13 @@ fn fetch_signed(
         Ok(Some(x)) => x,
         Ok(None) => {
             return Err(refuse(
-                "dependency-unavailable",
+                Code::DependencyUnavailable,
                 format!("{version} is not in oci://{target}"),
                 "check the name and version, or the mirror".into(),
             ));
         }
         Err(e) => {
-            let code = if e.is_transient() { "network-unreachable" } else { "dependency-unavailable" };
+            let code = if e.is_transient() { Code::NetworkUnreachable } else { Code::DependencyUnavailable };
             return Err(refuse(
                 code,
                 format!("cannot fetch {version}: {e}"),
@@ -644,7 +644,7 @@ fn fetch_signed(
     for s in declared {
         let verified = match &opts.check {
             Some(check) => check.verify(registry, &target, &upstream.to_string(), &digest, &s.signer),
-            None => Err(Diagnostic::error("upstream-signature", "no signature verifier is configured")),
+            None => Err(Diagnostic::error(Code::UpstreamSignature, "no signature verifier is configured")),
         };
         if let Err(why) = verified {
             // A registry that could not be reached is the network's
@@ -660,7 +660,7 @@ fn fetch_signed(
             let mirrored =
                 if target == upstream { String::new() } else { format!(" (pulled from its mirror oci://{target})") };
             return Err(refuse(
-                "upstream-signature",
+                Code::UpstreamSignature,
                 format!(
                     "{version} ({digest}){mirrored} is not signed by {} as {} declares: {}",
                     s.signer, s.declared, why.message
@@ -674,7 +674,7 @@ fn fetch_signed(
                     // one's own artifacts, not an upstream's.
                     why.help
                         .as_deref()
-                        .filter(|_| !matches!(why.code, "no-signature" | "bad-signature"))
+                        .filter(|_| !matches!(why.code, Code::NoSignature | Code::BadSignature))
                         .map_or_else(String::new, |h| format!("{h}. ")),
                     s.declared
                 ),

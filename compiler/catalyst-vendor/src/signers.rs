@@ -10,7 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use catalyst_diag::{Diagnostic, Location};
+use catalyst_diag::{Code, Diagnostic, Location};
 use serde_json::Value;
 
 /// One side of a keyless identity: an exact value or a regular expression.
@@ -129,7 +129,7 @@ impl Signers {
         at: &dyn Fn(usize) -> Option<Location>,
     ) -> Result<Signers, Diagnostic> {
         let bad = |i: usize, msg: String| {
-            Diagnostic::error("invalid-upstream-signers", format!("{what}[{i}]: {msg}")).at(at(i)).help(
+            Diagnostic::error(Code::InvalidUpstreamSigners, format!("{what}[{i}]: {msg}")).at(at(i)).help(
                 "write {repository: oci://registry/path, chart: name (optional), key: cosign.pub | env://VAR} or \
                  {repository: ..., keyless: {issuer | issuerRegexp, subject | subjectRegexp}}",
             )
@@ -138,7 +138,7 @@ impl Signers {
             if list.is_null() {
                 return Ok(Signers::default());
             }
-            return Err(Diagnostic::error("invalid-upstream-signers", format!("{what} is not a list")).at(at(0)));
+            return Err(Diagnostic::error(Code::InvalidUpstreamSigners, format!("{what} is not a list")).at(at(0)));
         };
         let mut out = Vec::new();
         for (i, e) in items.iter().enumerate() {
@@ -298,7 +298,7 @@ mod tests {
             (serde_json::json!([{"repository": "oci://r/x", "key": "k", "typo": 1}]), "unknown field `typo`"),
         ] {
             let d = Signers::read(&bad, "signers", Path::new("/cat"), true, &|_| None).unwrap_err();
-            assert_eq!(d.code, "invalid-upstream-signers");
+            assert_eq!(d.code, Code::InvalidUpstreamSigners);
             assert!(d.message.contains(why), "{why}: {}", d.message);
         }
         // Outside the catalog (a mirrors file), a key may be anywhere.

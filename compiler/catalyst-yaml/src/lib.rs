@@ -16,6 +16,8 @@ mod fast;
 
 use std::collections::HashMap;
 
+use catalyst_diag::Code;
+
 pub use emit::{to_yaml, to_yaml_under_key, write_scalar};
 
 use yaml_rust2::parser::{Event, Parser};
@@ -644,7 +646,7 @@ pub fn decode_utf8(mut bytes: Vec<u8>, file: &str) -> Result<String, catalyst_di
     let text = String::from_utf8(bytes).map_err(|e| {
         let ok = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap_or_default();
         let pos = pos_of_offset(ok, ok.len());
-        catalyst_diag::Diagnostic::error("not-utf8", format!("{file} is not valid UTF-8"))
+        catalyst_diag::Diagnostic::error(Code::NotUtf8, format!("{file} is not valid UTF-8"))
             .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
             .help("save the file as UTF-8")
     })?;
@@ -654,7 +656,7 @@ pub fn decode_utf8(mut bytes: Vec<u8>, file: &str) -> Result<String, catalyst_di
     if let Some(i) = memchr::memchr(0, text.as_bytes()) {
         let pos = pos_of_offset(&text, i);
         return Err(catalyst_diag::Diagnostic::error(
-            "not-text",
+            Code::NotText,
             format!("{file} holds a NUL byte: it is not a text file"),
         )
         .at(Some(catalyst_diag::Location::new(file, pos.line, pos.col, 1)))
@@ -690,7 +692,7 @@ pub fn scan_comment_secrets(text: &str, file: &str, diags: &mut catalyst_diag::D
             line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
             counted = start;
             diags.push(
-                catalyst_diag::Diagnostic::error("secret-value", format!("a comment holds what looks like {what}"))
+                catalyst_diag::Diagnostic::error(Code::SecretValue, format!("a comment holds what looks like {what}"))
                     .at(Some(catalyst_diag::Location::new(file, line_no + 1, line[..hash + r.start].chars().count() + 1, 1)))
                     .help("secrets never go into Git, not even in comments; remove it and rotate it (the value is not repeated here)"),
             );
@@ -718,7 +720,7 @@ pub fn scan_control_chars(node: &Node, file: &str, diags: &mut catalyst_diag::Di
         let report = |diags: &mut catalyst_diag::Diagnostics, n: &Node, c: char, pointer: &str| {
             diags.push(
                 catalyst_diag::Diagnostic::error(
-                    "control-character",
+                    Code::ControlCharacter,
                     format!("`{}` holds the control character U+{:04X}", display_path(pointer), c as u32),
                 )
                 .at(Some(catalyst_diag::Location::new(file, n.pos.line, n.pos.col, 1)))
@@ -788,7 +790,7 @@ fn scan_node(
             if let Some(what) = catalyst_diag::secrets::find_in_value(key, t) {
                 diags.push(
                     catalyst_diag::Diagnostic::error(
-                        "secret-value",
+                        Code::SecretValue,
                         format!("`{}` holds what looks like {what}", display_path(pointer)),
                     )
                     .at(Some(catalyst_diag::Location::new(file, node.pos.line, node.pos.col, 1)))
@@ -864,7 +866,7 @@ pub fn display_path(pointer: &str) -> String {
 
 /// Converts a parse failure to a diagnostic pointing into `file`.
 pub fn error_diagnostic(file: &str, e: &YamlError) -> catalyst_diag::Diagnostic {
-    let mut d = catalyst_diag::Diagnostic::error("invalid-yaml", e.message.clone())
+    let mut d = catalyst_diag::Diagnostic::error(Code::InvalidYaml, e.message.clone())
         .at(Some(catalyst_diag::Location::new(file, e.pos.line, e.pos.col, 1)));
     if let Some(h) = &e.help {
         d = d.help(h.clone());
