@@ -33,8 +33,8 @@ pub struct ReleaseOptions {
     pub to: Option<String>,
     /// The signing key (cosign format) and its password; unused with
     /// `keyless`.
-    pub key_pem: String,
-    pub password: Vec<u8>,
+    pub key_pem: catalyst_secret::Secret,
+    pub password: catalyst_secret::Secret,
     /// Sign keyless instead: a Sigstore bundle per chart for the
     /// signature, one for the SBOM and one for the provenance, each a
     /// referrer of the chart.
@@ -232,7 +232,7 @@ pub fn release(
     // read up front, a bad key fails the run before anything is pushed.
     let key_signer = match keyless {
         Some(_) => None,
-        None => match crate::sign::private_key(&opts.key_pem, &opts.password) {
+        None => match crate::sign::private_key(opts.key_pem.expose(), opts.password.expose_bytes()) {
             Ok(k) => Some(Signer::Key { sha256: catalyst_sign::key_fingerprint(k.verifying_key()) }),
             Err(d) => {
                 report.diagnostics.push(d);
@@ -246,7 +246,7 @@ pub fn release(
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
-    let created = std::env::var("SOURCE_DATE_EPOCH")
+    let created = std::env::var(catalyst_env::SOURCE_DATE_EPOCH)
         .ok()
         .and_then(|s| s.parse().ok())
         .or_else(|| head_time(&ws.catalog))
@@ -419,8 +419,8 @@ pub fn release(
         }
         let signed = crate::sign::sign_logged(
             &by_digest,
-            &opts.key_pem,
-            &opts.password,
+            opts.key_pem.expose(),
+            opts.password.expose_bytes(),
             opts.rekor.as_deref(),
             opts.plain_http,
             opts.timeouts,
@@ -663,7 +663,7 @@ fn release_keyless(
 /// (and, with a Rekor configured, carry a log entry). Missing, not by this
 /// key or not logged: `false`; the registry failing: the error.
 fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
-    let key = crate::sign::private_key(&opts.key_pem, &opts.password)?;
+    let key = crate::sign::private_key(opts.key_pem.expose(), opts.password.expose_bytes())?;
     let public = catalyst_sign::public_key_pem(&key);
     let absent = |r: &Report| {
         r.diagnostics.iter().filter(|d| d.is_error()).all(|d| {
