@@ -43,7 +43,7 @@ declare_vars! {
     CATALYST_REGISTRY_TIMEOUT,
     /// How long to wait for another run that holds the repository's lock, in seconds (`--lock-timeout`; default 300, 0: do not wait).
     CATALYST_LOCK_TIMEOUT,
-    /// CA certificates (PEM) trusted besides the system's for registries, Sigstore services and chart repositories (`--ca-file`).
+    /// CA certificates (PEM) trusted besides the system's for registries, chart repositories and HTTPS Git servers (`--ca-file`).
     CATALYST_CA_FILE,
     /// Seconds a run takes before its progress bar shows on a terminal (default 1; `0`: at once).
     CATALYST_PROGRESS_AFTER,
