@@ -75,8 +75,9 @@ const RULES: &[Rule] = &[
         name: "only-oci-sees-registry-credentials",
         why: "registry credentials (the CATALYST_REGISTRY_* variables, the Docker config's auths, credHelpers and \
               credsStore, docker-credential helpers) are read in catalyst-oci alone, held as a Secret there and sent \
-              only to the registry they are for; other crates get a Registry that authorizes itself, never the \
-              credentials (catalyst-env only declares the variables' names)",
+              only to the registry they are for (`Credentials` and `credentials_for` are private to it); other crates \
+              get a Registry that authorizes itself, never the credentials (catalyst-env only declares the \
+              variables' names)",
         allowed: Allowed::Only(&["catalyst-oci", "catalyst-env"]),
         deps: &[],
         patterns: &[

@@ -970,3 +970,26 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn the_walkers_policy_ssh_public_keys_env_entries_and_trust_roots() {
+        assert!(exempt_at("/spec/credentials/sshPublicKey"));
+        assert!(!exempt_at("/spec/credentials/sshPrivateKey"));
+        let map = |pairs: &'static [(&'static str, &'static str)]| {
+            MapContext::of(move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v))
+        };
+        // `{name: ADMIN_PASSWORD, value: ...}`: the value stands under the name.
+        let env = map(&[("name", "ADMIN_PASSWORD")]);
+        assert_eq!(env.key_for("value"), Some("ADMIN_PASSWORD"));
+        assert_eq!(env.key_for("other"), Some("other"));
+        assert!(!env.trusted_root);
+        // A name that is no credential moves nothing.
+        assert_eq!(map(&[("name", "LOG_LEVEL")]).key_for("value"), Some("value"));
+        assert!(map(&[("mediaType", "application/vnd.dev.sigstore.trustedroot+json;version=0.1")]).trusted_root);
+        assert!(!map(&[("mediaType", "application/json")]).trusted_root);
+    }
+}

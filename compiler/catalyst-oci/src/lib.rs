@@ -57,7 +57,7 @@ pub const CREDENTIALS_HELP: &str = "check the credentials: the Docker config fil
      CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub username: String,
     pub password: Secret,
     /// Where they came from, for messages.
@@ -373,7 +373,10 @@ pub fn sha256_digest(b: &[u8]) -> String {
 
 /// Credentials for `registry`, looked up in `env` (a getter, so tests and
 /// callers control the environment) and the Docker config file.
-pub fn credentials_for(registry: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, OciError> {
+pub(crate) fn credentials_for(
+    registry: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, OciError> {
     if let (Some(u), Some(p)) =
         (env(catalyst_env::CATALYST_REGISTRY_USERNAME), env(catalyst_env::CATALYST_REGISTRY_PASSWORD))
     {
