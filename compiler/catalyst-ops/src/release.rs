@@ -696,3 +696,31 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ReleaseOptions` derives `Debug` (a `-v` error or a log may show
+    /// it): the key and its password print as `<redacted>`.
+    #[test]
+    fn release_options_debug_shows_no_key_nor_password() {
+        let opts = ReleaseOptions {
+            selection: Selection::All,
+            to: None,
+            key_pem: catalyst_secret::Secret::new("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----x"),
+            password: catalyst_secret::Secret::new("hunter2"),
+            keyless: None,
+            rekor: None,
+            plain_http: false,
+            timeouts: catalyst_oci::Timeouts::default(),
+            mirrors: None,
+            skip_smoke_render: false,
+            jobs: None,
+            dry_run: false,
+        };
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}
