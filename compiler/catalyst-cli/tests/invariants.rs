@@ -21,8 +21,12 @@
 //! - `std::env::var("CATALYST_GIT_TOKEN")` added to catalyst-ops'
 //!   `publish.rs`: `only-publish-sees-git-credentials` and both
 //!   environment rules failed there;
-//! - `std::env::var(catalyst_env::DOCKER_CONFIG)` added to catalyst-vendor:
-//!   `only-oci-sees-registry-credentials` failed;
+//! - `std::env::var(catalyst_env::DOCKER_CONFIG)` added to catalyst-vendor,
+//!   and `v.get("credHelpers")` to catalyst-ops:
+//!   `only-oci-sees-registry-credentials` failed on each;
+//! - `git2::Cred::default()` added to catalyst-ops: the Git rule failed;
+//! - `anyhow` and `tokio` added to catalyst-render's `[dependencies]`: the
+//!   clap/anyhow rule and `render-does-no-io` failed on its Cargo.toml;
 //! - `pub password: String` in a struct of catalyst-ops: `secret_fields`
 //!   failed; `std::env::var_os("CATALYST_NEW")` in catalyst-ops:
 //!   `environment_variables` failed;
