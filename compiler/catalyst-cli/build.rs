@@ -9,7 +9,8 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-env-changed=CATALYST_GIT_COMMIT");
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    let commit = std::env::var("CATALYST_GIT_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| git_head(&dir));
+    let commit =
+        std::env::var(catalyst_env::CATALYST_GIT_COMMIT).ok().filter(|c| !c.is_empty()).or_else(|| git_head(&dir));
     println!("cargo:rustc-env=CATALYST_BUILD_COMMIT={}", commit.unwrap_or_default());
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)

@@ -76,7 +76,8 @@ fn main() {
         None,
     );
 
-    let n: usize = std::env::var("CATALYST_BENCH_FLEET").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize =
+        std::env::var(catalyst_testkit::env::CATALYST_BENCH_FLEET).ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let cat = catalog_copy(root);

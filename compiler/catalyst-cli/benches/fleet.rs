@@ -106,7 +106,7 @@ fn runs_for(first: Duration) -> usize {
         t if t <= 60.0 => 3,
         _ => 1,
     };
-    env_usize("CATALYST_BENCH_RUNS").unwrap_or(auto).max(1)
+    env_usize(catalyst_testkit::env::CATALYST_BENCH_RUNS).unwrap_or(auto).max(1)
 }
 
 /// Runs `measure` until it has as many samples as the first one says.
@@ -243,7 +243,7 @@ impl Bench {
 fn main() {
     let started = Instant::now();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let n = env_usize("CATALYST_BENCH_FLEET").unwrap_or(1000).max(1);
+    let n = env_usize(catalyst_testkit::env::CATALYST_BENCH_FLEET).unwrap_or(1000).max(1);
     let scratch = measure::tmpfs_scratch();
     let criterion = Criterion::default().sample_size(10).nresamples(20_000);
     let mut b = Bench { n, cores, scratch, criterion, rows: Vec::new() };

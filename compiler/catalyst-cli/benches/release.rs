@@ -29,7 +29,7 @@ fn write(path: &Path, text: &str) {
 
 /// `HELM` when set, else the tests' Helm 4.
 fn helm() -> PathBuf {
-    std::env::var_os("HELM").map(PathBuf::from).unwrap_or_else(|| catalyst_testkit::HELM4.need())
+    std::env::var_os(catalyst_env::HELM).map(PathBuf::from).unwrap_or_else(|| catalyst_testkit::HELM4.need())
 }
 
 fn slug(url: &str) -> String {

@@ -29,17 +29,17 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     catalog: Option<PathBuf>,
     /// Worker threads, 1 to 256 (default: one per core).
-    #[arg(short = 'j', long, global = true, env = "CATALYST_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(short = 'j', long, global = true, env = catalyst_env::CATALYST_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: Option<u16>,
     /// Largest input file accepted, in bytes (at least 1024).
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1024..))]
     max_file_size: u64,
     /// Longest one registry operation may take, retries included, in seconds (1 to 86400); connecting may take a
     /// sixth of it, a silent server half.
-    #[arg(long, global = true, env = "CATALYST_REGISTRY_TIMEOUT", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, global = true, env = catalyst_env::CATALYST_REGISTRY_TIMEOUT, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     registry_timeout: u64,
     /// How long to wait for another catalyst run that is writing the same cluster directories, in seconds (0: do not wait).
-    #[arg(long, global = true, env = "CATALYST_LOCK_TIMEOUT", value_name = "SECONDS", default_value_t = catalyst_ops::repo_lock::DEFAULT_TIMEOUT.as_secs())]
+    #[arg(long, global = true, env = catalyst_env::CATALYST_LOCK_TIMEOUT, value_name = "SECONDS", default_value_t = catalyst_ops::repo_lock::DEFAULT_TIMEOUT.as_secs())]
     lock_timeout: u64,
     /// Output format of every command (overrides --format): `json` prints exactly one JSON document on standard
     /// output, also when the run fails (then `{"errors": 1, "diagnostics": [{"code", "message", ...}]}`).
@@ -50,7 +50,7 @@ struct Cli {
     verbose: bool,
     /// Trust the CA certificates in this PEM file (besides the system's) for registries, chart repositories and
     /// HTTPS Git servers: a private Harbor or Gitea.
-    #[arg(long, global = true, env = "CATALYST_CA_FILE", value_name = "FILE")]
+    #[arg(long, global = true, env = catalyst_env::CATALYST_CA_FILE, value_name = "FILE")]
     ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -380,7 +380,7 @@ enum Command {
         #[arg(long, default_value = "main")]
         branch: String,
         /// Path inside the repository (default clusters/<fqdn>; `.` for a repository per Sovereign).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = catalyst_env::PATH)]
         path: Option<String>,
         /// Commit identity, `Name <email>` (default: catalyst <catalyst@openova.io>).
         #[arg(long)]
@@ -455,7 +455,7 @@ enum Format {
 #[derive(clap::Args, Debug)]
 struct TrustArgs {
     /// The Sigstore's trust root: a trusted_root.json as Sigstore publishes it (Fulcio CAs, Rekor and CT-log keys).
-    #[arg(long, env = "CATALYST_TRUSTED_ROOT", value_name = "FILE")]
+    #[arg(long, env = catalyst_env::CATALYST_TRUSTED_ROOT, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
 }
 
@@ -467,13 +467,13 @@ struct SigstoreArgs {
     #[arg(long, value_name = "FILE|-", requires = "keyless")]
     identity_token: Option<PathBuf>,
     /// Fulcio's URL (overrides the signing config's).
-    #[arg(long, env = "CATALYST_FULCIO_URL", value_name = "URL")]
+    #[arg(long, env = catalyst_env::CATALYST_FULCIO_URL, value_name = "URL")]
     fulcio_url: Option<String>,
     /// Rekor's URL (v1 API; overrides the signing config's).
-    #[arg(long, env = "CATALYST_REKOR_URL", value_name = "URL")]
+    #[arg(long, env = catalyst_env::CATALYST_REKOR_URL, value_name = "URL")]
     rekor_url: Option<String>,
     /// The Sigstore's signing_config.json (its Fulcio, Rekor and timestamp authority URLs).
-    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE")]
+    #[arg(long, env = catalyst_env::CATALYST_SIGNING_CONFIG, value_name = "FILE")]
     signing_config: Option<PathBuf>,
     /// When given, each new bundle is verified against it before it is attached.
     #[command(flatten)]
@@ -486,10 +486,10 @@ struct SigstoreArgs {
 #[derive(clap::Args, Debug)]
 struct RekorArgs {
     /// Rekor's URL (v1 API; overrides the signing config's): the signature is recorded there.
-    #[arg(long = "rekor-url", env = "CATALYST_REKOR_URL", value_name = "URL")]
+    #[arg(long = "rekor-url", env = catalyst_env::CATALYST_REKOR_URL, value_name = "URL")]
     rekor_url: Option<String>,
     /// The Sigstore's signing_config.json, for its Rekor.
-    #[arg(long, env = "CATALYST_SIGNING_CONFIG", value_name = "FILE")]
+    #[arg(long, env = catalyst_env::CATALYST_SIGNING_CONFIG, value_name = "FILE")]
     signing_config: Option<PathBuf>,
     /// Record the signature in that Rekor (as cosign's --tlog-upload); false signs without a log entry.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
@@ -571,7 +571,7 @@ fn color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
+        ColorChoice::Auto => std::env::var_os(catalyst_env::NO_COLOR).is_none_or(|v| v.is_empty()) && terminal,
     }
 }
 
@@ -850,7 +850,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         Command::GenerateKeyPair { output_key_prefix } => {
             let prefix = cwd.join(&output_key_prefix);
             catalyst_ops::sign::password(true, &prompt)
-                .and_then(|pw| catalyst_ops::sign::generate_key_pair(&prefix, &pw))
+                .and_then(|pw| catalyst_ops::sign::generate_key_pair(&prefix, pw.expose_bytes()))
                 .map(|(k, p)| {
                     if json {
                         output::print_doc(output::KeyPair { private_key: k, public_key: p }, &Diagnostics::new());
@@ -873,7 +873,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         catalyst_ops::sign::sign_logged(
                             &reference,
                             pem.expose(),
-                            &pw,
+                            pw.expose_bytes(),
                             rekor.as_deref(),
                             plain_http,
                             timeouts,
@@ -1033,7 +1033,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             let rekor = rekor.rekor(&cwd)?;
             catalyst_ops::sign::password(false, &prompt)
                 .and_then(|pw| {
-                    let key = catalyst_ops::sign::KeyRef { pem: pem.expose(), password: &pw, rekor: rekor.as_deref() };
+                    let key = catalyst_ops::sign::KeyRef { pem: &pem, password: &pw, rekor: rekor.as_deref() };
                     catalyst_ops::sign::attest(&reference, &key, plain_http, timeouts)
                 })
                 .map(|(a, r)| {
@@ -1077,7 +1077,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let key_pem = match key.filter(|_| !keyless) {
                 Some(key) => read_key(&cwd, &key)?,
-                None => catalyst_oci::Secret::new(""),
+                None => catalyst_secret::Secret::new(""),
             };
             let keyless_release = keyless;
             let sigstore = sigstore.options(&cwd);
@@ -1088,12 +1088,12 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 true => None,
             };
             let keyless = keyless.then_some(sigstore);
-            let run = |password: Vec<u8>| -> Result<_, OpsError> {
+            let run = |password: catalyst_secret::Secret| -> Result<_, OpsError> {
                 let ws = ws()?;
                 let opts = ReleaseOptions {
                     selection,
                     to,
-                    key_pem: key_pem.expose().to_string(),
+                    key_pem: key_pem.clone(),
                     password,
                     keyless,
                     rekor,
@@ -1105,7 +1105,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                     dry_run,
                 };
                 // Progress on a terminal; quiet in CI and when piped.
-                let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+                let interactive = std::io::stderr().is_terminal() && std::env::var_os(catalyst_env::CI).is_none();
                 let progress = |row: &catalyst_ops::release::Row, done: usize, total: usize| {
                     if interactive {
                         let what = match &row.outcome {
@@ -1121,7 +1121,11 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 catalyst_ops::release::release(&ws, &opts, &progress)
             };
-            let password = if keyless_release { Ok(Vec::new()) } else { catalyst_ops::sign::password(false, &prompt) };
+            let password = if keyless_release {
+                Ok(catalyst_secret::Secret::default())
+            } else {
+                catalyst_ops::sign::password(false, &prompt)
+            };
             password.and_then(run).map(|(rows, r)| {
                 let outcome = |o: &Outcome| match o {
                     Outcome::Published => "published".to_string(),
@@ -1172,7 +1176,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 .and_then(|pw| {
                     ws().and_then(|ws| {
                         let how = catalyst_ops::publish::OciOptions { plain_http, timeouts, dry_run, rekor };
-                        catalyst_ops::publish::publish_oci(&ws, &dir, &reference, pem.expose(), &pw, &how)
+                        catalyst_ops::publish::publish_oci(&ws, &dir, &reference, &pem, &pw, &how)
                     })
                 })
                 .map(|(p, r)| {
@@ -1289,7 +1293,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
 /// the environment variable VAR, so a CI job never writes the key to disk).
 /// The PEM is held as a Secret: no message, log or `-v` cause prints it;
 /// errors name the variable, never its value.
-fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<catalyst_oci::Secret> {
+fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<catalyst_secret::Secret> {
     if let Some(var) = key.to_str().and_then(|k| k.strip_prefix("env://")) {
         let hint = format!("export {var} with the key's PEM (cosign's env:// form), or pass --key FILE");
         if var.is_empty() {
@@ -1298,7 +1302,7 @@ fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<cata
                 .into());
         }
         return match std::env::var(var) {
-            Ok(pem) if !pem.trim().is_empty() => Ok(catalyst_oci::Secret::new(pem)),
+            Ok(pem) if !pem.trim().is_empty() => Ok(catalyst_secret::Secret::new(pem)),
             Ok(_) => Err(output::Usage::new(format!("environment variable {var} (--key env://{var}) is empty"))
                 .hint(hint)
                 .into()),
@@ -1314,7 +1318,7 @@ fn read_key(cwd: &std::path::Path, key: &std::path::Path) -> anyhow::Result<cata
             }
         };
     }
-    std::fs::read_to_string(cwd.join(key)).map(catalyst_oci::Secret::new).map_err(|e| {
+    std::fs::read_to_string(cwd.join(key)).map(catalyst_secret::Secret::new).map_err(|e| {
         output::Usage::new(format!("cannot read {}: {e}", key.display()))
             .hint("--key names a cosign key file (`catalyst generate-key-pair` makes one) or env://VAR")
             .into()

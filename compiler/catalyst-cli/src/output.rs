@@ -269,7 +269,7 @@ pub fn print_doc<T: Serialize>(body: T, d: &Diagnostics) {
 /// terminal, not CI, not `-q`, not JSON), drawn only once the run has taken
 /// a second, and the time it took.
 /// Seconds a render runs before its progress bar appears (default 1).
-pub const PROGRESS_AFTER: &str = "CATALYST_PROGRESS_AFTER";
+pub const PROGRESS_AFTER: &str = catalyst_env::CATALYST_PROGRESS_AFTER;
 
 pub struct RenderProgress {
     started: std::time::Instant,
@@ -278,7 +278,7 @@ pub struct RenderProgress {
 
 impl RenderProgress {
     pub fn start(wanted: bool) -> RenderProgress {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let ci = std::env::var_os(catalyst_env::CI).is_some_and(|v| !v.is_empty() && v != "false");
         let bar = (wanted && !ci && std::io::stderr().is_terminal()).then(|| {
             // Cleared however the run ends (an error drops it unfinished).
             let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr_with_hz(4))

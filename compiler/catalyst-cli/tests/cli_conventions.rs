@@ -562,7 +562,7 @@ fn docker_credential_helpers_and_creds_store_supply_registry_credentials() {
     helper("wrong", &answer(&reg.user, "wrong-secret-1234"));
     helper("none", "echo 'credentials not found in native keychain'; exit 1");
     helper("hang", "sleep 60");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!("{}:{}", bin.display(), std::env::var(catalyst_env::PATH).unwrap_or_default());
     let config = dir.join("docker");
     std::fs::create_dir_all(&config).unwrap();
     let c = chart(dir, "helped", "1.0.0");

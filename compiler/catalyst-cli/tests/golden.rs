@@ -13,7 +13,7 @@ use common::*;
 #[test]
 fn golden_cases() {
     let golden = repo().join("golden");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = std::env::var_os(catalyst_testkit::env::UPDATE_GOLDEN).is_some();
     let mut cases: Vec<_> = std::fs::read_dir(&golden)
         .unwrap()
         .map(|e| e.unwrap().path())

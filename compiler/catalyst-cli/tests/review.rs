@@ -257,7 +257,7 @@ fn markdown_and_html_are_snapshots_and_deterministic() {
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "a page with content, not a blank one: {} bytes", png.len());
-    if let Some(keep) = std::env::var_os("CATALYST_KEEP_SCREENSHOT") {
+    if let Some(keep) = std::env::var_os(catalyst_testkit::env::CATALYST_KEEP_SCREENSHOT) {
         std::fs::copy(&shot, keep).unwrap();
     }
 }

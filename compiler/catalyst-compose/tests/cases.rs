@@ -41,7 +41,7 @@ fn cases() {
     assert!(dirs.len() >= 6, "the cases are there");
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        if std::env::var_os("UPDATE_CASES").is_some() {
+        if std::env::var_os(catalyst_testkit::env::UPDATE_CASES).is_some() {
             write_expect(&dir);
         }
         let expect = yaml(&dir.join("expect.yaml")).remove(0).to_json();

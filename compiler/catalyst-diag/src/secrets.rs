@@ -454,6 +454,52 @@ pub fn find_url_password(s: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// The scan's policy about where a value stands, for walkers of trees this
+/// crate does not know (`catalyst-yaml`'s nodes): the walker asks, the
+/// policy (which paths are exempt, which mapping conventions move a
+/// credential name, which mappings are trust roots) lives here, beside the
+/// patterns, so a parser holds no word of it.
+///
+/// Whether the value at `pointer` (a JSON pointer) is exempt from the
+/// scan: an SSH public key (`spec.credentials.sshPublicKey`) is public.
+pub fn exempt_at(pointer: &str) -> bool {
+    pointer.ends_with("/sshPublicKey")
+}
+
+/// What a mapping says about its entries, from `get` (a key of the
+/// mapping → its string value). `{name: ADMIN_PASSWORD, value: ...}` (a
+/// container's env entry) puts `value` under the credential-like name;
+/// a mapping whose `mediaType` is a trust root's opens one.
+pub struct MapContext<'a> {
+    entry_name: Option<&'a str>,
+    /// The mapping is a Sigstore trust root ([`is_trusted_root`]).
+    pub trusted_root: bool,
+}
+
+impl<'a> MapContext<'a> {
+    pub fn of(get: impl Fn(&str) -> Option<&'a str>) -> MapContext<'a> {
+        MapContext {
+            entry_name: get("name").filter(|n| credential_key(n).is_some()),
+            trusted_root: is_trusted_root(get("mediaType")),
+        }
+    }
+
+    /// The key a value under mapping key `key` is judged by: the entry's
+    /// credential-like name for `value`, else `key` itself.
+    pub fn key_for<'k>(&self, key: &'k str) -> Option<&'k str>
+    where
+        'a: 'k,
+    {
+        if key == "value" && self.entry_name.is_some() { self.entry_name } else { Some(key) }
+    }
+}
+
+/// What to do about a value refused as a secret; the list of what stays
+/// allowed is [`is_placeholder`].
+pub fn secret_help() -> &'static str {
+    "secrets never go into Git: store it in the secret store and reference it (`secretRef: {name, key}`, `existingSecret`, `valueFrom.secretKeyRef`); placeholders such as \"\", `${VAR}`, `{{ ... }}`, `<...>` and `REPLACE_ME` are allowed (docs/limits.md). The value is not repeated here"
+}
+
 /// The media type of a Sigstore trust root (`trusted_root.json`), whose
 /// certificates, public keys and key IDs are public by construction.
 pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot";
@@ -922,5 +968,28 @@ mod tests {
         {
             assert_eq!(looks_like_secret(s), None, "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn the_walkers_policy_ssh_public_keys_env_entries_and_trust_roots() {
+        assert!(exempt_at("/spec/credentials/sshPublicKey"));
+        assert!(!exempt_at("/spec/credentials/sshPrivateKey"));
+        let map = |pairs: &'static [(&'static str, &'static str)]| {
+            MapContext::of(move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v))
+        };
+        // `{name: ADMIN_PASSWORD, value: ...}`: the value stands under the name.
+        let env = map(&[("name", "ADMIN_PASSWORD")]);
+        assert_eq!(env.key_for("value"), Some("ADMIN_PASSWORD"));
+        assert_eq!(env.key_for("other"), Some("other"));
+        assert!(!env.trusted_root);
+        // A name that is no credential moves nothing.
+        assert_eq!(map(&[("name", "LOG_LEVEL")]).key_for("value"), Some("value"));
+        assert!(map(&[("mediaType", "application/vnd.dev.sigstore.trustedroot+json;version=0.1")]).trusted_root);
+        assert!(!map(&[("mediaType", "application/json")]).trusted_root);
     }
 }

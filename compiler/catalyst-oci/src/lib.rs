@@ -49,33 +49,15 @@ pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1
 pub const FLUX_CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.flux.config.v1+json";
 pub const FLUX_CONTENT_MEDIA_TYPE: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
 
-/// A string that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+use catalyst_secret::Secret;
 
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// Where registry credentials come from, for a refusal's help: what to
+/// check is this crate's knowledge, as reading them is.
+pub const CREDENTIALS_HELP: &str = "check the credentials: the Docker config file (auths, credHelpers, credsStore) or \
+     CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub username: String,
     pub password: Secret,
     /// Where they came from, for messages.
@@ -391,17 +373,22 @@ pub fn sha256_digest(b: &[u8]) -> String {
 
 /// Credentials for `registry`, looked up in `env` (a getter, so tests and
 /// callers control the environment) and the Docker config file.
-pub fn credentials_for(registry: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, OciError> {
-    if let (Some(u), Some(p)) = (env("CATALYST_REGISTRY_USERNAME"), env("CATALYST_REGISTRY_PASSWORD")) {
+pub(crate) fn credentials_for(
+    registry: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, OciError> {
+    if let (Some(u), Some(p)) =
+        (env(catalyst_env::CATALYST_REGISTRY_USERNAME), env(catalyst_env::CATALYST_REGISTRY_PASSWORD))
+    {
         return Ok(Some(Credentials {
             username: u,
-            password: Secret(p),
+            password: Secret::new(p),
             source: "CATALYST_REGISTRY_USERNAME/PASSWORD".into(),
         }));
     }
-    let path = match env("DOCKER_CONFIG") {
+    let path = match env(catalyst_env::DOCKER_CONFIG) {
         Some(d) => std::path::PathBuf::from(d).join("config.json"),
-        None => match env("HOME") {
+        None => match env(catalyst_env::HOME) {
             Some(h) => std::path::PathBuf::from(h).join(".docker/config.json"),
             None => return Ok(None),
         },
@@ -436,10 +423,10 @@ pub fn credentials_for(registry: &str, env: &dyn Fn(&str) -> Option<String>) -> 
         let raw = base64::engine::general_purpose::STANDARD.decode(auth).map_err(|_| bad("`auth` is not base64"))?;
         let pair = String::from_utf8(raw).map_err(|_| bad("`auth` is not UTF-8"))?;
         let (u, p) = pair.split_once(':').ok_or_else(|| bad("`auth` is not user:password"))?;
-        return Ok(Some(Credentials { username: u.into(), password: Secret(p.into()), source }));
+        return Ok(Some(Credentials { username: u.into(), password: Secret::new(p), source }));
     }
     match (e.get("username").and_then(|v| v.as_str()), e.get("password").and_then(|v| v.as_str())) {
-        (Some(u), Some(p)) => Ok(Some(Credentials { username: u.into(), password: Secret(p.into()), source })),
+        (Some(u), Some(p)) => Ok(Some(Credentials { username: u.into(), password: Secret::new(p), source })),
         _ => Ok(None),
     }
 }
@@ -474,8 +461,8 @@ fn from_helper(
         ));
     }
     let mut cmd = Command::new(&program);
-    if let Some(path) = env("PATH") {
-        cmd.env("PATH", path);
+    if let Some(path) = env(catalyst_env::PATH) {
+        cmd.env(catalyst_env::PATH, path);
     }
     // The registry goes in through a file, not a pipe: a helper that exits
     // without reading it (nothing stored) must not end this process with
@@ -526,7 +513,7 @@ fn from_helper(
         .map_err(|_| bad("its answer is not a JSON object {ServerURL, Username, Secret}".into()))?;
     match (v.get("Username").and_then(|u| u.as_str()), v.get("Secret").and_then(|p| p.as_str())) {
         (Some(u), Some(p)) if !p.is_empty() => {
-            Ok(Some(Credentials { username: u.to_string(), password: Secret(p.to_string()), source }))
+            Ok(Some(Credentials { username: u.to_string(), password: Secret::new(p), source }))
         }
         _ => Ok(None),
     }
@@ -1013,9 +1000,11 @@ impl Registry {
                 let Some(c) = &peer.creds else { return Err(Stop::Fail(self.unauthorized(peer))) };
                 let pair = format!("{}:{}", c.username, c.password.expose());
                 let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
-                (String::new(), Secret(value))
+                (String::new(), Secret::new(value))
             }
-            "bearer" => (scope.clone(), Secret(format!("Bearer {}", self.token(peer, repo, &scope, &params).await?))),
+            "bearer" => {
+                (scope.clone(), Secret::new(format!("Bearer {}", self.token(peer, repo, &scope, &params).await?)))
+            }
             _ => {
                 return Err(bad(format!("asks for `{}` authorization, which catalyst does not speak", clean(&scheme))));
             }

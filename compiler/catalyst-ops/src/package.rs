@@ -254,7 +254,7 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     }
     // Dependencies into charts/.
     let (mirrors, mirror_signers) =
-        match opts.mirrors.clone().or_else(|| std::env::var_os("CATALYST_MIRRORS").map(PathBuf::from)) {
+        match opts.mirrors.clone().or_else(|| std::env::var_os(catalyst_env::CATALYST_MIRRORS).map(PathBuf::from)) {
             Some(m) => match catalyst_vendor::Mirrors::load_file(&ws.cwd.join(m)) {
                 Ok(m) => m,
                 Err(d) => {
@@ -285,8 +285,10 @@ pub fn package(ws: &Workspace, path: &Path, opts: &PackageOptions) -> Result<(Op
     };
     let original_dir = chart_dir.clone();
     let chart_dir = scratch.as_ref().map_or(original_dir.clone(), |t| t.path().join("chart"));
-    let trusted_root =
-        opts.trusted_root.clone().or_else(|| std::env::var_os("CATALYST_TRUSTED_ROOT").map(|p| ws.cwd.join(p)));
+    let trusted_root = opts
+        .trusted_root
+        .clone()
+        .or_else(|| std::env::var_os(catalyst_env::CATALYST_TRUSTED_ROOT).map(|p| ws.cwd.join(p)));
     let vopts = catalyst_vendor::VendorOptions {
         mirrors,
         signers: vec![catalog_signers, mirror_signers],

@@ -119,7 +119,7 @@ pub fn attest_provenance(
     let who = builder();
     with_key(
         reference,
-        || private_key(key.pem, key.password),
+        || private_key(key.pem.expose(), key.password.expose_bytes()),
         plain_http,
         timeouts,
         |r, signing, reg| {

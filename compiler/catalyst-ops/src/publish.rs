@@ -40,24 +40,6 @@ pub struct Row {
     pub removed: bool,
 }
 
-/// Credentials from the environment: `CATALYST_GIT_USERNAME` /
-/// `CATALYST_GIT_PASSWORD`, or `CATALYST_GIT_TOKEN` (sent as the password);
-/// for SSH `CATALYST_GIT_SSH_KEY` (a private key file; else the agent),
-/// `CATALYST_GIT_SSH_KEY_PASSPHRASE`, `CATALYST_GIT_KNOWN_HOSTS` (default
-/// `~/.ssh/known_hosts`).
-pub fn env_credentials() -> GitCredentials {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let password = var("CATALYST_GIT_PASSWORD").or_else(|| var("CATALYST_GIT_TOKEN"));
-    let username = var("CATALYST_GIT_USERNAME").or_else(|| password.as_ref().map(|_| "catalyst".to_string()));
-    GitCredentials {
-        username,
-        password,
-        ssh_key: var("CATALYST_GIT_SSH_KEY").map(PathBuf::from),
-        ssh_passphrase: var("CATALYST_GIT_SSH_KEY_PASSPHRASE"),
-        known_hosts: var("CATALYST_GIT_KNOWN_HOSTS").map(PathBuf::from),
-    }
-}
-
 fn identity(author: &Option<String>, time: i64) -> Result<Identity, OpsError> {
     match author {
         None => Ok(Identity { name: "catalyst".into(), email: "catalyst@openova.io".into(), time }),
@@ -149,7 +131,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
             );
             continue;
         }
-        let mut publisher = Publisher::open(&cache, &opts.repo, &branch, env_credentials())
+        let mut publisher = Publisher::open(&cache, &opts.repo, &branch, GitCredentials::from_env())
             .map_err(|e| OpsError::Usage(e.to_string()))?;
         if opts.branch_per_change {
             publisher = publisher.with_base(&opts.branch).map_err(|e| OpsError::Usage(e.to_string()))?;
@@ -181,7 +163,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
             .filter_map(|p| p.parent()?.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
         keep.extend(rows.iter().map(|r| r.fqdn.clone()));
-        let publisher = Publisher::open(&cache, &opts.repo, &opts.branch, env_credentials())
+        let publisher = Publisher::open(&cache, &opts.repo, &opts.branch, GitCredentials::from_env())
             .map_err(|e| OpsError::Usage(e.to_string()))?;
         let remote = match publisher.subtrees_with("clusters", catalyst_render::LOCK_FILE) {
             Ok(r) => r,
@@ -245,7 +227,7 @@ pub fn publish(ws: &Workspace, paths: &[PathBuf], opts: &PublishOptions) -> Resu
                 ));
                 continue;
             }
-            let mut p = Publisher::open(&cache, &opts.repo, &branch, env_credentials())
+            let mut p = Publisher::open(&cache, &opts.repo, &branch, GitCredentials::from_env())
                 .map_err(|e| OpsError::Usage(e.to_string()))?;
             if opts.branch_per_change {
                 p = p.with_base(&opts.branch).map_err(|e| OpsError::Usage(e.to_string()))?;
@@ -364,8 +346,8 @@ pub fn publish_oci(
     ws: &Workspace,
     dir: &Path,
     reference: &str,
-    key_pem: &str,
-    password: &[u8],
+    key_pem: &catalyst_secret::Secret,
+    password: &catalyst_secret::Secret,
     how: &OciOptions,
 ) -> Result<(Option<OciPublished>, Report), OpsError> {
     let OciOptions { plain_http, timeouts, dry_run, ref rekor } = *how;
@@ -395,7 +377,7 @@ pub fn publish_oci(
     if dry_run {
         // Everything but the registry: the archive is packed and the key
         // opened, so a dry run fails where the real one would before any push.
-        if let Err(d) = crate::sign::check_private_key(key_pem, password) {
+        if let Err(d) = crate::sign::check_private_key(key_pem.expose(), password.expose_bytes()) {
             report.diagnostics.push(d);
             return Ok((None, report));
         }
@@ -431,7 +413,14 @@ pub fn publish_oci(
     };
     // Signed by the digest pushed: the tag may move meanwhile.
     let by_digest = format!("oci://{repo}@{digest}");
-    let (signed, r) = crate::sign::sign_logged(&by_digest, key_pem, password, rekor.as_deref(), plain_http, timeouts)?;
+    let (signed, r) = crate::sign::sign_logged(
+        &by_digest,
+        key_pem.expose(),
+        password.expose_bytes(),
+        rekor.as_deref(),
+        plain_http,
+        timeouts,
+    )?;
     if signed.is_none() {
         // The artifact is in the registry all the same: say so.
         let pushed = format!("{reference}@{digest} was pushed, but is not signed");

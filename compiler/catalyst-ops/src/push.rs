@@ -58,7 +58,7 @@ pub struct Pushed {
 /// `SOURCE_DATE_EPOCH` when set (release passes the commit time), else the
 /// Unix epoch.
 pub fn created_timestamp() -> String {
-    let secs: i64 = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let secs: i64 = std::env::var(catalyst_env::SOURCE_DATE_EPOCH).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     rfc3339(secs)
 }
 

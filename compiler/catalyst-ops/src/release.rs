@@ -33,8 +33,8 @@ pub struct ReleaseOptions {
     pub to: Option<String>,
     /// The signing key (cosign format) and its password; unused with
     /// `keyless`.
-    pub key_pem: String,
-    pub password: Vec<u8>,
+    pub key_pem: catalyst_secret::Secret,
+    pub password: catalyst_secret::Secret,
     /// Sign keyless instead: a Sigstore bundle per chart for the
     /// signature, one for the SBOM and one for the provenance, each a
     /// referrer of the chart.
@@ -234,7 +234,7 @@ pub fn release(
     // read up front, a bad key fails the run before anything is pushed.
     let key_signer = match keyless {
         Some(_) => None,
-        None => match crate::sign::private_key(&opts.key_pem, &opts.password) {
+        None => match crate::sign::private_key(opts.key_pem.expose(), opts.password.expose_bytes()) {
             Ok(k) => Some(Signer::Key { sha256: catalyst_sign::key_fingerprint(k.verifying_key()) }),
             Err(d) => {
                 report.diagnostics.push(d);
@@ -248,7 +248,7 @@ pub fn release(
     if report.has_errors() {
         return Ok((Vec::new(), report));
     }
-    let created = std::env::var("SOURCE_DATE_EPOCH")
+    let created = std::env::var(catalyst_env::SOURCE_DATE_EPOCH)
         .ok()
         .and_then(|s| s.parse().ok())
         .or_else(|| head_time(&ws.catalog))
@@ -421,8 +421,8 @@ pub fn release(
         }
         let signed = crate::sign::sign_logged(
             &by_digest,
-            &opts.key_pem,
-            &opts.password,
+            opts.key_pem.expose(),
+            opts.password.expose_bytes(),
             opts.rekor.as_deref(),
             opts.plain_http,
             opts.timeouts,
@@ -666,7 +666,7 @@ fn release_keyless(
 /// (and, with a Rekor configured, carry a log entry). Missing, not by this
 /// key or not logged: `false`; the registry failing: the error.
 fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, Diagnostic> {
-    let key = crate::sign::private_key(&opts.key_pem, &opts.password)?;
+    let key = crate::sign::private_key(opts.key_pem.expose(), opts.password.expose_bytes())?;
     let public = catalyst_sign::public_key_pem(&key);
     let absent = |r: &Report| {
         r.diagnostics.iter().filter(|d| d.is_error()).all(|d| {
@@ -701,4 +701,32 @@ fn signed_and_attested(reference: &str, opts: &ReleaseOptions) -> Result<bool, D
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ReleaseOptions` derives `Debug` (a `-v` error or a log may show
+    /// it): the key and its password print as `<redacted>`.
+    #[test]
+    fn release_options_debug_shows_no_key_nor_password() {
+        let opts = ReleaseOptions {
+            selection: Selection::All,
+            to: None,
+            key_pem: catalyst_secret::Secret::new("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----x"),
+            password: catalyst_secret::Secret::new("hunter2"),
+            keyless: None,
+            rekor: None,
+            plain_http: false,
+            timeouts: catalyst_oci::Timeouts::default(),
+            mirrors: None,
+            skip_smoke_render: false,
+            jobs: None,
+            dry_run: false,
+        };
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
 }

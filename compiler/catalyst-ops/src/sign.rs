@@ -8,13 +8,15 @@ use catalyst_oci::{OciError, Reference, Registry, RegistryOptions, RepoRef, Time
 use catalyst_sign as cs;
 use catalyst_sigstore as sigstore;
 
+use catalyst_secret::Secret;
+
 use crate::{OpsError, Report};
 
 /// Where the password comes from: `COSIGN_PASSWORD`, else a prompt on the
 /// terminal (twice when creating a key), else an error.
-pub fn password(confirm: bool, prompt: &dyn Fn(&str) -> Option<String>) -> Result<Vec<u8>, OpsError> {
-    if let Ok(p) = std::env::var("COSIGN_PASSWORD") {
-        return Ok(p.into_bytes());
+pub fn password(confirm: bool, prompt: &dyn Fn(&str) -> Option<String>) -> Result<Secret, OpsError> {
+    if let Ok(p) = std::env::var(catalyst_env::COSIGN_PASSWORD) {
+        return Ok(Secret::new(p));
     }
     let first = prompt("Enter password for private key: ")
         .ok_or_else(|| OpsError::Usage("no password: set COSIGN_PASSWORD (no terminal to ask on)".into()))?;
@@ -24,7 +26,7 @@ pub fn password(confirm: bool, prompt: &dyn Fn(&str) -> Option<String>) -> Resul
             return Err(OpsError::Usage("the passwords do not match".into()));
         }
     }
-    Ok(first.into_bytes())
+    Ok(Secret::new(first))
 }
 
 /// Writes `<prefix>.key` and `<prefix>.pub`; refuses to overwrite.
@@ -97,10 +99,7 @@ pub(crate) fn oci_diagnostic(e: &OciError) -> Diagnostic {
     use catalyst_oci::Unreached;
     let d = Diagnostic::error(oci_code(e), e.to_string()).caused_by(e.chain().iter().cloned());
     match e {
-        OciError::Unauthorized { .. } => d.help(
-            "check the credentials: the Docker config file (auths, credHelpers, credsStore) or \
-             CATALYST_REGISTRY_USERNAME / CATALYST_REGISTRY_PASSWORD",
-        ),
+        OciError::Unauthorized { .. } => d.help(catalyst_oci::CREDENTIALS_HELP),
         OciError::Unreachable { url, kind: Unreached::Tls, .. } => {
             let at = authority(url);
             if e.plain_http_answer() {
@@ -517,7 +516,7 @@ pub fn attest(
 ) -> Result<(Option<Attested>, Report), OpsError> {
     with_key(
         reference,
-        || private_key(key.pem, key.password),
+        || private_key(key.pem.expose(), key.password.expose_bytes()),
         plain_http,
         timeouts,
         |r, signing, reg| {
@@ -579,8 +578,8 @@ pub(crate) fn chart_files(reg: &Registry, r: &Reference, reference: &str) -> Res
 /// in (none: not logged).
 #[derive(Clone, Copy)]
 pub struct KeyRef<'a> {
-    pub pem: &'a str,
-    pub password: &'a [u8],
+    pub pem: &'a Secret,
+    pub password: &'a Secret,
     pub rekor: Option<&'a str>,
 }
 
@@ -913,7 +912,7 @@ impl KeylessSigner {
 /// SOURCE_DATE_EPOCH when set (reproducible builds), else now: when a
 /// bundle was made.
 fn now_timestamp() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+    let secs = std::env::var(catalyst_env::SOURCE_DATE_EPOCH).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
     });
     crate::push::rfc3339(secs)

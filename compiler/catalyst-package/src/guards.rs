@@ -216,10 +216,10 @@ pub fn archive_complete(files: &BTreeMap<String, Vec<u8>>, shown: &str, stage: &
 
 /// The helm binary: `HELM` if set, else `helm` on `PATH`.
 pub fn find_helm() -> Option<PathBuf> {
-    if let Some(h) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
+    if let Some(h) = std::env::var_os(catalyst_env::HELM).filter(|h| !h.is_empty()) {
         return Some(PathBuf::from(h));
     }
-    std::env::var_os("PATH")
+    std::env::var_os(catalyst_env::PATH)
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("helm")).find(|p| p.is_file()))
 }
 

@@ -113,16 +113,17 @@ impl Source {
 /// `GITHUB_*` variables), else a local run.
 pub fn builder(env: &dyn Fn(&str) -> Option<String>, catalyst_version: &str) -> (Builder, Option<Metadata>) {
     let version = BTreeMap::from([("catalyst".to_string(), catalyst_version.to_string())]);
-    let server = env("GITHUB_SERVER_URL").filter(|s| s.starts_with("https://") || s.starts_with("http://"));
-    let (Some(server), Some(workflow)) = (server, env("GITHUB_WORKFLOW_REF").filter(|w| !w.is_empty())) else {
+    let server = env(catalyst_env::GITHUB_SERVER_URL).filter(|s| s.starts_with("https://") || s.starts_with("http://"));
+    let (Some(server), Some(workflow)) = (server, env(catalyst_env::GITHUB_WORKFLOW_REF).filter(|w| !w.is_empty()))
+    else {
         return (Builder { id: LOCAL_BUILDER.to_string(), version }, None);
     };
     let server = server.trim_end_matches('/');
-    let metadata = match (env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+    let metadata = match (env(catalyst_env::GITHUB_REPOSITORY), env(catalyst_env::GITHUB_RUN_ID)) {
         (Some(repo), Some(run)) => Some(Metadata {
             invocation_id: format!(
                 "{server}/{repo}/actions/runs/{run}/attempts/{}",
-                env("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into())
+                env(catalyst_env::GITHUB_RUN_ATTEMPT).unwrap_or_else(|| "1".into())
             ),
         }),
         _ => None,

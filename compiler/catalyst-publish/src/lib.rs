@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
+use catalyst_secret::Secret;
 use git2::{Cred, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature, Time};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +91,7 @@ pub fn branch_problem(name: &str) -> Option<String> {
 /// `Basic` header carries it) removed, cut at 200 characters.
 fn clean_remote_text(text: &str, creds: &GitCredentials) -> String {
     let mut text = text.to_string();
-    if let Some(p) = creds.password.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(p) = creds.password.as_ref().map(Secret::expose).filter(|p| !p.is_empty()) {
         let user = creds.username.clone().unwrap_or_default();
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{p}"));
         text = text.replace(&basic, "<redacted>").replace(p, "<redacted>");
@@ -141,23 +142,46 @@ enum Pushed {
 /// Credentials: user and password (or token) for HTTPS; an SSH private
 /// key file (else the SSH agent) and the known_hosts file that vouches for
 /// the server's host key. The password and passphrase print as
-/// `<redacted>`.
-#[derive(Clone, Default)]
+/// `<redacted>` (they are [`Secret`]s).
+///
+/// Opaque to other crates: they get credentials only from
+/// [`GitCredentials::from_env`] (or none, `Default`) and hand them to
+/// [`Publisher::open`]; reading Git credentials is this crate's alone (an
+/// invariant the workspace's invariant tests hold).
+#[derive(Clone, Default, Debug)]
 pub struct GitCredentials {
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub ssh_key: Option<std::path::PathBuf>,
-    pub ssh_passphrase: Option<String>,
+    username: Option<String>,
+    password: Option<Secret>,
+    ssh_key: Option<std::path::PathBuf>,
+    ssh_passphrase: Option<Secret>,
     /// Default: `~/.ssh/known_hosts`.
-    pub known_hosts: Option<std::path::PathBuf>,
+    known_hosts: Option<std::path::PathBuf>,
 }
 
-impl std::fmt::Debug for GitCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitCredentials")
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
+impl GitCredentials {
+    /// Credentials from the environment: `CATALYST_GIT_USERNAME` /
+    /// `CATALYST_GIT_PASSWORD`, or `CATALYST_GIT_TOKEN` (sent as the
+    /// password); for SSH `CATALYST_GIT_SSH_KEY` (a private key file; else
+    /// the agent), `CATALYST_GIT_SSH_KEY_PASSPHRASE`,
+    /// `CATALYST_GIT_KNOWN_HOSTS` (default `~/.ssh/known_hosts`). Empty
+    /// variables count as unset.
+    pub fn from_env() -> GitCredentials {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> GitCredentials {
+        let var = |k: &str| get(k).filter(|v| !v.is_empty());
+        let password =
+            var(catalyst_env::CATALYST_GIT_PASSWORD).or_else(|| var(catalyst_env::CATALYST_GIT_TOKEN)).map(Secret::new);
+        let username =
+            var(catalyst_env::CATALYST_GIT_USERNAME).or_else(|| password.as_ref().map(|_| "catalyst".to_string()));
+        GitCredentials {
+            username,
+            password,
+            ssh_key: var(catalyst_env::CATALYST_GIT_SSH_KEY).map(std::path::PathBuf::from),
+            ssh_passphrase: var(catalyst_env::CATALYST_GIT_SSH_KEY_PASSPHRASE).map(Secret::new),
+            known_hosts: var(catalyst_env::CATALYST_GIT_KNOWN_HOSTS).map(std::path::PathBuf::from),
+        }
     }
 }
 
@@ -173,7 +197,7 @@ pub fn split_userinfo(url: &str) -> (String, GitCredentials) {
         Some((userinfo, host)) => {
             let (u, p) = userinfo.split_once(':').map_or((userinfo, None), |(u, p)| (u, Some(p)));
             let creds =
-                GitCredentials { username: Some(u.to_string()), password: p.map(str::to_string), ..Default::default() };
+                GitCredentials { username: Some(u.to_string()), password: p.map(Secret::new), ..Default::default() };
             (format!("{scheme}://{host}/{path}"), creds)
         }
         None => (url.to_string(), GitCredentials::default()),
@@ -182,7 +206,7 @@ pub fn split_userinfo(url: &str) -> (String, GitCredentials) {
 
 fn creds_known_hosts(c: &GitCredentials) -> std::path::PathBuf {
     c.known_hosts.clone().unwrap_or_else(|| {
-        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".ssh/known_hosts")
+        std::path::PathBuf::from(std::env::var_os(catalyst_env::HOME).unwrap_or_default()).join(".ssh/known_hosts")
     })
 }
 
@@ -304,7 +328,7 @@ impl Publisher {
             }
             if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
                 if let (Some(u), Some(p)) = (&creds.username, &creds.password) {
-                    return Cred::userpass_plaintext(u, p);
+                    return Cred::userpass_plaintext(u, p.expose());
                 }
                 if let Ok(cfg) = git2::Config::open_default()
                     && let Ok(c) = Cred::credential_helper(&cfg, url, user_from_url)
@@ -315,7 +339,7 @@ impl Publisher {
             if allowed.contains(git2::CredentialType::SSH_KEY) {
                 let user = user_from_url.unwrap_or("git");
                 return match &creds.ssh_key {
-                    Some(key) => Cred::ssh_key(user, None, key, creds.ssh_passphrase.as_deref()),
+                    Some(key) => Cred::ssh_key(user, None, key, creds.ssh_passphrase.as_ref().map(Secret::expose)),
                     None => Cred::ssh_key_from_agent(user),
                 };
             }
@@ -667,6 +691,30 @@ mod tests {
     }
 
     #[test]
+    fn credentials_from_the_environment_token_as_password_and_never_printed() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let c = GitCredentials::from_lookup(env(&[
+            ("CATALYST_GIT_TOKEN", "tok3n"),
+            ("CATALYST_GIT_SSH_KEY_PASSPHRASE", "phr4se"),
+        ]));
+        assert_eq!(c.username.as_deref(), Some("catalyst"), "a token alone goes with a placeholder user");
+        assert_eq!(c.password.as_ref().map(Secret::expose), Some("tok3n"));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok3n") && !shown.contains("phr4se"), "{shown}");
+        // The password wins over the token; empty counts as unset.
+        let c = GitCredentials::from_lookup(env(&[
+            ("CATALYST_GIT_PASSWORD", "pw"),
+            ("CATALYST_GIT_TOKEN", "tok3n"),
+            ("CATALYST_GIT_USERNAME", ""),
+        ]));
+        assert_eq!(c.password.as_ref().map(Secret::expose), Some("pw"));
+        assert_eq!(c.username.as_deref(), Some("catalyst"));
+        assert!(GitCredentials::from_lookup(env(&[])).password.is_none());
+    }
+
+    #[test]
     fn branches_follow_gits_ref_rules() {
         for b in ["main", "catalyst/omantel-0123456789ab", "release-1.2", "a.b/c_d"] {
             assert_eq!(branch_problem(b), None, "{b}");
@@ -690,7 +738,7 @@ mod tests {
         assert!(is_race("failed to update ref"));
         assert!(!is_race("pre-receive hook declined") && !is_race("protected branch hook declined"));
         let creds =
-            GitCredentials { username: Some("u".into()), password: Some("s3cret".into()), ..Default::default() };
+            GitCredentials { username: Some("u".into()), password: Some(Secret::new("s3cret")), ..Default::default() };
         let said = clean_remote_text("token s3cret dTpzM2NyZXQ= \u{1b}[31mred\u{202e}", &creds);
         assert!(
             !said.contains("s3cret")

@@ -20,8 +20,8 @@ use std::io::Read;
 use std::path::Path;
 
 use catalyst_diag::Code;
-
-pub use catalyst_oci::{Secret, Timeouts};
+pub use catalyst_oci::Timeouts;
+use catalyst_secret::Secret;
 use sigstore_sign::types::Bundle;
 
 /// The media type of a Sigstore bundle v0.3 (what cosign 3 writes).
@@ -107,10 +107,10 @@ pub fn identity_token(
                 .map_err(|e| SigstoreError::Token(format!("cannot read the identity token {}: {e}", f.display())))?;
             (read_bounded(file, &f.display().to_string())?, "--identity-token")
         }
-    } else if let Some(t) = env("SIGSTORE_ID_TOKEN").filter(|t| !t.trim().is_empty()) {
-        (Secret::new(t), "SIGSTORE_ID_TOKEN")
+    } else if let Some(t) = env(catalyst_env::SIGSTORE_ID_TOKEN).filter(|t| !t.trim().is_empty()) {
+        (Secret::new(t), catalyst_env::SIGSTORE_ID_TOKEN)
     } else if let (Some(url), Some(bearer)) =
-        (env("ACTIONS_ID_TOKEN_REQUEST_URL"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+        (env(catalyst_env::ACTIONS_ID_TOKEN_REQUEST_URL), env(catalyst_env::ACTIONS_ID_TOKEN_REQUEST_TOKEN))
     {
         (actions_token(&url, &Secret::new(bearer), timeouts)?, "the CI's token service (ACTIONS_ID_TOKEN_REQUEST_URL)")
     } else {

@@ -13,7 +13,35 @@
 use std::path::{Path, PathBuf};
 
 /// The variable by which a developer allows skips outside CI.
-pub const ALLOW_SKIPS: &str = "CATALYST_TEST_ALLOW_SKIPS";
+pub const ALLOW_SKIPS: &str = env::CATALYST_TEST_ALLOW_SKIPS;
+
+/// The variables only tests and benchmarks read, declared once (those
+/// catalyst itself reads are `catalyst_env`'s; each tool's is its
+/// [`Tool::var`]).
+pub mod env {
+    catalyst_env::declare_vars! {
+        /// `1`: a test whose tool is missing is skipped instead of failing (never in CI nor under `scripts/test`).
+        CATALYST_TEST_ALLOW_SKIPS,
+        /// Where `../shared` (CRDs, charts, the Phase-0 module) is, for tests run outside the usual layout.
+        CATALYST_TEST_SHARED,
+        /// Set: the golden test rewrites `golden/*/out` instead of comparing.
+        UPDATE_GOLDEN,
+        /// Set: the composition cases of `catalyst-compose` are rewritten instead of compared.
+        UPDATE_CASES,
+        /// Set: the README's generated parts (the table of environment variables) are rewritten instead of compared.
+        UPDATE_README,
+        /// A path: the review test keeps the page's screenshot there.
+        CATALYST_KEEP_SCREENSHOT,
+        /// The number of Sovereigns of the benchmarks' fleet (default 1,000).
+        CATALYST_BENCH_FLEET,
+        /// How many runs the fleet benchmark measures (default: as many as fit its time).
+        CATALYST_BENCH_RUNS,
+        /// The seed of the YAML fast path's generated differential test.
+        FAST_GEN_SEED,
+        /// How many texts the YAML fast path's generated differential test tries (default 30,000).
+        FAST_GEN_N,
+    }
+}
 
 /// What every missing-tool failure ends with.
 pub const SETUP_HINT: &str = "`scripts/test` installs every tool and server the tests use, then runs them";
@@ -23,7 +51,7 @@ pub const SETUP_HINT: &str = "`scripts/test` installs every tool and server the 
 /// ([`ALLOW_SKIPS`] outside CI); then it says `skipped:` and returns, and
 /// the caller skips.
 pub fn unavailable(what: &str, install: &str) {
-    let ci = std::env::var_os("CI").is_some();
+    let ci = std::env::var_os(catalyst_env::CI).is_some();
     let allowed = std::env::var_os(ALLOW_SKIPS).is_some_and(|v| v == "1");
     if ci || !allowed {
         let skips = if ci {
@@ -93,14 +121,14 @@ impl Tool {
 
 fn locate(candidate: &str) -> Option<PathBuf> {
     if let Some(rest) = candidate.strip_prefix("~/") {
-        let p = PathBuf::from(std::env::var_os("HOME")?).join(rest);
+        let p = PathBuf::from(std::env::var_os(catalyst_env::HOME)?).join(rest);
         return p.is_file().then_some(p);
     }
     if candidate.contains('/') {
         let p = PathBuf::from(candidate);
         return p.is_file().then_some(p);
     }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(candidate)).find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os(catalyst_env::PATH)?).map(|d| d.join(candidate)).find(|p| p.is_file())
 }
 
 /// The OCI registry the registry tests push to and pull from.
@@ -277,7 +305,7 @@ pub const TOOLS: &[&Tool] = &[
 ];
 
 /// The variable that puts `shared/` elsewhere than beside the checkout.
-pub const SHARED_VAR: &str = "CATALYST_TEST_SHARED";
+pub const SHARED_VAR: &str = env::CATALYST_TEST_SHARED;
 
 /// The repository root (this crate is `compiler/catalyst-testkit`).
 pub fn repo_root() -> PathBuf {

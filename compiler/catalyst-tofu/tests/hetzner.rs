@@ -525,7 +525,7 @@ fn load_errors_have_places() {
 // --- Oracle --------------------------------------------------------------------
 
 fn find_tool() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os(catalyst_env::PATH)?;
     ["tofu", "terraform"]
         .iter()
         .flat_map(|b| std::env::split_paths(&path).map(move |d| d.join(b)))

@@ -177,9 +177,11 @@ pub struct Vendored {
 
 /// The default cache: `$CATALYST_CACHE_DIR`, else `~/.cache/catalyst`.
 pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("CATALYST_CACHE_DIR")
+    std::env::var_os(catalyst_env::CATALYST_CACHE_DIR)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/catalyst"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os(catalyst_env::HOME).unwrap_or_default()).join(".cache/catalyst")
+        })
         .join("charts")
 }
 

@@ -781,11 +781,11 @@ fn scan_node(
     match &node.kind {
         NodeKind::Scalar(t, kind) => {
             let public = trust.is_some_and(|ids| catalyst_diag::secrets::public_trust_material(key, t, ids));
-            if pointer.ends_with("/sshPublicKey") || public {
+            if catalyst_diag::secrets::exempt_at(pointer) || public {
                 return;
             }
-            // Only strings are credentials: `password: 1234` or `true` is
-            // a number or a switch, not a value pasted into Git.
+            // Only strings are credentials: a number or a switch under a
+            // credential-like key is not a value pasted into Git.
             let key = key.filter(|_| *kind == ScalarKind::Str);
             if let Some(what) = catalyst_diag::secrets::find_in_value(key, t) {
                 diags.push(
@@ -809,15 +809,12 @@ fn scan_node(
         }
         NodeKind::Map(m) => {
             let len = pointer.len();
-            // `{name: ADMIN_PASSWORD, value: ...}` (a container's env): the
-            // value stands under the name.
-            let env_name = m
-                .iter()
-                .find(|(k, _)| k.as_text() == Some("name"))
-                .and_then(|(_, v)| v.as_str())
-                .filter(|n| catalyst_diag::secrets::credential_key(n).is_some());
-            let media_type = m.iter().find(|(k, _)| k.as_text() == Some("mediaType")).and_then(|(_, v)| v.as_str());
-            let ids = (trust.is_none() && catalyst_diag::secrets::is_trusted_root(media_type))
+            // What the mapping's own entries say (which key a value stands
+            // under, whether it is a trust root) is the scanner's policy.
+            let cx = catalyst_diag::secrets::MapContext::of(|key| {
+                m.iter().find(|(k, _)| k.as_text() == Some(key)).and_then(|(_, v)| v.as_str())
+            });
+            let ids = (trust.is_none() && cx.trusted_root)
                 .then(|| catalyst_diag::secrets::trust_root_key_ids(&node.to_json()));
             let trust = trust.or(ids.as_deref());
             for (k, v) in m {
@@ -832,7 +829,7 @@ fn scan_node(
                         c => pointer.push(c),
                     }
                 }
-                let under = if text == "value" && env_name.is_some() { env_name } else { Some(text) };
+                let under = cx.key_for(text);
                 scan_node(v, under, trust, file, pointer, diags);
                 pointer.truncate(len);
             }
@@ -840,11 +837,8 @@ fn scan_node(
     }
 }
 
-/// What to do about a value refused as a secret; the list of what stays
-/// allowed is `catalyst_diag::secrets::is_placeholder`.
-pub fn secret_help() -> &'static str {
-    "secrets never go into Git: store it in the secret store and reference it (`secretRef: {name, key}`, `existingSecret`, `valueFrom.secretKeyRef`); placeholders such as \"\", `${VAR}`, `{{ ... }}`, `<...>` and `REPLACE_ME` are allowed (docs/limits.md). The value is not repeated here"
-}
+/// What to do about a value refused as a secret (the scanner's words).
+pub use catalyst_diag::secrets::secret_help;
 
 /// `/spec/regions/0/provider` → `spec.regions[0].provider`: a JSON
 /// pointer as users write the path.

@@ -782,8 +782,8 @@ fn mutate(rng: &Rng, t: &str) -> String {
 fn generated_texts() {
     // FAST_GEN_N and FAST_GEN_SEED run longer or other searches.
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
-    let rng = Rng(Cell::new(env("FAST_GEN_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15) | 1));
-    let n = env("FAST_GEN_N").map_or(30_000, |n| n as usize);
+    let rng = Rng(Cell::new(env(catalyst_testkit::env::FAST_GEN_SEED).unwrap_or(0x9e37_79b9_7f4a_7c15) | 1));
+    let n = env(catalyst_testkit::env::FAST_GEN_N).map_or(30_000, |n| n as usize);
     let (mut lines_taken, mut trees_taken, mut mutants_taken) = (0, 0, 0);
     for _ in 0..n {
         lines_taken += usize::from(same_as_slow(&random_yaml(&rng)));
