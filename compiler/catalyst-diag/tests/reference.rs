@@ -19,7 +19,7 @@ fn repo() -> PathBuf {
 fn reference_page_is_generated_from_the_registry() {
     let path = repo().join("docs/diagnostics.md");
     let want = reference();
-    if std::env::var_os("UPDATE_DOCS").is_some() {
+    if std::env::var_os(catalyst_testkit::env::UPDATE_DOCS).is_some() {
         std::fs::write(&path, &want).unwrap();
         return;
     }

@@ -28,6 +28,8 @@ pub mod env {
         UPDATE_GOLDEN,
         /// Set: the composition cases of `catalyst-compose` are rewritten instead of compared.
         UPDATE_CASES,
+        /// Set: `docs/diagnostics.md` is rewritten from the registry of codes instead of compared.
+        UPDATE_DOCS,
         /// Set: the README's generated parts (the table of environment variables) are rewritten instead of compared.
         UPDATE_README,
         /// A path: the review test keeps the page's screenshot there.
