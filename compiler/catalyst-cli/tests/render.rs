@@ -114,7 +114,7 @@ fn render_writes_a_lock_with_input_and_output_digests() {
     let inputs: Vec<&str> = doc["inputs"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert!(inputs.contains(&"spec"));
     assert!(inputs.contains(&"catalog:platform/cilium/blueprint.yaml"));
-    assert!(inputs.iter().any(|p| *p == "builtin:render/objects.rs"));
+    assert!(inputs.contains(&"builtin:render/objects.rs"));
     // Every output is listed with its real digest.
     let files = tree(&repo().join("clusters/omantel.omani.works"));
     let outputs = doc["outputs"].as_array().unwrap();

@@ -40,6 +40,11 @@ impl Outputs {
         self.bytes.entry(path).insert_entry(bytes).into_mut()
     }
 
+    /// The objects of a file render built as objects.
+    pub fn tree(&self, path: &str) -> Option<&Objects> {
+        self.trees.get(path).map(Arc::as_ref)
+    }
+
     /// A file that is text, not objects.
     pub fn text(&mut self, path: String, text: String) {
         self.bytes.insert(path, text.into_bytes());
@@ -153,7 +158,7 @@ fn check_text(
     };
     let mut found = Diagnostics::new();
     if let Some(docs) = &docs {
-        found.extend(crate::check_docs(shown, docs, releases));
+        found.extend(crate::verify::check_docs(shown, docs, releases));
     }
     crate::scan::scan_file(shown, text, docs.as_deref(), &mut found);
     Ok((found, docs.map(|d| catalyst_closure::extract(&d))))

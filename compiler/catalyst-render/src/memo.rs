@@ -1,0 +1,122 @@
+//! What a render reuses instead of recomputing, in one place beside the
+//! stages, which ask it: the previous render of the Sovereign (files taken
+//! over, contents and variables checked before), what this run has already
+//! checked for other Sovereigns, and what one render computes once for
+//! several host clusters. Every entry is keyed by everything its value
+//! depends on (docs: the invariants "A skipped Sovereign is a current
+//! one", "A taken-over file is the file a full render would write" and
+//! "Each content is checked once, each problem everywhere").
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use catalyst_catalog::{Blueprint, Catalog};
+use serde_json::Value;
+
+use crate::objects::Objects;
+use crate::reuse::{self, Checked, ContentKey, Previous, Summaries};
+use crate::{RenderInput, values};
+
+pub(crate) struct Memo<'a> {
+    /// The previous render of this Sovereign, when it may be reused.
+    previous: Option<&'a Previous<'a>>,
+    /// What this run has checked (shared by a fleet's renders).
+    checked: Option<&'a Checked>,
+    /// Blueprint files whose overlay reads nothing of the host cluster, by
+    /// everything they are built from: built once per Sovereign and copied
+    /// to its other clusters.
+    host_free: HashMap<String, (Vec<u8>, Arc<Objects>)>,
+    /// Whether each Blueprint's overlay reads the host cluster (walked once
+    /// per render, not per cluster).
+    reads_host: HashMap<String, bool>,
+}
+
+impl<'a> Memo<'a> {
+    pub fn new(input: &RenderInput<'a>) -> Memo<'a> {
+        Memo {
+            previous: input.previous.filter(|p| p.usable(input.sovereign)),
+            checked: input.checked,
+            host_free: HashMap::new(),
+            reads_host: HashMap::new(),
+        }
+    }
+
+    /// The digest of the file at `path` when the previous render wrote it
+    /// from inputs with this unit key, and it is still that file.
+    pub fn taken(&self, path: &str, key: &str) -> Option<[u8; 32]> {
+        self.previous.and_then(|p| p.unit(path, key))
+    }
+
+    pub fn overlay_reads_host(&mut self, bp: &Blueprint) -> bool {
+        *self.reads_host.entry(bp.name.clone()).or_insert_with(|| values::overlay_reads_host(&bp.values))
+    }
+
+    /// A Blueprint file built on another host cluster from the same inputs.
+    pub fn host_free(&self, built_from: &str) -> Option<&(Vec<u8>, Arc<Objects>)> {
+        self.host_free.get(built_from)
+    }
+
+    pub fn add_host_free(&mut self, built_from: String, bytes: &[u8], objs: Arc<Objects>) {
+        self.host_free.insert(built_from, (bytes.to_vec(), objs));
+    }
+
+    /// Whether Blueprint `name`'s values passed their checks in this run.
+    pub fn values_passed(&self, name: &str, values: &Value) -> bool {
+        self.checked.is_some_and(|c| c.values_passed(&reuse::values_key(name, values)))
+    }
+
+    pub fn add_values_passed(&self, name: &str, values: &Value) {
+        if let Some(c) = self.checked {
+            c.add_values(reuse::values_key(name, values));
+        }
+    }
+
+    /// Whether the previous render wrote the Phase-0 variables `text` from
+    /// this very spec and these inputs, having checked them against the
+    /// module.
+    pub fn tfvars_checked_before(&self, input: &RenderInput<'_>, text: &str) -> bool {
+        self.previous.is_some_and(|p| {
+            let inputs = &p.lock.inputs;
+            inputs.get("spec") == Some(&input.spec_digest)
+                && input.extra_inputs.into_iter().flatten().all(|(k, v)| inputs.get(k) == Some(v))
+                && p.lock
+                    .outputs
+                    .get(crate::tofu::TFVARS_FILE)
+                    .is_some_and(|d| *d == catalyst_catalog::sha256_hex(text.as_bytes()))
+        })
+    }
+
+    /// The contents known to pass the content checks: those this run
+    /// checked, and those the previous render by this compiler wrote under
+    /// the same version matrix (part of catalog.yaml; what passed under
+    /// another is only known to pass under that one).
+    pub fn known_contents(&self, cat: &Catalog) -> impl Fn(&str, &ContentKey) -> bool + use<'_, 'a> {
+        let same_matrix = |p: &&Previous<'_>| p.lock.inputs.get("catalog.yaml") == cat.digests().get("catalog.yaml");
+        let passed_before: HashSet<ContentKey> = self
+            .previous
+            .filter(same_matrix)
+            .into_iter()
+            .flat_map(|p| &p.lock.outputs)
+            .filter_map(|(path, d)| Some((reuse::Class::of(path), <[u8; 32]>::try_from(hex::decode(d).ok()?).ok()?)))
+            .collect();
+        let checked = self.checked;
+        move |_: &str, key: &ContentKey| passed_before.contains(key) || checked.is_some_and(|c| c.contains(key))
+    }
+
+    /// A YAML content's closure summary, read in this run.
+    pub fn closure_objects(&self, digest: &[u8; 32]) -> Option<Arc<Vec<catalyst_closure::Object>>> {
+        self.checked.and_then(|c| c.closure_objects(digest))
+    }
+
+    pub fn add_closure_objects(&self, found: Summaries) {
+        if let Some(c) = self.checked {
+            c.add_closure_objects(found);
+        }
+    }
+
+    pub fn add_passed(&self, passed: HashSet<ContentKey>) {
+        if let Some(c) = self.checked {
+            c.extend(passed);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The check stage: what render built is held to what its consumers
+//! accept before anything is written. Domain hygiene; every file's content
+//! (well-formed YAML, each object valid against its kind's schema in the
+//! releases the Sovereign runs, nothing secret-shaped: `built`); a
+//! cut-over Sovereign's tethers (the audit's own policy); the closure of
+//! each host cluster directory.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
+use catalyst_schema::rendered::Releases;
+use sha2::Digest as _;
+
+use crate::build::Built;
+use crate::built::{self, Outputs};
+use crate::memo::Memo;
+use crate::{RenderInput, Report, closure};
+
+/// A Sovereign's files, checked: ready to be locked and written.
+pub(crate) struct Verified {
+    pub files: Outputs,
+    /// Every output (taken over too) with its sha256, hex.
+    pub outputs: BTreeMap<String, String>,
+    pub units: BTreeMap<String, String>,
+    pub taken: BTreeMap<String, [u8; 32]>,
+    pub notices: Vec<String>,
+}
+
+/// Check: stops at the first kind of problem found (domain and content,
+/// then tethers, then closure), reporting every instance of it.
+pub(crate) fn check(
+    input: &RenderInput<'_>,
+    built: Built,
+    memo: &Memo<'_>,
+    report: &mut Report,
+) -> Result<Verified, Diagnostics> {
+    let (cat, sov) = (input.catalog, input.sovereign);
+    let Built { files, units, taken, taken_objects, phase0_vars, notices } = built;
+    report.problems.extend(domain_hygiene(&sov.fqdn, &files.bytes));
+    // These depend on the bytes alone: bytes that passed in this run, or
+    // in the previous render by this compiler, are not checked again.
+    let digests: BTreeMap<&str, [u8; 32]> =
+        files.bytes.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
+    let built::Found { malformed, mut invalid, passed, mut summaries } =
+        built::check_outputs(&sov.fqdn, &files, &digests, cat.releases(), memo.known_contents(cat));
+    report.problems.extend(malformed);
+    // A cut-over Sovereign: the one policy `audit tethers` applies, to the
+    // files about to be written (taken-over files were checked under the
+    // same policy: it is part of their unit key).
+    if sov.cutover {
+        invalid.extend(cutover_violations(&sov.fqdn, &files.bytes));
+    }
+    if report.problems.has_errors() {
+        return Err(report.stop(Diagnostics::new()));
+    }
+    if invalid.has_errors() {
+        invalid.sort();
+        return Err(invalid);
+    }
+
+    // The closure of each host cluster directory: what Flux applies there
+    // converges there. A file's objects are read once per content in a run,
+    // off its trees (no positions); a Sovereign that fails is checked again
+    // on its text, for the places of its problems.
+    let mut objects: BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> =
+        taken_objects.iter().map(|(p, o)| (p.clone(), Arc::new(catalyst_closure::extract(&o.docs)))).collect();
+    for (path, bytes) in files.bytes.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        let d = digests[path.as_str()];
+        let objs = match summaries.get(&d).cloned().or_else(|| memo.closure_objects(&d)) {
+            Some(o) => o,
+            // A content known from the previous render, not checked again:
+            // read off its trees.
+            None => {
+                let o = Arc::new(match files.tree(path) {
+                    Some(objs) => catalyst_closure::extract(&objs.docs),
+                    None => closure::objects_of(&crate::text(bytes), &catalyst_yaml::Limits::default()),
+                });
+                summaries.insert(d, o.clone());
+                o
+            }
+        };
+        objects.insert(path.clone(), objs);
+    }
+    memo.add_closure_objects(summaries);
+    let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
+    let open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &objects);
+    if open.has_errors() {
+        let placed = closure::objects_with_positions(&files.bytes, &taken_objects);
+        let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &placed);
+        open.sort();
+        return Err(open);
+    }
+    drop(objects);
+    memo.add_passed(passed);
+    let outputs = digests
+        .into_iter()
+        .chain(taken.iter().map(|(p, d)| (p.as_str(), *d)))
+        .map(|(p, d)| (p.to_string(), hex::encode(d)))
+        .collect();
+    Ok(Verified { files, outputs, units, taken, notices })
+}
+
+/// No `admin.` host of the Sovereign, no plural pool TLD, whatever a
+/// values override says.
+fn domain_hygiene(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    let (admin, trades) = (memchr::memmem::Finder::new(b"admin."), memchr::memmem::Finder::new(b"omani.trades"));
+    for (path, bytes) in files {
+        // Only a file naming one of the two can hold a bad host.
+        let lower = bytes.to_ascii_lowercase();
+        if admin.find(&lower).is_none() && trades.find(&lower).is_none() {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            let bad = catalyst_catalog::hosts_in(line).into_iter().find(|h| {
+                let h = h.to_ascii_lowercase();
+                h == format!("admin.{fqdn}") || h == "omani.trades" || h.ends_with(".omani.trades")
+            });
+            if let Some(h) = bad {
+                out.push(
+                    Diagnostic::error(Code::DomainHygiene, format!("rendered {fqdn}/{path} names `{h}`"))
+                        .at(Some(Location::new(format!("{fqdn}/{path}"), i + 1, 1, 1)))
+                        .help("there is no admin. host (billing lives in the console) and the pool TLD is omani.trade; fix the spec's values or the catalog"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// What `audit tethers` would flag in the rendered files of the cut-over
+/// Sovereign `fqdn` (paths relative to its directory): the audit's own
+/// function on the same bytes, each violation an error with the audit's
+/// message.
+pub fn cutover_violations(fqdn: &str, files: &BTreeMap<String, Vec<u8>>) -> Diagnostics {
+    let texts: Vec<(&str, std::borrow::Cow<'_, str>)> = files
+        .iter()
+        .filter(|(p, _)| catalyst_audit::is_audited(p))
+        .map(|(p, b)| (p.as_str(), crate::text(b)))
+        .collect();
+    let policy = catalyst_audit::Policy { cutover: true, own_domain: fqdn.to_string() };
+    catalyst_audit::audit_files(
+        texts.iter().map(|(p, t)| (*p, t.as_ref())),
+        &policy,
+        &catalyst_yaml::Limits::default(),
+        &format!("{fqdn}/"),
+    )
+    .violation_diagnostics(&format!("{fqdn}/"))
+}
+
+/// Every object of the rendered YAML files of Sovereign `fqdn` checked
+/// against the schema of its kind in the controller releases it runs
+/// (`schemas/rendered/`); errors name the file, line and field. Kinds
+/// without a schema (claims) are skipped.
+pub fn check_rendered(fqdn: &str, files: &BTreeMap<String, Vec<u8>>, releases: &Releases) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+        let shown = format!("{fqdn}/{path}");
+        let Ok(docs) = catalyst_yaml::parse(&crate::text(bytes), &catalyst_yaml::Limits::default()) else {
+            continue; // reported as internal-template above
+        };
+        diags.extend(check_docs(&shown, &docs, releases));
+    }
+    diags
+}
+
+pub(crate) fn check_docs(shown: &str, docs: &[catalyst_yaml::Node], releases: &Releases) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for d in docs {
+        diags.extend(catalyst_schema::rendered::check_node(d, shown, releases).unwrap_or_default());
+    }
+    diags
+}
