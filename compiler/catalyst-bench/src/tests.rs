@@ -144,7 +144,7 @@ fn small_repo(blueprints: &[&str], families: &str) -> tempfile::TempDir {
 /// `infra/` either. Every spec is still written and valid, with fewer
 /// choices: no setting the catalog would refuse.
 #[test]
-fn a_small_older_catalog_without_infra_gives_fewer_choices() {
+fn a_small_older_catalog_gives_fewer_choices() {
     let families = "    - name: spine\n      title: SPINE\n      description: Networking.\n      required: true\n      buildingBlocks: [dmz]\n      members:\n        - {blueprint: bp-cilium, tier: mandatory}\n    - name: surge\n      title: SURGE\n      description: Scaling.\n      required: true\n      buildingBlocks: [mgt]\n      members:\n        - {blueprint: bp-reloader, tier: mandatory}\n        - {blueprint: bp-vpa, tier: mandatory}\n";
     let src = small_repo(&["cilium", "reloader", "vpa"], families);
     let cilium = src.path().join("platform/cilium/blueprint.yaml");
@@ -177,6 +177,29 @@ fn a_small_older_catalog_without_infra_gives_fewer_choices() {
     }
     // The settings the catalog accepts are still drawn.
     assert!(reloader_values > 0, "no Sovereign sets bp-reloader's values");
+}
+
+/// This repository's catalog without `infra/` (the Phase-0 module): the
+/// same specs as with it, and `infra` reported as not copied (render then
+/// does without the Phase-0 checks).
+#[test]
+fn without_infra_the_same_fleet() {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("catalog.yaml"), src.path().join("catalog.yaml")).unwrap();
+    for part in ["platform", "products"] {
+        for (rel, bytes) in files(&repo().join(part)) {
+            let to = src.path().join(part).join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::write(to, bytes).unwrap();
+        }
+    }
+    let (with, without) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let full = crate::generate(&repo(), with.path(), 40).unwrap();
+    let info = crate::generate(src.path(), without.path(), 40).unwrap();
+    assert_eq!(info.missing, ["infra"]);
+    assert!(full.missing.is_empty(), "{:?}", full.missing);
+    assert!(!without.path().join("infra").exists());
+    assert_eq!(files(&without.path().join("clusters")), files(&with.path().join("clusters")));
 }
 
 /// Without catalog.yaml: a clear error, and the output left alone; a
