@@ -23,6 +23,13 @@
 //!
 //! Nothing secret-looking is written: credentials are secretRefs; the SSH
 //! public keys are the repository examples' keys, with the comment varied.
+//!
+//! A smaller or older catalog gives fewer choices, never a panic: a
+//! selection draws only from the members the catalog has, per-Blueprint
+//! settings are written only where the Blueprint is in the catalog and its
+//! `configSchema` and `placementSchema` accept them, and the catalog parts
+//! but `catalog.yaml` are copied when the repository has them (without
+//! `infra/`, render runs without the Phase-0 module).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -40,26 +47,53 @@ pub struct FleetInfo {
     pub fqdns: Vec<String>,
     /// Blueprints in the catalog.
     pub blueprints: usize,
+    /// The [`CATALOG_PARTS`] the repository does not have (not copied).
+    pub missing: Vec<&'static str>,
 }
 
 /// The parts of the repository a fleet workspace copies. The JSON schemas
-/// are compiled into the binary, so `schemas/` is not needed.
+/// are compiled into the binary, so `schemas/` is not needed. Only
+/// `catalog.yaml` is required: the Blueprints may all be in one of
+/// `platform/` and `products/`, and without `infra/` (the Phase-0 module)
+/// render does without the Phase-0 checks.
 pub const CATALOG_PARTS: &[&str] = &["catalog.yaml", "platform", "products", "infra"];
 
 /// Makes `out` a self-contained workspace (`catalyst render` run there
 /// finds it with `Workspace::discover`): a copy of the catalog of `repo`
-/// ([`CATALOG_PARTS`]) and `n` specs `clusters/<fqdn>/sovereign.yaml`.
-/// Those parts and `clusters/` are replaced if `out` already has them;
-/// nothing else in `out` is touched.
+/// ([`CATALOG_PARTS`], those it has) and `n` specs
+/// `clusters/<fqdn>/sovereign.yaml`. Those parts and `clusters/` are
+/// replaced if `out` already has them; nothing else in `out` is touched.
+///
+/// Refused, with an error that says why and before `out` is touched, when
+/// `repo` has no `catalog.yaml`; refused when its catalog has no Blueprint.
 pub fn generate(repo: &Path, out: &Path, n: usize) -> io::Result<FleetInfo> {
+    if !repo.join("catalog.yaml").is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} has no catalog.yaml: not a catalog repository", repo.display()),
+        ));
+    }
     std::fs::create_dir_all(out)?;
     for part in CATALOG_PARTS.iter().copied().chain(["clusters"]) {
         remove_any(&out.join(part))?;
     }
-    for part in CATALOG_PARTS {
-        copy_any(&repo.join(part), &out.join(part))?;
+    let mut missing = Vec::new();
+    for &part in CATALOG_PARTS {
+        let from = repo.join(part);
+        if std::fs::symlink_metadata(&from).is_err() {
+            missing.push(part);
+            continue;
+        }
+        copy_any(&from, &out.join(part))
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot copy {}: {e}", from.display())))?;
     }
     let cat = catalyst_catalog::load(out, &LoadOptions::default())?;
+    if cat.blueprints.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the catalog of {} has no Blueprint (platform/<name>/, products/<name>/)", repo.display()),
+        ));
+    }
     let shape = CatalogShape::of(&cat);
     let mut fqdns = Vec::with_capacity(n);
     let clusters = out.join("clusters");
@@ -71,7 +105,7 @@ pub fn generate(repo: &Path, out: &Path, n: usize) -> io::Result<FleetInfo> {
         std::fs::write(dir.join("sovereign.yaml"), text)?;
         fqdns.push(fqdn);
     }
-    Ok(FleetInfo { count: n, fqdns, blueprints: cat.blueprints.len() })
+    Ok(FleetInfo { count: n, fqdns, blueprints: cat.blueprints.len(), missing })
 }
 
 /// The repository root: the nearest ancestor of `start` with `catalog.yaml`.
@@ -119,6 +153,12 @@ struct CatalogShape {
     excludable: Vec<String>,
     /// Blueprint → the Blueprints it depends on.
     depends: BTreeMap<String, Vec<String>>,
+    /// The entries of [`SETTINGS`] this catalog accepts: the Blueprint is
+    /// in it, and every `config` key is a property of its `configSchema`.
+    settings: Vec<&'static Setting>,
+    /// (Blueprint, placement mode) pairs the catalog's `placementSchema`s
+    /// allow.
+    modes: BTreeSet<(String, String)>,
 }
 
 impl CatalogShape {
@@ -137,6 +177,12 @@ impl CatalogShape {
             optional: optional.clone(),
             excludable: Vec::new(),
             depends,
+            settings: SETTINGS.iter().filter(|s| accepts(cat, s)).collect(),
+            modes: cat
+                .blueprints
+                .iter()
+                .flat_map(|(bp, b)| b.placement.modes.iter().map(|m| (bp.clone(), m.clone())))
+                .collect(),
         };
         let needed =
             shape.closure(all_members().filter(|(_, t)| *t == Tier::Mandatory).map(|(n, _)| n.clone()).chain(optional));
@@ -145,6 +191,11 @@ impl CatalogShape {
             .map(|(n, _)| n.clone())
             .collect();
         shape
+    }
+
+    /// Whether the catalog allows `mode` for Blueprint `bp`.
+    fn allows(&self, bp: &str, mode: &str) -> bool {
+        self.modes.contains(&(bp.to_string(), mode.to_string()))
     }
 
     /// The roots and everything they depend on, transitively.
@@ -209,9 +260,14 @@ fn mix(i: usize, salt: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A value in `0..n` for Sovereign `i` and choice `salt`.
+/// A value in `0..n` for Sovereign `i` and choice `salt`; 0 when `n` is 0
+/// (a count drawn from an empty list of choices: a smaller catalog has
+/// fewer).
 fn pick(i: usize, salt: u64, n: usize) -> usize {
-    (mix(i, salt) % n as u64) as usize
+    match n {
+        0 => 0,
+        n => (mix(i, salt) % n as u64) as usize,
+    }
 }
 
 /// `k` distinct items of `list`, in a varied order.
@@ -257,7 +313,8 @@ const SSH_KEYS: &[&str] = &[
 
 /// Per-Blueprint settings a Sovereign may carry: (Blueprint, `config`
 /// lines, `values` lines), each valid for the Blueprint's configSchema.
-const SETTINGS: &[(&str, &[&str], &[&str])] = &[
+type Setting = (&'static str, &'static [&'static str], &'static [&'static str]);
+const SETTINGS: &[Setting] = &[
     ("bp-cilium", &["hubbleUI: true"], &[]),
     ("bp-cert-manager", &["acmeEnvironment: staging", "replicas: 2"], &[]),
     ("bp-coraza", &["ruleEngine: \"On\"", "paranoiaLevel: 2"], &[]),
@@ -270,6 +327,33 @@ const SETTINGS: &[(&str, &[&str], &[&str])] = &[
     ("bp-grafana", &["replicas: 2", "persistenceSize: 20Gi"], &["grafana:", "  podLabels:", "    tier: gold"]),
     ("bp-falco", &["minimumPriority: warning"], &[]),
 ];
+
+/// Whether `cat` takes `setting`: its Blueprint is there and every
+/// `config` key (`key: value`) is a property of the Blueprint's
+/// configSchema. An older catalog may lack either.
+fn accepts(cat: &Catalog, (bp, config, _): &Setting) -> bool {
+    let Some(b) = cat.blueprints.get(*bp) else { return false };
+    let properties = b.config_schema_json.as_ref().and_then(|s| s.get("properties"));
+    config.iter().all(|line| {
+        let key = line.split(':').next().unwrap_or_default().trim();
+        properties.is_some_and(|p| p.get(key).is_some())
+    })
+}
+
+/// The Blueprints of [`SETTINGS`] (and of the placements [`spec`] sets)
+/// whose settings `cat` refuses.
+#[cfg(test)]
+pub(crate) fn settings_refused(cat: &Catalog) -> Vec<&'static str> {
+    let shape = CatalogShape::of(cat);
+    let mut out: Vec<&str> = SETTINGS.iter().filter(|s| !accepts(cat, s)).map(|s| s.0).collect();
+    out.extend(
+        [("bp-cnpg", "active-active"), ("bp-alloy", "single-region")]
+            .iter()
+            .filter(|(b, m)| !shape.allows(b, m))
+            .map(|p| p.0),
+    );
+    out
+}
 
 /// The FQDN and the spec text of Sovereign `i`.
 fn spec(i: usize, shape: &CatalogShape) -> (String, String) {
@@ -375,11 +459,16 @@ fn spec(i: usize, shape: &CatalogShape) -> (String, String) {
     if !exclude.is_empty() {
         let _ = writeln!(components, "    exclude: [{}]", list(&exclude));
     }
+    if components.is_empty() {
+        // Nothing to list (a catalog of required families only): the
+        // required families, with `components` still an object.
+        components.push_str("    families: []\n");
+    }
 
     // Per-Blueprint settings.
     let mut settings: BTreeMap<&str, String> = BTreeMap::new();
     if pick(i, 30, 100) < 35 {
-        let usable: Vec<_> = SETTINGS.iter().filter(|(bp, _, _)| installed.contains(*bp)).collect();
+        let usable: Vec<_> = shape.settings.iter().filter(|(bp, _, _)| installed.contains(*bp)).collect();
         for (j, (bp, config, values)) in choose(i, 31, &usable, 1 + pick(i, 32, 3)).into_iter().enumerate() {
             let s = settings.entry(bp).or_default();
             let with_values = !values.is_empty() && (config.is_empty() || pick(i, 33 + j as u64, 2) == 0);
@@ -397,14 +486,22 @@ fn spec(i: usize, shape: &CatalogShape) -> (String, String) {
             }
         }
     }
-    if regions.len() > 1 && pick(i, 40, 4) == 0 && installed.contains("bp-cnpg") {
+    if regions.len() > 1
+        && pick(i, 40, 4) == 0
+        && installed.contains("bp-cnpg")
+        && shape.allows("bp-cnpg", "active-active")
+    {
         let s = settings.entry("bp-cnpg").or_default();
         s.push_str("      placement:\n        mode: active-active\n");
         if regions.len() > 2 && pick(i, 41, 2) == 0 {
             let _ = writeln!(s, "        regions: [{}, {}]", regions[0], regions[1]);
         }
     }
-    if regions.len() > 1 && pick(i, 42, 4) == 0 && installed.contains("bp-alloy") {
+    if regions.len() > 1
+        && pick(i, 42, 4) == 0
+        && installed.contains("bp-alloy")
+        && shape.allows("bp-alloy", "single-region")
+    {
         settings.entry("bp-alloy").or_default().push_str("      placement:\n        mode: single-region\n");
     }
     let mut blueprints = String::new();

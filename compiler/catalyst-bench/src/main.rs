@@ -7,8 +7,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: catalyst-fleet --sovereigns N --out DIR [--repo DIR] [--force]
 
 Writes DIR/catalog.yaml, platform/, products/, infra/ (copied from the
-repository) and DIR/clusters/<fqdn>/sovereign.yaml for N synthetic
-Sovereigns; then `cd DIR && catalyst render` renders them.
+repository, those it has: only catalog.yaml is required) and
+DIR/clusters/<fqdn>/sovereign.yaml for N synthetic Sovereigns; then
+`cd DIR && catalyst render` renders them. A smaller or older catalog
+gives fewer choices (selections, settings) than this repository's.
 
   --sovereigns N  number of Sovereigns (default 1000)
   --out DIR       where to write; refused when not empty, unless --force
@@ -66,7 +68,12 @@ fn run(args: Vec<String>) -> Result<(), String> {
         return Err(format!("{} is not empty; pass --force to replace its catalog and clusters/", out.display()));
     }
     let start = std::time::Instant::now();
-    let info = catalyst_bench::generate(&repo, &out, n).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let info = catalyst_bench::generate(&repo, &out, n)
+        .map_err(|e| format!("cannot make a fleet in {}: {e}", out.display()))?;
+    for part in &info.missing {
+        let why = if *part == "infra" { ": render runs without the Phase-0 module and its checks" } else { "" };
+        println!("note: {} has no {part}, not copied{why}", repo.display());
+    }
     println!(
         "wrote {} Sovereigns x {} Blueprints to {} in {:.2} s (catalog from {})",
         info.count,

@@ -116,3 +116,112 @@ fn medians() {
     assert_eq!(measure::median(&[]), None);
     assert_eq!(measure::median_u64(&[5, 9, 1, 7, 3]), 5);
 }
+
+/// A repository with a catalog of `families` (catalog.yaml's `families:`
+/// list) over copies of the given Blueprint folders of this repository,
+/// and no `infra/`.
+fn small_repo(blueprints: &[&str], families: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    for b in blueprints {
+        let from = repo().join("platform").join(b);
+        let to = t.path().join("platform").join(b);
+        for (rel, bytes) in files(&from) {
+            std::fs::create_dir_all(to.join(&rel).parent().unwrap()).unwrap();
+            std::fs::write(to.join(rel), bytes).unwrap();
+        }
+    }
+    let catalog = format!(
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Catalog\nmetadata:\n  name: small\nspec:\n  registry: oci://ghcr.io/openova-io\n  families:\n{families}"
+    );
+    std::fs::write(t.path().join("catalog.yaml"), catalog).unwrap();
+    t
+}
+
+/// The smallest catalog: required families with mandatory members only,
+/// so nothing is optional or excludable (the draws of a selection from
+/// those lists divided by zero before), and bp-cilium of an older shape
+/// whose configSchema lacks the `hubbleUI` the generator would set. No
+/// `infra/` either. Every spec is still written and valid, with fewer
+/// choices: no setting the catalog would refuse.
+#[test]
+fn a_small_older_catalog_gives_fewer_choices() {
+    let families = "    - name: spine\n      title: SPINE\n      description: Networking.\n      required: true\n      buildingBlocks: [dmz]\n      members:\n        - {blueprint: bp-cilium, tier: mandatory}\n    - name: surge\n      title: SURGE\n      description: Scaling.\n      required: true\n      buildingBlocks: [mgt]\n      members:\n        - {blueprint: bp-reloader, tier: mandatory}\n        - {blueprint: bp-vpa, tier: mandatory}\n";
+    let src = small_repo(&["cilium", "reloader", "vpa"], families);
+    let cilium = src.path().join("platform/cilium/blueprint.yaml");
+    let text = std::fs::read_to_string(&cilium).unwrap();
+    let older = text.replace(
+        "      hubbleUI:\n        type: boolean\n        default: false\n        description: Deploy Hubble relay and UI.\n",
+        "",
+    );
+    assert_ne!(older, text, "bp-cilium's configSchema changed: update this test");
+    std::fs::write(&cilium, older).unwrap();
+    let cat = catalyst_catalog::load(src.path(), &Default::default()).unwrap();
+    assert!(!cat.diagnostics.has_errors(), "the test catalog is invalid: {:?}", cat.diagnostics);
+
+    let out = tempfile::tempdir().unwrap();
+    let info = crate::generate(src.path(), out.path(), 200).unwrap();
+    assert_eq!((info.count, info.blueprints), (200, 3));
+    assert_eq!(info.missing, ["products", "infra"]);
+    assert!(!out.path().join("infra").exists());
+    let mut reloader_values = 0;
+    for fqdn in &info.fqdns {
+        let text = std::fs::read_to_string(out.path().join("clusters").join(fqdn).join("sovereign.yaml")).unwrap();
+        let sov = catalyst_spec::parse(&text, "sovereign.yaml", &catalyst_yaml::Limits::default())
+            .unwrap_or_else(|d| panic!("{fqdn}: {d:?}\n{text}"));
+        assert_eq!(&sov.fqdn, fqdn);
+        assert!(!text.contains("hubbleUI"), "{fqdn} sets what its catalog's bp-cilium does not accept:\n{text}");
+        for absent in ["bp-grafana", "bp-cnpg", "bp-alloy", "bp-kyverno"] {
+            assert!(!text.contains(absent), "{fqdn} names {absent}, not in its catalog:\n{text}");
+        }
+        reloader_values += usize::from(text.contains("    bp-reloader:\n      values:\n"));
+    }
+    // The settings the catalog accepts are still drawn.
+    assert!(reloader_values > 0, "no Sovereign sets bp-reloader's values");
+}
+
+/// This repository's catalog without `infra/` (the Phase-0 module): the
+/// same specs as with it, and `infra` reported as not copied (render then
+/// does without the Phase-0 checks).
+#[test]
+fn without_infra_the_same_fleet() {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("catalog.yaml"), src.path().join("catalog.yaml")).unwrap();
+    for part in ["platform", "products"] {
+        for (rel, bytes) in files(&repo().join(part)) {
+            let to = src.path().join(part).join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::write(to, bytes).unwrap();
+        }
+    }
+    let (with, without) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let full = crate::generate(&repo(), with.path(), 40).unwrap();
+    let info = crate::generate(src.path(), without.path(), 40).unwrap();
+    assert_eq!(info.missing, ["infra"]);
+    assert!(full.missing.is_empty(), "{:?}", full.missing);
+    assert!(!without.path().join("infra").exists());
+    assert_eq!(files(&without.path().join("clusters")), files(&with.path().join("clusters")));
+}
+
+/// Without catalog.yaml: a clear error, and the output left alone; a
+/// catalog without a Blueprint: a clear error too.
+#[test]
+fn no_catalog_is_a_clear_error() {
+    let (empty, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(out.path().join("keep"), "x").unwrap();
+    let e = crate::generate(empty.path(), out.path(), 3).unwrap_err();
+    assert!(e.to_string().contains("has no catalog.yaml"), "{e}");
+    assert_eq!(files(out.path()), [(PathBuf::from("keep"), b"x".to_vec())]);
+
+    let none = small_repo(&[], "    []\n");
+    let e = crate::generate(none.path(), out.path(), 3).unwrap_err();
+    assert!(e.to_string().contains("has no Blueprint"), "{e}");
+}
+
+/// This repository's catalog takes every per-Blueprint setting the
+/// generator knows: one it refused would silently make the fleet less
+/// varied.
+#[test]
+fn this_catalog_accepts_every_setting() {
+    let cat = catalyst_catalog::load(&repo(), &Default::default()).unwrap();
+    assert_eq!(crate::fleet::settings_refused(&cat), Vec::<&str>::new());
+}
