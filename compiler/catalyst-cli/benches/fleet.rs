@@ -298,7 +298,7 @@ fn main() {
     b.values_changed(fleet.path());
     drop(fleet);
     b.compute_and_scaling();
-    if env_flag("CATALYST_BENCH_DISK").unwrap_or(false) {
+    if env_flag(catalyst_testkit::env::CATALYST_BENCH_DISK).unwrap_or(false) {
         b.disk_against_floor(usage);
     } else {
         println!("\nc. cold render to disk against its floor: not measured (CATALYST_BENCH_DISK=1 measures it)");
@@ -517,7 +517,7 @@ impl Bench {
     fn compute_and_scaling(&mut self) {
         let (n, cores) = (self.n, self.cores);
         println!("\nb, g. compute alone (in process, check mode, fleets with no outputs)");
-        let ten_k = env_flag("CATALYST_BENCH_10K").unwrap_or(n >= 1000);
+        let ten_k = env_flag(catalyst_testkit::env::CATALYST_BENCH_10K).unwrap_or(n >= 1000);
         let mut sizes: Vec<usize> = SCALE_SIZES.iter().copied().filter(|&s| s < n).collect();
         sizes.push(n);
         if ten_k && n < BIGGEST {

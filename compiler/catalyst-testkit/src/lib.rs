@@ -38,6 +38,10 @@ pub mod env {
         CATALYST_BENCH_FLEET,
         /// How many runs the fleet benchmark measures (default: as many as fit its time).
         CATALYST_BENCH_RUNS,
+        /// `1`: the fleet benchmark also measures a cold render to disk against the disk's floor (slow and noisy).
+        CATALYST_BENCH_DISK,
+        /// `1` or `0`: the fleet benchmark's scaling measures 10,000 Sovereigns or not (default: when the fleet is 1,000 or more).
+        CATALYST_BENCH_10K,
         /// The seed of the YAML fast path's generated differential test.
         FAST_GEN_SEED,
         /// How many texts the YAML fast path's generated differential test tries (default 30,000).
