@@ -134,8 +134,7 @@ pub(crate) fn objects_with_positions(
 }
 
 /// `objects` with every position the default: what a summary read off a
-/// tree holds.
-#[cfg(debug_assertions)]
+/// tree holds (debug builds compare the two).
 pub(crate) fn without_positions(mut objects: Vec<Object>) -> Vec<Object> {
     let none = catalyst_closure::Pos::default();
     for o in &mut objects {
