@@ -29,7 +29,7 @@
 //! Crossplane claims are not here: they are checked against the catalog's
 //! XRDs by the renderer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use catalyst_diag::{Code, Diagnostic, Location};
@@ -131,33 +131,52 @@ pub fn releases_of(controller: &str) -> Vec<&'static str> {
 /// belongs to a controller whose release is not named, or has no schemas,
 /// or does not serve the kind.
 fn rows_for(group: &str, kind: &str, releases: &Releases) -> Result<Option<Vec<&'static IndexRow>>, String> {
-    let all: Vec<&'static IndexRow> = index().iter().filter(|r| r.group == group && r.kind == kind).collect();
-    let Some(first) = all.first() else { return Ok(None) };
-    let shown = if group.is_empty() { kind.to_string() } else { format!("{group} {kind}") };
+    let Some(all) = by_kind().get(group).and_then(|kinds| kinds.get(kind)) else { return Ok(None) };
+    let first = all[0];
+    let shown = || if group.is_empty() { kind.to_string() } else { format!("{group} {kind}") };
     // Schemas not tied to a release apply whatever the release.
     let free: Vec<&'static IndexRow> = all.iter().copied().filter(|r| r.release.is_none()).collect();
     if !free.is_empty() {
         return Ok(Some(free));
     }
     let controller = first.controller.unwrap_or_default();
-    let available = releases_of(controller).join(", ");
+    // Only a message needs the list (it is not free: every render looks
+    // kinds up for each object it checks).
+    let available = || releases_of(controller).join(", ");
     let Some(release) = releases.get(controller) else {
         return Err(format!(
-            "no release of {controller} is named in the version matrix, so {shown} cannot be checked \
-             (schemas exist for {controller} {available})"
+            "no release of {controller} is named in the version matrix, so {} cannot be checked \
+             (schemas exist for {controller} {})",
+            shown(),
+            available()
         ));
     };
-    let rows: Vec<&'static IndexRow> = all.into_iter().filter(|r| r.release == Some(release)).collect();
+    let rows: Vec<&'static IndexRow> = all.iter().copied().filter(|r| r.release == Some(release)).collect();
     if rows.is_empty() {
         if releases_of(controller).contains(&release) {
-            return Err(format!("{controller} {release} does not serve {shown}"));
+            return Err(format!("{controller} {release} does not serve {}", shown()));
         }
         return Err(format!(
-            "no schemas for {controller} {release}: schemas exist for {controller} {available} \
-             (regenerate schemas/rendered from that release's CRDs, or choose one of these)"
+            "no schemas for {controller} {release}: schemas exist for {controller} {} \
+             (regenerate schemas/rendered from that release's CRDs, or choose one of these)",
+            available()
         ));
     }
     Ok(Some(rows))
+}
+
+/// The index's rows by group and kind, in index order (built once).
+type ByKind = HashMap<&'static str, HashMap<&'static str, Vec<&'static IndexRow>>>;
+
+fn by_kind() -> &'static ByKind {
+    static BY_KIND: OnceLock<ByKind> = OnceLock::new();
+    BY_KIND.get_or_init(|| {
+        let mut m = ByKind::new();
+        for r in index() {
+            m.entry(r.group).or_default().entry(r.kind).or_default().push(r);
+        }
+        m
+    })
 }
 
 /// `apiVersion` → (group, version); the core group is empty.
@@ -268,7 +287,7 @@ pub fn validate_object(doc: &Value, releases: &Releases) -> Checked {
     }
     // CEL rules read a structurally valid object (as the API server's do).
     if out.is_empty() {
-        for f in cel::check(&schema.root, doc) {
+        for f in cel::check_defaulted(&schema.root, &defaulted) {
             let message = if f.unsupported {
                 format!("a CEL rule of the schema cannot be evaluated here ({}): `{}`", f.message, f.rule)
             } else {

@@ -126,6 +126,12 @@ pub enum Outcome {
 /// Evaluates one rule with `self` bound to `value`, described by `schema`
 /// (the node the rule sits on).
 pub fn evaluate_rule(rule: &str, optional_old_self: bool, schema: &Value, value: &Value) -> Outcome {
+    evaluate_as(rule, optional_old_self, || to_cel(value, schema))
+}
+
+/// [`evaluate_rule`] with `self` given as CEL sees it (made only when the
+/// rule is evaluated).
+fn evaluate_as(rule: &str, optional_old_self: bool, this: impl FnOnce() -> Cel) -> Outcome {
     let program = match compile(rule, optional_old_self) {
         Compiled::Rule(p) => p,
         Compiled::Transition => return Outcome::Skipped,
@@ -133,7 +139,7 @@ pub fn evaluate_rule(rule: &str, optional_old_self: bool, schema: &Value, value:
     };
     CEL.with(|(env, _)| {
         let mut ctx = Context::with_env(env.clone());
-        ctx.add_variable_from_value("self", to_cel(value, schema));
+        ctx.add_variable_from_value("self", this());
         match program.execute(&ctx) {
             Ok(Cel::Bool(true)) => Outcome::Pass,
             Ok(Cel::Bool(false)) => Outcome::Fail(String::new()),
@@ -169,8 +175,13 @@ fn classify(e: &ExecutionError) -> Outcome {
 pub fn check(schema: &Value, object: &Value) -> Vec<RuleFailure> {
     let mut defaulted = object.clone();
     apply_defaults(schema, &mut defaulted);
+    check_defaulted(schema, &defaulted)
+}
+
+/// [`check`] of an object [`apply_defaults`] has defaulted already.
+pub fn check_defaulted(schema: &Value, defaulted: &Value) -> Vec<RuleFailure> {
     let mut out = Vec::new();
-    walk(schema, &defaulted, "", &mut out);
+    walk(schema, defaulted, "", &mut out);
     out.sort();
     out.dedup();
     out
@@ -224,6 +235,9 @@ fn walk(schema: &Value, value: &Value, pointer: &str, out: &mut Vec<RuleFailure>
     if value.is_null() {
         return;
     }
+    // `self` as CEL sees it, made once for all the rules of this node (a
+    // HelmRelease's spec-level rules would each convert its values).
+    let mut self_cel: Option<Cel> = None;
     for r in schema.get(VALIDATIONS).and_then(Value::as_array).into_iter().flatten() {
         let Some(rule) = r.get("rule").and_then(Value::as_str) else { continue };
         let optional_old_self = r.get("optionalOldSelf").and_then(Value::as_bool) == Some(true);
@@ -232,7 +246,8 @@ fn walk(schema: &Value, value: &Value, pointer: &str, out: &mut Vec<RuleFailure>
             None => pointer.to_string(),
         };
         let own = r.get("message").and_then(Value::as_str).map(str::to_string);
-        match evaluate_rule(rule, optional_old_self, schema, value) {
+        let this = || self_cel.get_or_insert_with(|| to_cel(value, schema)).clone();
+        match evaluate_as(rule, optional_old_self, this) {
             Outcome::Pass | Outcome::Skipped => {}
             Outcome::Fail(why) => {
                 let mut message = own.unwrap_or_else(|| format!("failed rule: {rule}"));
