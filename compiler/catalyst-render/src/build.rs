@@ -173,17 +173,23 @@ fn blueprint_files(
         // whose overlay reads nothing of the host cluster is the same on
         // every cluster with the same `data`.
         let host_free = (!memo.overlay_reads_host(bp)).then(|| serde_json::to_string(&data).expect("data serializes"));
-        if let Some((bytes, objs)) = host_free.as_deref().and_then(|k| memo.host_free(k)) {
+        if let Some((bytes, objs, checked)) = host_free.as_deref().and_then(|k| memo.host_free(k)) {
             built.files.copy(path.clone(), bytes.clone(), objs.clone());
+            if *checked {
+                built.files.values_checked(&path);
+            }
             built.units.insert(path, key);
             continue;
         }
         let extra = values::Extra { cluster: &cluster_v, placement: &placement_ctx };
-        let Some(vals) = blueprint_values(cx, bp, &cfg, settings, &extra, memo, report) else { continue };
+        let Some((vals, checked)) = blueprint_values(cx, bp, &cfg, settings, &extra, memo, report) else { continue };
         let objs = Arc::new(objects::blueprint(&data, &cx.own, vals.as_ref()));
         let bytes = built.files.objects(path.clone(), objs.clone());
         if let Some(k) = host_free {
-            memo.add_host_free(k, bytes, objs);
+            memo.add_host_free(k, bytes, objs, checked);
+        }
+        if checked {
+            built.files.values_checked(&path);
         }
         built.units.insert(path, key);
     }
@@ -213,8 +219,9 @@ fn blueprint_data(cx: &Cx<'_>, bp: &Blueprint, c: &str) -> objects::BlueprintFil
 
 /// The values Blueprint `bp` installs with: its overlay evaluated for this
 /// cluster, the spec's `values` merged over it, checked (once per run for
-/// the same values). `Some(None)`: none (the chart's defaults); `None`:
-/// the overlay failed (reported).
+/// the same values). `Some((None, _))`: none (the chart's defaults);
+/// `None`: the overlay failed (reported). The flag: the values passed
+/// their checks (in this render or before in this run).
 fn blueprint_values(
     cx: &Cx<'_>,
     bp: &Blueprint,
@@ -223,7 +230,7 @@ fn blueprint_values(
     extra: &values::Extra<'_>,
     memo: &Memo<'_>,
     report: &mut Report,
-) -> Option<Option<Value>> {
+) -> Option<(Option<Value>, bool)> {
     let bp_file = cx.cat.sources.display(&format!("{}/blueprint.yaml", bp.dir));
     let mut vals = match values::evaluate_overlay(templates::overlays(), bp, &bp_file, cfg, &cx.scope, extra) {
         Ok(v) => v,
@@ -240,16 +247,18 @@ fn blueprint_values(
         && m.is_empty()
     {
         values::check_values(bp, &vals, spec_file, &mut report.problems);
-        return Some(None);
+        return Some((None, false));
     }
-    if !memo.values_passed(&bp.name, &vals) {
+    let mut passed = memo.values_passed(&bp.name, &vals);
+    if !passed {
         let before = report.problems.len();
         values::check_values(bp, &vals, spec_file, &mut report.problems);
-        if report.problems.len() == before {
+        passed = report.problems.len() == before;
+        if passed {
             memo.add_values_passed(&bp.name, &vals);
         }
     }
-    Some(Some(vals))
+    Some((Some(vals), passed))
 }
 
 /// The files of host cluster `cluster` besides its Blueprints': the

@@ -24,6 +24,9 @@ use crate::reuse::{self, Class, ContentKey};
 pub(crate) struct Outputs {
     pub bytes: BTreeMap<String, Vec<u8>>,
     trees: HashMap<String, Arc<Objects>>,
+    /// Files whose HelmRelease values passed their checks when they were
+    /// built (their secret scan need not walk them again).
+    values_checked: HashSet<String>,
 }
 
 impl Outputs {
@@ -38,6 +41,12 @@ impl Outputs {
     pub fn copy(&mut self, path: String, bytes: Vec<u8>, objs: Arc<Objects>) -> &[u8] {
         self.trees.insert(path.clone(), objs);
         self.bytes.entry(path).insert_entry(bytes).into_mut()
+    }
+
+    /// Marks the file at `path`: its `spec.values` passed the values
+    /// checks (`values::check_values`).
+    pub fn values_checked(&mut self, path: &str) {
+        self.values_checked.insert(path.to_string());
     }
 
     /// The objects of a file render built as objects.
@@ -94,7 +103,7 @@ pub(crate) fn check_outputs(
         }
         let text = crate::text(bytes);
         if let Some(objs) = files.trees.get(path)
-            && let Some(summary) = tree_passes(objs, &text, releases)
+            && let Some(summary) = tree_passes(objs, &text, releases, files.values_checked.contains(path))
         {
             debug_assert_text_agrees(fqdn, path, objs, &text, releases, &summary);
             found.summaries.insert(key.1, Arc::new(summary));
@@ -122,16 +131,24 @@ pub(crate) fn check_outputs(
 /// The checks of one file of objects on its trees; `text` is its
 /// emitted bytes, whose comments are scanned. The closure summary (without
 /// positions) when every check passes, `None` at the first problem.
-fn tree_passes(objs: &Objects, text: &str, releases: &Releases) -> Option<Vec<catalyst_closure::Object>> {
-    let mut secrets = Diagnostics::new();
+fn tree_passes(
+    objs: &Objects,
+    text: &str,
+    releases: &Releases,
+    values_checked: bool,
+) -> Option<Vec<catalyst_closure::Object>> {
+    let skip: &[&str] = if values_checked { &["spec", "values"] } else { &[] };
     for doc in &objs.docs {
         if let Checked::Invalid(_) = validate_object(doc, releases) {
             return None;
         }
-        crate::scan::scan_value(doc, "", &mut secrets);
+        if crate::scan::holds_secret(doc, skip) {
+            return None;
+        }
     }
-    catalyst_yaml::scan_comment_secrets(text, "", &mut secrets);
-    secrets.is_empty().then(|| catalyst_closure::extract(&objs.docs))
+    let mut comments = Diagnostics::new();
+    catalyst_yaml::scan_comment_secrets(text, "", &mut comments);
+    comments.is_empty().then(|| catalyst_closure::extract(&objs.docs))
 }
 
 /// The checks of one file on its text, shown as `shown`: the problems, and

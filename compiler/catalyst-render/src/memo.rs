@@ -25,7 +25,8 @@ pub(crate) struct Memo<'a> {
     /// Blueprint files whose overlay reads nothing of the host cluster, by
     /// everything they are built from: built once per Sovereign and copied
     /// to its other clusters.
-    host_free: HashMap<String, (Vec<u8>, Arc<Objects>)>,
+    /// (With whether its values passed their checks.)
+    host_free: HashMap<String, (Vec<u8>, Arc<Objects>, bool)>,
     /// Whether each Blueprint's overlay reads the host cluster (walked once
     /// per render, not per cluster).
     reads_host: HashMap<String, bool>,
@@ -52,12 +53,12 @@ impl<'a> Memo<'a> {
     }
 
     /// A Blueprint file built on another host cluster from the same inputs.
-    pub fn host_free(&self, built_from: &str) -> Option<&(Vec<u8>, Arc<Objects>)> {
+    pub fn host_free(&self, built_from: &str) -> Option<&(Vec<u8>, Arc<Objects>, bool)> {
         self.host_free.get(built_from)
     }
 
-    pub fn add_host_free(&mut self, built_from: String, bytes: &[u8], objs: Arc<Objects>) {
-        self.host_free.insert(built_from, (bytes.to_vec(), objs));
+    pub fn add_host_free(&mut self, built_from: String, bytes: &[u8], objs: Arc<Objects>, values_checked: bool) {
+        self.host_free.insert(built_from, (bytes.to_vec(), objs, values_checked));
     }
 
     /// Whether Blueprint `name`'s values passed their checks in this run.

@@ -56,11 +56,40 @@ fn walk_json(
     }
 }
 
-/// Every secret-shaped string of one object as render built it, `file`
-/// naming it (without a line: the caller explains a finding from the
-/// emitted text).
-pub fn scan_value(doc: &Value, file: &str, diags: &mut Diagnostics) {
-    walk_json(doc, None, None, "", file, diags);
+/// Whether `doc` holds anything [`scan_value`] reports (the same walk,
+/// without the path of each value it passes). `skip`: the keys from the
+/// root to a subtree whose strings were scanned already (a HelmRelease's
+/// `spec.values`, when its values passed their checks: those refuse at
+/// least what this walk refuses, with no trust-root exemption).
+pub fn holds_secret(doc: &Value, skip: &[&str]) -> bool {
+    any_secret(doc, None, None, skip)
+}
+
+fn any_secret(v: &Value, key: Option<&str>, trust: Option<&[String]>, skip: &[&str]) -> bool {
+    match v {
+        Value::String(s) => {
+            !trust.is_some_and(|ids| public_trust_material(key, s, ids)) && find_in_value(key, s).is_some()
+        }
+        Value::Array(a) => a.iter().any(|x| any_secret(x, key, trust, &[])),
+        Value::Object(m) => {
+            let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
+            let ids = (trust.is_none() && is_trusted_root(m.get("mediaType").and_then(Value::as_str)))
+                .then(|| trust_root_key_ids(v));
+            let trust = trust.or(ids.as_deref());
+            m.iter().any(|(k, x)| {
+                let rest = match skip {
+                    [first, rest @ ..] if first == k => Some(rest),
+                    _ => None,
+                };
+                if rest.is_some_and(<[&str]>::is_empty) {
+                    return false; // the subtree scanned already
+                }
+                let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
+                any_secret(x, under, trust, rest.unwrap_or_default())
+            })
+        }
+        _ => false,
+    }
 }
 
 /// Every secret-shaped string in the rendered files of Sovereign `fqdn`,
@@ -130,6 +159,25 @@ mod tests {
                 format!("{}:{}:{}: {}", l.file, l.line, l.column, d.message)
             })
             .collect()
+    }
+
+    /// The tree walk finds what the path-naming walk reports, and leaves
+    /// out only the subtree it is told was scanned already.
+    #[test]
+    fn holds_secret_is_the_scan_without_paths_and_skips_only_what_it_is_told() {
+        let token = format!("ghp_{}", "Zx9Qp2Lm".repeat(5));
+        let in_values = serde_json::json!({"kind": "HelmRelease", "spec": {"values": {"env": [{"name": "API_TOKEN", "value": "hunter2-Winter2024!"}]}}});
+        let in_spec = serde_json::json!({"kind": "HelmRelease", "spec": {"timeout": token, "values": {"a": 1}}});
+        let clean = serde_json::json!({"kind": "HelmRelease", "spec": {"values": {"password": ""}}});
+        for (doc, found) in [(&in_values, true), (&in_spec, true), (&clean, false)] {
+            let mut reported = Diagnostics::new();
+            walk_json(doc, None, None, "", "f", &mut reported);
+            assert_eq!(holds_secret(doc, &[]), found, "{doc}");
+            assert_eq!(!reported.is_empty(), found, "{doc}");
+        }
+        assert!(!holds_secret(&in_values, &["spec", "values"]));
+        assert!(holds_secret(&in_spec, &["spec", "values"]));
+        assert!(holds_secret(&in_values, &["spec", "other"]));
     }
 
     #[test]
