@@ -549,10 +549,21 @@ fn a_spec_the_schema_refuses_reports_the_schemas_errors_only() {
               |                                                                ^
         "#]],
     );
-    let refused = "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {name: 7}\nspec:\n  blueprints: {gitea: {config: {replicas: 2}}}\n";
+    // Not a Sovereign's types at all (a number for a name, a placement
+    // without a mode): the entries' configuration is still read, for the
+    // catalog's checks to report with the schema's errors.
+    let refused = "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {name: 7}\nspec:\n  blueprints: {gitea: {config: {replicas: 2}, placement: {regions: fsn1}}, harbor: 5}\n";
     let (sov, _) = parse_partial(refused, "s.yaml", &Limits::default());
     let sov = sov.expect("a refused spec is still read");
-    expect![[r#"{"replicas":2}"#]].assert_eq(&sov.blueprints["gitea"].config.to_string());
+    let entries: Vec<String> = sov
+        .blueprints
+        .iter()
+        .map(|(name, b)| format!("{name} config={} placement={:?}", b.config, b.placement.as_ref().map(|p| &p.mode)))
+        .collect();
+    expect![[r#"
+        gitea config={"replicas":2} placement=None
+        harbor config={} placement=None"#]]
+    .assert_eq(&entries.join("\n"));
 }
 
 #[test]
