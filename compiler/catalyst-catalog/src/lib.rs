@@ -18,6 +18,8 @@
 mod release;
 mod runtime;
 mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,8 @@
 //! self-sufficient cloud.
 //!
 //! [`parse`] reads a spec file, validates it against
-//! `schemas/sovereign.schema.json`, applies the rules again with messages
+//! `schemas/sovereign.schema.json`, deserialises it into the serde types
+//! of `doc.rs` (which mirror the schema), applies the rules again with messages
 //! and positions of their own (region count per topology shape, reserved
 //! names, fields that do not belong to the chosen domain mode, ...; the
 //! schema states each one as an `x-catalyst-rule`), then those a schema
@@ -16,7 +17,11 @@ use std::collections::BTreeMap;
 use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
 use catalyst_schema::{Builtin, builtin};
 use catalyst_yaml::{Limits, Node};
+use serde::Deserialize;
 use serde_json::Value;
+
+mod doc;
+use doc::{BlueprintDoc, DomainDoc, DomainMode, Spec, SpecDoc};
 
 pub use catalyst_diag::secrets::{find_secret, looks_like_secret};
 
@@ -75,23 +80,6 @@ impl Domain {
             Domain::ByoApi { .. } => "byo-api",
         }
     }
-}
-
-/// `spec.sources.verify` when keyless (the schema holds it to exactly one
-/// of each pair).
-fn keyless_verify(verify: &Value, location: Option<Location>) -> Option<KeylessVerify> {
-    let k = verify.get("keyless")?;
-    let side = |exact: &str, re: &str| match (k[exact].as_str(), k[re].as_str()) {
-        (Some(s), _) => Some(Pattern::Exact(s.to_string())),
-        (None, Some(r)) => Some(Pattern::Regexp(r.to_string())),
-        (None, None) => None,
-    };
-    Some(KeylessVerify {
-        issuer: side("issuer", "issuerRegexp")?,
-        subject: side("subject", "subjectRegexp")?,
-        trusted_root: verify.get("trustedRoot").cloned(),
-        location,
-    })
 }
 
 /// A Flux OCI artifact as the Sovereign's source.
@@ -326,170 +314,308 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         .map(|d| d.location.as_ref().map(|l| (l.line, l.column)))
         .collect();
     diags.extend(shapes.into_iter().filter(|d| !refused.contains(&d.location.as_ref().map(|l| (l.line, l.column)))));
-    // Past this point a refused spec is still read (for the catalog's
-    // checks); only the schema's findings are reported for it.
-    let refused_by_schema = diags.has_errors().then(|| {
-        let mut d = diags.clone();
-        d.extend(rules.clone());
-        d
-    });
-    let j = doc.to_json();
-    let loc = |ptr: &str| doc.pointer(ptr).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width()));
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let spec = &j["spec"];
 
+    // What carries positions is read off the tree, whatever the schema
+    // said of the rest: the catalog's checks read it.
+    let read = Read {
+        families: names(&doc, file, "/spec/components/families"),
+        include: names(&doc, file, "/spec/components/include"),
+        exclude: names(&doc, file, "/spec/components/exclude"),
+        blueprints: blueprint_settings(&doc, file),
+    };
+    let json = doc.to_json();
+    if diags.has_errors() {
+        // A refused spec is still read (for the catalog's checks), as far
+        // as its types allow; only the schema's findings are reported for
+        // it: what the rules here would find repeats them.
+        diags.extend(rules);
+        diags.sort();
+        let typed = SpecDoc::deserialize(&json).unwrap_or_default();
+        return (Some(sovereign(typed, read, doc, file)), diags);
+    }
+    let typed = match SpecDoc::deserialize(&json) {
+        Ok(t) => t,
+        // The schema passed it, so its types hold: this is a schema and
+        // types out of step, said rather than rendered from defaults.
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Code::InvalidValue, format!("{file} is not a Sovereign spec: {e}"))
+                    .at(Some(Location::file(file))),
+            );
+            return (None, diags);
+        }
+    };
+    let at = |ptr: &str| at(&doc, file, ptr);
+    check_topology(&typed.spec, &at, &mut diags);
+    let fqdn = domain_of(&typed.spec.domain).1;
+    check_domain(&typed.spec, &fqdn, &doc, file, &mut diags);
+    check_sources(&typed.spec, &fqdn, &at, &mut diags);
+    check_duplicates(&read, &mut diags);
+    let said: std::collections::BTreeSet<Code> = diags.iter().map(|d| d.code).collect();
+    diags.extend(rules.into_iter().filter(|d| !said.contains(&d.code)));
+    diags.sort();
+    (Some(sovereign(typed, read, doc, file)), diags)
+}
+
+/// What the spec holds with positions: the Blueprint names it selects
+/// and its entries per Blueprint.
+struct Read {
+    families: Vec<NameRef>,
+    include: Vec<NameRef>,
+    exclude: Vec<NameRef>,
+    blueprints: BTreeMap<String, BlueprintSettings>,
+}
+
+fn at(doc: &Node, file: &str, ptr: &str) -> Option<Location> {
+    doc.pointer(ptr).map(|n| Location::new(file, n.pos.line, n.pos.col, n.width()))
+}
+
+fn names(doc: &Node, file: &str, ptr: &str) -> Vec<NameRef> {
+    doc.pointer(ptr)
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| {
+            n.as_text().map(|t| NameRef {
+                name: t.to_string(),
+                location: Some(Location::new(file, n.pos.line, n.pos.col, n.width())),
+            })
+        })
+        .collect()
+}
+
+fn blueprint_settings(doc: &Node, file: &str) -> BTreeMap<String, BlueprintSettings> {
+    let mut blueprints = BTreeMap::new();
+    for (k, v) in doc.pointer("/spec/blueprints").and_then(Node::as_map).unwrap_or_default() {
+        let name = k.as_text().unwrap_or_default().to_string();
+        let pointer = format!("/spec/blueprints/{}", name.replace('~', "~0").replace('/', "~1"));
+        let entry = BlueprintDoc::deserialize(v.to_json()).unwrap_or_default();
+        let placement = entry.placement.map(|p| PlacementChoice {
+            mode: p.mode,
+            regions: p.regions,
+            location: at(doc, file, &format!("{pointer}/placement")),
+        });
+        let settings = BlueprintSettings {
+            config: entry.config,
+            values: entry.values,
+            placement,
+            pointer,
+            location: Some(Location::new(file, k.pos.line, k.pos.col, k.width())),
+        };
+        blueprints.insert(name, settings);
+    }
+    blueprints
+}
+
+/// The domain and the Sovereign's FQDN it makes.
+fn domain_of(d: &DomainDoc) -> (Domain, String) {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match d.mode {
+        DomainMode::Pool => {
+            let (pool, subdomain) = (text(&d.pool), text(&d.subdomain));
+            let fqdn = format!("{subdomain}.{pool}");
+            (Domain::Pool { pool, subdomain }, fqdn)
+        }
+        DomainMode::ByoManual => (Domain::ByoManual { fqdn: text(&d.fqdn) }, text(&d.fqdn)),
+        DomainMode::ByoApi => {
+            let token = d
+                .token
+                .as_ref()
+                .map(|t| SecretRef { name: t.secret_ref.name.clone(), key: t.secret_ref.key.clone() })
+                .unwrap_or_default();
+            (Domain::ByoApi { fqdn: text(&d.fqdn), registrar: text(&d.registrar), token }, text(&d.fqdn))
+        }
+    }
+}
+
+/// The typed spec as the model the renderer reads.
+fn sovereign(typed: SpecDoc, read: Read, doc: Node, file: &str) -> Sovereign {
+    let SpecDoc { metadata, spec } = typed;
+    let (domain, fqdn) = domain_of(&spec.domain);
+    let regions = spec
+        .topology
+        .regions
+        .into_iter()
+        .map(|r| Region {
+            provider: r.provider,
+            cloud_region: r.cloud_region,
+            control_plane_sku: r.control_plane.sku,
+            ha: r.control_plane.ha,
+            worker_sku: r.workers.sku,
+            worker_count: r.workers.count.as_u64().unwrap_or(0),
+        })
+        .collect();
+    let (gitops, sources) = (spec.gitops, spec.sources);
+    let verify = sources.verify.unwrap_or_default();
+    let verify_keyless = verify.keyless.and_then(|k| {
+        let side = |exact: Option<String>, re: Option<String>| exact.map(Pattern::Exact).or(re.map(Pattern::Regexp));
+        Some(KeylessVerify {
+            issuer: side(k.issuer, k.issuer_regexp)?,
+            subject: side(k.subject, k.subject_regexp)?,
+            trusted_root: verify.trusted_root,
+            location: at(&doc, file, "/spec/sources/verify/keyless"),
+        })
+    });
+    Sovereign {
+        file: file.to_string(),
+        name: metadata.name,
+        git_path: gitops.path.unwrap_or_else(|| format!("clusters/{fqdn}")),
+        fqdn,
+        org_name: spec.org.name,
+        org_email: spec.org.email,
+        shape: spec.topology.shape,
+        airgap: spec.topology.airgap,
+        environment: spec.topology.environment,
+        regions,
+        domain,
+        families: read.families,
+        include: read.include,
+        exclude: read.exclude,
+        blueprints: read.blueprints,
+        git_url: gitops.url.unwrap_or_default(),
+        git_branch: gitops.branch,
+        git_secret: gitops.secret_ref,
+        oci_source: gitops.oci.map(|o| OciSource {
+            url: o.url,
+            tag: o.tag,
+            secret: o.secret_ref,
+            verify_secret: o.verify.map(|v| v.secret_ref),
+        }),
+        registry: sources.registry,
+        pull_secret: sources.pull_secret,
+        verify_secret: verify.secret_ref,
+        verify_keyless,
+        mirror: sources.mirror,
+        cutover: sources.cutover,
+        ssh_public_key: spec.credentials.ssh_public_key,
+        doc,
+    }
+}
+
+/// Regions: whole worker counts, as many regions as the shape has, each
+/// a different cloud region.
+fn check_topology(spec: &Spec, at: &dyn Fn(&str) -> Option<Location>, diags: &mut Diagnostics) {
+    let topology = &spec.topology;
     // The schema made every count an integer literal; a count that is not
     // a whole number here would render as 0 workers: never silently.
-    for (i, r) in spec["topology"]["regions"].as_array().into_iter().flatten().enumerate() {
-        if !r["workers"]["count"].is_u64() {
+    for (i, r) in topology.regions.iter().enumerate() {
+        if !r.workers.count.is_u64() {
             let field = format!("/spec/topology/regions/{i}/workers/count");
             diags.push(
                 Diagnostic::error(
                     Code::WrongType,
                     format!("`{}` must be a whole number", catalyst_yaml::display_path(&field)),
                 )
-                .at(loc(&field)),
+                .at(at(&field)),
             );
         }
     }
-    let regions: Vec<Region> = spec["topology"]["regions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| Region {
-            provider: s(&r["provider"]),
-            cloud_region: s(&r["cloudRegion"]),
-            control_plane_sku: s(&r["controlPlane"]["sku"]),
-            ha: r["controlPlane"]["ha"].as_bool().unwrap_or(false),
-            worker_sku: s(&r["workers"]["sku"]),
-            worker_count: r["workers"]["count"].as_u64().unwrap_or(0),
-        })
-        .collect();
-    let shape = s(&spec["topology"]["shape"]);
-    let airgap = spec["topology"]["airgap"].as_bool().unwrap_or(false);
-    if let Some(n) = regions_for_shape(&shape) {
+    let (shape, airgap, listed) = (&topology.shape, topology.airgap, topology.regions.len());
+    if let Some(n) = regions_for_shape(shape) {
         let want = n + usize::from(airgap);
-        if regions.len() != want {
+        if listed != want {
             diags.push(
                 Diagnostic::error(
                     Code::RegionCount,
                     format!(
-                        "topology `{shape}`{} needs {want} region(s), but {} are listed",
+                        "topology `{shape}`{} needs {want} region(s), but {listed} are listed",
                         if airgap { " with airgap" } else { "" },
-                        regions.len()
                     ),
                 )
-                .at(loc("/spec/topology/regions"))
+                .at(at("/spec/topology/regions"))
                 .help("solo: 1 region; compact, zoned, dual: 2; triangle: 3; citadel: 4; airgap adds one"),
             );
         }
     }
     let mut seen_regions = BTreeMap::new();
-    for (i, r) in regions.iter().enumerate() {
-        let key = (r.provider.clone(), r.cloud_region.clone());
-        if let Some(first) = seen_regions.insert(key, i) {
+    for (i, r) in topology.regions.iter().enumerate() {
+        if let Some(first) = seen_regions.insert((&r.provider, &r.cloud_region), i) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateRegion,
                     format!("region {}/{} is listed twice (entries {first} and {i})", r.provider, r.cloud_region),
                 )
-                .at(loc(&format!("/spec/topology/regions/{i}/cloudRegion")))
+                .at(at(&format!("/spec/topology/regions/{i}/cloudRegion")))
                 .help("each region of a Sovereign is a different cloud region"),
             );
         }
     }
+}
 
-    let d = &spec["domain"];
-    let mode = s(&d["mode"]);
-    let (domain, fqdn) = match mode.as_str() {
-        "pool" => {
-            let (pool, sub) = (s(&d["pool"]), s(&d["subdomain"]));
-            if RESERVED_SUBDOMAINS.contains(&sub.as_str()) {
-                diags.push(
-                    Diagnostic::error(Code::ReservedSubdomain, format!("subdomain `{sub}` is reserved"))
-                        .at(loc("/spec/domain/subdomain"))
-                        .help("choose another name; reserved names collide with operator hosts"),
-                );
-            }
-            let fqdn = format!("{sub}.{pool}");
-            (Domain::Pool { pool, subdomain: sub }, fqdn)
-        }
-        "byo-manual" => (Domain::ByoManual { fqdn: s(&d["fqdn"]) }, s(&d["fqdn"])),
-        _ => {
-            let token =
-                SecretRef { name: s(&d["token"]["secretRef"]["name"]), key: s(&d["token"]["secretRef"]["key"]) };
-            (Domain::ByoApi { fqdn: s(&d["fqdn"]), registrar: s(&d["registrar"]), token }, s(&d["fqdn"]))
-        }
-    };
-    let allowed: &[&str] = match mode.as_str() {
-        "pool" => &["mode", "pool", "subdomain"],
-        "byo-manual" => &["mode", "fqdn"],
-        _ => &["mode", "fqdn", "registrar", "token"],
-    };
-    let needed: &[&str] = &allowed[1..];
-    for k in d.as_object().into_iter().flat_map(|m| m.keys()) {
-        if !allowed.contains(&k.as_str()) {
-            diags.push(
-                Diagnostic::error(
-                    Code::FieldNotForMode,
-                    format!("`spec.domain.{k}` is not used with domain mode `{mode}`"),
-                )
-                .at(doc
-                    .pointer_entry(&format!("/spec/domain/{k}"))
-                    .and_then(|(k, _)| k)
-                    .map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())))
-                .help(format!("mode `{mode}` takes: {}", allowed.join(", "))),
-            );
-        }
-    }
-    for k in needed {
-        if d.get(*k).is_none() {
-            diags.push(
-                Diagnostic::error(
-                    Code::MissingField,
-                    format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)"),
-                )
-                .at(loc("/spec/domain")),
-            );
-        }
-    }
-    let complete = needed.iter().all(|k| d.get(*k).is_some());
-    if let Domain::ByoApi { registrar, .. } = &domain
-        && complete
+/// The domain: the fields of its mode and no others, a name that is not
+/// reserved, a registrar that serves byo-api, an FQDN that is valid and
+/// short enough for the operator hosts and Hetzner's server names.
+fn check_domain(spec: &Spec, fqdn: &str, doc: &Node, file: &str, diags: &mut Diagnostics) {
+    let at = |ptr: &str| at(doc, file, ptr);
+    let d = &spec.domain;
+    let mode = d.mode.as_str();
+    if let (DomainMode::Pool, Some(sub)) = (d.mode, &d.subdomain)
+        && RESERVED_SUBDOMAINS.contains(&sub.as_str())
     {
+        diags.push(
+            Diagnostic::error(Code::ReservedSubdomain, format!("subdomain `{sub}` is reserved"))
+                .at(at("/spec/domain/subdomain"))
+                .help("choose another name; reserved names collide with operator hosts"),
+        );
+    }
+    let needed = d.mode.fields();
+    for k in d.present().filter(|k| !needed.contains(k)) {
+        diags.push(
+            Diagnostic::error(
+                Code::FieldNotForMode,
+                format!("`spec.domain.{k}` is not used with domain mode `{mode}`"),
+            )
+            .at(doc
+                .pointer_entry(&format!("/spec/domain/{k}"))
+                .and_then(|(k, _)| k)
+                .map(|n| Location::new(file, n.pos.line, n.pos.col, n.width())))
+            .help(format!("mode `{mode}` takes: mode, {}", needed.join(", "))),
+        );
+    }
+    let present: Vec<&str> = d.present().collect();
+    for k in needed.iter().filter(|k| !present.contains(k)) {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingField,
+                format!("missing field `{k}` in `spec.domain` (needed by mode `{mode}`)"),
+            )
+            .at(at("/spec/domain")),
+        );
+    }
+    let complete = needed.iter().all(|k| present.contains(k));
+    if let (DomainMode::ByoApi, Some(registrar), true) = (d.mode, &d.registrar, complete) {
         if let Some(why) = unsupported_registrar(registrar) {
             diags.push(
                 Diagnostic::error(
                     Code::UnsupportedRegistrar,
                     format!("domain mode byo-api cannot delegate through registrar `{registrar}`: {why}"),
                 )
-                .at(loc("/spec/domain/registrar"))
+                .at(at("/spec/domain/registrar"))
                 .help(format!(
                     "supported: {}; or use mode byo-manual and set the NS records by hand (render writes them to ns-records.txt)",
                     REGISTRARS.iter().map(|r| format!("{} (external-dns provider `{}`)", r.name, r.provider)).collect::<Vec<_>>().join(", ")
                 )),
             );
-        } else if fqdn.matches('.').count() < 2 && fqdn_problem(&fqdn).is_none() {
+        } else if fqdn.matches('.').count() < 2 && fqdn_problem(fqdn).is_none() {
             diags.push(
                 Diagnostic::error(
                     Code::ByoApiApex,
                     format!("domain mode byo-api delegates `{fqdn}` from its parent zone at the registrar, and `{fqdn}` has none there"),
                 )
-                .at(loc("/spec/domain/fqdn"))
+                .at(at("/spec/domain/fqdn"))
                 .help("use a subdomain of a zone the registrar hosts (e.g. cloud.example.com), or mode byo-manual and set the domain's name servers at the registrar by hand"),
             );
         }
     }
-    if let Some(problem) = fqdn_problem(&fqdn).filter(|_| complete) {
-        let ptr = if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" };
+    let fqdn_at = at(if d.mode == DomainMode::Pool { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" });
+    if let Some(problem) = fqdn_problem(fqdn).filter(|_| complete) {
         diags.push(
             Diagnostic::error(Code::InvalidFqdn, format!("the Sovereign's FQDN `{fqdn}` is not valid: {problem}"))
-                .at(loc(ptr)),
+                .at(fqdn_at.clone()),
         );
     }
-
     // The longest operator host must still be a valid name.
-    if fqdn_problem(&fqdn).is_none() && fqdn.len() + "marketplace.".len() > 253 {
+    if fqdn_problem(fqdn).is_none() && fqdn.len() + "marketplace.".len() > 253 {
         diags.push(
             Diagnostic::error(
                 Code::InvalidFqdn,
@@ -498,14 +624,14 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                     fqdn.len()
                 ),
             )
-            .at(loc(if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" }))
+            .at(fqdn_at.clone())
             .help("use an FQDN of at most 241 characters"),
         );
     }
     // Hetzner server names are one hostname label (<= 63 characters), and
     // the longest is catalyst-<fqdn-dashed>-<region>-w50 (CONTEXT §6).
-    let on_hetzner = spec["topology"]["regions"].as_array().into_iter().flatten().any(|r| r["provider"] == "hetzner");
-    if on_hetzner && fqdn_problem(&fqdn).is_none() && fqdn.len() > MAX_HETZNER_FQDN {
+    let on_hetzner = spec.topology.regions.iter().any(|r| r.provider == "hetzner");
+    if on_hetzner && fqdn_problem(fqdn).is_none() && fqdn.len() > MAX_HETZNER_FQDN {
         diags.push(
             Diagnostic::error(
                 Code::FqdnTooLong,
@@ -514,29 +640,31 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                     fqdn.len()
                 ),
             )
-            .at(loc(if mode == "pool" { "/spec/domain/subdomain" } else { "/spec/domain/fqdn" }))
+            .at(fqdn_at)
             .help("choose a shorter FQDN (or subdomain)"),
         );
     }
-    // Every provider in use needs its credentials.
-    let mut providers: Vec<&str> =
-        spec["topology"]["regions"].as_array().into_iter().flatten().filter_map(|r| r["provider"].as_str()).collect();
-    providers.sort();
-    providers.dedup();
-    for p in providers {
-        if spec["credentials"].get(p).is_none() {
-            diags.push(
-                Diagnostic::error(
-                    Code::MissingCredentials,
-                    format!("regions use provider `{p}` but `spec.credentials.{p}` is missing"),
-                )
-                .at(loc("/spec/credentials"))
-                .help(format!("add `{p}:` with secret references to its API credentials")),
-            );
-        }
+}
+
+/// Where the Sovereign reads from: credentials for every provider in
+/// use, one source for Flux, no password in a URL, a Git path inside the
+/// repository, and once cut over, nothing outside its own FQDN.
+fn check_sources(spec: &Spec, fqdn: &str, at: &dyn Fn(&str) -> Option<Location>, diags: &mut Diagnostics) {
+    let providers: std::collections::BTreeSet<&str> =
+        spec.topology.regions.iter().map(|r| r.provider.as_str()).collect();
+    for p in providers.into_iter().filter(|p| !spec.credentials.providers.contains_key(*p)) {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingCredentials,
+                format!("regions use provider `{p}` but `spec.credentials.{p}` is missing"),
+            )
+            .at(at("/spec/credentials"))
+            .help(format!("add `{p}:` with secret references to its API credentials")),
+        );
     }
     // Flux reads from Git or from an OCI artifact: one of the two.
-    let (has_url, has_oci) = (spec["gitops"].get("url").is_some(), spec["gitops"].get("oci").is_some());
+    let (gitops, sources) = (&spec.gitops, &spec.sources);
+    let (has_url, has_oci) = (gitops.url.is_some(), gitops.oci.is_some());
     if has_url == has_oci {
         diags.push(
             Diagnostic::error(
@@ -547,133 +675,105 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                     "`spec.gitops` needs `url` (Git) or `oci` (a Flux OCI artifact)"
                 },
             )
-            .at(loc("/spec/gitops"))
+            .at(at("/spec/gitops"))
             .help("Flux reads the cluster directory from one source"),
         );
     }
+    let oci_url = gitops.oci.as_ref().map(|o| &o.url);
     // URLs carry no credentials; the Git path stays inside the repository.
-    for ptr in ["/spec/gitops/url", "/spec/gitops/oci/url", "/spec/sources/registry"] {
-        if let Some(u) = doc.pointer(ptr).and_then(Node::as_str) {
-            let rest = u.split_once("://").map_or(u, |(_, r)| r);
-            let authority = rest.split('/').next().unwrap_or_default();
-            if let Some((userinfo, _)) = authority.rsplit_once('@')
-                && userinfo.contains(':')
-            {
-                diags.push(
-                        Diagnostic::error(Code::SecretValue, format!("`{}` contains a password or token", catalyst_schema::display_path(ptr)))
-                            .at(loc(ptr))
-                            .help("remove `user:secret@` from the URL; reference a Secret instead (gitops.secretRef, sources.pullSecret)"),
-                    );
-            }
+    for (ptr, u) in [
+        ("/spec/gitops/url", gitops.url.as_ref()),
+        ("/spec/gitops/oci/url", oci_url),
+        ("/spec/sources/registry", sources.registry.as_ref()),
+    ] {
+        let Some(u) = u else { continue };
+        let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && userinfo.contains(':')
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::SecretValue,
+                    format!("`{}` contains a password or token", catalyst_schema::display_path(ptr)),
+                )
+                .at(at(ptr))
+                .help(
+                    "remove `user:secret@` from the URL; reference a Secret instead (gitops.secretRef, sources.pullSecret)",
+                ),
+            );
         }
     }
-    if let Some(p) = doc.pointer("/spec/gitops/path").and_then(Node::as_str)
+    if let Some(p) = &gitops.path
         && p.split('/').any(|seg| seg == "." || seg == "..")
     {
         diags.push(
             Diagnostic::error(Code::InvalidValue, "`spec.gitops.path` must stay inside the repository")
-                .at(loc("/spec/gitops/path"))
+                .at(at("/spec/gitops/path"))
                 .help("write a relative path without `.` or `..` segments, e.g. clusters/<fqdn>"),
         );
     }
-
     // A cut-over Sovereign reads everything from its own Gitea and Harbor.
-    if spec["sources"]["cutover"].as_bool() == Some(true) && fqdn_problem(&fqdn).is_none() {
-        let own = |h: &str| h == fqdn || h.ends_with(&format!(".{fqdn}"));
-        for (ptr, what) in [
-            ("/spec/gitops/url", "Flux's Git source"),
-            ("/spec/gitops/oci/url", "Flux's OCI source"),
-            ("/spec/sources/registry", "the chart registry"),
-            ("/spec/sources/mirror", "the image and package mirror"),
-        ] {
-            match doc.pointer(ptr).and_then(Node::as_str) {
-                Some(u) if !own(&url_host(u)) => diags.push(
-                    Diagnostic::error(
-                        Code::TetheredSource,
-                        format!("the Sovereign is cut over, but {what} is `{}`, outside {fqdn}", url_host(u)),
-                    )
-                    .at(loc(ptr))
-                    .help(format!("point it at the Sovereign's own Gitea or Harbor (gitea.{fqdn}, harbor.{fqdn})")),
-                ),
-                None if ptr.starts_with("/spec/sources/") => diags.push(
-                    Diagnostic::error(
-                        Code::TetheredSource,
-                        format!(
-                            "the Sovereign is cut over, but `{}` is not set, so {what} would be the mothership's",
-                            catalyst_schema::display_path(ptr)
-                        ),
-                    )
-                    .at(loc("/spec/sources"))
-                    .help(format!(
-                        "set it to the Sovereign's own Harbor, e.g. {}",
-                        if ptr.ends_with("registry") {
-                            format!("oci://harbor.{fqdn}/catalyst")
-                        } else {
-                            format!("harbor.{fqdn}/proxy")
-                        }
-                    )),
-                ),
-                _ => {}
-            }
+    if !sources.cutover || fqdn_problem(fqdn).is_some() {
+        return;
+    }
+    let own = |h: &str| h == fqdn || h.ends_with(&format!(".{fqdn}"));
+    for (ptr, what, u) in [
+        ("/spec/gitops/url", "Flux's Git source", gitops.url.as_ref()),
+        ("/spec/gitops/oci/url", "Flux's OCI source", oci_url),
+        ("/spec/sources/registry", "the chart registry", sources.registry.as_ref()),
+        ("/spec/sources/mirror", "the image and package mirror", sources.mirror.as_ref()),
+    ] {
+        match u {
+            Some(u) if !own(&url_host(u)) => diags.push(
+                Diagnostic::error(
+                    Code::TetheredSource,
+                    format!("the Sovereign is cut over, but {what} is `{}`, outside {fqdn}", url_host(u)),
+                )
+                .at(at(ptr))
+                .help(format!("point it at the Sovereign's own Gitea or Harbor (gitea.{fqdn}, harbor.{fqdn})")),
+            ),
+            None if ptr.starts_with("/spec/sources/") => diags.push(
+                Diagnostic::error(
+                    Code::TetheredSource,
+                    format!(
+                        "the Sovereign is cut over, but `{}` is not set, so {what} would be the mothership's",
+                        catalyst_schema::display_path(ptr)
+                    ),
+                )
+                .at(at("/spec/sources"))
+                .help(format!(
+                    "set it to the Sovereign's own Harbor, e.g. {}",
+                    if ptr.ends_with("registry") {
+                        format!("oci://harbor.{fqdn}/catalyst")
+                    } else {
+                        format!("harbor.{fqdn}/proxy")
+                    }
+                )),
+            ),
+            _ => {}
         }
     }
+}
 
-    let names = |ptr: &str| -> Vec<NameRef> {
-        doc.pointer(ptr)
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| {
-                n.as_text().map(|t| NameRef {
-                    name: t.to_string(),
-                    location: Some(Location::new(file, n.pos.line, n.pos.col, n.width())),
-                })
-            })
-            .collect()
-    };
-    let mut blueprints = BTreeMap::new();
-    if let Some(m) = doc.pointer("/spec/blueprints").and_then(Node::as_map) {
-        for (k, v) in m {
-            let name = k.as_text().unwrap_or_default().to_string();
-            let ptr = format!("/spec/blueprints/{}", name.replace('~', "~0").replace('/', "~1"));
-            let vj = v.to_json();
-            let placement = vj.get("placement").map(|p| PlacementChoice {
-                mode: p["mode"].as_str().unwrap_or_default().to_string(),
-                regions: p["regions"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect()),
-                location: loc(&format!("{ptr}/placement")),
-            });
-            blueprints.insert(
-                name,
-                BlueprintSettings {
-                    config: vj.get("config").cloned().unwrap_or_else(|| Value::Object(Default::default())),
-                    values: vj.get("values").cloned().unwrap_or_else(|| Value::Object(Default::default())),
-                    placement,
-                    pointer: ptr,
-                    location: Some(Location::new(file, k.pos.line, k.pos.col, k.width())),
-                },
-            );
-        }
-    }
+/// A Blueprint configured twice (as `bp-x` and `x`), a name listed twice.
+fn check_duplicates(read: &Read, diags: &mut Diagnostics) {
     let canonical = |n: &str| if n.starts_with("bp-") { n.to_string() } else { format!("bp-{n}") };
     let mut seen: BTreeMap<String, &String> = BTreeMap::new();
-    for k in blueprints.keys() {
+    for (k, settings) in &read.blueprints {
         if let Some(first) = seen.insert(canonical(k), k) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateEntry,
                     format!("`spec.blueprints` configures `{}` twice, as `{first}` and `{k}`", canonical(k)),
                 )
-                .at(blueprints[k].location.clone())
+                .at(settings.location.clone())
                 .help("merge the two entries"),
             );
         }
     }
-    let families = names("/spec/components/families");
-    let include = names("/spec/components/include");
-    let exclude = names("/spec/components/exclude");
-    for (what, list, norm) in [("families", &families, false), ("include", &include, true), ("exclude", &exclude, true)]
+    for (what, list, norm) in
+        [("families", &read.families, false), ("include", &read.include, true), ("exclude", &read.exclude, true)]
     {
         let mut seen = std::collections::BTreeSet::new();
         for r in list {
@@ -687,48 +787,6 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
             }
         }
     }
-    let opt = |v: &Value| v.as_str().map(str::to_string);
-    let fqdn_for_path = fqdn.clone();
-    let sov = Sovereign {
-        file: file.to_string(),
-        name: s(&j["metadata"]["name"]),
-        fqdn,
-        org_name: s(&spec["org"]["name"]),
-        org_email: s(&spec["org"]["email"]),
-        shape,
-        airgap,
-        environment: spec["topology"]["environment"].as_str().unwrap_or("prod").to_string(),
-        regions,
-        domain,
-        families,
-        include,
-        exclude,
-        blueprints,
-        git_url: s(&spec["gitops"]["url"]),
-        git_branch: spec["gitops"]["branch"].as_str().unwrap_or("main").to_string(),
-        git_path: spec["gitops"]["path"].as_str().map_or_else(|| format!("clusters/{fqdn_for_path}"), str::to_string),
-        git_secret: opt(&spec["gitops"]["secretRef"]),
-        oci_source: spec["gitops"]["oci"]["url"].as_str().map(|u| OciSource {
-            url: u.to_string(),
-            tag: spec["gitops"]["oci"]["tag"].as_str().unwrap_or("main").to_string(),
-            secret: opt(&spec["gitops"]["oci"]["secretRef"]),
-            verify_secret: opt(&spec["gitops"]["oci"]["verify"]["secretRef"]),
-        }),
-        registry: opt(&spec["sources"]["registry"]),
-        pull_secret: opt(&spec["sources"]["pullSecret"]),
-        verify_secret: opt(&spec["sources"]["verify"]["secretRef"]),
-        verify_keyless: keyless_verify(&spec["sources"]["verify"], loc("/spec/sources/verify/keyless")),
-        mirror: opt(&spec["sources"]["mirror"]),
-        cutover: spec["sources"]["cutover"].as_bool().unwrap_or(false),
-        ssh_public_key: s(&spec["credentials"]["sshPublicKey"]),
-        doc,
-    };
-    let said: std::collections::BTreeSet<Code> = diags.iter().map(|d| d.code).collect();
-    let unsaid: Vec<Diagnostic> = rules.into_iter().filter(|d| !said.contains(&d.code)).collect();
-    diags.extend(unsaid);
-    let mut diags = refused_by_schema.unwrap_or(diags);
-    diags.sort();
-    (Some(sov), diags)
 }
 
 /// The host of a URL, an `oci://` reference or a `host/path` reference:
@@ -934,6 +992,45 @@ spec:
                 assert_eq!(refuses(&marketplace, sub, pool), len + "marketplace.".len() > 253, "253 {sub}+{pool}");
             }
         }
+    }
+
+    /// The schema's `default`s are the typed spec's: a field left out
+    /// reads as the schema says it does, and a new default in the schema
+    /// fails here until the types carry it.
+    #[test]
+    fn the_types_defaults_are_the_schemas() {
+        fn defaults(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
+            if let Some(d) = v.get("default") {
+                out.insert(path.to_string(), d.clone());
+            }
+            for key in ["properties", "$defs"] {
+                for (k, sub) in v.get(key).and_then(Value::as_object).into_iter().flatten() {
+                    let sep = if key == "$defs" { "$defs." } else { "" };
+                    defaults(sub, &format!("{path}{}{sep}{k}", if path.is_empty() { "" } else { "." }), out);
+                }
+            }
+        }
+        let schema: Value = serde_json::from_str(Builtin::Sovereign.text()).unwrap();
+        let mut stated = BTreeMap::new();
+        defaults(&schema, "", &mut stated);
+        let git = parse(SOLO, "s.yaml", &Limits::default()).unwrap();
+        let oci = SOLO.replace(
+            "    url: https://gitea.example.org/omantel/cluster.git\n",
+            "    oci: {url: oci://harbor.example.org/fleet/omantel}\n",
+        );
+        let oci = parse(&oci, "s.yaml", &Limits::default()).unwrap().oci_source.unwrap();
+        let read: BTreeMap<String, Value> = [
+            ("$defs.region.controlPlane.ha", Value::from(git.regions[0].ha)),
+            ("spec.gitops.branch", git.git_branch.into()),
+            ("spec.gitops.oci.tag", oci.tag.into()),
+            ("spec.sources.cutover", git.cutover.into()),
+            ("spec.topology.airgap", git.airgap.into()),
+            ("spec.topology.environment", git.environment.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(stated, read);
     }
 
     #[test]
