@@ -109,6 +109,12 @@ pub fn place(cat: &Catalog, sov: &Sovereign, res: &Resolution) -> Result<Placeme
             );
         }
     }
+    // What follows keys host clusters by name: two regions under one name
+    // would read as one cluster (a Blueprint "brought" to a region by
+    // dependents it shares that name with).
+    if diags.has_errors() {
+        return Err(diags);
+    }
     let region_names: Vec<&str> = sov.regions.iter().map(|r| r.cloud_region.as_str()).collect();
     let mut members: BTreeMap<String, BTreeSet<String>> =
         clusters.iter().map(|c| (c.name.clone(), BTreeSet::new())).collect();

@@ -224,8 +224,10 @@ search 8.15.0 placement=active-active max=1
 
 #[test]
 fn regions_whose_codes_give_one_cluster_name_clash() {
+    // A single-region Blueprint too: the clash alone is reported (not a
+    // placement conflict of one cluster name read as two regions).
     check(
-        "cilium 1.16.0 placement=active-active",
+        "cilium 1.16.0",
         "aws/eu-central-1 aws/eu-central-2",
         "components: {include: [cilium]}",
         expect![[r#"
