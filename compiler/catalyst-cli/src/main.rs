@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalyst_diag::{Diagnostics, Sources, render_human, render_json};
-use catalyst_ops::{OpsError, Options, Outcome, Report, Workspace};
+use catalyst_ops::{OpsError, Options, Outcome, Report, Workspace, json};
 use catalyst_resolve::GraphFormat;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -687,18 +687,18 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             pages.sort();
             if json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"dir": dir, "pages": pages}))?);
+                println!("{}", serde_json::to_string_pretty(&json::ManPages { dir, pages })?);
             } else {
                 println!("wrote {} man pages to {}", pages.len(), dir.display());
             }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Version => {
-            let v = output::Version::current();
+            let v = output::version();
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", v.human());
+                print!("{}", output::version_human(&v));
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -707,7 +707,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Audit { what: AuditCommand::Tethers { paths, cutover, format } } => {
-            return audit_tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, format, &opts.limits, use_color);
+            let audit = catalyst_ops::audit::tethers(&cwd, cli.catalog.as_deref(), &paths, cutover, &opts.limits)?;
+            return Ok(print_audit(&audit, format, use_color));
         }
         Command::Render { paths, out, format, quiet, check, prune, affected_since, force, shard, allow_upgrade } => {
             let watch = output::RenderProgress::start(format == Format::Human && !quiet);
@@ -722,7 +723,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                                 println!("nothing to render: no Sovereign is affected by the changes since {rev}");
                             }
                             if format == Format::Json {
-                                println!("{}", serde_json::json!({"sovereigns": [], "errors": 0, "diagnostics": []}));
+                                let none =
+                                    json::Doc::errors_only(json::Checked { sovereigns: vec![] }, &Diagnostics::new());
+                                println!("{}", serde_json::to_string(&none).unwrap_or_default());
                             }
                             return Ok(ExitCode::SUCCESS);
                         }
@@ -786,12 +789,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             catalyst_ops::package::package(&ws, &path, &popts).map(|(p, r)| {
                 match format {
                     Format::Json => {
-                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-                        let packaged = p.as_ref().map(|p| {
-                            serde_json::json!({"name": p.name, "version": p.version, "path": p.path, "sha256": p.sha256, "resources": p.resources})
-                        });
-                        let doc = serde_json::json!({"packaged": packaged, "errors": diags["errors"], "warnings": diags["warnings"], "diagnostics": diags["diagnostics"]});
-                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                        let packaged = json::Packaged { packaged: p.as_ref().map(json::Package::from) };
+                        println!("{}", json::Doc::new(packaged, &r.diagnostics).pretty());
                     }
                     Format::Human => {
                         print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
@@ -813,18 +812,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             catalyst_ops::push::push(&ws, &path, &to, &popts).map(|(p, r)| {
                 match format {
                     Format::Json => {
-                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-                        let pushed = p.as_ref().map(|p| {
-                            serde_json::json!({"name": p.name, "version": p.version, "reference": p.reference, "digest": p.digest,
-                                "outcome": match p.outcome {
-                                    catalyst_ops::push::PushOutcome::Pushed => "pushed",
-                                    catalyst_ops::push::PushOutcome::Unchanged => "unchanged",
-                                    catalyst_ops::push::PushOutcome::PublishedUnchecked => "published-unchecked",
-                                    catalyst_ops::push::PushOutcome::WouldPush => "would-push",
-                                }})
-                        });
-                        let doc = serde_json::json!({"pushed": pushed, "dryRun": dry_run, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
-                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                        let pushed = json::PushedDoc { pushed: p.as_ref().map(json::Pushed::from), dry_run };
+                        println!("{}", json::Doc::errors_only(pushed, &r.diagnostics).pretty());
                     }
                     Format::Human => {
                         print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
@@ -853,7 +842,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 .and_then(|pw| catalyst_ops::sign::generate_key_pair(&prefix, pw.expose_bytes()))
                 .map(|(k, p)| {
                     if json {
-                        output::print_doc(output::KeyPair { private_key: k, public_key: p }, &Diagnostics::new());
+                        output::print_doc(json::KeyPair { private_key: k, public_key: p }, &Diagnostics::new());
                     } else {
                         println!("private key written to {k}\npublic key written to {p}");
                     }
@@ -884,7 +873,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             signed.map(|(s, r)| {
                 if json {
-                    output::print_doc(output::SignedDoc { signed: s }, &r.diagnostics);
+                    output::print_doc(json::SignedDoc { signed: s }, &r.diagnostics);
                     return exit_for(&r);
                 }
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -953,7 +942,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 return Ok(verified.map(|(v, r)| {
                     if json {
-                        let verified = v.map(|v| output::Verified {
+                        let verified = v.map(|v| json::Verified {
                             reference: v.reference,
                             digest: v.digest,
                             // A signature is "bundle" (as before); an
@@ -962,7 +951,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                             count: v.bundles.len(),
                             bundles: v.bundles,
                         });
-                        output::print_doc(output::VerifiedDoc { verified }, &r.diagnostics);
+                        output::print_doc(json::VerifiedDoc { verified }, &r.diagnostics);
                         return exit_for(&r);
                     }
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -1006,14 +995,14 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             verified.map(|(v, r)| {
                 if json {
-                    let verified = v.map(|v| output::Verified {
+                    let verified = v.map(|v| json::Verified {
                         reference: v.reference,
                         digest: v.digest,
                         kind: what,
                         count: v.signatures,
                         bundles: Vec::new(),
                     });
-                    output::print_doc(output::VerifiedDoc { verified }, &r.diagnostics);
+                    output::print_doc(json::VerifiedDoc { verified }, &r.diagnostics);
                     return exit_for(&r);
                 }
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -1038,7 +1027,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .map(|(a, r)| {
                     if json {
-                        output::print_doc(output::AttestedDoc { attested: a }, &r.diagnostics);
+                        output::print_doc(json::AttestedDoc { attested: a }, &r.diagnostics);
                         return exit_for(&r);
                     }
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -1127,22 +1116,11 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 catalyst_ops::sign::password(false, &prompt)
             };
             password.and_then(run).map(|(rows, r)| {
-                let outcome = |o: &Outcome| match o {
-                    Outcome::Published => "published".to_string(),
-                    Outcome::Unchanged => "unchanged".to_string(),
-                    Outcome::Signed => "signed (published before, unsigned)".to_string(),
-                    Outcome::WouldPublish => "would publish (push, sign, attest)".to_string(),
-                    Outcome::WouldSign => "would sign and attest (published before, unsigned)".to_string(),
-                    Outcome::Failed(why) => format!("failed: {why}"),
-                };
                 match format {
                     Format::Json => {
-                        let list: Vec<serde_json::Value> = rows
-                            .iter()
-                            .map(|x| serde_json::json!({"name": x.name, "version": x.version, "digest": x.digest, "outcome": outcome(&x.outcome), "record": x.record}))
-                            .collect();
-                        let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"released": list, "dryRun": dry_run, "errors": diags["errors"], "diagnostics": diags["diagnostics"]})).unwrap_or_default());
+                        let released =
+                            json::Released { released: rows.iter().map(json::ReleasedRow::from).collect(), dry_run };
+                        println!("{}", json::Doc::errors_only(released, &r.diagnostics).pretty());
                     }
                     Format::Human => {
                         print_diagnostics(&r.diagnostics, &r.sources, format, use_color);
@@ -1150,14 +1128,22 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                         let v = rows.iter().map(|x| x.version.len()).max().unwrap_or(7).max(7);
                         println!("{:w$}  {:v$}  {:71}  OUTCOME", "NAME", "VERSION", "DIGEST");
                         for x in &rows {
-                            println!("{:w$}  {:v$}  {:71}  {}", x.name, x.version, x.digest.as_deref().unwrap_or("-"), outcome(&x.outcome));
+                            println!(
+                                "{:w$}  {:v$}  {:71}  {}",
+                                x.name,
+                                x.version,
+                                x.digest.as_deref().unwrap_or("-"),
+                                x.outcome
+                            );
                         }
                         if rows.is_empty() {
                             println!("(nothing to release)");
                         } else if dry_run {
                             println!("dry run: nothing was pushed, signed or attested, and no release record written");
                         } else if rows.iter().any(|x| x.record.is_some()) {
-                            println!("release records: releases/<blueprint>/<version>.yaml in the catalog (commit them)");
+                            println!(
+                                "release records: releases/<blueprint>/<version>.yaml in the catalog (commit them)"
+                            );
                         }
                     }
                 }
@@ -1181,7 +1167,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .map(|(p, r)| {
                     if json {
-                        output::print_doc(output::PublishedOciDoc { dry_run, published: p }, &r.diagnostics);
+                        output::print_doc(json::PublishedOciDoc { dry_run, published: p }, &r.diagnostics);
                         return exit_for(&r);
                     }
                     print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -1209,8 +1195,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             };
             ws().and_then(|ws| catalyst_ops::publish::publish(&ws, &paths, &opts)).map(|(rows, r)| {
                 if json {
-                    let published = rows.into_iter().map(output::Published::from).collect();
-                    output::print_doc(output::PublishedDoc { dry_run, published }, &r.diagnostics);
+                    let published = rows.into_iter().map(json::Published::from).collect();
+                    output::print_doc(json::PublishedDoc { dry_run, published }, &r.diagnostics);
                     return exit_for(&r);
                 }
                 print_diagnostics(&r.diagnostics, &r.sources, Format::Human, use_color);
@@ -1371,71 +1357,16 @@ fn print_diagnostics(d: &Diagnostics, sources: &Sources, format: Format, color: 
 
 /// `catalyst audit tethers`: every tether of each cluster directory, the
 /// violations of cut-over Sovereigns, a summary.
-fn audit_tethers(
-    cwd: &std::path::Path,
-    catalog: Option<&std::path::Path>,
-    paths: &[PathBuf],
-    cutover: bool,
-    format: Format,
-    limits: &catalyst_yaml::Limits,
-    color: bool,
-) -> anyhow::Result<ExitCode> {
-    use catalyst_audit::{AuditOptions, Policy, TetherKind};
-    // (directory, how to name it)
-    let dirs: Vec<(PathBuf, String)> = if paths.is_empty() {
-        let ws = Workspace::discover(cwd, catalog)?;
-        ws.all_specs().iter().filter_map(|s| s.parent()).map(|d| (d.to_path_buf(), ws.display(d))).collect()
-    } else {
-        paths
-            .iter()
-            .map(|p| {
-                // A spec file stands for its directory.
-                let p = if p.file_name().is_some_and(|n| n == catalyst_audit::SPEC_FILE) && cwd.join(p).is_file() {
-                    p.parent().map(PathBuf::from).unwrap_or_default()
-                } else {
-                    p.clone()
-                };
-                let shown = p.to_string_lossy().trim_end_matches('/').to_string();
-                let shown = if shown.is_empty() && p.as_os_str().is_empty() { ".".to_string() } else { shown };
-                (cwd.join(&p), if shown.is_empty() { "/".to_string() } else { shown })
-            })
-            .collect()
-    };
-    if dirs.is_empty() {
-        return output::usage(
-            "no Sovereign to audit: no clusters/*/sovereign.yaml in this repository; name directories: catalyst audit tethers PATH...",
-        );
-    }
-    let mut reports = Vec::new();
-    for (dir, shown) in dirs {
-        let prefix = if shown == "." { String::new() } else { format!("{}/", shown.trim_end_matches('/')) };
-        let opts = AuditOptions { limits: *limits, display_prefix: prefix.clone(), cutover };
-        match catalyst_audit::audit_dir_with(&dir, &opts) {
-            Ok(r) => reports.push((shown, prefix, r)),
-            Err(e) => return Err(anyhow::anyhow!("{e}")),
-        }
-    }
-    let mut diags = Diagnostics::new();
-    let mut sources = Sources::new();
-    for (_, _, r) in &reports {
-        diags.extend(r.diagnostics.iter().cloned());
-        sources.merge(r.sources.clone());
-    }
-    let tethers: usize = reports.iter().map(|(_, _, r)| r.tethers.len()).sum();
-    let violations: usize = reports.iter().map(|(_, _, r)| r.violations.len()).sum();
+fn print_audit(audit: &catalyst_ops::audit::Audit, format: Format, color: bool) -> ExitCode {
+    use catalyst_audit::TetherKind;
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     match format {
-        Format::Json => {
-            let sovs: Vec<serde_json::Value> = reports.iter().map(|(shown, _, r)| r.to_json(shown)).collect();
-            let d: serde_json::Value = serde_json::from_str(&render_json(&diags)).unwrap_or_default();
-            let doc = serde_json::json!({"sovereigns": sovs, "tethers": tethers, "violations": violations,
-                "errors": d["errors"], "diagnostics": d["diagnostics"]});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        }
+        Format::Json => println!("{}", json::Doc::errors_only(audit.to_json(), &audit.diagnostics).pretty()),
         Format::Human => {
-            print_diagnostics(&diags, &sources, format, color);
+            print_diagnostics(&audit.diagnostics, &audit.sources, format, color);
             let mut out = String::new();
-            for (shown, prefix, r) in &reports {
+            for a in &audit.dirs {
+                let (r, shown, prefix) = (&a.report, &a.shown, &a.prefix);
                 let state = if r.cutover { "cut over" } else { "not cut over" };
                 out.push_str(&format!("{}  {shown}  ({state})\n", r.fqdn));
                 let loc = |t: &catalyst_audit::Tether| format!("{prefix}{}:{}:{}", t.file, t.line, t.column);
@@ -1459,41 +1390,35 @@ fn audit_tethers(
                 let tail = if r.cutover {
                     plural(r.violations.len(), "violation", "violations")
                 } else {
-                    let would =
-                        catalyst_audit::violations(&r.tethers, &Policy { cutover: true, own_domain: r.fqdn.clone() });
                     format!(
                         "{} after cutover (--cutover shows them)",
-                        plural(would.len(), "would violate", "would violate")
+                        plural(a.would_violate, "would violate", "would violate")
                     )
                 };
                 out.push_str(&format!("  {}{kinds}; {tail}\n\n", plural(r.tethers.len(), "tether", "tethers")));
             }
             out.push_str(&format!(
                 "audited {}: {}, {}{}\n",
-                plural(reports.len(), "Sovereign", "Sovereigns"),
-                plural(tethers, "tether", "tethers"),
-                plural(violations, "violation", "violations"),
-                if diags.has_errors() { "; some files could not be read (above), the audit is incomplete" } else { "" }
+                plural(audit.dirs.len(), "Sovereign", "Sovereigns"),
+                plural(audit.tethers, "tether", "tethers"),
+                plural(audit.violations, "violation", "violations"),
+                if audit.diagnostics.has_errors() {
+                    "; some files could not be read (above), the audit is incomplete"
+                } else {
+                    ""
+                }
             ));
             print!("{out}");
         }
     }
-    Ok(if violations > 0 || diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    if audit.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 /// `render --check`: stale files are the diagnostics; nothing was written.
 fn print_check(r: &Report, format: Format, quiet: bool, color: bool) -> ExitCode {
     match format {
         Format::Json => {
-            let sovs: Vec<serde_json::Value> = r
-                .sovereigns
-                .iter()
-                .map(|s| serde_json::json!({"spec": s.spec, "fqdn": s.fqdn, "out": s.out, "upToDate": s.outcome == Some(Outcome::Unchanged)}))
-                .collect();
-            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-            let doc =
-                serde_json::json!({"sovereigns": sovs, "errors": diags["errors"], "diagnostics": diags["diagnostics"]});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{}", json::Doc::errors_only(json::Checked::of(r), &r.diagnostics).pretty());
         }
         Format::Human => {
             // Stale files and orphans are summarized, a line per Sovereign,
@@ -1537,11 +1462,8 @@ fn print_diff(
             }
         }
         DiffFormat::Json => {
-            let mut doc = catalyst_diff::to_json(d);
-            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-            doc["errors"] = diags["errors"].clone();
-            doc["diagnostics"] = diags["diagnostics"].clone();
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let diff = json::Diff { diff: catalyst_diff::to_json(d) };
+            println!("{}", json::Doc::errors_only(diff, &r.diagnostics).pretty());
         }
         DiffFormat::Human => {
             print_diagnostics(&r.diagnostics, &r.sources, Format::Human, color_err);
@@ -1572,16 +1494,7 @@ fn print_bumps(
 ) -> ExitCode {
     match format {
         Format::Json => {
-            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-            let doc = serde_json::json!({
-                "since": since,
-                "blueprints": changes.iter().map(|c| serde_json::json!({
-                    "name": c.name, "dir": c.dir, "from": c.from, "to": c.to, "files": c.files, "bumped": c.bumped,
-                })).collect::<Vec<_>>(),
-                "errors": r.diagnostics.error_count(),
-                "diagnostics": diags["diagnostics"],
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{}", json::Doc::errors_only(json::Bumps::of(since, changes), &r.diagnostics).pretty());
         }
         Format::Human => {
             print_diagnostics(&r.diagnostics, &r.sources, format, color);
@@ -1604,16 +1517,7 @@ fn print_affected(a: &catalyst_ops::affected::Affected, format: ListFormat) {
             }
         }
         ListFormat::Json => {
-            let doc = serde_json::json!({
-                "since": a.since,
-                "everything": !a.everything.is_empty(),
-                "everythingBecause": a.everything,
-                "blueprints": a.blueprints.iter().map(|b| serde_json::json!({"name": b.name, "dir": b.dir, "removed": b.removed})).collect::<Vec<_>>(),
-                "sovereigns": a.sovereigns.iter().map(|s| serde_json::json!({"fqdn": s.fqdn, "dir": s.dir, "because": s.because})).collect::<Vec<_>>(),
-                "removedSovereigns": a.removed,
-                "total": a.total,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{}", serde_json::to_string_pretty(&json::Affected::of(a)).unwrap_or_default());
         }
         ListFormat::Human => {
             if a.blueprints.is_empty() {
@@ -1648,29 +1552,7 @@ fn print_render(
 ) -> ExitCode {
     match format {
         Format::Json => {
-            let sovs: Vec<serde_json::Value> = r
-                .sovereigns
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "spec": s.spec,
-                        "fqdn": s.fqdn,
-                        "out": s.out,
-                        "outcome": s.outcome.map(|o| match o {
-                            Outcome::Written => "written",
-                            Outcome::Unchanged => "unchanged",
-                            Outcome::Skipped => "skipped",
-                        }),
-                        "blueprints": s.rendered.as_ref().map(|x| x.resolution.order.clone()),
-                        "inputDigest": s.rendered.as_ref().map(|x| x.lock.input_digest.clone()),
-                        "clusters": s.rendered.as_ref().map(|x| x.placement.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
-                        "notices": s.rendered.as_ref().map(|x| x.notices.clone()),
-                    })
-                })
-                .collect();
-            let diags: serde_json::Value = serde_json::from_str(&render_json(&r.diagnostics)).unwrap_or_default();
-            let doc = serde_json::json!({"sovereigns": sovs, "errors": diags["errors"], "warnings": diags["warnings"], "diagnostics": diags["diagnostics"]});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{}", json::Doc::new(json::Rendered::of(r), &r.diagnostics).pretty());
         }
         Format::Human => {
             print_diagnostics(&r.diagnostics, &r.sources, format, color);

@@ -6,11 +6,13 @@
 //! and validating catalogs, specs and hand-written cluster directories.
 
 pub mod affected;
+pub mod audit;
 pub mod bumps;
 pub mod diff;
 pub mod drift;
 mod git;
 mod installed;
+pub mod json;
 pub mod package;
 pub mod provenance;
 pub mod publish;
@@ -49,6 +51,9 @@ pub enum OpsError {
     Locked(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// A directory `audit` could not read.
+    #[error("{0}")]
+    Audit(#[from] catalyst_audit::AuditError),
 }
 
 /// The Phase-0 module and the digests of its files.
