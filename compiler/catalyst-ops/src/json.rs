@@ -487,26 +487,47 @@ impl Explained {
 /// Every document's name (its schema is `schemas/output/<name>.schema.json`)
 /// and JSON Schema, generated from its type.
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
-    use schemars::schema_for;
-    vec![
-        ("diagnostics", schema_for!(DiagnosticsJson)),
-        ("render", schema_for!(Doc<Rendered>)),
-        ("render-check", schema_for!(Doc<Checked>)),
-        ("diff", schema_for!(Doc<Diff>)),
-        ("check-bumps", schema_for!(Doc<Bumps>)),
-        ("affected", schema_for!(Affected)),
-        ("audit-tethers", schema_for!(Doc<Audit>)),
-        ("package", schema_for!(Doc<Packaged>)),
-        ("push", schema_for!(Doc<PushedDoc>)),
-        ("release", schema_for!(Doc<Released>)),
-        ("generate-key-pair", schema_for!(Doc<KeyPair>)),
-        ("sign", schema_for!(Doc<SignedDoc>)),
-        ("verify", schema_for!(Doc<VerifiedDoc>)),
-        ("attest", schema_for!(Doc<AttestedDoc>)),
-        ("publish", schema_for!(Doc<PublishedDoc>)),
-        ("publish-oci", schema_for!(Doc<PublishedOciDoc>)),
-        ("man", schema_for!(ManPages)),
-        ("version", schema_for!(Version)),
-        ("explain", schema_for!(Explained)),
-    ]
+    // What is written, not what would be read: a field serialized only
+    // when set is optional.
+    fn schema_for<T: JsonSchema>() -> schemars::Schema {
+        schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator().into_root_schema_for::<T>()
+    }
+    let all = vec![
+        ("diagnostics", schema_for::<DiagnosticsJson>()),
+        ("render", schema_for::<Doc<Rendered>>()),
+        ("render-check", schema_for::<Doc<Checked>>()),
+        ("diff", schema_for::<Doc<Diff>>()),
+        ("check-bumps", schema_for::<Doc<Bumps>>()),
+        ("affected", schema_for::<Affected>()),
+        ("audit-tethers", schema_for::<Doc<Audit>>()),
+        ("package", schema_for::<Doc<Packaged>>()),
+        ("push", schema_for::<Doc<PushedDoc>>()),
+        ("release", schema_for::<Doc<Released>>()),
+        ("generate-key-pair", schema_for::<Doc<KeyPair>>()),
+        ("sign", schema_for::<Doc<SignedDoc>>()),
+        ("verify", schema_for::<Doc<VerifiedDoc>>()),
+        ("attest", schema_for::<Doc<AttestedDoc>>()),
+        ("publish", schema_for::<Doc<PublishedDoc>>()),
+        ("publish-oci", schema_for::<Doc<PublishedOciDoc>>()),
+        ("man", schema_for::<ManPages>()),
+        ("version", schema_for::<Version>()),
+        ("explain", schema_for::<Explained>()),
+    ];
+    // Titled by what prints it, not by the type's name (`Doc` for most).
+    all.into_iter()
+        .map(|(name, mut schema)| {
+            let title = match name {
+                "diagnostics" => {
+                    "The diagnostics of a run (`validate -o json`, and every failure with `-o json`)".to_string()
+                }
+                "render-check" => "catalyst render --check -o json".to_string(),
+                "publish-oci" => "catalyst publish --oci -o json".to_string(),
+                "audit-tethers" => "catalyst audit tethers -o json".to_string(),
+                "man" => "catalyst man --dir DIR -o json".to_string(),
+                _ => format!("catalyst {name} -o json"),
+            };
+            schema.insert("title".into(), title.into());
+            (name, schema)
+        })
+        .collect()
 }
