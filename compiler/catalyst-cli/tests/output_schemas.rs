@@ -92,6 +92,8 @@ fn real_outputs_match_their_schemas() {
     assert_eq!(check(root, "diagnostics", &["validate", "-o", "json"]), Some(0));
     assert_eq!(check(root, "audit-tethers", &["audit", "tethers", "-o", "json"]), Some(0));
     assert_eq!(check(root, "check-bumps", &["check-bumps", "--since", "base", "-o", "json"]), Some(0));
+    assert_eq!(check(root, "graph", &["graph", "clusters/delta.omani.works", "-o", "json"]), Some(0));
+    assert_eq!(check(root, "graph", &["graph", "-o", "json"]), Some(0));
 
     // A change: the diff, what it reaches, a render that writes it.
     patch(&alpha, "families: []", "include: [bp-db]");

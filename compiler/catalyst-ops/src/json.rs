@@ -139,36 +139,12 @@ impl Checked {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Bumps {
     pub since: String,
-    pub blueprints: Vec<Bump>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Bump {
-    pub name: String,
-    /// The Blueprint's folder.
-    pub dir: String,
-    /// The chart version at the base; `null` for a new chart.
-    pub from: Option<String>,
-    pub to: String,
-    /// The chart files that differ.
-    pub files: Vec<String>,
-    pub bumped: bool,
+    pub blueprints: Vec<crate::bumps::ChartChange>,
 }
 
 impl Bumps {
     pub fn of(since: &str, changes: &[crate::bumps::ChartChange]) -> Bumps {
-        let blueprints = changes
-            .iter()
-            .map(|c| Bump {
-                name: c.name.clone(),
-                dir: c.dir.clone(),
-                from: c.from.clone(),
-                to: c.to.clone(),
-                files: c.files.clone(),
-                bumped: c.bumped,
-            })
-            .collect();
-        Bumps { since: since.to_string(), blueprints }
+        Bumps { since: since.to_string(), blueprints: changes.to_vec() }
     }
 }
 
@@ -245,30 +221,7 @@ pub struct Diff {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Packaged {
     /// `null`: nothing was packaged (see the diagnostics).
-    pub packaged: Option<Package>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Package {
-    pub name: String,
-    pub version: String,
-    /// The archive written.
-    pub path: String,
-    pub sha256: String,
-    /// Resources the smoke render produced, when it ran.
-    pub resources: Option<usize>,
-}
-
-impl From<&crate::package::Packaged> for Package {
-    fn from(p: &crate::package::Packaged) -> Package {
-        Package {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            path: p.path.clone(),
-            sha256: p.sha256.clone(),
-            resources: p.resources,
-        }
-    }
+    pub packaged: Option<crate::package::Packaged>,
 }
 
 /// `push`.
@@ -499,6 +452,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("diff", schema_for::<Doc<Diff>>()),
         ("check-bumps", schema_for::<Doc<Bumps>>()),
         ("affected", schema_for::<Affected>()),
+        ("graph", schema_for::<catalyst_resolve::Graph>()),
         ("audit-tethers", schema_for::<Doc<Audit>>()),
         ("package", schema_for::<Doc<Packaged>>()),
         ("push", schema_for::<Doc<PushedDoc>>()),
@@ -524,6 +478,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
                 "publish-oci" => "catalyst publish --oci -o json".to_string(),
                 "audit-tethers" => "catalyst audit tethers -o json".to_string(),
                 "man" => "catalyst man --dir DIR -o json".to_string(),
+                "graph" => "catalyst graph --format json (its diagnostics on standard error)".to_string(),
                 _ => format!("catalyst {name} -o json"),
             };
             schema.insert("title".into(), title.into());

@@ -57,14 +57,11 @@ pub fn run(args: Args, cx: Context) -> anyhow::Result<ExitCode> {
             scratch: false,
             trusted_root: trust.trusted_root.map(|p| cwd.join(p)),
         };
-        let ws = Workspace::discover(&cwd, catalog.as_deref()).or_else(|_| {
-            // A chart folder outside any repository is packaged on its own.
-            Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() })
-        })?;
+        let ws = Workspace::discover_or_here(&cwd, catalog.as_deref());
         catalyst_ops::package::package(&ws, &path, &popts).map(|(p, r)| {
             match format {
                 Format::Json => {
-                    let packaged = json::Packaged { packaged: p.as_ref().map(json::Package::from) };
+                    let packaged = json::Packaged { packaged: p.clone() };
                     println!("{}", json::Doc::new(packaged, &r.diagnostics).pretty());
                 }
                 Format::Human => {

@@ -30,8 +30,7 @@ pub fn run(args: Args, cx: Context) -> anyhow::Result<ExitCode> {
     let Context { cwd, catalog, timeouts, use_color, .. } = cx;
     let result: Result<ExitCode, OpsError> = {
         let popts = catalyst_ops::push::PushOptions { plain_http, skip_smoke_render, created: None, timeouts, dry_run };
-        let ws = Workspace::discover(&cwd, catalog.as_deref())
-            .or_else(|_| Ok::<_, OpsError>(Workspace { root: cwd.clone(), catalog: cwd.clone(), cwd: cwd.clone() }))?;
+        let ws = Workspace::discover_or_here(&cwd, catalog.as_deref());
         catalyst_ops::push::push(&ws, &path, &to, &popts).map(|(p, r)| {
             match format {
                 Format::Json => {
