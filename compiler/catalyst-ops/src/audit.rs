@@ -117,3 +117,52 @@ fn dirs(cwd: &Path, catalog: Option<&Path>, paths: &[PathBuf]) -> Result<Vec<(Pa
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIT: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  \
+                       namespace: flux-system\nspec:\n  url: https://github.com/openova-io/openova.git\n";
+
+    /// A spec file names its directory; the directory is shown as given,
+    /// its files prefixed with it; a Sovereign not cut over counts what
+    /// would break the policy once it is.
+    #[test]
+    fn directories_are_named_as_given_and_totalled() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("clusters/x.example.org");
+        std::fs::create_dir_all(dir.join("flux-system")).unwrap();
+        std::fs::write(dir.join("flux-system/gotk-sync.yaml"), GIT).unwrap();
+        std::fs::write(
+            dir.join("sovereign.yaml"),
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {name: x}\nspec:\n  domain: {fqdn: x.example.org}\n",
+        )
+        .unwrap();
+        let paths = [PathBuf::from("clusters/x.example.org/sovereign.yaml")];
+        let a = tethers(t.path(), None, &paths, false, &Default::default()).unwrap();
+        assert_eq!(a.dirs.len(), 1);
+        assert_eq!(
+            (a.dirs[0].shown.as_str(), a.dirs[0].prefix.as_str()),
+            ("clusters/x.example.org", "clusters/x.example.org/")
+        );
+        assert_eq!((a.tethers, a.violations, a.dirs[0].would_violate), (1, 0, 1));
+        assert!(!a.failed());
+        let cut = tethers(t.path(), None, &paths, true, &Default::default()).unwrap();
+        assert_eq!((cut.violations, cut.dirs[0].would_violate), (1, 1));
+        assert!(cut.failed());
+        let doc = serde_json::to_value(cut.to_json()).unwrap();
+        assert_eq!(doc["sovereigns"][0]["dir"], "clusters/x.example.org");
+        assert_eq!(doc["sovereigns"][0]["tethers"][0]["kind"], "git");
+        assert!(doc["sovereigns"][0]["tethers"][0]["violation"]["help"].is_string());
+    }
+
+    /// Without a path, outside any workspace: nothing to audit is a usage
+    /// error, never an empty success.
+    #[test]
+    fn a_missing_directory_is_an_error() {
+        let t = tempfile::tempdir().unwrap();
+        let e = tethers(t.path(), None, &[PathBuf::from("nope")], false, &Default::default()).err().unwrap();
+        assert!(matches!(e, OpsError::Audit(_)), "{e}");
+    }
+}
