@@ -44,7 +44,7 @@ pub const MOTHERSHIP: &[(&str, &str)] = &[
 ];
 
 /// What a tether reaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TetherKind {
     Git,
@@ -75,7 +75,7 @@ impl std::fmt::Display for TetherKind {
 }
 
 /// One place the directory reaches outside itself.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Tether {
     pub kind: TetherKind,
     /// The URL or reference as written (an image's sibling `registry`,
@@ -291,41 +291,57 @@ impl Report {
         out
     }
 
-    /// The report as JSON, `dir` naming the directory:
-    ///
-    /// ```json
-    /// {"dir": "clusters/x", "fqdn": "x", "cutover": true, "files": 12,
-    ///  "tethers": [{"kind": "git", "reference": "https://...", "host": "github.com",
-    ///               "file": "flux-system/gotk-sync.yaml", "line": 11, "column": 8,
-    ///               "object": "GitRepository/flux-system/flux-system", "field": "spec.url",
-    ///               "violation": {"why": "...", "help": "..."}}],
-    ///  "violations": 1}
-    /// ```
-    ///
-    /// `kind` is one of `git`, `chart-registry`, `image-registry`,
-    /// `provider-package`; `violation` is `null` for an allowed tether.
-    pub fn to_json(&self, dir: &str) -> serde_json::Value {
-        let tethers: Vec<serde_json::Value> = self
+    /// The report as `audit tethers -o json` prints it, `dir` naming the
+    /// directory.
+    pub fn to_json(&self, dir: &str) -> AuditedDir {
+        let tethers = self
             .tethers
             .iter()
-            .map(|t| {
-                let mut v = serde_json::to_value(t).unwrap_or_default();
-                v["violation"] = match self.violation_of(t) {
-                    Some(why) => serde_json::json!({"why": why, "help": remedy(t.kind, &self.fqdn)}),
-                    None => serde_json::Value::Null,
-                };
-                v
+            .map(|t| TetherJson {
+                tether: t.clone(),
+                violation: self
+                    .violation_of(t)
+                    .map(|why| Violation { why: why.to_string(), help: remedy(t.kind, &self.fqdn) }),
             })
             .collect();
-        serde_json::json!({
-            "dir": dir,
-            "fqdn": self.fqdn,
-            "cutover": self.cutover,
-            "files": self.files,
-            "tethers": tethers,
-            "violations": self.violations.len(),
-        })
+        AuditedDir {
+            dir: dir.to_string(),
+            fqdn: self.fqdn.clone(),
+            cutover: self.cutover,
+            files: self.files,
+            tethers,
+            violations: self.violations.len(),
+        }
     }
+}
+
+/// One audited directory in `audit tethers -o json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AuditedDir {
+    /// The directory, as named on the command line (or relative to the
+    /// current directory).
+    pub dir: String,
+    pub fqdn: String,
+    pub cutover: bool,
+    /// Files scanned.
+    pub files: usize,
+    pub tethers: Vec<TetherJson>,
+    pub violations: usize,
+}
+
+/// A tether, and why it breaks the policy (`null`: it does not).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TetherJson {
+    #[serde(flatten)]
+    pub tether: Tether,
+    pub violation: Option<Violation>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Violation {
+    pub why: String,
+    /// What to do about it.
+    pub help: String,
 }
 
 #[derive(Debug, thiserror::Error)]

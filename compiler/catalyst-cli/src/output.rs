@@ -45,25 +45,9 @@ pub fn explain(name: &str, json: bool) -> anyhow::Result<String> {
         };
         return Err(Usage::new(format!("`{name}` is not a diagnostic code")).hint(hint).into());
     };
-    #[derive(Serialize)]
-    struct Explained {
-        code: Code,
-        /// `null` where it depends on the case.
-        severity: Option<catalyst_diag::Severity>,
-        transient: bool,
-        group: &'static str,
-        explanation: &'static str,
-    }
     let group = code.group().title;
     if json {
-        let e = Explained {
-            code,
-            severity: code.severity(),
-            transient: code.is_transient(),
-            group,
-            explanation: code.explanation(),
-        };
-        return Ok(serde_json::to_string_pretty(&e)? + "\n");
+        return Ok(serde_json::to_string_pretty(&catalyst_ops::json::Explained::of(code))? + "\n");
     }
     let severity = code.severity().map_or("error or warning", |s| s.as_str());
     let transient = if code.is_transient() { ", transient" } else { "" };
@@ -91,35 +75,25 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 /// What this binary is, for `catalyst version`.
-#[derive(Serialize, Debug)]
-pub struct Version {
-    pub version: &'static str,
-    /// The Git commit it was built from, when known at build time.
-    pub commit: Option<&'static str>,
-    pub rustc: &'static str,
-    pub target: &'static str,
+pub fn version() -> catalyst_ops::json::Version {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    catalyst_ops::json::Version {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: some(env!("CATALYST_BUILD_COMMIT")),
+        rustc: env!("CATALYST_BUILD_RUSTC").to_string(),
+        target: env!("CATALYST_BUILD_TARGET").to_string(),
+    }
 }
 
-impl Version {
-    pub fn current() -> Version {
-        let some = |s: &'static str| (!s.is_empty()).then_some(s);
-        Version {
-            version: env!("CARGO_PKG_VERSION"),
-            commit: some(env!("CATALYST_BUILD_COMMIT")),
-            rustc: env!("CATALYST_BUILD_RUSTC"),
-            target: env!("CATALYST_BUILD_TARGET"),
-        }
-    }
-
-    pub fn human(&self) -> String {
-        format!(
-            "catalyst {}\ncommit: {}\nrustc: {}\ntarget: {}\n",
-            self.version,
-            self.commit.unwrap_or("unknown (not built from a Git checkout)"),
-            if self.rustc.is_empty() { "unknown" } else { self.rustc },
-            self.target
-        )
-    }
+/// `catalyst version` for people.
+pub fn version_human(v: &catalyst_ops::json::Version) -> String {
+    format!(
+        "catalyst {}\ncommit: {}\nrustc: {}\ntarget: {}\n",
+        v.version,
+        v.commit.as_deref().unwrap_or("unknown (not built from a Git checkout)"),
+        if v.rustc.is_empty() { "unknown" } else { &v.rustc },
+        v.target
+    )
 }
 
 /// An error that ends the run before (or instead of) a report: bad usage,
@@ -159,6 +133,8 @@ fn fatal_diagnostic(e: &anyhow::Error) -> Diagnostic {
                 Some("another catalyst run holds the repository: wait for it, or raise --lock-timeout".into()),
             ),
             Some(OpsError::Io { .. }) => (Code::IoError, None),
+            // An audited directory that cannot be read.
+            Some(OpsError::Audit(_)) => (Code::Internal, None),
             Some(OpsError::Write(_)) => (Code::WriteError, None),
             None if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()) => (Code::IoError, None),
             None => (Code::Internal, None),
@@ -244,25 +220,10 @@ pub fn json_requested(args: &[std::ffi::OsString]) -> bool {
     })
 }
 
-/// The diagnostics document of `d` as a JSON object, to merge into a
-/// command's own document (`errors`, `warnings`, `diagnostics`).
-pub fn diagnostics_value(d: &Diagnostics) -> serde_json::Value {
-    serde_json::from_str(&render_json(d)).unwrap_or_default()
-}
-
-/// A command's JSON document: its own fields, then the diagnostics'.
-#[derive(Serialize)]
-pub struct Doc<T: Serialize> {
-    #[serde(flatten)]
-    pub body: T,
-    #[serde(flatten)]
-    pub diagnostics: serde_json::Value,
-}
-
-/// Prints a command's document on standard output.
+/// Prints a command's document on standard output: its own fields, then
+/// the diagnostics'.
 pub fn print_doc<T: Serialize>(body: T, d: &Diagnostics) {
-    let doc = Doc { body, diagnostics: diagnostics_value(d) };
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    println!("{}", catalyst_ops::json::Doc::new(body, d).pretty());
 }
 
 /// A render's progress: a bar on standard error where a person watches (a
@@ -343,96 +304,6 @@ pub fn render_summary(r: &catalyst_ops::Report, elapsed: Option<std::time::Durat
         line.push_str(&format!(" in {:.1}s", t.as_secs_f64()));
     }
     line
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyPair {
-    pub private_key: String,
-    pub public_key: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignedDoc {
-    pub signed: Option<catalyst_ops::sign::Signed>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifiedDoc {
-    pub verified: Option<Verified>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verified {
-    pub reference: String,
-    pub digest: String,
-    /// `signature`, `attestation` or `bundle`.
-    pub kind: &'static str,
-    /// How many valid ones were found.
-    pub count: usize,
-    /// Keyless: each verified Sigstore bundle (where, who signed, log index).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub bundles: Vec<catalyst_ops::sign::BundleVerified>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttestedDoc {
-    pub attested: Option<catalyst_ops::sign::Attested>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishedDoc {
-    pub dry_run: bool,
-    pub published: Vec<Published>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    pub fqdn: String,
-    /// The path inside the repository (`.` for its root).
-    pub path: String,
-    /// `committed`, `removed` (its spec is gone), `unchanged` or, on a dry
-    /// run, `would-commit` or `would-remove`.
-    pub outcome: &'static str,
-    /// The commit pushed (or, on a dry run, the one that would be).
-    pub commit: Option<String>,
-    pub branch: Option<String>,
-    pub compare_url: Option<String>,
-}
-
-impl From<catalyst_ops::publish::Row> for Published {
-    fn from(row: catalyst_ops::publish::Row) -> Published {
-        // A removal (its spec is gone) says so: a tool must tell it from
-        // a commit of the Sovereign.
-        let (outcome, commit) = match (row.outcome, row.removed) {
-            (catalyst_publish::Outcome::Committed(c), false) => ("committed", Some(c)),
-            (catalyst_publish::Outcome::Committed(c), true) => ("removed", Some(c)),
-            (catalyst_publish::Outcome::Unchanged, _) => ("unchanged", None),
-            (catalyst_publish::Outcome::WouldCommit(c), false) => ("would-commit", Some(c)),
-            (catalyst_publish::Outcome::WouldCommit(c), true) => ("would-remove", Some(c)),
-        };
-        Published {
-            fqdn: row.fqdn,
-            path: if row.path.is_empty() { ".".into() } else { row.path },
-            outcome,
-            commit,
-            branch: row.branch,
-            compare_url: row.compare_url,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishedOciDoc {
-    pub dry_run: bool,
-    pub published: Option<catalyst_ops::publish::OciPublished>,
 }
 
 #[cfg(test)]

@@ -213,7 +213,11 @@ const NOT_CREDENTIALS: &[(&str, &str, &str)] = &[
         "secret_key",
         "the name of a key inside a Kubernetes Secret (a ProviderConfig's `secret.key`)",
     ),
-    ("catalyst-cli", "private_key", "`generate-key-pair -o json`: the path of the key file written"),
+    (
+        "catalyst-ops",
+        "private_key",
+        "`generate-key-pair -o json` (catalyst_ops::json::KeyPair): the path of the key file written",
+    ),
 ];
 
 /// Names Cargo sets for build scripts and tests, documented by Cargo.

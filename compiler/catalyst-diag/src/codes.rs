@@ -372,6 +372,21 @@ impl serde::Serialize for Code {
     }
 }
 
+/// A string, one of the codes' names.
+impl schemars::JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Code".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        schemars::json_schema!({
+            "description": "The kind of problem: a stable kebab-case name (`catalyst explain CODE`, docs/diagnostics.md).",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 /// The reference page of every code, `docs/diagnostics.md`, as Markdown.
 pub fn reference() -> String {
     use fmt::Write as _;

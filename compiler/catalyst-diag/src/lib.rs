@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 /// How bad a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -39,7 +39,7 @@ impl Severity {
 
 /// A place in a source file: 1-based line and column, and the width of the
 /// marked text in characters (at least 1 when rendered).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct Location {
     pub file: Arc<str>,
     pub line: usize,
@@ -70,7 +70,7 @@ impl std::fmt::Display for Location {
 }
 
 /// One problem found in the input.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// The kind of problem: a stable, kebab-case name (`unknown-field`)
@@ -96,7 +96,7 @@ pub struct Diagnostic {
     pub causes: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Note {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -465,32 +465,49 @@ fn window(line: &str, col: usize) -> (String, usize) {
     (s, col - start + usize::from(start > 0))
 }
 
+/// The diagnostics of a run as tools read them: the counts, then every
+/// diagnostic with anything secret-shaped in its text masked (messages may
+/// quote user input). [`render_json`] prints it alone; a command's JSON
+/// document puts it after its own fields (`#[serde(flatten)]`), so the
+/// diagnostics are serialized once and never parsed back.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct DiagnosticsJson {
+    pub errors: usize,
+    /// Absent from the documents of the commands that never counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<usize>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl DiagnosticsJson {
+    pub fn new(diags: &Diagnostics) -> DiagnosticsJson {
+        let masked = diags
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                d.message = secrets::redact(&d.message).into_owned();
+                d.help = d.help.as_deref().map(|h| secrets::redact(h).into_owned());
+                for n in &mut d.notes {
+                    n.message = secrets::redact(&n.message).into_owned();
+                }
+                for c in &mut d.causes {
+                    *c = secrets::redact(c).into_owned();
+                }
+                d
+            })
+            .collect();
+        DiagnosticsJson { errors: diags.error_count(), warnings: Some(diags.warning_count()), diagnostics: masked }
+    }
+
+    /// Without the count of warnings, as some documents have always been.
+    pub fn without_warnings(self) -> DiagnosticsJson {
+        DiagnosticsJson { warnings: None, ..self }
+    }
+}
+
 /// Renders diagnostics as one JSON document for tools.
 pub fn render_json(diags: &Diagnostics) -> String {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        errors: usize,
-        warnings: usize,
-        diagnostics: &'a [Diagnostic],
-    }
-    // Messages may quote user input: mask anything secret-shaped.
-    let masked: Vec<Diagnostic> = diags
-        .iter()
-        .map(|d| {
-            let mut d = d.clone();
-            d.message = secrets::redact(&d.message).into_owned();
-            d.help = d.help.as_deref().map(|h| secrets::redact(h).into_owned());
-            for n in &mut d.notes {
-                n.message = secrets::redact(&n.message).into_owned();
-            }
-            for c in &mut d.causes {
-                *c = secrets::redact(c).into_owned();
-            }
-            d
-        })
-        .collect();
-    let doc = Doc { errors: diags.error_count(), warnings: diags.warning_count(), diagnostics: &masked };
-    serde_json::to_string_pretty(&doc).expect("diagnostics serialize") + "\n"
+    serde_json::to_string_pretty(&DiagnosticsJson::new(diags)).expect("diagnostics serialize") + "\n"
 }
 
 /// The closest candidate to `word`, if one is close enough to be a likely

@@ -9,6 +9,7 @@ use catalyst_diag::visible;
 use serde_json::{Value, json};
 
 use crate::group::{fold_clusters, fqdns, name_list, own_entries, reach_line, shared_places, shared_variants};
+use crate::json;
 use crate::{Change, Entry, FieldChange, FleetDiff, Hunk, LineTag, LockChange, SovereignDiff, Status, UnitId, groups};
 
 /// How many Sovereigns a fleet-wide change names before `and N more`.
@@ -316,61 +317,65 @@ pub fn stat(d: &FleetDiff, color: bool) -> String {
     out
 }
 
-fn entry_json(e: &Entry) -> Value {
-    let mut v = json!({"change": e.change.as_str(), "path": e.path, "line": e.line});
-    let o = v.as_object_mut().expect("an object");
-    match &e.id {
-        UnitId::Object(id) => {
-            o.insert("cluster".into(), json!(id.cluster));
-            o.insert("group".into(), json!(id.group));
-            o.insert("kind".into(), json!(id.kind));
-            o.insert("namespace".into(), if id.namespace.is_empty() { Value::Null } else { json!(id.namespace) });
-            o.insert("name".into(), json!(id.name));
-        }
-        UnitId::File(_) => {
-            o.insert("kind".into(), Value::Null);
-        }
-    }
-    if let Some(UnitId::Object(old)) = &e.old_id {
-        o.insert("oldName".into(), json!(old.name));
-        o.insert("oldNamespace".into(), if old.namespace.is_empty() { Value::Null } else { json!(old.namespace) });
-    }
-    if let Some(p) = &e.old_path {
-        o.insert("oldPath".into(), json!(p));
-    }
-    if let Some(via) = &e.via {
-        o.insert("installedBy".into(), json!(via));
-    }
-    if !e.fields.is_empty() {
-        let fields: Vec<Value> = e
-            .fields
-            .iter()
-            .map(|f| {
-                let mask = |v: &Option<Value>| match v {
-                    Some(Value::String(s)) => json!(redact(s)),
-                    Some(other) => serde_json::from_str(&redact(&other.to_string())).unwrap_or(json!("<redacted>")),
-                    None => Value::Null,
-                };
-                json!({"path": f.path, "old": mask(&f.old), "new": mask(&f.new), "unsetBefore": f.old.is_none(), "unsetAfter": f.new.is_none()})
-            })
-            .collect();
-        o.insert("fields".into(), json!(fields));
-    }
-    if let Some(l) = &e.lock {
-        o.insert(
-            "lock".into(),
-            json!({"compiler": l.compiler.as_ref().map(|(a, b)| json!({"old": a, "new": b})),
-                   "inputsAdded": l.added, "inputsRemoved": l.removed, "inputsChanged": l.changed}),
-        );
-    }
-    o.insert("linesAdded".into(), json!(e.lines_added));
-    o.insert("linesRemoved".into(), json!(e.lines_removed));
-    if !e.hunks.is_empty() {
+fn entry_json(e: &Entry) -> json::Entry {
+    let unit = match &e.id {
+        UnitId::Object(id) => json::Unit::Object {
+            cluster: id.cluster.clone(),
+            group: id.group.clone(),
+            kind: id.kind.clone(),
+            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+            name: id.name.clone(),
+        },
+        UnitId::File(_) => json::Unit::File { kind: () },
+    };
+    let renamed = match &e.old_id {
+        Some(UnitId::Object(old)) => Some(json::Renamed {
+            old_name: old.name.clone(),
+            old_namespace: (!old.namespace.is_empty()).then(|| old.namespace.clone()),
+        }),
+        _ => None,
+    };
+    let mask = |v: &Option<Value>| match v {
+        Some(Value::String(s)) => Value::String(redact(s).into_owned()),
+        Some(other) => serde_json::from_str(&redact(&other.to_string())).unwrap_or(json!("<redacted>")),
+        None => Value::Null,
+    };
+    let fields = e
+        .fields
+        .iter()
+        .map(|f| json::Field {
+            path: f.path.clone(),
+            old: mask(&f.old),
+            new: mask(&f.new),
+            unset_before: f.old.is_none(),
+            unset_after: f.new.is_none(),
+        })
+        .collect();
+    let lock = e.lock.as_ref().map(|l| json::Lock {
+        compiler: l.compiler.as_ref().map(|(a, b)| json::OldNew { old: a.clone(), new: b.clone() }),
+        inputs_added: l.added.clone(),
+        inputs_removed: l.removed.clone(),
+        inputs_changed: l.changed.clone(),
+    });
+    let diff = (!e.hunks.is_empty()).then(|| {
         let mut text = String::new();
         hunk_text_plain(&e.hunks, &mut text);
-        o.insert("diff".into(), json!(text));
+        text
+    });
+    json::Entry {
+        change: e.change.as_str(),
+        path: e.path.clone(),
+        line: e.line,
+        unit,
+        renamed,
+        old_path: e.old_path.clone(),
+        installed_by: e.via.clone(),
+        fields,
+        lock,
+        lines_added: e.lines_added,
+        lines_removed: e.lines_removed,
+        diff,
     }
-    v
 }
 
 /// Hunks as unified-diff text without indentation or colour.
@@ -388,45 +393,63 @@ pub(crate) fn hunk_text_plain(hunks: &[Hunk], out: &mut String) {
     }
 }
 
-/// The diff as one JSON document.
-pub fn to_json(d: &FleetDiff) -> Value {
+/// The diff as one JSON document (`diff --format json`).
+pub fn to_json(d: &FleetDiff) -> json::FleetDiff {
     let n = |st: Status| d.sovereigns.iter().filter(|s| s.status == st).count();
     let res = |c: Change| -> usize { d.sovereigns.iter().map(|s| s.count(c, true)).sum() };
-    let sovs: Vec<Value> = d
+    let installed = |c: Change| -> usize { d.sovereigns.iter().map(|s| s.count_installed(c)).sum() };
+    let changes = |count: &dyn Fn(Change) -> usize| json::Changes {
+        added: count(Change::Added),
+        removed: count(Change::Removed),
+        changed: count(Change::Changed),
+        renamed: count(Change::Renamed),
+        moved: count(Change::Moved),
+    };
+    let sovereigns = d
         .sovereigns
         .iter()
-        .map(|s| {
-            json!({"dir": s.dir, "fqdn": s.fqdn, "status": s.status.as_str(),
-                   "entries": s.entries.iter().map(entry_json).collect::<Vec<_>>()})
+        .map(|s| json::Sovereign {
+            dir: s.dir.clone(),
+            fqdn: s.fqdn.clone(),
+            status: s.status.as_str(),
+            entries: s.entries.iter().map(entry_json).collect(),
         })
         .collect();
     // Each change the same in several Sovereigns: what it is, and where.
-    let groups = groups(d);
-    let shared: Vec<Value> = groups
+    let shared = groups(d)
         .iter()
         .filter(|g| g.is_shared())
-        .map(|g| {
-            let variants: Vec<Value> = g
+        .map(|g| json::Shared {
+            title: g.title.clone(),
+            reach: g.reach(),
+            variants: g
                 .variants
                 .iter()
                 .map(|v| {
                     let first = &d.sovereigns[v.places[0].sovereign].entries[v.places[0].entry];
-                    json!({"change": first.change.as_str(), "sovereigns": fqdns(d, &v.sovereigns), "places": v.places.len()})
+                    json::SharedVariant {
+                        change: first.change.as_str(),
+                        sovereigns: fqdns(d, &v.sovereigns).into_iter().map(String::from).collect(),
+                        places: v.places.len(),
+                    }
                 })
-                .collect();
-            json!({"title": g.title, "reach": g.reach(), "variants": variants})
+                .collect(),
         })
         .collect();
-    let installed = |c: Change| -> usize { d.sovereigns.iter().map(|s| s.count_installed(c)).sum() };
-    json!({
-        "against": d.against,
-        "differs": d.differs(),
-        "shared": shared,
-        "summary": {
-            "sovereigns": {"added": n(Status::Added), "removed": n(Status::Removed), "changed": n(Status::Changed), "unchanged": n(Status::Unchanged)},
-            "resources": {"added": res(Change::Added), "removed": res(Change::Removed), "changed": res(Change::Changed), "renamed": res(Change::Renamed), "moved": res(Change::Moved)},
-            "installed": {"added": installed(Change::Added), "removed": installed(Change::Removed), "changed": installed(Change::Changed), "renamed": installed(Change::Renamed), "moved": installed(Change::Moved)},
+    json::FleetDiff {
+        against: d.against.clone(),
+        differs: d.differs(),
+        shared,
+        summary: json::Summary {
+            sovereigns: json::SovereignCounts {
+                added: n(Status::Added),
+                removed: n(Status::Removed),
+                changed: n(Status::Changed),
+                unchanged: n(Status::Unchanged),
+            },
+            resources: changes(&res),
+            installed: changes(&installed),
         },
-        "sovereigns": sovs,
-    })
+        sovereigns,
+    }
 }

@@ -148,7 +148,7 @@ mod tests {
             crate::markdown::markdown(&d),
             crate::html::html(&d),
             crate::format::human(&d, false),
-            crate::format::to_json(&d)
+            serde_json::to_string(&crate::format::to_json(&d)).unwrap()
         );
         assert!(!out.contains("firstvalue") && !out.contains("secondvalue"), "{out}");
         let text = by_source("c", old);

@@ -19,6 +19,7 @@ mod format;
 mod group;
 mod html;
 mod installed;
+pub mod json;
 mod markdown;
 mod units;
 

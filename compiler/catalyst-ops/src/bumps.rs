@@ -16,8 +16,9 @@ use crate::git::{Repo, join};
 use crate::release::blueprint_dir;
 use crate::{OpsError, Options, Report, Workspace};
 
-/// One Blueprint whose chart content changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One Blueprint whose chart content changed (as `check-bumps -o json`
+/// lists it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ChartChange {
     pub name: String,
     /// Catalog-relative folder, `platform/x`.

@@ -6,11 +6,13 @@
 //! and validating catalogs, specs and hand-written cluster directories.
 
 pub mod affected;
+pub mod audit;
 pub mod bumps;
 pub mod diff;
 pub mod drift;
 mod git;
 mod installed;
+pub mod json;
 pub mod package;
 pub mod provenance;
 pub mod publish;
@@ -49,6 +51,9 @@ pub enum OpsError {
     Locked(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// A directory `audit` could not read.
+    #[error("{0}")]
+    Audit(#[from] catalyst_audit::AuditError),
 }
 
 /// The Phase-0 module and the digests of its files.
@@ -72,6 +77,16 @@ impl Workspace {
     /// Finds the repository root by walking up from `cwd` to a directory
     /// with `catalog.yaml`, or with `platform/` and `clusters/`. An explicit
     /// catalog root overrides the catalog part.
+    /// The workspace around `cwd`, or `cwd` itself outside any: a chart
+    /// folder outside a repository is packaged and pushed on its own.
+    pub fn discover_or_here(cwd: &Path, catalog: Option<&Path>) -> Workspace {
+        Workspace::discover(cwd, catalog).unwrap_or_else(|_| Workspace {
+            root: cwd.to_path_buf(),
+            catalog: cwd.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+        })
+    }
+
     pub fn discover(cwd: &Path, catalog: Option<&Path>) -> Result<Workspace, OpsError> {
         let cwd = std::fs::canonicalize(cwd)
             .map_err(|source| OpsError::Io { context: format!("cannot resolve {}", cwd.display()), source })?;

@@ -51,7 +51,8 @@ pub enum PlainHttp {
     Only(Vec<String>),
 }
 
-#[derive(Debug, Clone)]
+/// A chart archive written (as `package -o json` shows it).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Packaged {
     pub name: String,
     pub version: String,

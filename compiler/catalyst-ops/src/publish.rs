@@ -294,7 +294,7 @@ fn publish_diagnostic(e: &catalyst_publish::PublishError) -> Diagnostic {
     d
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OciPublished {
     pub fqdn: String,

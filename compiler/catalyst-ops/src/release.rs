@@ -67,6 +67,20 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// As the release table and its JSON say it.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Published => f.write_str("published"),
+            Outcome::Unchanged => f.write_str("unchanged"),
+            Outcome::Signed => f.write_str("signed (published before, unsigned)"),
+            Outcome::WouldPublish => f.write_str("would publish (push, sign, attest)"),
+            Outcome::WouldSign => f.write_str("would sign and attest (published before, unsigned)"),
+            Outcome::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Row {
     pub name: String,

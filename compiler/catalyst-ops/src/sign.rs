@@ -220,7 +220,7 @@ pub(crate) fn parse(reference: &str) -> Result<Reference, OpsError> {
     catalyst_oci::parse_reference(reference).map_err(|e| OpsError::Usage(e.to_string()))
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Signed {
     pub reference: String,
@@ -236,7 +236,7 @@ pub struct Signed {
 /// A keyless signature as stored: `bundle` the artifact manifest
 /// (`oci://repo@sha256:…`), `referrers` how it is found (the tag-schema
 /// index `oci://repo:sha256-<hex>`, or `referrers API`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeylessSigned {
     pub bundle: String,
@@ -496,7 +496,7 @@ fn logged_envelope(
     cs::rekor::verify_dsse_bundle(&bundle, &|id| root.rekor_key(id), env, public_pem).map_err(|e| e.to_string())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attested {
     pub reference: String,
@@ -1032,7 +1032,7 @@ impl IdentityOptions {
 }
 
 /// One verified bundle.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleVerified {
     pub bundle: String,

@@ -46,27 +46,63 @@ pub fn render_graph(res: &Resolution, cat: &Catalog, title: &str, format: GraphF
             s
         }
         GraphFormat::Json => {
-            let nodes: Vec<serde_json::Value> = res
+            let nodes = res
                 .order
                 .iter()
-                .map(|n| {
-                    serde_json::json!({
-                        "name": n,
-                        "version": version(n),
-                        "family": cat.family_of(n).map(|(f, _)| f.name.clone()),
-                        "mandatory": res.mandatory.contains(n),
-                        "reason": res.reasons.get(n).map(|r| r.to_string()),
-                        "dependsOn": res.edges[n],
-                    })
+                .map(|n| Node {
+                    name: n.clone(),
+                    version: version(n),
+                    family: cat.family_of(n).map(|(f, _)| f.name.clone()),
+                    mandatory: res.mandatory.contains(n),
+                    reason: res.reasons.get(n).map(|r| r.to_string()),
+                    depends_on: res.edges[n].clone(),
                 })
                 .collect();
-            let edges: Vec<serde_json::Value> = res
+            let edges = res
                 .order
                 .iter()
-                .flat_map(|n| res.edges[n].iter().map(move |d| serde_json::json!({"from": n, "to": d})))
+                .flat_map(|n| res.edges[n].iter().map(move |d| Edge { from: n.clone(), to: d.clone() }))
                 .collect();
-            let doc = serde_json::json!({"title": title, "order": res.order, "nodes": nodes, "edges": edges, "dropped": res.dropped});
+            let doc = Graph {
+                title: title.to_string(),
+                order: res.order.clone(),
+                nodes,
+                edges,
+                dropped: res.dropped.clone(),
+            };
             serde_json::to_string_pretty(&doc).expect("serializes") + "\n"
         }
     }
+}
+
+/// `graph --format json`: the resolved graph for tools.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Graph {
+    pub title: String,
+    /// The install order.
+    pub order: Vec<String>,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    /// Blueprints left out, each with why.
+    pub dropped: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    pub name: String,
+    /// The chart version (empty when unknown).
+    pub version: String,
+    pub family: Option<String>,
+    pub mandatory: bool,
+    /// Why it is installed.
+    pub reason: Option<String>,
+    pub depends_on: Vec<String>,
+}
+
+/// `from` depends on `to`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
 }

@@ -25,7 +25,7 @@ use catalyst_catalog::{Blueprint, Catalog, Depend, Tier};
 use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_spec::NameRef;
 
-pub use graph::{GraphFormat, render_graph};
+pub use graph::{Edge as GraphEdge, Graph, GraphFormat, Node as GraphNode, render_graph};
 
 /// Why a Blueprint is in the set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

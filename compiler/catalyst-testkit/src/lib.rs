@@ -30,6 +30,8 @@ pub mod env {
         UPDATE_CASES,
         /// Set: `docs/diagnostics.md` is rewritten from the registry of codes instead of compared.
         UPDATE_DOCS,
+        /// Set: `schemas/output/*.schema.json` are rewritten from the CLI's output types instead of compared.
+        UPDATE_SCHEMAS,
         /// Set: the README's generated parts (the table of environment variables) are rewritten instead of compared.
         UPDATE_README,
         /// A path: the review test keeps the page's screenshot there.
