@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use catalyst_diag::secrets::{
     credential_key, find_in_line, find_in_value, is_trusted_root, public_trust_material, trust_root_key_ids,
@@ -18,78 +19,84 @@ fn refuse(file: &str, line: usize, col: usize, message: String) -> Diagnostic {
         .help(catalyst_yaml::secret_help())
 }
 
-/// `key`: the object key a value stands under, `trust`: inside a Sigstore
-/// trust root (see `catalyst_yaml::scan_secrets`).
-fn walk_json(
-    v: &Value,
-    key: Option<&str>,
-    trust: Option<&[String]>,
-    pointer: &str,
-    file: &str,
-    diags: &mut Diagnostics,
-) {
-    match v {
-        Value::String(s) => {
-            if trust.is_some_and(|ids| public_trust_material(key, s, ids)) {
-                return;
-            }
-            if let Some(w) = find_in_value(key, s) {
-                let path = catalyst_yaml::display_path(pointer);
-                diags.push(refuse(file, 1, 1, format!("rendered {file} holds what looks like {w} at `{path}`")));
-            }
-        }
-        Value::Array(a) => {
-            a.iter().enumerate().for_each(|(i, x)| walk_json(x, key, trust, &format!("{pointer}/{i}"), file, diags))
-        }
-        Value::Object(m) => {
-            let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
-            let ids = (trust.is_none() && is_trusted_root(m.get("mediaType").and_then(Value::as_str)))
-                .then(|| trust_root_key_ids(v));
-            let trust = trust.or(ids.as_deref());
-            m.iter().for_each(|(k, x)| {
-                let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
-                let escaped = k.replace('~', "~0").replace('/', "~1");
-                walk_json(x, under, trust, &format!("{pointer}/{escaped}"), file, diags)
-            })
-        }
-        _ => {}
-    }
+/// Every secret-shaped string of a JSON file, named by its path.
+fn walk_json(v: &Value, file: &str, diags: &mut Diagnostics) {
+    let mut pointer = Some(String::new());
+    let _ = walk(v, None, None, &[], &mut pointer, &mut |what, at| {
+        let path = catalyst_yaml::display_path(at.unwrap_or_default());
+        diags.push(refuse(file, 1, 1, format!("rendered {file} holds what looks like {what} at `{path}`")));
+        ControlFlow::Continue(())
+    });
 }
 
-/// Whether `doc` holds anything [`scan_value`] reports (the same walk,
+/// Whether `doc` holds anything [`walk_json`] would report (the same walk,
 /// without the path of each value it passes). `skip`: the keys from the
 /// root to a subtree whose strings were scanned already (a HelmRelease's
 /// `spec.values`, when its values passed their checks: those refuse at
 /// least what this walk refuses, with no trust-root exemption).
 pub fn holds_secret(doc: &Value, skip: &[&str]) -> bool {
-    any_secret(doc, None, None, skip)
+    walk(doc, None, None, skip, &mut None, &mut |_, _| ControlFlow::Break(())).is_break()
 }
 
-fn any_secret(v: &Value, key: Option<&str>, trust: Option<&[String]>, skip: &[&str]) -> bool {
+/// The secret scan's walk of a tree: `found` is told what each refused
+/// string looks like, and its JSON pointer when `pointer` is `Some` (built
+/// as the walk goes, one buffer grown and cut back). `key`: the object key
+/// a value stands under (an env entry's `value` stands under its `name`);
+/// `trust`: inside a Sigstore trust root, whose public material passes;
+/// `skip`: see [`holds_secret`].
+fn walk(
+    v: &Value,
+    key: Option<&str>,
+    trust: Option<&[String]>,
+    skip: &[&str],
+    pointer: &mut Option<String>,
+    found: &mut dyn FnMut(&str, Option<&str>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     match v {
-        Value::String(s) => {
-            !trust.is_some_and(|ids| public_trust_material(key, s, ids)) && find_in_value(key, s).is_some()
+        Value::String(s) if !trust.is_some_and(|ids| public_trust_material(key, s, ids)) => {
+            match find_in_value(key, s) {
+                Some(what) => found(what, pointer.as_deref()),
+                None => ControlFlow::Continue(()),
+            }
         }
-        Value::Array(a) => a.iter().any(|x| any_secret(x, key, trust, &[])),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| within(pointer, &i.to_string(), |pointer| walk(x, key, trust, &[], pointer, found))),
         Value::Object(m) => {
             let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
             let ids = (trust.is_none() && is_trusted_root(m.get("mediaType").and_then(Value::as_str)))
                 .then(|| trust_root_key_ids(v));
             let trust = trust.or(ids.as_deref());
-            m.iter().any(|(k, x)| {
+            m.iter().try_for_each(|(k, x)| {
                 let rest = match skip {
                     [first, rest @ ..] if first == k => Some(rest),
                     _ => None,
                 };
                 if rest.is_some_and(<[&str]>::is_empty) {
-                    return false; // the subtree scanned already
+                    return ControlFlow::Continue(()); // the subtree scanned already
                 }
                 let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
-                any_secret(x, under, trust, rest.unwrap_or_default())
+                let escaped = k.replace('~', "~0").replace('/', "~1");
+                within(pointer, &escaped, |pointer| walk(x, under, trust, rest.unwrap_or_default(), pointer, found))
             })
         }
-        _ => false,
+        _ => ControlFlow::Continue(()),
     }
+}
+
+/// Runs `f` with `segment` pushed on the pointer (when one is built).
+fn within<T>(pointer: &mut Option<String>, segment: &str, f: impl FnOnce(&mut Option<String>) -> T) -> T {
+    let len = pointer.as_ref().map(String::len);
+    if let Some(p) = pointer.as_mut() {
+        p.push('/');
+        p.push_str(segment);
+    }
+    let out = f(pointer);
+    if let (Some(p), Some(len)) = (pointer.as_mut(), len) {
+        p.truncate(len);
+    }
+    out
 }
 
 /// Every secret-shaped string in the rendered files of Sovereign `fqdn`,
@@ -121,7 +128,7 @@ pub fn scan_file(shown: &str, text: &str, parsed: Option<&[catalyst_yaml::Node]>
             catalyst_yaml::scan_comment_secrets(text, shown, diags);
         }
         crate::reuse::Class::Json => match serde_json::from_str::<Value>(text) {
-            Ok(v) => walk_json(&v, None, None, "", shown, diags),
+            Ok(v) => walk_json(&v, shown, diags),
             Err(_) => scan_lines(shown, text, diags),
         },
         crate::reuse::Class::Other => scan_lines(shown, text, diags),
@@ -171,7 +178,7 @@ mod tests {
         let clean = serde_json::json!({"kind": "HelmRelease", "spec": {"values": {"password": ""}}});
         for (doc, found) in [(&in_values, true), (&in_spec, true), (&clean, false)] {
             let mut reported = Diagnostics::new();
-            walk_json(doc, None, None, "", "f", &mut reported);
+            walk_json(doc, "f", &mut reported);
             assert_eq!(holds_secret(doc, &[]), found, "{doc}");
             assert_eq!(!reported.is_empty(), found, "{doc}");
         }
