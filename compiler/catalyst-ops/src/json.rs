@@ -11,6 +11,7 @@ use catalyst_diag::{Code, Diagnostics, DiagnosticsJson, Severity};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::push::{PushOutcome, Pushed};
 use crate::{Outcome, Report};
 
 /// A command's document: its own fields, then the diagnostics'.
@@ -231,45 +232,6 @@ pub struct PushedDoc {
     /// `null`: nothing was pushed (see the diagnostics).
     pub pushed: Option<Pushed>,
     pub dry_run: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Pushed {
-    pub name: String,
-    pub version: String,
-    pub reference: String,
-    pub digest: String,
-    pub outcome: PushOutcome,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum PushOutcome {
-    Pushed,
-    /// Already published with this content.
-    Unchanged,
-    /// Pushed, but the check after the push failed.
-    PublishedUnchecked,
-    /// A dry run: not published yet.
-    WouldPush,
-}
-
-impl From<&crate::push::Pushed> for Pushed {
-    fn from(p: &crate::push::Pushed) -> Pushed {
-        use crate::push::PushOutcome as O;
-        Pushed {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            reference: p.reference.clone(),
-            digest: p.digest.clone(),
-            outcome: match p.outcome {
-                O::Pushed => PushOutcome::Pushed,
-                O::Unchanged => PushOutcome::Unchanged,
-                O::PublishedUnchecked => PushOutcome::PublishedUnchecked,
-                O::WouldPush => PushOutcome::WouldPush,
-            },
-        }
-    }
 }
 
 /// `release`.

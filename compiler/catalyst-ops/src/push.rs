@@ -32,7 +32,9 @@ pub struct PushOptions {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `push` did with a chart (also its `-o json` document's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum PushOutcome {
     Pushed,
     /// The same content was already published under this version.
@@ -45,7 +47,7 @@ pub enum PushOutcome {
     WouldPush,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Pushed {
     pub name: String,
     pub version: String,

@@ -34,7 +34,7 @@ pub fn run(args: Args, cx: Context) -> anyhow::Result<ExitCode> {
         catalyst_ops::push::push(&ws, &path, &to, &popts).map(|(p, r)| {
             match format {
                 Format::Json => {
-                    let pushed = json::PushedDoc { pushed: p.as_ref().map(json::Pushed::from), dry_run };
+                    let pushed = json::PushedDoc { pushed: p.clone(), dry_run };
                     println!("{}", json::Doc::errors_only(pushed, &r.diagnostics).pretty());
                 }
                 Format::Human => {
