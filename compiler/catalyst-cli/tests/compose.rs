@@ -6,6 +6,7 @@
 
 mod common;
 
+use catalyst_schema::rendered::verdict::Forget;
 use std::path::{Path, PathBuf};
 
 use common::{catalog_copy, catalyst, patch, repo, text};
@@ -45,7 +46,7 @@ fn every_committed_claim_composes_to_resources_its_provider_accepts() {
             let claim = doc.to_json();
             let kind = claim["kind"].as_str().unwrap().to_string();
             let name = claim["metadata"]["name"].as_str().unwrap().to_string();
-            let (out, diags) = catalyst_render::infra::compose_claim(&cat, &claim, &f.display().to_string());
+            let (out, diags) = catalyst_render::infra::compose_claim(&cat, &claim, &f.display().to_string(), &Forget);
             assert!(diags.is_empty(), "{kind} {name} in {}: {diags:#?}", f.display());
             let out = out.unwrap_or_else(|| panic!("{kind} {name} in {} was not composed", f.display()));
             assert!(!out.resources.is_empty(), "{kind} {name} in {} composes nothing", f.display());

@@ -83,7 +83,7 @@ pub(crate) fn build(
         phase0_vars: None,
         notices: Vec::new(),
     };
-    let extras = infra::build(cat, sov, &placed.placement).unwrap_or_else(|e| {
+    let extras = infra::build(cat, sov, &placed.placement, memo.verdicts()).unwrap_or_else(|e| {
         report.problems.extend(e);
         infra::Extras::default()
     });

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use catalyst_diag::{Code, Diagnostic, Diagnostics};
-use catalyst_schema::rendered::{Checked, Releases, validate_object};
+use catalyst_schema::rendered::verdict::Verdicts;
+use catalyst_schema::rendered::{Checked, Releases, validate_object_memo};
 
 use crate::objects::Objects;
 use crate::reuse::{self, Class, ContentKey};
@@ -88,6 +89,7 @@ pub(crate) fn check_outputs(
     files: &Outputs,
     digests: &BTreeMap<&str, [u8; 32]>,
     releases: &Releases,
+    verdicts: &dyn Verdicts,
     known: impl Fn(&str, &ContentKey) -> bool,
 ) -> Found {
     let mut found = Found {
@@ -103,7 +105,7 @@ pub(crate) fn check_outputs(
         }
         let text = crate::text(bytes);
         if let Some(objs) = files.trees.get(path)
-            && let Some(summary) = tree_passes(objs, &text, releases, files.values_checked.contains(path))
+            && let Some(summary) = tree_passes(objs, &text, releases, verdicts, files.values_checked.contains(path))
         {
             debug_assert_text_agrees(fqdn, path, objs, &text, releases, &summary);
             found.summaries.insert(key.1, Arc::new(summary));
@@ -135,11 +137,12 @@ fn tree_passes(
     objs: &Objects,
     text: &str,
     releases: &Releases,
+    verdicts: &dyn Verdicts,
     values_checked: bool,
 ) -> Option<Vec<catalyst_closure::Object>> {
     let skip: &[&str] = if values_checked { &["spec", "values"] } else { &[] };
     for doc in &objs.docs {
-        if let Checked::Invalid(_) = validate_object(doc, releases) {
+        if let Checked::Invalid(_) = validate_object_memo(doc, releases, verdicts) {
             return None;
         }
         if crate::scan::holds_secret(doc, skip) {
@@ -243,10 +246,11 @@ mod tests {
         let outputs = Outputs { bytes: files.clone(), ..Outputs::default() };
         let seen = std::cell::RefCell::new(Vec::new());
         let r = Releases::default();
-        let Found { malformed, invalid, passed, .. } = check_outputs("x.example.org", &outputs, &d, &r, |p, _| {
-            seen.borrow_mut().push(p.to_string());
-            false
-        });
+        let Found { malformed, invalid, passed, .. } =
+            check_outputs("x.example.org", &outputs, &d, &r, &reuse::Verdicts::default(), |p, _| {
+                seen.borrow_mut().push(p.to_string());
+                false
+            });
         assert_eq!(malformed.len(), 1, "{malformed:?}");
         let files_with_problem: BTreeSet<String> =
             invalid.iter().map(|d| d.location.as_ref().unwrap().file.to_string()).collect();
@@ -260,7 +264,8 @@ mod tests {
 
         // What is known to have passed is skipped; nothing else is.
         let known: HashSet<reuse::ContentKey> = passed.clone();
-        let again = check_outputs("x.example.org", &outputs, &d, &r, |_, k| known.contains(k));
+        let again =
+            check_outputs("x.example.org", &outputs, &d, &r, &reuse::Verdicts::default(), |_, k| known.contains(k));
         let (again, passed_again) = (again.invalid, again.passed);
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
@@ -278,7 +283,10 @@ mod tests {
         leaky["metadata"]["labels"] = serde_json::json!({"token": token});
         outputs.objects("c/leaky.yaml".into(), Arc::new(Objects::new("leaky", vec![ns("a"), leaky])));
         let d = digests(&outputs.bytes);
-        let found = check_outputs("x.example.org", &outputs, &d, &Releases::default(), |_, _| false);
+        let found =
+            check_outputs("x.example.org", &outputs, &d, &Releases::default(), &reuse::Verdicts::default(), |_, _| {
+                false
+            });
         assert!(found.malformed.is_empty(), "{:?}", found.malformed);
         let shown: Vec<String> = found
             .invalid

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use catalyst_catalog::Catalog;
 use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_schema::rendered::Checked;
+use catalyst_schema::rendered::verdict::Verdicts;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
 
@@ -66,10 +67,17 @@ pub fn through_mirror(reference: &str, mirror: Option<&str>) -> String {
     }
 }
 
-pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Extras, Diagnostics> {
+/// `verdicts`: shapes of objects known to pass their schema (the composed
+/// resources are checked against their CRDs).
+pub fn build(
+    cat: &Catalog,
+    sov: &Sovereign,
+    placement: &Placement,
+    verdicts: &dyn Verdicts,
+) -> Result<Extras, Diagnostics> {
     let mut x = Extras::default();
     let mut diags = Diagnostics::new();
-    crossplane(cat, sov, placement, &mut x, &mut diags);
+    crossplane(cat, sov, placement, verdicts, &mut x, &mut diags);
     dns(cat, sov, placement, &mut x, &mut diags);
     if diags.has_errors() {
         diags.sort();
@@ -93,7 +101,14 @@ fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> St
     })
 }
 
-fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
+fn crossplane(
+    cat: &Catalog,
+    sov: &Sovereign,
+    placement: &Placement,
+    verdicts: &dyn Verdicts,
+    x: &mut Extras,
+    diags: &mut Diagnostics,
+) {
     let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
         if !sov.regions.is_empty() {
             x.warnings.push(Diagnostic::warning(
@@ -284,7 +299,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
             validate_claims(cat, &objs.emit(), &shown, diags);
         }
         if !diags.has_errors() {
-            compose_claims(cat, &objs.docs, &shown, diags);
+            compose_claims(cat, &objs.docs, &shown, verdicts, diags);
         }
         infra.push(("claims.yaml".to_string(), objs));
     }
@@ -347,9 +362,9 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
 /// each composed resource against its provider's CRD schema. Composed
 /// resources are not written: Crossplane creates them. Problems point at
 /// the Composition's file:line, with the claim as a note.
-pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, diags: &mut Diagnostics) {
+pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, verdicts: &dyn Verdicts, diags: &mut Diagnostics) {
     for claim in claims {
-        diags.extend(compose_claim(cat, claim, shown).1);
+        diags.extend(compose_claim(cat, claim, shown, verdicts).1);
     }
 }
 
@@ -357,7 +372,12 @@ pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, diags: &mut 
 /// composed (`None` when the claim has no XRD or Composition, or composing
 /// failed), and every problem, validation of the composed resources
 /// included.
-pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catalyst_compose::Output>, Diagnostics) {
+pub fn compose_claim(
+    cat: &Catalog,
+    claim: &Value,
+    shown: &str,
+    verdicts: &dyn Verdicts,
+) -> (Option<catalyst_compose::Output>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let kind = claim["kind"].as_str().unwrap_or_default();
     let name = claim["metadata"]["name"].as_str().unwrap_or_default();
@@ -378,7 +398,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
     for r in &out.resources {
         let api = r.object["apiVersion"].as_str().unwrap_or_default();
         let rkind = r.object["kind"].as_str().unwrap_or_default();
-        match validate_composed(cat, &r.object) {
+        match catalyst_schema::rendered::validate_object_memo(&r.object, cat.releases(), verdicts) {
             Checked::Valid => {}
             Checked::Invalid(violations) => {
                 for v in violations {
@@ -415,12 +435,6 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
         }
     }
     (Some(out), diags)
-}
-
-/// The schema check of one composed resource, against the release of its
-/// controller that the version matrix names.
-fn validate_composed(cat: &Catalog, obj: &Value) -> Checked {
-    catalyst_schema::rendered::validate_object(obj, cat.releases())
 }
 
 fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {

@@ -14,7 +14,7 @@ use catalyst_catalog::{Blueprint, Catalog};
 use serde_json::Value;
 
 use crate::objects::Objects;
-use crate::reuse::{self, Checked, ContentKey, Previous, Summaries};
+use crate::reuse::{self, Checked, ContentKey, Previous};
 use crate::{RenderInput, values};
 
 pub(crate) struct Memo<'a> {
@@ -30,6 +30,9 @@ pub(crate) struct Memo<'a> {
     /// Whether each Blueprint's overlay reads the host cluster (walked once
     /// per render, not per cluster).
     reads_host: HashMap<String, bool>,
+    /// Shapes of objects that passed their schema, when no run shares
+    /// its own (a render of one Sovereign: its clusters' objects).
+    verdicts: reuse::Verdicts,
 }
 
 impl<'a> Memo<'a> {
@@ -39,6 +42,7 @@ impl<'a> Memo<'a> {
             checked: input.checked,
             host_free: HashMap::new(),
             reads_host: HashMap::new(),
+            verdicts: reuse::Verdicts::default(),
         }
     }
 
@@ -104,14 +108,12 @@ impl<'a> Memo<'a> {
         move |_: &str, key: &ContentKey| passed_before.contains(key) || checked.is_some_and(|c| c.contains(key))
     }
 
-    /// A YAML content's closure summary, read in this run.
-    pub fn closure_objects(&self, digest: &[u8; 32]) -> Option<Arc<Vec<catalyst_closure::Object>>> {
-        self.checked.and_then(|c| c.closure_objects(digest))
-    }
-
-    pub fn add_closure_objects(&self, found: Summaries) {
-        if let Some(c) = self.checked {
-            c.add_closure_objects(found);
+    /// Shapes of objects known to pass their schema: the run's, else this
+    /// render's.
+    pub fn verdicts(&self) -> &dyn catalyst_schema::rendered::verdict::Verdicts {
+        match self.checked {
+            Some(c) => c.verdicts(),
+            None => &self.verdicts,
         }
     }
 

@@ -59,10 +59,9 @@ fn walk(
                 None => ControlFlow::Continue(()),
             }
         }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, x)| within(pointer, &i.to_string(), |pointer| walk(x, key, trust, &[], pointer, found))),
+        Value::Array(a) => a.iter().enumerate().try_for_each(|(i, x)| {
+            within(pointer, || i.to_string(), |pointer| walk(x, key, trust, &[], pointer, found))
+        }),
         Value::Object(m) => {
             let env_name = m.get("name").and_then(Value::as_str).filter(|n| credential_key(n).is_some());
             let ids = (trust.is_none() && is_trusted_root(m.get("mediaType").and_then(Value::as_str)))
@@ -77,20 +76,26 @@ fn walk(
                     return ControlFlow::Continue(()); // the subtree scanned already
                 }
                 let under = if k == "value" && env_name.is_some() { env_name } else { Some(k.as_str()) };
-                let escaped = k.replace('~', "~0").replace('/', "~1");
-                within(pointer, &escaped, |pointer| walk(x, under, trust, rest.unwrap_or_default(), pointer, found))
+                let escaped = || k.replace('~', "~0").replace('/', "~1");
+                within(pointer, escaped, |pointer| walk(x, under, trust, rest.unwrap_or_default(), pointer, found))
             })
         }
         _ => ControlFlow::Continue(()),
     }
 }
 
-/// Runs `f` with `segment` pushed on the pointer (when one is built).
-fn within<T>(pointer: &mut Option<String>, segment: &str, f: impl FnOnce(&mut Option<String>) -> T) -> T {
+/// Runs `f` with `segment` pushed on the pointer (when one is built: the
+/// segment is made only then, the walk that only asks whether costs no
+/// allocation per member).
+fn within<T>(
+    pointer: &mut Option<String>,
+    segment: impl FnOnce() -> String,
+    f: impl FnOnce(&mut Option<String>) -> T,
+) -> T {
     let len = pointer.as_ref().map(String::len);
     if let Some(p) = pointer.as_mut() {
         p.push('/');
-        p.push_str(segment);
+        p.push_str(&segment());
     }
     let out = f(pointer);
     if let (Some(p), Some(len)) = (pointer.as_mut(), len) {

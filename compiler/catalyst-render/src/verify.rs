@@ -43,7 +43,7 @@ pub(crate) fn check(
     let digests: BTreeMap<&str, [u8; 32]> =
         files.bytes.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
     let built::Found { malformed, mut invalid, passed, mut summaries } =
-        built::check_outputs(&sov.fqdn, &files, &digests, cat.releases(), memo.known_contents(cat));
+        built::check_outputs(&sov.fqdn, &files, &digests, cat.releases(), memo.verdicts(), memo.known_contents(cat));
     report.problems.extend(malformed);
     // A cut-over Sovereign: the one policy `audit tethers` applies, to the
     // files about to be written (taken-over files were checked under the
@@ -60,17 +60,19 @@ pub(crate) fn check(
     }
 
     // The closure of each host cluster directory: what Flux applies there
-    // converges there. A file's objects are read once per content in a run,
-    // off its trees (no positions); a Sovereign that fails is checked again
-    // on its text, for the places of its problems.
+    // converges there. A file's objects are read once per content in a
+    // render, off its trees (no positions; a summary kept for the whole run
+    // would grow with the fleet, for little: reading a tree costs little);
+    // a Sovereign that fails is checked again on its text, for the places
+    // of its problems.
     let mut objects: BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> =
         taken_objects.iter().map(|(p, o)| (p.clone(), Arc::new(catalyst_closure::extract(&o.docs)))).collect();
     for (path, bytes) in files.bytes.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let d = digests[path.as_str()];
-        let objs = match summaries.get(&d).cloned().or_else(|| memo.closure_objects(&d)) {
+        let objs = match summaries.get(&d).cloned() {
             Some(o) => o,
-            // A content known from the previous render, not checked again:
-            // read off its trees.
+            // A content known to pass (in this run, or from the previous
+            // render), not checked again: read off its trees.
             None => {
                 let o = Arc::new(match files.tree(path) {
                     Some(objs) => catalyst_closure::extract(&objs.docs),
@@ -82,7 +84,7 @@ pub(crate) fn check(
         };
         objects.insert(path.clone(), objs);
     }
-    memo.add_closure_objects(summaries);
+    drop(summaries);
     let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
     let open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &objects);
     if open.has_errors() {
