@@ -1768,8 +1768,12 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
     let bootstrap = phase0.as_ref().and_then(|p| p.module.bootstrap.as_deref());
     // Directories are checked in parallel; results are merged in their
     // sorted order, so the report does not depend on the thread count.
+    // Objects of a shape that passed are not checked again (each Sovereign
+    // has its HelmRelease of a Blueprint; see
+    // catalyst_schema::rendered::verdict).
+    let verdicts = catalyst_schema::rendered::verdict::Remembered::default();
     let checked: Vec<Result<DirCheck, OpsError>> = with_pool(opts.jobs, || {
-        dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, bootstrap, dir, opts)).collect()
+        dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, bootstrap, dir, &verdicts, opts)).collect()
     });
     for r in checked {
         let (diags, sources) = r?;
@@ -1792,6 +1796,7 @@ fn check_rendered_dir(
     cat: &Catalog,
     bootstrap: Option<&[catalyst_tofu::bootstrap::BootstrapEntry]>,
     dir: &Path,
+    verdicts: &catalyst_schema::rendered::verdict::Remembered,
     opts: &Options,
 ) -> Result<DirCheck, OpsError> {
     let mut diags = Diagnostics::new();
@@ -1840,7 +1845,7 @@ fn check_rendered_dir(
             Ok(docs) => {
                 for d in &docs {
                     catalyst_yaml::scan_secrets(d, &file, &mut diags);
-                    match catalyst_schema::rendered::check_node(d, &file, releases) {
+                    match catalyst_schema::rendered::check_node_memo(d, &file, releases, verdicts) {
                         Some(found) => diags.extend(found),
                         None => {
                             let api = d.get("apiVersion").and_then(|n| n.as_str()).unwrap_or_default();

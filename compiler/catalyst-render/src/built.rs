@@ -246,11 +246,17 @@ mod tests {
         let outputs = Outputs { bytes: files.clone(), ..Outputs::default() };
         let seen = std::cell::RefCell::new(Vec::new());
         let r = Releases::default();
-        let Found { malformed, invalid, passed, .. } =
-            check_outputs("x.example.org", &outputs, &d, &r, &reuse::Verdicts::default(), |p, _| {
+        let Found { malformed, invalid, passed, .. } = check_outputs(
+            "x.example.org",
+            &outputs,
+            &d,
+            &r,
+            &catalyst_schema::rendered::verdict::Remembered::default(),
+            |p, _| {
                 seen.borrow_mut().push(p.to_string());
                 false
-            });
+            },
+        );
         assert_eq!(malformed.len(), 1, "{malformed:?}");
         let files_with_problem: BTreeSet<String> =
             invalid.iter().map(|d| d.location.as_ref().unwrap().file.to_string()).collect();
@@ -264,8 +270,14 @@ mod tests {
 
         // What is known to have passed is skipped; nothing else is.
         let known: HashSet<reuse::ContentKey> = passed.clone();
-        let again =
-            check_outputs("x.example.org", &outputs, &d, &r, &reuse::Verdicts::default(), |_, k| known.contains(k));
+        let again = check_outputs(
+            "x.example.org",
+            &outputs,
+            &d,
+            &r,
+            &catalyst_schema::rendered::verdict::Remembered::default(),
+            |_, k| known.contains(k),
+        );
         let (again, passed_again) = (again.invalid, again.passed);
         assert!(passed_again.is_empty(), "{passed_again:?}");
         assert_eq!(again.len(), 3, "problems are never taken as known: {again:?}");
@@ -283,10 +295,14 @@ mod tests {
         leaky["metadata"]["labels"] = serde_json::json!({"token": token});
         outputs.objects("c/leaky.yaml".into(), Arc::new(Objects::new("leaky", vec![ns("a"), leaky])));
         let d = digests(&outputs.bytes);
-        let found =
-            check_outputs("x.example.org", &outputs, &d, &Releases::default(), &reuse::Verdicts::default(), |_, _| {
-                false
-            });
+        let found = check_outputs(
+            "x.example.org",
+            &outputs,
+            &d,
+            &Releases::default(),
+            &catalyst_schema::rendered::verdict::Remembered::default(),
+            |_, _| false,
+        );
         assert!(found.malformed.is_empty(), "{:?}", found.malformed);
         let shown: Vec<String> = found
             .invalid

@@ -32,7 +32,7 @@ pub(crate) struct Memo<'a> {
     reads_host: HashMap<String, bool>,
     /// Shapes of objects that passed their schema, when no run shares
     /// its own (a render of one Sovereign: its clusters' objects).
-    verdicts: reuse::Verdicts,
+    verdicts: catalyst_schema::rendered::verdict::Remembered,
 }
 
 impl<'a> Memo<'a> {
@@ -42,7 +42,7 @@ impl<'a> Memo<'a> {
             checked: input.checked,
             host_free: HashMap::new(),
             reads_host: HashMap::new(),
-            verdicts: reuse::Verdicts::default(),
+            verdicts: Default::default(),
         }
     }
 

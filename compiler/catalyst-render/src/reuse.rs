@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use catalyst_catalog::{Blueprint, Catalog};
-use catalyst_schema::rendered::verdict::VerdictKey;
+use catalyst_schema::rendered::verdict::Remembered;
 use catalyst_spec::Sovereign;
 use sha2::{Digest, Sha256};
 
@@ -99,30 +99,7 @@ pub struct Checked {
     /// Objects that passed their schema, by what the verdict reads of
     /// them (module `catalyst_schema::rendered::verdict`): every
     /// Sovereign's HelmRelease of a Blueprint is one shape.
-    verdicts: Verdicts,
-}
-
-/// Shapes of objects that passed their schema. Bounded: past the bound
-/// nothing more is remembered (a verdict not remembered is computed).
-#[derive(Default)]
-pub(crate) struct Verdicts(RwLock<HashSet<VerdictKey>>);
-
-/// Enough for every shape of a large fleet (a Blueprint's objects are a
-/// few shapes, a Sovereign's own objects one each), at 32 bytes a key.
-const VERDICTS_MAX: usize = 1 << 20;
-
-impl catalyst_schema::rendered::verdict::Verdicts for Verdicts {
-    fn passed(&self, key: &VerdictKey) -> bool {
-        self.0.read().is_ok_and(|s| s.contains(key))
-    }
-
-    fn pass(&self, key: VerdictKey) {
-        if let Ok(mut s) = self.0.write()
-            && s.len() < VERDICTS_MAX
-        {
-            s.insert(key);
-        }
-    }
+    verdicts: Remembered,
 }
 
 /// Closure summaries of YAML contents, by sha256.
@@ -156,7 +133,7 @@ impl Checked {
         self.values.read().is_ok_and(|s| s.contains(key))
     }
 
-    pub(crate) fn verdicts(&self) -> &Verdicts {
+    pub(crate) fn verdicts(&self) -> &Remembered {
         &self.verdicts
     }
 

@@ -431,6 +431,24 @@ fn defaulted(schema: &Schema, doc: &Value) -> Value {
     v
 }
 
+/// [`check_node`] for a document of a run that remembers the shapes that
+/// passed (`verdicts`): a document of a shape that passed, whose opaque
+/// members pass, has no problems; any other is checked in full, at its
+/// lines.
+pub fn check_node_memo(
+    doc: &Node,
+    file: &str,
+    releases: &Releases,
+    verdicts: &dyn verdict::Verdicts,
+) -> Option<Vec<Diagnostic>> {
+    match validate_object_memo(&doc.to_json(), releases, verdicts) {
+        Checked::Valid => Some(Vec::new()),
+        // No kind, or no schema for it: what check_node says too.
+        Checked::Unknown => None,
+        Checked::Invalid(_) => check_node(doc, file, releases),
+    }
+}
+
 /// Validates a rendered YAML document with diagnostics at file:line:col
 /// (the crate's usual messages), against the schema of its kind in
 /// `releases`. `None` when there is no schema for the document's kind.
@@ -1238,6 +1256,11 @@ mod tests {
                 assert_eq!(validate_object_memo(&v, &current(), &seen), verdict);
                 for (variant, meant) in verdict_variants(&v) {
                     let expected = validate_object(&variant, &current());
+                    // The positioned check with the memo says what it says
+                    // without (asked first: it shares the memo's state).
+                    let node = &parse(&catalyst_yaml::to_yaml(&variant), &Limits::default()).unwrap()[0];
+                    let with = check_node_memo(node, "x.yaml", &current(), &seen);
+                    assert_eq!(with, check_node(node, "x.yaml", &current()), "{variant}");
                     let hits = seen.hits.get();
                     assert_eq!(validate_object_memo(&variant, &current(), &seen), expected, "{variant}");
                     if meant == Meant::Remembered && verdict == Checked::Valid {

@@ -29,7 +29,8 @@
 //! passes are remembered: an object that fails is validated in full, for
 //! its exact messages.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{OnceLock, RwLock};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -44,6 +45,29 @@ pub type VerdictKey = [u8; 32];
 pub trait Verdicts {
     fn passed(&self, key: &VerdictKey) -> bool;
     fn pass(&self, key: VerdictKey);
+}
+
+/// Shapes that passed, shared by the threads of a run. Bounded: past the
+/// bound nothing more is remembered (a verdict not remembered is computed).
+#[derive(Default)]
+pub struct Remembered(RwLock<HashSet<VerdictKey>>);
+
+/// Enough for every shape of a large fleet (a Blueprint's objects are a
+/// few shapes, a Sovereign's own objects one each), at 32 bytes a key.
+const REMEMBERED_MAX: usize = 1 << 20;
+
+impl Verdicts for Remembered {
+    fn passed(&self, key: &VerdictKey) -> bool {
+        self.0.read().is_ok_and(|s| s.contains(key))
+    }
+
+    fn pass(&self, key: VerdictKey) {
+        if let Ok(mut s) = self.0.write()
+            && s.len() < REMEMBERED_MAX
+        {
+            s.insert(key);
+        }
+    }
 }
 
 /// Remembers nothing: every object is validated in full.
