@@ -653,9 +653,15 @@ pub(crate) fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Se
     }
 }
 
-/// What rendering one spec produced: its report, its problems, and the
-/// spec's text (for printing diagnostics) when it could be read.
-type Rendering = (SovereignReport, Diagnostics, Option<(String, String)>);
+/// What rendering one spec produced. Its problems are findings of the
+/// run, errors or not, beside a report that says how far it got.
+struct Rendering {
+    sovereign: SovereignReport,
+    diagnostics: Diagnostics,
+    /// The spec's name and text (for printing diagnostics), when it could
+    /// be read.
+    source: Option<(String, String)>,
+}
 
 /// A spec to render, located.
 struct SpecSource {
@@ -1023,7 +1029,8 @@ fn render_targets(
         targets
             .par_iter()
             .map(|t| {
-                let (mut s, mut d, src) = render_one(ws, cat, phase0, t, opts, fresh, &checked);
+                let Rendering { sovereign: mut s, diagnostics: mut d, source } =
+                    render_one(ws, cat, phase0, t, opts, fresh, &checked);
                 // What the Sovereign runs is held against the Blueprints'
                 // `upgrades` (not by `diff`, which shows any change).
                 if sink != Sink::Keep {
@@ -1064,7 +1071,7 @@ fn render_targets(
                 if let Some(p) = &opts.progress {
                     (p.0)(&s, done.fetch_add(1, Ordering::Relaxed) + 1, targets.len());
                 }
-                (s, d, src)
+                Rendering { sovereign: s, diagnostics: d, source }
             })
             .collect()
     })
@@ -1180,31 +1187,31 @@ fn render_one(
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
-            return (report, diags, None);
+            return Rendering { sovereign: report, diagnostics: diags, source: None };
         }
     };
     if let Some((dir, fqdn)) = fresh.filter(|_| t.stdin.is_none()).and_then(|f| current_output(t, &bytes, f)) {
         report.state = State::Skipped(Target { fqdn, out: ws.display(&dir), path: dir });
-        return (report, diags, None);
+        return Rendering { sovereign: report, diagnostics: diags, source: None };
     }
     let text = match catalyst_yaml::decode_utf8(bytes.clone(), &t.display) {
         Ok(s) => s,
         Err(d) => {
             diags.push(d);
-            return (report, diags, None);
+            return Rendering { sovereign: report, diagnostics: diags, source: None };
         }
     };
     let source = Some((t.display.clone(), text.clone()));
     let sov = match catalyst_spec::parse_partial(&text, &t.display, &opts.limits) {
-        (Some(s), d) if !d.has_errors() => s,
-        (partial, mut d) => {
+        Ok(sov) => sov.into_output(&mut diags),
+        Err(catalyst_diag::Partial { partial, diagnostics: mut d }) => {
             // Every problem at once: the selection's too (a mistyped family
             // or configuration key), not only after the spec's errors are fixed.
             if let Some(p) = partial {
                 d.extend(catalyst_render::check_selection(cat, &p));
                 d.sort();
             }
-            return (report, d, source);
+            return Rendering { sovereign: report, diagnostics: d, source };
         }
     };
     report.state = State::Parsed { fqdn: sov.fqdn.clone() };
@@ -1242,7 +1249,7 @@ fn render_one(
                         .map(|n| Location::new(t.display.as_str(), n.pos.line, n.pos.col, 1)))
                     .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
                 );
-                return (report, diags, source);
+                return Rendering { sovereign: report, diagnostics: diags, source };
             }
         }
     };
@@ -1276,8 +1283,8 @@ fn render_one(
         checked: Some(checked),
     };
     match catalyst_render::render(&input) {
-        Ok(mut r) => {
-            diags.extend(r.warnings.0.drain(..));
+        Ok(r) => {
+            let mut r = r.into_output(&mut diags);
             // The files move into the tree (a fleet's output is held in
             // memory until every Sovereign has rendered: one copy only).
             let mut files = Files { tree: std::mem::take(&mut r.files), ..Files::default() };
@@ -1319,7 +1326,7 @@ fn render_one(
             diags.extend(existing.err());
         }
     }
-    (report, diags, source)
+    Rendering { sovereign: report, diagnostics: diags, source }
 }
 
 /// The output directory's current content (every file's bytes, or with
@@ -1678,8 +1685,8 @@ fn render_in_memory(ws: &Workspace, targets: &[SpecSource], opts: &Options, sink
         .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
     let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref(), sink);
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
-    for (s, d, src) in results {
-        if let Some((f, t)) = src {
+    for Rendering { sovereign: s, diagnostics: d, source } in results {
+        if let Some((f, t)) = source {
             report.sources.add(f, t);
         }
         report.diagnostics.extend(d);
@@ -1733,16 +1740,16 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         if abs.is_dir() && !abs.join(SPEC_FILE).is_file() {
             let prefix = ws.display_prefix(&std::fs::canonicalize(&abs).unwrap_or(abs.clone()));
             let bootstrap = phase0.as_ref().and_then(|p| p.module.bootstrap.as_deref());
-            let (_, d, src) = drift::check_dir(&cat, bootstrap, &abs, &prefix, &opts.limits);
-            report.diagnostics.extend(d);
-            report.sources.merge(src.texts);
+            let found = drift::check_dir(&cat, bootstrap, &abs, &prefix, &opts.limits);
+            report.diagnostics.extend(found.diagnostics);
+            report.sources.merge(found.sources.texts);
         } else {
             specs.extend(targets(ws, std::slice::from_ref(p), &opts.limits)?);
         }
     }
     let rendered = render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None, Sink::Check);
-    for (t, (s, d, src)) in specs.iter().zip(rendered) {
-        if let Some((f, t)) = src {
+    for (t, Rendering { sovereign: s, diagnostics: d, source }) in specs.iter().zip(rendered) {
+        if let Some((f, t)) = source {
             report.sources.add(f, t);
         }
         let rendered_ok = !d.has_errors() && s.rendered().is_some();
@@ -1871,8 +1878,9 @@ pub fn graph(
         },
         Some(p) => {
             let t = targets(ws, &[p.to_path_buf()], &opts.limits)?;
-            let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
-            if let Some((f, t)) = src {
+            let Rendering { sovereign: s, diagnostics: d, source } =
+                render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
+            if let Some((f, t)) = source {
                 report.sources.add(f, t);
             }
             report.diagnostics.extend(d);
@@ -1931,8 +1939,8 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
         dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, bootstrap, dir, opts)).collect()
     });
     for r in checked {
-        let (diags, sources) = r?;
-        report.diagnostics.extend(diags);
+        let DirCheck { diagnostics, sources } = r?;
+        report.diagnostics.extend(diagnostics);
         for (f, t) in sources {
             report.sources.add(f, t);
         }
@@ -1941,9 +1949,12 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
     Ok(report)
 }
 
-/// The problems of one rendered directory, and the text of each file that
-/// has one (for printing them).
-type DirCheck = (Diagnostics, Vec<(String, String)>);
+/// The problems of one rendered directory (its findings, errors or not),
+/// and the text of each file that has one (for printing them).
+struct DirCheck {
+    diagnostics: Diagnostics,
+    sources: Vec<(String, String)>,
+}
 
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(
@@ -2049,5 +2060,5 @@ fn check_rendered_dir(
         }
     }
     diags.extend(closure);
-    Ok((diags, sources))
+    Ok(DirCheck { diagnostics: diags, sources })
 }

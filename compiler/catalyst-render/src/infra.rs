@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Code, Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Partial};
 use catalyst_schema::rendered::Checked;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
@@ -349,21 +349,28 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
 /// the Composition's file:line, with the claim as a note.
 pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, diags: &mut Diagnostics) {
     for claim in claims {
-        diags.extend(compose_claim(cat, claim, shown).1);
+        if let Err(p) = compose_claim(cat, claim, shown) {
+            diags.extend(p.diagnostics);
+        }
     }
 }
 
 /// One claim through its Composition (see [`compose_claims`]): what was
-/// composed (`None` when the claim has no XRD or Composition, or composing
-/// failed), and every problem, validation of the composed resources
-/// included.
-pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catalyst_compose::Output>, Diagnostics) {
+/// composed (`None`: the claim has no XRD, or its XRD no Composition,
+/// which is the catalog's error, reported there). Composing finds only
+/// errors: a claim that does not compose is the `Err`; one whose composed
+/// resources their CRDs refuse is too, with what was composed (for a test
+/// or a tool to look at, never to be written).
+pub fn compose_claim(
+    cat: &Catalog,
+    claim: &Value,
+    shown: &str,
+) -> Result<Option<catalyst_compose::Output>, Partial<catalyst_compose::Output>> {
     let mut diags = Diagnostics::new();
     let kind = claim["kind"].as_str().unwrap_or_default();
     let name = claim["metadata"]["name"].as_str().unwrap_or_default();
-    let Some(xrd) = cat.xrd_for(CLAIM_GROUP, kind) else { return (None, diags) };
-    // An XRD without a Composition is the catalog's error, reported there.
-    let Some(comp) = cat.composition_for(xrd) else { return (None, diags) };
+    let Some(xrd) = cat.xrd_for(CLAIM_GROUP, kind) else { return Ok(None) };
+    let Some(comp) = cat.composition_for(xrd) else { return Ok(None) };
     let mut claim = claim.clone();
     catalyst_schema::apply_defaults(&xrd.schema, &mut claim);
     let xr = catalyst_compose::composite_from_claim(&claim, &format!("{}/{}", xrd.group, xrd.version), &xrd.kind);
@@ -372,7 +379,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
         Ok(out) => out,
         Err(d) => {
             diags.extend(d.0.into_iter().map(|d| d.note(note.clone(), None)));
-            return (None, diags);
+            return Err(Partial::failed(diags));
         }
     };
     for r in &out.resources {
@@ -414,7 +421,7 @@ pub fn compose_claim(cat: &Catalog, claim: &Value, shown: &str) -> (Option<catal
             ),
         }
     }
-    (Some(out), diags)
+    if diags.is_empty() { Ok(Some(out)) } else { Err(Partial { partial: Some(out), diagnostics: diags }) }
 }
 
 /// The schema check of one composed resource, against the release of its
