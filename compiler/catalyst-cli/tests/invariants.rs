@@ -37,7 +37,9 @@
 //!   to catalyst-ops' `drift.rs` and `pub fn g() -> Result<(),
 //!   Vec<Diagnostic>>` to its `package.rs`: `one_result_convention`
 //!   failed on each (and on the four functions it was written against:
-//!   `parse_partial`, `compose_claim`, `check_split`, `check_dir`).
+//!   `parse_partial`, `compose_claim`, `check_split`, `check_dir`); so it
+//!   did with `pub warnings: Vec<Diagnostic>` put back into
+//!   catalyst-resolve's `Resolution`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -511,35 +513,44 @@ fn secret_fields() {
     let ws = workspace();
     let mut problems = Vec::new();
     for s in ws.sources.iter().filter(|s| s.kind == Kind::Shipped && s.krate != "catalyst-secret") {
-        let mut offset = 0;
-        // The struct whose body we are in: its closing line.
-        let mut closing: Option<String> = None;
-        for line in s.code.split_inclusive('\n') {
-            let here = offset;
-            offset += line.len();
-            let trimmed = line.trim_end();
-            if let Some(close) = &closing {
-                if trimmed == close {
-                    closing = None;
-                    continue;
-                }
-                let Some((name, ty)) = field(trimmed) else { continue };
-                let credential = CREDENTIAL_FIELDS.iter().any(|w| name == *w || name.ends_with(&format!("_{w}")));
-                let excused = NOT_CREDENTIALS.iter().any(|(k, f, _)| *k == s.krate && *f == name);
-                if credential && !excused && PLAIN_TYPES.contains(&ty.as_str()) {
-                    problems.push(format!(
-                        "{}: field `{name}: {ty}` holds a credential as plain text, which breaks `secret-fields`: {why} \
-                         (not a credential? list it in NOT_CREDENTIALS with the reason)",
-                        s.at(here)
-                    ));
-                }
-            } else if (trimmed.contains("struct ") || trimmed.contains("enum ")) && trimmed.ends_with('{') {
-                let indent = &line[..line.len() - line.trim_start().len()];
-                closing = Some(format!("{indent}}}"));
+        for (here, name, ty) in struct_fields(&s.code) {
+            let credential = CREDENTIAL_FIELDS.iter().any(|w| name == *w || name.ends_with(&format!("_{w}")));
+            let excused = NOT_CREDENTIALS.iter().any(|(k, f, _)| *k == s.krate && *f == name);
+            if credential && !excused && PLAIN_TYPES.contains(&ty.as_str()) {
+                problems.push(format!(
+                    "{}: field `{name}: {ty}` holds a credential as plain text, which breaks `secret-fields`: {why} \
+                     (not a credential? list it in NOT_CREDENTIALS with the reason)",
+                    s.at(here)
+                ));
             }
         }
     }
     fail(problems);
+}
+
+/// Every field of a struct or enum variant in `code`: where its line
+/// starts, its name and its type (as [`field`] gives them).
+fn struct_fields(code: &str) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    // The struct whose body we are in: its closing line.
+    let mut closing: Option<String> = None;
+    for line in code.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let trimmed = line.trim_end();
+        if let Some(close) = &closing {
+            if trimmed == close {
+                closing = None;
+            } else if let Some((name, ty)) = field(trimmed) {
+                out.push((here, name, ty));
+            }
+        } else if (trimmed.contains("struct ") || trimmed.contains("enum ")) && trimmed.ends_with('{') {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            closing = Some(format!("{indent}}}"));
+        }
+    }
+    out
 }
 
 /// `pub(crate) name: Type,` → (name, Type without spaces and lifetimes).
@@ -656,9 +667,32 @@ fn one_result_convention() {
                 problems.push(format!("{}: returns `{ty}`{part} breaks `one-result-convention`: {why}", s.at(at)));
             }
         }
+        // A value's warnings travel beside it, in a Warned: not in a field
+        // of its own, which every caller must remember to read.
+        for (at, name, ty) in struct_fields(&s.code) {
+            let accumulator = WARNINGS_FIELDS.iter().any(|(k, p, _)| *k == s.krate && s.path.ends_with(p));
+            if name == "warnings" && matches!(ty.as_str(), "Diagnostics" | "Vec<Diagnostic>") && !accumulator {
+                problems.push(format!(
+                    "{}: field `warnings: {ty}` breaks `one-result-convention`: a value with warnings is a \
+                     catalyst_diag::Warned<T> (an accumulator of a stage's problems? list it in WARNINGS_FIELDS)",
+                    s.at(at)
+                ));
+            }
+        }
     }
     fail(problems);
 }
+
+/// Where a `warnings` field of diagnostics is no value's: (crate, file,
+/// why).
+const WARNINGS_FIELDS: &[(&str, &str, &str)] = &[
+    ("catalyst-diag", "src/lib.rs", "Warned itself"),
+    (
+        "catalyst-render",
+        "src/lib.rs",
+        "Report, what the stages of one render found so far; it ends as a DiagResult<Warned<Rendered>>",
+    ),
+];
 
 /// The return type (spaces removed) of every `pub fn` and the type of
 /// every `pub type` in `code`, with where each starts.

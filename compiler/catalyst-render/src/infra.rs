@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Code, Diagnostic, Diagnostics, Partial};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Partial, Warned};
 use catalyst_schema::rendered::Checked;
 use catalyst_spec::{Domain, Sovereign};
 use serde_json::{Value, json};
@@ -40,7 +40,6 @@ pub struct Extras {
     pub root: Vec<(String, String)>,
     /// What `render` prints for the user (e.g. NS records to set by hand).
     pub notices: Vec<String>,
-    pub warnings: Diagnostics,
 }
 
 /// `omantel.omani.works` → `omantel-omani-works`, as in Hetzner names.
@@ -66,16 +65,27 @@ pub fn through_mirror(reference: &str, mirror: Option<&str>) -> String {
     }
 }
 
-pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> Result<Extras, Diagnostics> {
+/// What the infrastructure layers are built from.
+#[derive(Clone, Copy)]
+struct Infra<'a> {
+    cat: &'a Catalog,
+    sov: &'a Sovereign,
+    placement: &'a Placement,
+}
+
+/// The infrastructure layers of a Sovereign (Crossplane providers and
+/// claims, DNS), with the warnings of what it leaves out.
+pub fn build(cat: &Catalog, sov: &Sovereign, placement: &Placement) -> DiagResult<Warned<Extras>> {
     let mut x = Extras::default();
-    let mut diags = Diagnostics::new();
-    crossplane(cat, sov, placement, &mut x, &mut diags);
-    dns(cat, sov, placement, &mut x, &mut diags);
+    let (mut diags, mut warnings) = (Diagnostics::new(), Diagnostics::new());
+    let cx = Infra { cat, sov, placement };
+    crossplane(cx, &mut x, &mut diags, &mut warnings);
+    dns(cx, &mut x, &mut diags, &mut warnings);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
-    Ok(x)
+    Ok(Warned { output: x, warnings })
 }
 
 /// The apiVersion of `group`/`kind` that the version matrix's release of
@@ -93,10 +103,11 @@ fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> St
     })
 }
 
-fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
+fn crossplane(cx: Infra<'_>, x: &mut Extras, diags: &mut Diagnostics, warnings: &mut Diagnostics) {
+    let Infra { cat, sov, placement } = cx;
     let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
         if !sov.regions.is_empty() {
-            x.warnings.push(Diagnostic::warning(
+            warnings.push(Diagnostic::warning(
                 Code::NoClaims,
                 "bp-crossplane-claims is not selected: no day-2 claims are rendered".to_string(),
             ));
@@ -109,7 +120,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
     let (mut providers, mut configs) = (Vec::new(), Vec::new());
     for cloud in &clouds {
         let Some(p) = cat.providers.get(*cloud) else {
-            x.warnings.push(
+            warnings.push(
                 Diagnostic::warning(
                     Code::NoProvider,
                     format!("the catalog has no Crossplane provider for `{cloud}`: its regions get no day-2 claims"),
@@ -239,7 +250,7 @@ fn crossplane(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Ext
         let kind = c["kind"].as_str().unwrap_or_default();
         let known = cat.xrd_for(CLAIM_GROUP, kind).is_some();
         if !known {
-            x.warnings.push(
+            warnings.push(
                 Diagnostic::warning(
                     Code::MissingXrd,
                     format!(
@@ -430,7 +441,8 @@ fn validate_composed(cat: &Catalog, obj: &Value) -> Checked {
     catalyst_schema::rendered::validate_object(obj, cat.releases())
 }
 
-fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
+fn dns(cx: Infra<'_>, x: &mut Extras, diags: &mut Diagnostics, warnings: &mut Diagnostics) {
+    let Infra { cat, sov, placement } = cx;
     let ns = nameservers(&sov.fqdn);
     if let Domain::ByoManual { .. } = &sov.domain {
         let text = ns_records(&sov.fqdn, &ns);
@@ -447,7 +459,7 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
     let Some(edge) =
         placement.clusters.iter().filter(|c| c.primary).find(|c| placement.runs_on(&c.name, "bp-external-dns"))
     else {
-        x.warnings.push(Diagnostic::warning(
+        warnings.push(Diagnostic::warning(
             Code::NoDns,
             "bp-external-dns is not selected: the Sovereign's DNS records are not rendered".to_string(),
         ));

@@ -223,8 +223,9 @@ pub(crate) fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s cat
 
 /// The Blueprints a Sovereign gets and why: its selection resolved through
 /// the catalog's dependency graph, conditional dependencies evaluated
-/// against its configuration. What [`render`] renders, without rendering.
-pub fn resolve(cat: &Catalog, sov: &Sovereign) -> Result<Resolution, Diagnostics> {
+/// against its configuration, with the selections that had no effect.
+/// What [`render`] renders, without rendering.
+pub fn resolve(cat: &Catalog, sov: &Sovereign) -> DiagResult<Warned<Resolution>> {
     // Configuration problems are the render's to report; defaults stand in.
     let configs = configure::configurations(cat, sov, &mut Diagnostics::new());
     configure::resolve_with(cat, sov, templates::overlays(), &configs)

@@ -53,7 +53,7 @@ fn check(catalog: &str, regions: &str, spec: &str, expect: Expect) {
         .unwrap_or_else(|d| panic!("the fixture's spec is valid: {d:#?}\n{text}"))
         .output;
     let sel = Selection { families: &sov.families, include: &sov.include, exclude: &sov.exclude };
-    let res = resolve(&cat, sel, &|_, _| Ok(true)).unwrap_or_else(|d| panic!("the fixture resolves: {d:#?}"));
+    let res = resolve(&cat, sel, &|_, _| Ok(true)).unwrap_or_else(|d| panic!("the fixture resolves: {d:#?}")).output;
     let mut out = String::new();
     match place(&cat, &sov, &res) {
         Ok(p) => {
