@@ -23,7 +23,7 @@ pub fn spec_parser(data: &[u8]) {
     let mut sources = Sources::new();
     sources.add(file, text.as_str());
     match catalyst_spec::parse(&text, file, &catalyst_yaml::Limits::default()) {
-        Ok(sov) => {
+        Ok(catalyst_diag::Warned { output: sov, .. }) => {
             // What later stages read of a spec that parsed.
             let _ = (catalyst_spec::fqdn_problem(&sov.fqdn), sov.doc.to_json());
         }

@@ -52,7 +52,8 @@ fn specs_are_valid_and_varied() {
         let file = t.path().join("clusters").join(fqdn).join("sovereign.yaml");
         let text = std::fs::read_to_string(&file).unwrap();
         let sov = catalyst_spec::parse(&text, "sovereign.yaml", &catalyst_yaml::Limits::default())
-            .unwrap_or_else(|d| panic!("{fqdn}: {d:?}\n{text}"));
+            .unwrap_or_else(|d| panic!("{fqdn}: {d:?}\n{text}"))
+            .output;
         assert_eq!(&sov.fqdn, fqdn);
         shapes.insert(format!("{}{}", sov.shape, if sov.airgap { "+airgap" } else { "" }));
         modes.insert(format!("{:?}", sov.domain).split([' ', '{']).next().unwrap().to_string());
@@ -167,7 +168,8 @@ fn a_small_older_catalog_gives_fewer_choices() {
     for fqdn in &info.fqdns {
         let text = std::fs::read_to_string(out.path().join("clusters").join(fqdn).join("sovereign.yaml")).unwrap();
         let sov = catalyst_spec::parse(&text, "sovereign.yaml", &catalyst_yaml::Limits::default())
-            .unwrap_or_else(|d| panic!("{fqdn}: {d:?}\n{text}"));
+            .unwrap_or_else(|d| panic!("{fqdn}: {d:?}\n{text}"))
+            .output;
         assert_eq!(&sov.fqdn, fqdn);
         assert!(!text.contains("hubbleUI"), "{fqdn} sets what its catalog's bp-cilium does not accept:\n{text}");
         for absent in ["bp-grafana", "bp-cnpg", "bp-alloy", "bp-kyverno"] {

@@ -283,14 +283,16 @@ impl RenderProgress {
 
 /// `rendered 2 Sovereigns, 143 files (12 changed)[, 3 up to date][ in 1.2s]`.
 pub fn render_summary(r: &catalyst_ops::Report, elapsed: Option<std::time::Duration>) -> String {
-    let rendered: Vec<_> = r
-        .sovereigns
+    let rendered: Vec<_> = r.sovereigns.iter().filter_map(catalyst_ops::SovereignReport::rendered).collect();
+    let skipped = r.sovereigns.iter().filter(|s| matches!(s.state, catalyst_ops::State::Skipped(_))).count();
+    let files: usize = rendered.iter().map(|x| x.rendered.lock.outputs.len() + 1).sum();
+    let changed: usize = rendered
         .iter()
-        .filter(|s| s.rendered.is_some() && s.outcome != Some(catalyst_ops::Outcome::Skipped))
-        .collect();
-    let skipped = r.sovereigns.iter().filter(|s| s.outcome == Some(catalyst_ops::Outcome::Skipped)).count();
-    let files: usize = rendered.iter().filter_map(|s| s.rendered.as_ref()).map(|x| x.lock.outputs.len() + 1).sum();
-    let changed: usize = rendered.iter().filter_map(|s| s.changed).sum();
+        .filter_map(|x| match &x.fate {
+            catalyst_ops::Fate::Write(w) => w.changed(),
+            _ => None,
+        })
+        .sum();
     let n = rendered.len();
     let mut line = format!(
         "rendered {n} Sovereign{}, {files} file{} ({changed} changed)",

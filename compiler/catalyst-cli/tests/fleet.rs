@@ -411,24 +411,66 @@ fn a_dry_run_decides_as_render_does_and_writes_nothing() {
     let outcomes = render(root, &[]);
     let mut rendered = 0;
     for s in &dry.sovereigns {
-        let fqdn = s.fqdn.clone().unwrap();
-        match (s.outcome, outcomes[&fqdn].as_str()) {
-            (Some(catalyst_ops::Outcome::Skipped), "skipped") => {}
-            (None, "written") => {
+        let fqdn = s.fqdn().unwrap().to_string();
+        match (&s.state, outcomes[&fqdn].as_str()) {
+            (catalyst_ops::State::Skipped(_), "skipped") => {}
+            (catalyst_ops::State::Rendered(x), "written") => {
                 rendered += 1;
-                let r = s.rendered.as_ref().unwrap();
+                let (r, catalyst_ops::Fate::Kept(files)) = (&x.rendered, &x.fate) else {
+                    panic!("{fqdn}: a dry run keeps the files, not {:?}", x.fate)
+                };
                 assert!(!r.taken.is_empty(), "{fqdn}: files are taken over");
                 let on_disk = tree(&root.join(format!("clusters/{fqdn}")));
-                let keys: BTreeSet<&String> = s.tree.keys().chain(r.taken.keys()).collect();
+                let keys: BTreeSet<&String> = files.tree.keys().chain(r.taken.keys()).collect();
                 assert_eq!(keys, on_disk.keys().collect(), "{fqdn}");
-                for (path, bytes) in &s.tree {
+                for (path, bytes) in &files.tree {
                     assert_eq!(&on_disk[path], bytes, "{fqdn}/{path}");
                 }
             }
-            (dry, real) => panic!("{fqdn}: the dry run decided {dry:?}, the render {real}"),
+            (_, real) => panic!("{fqdn}: the dry run decided {:?}, the render {real}", s.outcome()),
         }
     }
     assert!(rendered > 0 && rendered < FLEET, "both skipped and rendered Sovereigns are compared: {rendered}");
+}
+
+/// A Sovereign skipped as current is no failure: the Sovereigns that
+/// render after it are still written beside their directories as they
+/// render (their files dropped at once), not held in memory for the swap.
+#[test]
+fn a_skipped_sovereign_does_not_hold_back_the_others_writes() {
+    let (t, _, _) = rendered_fleet();
+    let root = t.path();
+    patch(&root.join("products/app/blueprint.yaml"), "default: 2", "default: 5");
+    let ws = catalyst_ops::Workspace::discover(root, None).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let progress = catalyst_ops::Progress(std::sync::Arc::new(move |s: &catalyst_ops::SovereignReport, _, _| {
+        let what = match &s.state {
+            catalyst_ops::State::Skipped(_) => "skipped",
+            catalyst_ops::State::Rendered(r) => match &r.fate {
+                catalyst_ops::Fate::Write(catalyst_ops::Write::Counted {
+                    stage: catalyst_ops::Stage::Prepared(_),
+                    ..
+                }) => "prepared",
+                catalyst_ops::Fate::Write(catalyst_ops::Write::Counted {
+                    stage: catalyst_ops::Stage::Held(_), ..
+                }) => "held",
+                other => panic!("a render that writes left {other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        log.lock().unwrap().push(what);
+    }));
+    // One thread: the Sovereigns render in order, skipped ones among them.
+    let opts = catalyst_ops::Options { jobs: Some(1), progress: Some(progress), ..Default::default() };
+    let report = catalyst_ops::render(&ws, &[], &opts).unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let seen = seen.lock().unwrap().clone();
+    let first_skip = seen.iter().position(|w| *w == "skipped").expect("some Sovereigns are skipped");
+    assert!(seen[first_skip..].contains(&"prepared"), "a Sovereign renders after a skipped one: {seen:?}");
+    assert!(!seen.contains(&"held"), "{seen:?}");
+    let done = report.sovereigns.iter().filter(|s| s.outcome() == Some(catalyst_ops::Outcome::Written)).count();
+    assert_eq!(done, seen.iter().filter(|w| **w == "prepared").count(), "every prepared Sovereign is swapped in");
 }
 
 /// A fleet rendered once: the workspace, Sovereign 0's directory and its

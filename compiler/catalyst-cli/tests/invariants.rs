@@ -32,7 +32,14 @@
 //!   `environment_variables` failed;
 //! - `pointer.ends_with("/sshPublicKey")` put back into catalyst-yaml:
 //!   `secret-policy-stays-out-of-yaml` failed;
-//! - a row of the README's table edited: `readme_lists_every_variable` failed.
+//! - a row of the README's table edited: `readme_lists_every_variable` failed;
+//! - `pub fn f(d: Diagnostics) -> (Vec<FoundRelease>, Diagnostics)` added
+//!   to catalyst-ops' `drift.rs` and `pub fn g() -> Result<(),
+//!   Vec<Diagnostic>>` to its `package.rs`: `one_result_convention`
+//!   failed on each (and on the four functions it was written against:
+//!   `parse_partial`, `compose_claim`, `check_split`, `check_dir`); so it
+//!   did with `pub warnings: Vec<Diagnostic>` put back into
+//!   catalyst-resolve's `Resolution`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -506,35 +513,44 @@ fn secret_fields() {
     let ws = workspace();
     let mut problems = Vec::new();
     for s in ws.sources.iter().filter(|s| s.kind == Kind::Shipped && s.krate != "catalyst-secret") {
-        let mut offset = 0;
-        // The struct whose body we are in: its closing line.
-        let mut closing: Option<String> = None;
-        for line in s.code.split_inclusive('\n') {
-            let here = offset;
-            offset += line.len();
-            let trimmed = line.trim_end();
-            if let Some(close) = &closing {
-                if trimmed == close {
-                    closing = None;
-                    continue;
-                }
-                let Some((name, ty)) = field(trimmed) else { continue };
-                let credential = CREDENTIAL_FIELDS.iter().any(|w| name == *w || name.ends_with(&format!("_{w}")));
-                let excused = NOT_CREDENTIALS.iter().any(|(k, f, _)| *k == s.krate && *f == name);
-                if credential && !excused && PLAIN_TYPES.contains(&ty.as_str()) {
-                    problems.push(format!(
-                        "{}: field `{name}: {ty}` holds a credential as plain text, which breaks `secret-fields`: {why} \
-                         (not a credential? list it in NOT_CREDENTIALS with the reason)",
-                        s.at(here)
-                    ));
-                }
-            } else if (trimmed.contains("struct ") || trimmed.contains("enum ")) && trimmed.ends_with('{') {
-                let indent = &line[..line.len() - line.trim_start().len()];
-                closing = Some(format!("{indent}}}"));
+        for (here, name, ty) in struct_fields(&s.code) {
+            let credential = CREDENTIAL_FIELDS.iter().any(|w| name == *w || name.ends_with(&format!("_{w}")));
+            let excused = NOT_CREDENTIALS.iter().any(|(k, f, _)| *k == s.krate && *f == name);
+            if credential && !excused && PLAIN_TYPES.contains(&ty.as_str()) {
+                problems.push(format!(
+                    "{}: field `{name}: {ty}` holds a credential as plain text, which breaks `secret-fields`: {why} \
+                     (not a credential? list it in NOT_CREDENTIALS with the reason)",
+                    s.at(here)
+                ));
             }
         }
     }
     fail(problems);
+}
+
+/// Every field of a struct or enum variant in `code`: where its line
+/// starts, its name and its type (as [`field`] gives them).
+fn struct_fields(code: &str) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    // The struct whose body we are in: its closing line.
+    let mut closing: Option<String> = None;
+    for line in code.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let trimmed = line.trim_end();
+        if let Some(close) = &closing {
+            if trimmed == close {
+                closing = None;
+            } else if let Some((name, ty)) = field(trimmed) {
+                out.push((here, name, ty));
+            }
+        } else if (trimmed.contains("struct ") || trimmed.contains("enum ")) && trimmed.ends_with('{') {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            closing = Some(format!("{indent}}}"));
+        }
+    }
+    out
 }
 
 /// `pub(crate) name: Type,` → (name, Type without spaces and lifetimes).
@@ -630,6 +646,138 @@ fn environment_variables() {
     fail(problems);
 }
 
+/// One result convention (ARCHITECTURE.md, "Diagnostics"): a public
+/// function that can fail with diagnostics returns `DiagResult<T>`
+/// (`Result<T, Diagnostics>`), a value with warnings is a `Warned<T>`,
+/// and a value made despite errors is a `Partial<T>` (or a named type
+/// that says what it holds). A `Result<_, Vec<Diagnostic>>` or a tuple
+/// with diagnostics in it says neither which of its diagnostics are
+/// errors nor whether its value may be used.
+#[test]
+fn one_result_convention() {
+    let why = "a public fn returns diagnostics as catalyst_diag's DiagResult<T>, Warned<T> or Partial<T> (or a \
+               named type), never as Result<_, Vec<Diagnostic>> nor in a tuple: a tuple does not say whether its \
+               value may be used when its diagnostics hold errors";
+    let ws = workspace();
+    let mut problems = Vec::new();
+    for s in ws.sources.iter().filter(|s| s.kind == Kind::Shipped) {
+        for (at, ty) in public_return_types(&s.code) {
+            if let Some(bad) = mixed_diagnostics(&ty) {
+                let part = if bad == ty { String::new() } else { format!(", in which `{bad}`") };
+                problems.push(format!("{}: returns `{ty}`{part} breaks `one-result-convention`: {why}", s.at(at)));
+            }
+        }
+        // A value's warnings travel beside it, in a Warned: not in a field
+        // of its own, which every caller must remember to read.
+        for (at, name, ty) in struct_fields(&s.code) {
+            let accumulator = WARNINGS_FIELDS.iter().any(|(k, p, _)| *k == s.krate && s.path.ends_with(p));
+            if name == "warnings" && matches!(ty.as_str(), "Diagnostics" | "Vec<Diagnostic>") && !accumulator {
+                problems.push(format!(
+                    "{}: field `warnings: {ty}` breaks `one-result-convention`: a value with warnings is a \
+                     catalyst_diag::Warned<T> (an accumulator of a stage's problems? list it in WARNINGS_FIELDS)",
+                    s.at(at)
+                ));
+            }
+        }
+    }
+    fail(problems);
+}
+
+/// Where a `warnings` field of diagnostics is no value's: (crate, file,
+/// why).
+const WARNINGS_FIELDS: &[(&str, &str, &str)] = &[
+    ("catalyst-diag", "src/lib.rs", "Warned itself"),
+    (
+        "catalyst-render",
+        "src/lib.rs",
+        "Report, what the stages of one render found so far; it ends as a DiagResult<Warned<Rendered>>",
+    ),
+];
+
+/// The return type (spaces removed) of every `pub fn` and the type of
+/// every `pub type` in `code`, with where each starts.
+fn public_return_types(code: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for at in find_all(code, "pub type") {
+        let rest = &code[at..];
+        let Some(eq) = rest.find('=') else { continue };
+        let end = rest.find(';').unwrap_or(rest.len());
+        if eq < end {
+            out.push((at, rest[eq + 1..end].split_whitespace().collect()));
+        }
+    }
+    for at in find_all(code, "pub fn").into_iter().chain(find_all(code, "pub const fn")) {
+        let sig = &code[at..];
+        // The signature ends where the body (or `;`) starts, outside any
+        // parentheses or angle brackets.
+        let (mut depth, mut arrow, mut end) = (0i32, None, sig.len());
+        let b = sig.as_bytes();
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b'(' | b'<' | b'[' => depth += 1,
+                b')' | b']' => depth -= 1,
+                // An arrow: the return type's when outside the parameters.
+                b'>' if i > 0 && b[i - 1] == b'-' => arrow = (depth == 0).then_some(i + 1).or(arrow),
+                b'>' => depth -= 1,
+                b'{' | b';' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(from) = arrow else { continue };
+        let ret = &sig[from..end];
+        let ret = ret.find(" where ").or_else(|| ret.find("\nwhere")).map_or(ret, |w| &ret[..w]);
+        out.push((at, ret.split_whitespace().collect()));
+    }
+    out
+}
+
+/// The part of a type (spaces removed) that mixes diagnostics in: a
+/// `Result` whose error is `Vec<Diagnostic>`, or a tuple with
+/// `Diagnostics` or `Vec<Diagnostic>` among its elements.
+fn mixed_diagnostics(ty: &str) -> Option<String> {
+    let plain = |t: &str| t.replace("catalyst_diag::", "");
+    let is_list = |t: &str| matches!(plain(t).as_str(), "Diagnostics" | "Vec<Diagnostic>");
+    let b = ty.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let opens_args = c == b'<' && ty[..i].ends_with("Result");
+        let opens_tuple = c == b'(' && (i == 0 || !is_word(b[i - 1]));
+        if !(opens_args || opens_tuple) {
+            continue;
+        }
+        // The top-level elements up to the matching bracket.
+        let (mut depth, mut start, mut parts, mut close) = (0i32, i + 1, Vec::new(), ty.len());
+        for (j, &d) in b.iter().enumerate().skip(i) {
+            match d {
+                b'(' | b'<' | b'[' => depth += 1,
+                b')' | b'>' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        parts.push(&ty[start..j]);
+                        close = j + 1;
+                        break;
+                    }
+                }
+                b',' if depth == 1 => {
+                    parts.push(&ty[start..j]);
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        let whole = || ty[i.saturating_sub(if opens_args { 6 } else { 0 })..close].to_string();
+        if opens_args && parts.get(1).is_some_and(|e| plain(e) == "Vec<Diagnostic>") {
+            return Some(whole());
+        }
+        if opens_tuple && parts.len() > 1 && parts.iter().any(|p| is_list(p)) {
+            return Some(whole());
+        }
+    }
+    None
+}
+
 const BEGIN: &str = "<!-- BEGIN env-vars: generated from compiler/catalyst-env; do not edit -->\n";
 const END: &str = "<!-- END env-vars -->";
 
@@ -676,4 +824,20 @@ fn comments_are_stripped_and_strings_kept() {
     assert_eq!(field("    pub(crate) password: Option<String>,"), Some(("password".into(), "Option<String>".into())));
     assert_eq!(field("    pub pem: &'a str,"), Some(("pem".into(), "&str".into())));
     let _ = workspace().root;
+    let types = public_return_types(
+        "pub fn a(f: impl Fn(u8) -> bool) -> (Option<T>, Diagnostics) where T: X { }\npub type R = Result<T, Vec<Diagnostic>>;",
+    );
+    let types: Vec<&str> = types.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(types, ["Result<T,Vec<Diagnostic>>", "(Option<T>,Diagnostics)"]);
+    assert!(mixed_diagnostics(types[0]).is_some() && mixed_diagnostics(types[1]).is_some());
+    assert_eq!(
+        mixed_diagnostics("Result<Result<S,catalyst_diag::Diagnostic>,Vec<Diagnostic>>").as_deref(),
+        Some("Result<Result<S,catalyst_diag::Diagnostic>,Vec<Diagnostic>>")
+    );
+    assert_eq!(mixed_diagnostics("Result<Result<S,Vec<Diagnostic>>,E>").as_deref(), Some("Result<S,Vec<Diagnostic>>"));
+    for fine in
+        ["Result<Warned<T>,Partial<T>>", "DiagResult<(A,B)>", "Result<T,Diagnostics>", "Vec<(String,Diagnostic)>"]
+    {
+        assert_eq!(mixed_diagnostics(fine), None, "{fine}");
+    }
 }

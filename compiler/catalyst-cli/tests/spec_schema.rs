@@ -270,7 +270,7 @@ fn the_schema_rules_and_the_compiler_agree_on_each_fixture() {
         let path = repo().join(format!("compiler/catalyst-cli/tests/specs/invalid/{}.yaml", i.name));
         let t = std::fs::read_to_string(&path).unwrap();
         let doc = catalyst_yaml::parse_one(&t, &catalyst_yaml::Limits::default()).unwrap().unwrap();
-        let (structural, rules) =
+        let catalyst_schema::Violations { plain: structural, rules } =
             catalyst_schema::builtin(catalyst_schema::Builtin::Sovereign).check_split(&doc, &i.name);
         let schema_codes: BTreeSet<String> = structural.iter().chain(&rules).map(|d| d.code.to_string()).collect();
         assert!(

@@ -5,6 +5,27 @@
 //! collects them in a [`Diagnostics`] list instead of failing on the first
 //! one. The CLI renders the list for people ([`render_human`], in the style
 //! of rustc) or for tools ([`render_json`]).
+//!
+//! One result convention runs through the compiler crates (typst's
+//! `SourceResult` and `Warned`):
+//!
+//! - a step that can fail returns [`DiagResult<T>`] (`Result<T,
+//!   Diagnostics>`): the value, or every problem found up to where it
+//!   stopped, at least one an error;
+//! - a value that comes with warnings is a [`Warned<T>`]; a step that may
+//!   also fail returns `DiagResult<Warned<T>>`;
+//! - a step that makes something even from input with errors (a spec read
+//!   as far as it goes, for the checks that still make sense on it)
+//!   returns `Result<Warned<T>, Partial<T>>`: a [`Partial<T>`] holds the
+//!   errors, and what could be made despite them, which is never to be
+//!   used as if it were sound;
+//! - a check whose findings are its result returns [`Diagnostics`] (or a
+//!   named type holding them beside what else it found).
+//!
+//! Never a `Result<_, Vec<Diagnostic>>` or a tuple with diagnostics in it:
+//! those say neither which diagnostics are errors nor whether the value
+//! may be used (`catalyst-cli/tests/invariants.rs` holds every public
+//! function to this).
 
 mod codes;
 pub mod secrets;
@@ -216,6 +237,56 @@ impl IntoIterator for Diagnostics {
 impl FromIterator<Diagnostic> for Diagnostics {
     fn from_iter<T: IntoIterator<Item = Diagnostic>>(iter: T) -> Self {
         Diagnostics(iter.into_iter().collect())
+    }
+}
+
+/// A step that can fail: its value, or every problem found up to where it
+/// stopped (at least one an error; warnings found before it stopped may
+/// come with them).
+pub type DiagResult<T> = Result<T, Diagnostics>;
+
+/// A value and the warnings found making it (no errors: a step that found
+/// an error returns it as the `Err` of a [`DiagResult`] or a [`Partial`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Warned<T> {
+    pub output: T,
+    pub warnings: Diagnostics,
+}
+
+impl<T> Warned<T> {
+    /// A value without warnings.
+    pub fn new(output: T) -> Self {
+        Warned { output, warnings: Diagnostics::new() }
+    }
+
+    /// The value, its warnings moved into `diags`.
+    pub fn into_output(self, diags: &mut Diagnostics) -> T {
+        diags.extend(self.warnings);
+        self.output
+    }
+}
+
+/// What a step made of input with errors: the problems (at least one an
+/// error, warnings among them) and, when it got that far, what it could
+/// make despite them, for the checks that still make sense on it. The
+/// value is never to be used as if it were sound (a spec that parsed with
+/// errors is checked against the catalog, never rendered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partial<T> {
+    pub partial: Option<T>,
+    pub diagnostics: Diagnostics,
+}
+
+impl<T> Partial<T> {
+    /// Problems, and nothing made despite them.
+    pub fn failed(diagnostics: Diagnostics) -> Self {
+        Partial { partial: None, diagnostics }
+    }
+}
+
+impl<T> From<Partial<T>> for Diagnostics {
+    fn from(p: Partial<T>) -> Diagnostics {
+        p.diagnostics
     }
 }
 

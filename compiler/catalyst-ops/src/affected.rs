@@ -173,10 +173,10 @@ pub fn affected(ws: &Workspace, since: &str, opts: &Options) -> Result<Affected,
                     }
                 }
                 let text = crate::read_text(&ws.root, spec, &opts.limits).unwrap_or_default();
-                let sov = catalyst_spec::parse(&text, &ws.display(spec), &opts.limits).ok();
+                let sov = catalyst_spec::parse(&text, &ws.display(spec), &opts.limits).ok().map(|w| w.output);
                 let fqdn = sov.as_ref().map_or_else(|| folder.clone(), |s| s.fqdn.clone());
                 if !names.is_empty() {
-                    match sov.as_ref().map(|s| catalyst_render::resolve(&cat, s)) {
+                    match sov.as_ref().map(|s| catalyst_render::resolve(&cat, s).map(|w| w.output)) {
                         Some(Ok(res)) => {
                             for n in names.iter().filter(|n| res.contains(n)) {
                                 match res.reasons.get(*n) {

@@ -153,16 +153,20 @@ pub fn diff(
     // (key, shown, fqdn, old, new) for every directory compared.
     let mut pairs: Vec<(String, String, String, Tree, Tree)> = Vec::new();
     for s in &report.sovereigns {
-        let (Some(dir), Some(r)) = (&s.out_path, &s.rendered) else { continue };
+        let Some(crate::RenderedSovereign { target, rendered: r, fate: crate::Fate::Kept(files) }) = s.rendered()
+        else {
+            continue;
+        };
+        let dir = &target.path;
         let key = dir
             .strip_prefix(&ws.root)
             .map(|k| k.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
             .unwrap_or_default();
-        let old = match (&old_side, &s.existing) {
+        let old = match (&old_side, &files.existing) {
             (OldSide::WorkTree, existing) => existing.clone().unwrap_or_default(),
             (_, _) => old_side.read(ws, &key, opts.limits.max_bytes as u64)?,
         };
-        let rendered: Tree = s
+        let rendered: Tree = files
             .tree
             .iter()
             .filter(|(k, _)| r.lock.outputs.contains_key(*k) || *k == catalyst_render::LOCK_FILE)

@@ -20,6 +20,17 @@ pub struct FoundRelease {
     pub depends_on: BTreeSet<String>,
 }
 
+/// What [`check_dir`] found in a hand-written directory: its problems
+/// (findings, errors or not: the check itself does not fail), the
+/// HelmReleases it holds, and the text of the files read (for printing
+/// the problems).
+#[derive(Debug)]
+pub struct Drift {
+    pub releases: Vec<FoundRelease>,
+    pub diagnostics: Diagnostics,
+    pub sources: SourceSet,
+}
+
 /// Checks every YAML file under `dir`. `display_prefix` names `dir` in
 /// messages.
 pub fn check_dir(
@@ -28,7 +39,7 @@ pub fn check_dir(
     dir: &Path,
     display_prefix: &str,
     limits: &Limits,
-) -> (Vec<FoundRelease>, Diagnostics, SourceSet) {
+) -> Drift {
     let mut sources = SourceSet::new(display_prefix.to_string());
     let mut diags = Diagnostics::new();
     let mut releases = Vec::new();
@@ -166,7 +177,7 @@ pub fn check_dir(
         );
     }
     diags.sort();
-    (releases, diags, sources)
+    Drift { releases, diagnostics: diags, sources }
 }
 
 fn join(v: &[&String]) -> String {

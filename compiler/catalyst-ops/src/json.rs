@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use crate::push::{PushOutcome, Pushed};
-use crate::{Outcome, Report};
+use crate::{Comparison, Fate, Outcome, Report};
 
 /// A command's document: its own fields, then the diagnostics'.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -91,13 +91,13 @@ impl Rendered {
             .iter()
             .map(|s| RenderedSovereign {
                 spec: s.spec.clone(),
-                fqdn: s.fqdn.clone(),
-                out: s.out.clone(),
-                outcome: s.outcome.map(RenderOutcome::from),
-                blueprints: s.rendered.as_ref().map(|x| x.resolution.order.clone()),
-                input_digest: s.rendered.as_ref().map(|x| x.lock.input_digest.clone()),
-                clusters: s.rendered.as_ref().map(|x| x.placement.clusters.iter().map(|c| c.name.clone()).collect()),
-                notices: s.rendered.as_ref().map(|x| x.notices.clone()),
+                fqdn: s.fqdn().map(str::to_string),
+                out: s.target().map(|t| t.out.clone()),
+                outcome: s.outcome().map(RenderOutcome::from),
+                blueprints: s.rendered().map(|x| x.rendered.resolution.order.clone()),
+                input_digest: s.rendered().map(|x| x.rendered.lock.input_digest.clone()),
+                clusters: s.rendered().map(|x| x.rendered.placement.clusters.iter().map(|c| c.name.clone()).collect()),
+                notices: s.rendered().map(|x| x.rendered.notices.clone()),
             })
             .collect();
         Rendered { sovereigns }
@@ -127,9 +127,9 @@ impl Checked {
             .iter()
             .map(|s| CheckedSovereign {
                 spec: s.spec.clone(),
-                fqdn: s.fqdn.clone(),
-                out: s.out.clone(),
-                up_to_date: s.outcome == Some(Outcome::Unchanged),
+                fqdn: s.fqdn().map(str::to_string),
+                out: s.target().map(|t| t.out.clone()),
+                up_to_date: s.rendered().is_some_and(|r| matches!(r.fate, Fate::Compared(Comparison::UpToDate))),
             })
             .collect();
         Checked { sovereigns }

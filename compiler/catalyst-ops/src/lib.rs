@@ -357,43 +357,189 @@ impl Shard {
     }
 }
 
-/// The result for one Sovereign.
+/// The result for one Sovereign: its spec, and how far it got. Each
+/// state holds what is known at that point and nothing else: a Sovereign
+/// has a directory once its spec parsed and placed it, files once it
+/// rendered, and what became of them (kept, compared, written) by the
+/// command's [`Sink`].
 #[derive(Debug)]
 pub struct SovereignReport {
     /// The spec, as named in messages.
     pub spec: String,
-    pub fqdn: Option<String>,
-    /// Output directory, as named in messages.
-    pub out: Option<String>,
-    pub out_path: Option<PathBuf>,
-    pub rendered: Option<Rendered>,
+    pub state: State,
+}
+
+/// How far one Sovereign got.
+#[derive(Debug)]
+pub enum State {
+    /// The spec could not be read, decoded or parsed (the diagnostics say
+    /// why).
+    Unread,
+    /// The spec parsed, and went no further: its folder is not named after
+    /// its FQDN, or it did not render.
+    Parsed { fqdn: String },
+    /// Not rendered: its directory's lock says it is current (`render`).
+    Skipped(Target),
+    /// Rendered; problems of its directory, if any, are in the diagnostics.
+    Rendered(Box<RenderedSovereign>),
+}
+
+/// Where a Sovereign's output goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub fqdn: String,
+    /// The output directory, as named in messages.
+    pub out: String,
+    pub path: PathBuf,
+}
+
+/// A Sovereign that rendered, and what became of its files.
+#[derive(Debug)]
+pub struct RenderedSovereign {
+    pub target: Target,
+    pub rendered: Rendered,
+    pub fate: Fate,
+}
+
+/// What became of a rendered Sovereign's files, by the command's sink.
+#[derive(Debug)]
+pub enum Fate {
+    /// Kept whole (`diff`, a dry run).
+    Kept(Files),
+    /// Compared with its directory, then dropped (`render --check`,
+    /// `validate`).
+    Compared(Comparison),
+    /// Written beside its directory, then dropped (`render`).
+    Write(Write),
+}
+
+/// A rendered Sovereign's files, and its directory as it was.
+#[derive(Debug, Default)]
+pub struct Files {
     /// Everything the output directory will hold: the rendered files and
     /// the files there that catalyst did not write (the spec, a README).
-    /// Emptied once written beside the directory (`render`) or compared
-    /// with it (`render --check`, `validate`); kept by `diff` and dry runs.
     pub tree: BTreeMap<String, Vec<u8>>,
     /// The output directory as it was before, if it existed: every file's
     /// bytes, or with a render that takes files over (which needs only
     /// their digests, `current`), those of the files it does not own.
-    /// Emptied with `tree`.
     pub existing: Option<BTreeMap<String, Vec<u8>>>,
-    /// The sha256 of every file of the output directory as it was before
-    /// (emptied once written beside the directory).
+    /// The sha256 of every file of the output directory as it was before.
     pub current: Option<write::Digests>,
-    pub outcome: Option<Outcome>,
+}
+
+/// How a rendered Sovereign's directory compares with the render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// Not compared: a Sovereign (this one or another) did not render
+    /// cleanly, or a spec was validated alone, without its directory.
+    NotCompared,
+    UpToDate,
+    Stale(Staleness),
+}
+
+/// A rendered Sovereign of a render that writes.
+#[derive(Debug)]
+pub enum Write {
+    /// It rendered with errors: nothing is counted or written.
+    Refused,
+    /// It rendered cleanly: `changed` files of its directory are added,
+    /// changed or removed (its lock included), counted before the old
+    /// content was dropped; `stage` says how far the writing went.
+    Counted { changed: usize, stage: Stage },
+}
+
+/// How far a rendered Sovereign's files went towards its directory.
+#[derive(Debug)]
+pub enum Stage {
+    /// Not written beside its directory yet: another Sovereign failed
+    /// first, or another spec claimed the directory (both fail the run).
+    /// Held for the swap all the same, so that a run that swaps writes
+    /// every Sovereign whatever happened before.
+    Held(Box<Files>),
+    /// Written to a temporary sibling of its directory (`None`: the
+    /// directory already holds exactly these files), swapped in once every
+    /// Sovereign has rendered.
+    Prepared(Option<PathBuf>),
+    /// It could not be written beside its directory (a full disk): the run
+    /// fails with this error.
+    Unwritable(write::WriteError),
+    /// Written beside its directory, then removed: the run failed.
+    Discarded,
+    /// Swapped in as its directory.
+    Done(Outcome),
+}
+
+impl SovereignReport {
+    /// The FQDN, once the spec parsed.
+    pub fn fqdn(&self) -> Option<&str> {
+        match &self.state {
+            State::Unread => None,
+            State::Parsed { fqdn } => Some(fqdn),
+            State::Skipped(t) => Some(&t.fqdn),
+            State::Rendered(r) => Some(&r.target.fqdn),
+        }
+    }
+
+    /// Where the output goes, once the spec parsed and was placed.
+    pub fn target(&self) -> Option<&Target> {
+        match &self.state {
+            State::Skipped(t) => Some(t),
+            State::Rendered(r) => Some(&r.target),
+            State::Unread | State::Parsed { .. } => None,
+        }
+    }
+
+    pub fn rendered(&self) -> Option<&RenderedSovereign> {
+        match &self.state {
+            State::Rendered(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// What became of the directory: skipped as current, or written (or
+    /// found to hold the render already); `None` when nothing was written.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match &self.state {
+            State::Skipped(_) => Some(Outcome::Skipped),
+            State::Rendered(r) => match &r.fate {
+                Fate::Write(Write::Counted { stage: Stage::Done(o), .. }) => Some(*o),
+                _ => None,
+            },
+            State::Unread | State::Parsed { .. } => None,
+        }
+    }
+
     /// `render --check` and `validate`: how the directory differs from
-    /// this render (computed as it renders, when it rendered without
-    /// errors); `None` when it is up to date.
-    pub staleness: Option<Staleness>,
-    /// A render that writes: how many files of the directory this render
-    /// adds, changes or removes (its lock included), counted before the
-    /// old content is dropped. `None` when not counted (skipped, not a
-    /// render that writes).
-    pub changed: Option<usize>,
-    /// A render that writes: the temporary sibling its files were written
-    /// to as soon as it rendered (`None` inside: the directory already
-    /// holds them), swapped in once every Sovereign has rendered.
-    prepared: Option<Result<Option<PathBuf>, write::WriteError>>,
+    /// the render, when it was compared and does.
+    pub fn staleness(&self) -> Option<&Staleness> {
+        match &self.rendered()?.fate {
+            Fate::Compared(Comparison::Stale(st)) => Some(st),
+            _ => None,
+        }
+    }
+}
+
+impl SovereignReport {
+    /// How far a render that writes got with this Sovereign's files.
+    fn stage_mut(&mut self) -> Option<&mut Stage> {
+        match &mut self.state {
+            State::Rendered(r) => match &mut r.fate {
+                Fate::Write(Write::Counted { stage, .. }) => Some(stage),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl Write {
+    /// How many files of the directory this render changes, when counted.
+    pub fn changed(&self) -> Option<usize> {
+        match self {
+            Write::Refused => None,
+            Write::Counted { changed, .. } => Some(*changed),
+        }
+    }
 }
 
 /// What happens to each Sovereign's files as soon as it has rendered. A
@@ -507,12 +653,18 @@ pub(crate) fn with_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Se
     }
 }
 
-/// What rendering one spec produced: its report, its problems, and the
-/// spec's text (for printing diagnostics) when it could be read.
-type Rendering = (SovereignReport, Diagnostics, Option<(String, String)>);
+/// What rendering one spec produced. Its problems are findings of the
+/// run, errors or not, beside a report that says how far it got.
+struct Rendering {
+    sovereign: SovereignReport,
+    diagnostics: Diagnostics,
+    /// The spec's name and text (for printing diagnostics), when it could
+    /// be read.
+    source: Option<(String, String)>,
+}
 
 /// A spec to render, located.
-struct Target {
+struct SpecSource {
     path: PathBuf,
     display: String,
     /// A spec read from standard input (`-`): its bytes, or why they
@@ -521,7 +673,7 @@ struct Target {
     stdin: Option<Result<Vec<u8>, Diagnostic>>,
 }
 
-fn targets(ws: &Workspace, paths: &[PathBuf], limits: &Limits) -> Result<Vec<Target>, OpsError> {
+fn targets(ws: &Workspace, paths: &[PathBuf], limits: &Limits) -> Result<Vec<SpecSource>, OpsError> {
     let from_stdin = paths.iter().filter(|p| p.as_os_str() == STDIN).count();
     if from_stdin > 1 {
         return Err(OpsError::Usage("`-` (a spec on standard input) can be given once".into()));
@@ -558,7 +710,7 @@ fn targets(ws: &Workspace, paths: &[PathBuf], limits: &Limits) -> Result<Vec<Tar
     };
     // The folder is resolved, not the file: a spec that is a link is
     // read (or refused) as the link it is.
-    let mut list: Vec<Target> = list
+    let mut list: Vec<SpecSource> = list
         .into_iter()
         .map(|p| {
             let shown = typed.remove(&p);
@@ -566,14 +718,14 @@ fn targets(ws: &Workspace, paths: &[PathBuf], limits: &Limits) -> Result<Vec<Tar
                 (Some(Ok(dir)), Some(name)) => dir.join(name),
                 _ => p,
             };
-            Target { display: shown.unwrap_or_else(|| ws.display(&p)), path: p, stdin: None }
+            SpecSource { display: shown.unwrap_or_else(|| ws.display(&p)), path: p, stdin: None }
         })
         .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
     list.dedup_by(|a, b| a.path == b.path);
     // Named after what it is, not a file: it is not below `clusters/`,
     // so its output goes where its metadata says.
-    list.extend(stdin.map(|bytes| Target {
+    list.extend(stdin.map(|bytes| SpecSource {
         path: ws.cwd.join(STDIN_SHOWN),
         display: STDIN_SHOWN.into(),
         stdin: Some(bytes),
@@ -605,7 +757,7 @@ fn tidy(p: &Path) -> String {
 /// Reads a spec: a regular file, never through a link out of the
 /// repository (or, for a spec outside it, out of its own folder), within
 /// the size limit. Nothing of a refused file is read.
-fn read_spec(ws: &Workspace, t: &Target, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
+fn read_spec(ws: &Workspace, t: &SpecSource, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
     if let Some(read) = &t.stdin {
         return read.clone();
     }
@@ -645,14 +797,19 @@ pub fn check(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Report
     let orphans = report.orphans.iter().map(|o| orphan_diagnostic(o, true)).collect::<Vec<_>>();
     report.diagnostics.extend(orphans);
     if failed {
-        // What did not render was not compared.
+        // A check that failed compared nothing: what did not render was
+        // not compared, and what did is not reported up to date.
+        for s in &mut report.sovereigns {
+            if let State::Rendered(r) = &mut s.state {
+                r.fate = Fate::Compared(Comparison::NotCompared);
+            }
+        }
         report.diagnostics.sort();
         return Ok(report);
     }
-    for s in &mut report.sovereigns {
-        s.outcome = Some(if s.staleness.is_none() { Outcome::Unchanged } else { Outcome::Written });
-        if let Some(st) = &s.staleness {
-            report.diagnostics.extend(stale_diagnostics(s, st, false));
+    for s in &report.sovereigns {
+        if let (Some(r), Some(st)) = (s.rendered(), s.staleness()) {
+            report.diagnostics.extend(stale_diagnostics(&s.spec, &r.target.out, st, false));
         }
     }
     report.diagnostics.sort();
@@ -689,12 +846,8 @@ pub fn check_summary(report: &Report) -> Vec<String> {
     let mut groups: Vec<(Key, Vec<&SovereignReport>)> = Vec::new();
     let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     for s in &report.sovereigns {
-        let Some(st) = &s.staleness else { continue };
-        let clusters: Vec<&str> = s
-            .rendered
-            .as_ref()
-            .map(|r| r.placement.clusters.iter().map(|c| c.name.as_str()).collect())
-            .unwrap_or_default();
+        let (Some(r), Some(st)) = (s.rendered(), s.staleness()) else { continue };
+        let clusters: Vec<&str> = r.rendered.placement.clusters.iter().map(|c| c.name.as_str()).collect();
         let mut files: Vec<(String, FileProblem)> = st
             .files
             .iter()
@@ -717,17 +870,18 @@ pub fn check_summary(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     let (mut stale_files, mut shown_sovereigns, mut shown_groups) = (0, 0, 0);
     for ((why, same), members) in &groups {
-        stale_files += members.iter().filter_map(|s| s.staleness.as_ref()).map(|st| st.files.len()).sum::<usize>();
+        stale_files += members.iter().filter_map(|s| s.staleness()).map(|st| st.files.len()).sum::<usize>();
         if shown_groups >= SUMMARY_LINES {
             continue;
         }
         shown_groups += 1;
         shown_sovereigns += members.len();
-        let outs: Vec<String> = members.iter().map(|s| s.out.clone().unwrap_or_else(|| s.spec.clone())).collect();
+        let outs: Vec<String> =
+            members.iter().map(|s| s.target().map_or_else(|| s.spec.clone(), |t| t.out.clone())).collect();
         // One Sovereign: its own paths; several: the shared ones.
         let files: Vec<String> = match members.as_slice() {
             [one] => {
-                one.staleness.iter().flat_map(|st| &st.files).map(|(p, x)| format!("{p} ({})", x.short())).collect()
+                one.staleness().iter().flat_map(|st| &st.files).map(|(p, x)| format!("{p} ({})", x.short())).collect()
             }
             _ => same.iter().map(|(p, x)| format!("{p} ({})", x.short())).collect(),
         };
@@ -806,14 +960,13 @@ fn orphan_diagnostic(o: &Orphan, error: bool) -> Diagnostic {
 /// changed since the last render is one problem of the Sovereign
 /// (`validate`: "not rendered yet"), not one of every file it changes;
 /// files edited by hand are named one by one either way.
-fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -> Vec<Diagnostic> {
-    let out = s.out.clone().unwrap_or_default();
+fn stale_diagnostics(spec: &str, out: &str, st: &Staleness, per_sovereign: bool) -> Vec<Diagnostic> {
     let render_it = "run `catalyst render` and commit the result";
     match st.why {
         StaleWhy::NotRendered => {
             return vec![
                 Diagnostic::error(Code::NotRendered, format!("{out} has not been rendered"))
-                    .at(Some(Location::file(s.spec.as_str())))
+                    .at(Some(Location::file(spec)))
                     .help(render_it),
             ];
         }
@@ -823,12 +976,11 @@ fn stale_diagnostics(s: &SovereignReport, st: &Staleness, per_sovereign: bool) -
                 Diagnostic::error(
                     Code::NotRendered,
                     format!(
-                        "{} changed since {out} was rendered: not rendered yet ({n} file{} to update)",
-                        s.spec,
+                        "{spec} changed since {out} was rendered: not rendered yet ({n} file{} to update)",
                         if n == 1 { "" } else { "s" }
                     ),
                 )
-                .at(Some(Location::file(s.spec.as_str())))
+                .at(Some(Location::file(spec)))
                 .help(render_it),
             ];
         }
@@ -860,7 +1012,7 @@ fn render_targets(
     ws: &Workspace,
     cat: &Catalog,
     phase0: Option<&Phase0>,
-    targets: &[Target],
+    targets: &[SpecSource],
     opts: &Options,
     fresh: Option<&Freshness<'_>>,
     sink: Sink,
@@ -877,44 +1029,49 @@ fn render_targets(
         targets
             .par_iter()
             .map(|t| {
-                let (mut s, mut d, src) = render_one(ws, cat, phase0, t, opts, fresh, &checked);
+                let Rendering { sovereign: mut s, diagnostics: mut d, source } =
+                    render_one(ws, cat, phase0, t, opts, fresh, &checked);
                 // What the Sovereign runs is held against the Blueprints'
                 // `upgrades` (not by `diff`, which shows any change).
                 if sink != Sink::Keep {
                     d.extend(upgrade_problems(ws, cat, &s, opts));
                 }
-                let ok = !d.has_errors() && s.rendered.is_some();
-                if !ok {
+                // A Sovereign skipped as current has not failed: the others
+                // are still written beside their directories as they render.
+                let ok = !d.has_errors();
+                if !ok || matches!(s.state, State::Unread | State::Parsed { .. }) {
                     failed.store(true, Ordering::Relaxed);
                 }
-                match sink {
-                    Sink::Keep => {}
-                    Sink::Check => {
-                        if ok && !opts.spec_alone {
-                            s.staleness = stale_files(&s);
-                        }
-                        (s.tree, s.existing) = (BTreeMap::new(), None);
-                    }
-                    Sink::Write => {
-                        if ok && s.outcome.is_none() {
-                            s.changed = Some(changed_files(&s));
-                        }
-                        if ok && s.outcome.is_none() && !failed.load(Ordering::Relaxed) {
-                            s.prepared = prepare(&s, &claimed);
-                            if matches!(s.prepared, Some(Err(_))) {
+                // A Sovereign renders with its files kept; the sink decides
+                // what becomes of them.
+                if let State::Rendered(r) = &mut s.state
+                    && sink != Sink::Keep
+                    && let Fate::Kept(files) = std::mem::replace(&mut r.fate, Fate::Compared(Comparison::NotCompared))
+                {
+                    r.fate = match sink {
+                        Sink::Keep => Fate::Kept(files),
+                        Sink::Check if ok && !opts.spec_alone => Fate::Compared(stale_files(&r.rendered, &files)),
+                        Sink::Check => Fate::Compared(Comparison::NotCompared),
+                        Sink::Write if !ok => Fate::Write(Write::Refused),
+                        Sink::Write => {
+                            let changed = changed_files(&r.rendered, &files);
+                            let stage = if failed.load(Ordering::Relaxed) {
+                                Stage::Held(Box::new(files))
+                            } else {
+                                prepare(&r.target, &r.rendered, files, &claimed)
+                            };
+                            if matches!(stage, Stage::Unwritable(_)) {
                                 // A full disk: the others would fail too.
                                 failed.store(true, Ordering::Relaxed);
                             }
+                            Fate::Write(Write::Counted { changed, stage })
                         }
-                        if s.prepared.is_some() {
-                            (s.tree, s.existing, s.current) = (BTreeMap::new(), None, None);
-                        }
-                    }
+                    };
                 }
                 if let Some(p) = &opts.progress {
                     (p.0)(&s, done.fetch_add(1, Ordering::Relaxed) + 1, targets.len());
                 }
-                (s, d, src)
+                Rendering { sovereign: s, diagnostics: d, source }
             })
             .collect()
     })
@@ -923,34 +1080,34 @@ fn render_targets(
 /// The Blueprints a rendered Sovereign would move to a version their
 /// `upgrades` refuse for the one its directory's lock records.
 fn upgrade_problems(ws: &Workspace, cat: &Catalog, s: &SovereignReport, opts: &Options) -> Vec<Diagnostic> {
-    let (Some(r), Some(out)) = (&s.rendered, &s.out) else { return Vec::new() };
-    let old = s
+    let Some(RenderedSovereign { target, rendered, fate: Fate::Kept(files) }) = s.rendered() else {
+        return Vec::new();
+    };
+    let old = files
         .existing
         .as_ref()
         .and_then(|e| e.get(catalyst_render::LOCK_FILE))
         .and_then(|b| std::str::from_utf8(b).ok())
         .and_then(catalyst_render::Lock::parse);
     let Some(old) = old else { return Vec::new() };
-    let lock_file = format!("{out}/{}", catalyst_render::LOCK_FILE);
+    let lock_file = format!("{}/{}", target.out, catalyst_render::LOCK_FILE);
     let history = |bp: &catalyst_catalog::Blueprint| upgrades::history(&ws.catalog, bp);
-    upgrades::check(cat, &old, &r.lock, &opts.allow_upgrade, &lock_file, &history)
+    upgrades::check(cat, &old, &rendered.lock, &opts.allow_upgrade, &lock_file, &history)
 }
 
 /// How many files of a rendered Sovereign's directory differ from what it
 /// holds now: added, changed or removed outputs, and the lock when any did.
-fn changed_files(s: &SovereignReport) -> usize {
+fn changed_files(r: &Rendered, files: &Files) -> usize {
     use sha2::Digest as _;
-    let Some(r) = &s.rendered else { return 0 };
-    let old = |p: &str| -> Option<String> {
-        s.current
-            .as_ref()
-            .and_then(|c| c.get(p))
-            .map(hex::encode)
-            .or_else(|| s.existing.as_ref().and_then(|e| e.get(p)).map(|b| hex::encode(sha2::Sha256::digest(b))))
-    };
+    let old =
+        |p: &str| -> Option<String> {
+            files.current.as_ref().and_then(|c| c.get(p)).map(hex::encode).or_else(|| {
+                files.existing.as_ref().and_then(|e| e.get(p)).map(|b| hex::encode(sha2::Sha256::digest(b)))
+            })
+        };
     let outputs = &r.lock.outputs;
     let mut n = outputs.iter().filter(|(p, d)| old(p).as_deref() != Some(d.as_str())).count();
-    let before: Vec<&String> = match (&s.current, &s.existing) {
+    let before: Vec<&String> = match (&files.current, &files.existing) {
         (Some(c), _) => c.keys().collect(),
         (None, Some(e)) => e.keys().collect(),
         (None, None) => Vec::new(),
@@ -963,34 +1120,38 @@ fn changed_files(s: &SovereignReport) -> usize {
         .count();
     // The lock records inputs too: it changes when only an input did.
     let lock = catalyst_render::LOCK_FILE;
-    let new_lock = s.tree.get(lock).map(|b| hex::encode(sha2::Sha256::digest(b)));
+    let new_lock = files.tree.get(lock).map(|b| hex::encode(sha2::Sha256::digest(b)));
     if n > 0 || new_lock.is_none() || old(lock) != new_lock {
         n += 1;
     }
     n
 }
 
-/// Writes a rendered Sovereign's files beside its directory, unless
-/// another spec claimed that directory.
+/// Writes a rendered Sovereign's files beside its directory and drops
+/// them, unless another spec claimed that directory.
 fn prepare(
-    s: &SovereignReport,
+    target: &Target,
+    r: &Rendered,
+    files: Files,
     claimed: &std::sync::Mutex<std::collections::HashSet<PathBuf>>,
-) -> Option<Result<Option<PathBuf>, write::WriteError>> {
-    let (dir, r) = (s.out_path.as_ref()?, s.rendered.as_ref()?);
-    if !claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(dir.clone()) {
-        return None;
+) -> Stage {
+    if !claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(target.path.clone()) {
+        return Stage::Held(Box::new(files));
     }
-    Some(write::prepare_item(&write_item(s, dir, r)))
+    match write::prepare_item(&write_item(&target.path, r, &files)) {
+        Ok(beside) => Stage::Prepared(beside),
+        Err(e) => Stage::Unwritable(e),
+    }
 }
 
-fn write_item<'a>(s: &'a SovereignReport, dir: &'a Path, r: &'a Rendered) -> write::WriteItem<'a> {
-    write::WriteItem { dir, files: &s.tree, kept: &r.taken, current: s.current.as_ref() }
+fn write_item<'a>(dir: &'a Path, r: &'a Rendered, files: &'a Files) -> write::WriteItem<'a> {
+    write::WriteItem { dir, files: &files.tree, kept: &r.taken, current: files.current.as_ref() }
 }
 
 /// The cluster directory of a spec in `clusters/<fqdn>/` whose lock says
 /// it is current for these spec bytes, with the FQDN; `None` when it must
 /// be rendered. Every output the lock lists must still be there.
-fn current_output(t: &Target, spec: &[u8], fresh: &Freshness<'_>) -> Option<(PathBuf, String)> {
+fn current_output(t: &SpecSource, spec: &[u8], fresh: &Freshness<'_>) -> Option<(PathBuf, String)> {
     let dir = t.path.parent()?;
     if dir.parent()?.file_name()? != "clusters" {
         return None;
@@ -1015,61 +1176,45 @@ fn render_one(
     ws: &Workspace,
     cat: &Catalog,
     phase0: Option<&Phase0>,
-    t: &Target,
+    t: &SpecSource,
     opts: &Options,
     fresh: Option<&Freshness<'_>>,
     checked: &catalyst_render::Checked,
 ) -> Rendering {
-    let mut report = SovereignReport {
-        spec: t.display.clone(),
-        fqdn: None,
-        out: None,
-        out_path: None,
-        rendered: None,
-        tree: BTreeMap::new(),
-        existing: None,
-        current: None,
-        outcome: None,
-        staleness: None,
-        changed: None,
-        prepared: None,
-    };
+    let mut report = SovereignReport { spec: t.display.clone(), state: State::Unread };
     let mut diags = Diagnostics::new();
     let bytes = match read_spec(ws, t, &opts.limits) {
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
-            return (report, diags, None);
+            return Rendering { sovereign: report, diagnostics: diags, source: None };
         }
     };
     if let Some((dir, fqdn)) = fresh.filter(|_| t.stdin.is_none()).and_then(|f| current_output(t, &bytes, f)) {
-        report.fqdn = Some(fqdn);
-        report.out = Some(ws.display(&dir));
-        report.out_path = Some(dir);
-        report.outcome = Some(Outcome::Skipped);
-        return (report, diags, None);
+        report.state = State::Skipped(Target { fqdn, out: ws.display(&dir), path: dir });
+        return Rendering { sovereign: report, diagnostics: diags, source: None };
     }
     let text = match catalyst_yaml::decode_utf8(bytes.clone(), &t.display) {
         Ok(s) => s,
         Err(d) => {
             diags.push(d);
-            return (report, diags, None);
+            return Rendering { sovereign: report, diagnostics: diags, source: None };
         }
     };
     let source = Some((t.display.clone(), text.clone()));
     let sov = match catalyst_spec::parse_partial(&text, &t.display, &opts.limits) {
-        (Some(s), d) if !d.has_errors() => s,
-        (partial, mut d) => {
+        Ok(sov) => sov.into_output(&mut diags),
+        Err(catalyst_diag::Partial { partial, diagnostics: mut d }) => {
             // Every problem at once: the selection's too (a mistyped family
             // or configuration key), not only after the spec's errors are fixed.
             if let Some(p) = partial {
                 d.extend(catalyst_render::check_selection(cat, &p));
                 d.sort();
             }
-            return (report, d, source);
+            return Rendering { sovereign: report, diagnostics: d, source };
         }
     };
-    report.fqdn = Some(sov.fqdn.clone());
+    report.state = State::Parsed { fqdn: sov.fqdn.clone() };
     // Where the output goes. A spec from outside `clusters/` (or from
     // standard input) rendered into `clusters/<fqdn>/` becomes that
     // Sovereign's spec, written beside its output: a directory without
@@ -1104,7 +1249,7 @@ fn render_one(
                         .map(|n| Location::new(t.display.as_str(), n.pos.line, n.pos.col, 1)))
                     .help(format!("move the spec to clusters/{}/{SPEC_FILE}, or fix its domain", sov.fqdn)),
                 );
-                return (report, diags, source);
+                return Rendering { sovereign: report, diagnostics: diags, source };
             }
         }
     };
@@ -1138,14 +1283,14 @@ fn render_one(
         checked: Some(checked),
     };
     match catalyst_render::render(&input) {
-        Ok(mut r) => {
-            diags.extend(r.warnings.0.drain(..));
+        Ok(r) => {
+            let mut r = r.into_output(&mut diags);
             // The files move into the tree (a fleet's output is held in
             // memory until every Sovereign has rendered: one copy only).
-            let mut tree = std::mem::take(&mut r.files);
+            let mut files = Files { tree: std::mem::take(&mut r.files), ..Files::default() };
             match existing {
                 Ok(existing) => {
-                    let (files, digests, lock) = match existing {
+                    let (old, digests, lock) = match existing {
                         Some((f, d, l)) => (Some(f), Some(d), l),
                         None => (None, None, None),
                     };
@@ -1153,9 +1298,9 @@ fn render_one(
                         &shown,
                         (t.stdin.is_none()).then_some(t.path.as_path()),
                         &out_dir,
-                        files.as_ref().zip(digests.as_ref()),
+                        old.as_ref().zip(digests.as_ref()),
                         lock.as_ref(),
-                        &mut tree,
+                        &mut files.tree,
                     ) {
                         Ok(warnings) => diags.extend(warnings),
                         Err(d) => diags.push(d),
@@ -1166,24 +1311,22 @@ fn render_one(
                     // elsewhere is refused above when one is there), so the
                     // directory renders again from itself, and is no orphan.
                     if adopts_spec && !opts.spec_alone {
-                        tree.insert(SPEC_FILE.to_string(), bytes.clone());
+                        files.tree.insert(SPEC_FILE.to_string(), bytes.clone());
                     }
-                    report.existing = files;
-                    report.current = digests;
+                    (files.existing, files.current) = (old, digests);
                 }
                 Err(d) => diags.push(d),
             }
-            report.tree = tree;
-            report.out = Some(shown);
-            report.out_path = Some(out_dir);
-            report.rendered = Some(r);
+            let target = Target { fqdn: sov.fqdn.clone(), out: shown, path: out_dir };
+            report.state =
+                State::Rendered(Box::new(RenderedSovereign { target, rendered: r, fate: Fate::Kept(files) }));
         }
         Err(d) => {
             diags.extend(d);
             diags.extend(existing.err());
         }
     }
-    (report, diags, source)
+    Rendering { sovereign: report, diagnostics: diags, source }
 }
 
 /// The output directory's current content (every file's bytes, or with
@@ -1354,14 +1497,21 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     let unwritten = report
         .sovereigns
         .iter_mut()
-        .find(|s| matches!(s.prepared, Some(Err(_))))
-        .and_then(|s| s.prepared.take()?.err());
+        .filter_map(SovereignReport::stage_mut)
+        .find(|stage| matches!(stage, Stage::Unwritable(_)))
+        .and_then(|stage| match std::mem::replace(stage, Stage::Discarded) {
+            Stage::Unwritable(e) => Some(e),
+            _ => None,
+        });
     let swap = sink == Sink::Write && !report.has_errors() && unwritten.is_none();
     if !swap {
         // Nothing is swapped in: what was written beside goes.
-        for s in &mut report.sovereigns {
-            if let Some(Ok(Some(new))) = s.prepared.take() {
-                write::discard(&new);
+        for stage in report.sovereigns.iter_mut().filter_map(SovereignReport::stage_mut) {
+            if let Stage::Prepared(beside) = stage {
+                if let Some(new) = beside.take() {
+                    write::discard(&new);
+                }
+                *stage = Stage::Discarded;
             }
         }
     }
@@ -1389,21 +1539,33 @@ pub fn render(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Repor
     // Skipped Sovereigns already have their outcome; the others were
     // written beside their directories as they rendered, and are swapped
     // in together (one file-system sync for all).
-    let todo: Vec<usize> = (0..report.sovereigns.len()).filter(|&i| report.sovereigns[i].outcome.is_none()).collect();
-    let taken: Vec<_> = todo.iter().map(|&i| report.sovereigns[i].prepared.take()).collect();
-    let (done, prepared): (Vec<usize>, Vec<(&Path, _)>) = todo
-        .iter()
-        .zip(taken)
-        .filter_map(|(&i, p)| {
-            let s = &report.sovereigns[i];
-            let (dir, r) = (s.out_path.as_deref()?, s.rendered.as_ref()?);
-            // Every rendered Sovereign was prepared; this is the fallback.
-            Some((i, (dir, p.unwrap_or_else(|| write::prepare_item(&write_item(s, dir, r))))))
+    // Every Sovereign of a run that swaps rendered cleanly (or was
+    // skipped); held ones are written beside their directories now.
+    let (stages, prepared): (Vec<&mut Stage>, Vec<(&Path, _)>) = report
+        .sovereigns
+        .iter_mut()
+        .filter_map(|s| match &mut s.state {
+            State::Rendered(r) => match &mut r.fate {
+                Fate::Write(Write::Counted { stage, .. }) => Some((&r.target.path, &r.rendered, stage)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter_map(|(dir, rendered, stage)| {
+            let beside = match std::mem::replace(stage, Stage::Discarded) {
+                Stage::Prepared(beside) => Ok(beside),
+                Stage::Held(files) => write::prepare_item(&write_item(dir, rendered, &files)),
+                other => {
+                    *stage = other;
+                    return None;
+                }
+            };
+            Some((stage, (dir.as_path(), beside)))
         })
         .unzip();
     let writes = with_pool(opts.jobs, || write::finish(prepared))?;
-    for (i, w) in done.into_iter().zip(writes) {
-        report.sovereigns[i].outcome = Some(w);
+    for (stage, w) in stages.into_iter().zip(writes) {
+        *stage = Stage::Done(w);
     }
     if prune {
         let max = opts.limits.max_bytes as u64;
@@ -1502,7 +1664,7 @@ pub(crate) fn lock_outputs(
 /// Renders the targets in memory: every Sovereign's files and the
 /// directory it goes to, and the problems (two Sovereigns rendering into
 /// one directory among them).
-fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Sink) -> Result<Report, OpsError> {
+fn render_in_memory(ws: &Workspace, targets: &[SpecSource], opts: &Options, sink: Sink) -> Result<Report, OpsError> {
     let mut cat = ws.load_catalog(&opts.limits)?;
     let phase0 = ws.load_phase0(&mut cat);
     let mut report = Report::default();
@@ -1523,12 +1685,12 @@ fn render_in_memory(ws: &Workspace, targets: &[Target], opts: &Options, sink: Si
         .then(|| Freshness::new(&cat, phase0.as_ref().map(|p| &p.digests)));
     let results = render_targets(ws, &cat, phase0.as_ref(), targets, opts, fresh.as_ref(), sink);
     let mut outs: BTreeMap<PathBuf, String> = BTreeMap::new();
-    for (s, d, src) in results {
-        if let Some((f, t)) = src {
+    for Rendering { sovereign: s, diagnostics: d, source } in results {
+        if let Some((f, t)) = source {
             report.sources.add(f, t);
         }
         report.diagnostics.extend(d);
-        if let Some(p) = &s.out_path
+        if let Some(p) = s.target().map(|t| &t.path)
             && let Some(other) = outs.insert(p.clone(), s.spec.clone())
         {
             report.diagnostics.push(
@@ -1578,24 +1740,24 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         if abs.is_dir() && !abs.join(SPEC_FILE).is_file() {
             let prefix = ws.display_prefix(&std::fs::canonicalize(&abs).unwrap_or(abs.clone()));
             let bootstrap = phase0.as_ref().and_then(|p| p.module.bootstrap.as_deref());
-            let (_, d, src) = drift::check_dir(&cat, bootstrap, &abs, &prefix, &opts.limits);
-            report.diagnostics.extend(d);
-            report.sources.merge(src.texts);
+            let found = drift::check_dir(&cat, bootstrap, &abs, &prefix, &opts.limits);
+            report.diagnostics.extend(found.diagnostics);
+            report.sources.merge(found.sources.texts);
         } else {
             specs.extend(targets(ws, std::slice::from_ref(p), &opts.limits)?);
         }
     }
     let rendered = render_targets(ws, &cat, phase0.as_ref(), &specs, opts, None, Sink::Check);
-    for (t, (mut s, d, src)) in specs.iter().zip(rendered) {
-        if let Some((f, t)) = src {
+    for (t, Rendering { sovereign: s, diagnostics: d, source }) in specs.iter().zip(rendered) {
+        if let Some((f, t)) = source {
             report.sources.add(f, t);
         }
-        let rendered_ok = !d.has_errors() && s.rendered.is_some();
+        let rendered_ok = !d.has_errors() && s.rendered().is_some();
         // Catalog problems were reported once above.
         report.diagnostics.extend(d.into_iter().filter(|x| !cat.diagnostics.0.contains(x)));
         // A copy of a spec validates alone; rendering it from where it is
         // would meet its original.
-        if let (true, Some(dir)) = (opts.spec_alone && t.stdin.is_none() && rendered_ok, &s.out_path)
+        if let (true, Some(dir)) = (opts.spec_alone && t.stdin.is_none() && rendered_ok, s.target().map(|t| &t.path))
             && t.path.parent() != Some(dir.as_path())
             && std::fs::symlink_metadata(dir.join(SPEC_FILE)).is_ok()
         {
@@ -1611,12 +1773,12 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
         }
         if rendered_ok
             && opts.out.is_none()
-            && let Some(st) = s.staleness.take()
+            && let (Some(r), Some(st)) = (s.rendered(), s.staleness())
         {
             if st.why == StaleWhy::InputsChanged {
-                behind.push((s.out.clone().unwrap_or_default(), st.files.len()));
+                behind.push((r.target.out.clone(), st.files.len()));
             } else {
-                report.diagnostics.extend(stale_diagnostics(&s, &st, true));
+                report.diagnostics.extend(stale_diagnostics(&s.spec, &r.target.out, st, true));
             }
         }
         report.sovereigns.push(s);
@@ -1660,16 +1822,16 @@ pub fn validate(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> Result<Rep
 }
 
 /// How a cluster directory differs from a fresh render: not rendered,
-/// rendered from an older spec or older inputs, or edited by hand; `None`
-/// when it is up to date.
-fn stale_files(s: &SovereignReport) -> Option<Staleness> {
-    let spec_here = s.tree.contains_key(SPEC_FILE);
-    let not_rendered = || Some(Staleness { why: StaleWhy::NotRendered, files: Vec::new() });
-    let Some(existing) = &s.existing else { return not_rendered() };
+/// rendered from an older spec or older inputs, or edited by hand; or up
+/// to date.
+fn stale_files(r: &Rendered, files: &Files) -> Comparison {
+    let spec_here = files.tree.contains_key(SPEC_FILE);
+    let not_rendered = || Comparison::Stale(Staleness { why: StaleWhy::NotRendered, files: Vec::new() });
+    let Some(existing) = &files.existing else { return not_rendered() };
     let Some(lock) = existing.get(catalyst_render::LOCK_FILE) else {
-        return if spec_here { not_rendered() } else { None };
+        return if spec_here { not_rendered() } else { Comparison::UpToDate };
     };
-    let mut files: Vec<(String, FileProblem)> = s
+    let mut stale: Vec<(String, FileProblem)> = files
         .tree
         .iter()
         .filter_map(|(path, bytes)| match existing.get(path) {
@@ -1678,21 +1840,21 @@ fn stale_files(s: &SovereignReport) -> Option<Staleness> {
             _ => None,
         })
         .collect();
-    files.extend(
-        existing.keys().filter(|p| !s.tree.contains_key(*p)).map(|p| (p.clone(), FileProblem::NoLongerRendered)),
+    stale.extend(
+        existing.keys().filter(|p| !files.tree.contains_key(*p)).map(|p| (p.clone(), FileProblem::NoLongerRendered)),
     );
-    if files.is_empty() {
-        return None;
+    if stale.is_empty() {
+        return Comparison::UpToDate;
     }
-    files.sort();
+    stale.sort();
     // The lock as committed says what the files were rendered from.
     let old = catalyst_render::Lock::parse(&String::from_utf8_lossy(lock));
-    let why = match (old, s.rendered.as_ref().map(|r| &r.lock)) {
-        (Some(old), Some(new)) if old.inputs.get("spec") != new.inputs.get("spec") => StaleWhy::SpecChanged,
-        (Some(old), Some(new)) if old.input_digest != new.input_digest => StaleWhy::InputsChanged,
+    let why = match old {
+        Some(old) if old.inputs.get("spec") != r.lock.inputs.get("spec") => StaleWhy::SpecChanged,
+        Some(old) if old.input_digest != r.lock.input_digest => StaleWhy::InputsChanged,
         _ => StaleWhy::EditedByHand,
     };
-    Some(Staleness { why, files })
+    Comparison::Stale(Staleness { why, files: stale })
 }
 
 /// `catalyst graph`: the resolved graph of one Sovereign, or of the whole
@@ -1716,12 +1878,17 @@ pub fn graph(
         },
         Some(p) => {
             let t = targets(ws, &[p.to_path_buf()], &opts.limits)?;
-            let (s, d, src) = render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
-            if let Some((f, t)) = src {
+            let Rendering { sovereign: s, diagnostics: d, source } =
+                render_targets(ws, &cat, None, &t, opts, None, Sink::Keep).pop().expect("one target");
+            if let Some((f, t)) = source {
                 report.sources.add(f, t);
             }
             report.diagnostics.extend(d);
-            (s.rendered.map(|r| r.resolution), s.fqdn.unwrap_or_default())
+            let fqdn = s.fqdn().unwrap_or_default().to_string();
+            match s.state {
+                State::Rendered(r) => (Some(r.rendered.resolution), fqdn),
+                _ => (None, fqdn),
+            }
         }
     };
     report.diagnostics.sort();
@@ -1776,8 +1943,8 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
         dirs.par_iter().map(|dir| check_rendered_dir(ws, &cat, bootstrap, dir, &verdicts, opts)).collect()
     });
     for r in checked {
-        let (diags, sources) = r?;
-        report.diagnostics.extend(diags);
+        let DirCheck { diagnostics, sources } = r?;
+        report.diagnostics.extend(diagnostics);
         for (f, t) in sources {
             report.sources.add(f, t);
         }
@@ -1786,9 +1953,12 @@ pub fn validate_rendered(ws: &Workspace, paths: &[PathBuf], opts: &Options) -> R
     Ok(report)
 }
 
-/// The problems of one rendered directory, and the text of each file that
-/// has one (for printing them).
-type DirCheck = (Diagnostics, Vec<(String, String)>);
+/// The problems of one rendered directory (its findings, errors or not),
+/// and the text of each file that has one (for printing them).
+struct DirCheck {
+    diagnostics: Diagnostics,
+    sources: Vec<(String, String)>,
+}
 
 /// [`validate_rendered`] of one directory.
 fn check_rendered_dir(
@@ -1895,5 +2065,5 @@ fn check_rendered_dir(
         }
     }
     diags.extend(closure);
-    Ok((diags, sources))
+    Ok(DirCheck { diagnostics: diags, sources })
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use catalyst_diag::{Code, Diagnostic, Location};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Location};
 use catalyst_package::guards;
 
 use crate::{OpsError, Report, Workspace};
@@ -191,7 +191,7 @@ fn blueprint_diagnostics(
 /// could not be read at all (not parsed, too large, a link out): its
 /// signers are unknown then, and vendoring without them would check
 /// nothing the catalog asks for (fail closed).
-fn catalog_signers(ws: &Workspace) -> Result<Result<catalyst_vendor::Signers, Vec<Diagnostic>>, OpsError> {
+fn catalog_signers(ws: &Workspace) -> Result<DiagResult<catalyst_vendor::Signers>, OpsError> {
     if std::fs::symlink_metadata(ws.catalog.join("catalog.yaml")).is_err() {
         return Ok(Ok(Default::default()));
     }
@@ -199,7 +199,7 @@ fn catalog_signers(ws: &Workspace) -> Result<Result<catalyst_vendor::Signers, Ve
     let in_catalog_file = |d: &Diagnostic| {
         d.is_error() && d.blueprint.is_none() && d.location.as_ref().is_some_and(|l| l.file.ends_with("catalog.yaml"))
     };
-    let broken: Vec<Diagnostic> = cat
+    let broken: Diagnostics = cat
         .diagnostics
         .iter()
         .filter(|d| d.code == Code::InvalidUpstreamSigners || in_catalog_file(d))

@@ -83,11 +83,13 @@ pub(crate) fn build(
         phase0_vars: None,
         notices: Vec::new(),
     };
-    let extras = infra::build(cat, sov, &placed.placement, memo.verdicts()).unwrap_or_else(|e| {
-        report.problems.extend(e);
-        infra::Extras::default()
-    });
-    report.warnings.extend(extras.warnings.iter().cloned());
+    let extras = match infra::build(cat, sov, &placed.placement, memo.verdicts()) {
+        Ok(x) => x.into_output(&mut report.warnings),
+        Err(e) => {
+            report.problems.extend(e);
+            infra::Extras::default()
+        }
+    };
     report.warnings.extend(unpinned(cat, &placed.resolution.order));
     for cluster in &placed.placement.clusters {
         let on_cluster = blueprint_files(&cx, cluster, memo, report, &mut built);

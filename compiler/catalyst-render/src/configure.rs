@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use catalyst_catalog::{Blueprint, Catalog, Depend};
-use catalyst_diag::{Code, Diagnostic, Diagnostics, Location, Severity};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Location, Severity, Warned};
 use catalyst_resolve::{Resolution, Selection};
 use catalyst_spec::Sovereign;
 use serde_json::Value;
@@ -48,7 +48,8 @@ pub(crate) fn resolve(
     configs: &Configs,
     report: &mut Report,
 ) -> Result<Resolution, Diagnostics> {
-    let resolution = resolve_with(cat, sov, templates::overlays(), configs).map_err(|e| report.stop(e))?;
+    let Warned { output: resolution, warnings } =
+        resolve_with(cat, sov, templates::overlays(), configs).map_err(|e| report.stop(e))?;
     for d in cat.diagnostics.iter() {
         let relevant = d.blueprint.as_ref().is_some_and(|b| resolution.contains(b));
         if relevant && d.severity == Severity::Error {
@@ -68,7 +69,7 @@ pub(crate) fn resolve(
             );
         }
     }
-    report.warnings.extend(resolution.warnings.iter().cloned());
+    report.warnings.extend(warnings);
     for (dropped, because) in &resolution.dropped {
         report.warnings.push(Diagnostic::warning(
             Code::Dropped,
@@ -127,7 +128,7 @@ pub(crate) fn resolve_with(
     sov: &Sovereign,
     env: &minijinja::Environment<'_>,
     configs: &BTreeMap<String, Value>,
-) -> Result<Resolution, Diagnostics> {
+) -> DiagResult<Warned<Resolution>> {
     let when = |bp: &Blueprint, d: &Depend| -> Result<bool, Diagnostic> {
         let expr = d.when.as_deref().unwrap_or("true");
         let cfg = configs.get(&bp.name).cloned().unwrap_or_else(|| empty_config(bp));

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Code, Diagnostic, Diagnostics};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Partial, Warned};
 use catalyst_schema::rendered::Checked;
 use catalyst_schema::rendered::verdict::Verdicts;
 use catalyst_spec::{Domain, Sovereign};
@@ -41,7 +41,6 @@ pub struct Extras {
     pub root: Vec<(String, String)>,
     /// What `render` prints for the user (e.g. NS records to set by hand).
     pub notices: Vec<String>,
-    pub warnings: Diagnostics,
 }
 
 /// `omantel.omani.works` → `omantel-omani-works`, as in Hetzner names.
@@ -67,23 +66,35 @@ pub fn through_mirror(reference: &str, mirror: Option<&str>) -> String {
     }
 }
 
-/// `verdicts`: shapes of objects known to pass their schema (the composed
-/// resources are checked against their CRDs).
+/// What the infrastructure layers are built from.
+#[derive(Clone, Copy)]
+struct Infra<'a> {
+    cat: &'a Catalog,
+    sov: &'a Sovereign,
+    placement: &'a Placement,
+    /// Shapes of objects known to pass their schema (the composed
+    /// resources are checked against their CRDs).
+    verdicts: &'a dyn Verdicts,
+}
+
+/// The infrastructure layers of a Sovereign (Crossplane providers and
+/// claims, DNS), with the warnings of what it leaves out.
 pub fn build(
     cat: &Catalog,
     sov: &Sovereign,
     placement: &Placement,
     verdicts: &dyn Verdicts,
-) -> Result<Extras, Diagnostics> {
+) -> DiagResult<Warned<Extras>> {
     let mut x = Extras::default();
-    let mut diags = Diagnostics::new();
-    crossplane(cat, sov, placement, verdicts, &mut x, &mut diags);
-    dns(cat, sov, placement, &mut x, &mut diags);
+    let (mut diags, mut warnings) = (Diagnostics::new(), Diagnostics::new());
+    let cx = Infra { cat, sov, placement, verdicts };
+    crossplane(cx, &mut x, &mut diags, &mut warnings);
+    dns(cx, &mut x, &mut diags, &mut warnings);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
-    Ok(x)
+    Ok(Warned { output: x, warnings })
 }
 
 /// The apiVersion of `group`/`kind` that the version matrix's release of
@@ -101,17 +112,11 @@ fn served(cat: &Catalog, group: &str, kind: &str, diags: &mut Diagnostics) -> St
     })
 }
 
-fn crossplane(
-    cat: &Catalog,
-    sov: &Sovereign,
-    placement: &Placement,
-    verdicts: &dyn Verdicts,
-    x: &mut Extras,
-    diags: &mut Diagnostics,
-) {
+fn crossplane(cx: Infra<'_>, x: &mut Extras, diags: &mut Diagnostics, warnings: &mut Diagnostics) {
+    let Infra { cat, sov, placement, verdicts } = cx;
     let Some(mgt) = placement.first_cluster_with("bp-crossplane-claims") else {
         if !sov.regions.is_empty() {
-            x.warnings.push(Diagnostic::warning(
+            warnings.push(Diagnostic::warning(
                 Code::NoClaims,
                 "bp-crossplane-claims is not selected: no day-2 claims are rendered".to_string(),
             ));
@@ -124,7 +129,7 @@ fn crossplane(
     let (mut providers, mut configs) = (Vec::new(), Vec::new());
     for cloud in &clouds {
         let Some(p) = cat.providers.get(*cloud) else {
-            x.warnings.push(
+            warnings.push(
                 Diagnostic::warning(
                     Code::NoProvider,
                     format!("the catalog has no Crossplane provider for `{cloud}`: its regions get no day-2 claims"),
@@ -254,7 +259,7 @@ fn crossplane(
         let kind = c["kind"].as_str().unwrap_or_default();
         let known = cat.xrd_for(CLAIM_GROUP, kind).is_some();
         if !known {
-            x.warnings.push(
+            warnings.push(
                 Diagnostic::warning(
                     Code::MissingXrd,
                     format!(
@@ -364,26 +369,29 @@ pub fn validate_claims(cat: &Catalog, text: &str, shown: &str, diags: &mut Diagn
 /// the Composition's file:line, with the claim as a note.
 pub fn compose_claims(cat: &Catalog, claims: &[Value], shown: &str, verdicts: &dyn Verdicts, diags: &mut Diagnostics) {
     for claim in claims {
-        diags.extend(compose_claim(cat, claim, shown, verdicts).1);
+        if let Err(p) = compose_claim(cat, claim, shown, verdicts) {
+            diags.extend(p.diagnostics);
+        }
     }
 }
 
 /// One claim through its Composition (see [`compose_claims`]): what was
-/// composed (`None` when the claim has no XRD or Composition, or composing
-/// failed), and every problem, validation of the composed resources
-/// included.
+/// composed (`None`: the claim has no XRD, or its XRD no Composition,
+/// which is the catalog's error, reported there). Composing finds only
+/// errors: a claim that does not compose is the `Err`; one whose composed
+/// resources their CRDs refuse is too, with what was composed (for a test
+/// or a tool to look at, never to be written).
 pub fn compose_claim(
     cat: &Catalog,
     claim: &Value,
     shown: &str,
     verdicts: &dyn Verdicts,
-) -> (Option<catalyst_compose::Output>, Diagnostics) {
+) -> Result<Option<catalyst_compose::Output>, Partial<catalyst_compose::Output>> {
     let mut diags = Diagnostics::new();
     let kind = claim["kind"].as_str().unwrap_or_default();
     let name = claim["metadata"]["name"].as_str().unwrap_or_default();
-    let Some(xrd) = cat.xrd_for(CLAIM_GROUP, kind) else { return (None, diags) };
-    // An XRD without a Composition is the catalog's error, reported there.
-    let Some(comp) = cat.composition_for(xrd) else { return (None, diags) };
+    let Some(xrd) = cat.xrd_for(CLAIM_GROUP, kind) else { return Ok(None) };
+    let Some(comp) = cat.composition_for(xrd) else { return Ok(None) };
     let mut claim = claim.clone();
     catalyst_schema::apply_defaults(&xrd.schema, &mut claim);
     let xr = catalyst_compose::composite_from_claim(&claim, &format!("{}/{}", xrd.group, xrd.version), &xrd.kind);
@@ -392,7 +400,7 @@ pub fn compose_claim(
         Ok(out) => out,
         Err(d) => {
             diags.extend(d.0.into_iter().map(|d| d.note(note.clone(), None)));
-            return (None, diags);
+            return Err(Partial::failed(diags));
         }
     };
     for r in &out.resources {
@@ -434,10 +442,11 @@ pub fn compose_claim(
             ),
         }
     }
-    (Some(out), diags)
+    if diags.is_empty() { Ok(Some(out)) } else { Err(Partial { partial: Some(out), diagnostics: diags }) }
 }
 
-fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, diags: &mut Diagnostics) {
+fn dns(cx: Infra<'_>, x: &mut Extras, diags: &mut Diagnostics, warnings: &mut Diagnostics) {
+    let Infra { cat, sov, placement, .. } = cx;
     let ns = nameservers(&sov.fqdn);
     if let Domain::ByoManual { .. } = &sov.domain {
         let text = ns_records(&sov.fqdn, &ns);
@@ -454,7 +463,7 @@ fn dns(cat: &Catalog, sov: &Sovereign, placement: &Placement, x: &mut Extras, di
     let Some(edge) =
         placement.clusters.iter().filter(|c| c.primary).find(|c| placement.runs_on(&c.name, "bp-external-dns"))
     else {
-        x.warnings.push(Diagnostic::warning(
+        warnings.push(Diagnostic::warning(
             Code::NoDns,
             "bp-external-dns is not selected: the Sovereign's DNS records are not rendered".to_string(),
         ));

@@ -38,7 +38,7 @@ mod verify;
 use std::collections::BTreeMap;
 
 use catalyst_catalog::Catalog;
-use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Location, Warned};
 use catalyst_resolve::Resolution;
 use catalyst_spec::Sovereign;
 use serde::Serialize;
@@ -106,8 +106,6 @@ pub struct Rendered {
     /// Messages for the user beyond warnings (e.g. DNS records to set by
     /// hand).
     pub notices: Vec<String>,
-    /// Warnings worth showing (nothing that stopped the render).
-    pub warnings: Diagnostics,
     pub lock: Lock,
 }
 
@@ -127,10 +125,13 @@ pub fn check_selection(cat: &Catalog, sov: &Sovereign) -> Diagnostics {
 }
 
 /// Renders one Sovereign: the stages in order, each taking what the one
-/// before it made. Errors are every problem found up to the stage that
-/// stopped; what the render may reuse (the previous render, this run's
-/// checks) is behind [`memo::Memo`], apart from the stages.
-pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
+/// before it made. The rendered directory comes with the warnings worth
+/// showing; errors are every problem found up to the stage that stopped
+/// (a render that stops reports its errors and what came with them, not
+/// the warnings of the stages before: as it always has). What the render
+/// may reuse (the previous render, this run's checks) is behind
+/// [`memo::Memo`], apart from the stages.
+pub fn render(input: &RenderInput<'_>) -> DiagResult<Warned<Rendered>> {
     let (cat, sov) = (input.catalog, input.sovereign);
     let mut report = Report::default();
     let mut memo = memo::Memo::new(input);
@@ -143,8 +144,9 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, Diagnostics> {
 }
 
 /// The problems of one render so far: errors stop it at the next stage
-/// that needs what they concern, every one reported at once; warnings
-/// travel with the result.
+/// that needs what they concern, every one reported at once ([`Report::stop`],
+/// the `Err` of a [`DiagResult`]); warnings travel with the result
+/// ([`Report::finish`], a [`Warned`]).
 #[derive(Default)]
 pub(crate) struct Report {
     /// Errors (and what came with them: notes the stages report beside an
@@ -161,11 +163,23 @@ impl Report {
         all.sort();
         all
     }
+
+    /// The render went through: `output` with the warnings, sorted.
+    fn finish<T>(self, output: T) -> Warned<T> {
+        let mut warnings = self.warnings;
+        warnings.sort();
+        Warned { output, warnings }
+    }
 }
 
 /// Lock: the lock file of what was rendered, from what, last among the
 /// files.
-fn seal(input: &RenderInput<'_>, placed: configure::Placed, verified: verify::Verified, report: Report) -> Rendered {
+fn seal(
+    input: &RenderInput<'_>,
+    placed: configure::Placed,
+    verified: verify::Verified,
+    report: Report,
+) -> Warned<Rendered> {
     let sov = input.sovereign;
     let verify::Verified { files, outputs, units, taken, notices } = verified;
     let mut files = files.into_bytes();
@@ -182,18 +196,15 @@ fn seal(input: &RenderInput<'_>, placed: configure::Placed, verified: verify::Ve
         input.extra_inputs,
     );
     files.insert(LOCK_FILE.to_string(), lock.to_yaml().into_bytes());
-    let mut warnings = report.warnings;
-    warnings.sort();
-    Rendered {
+    report.finish(Rendered {
         fqdn: sov.fqdn.clone(),
         files,
         taken,
         resolution: placed.resolution,
         placement: placed.placement,
         notices,
-        warnings,
         lock,
-    }
+    })
 }
 
 /// A rendered file's text. Rendered files are UTF-8 (they are made from
@@ -212,8 +223,9 @@ pub(crate) fn settings_for<'s>(sov: &'s Sovereign, name: &str) -> Option<&'s cat
 
 /// The Blueprints a Sovereign gets and why: its selection resolved through
 /// the catalog's dependency graph, conditional dependencies evaluated
-/// against its configuration. What [`render`] renders, without rendering.
-pub fn resolve(cat: &Catalog, sov: &Sovereign) -> Result<Resolution, Diagnostics> {
+/// against its configuration, with the selections that had no effect.
+/// What [`render`] renders, without rendering.
+pub fn resolve(cat: &Catalog, sov: &Sovereign) -> DiagResult<Warned<Resolution>> {
     // Configuration problems are the render's to report; defaults stand in.
     let configs = configure::configurations(cat, sov, &mut Diagnostics::new());
     configure::resolve_with(cat, sov, templates::overlays(), &configs)

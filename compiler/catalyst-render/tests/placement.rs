@@ -50,9 +50,10 @@ fn check(catalog: &str, regions: &str, spec: &str, expect: Expect) {
         writeln!(text, "  {line}").unwrap();
     }
     let sov = catalyst_spec::parse(&text, "s.yaml", &Limits::default())
-        .unwrap_or_else(|d| panic!("the fixture's spec is valid: {d:#?}\n{text}"));
+        .unwrap_or_else(|d| panic!("the fixture's spec is valid: {d:#?}\n{text}"))
+        .output;
     let sel = Selection { families: &sov.families, include: &sov.include, exclude: &sov.exclude };
-    let res = resolve(&cat, sel, &|_, _| Ok(true)).unwrap_or_else(|d| panic!("the fixture resolves: {d:#?}"));
+    let res = resolve(&cat, sel, &|_, _| Ok(true)).unwrap_or_else(|d| panic!("the fixture resolves: {d:#?}")).output;
     let mut out = String::new();
     match place(&cat, &sov, &res) {
         Ok(p) => {

@@ -22,7 +22,7 @@ mod graph;
 use std::collections::{BTreeMap, BTreeSet};
 
 use catalyst_catalog::{Blueprint, Catalog, Depend, Tier};
-use catalyst_diag::{Code, Diagnostic, Diagnostics};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Warned};
 use catalyst_spec::NameRef;
 
 pub use graph::{Edge as GraphEdge, Graph, GraphFormat, Node as GraphNode, render_graph};
@@ -68,8 +68,6 @@ pub struct Resolution {
     /// Blueprints resolution read but left out (the dropped ones and what
     /// they reach): a change to one of them can change the resolution.
     pub considered: BTreeSet<String>,
-    /// Selections that had no effect.
-    pub warnings: Vec<Diagnostic>,
 }
 
 impl Resolution {
@@ -89,9 +87,11 @@ pub struct Selection<'a> {
 /// Decides whether a conditional dependency applies (evaluates `when`).
 pub type WhenFn<'a> = dyn Fn(&Blueprint, &Depend) -> Result<bool, Diagnostic> + 'a;
 
-/// Resolves a selection against the catalog.
-pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<Resolution, Diagnostics> {
+/// Resolves a selection against the catalog; the warnings are the
+/// selections that had no effect.
+pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> DiagResult<Warned<Resolution>> {
     let mut diags = Diagnostics::new();
+    let mut warnings = Diagnostics::new();
     let mut res = Resolution::default();
 
     // Names the user wrote must exist.
@@ -255,7 +255,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
     res.mandatory.retain(|m| res.edges.contains_key(m));
     for (n, r) in &exclude {
         if !roots.contains_key(n) && !res.edges.contains_key(n) && !res.dropped.values().any(|v| v == n) {
-            res.warnings.push(
+            warnings.push(
                 Diagnostic::warning(Code::NoEffect, format!("`{n}` is excluded but nothing selects it"))
                     .at(r.location.clone())
                     .help("remove it from components.exclude"),
@@ -263,7 +263,7 @@ pub fn resolve(cat: &Catalog, sel: Selection<'_>, when: &WhenFn<'_>) -> Result<R
         }
     }
 
-    finish(cat, res, diags)
+    finish(cat, res, diags).map(|output| Warned { output, warnings })
 }
 
 /// The whole catalog as one graph (every Blueprint, every declared edge to

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use catalyst_catalog::{Blueprint, Depend, testing};
-use catalyst_diag::{Code, Diagnostic, Diagnostics};
+use catalyst_diag::{Code, Diagnostic, Diagnostics, Warned};
 use catalyst_resolve::{Selection, resolve};
 use catalyst_spec::NameRef;
 use expect_test::{Expect, expect};
@@ -45,7 +45,7 @@ fn check(catalog: &str, selection: &str, expect: Expect) {
     let sel = Selection { families: &lists[0], include: &lists[1], exclude: &lists[2] };
     let mut out = String::new();
     match resolve(&cat, sel, &when) {
-        Ok(res) => {
+        Ok(Warned { output: res, warnings }) => {
             for n in &res.order {
                 let deps = &res.edges[n];
                 let deps = if deps.is_empty() { String::new() } else { format!(" -> {}", deps.join(" ")) };
@@ -54,7 +54,7 @@ fn check(catalog: &str, selection: &str, expect: Expect) {
             for (dropped, because) in &res.dropped {
                 writeln!(out, "dropped {dropped}: needs excluded {because}").unwrap();
             }
-            print(&mut out, res.warnings.iter());
+            print(&mut out, warnings.iter());
             let relevant = cat.diagnostics.iter().filter(|d| d.blueprint.as_ref().is_some_and(|b| res.contains(b)));
             print(&mut out, relevant);
         }

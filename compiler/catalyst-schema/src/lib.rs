@@ -132,7 +132,7 @@ impl Schema {
     /// `/spec/blueprints/bp-cilium/config` checked against a Blueprint's
     /// configSchema). Locations and field paths are relative to `doc`.
     pub fn check_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> Vec<Diagnostic> {
-        let (mut out, rules) = self.check_split_at(value, doc, base, file);
+        let Violations { plain: mut out, rules } = self.check_split_at(value, doc, base, file);
         out.extend(rules);
         tidy(&mut out);
         out
@@ -145,11 +145,11 @@ impl Schema {
     /// (code `<code>`, the rule's description as message) only where the
     /// compiler's own check did not, so the schema refuses what the
     /// compiler refuses without saying it twice.
-    pub fn check_split(&self, doc: &Node, file: &str) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    pub fn check_split(&self, doc: &Node, file: &str) -> Violations {
         self.check_split_at(&doc.to_json(), doc, "", file)
     }
 
-    fn check_split_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    fn check_split_at(&self, value: &Value, doc: &Node, base: &str, file: &str) -> Violations {
         let (mut plain, mut rules) = (Vec::new(), Vec::new());
         for err in self.validator.iter_errors(value) {
             let pointer = format!("{base}{}", err.instance_path().as_str());
@@ -161,7 +161,7 @@ impl Schema {
         }
         tidy(&mut plain);
         tidy(&mut rules);
-        (plain, rules)
+        Violations { plain, rules }
     }
 
     /// The innermost rule (`x-catalyst-rule`, with its description) the
@@ -215,6 +215,17 @@ impl Schema {
         let frag = r.strip_prefix('#')?;
         self.root.pointer(frag)
     }
+}
+
+/// What a schema refuses in a document ([`Schema::check_split`]), by
+/// who says it: two lists of findings, neither a failure of the check.
+#[derive(Debug, Default)]
+pub struct Violations {
+    /// The schema's own findings, always reported.
+    pub plain: Vec<Diagnostic>,
+    /// Violations of the schema's rules (`x-catalyst-rule`), reported
+    /// only where the compiler's own check of that rule did not.
+    pub rules: Vec<Diagnostic>,
 }
 
 /// Marks a subschema as one of the compiler's rules (see

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
-use catalyst_schema::{Builtin, builtin};
+use catalyst_diag::{Code, DiagResult, Diagnostic, Diagnostics, Location, Partial, Warned};
+use catalyst_schema::{Builtin, Violations, builtin};
 use catalyst_yaml::{Limits, Node};
 use serde::Deserialize;
 use serde_json::Value;
@@ -267,11 +267,8 @@ pub fn unsupported_registrar(name: &str) -> Option<&'static str> {
 }
 
 /// Parses and validates a Sovereign spec.
-pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagnostics> {
-    match parse_partial(text, file, limits) {
-        (Some(sov), d) if !d.has_errors() => Ok(sov),
-        (_, d) => Err(d),
-    }
+pub fn parse(text: &str, file: &str, limits: &Limits) -> DiagResult<Warned<Sovereign>> {
+    parse_partial(text, file, limits).map_err(Diagnostics::from)
 }
 
 /// Every problem of the spec found by its schema and its own rules, and,
@@ -279,29 +276,28 @@ pub fn parse(text: &str, file: &str, limits: &Limits) -> Result<Sovereign, Diagn
 /// errors or not: the checks against the catalog (family and Blueprint
 /// names, each Blueprint's configuration) run on it too, so that one run
 /// reports them with a schema error instead of the run after its fix.
-/// A Sovereign that comes with errors is never to be rendered. When the
-/// schema refused the spec, its rules are not applied: what they would
-/// find there repeats the schema's errors.
-pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Sovereign>, Diagnostics) {
-    let fail = |d: Diagnostic| Diagnostics(vec![d]);
-    let doc =
-        match catalyst_yaml::parse_one(text, limits) {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                return (
-                None,
-                fail(Diagnostic::error(Code::EmptyFile, format!("{file} is empty")).at(Some(Location::file(file))).help(
+/// A Sovereign that comes with errors is never to be rendered: it is the
+/// [`Partial`] of an `Err`. When the schema refused the spec, its rules
+/// are not applied: what they would find there repeats the schema's
+/// errors.
+pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> Result<Warned<Sovereign>, Partial<Sovereign>> {
+    let fail = |d: Diagnostic| Partial::failed(Diagnostics(vec![d]));
+    let doc = match catalyst_yaml::parse_one(text, limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            return Err(fail(
+                Diagnostic::error(Code::EmptyFile, format!("{file} is empty")).at(Some(Location::file(file))).help(
                     "a Sovereign spec starts with `apiVersion: catalyst.openova.io/v1alpha1` and `kind: Sovereign`",
-                )),
-            );
-            }
-            Err(e) => return (None, fail(catalyst_yaml::error_diagnostic(file, &e))),
-        };
+                ),
+            ));
+        }
+        Err(e) => return Err(fail(catalyst_yaml::error_diagnostic(file, &e))),
+    };
     let mut diags = Diagnostics::new();
     // The schema states the rules below too (`x-catalyst-rule`), so an
     // editor or the wizard refuses what this refuses; its words for them
     // are reported only where the checks here, which say more, did not.
-    let (structural, rules) = builtin(Builtin::Sovereign).check_split(&doc, file);
+    let Violations { plain: structural, rules } = builtin(Builtin::Sovereign).check_split(&doc, file);
     diags.extend(structural);
     catalyst_yaml::scan_control_chars(&doc, file, &mut diags);
     // A value the schema already refused as a pasted secret is reported once.
@@ -331,7 +327,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
         diags.extend(rules);
         diags.sort();
         let typed = SpecDoc::deserialize(&json).unwrap_or_default();
-        return (Some(sovereign(typed, read, doc, file)), diags);
+        return Err(Partial { partial: Some(sovereign(typed, read, doc, file)), diagnostics: diags });
     }
     let typed = match SpecDoc::deserialize(&json) {
         Ok(t) => t,
@@ -342,7 +338,7 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
                 Diagnostic::error(Code::InvalidValue, format!("{file} is not a Sovereign spec: {e}"))
                     .at(Some(Location::file(file))),
             );
-            return (None, diags);
+            return Err(Partial::failed(diags));
         }
     };
     let at = |ptr: &str| at(&doc, file, ptr);
@@ -354,7 +350,12 @@ pub fn parse_partial(text: &str, file: &str, limits: &Limits) -> (Option<Soverei
     let said: std::collections::BTreeSet<Code> = diags.iter().map(|d| d.code).collect();
     diags.extend(rules.into_iter().filter(|d| !said.contains(&d.code)));
     diags.sort();
-    (Some(sovereign(typed, read, doc, file)), diags)
+    let sov = sovereign(typed, read, doc, file);
+    if diags.has_errors() {
+        Err(Partial { partial: Some(sov), diagnostics: diags })
+    } else {
+        Ok(Warned { output: sov, warnings: diags })
+    }
 }
 
 /// What the spec holds with positions: the Blueprint names it selects
@@ -893,7 +894,7 @@ spec:
 
     #[test]
     fn solo_pool_parses() {
-        let s = parse(SOLO, "s.yaml", &Limits::default()).unwrap();
+        let s = parse(SOLO, "s.yaml", &Limits::default()).unwrap().output;
         assert_eq!(s.fqdn, "omantel.omani.works");
         assert_eq!(s.regions[0].region_code(), "fsn");
         assert_eq!(s.environment, "prod");
@@ -939,7 +940,7 @@ spec:
             "    url: https://gitea.example.org/omantel/cluster.git\n",
             "    oci: {url: oci://harbor.example.org/fleet/omantel}\n",
         );
-        let s = parse(&oci, "s.yaml", &Limits::default()).unwrap();
+        let s = parse(&oci, "s.yaml", &Limits::default()).unwrap().output;
         assert_eq!(s.oci_source.unwrap().tag, "main");
         let both = SOLO.replace(
             "    url: https://gitea.example.org/omantel/cluster.git\n",
@@ -1013,12 +1014,12 @@ spec:
         let schema: Value = serde_json::from_str(Builtin::Sovereign.text()).unwrap();
         let mut stated = BTreeMap::new();
         defaults(&schema, "", &mut stated);
-        let git = parse(SOLO, "s.yaml", &Limits::default()).unwrap();
+        let git = parse(SOLO, "s.yaml", &Limits::default()).unwrap().output;
         let oci = SOLO.replace(
             "    url: https://gitea.example.org/omantel/cluster.git\n",
             "    oci: {url: oci://harbor.example.org/fleet/omantel}\n",
         );
-        let oci = parse(&oci, "s.yaml", &Limits::default()).unwrap().oci_source.unwrap();
+        let oci = parse(&oci, "s.yaml", &Limits::default()).unwrap().output.oci_source.unwrap();
         let read: BTreeMap<String, Value> = [
             ("$defs.region.controlPlane.ha", Value::from(git.regions[0].ha)),
             ("spec.gitops.branch", git.git_branch.into()),

@@ -55,7 +55,16 @@ fn check(changes: &[(&str, &str)], expect: Expect) {
 
 #[track_caller]
 fn check_text(text: &str, expect: Expect) {
-    let (sov, diags) = parse_partial(text, "s.yaml", &Limits::default());
+    let (sov, diags) = match parse_partial(text, "s.yaml", &Limits::default()) {
+        Ok(w) => {
+            assert!(!w.warnings.has_errors(), "a Warned holds no error: {:?}", w.warnings);
+            (Some(w.output), w.warnings)
+        }
+        Err(p) => {
+            assert!(p.diagnostics.has_errors(), "a Partial holds an error: {:?}", p.diagnostics);
+            (None, p.diagnostics)
+        }
+    };
     let mut out = String::new();
     // The line a diagnostic points at is shown, but not one that holds a
     // pasted secret: the messages are what must not repeat it.
@@ -72,9 +81,8 @@ fn check_text(text: &str, expect: Expect) {
             writeln!(out, "  | {line}\n  | {}^", " ".repeat(l.column - 1)).unwrap();
         }
     }
-    match sov {
-        Some(s) if !diags.has_errors() => out.push_str(&summary(&s)),
-        _ => {}
+    if let Some(s) = sov {
+        out.push_str(&summary(&s));
     }
     expect.assert_eq(&out);
 }
@@ -553,8 +561,10 @@ fn a_spec_the_schema_refuses_reports_the_schemas_errors_only() {
     // without a mode): the entries' configuration is still read, for the
     // catalog's checks to report with the schema's errors.
     let refused = "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata: {name: 7}\nspec:\n  blueprints: {gitea: {config: {replicas: 2}, placement: {regions: fsn1}}, harbor: 5}\n";
-    let (sov, _) = parse_partial(refused, "s.yaml", &Limits::default());
-    let sov = sov.expect("a refused spec is still read");
+    let sov = parse_partial(refused, "s.yaml", &Limits::default())
+        .expect_err("the spec is refused")
+        .partial
+        .expect("a refused spec is still read");
     let entries: Vec<String> = sov
         .blueprints
         .iter()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalyst_diag::Diagnostics;
-use catalyst_ops::{OpsError, Options, Outcome, Report, Workspace, json};
+use catalyst_ops::{OpsError, Options, Outcome, RenderedSovereign, Report, State, Workspace, json};
 
 use super::{Context, Format, exit_for, print_diagnostics};
 use crate::output;
@@ -100,10 +100,10 @@ fn print_render(
             print_diagnostics(&r.diagnostics, &r.sources, format, color);
             // A prune refused after the Sovereigns were written is an
             // error, but not one that stopped the writing.
-            if r.has_errors() && r.sovereigns.iter().all(|s| s.outcome.is_none()) {
+            if r.has_errors() && r.sovereigns.iter().all(|s| s.outcome().is_none()) {
                 eprintln!("nothing was written");
             } else if !quiet {
-                let skipped = r.sovereigns.iter().filter(|s| s.outcome == Some(Outcome::Skipped)).count();
+                let skipped = r.sovereigns.iter().filter(|s| matches!(s.state, State::Skipped(_))).count();
                 if skipped > 0 {
                     println!(
                         "up to date: {skipped} Sovereign{} whose inputs have not changed since {} (--force renders them)",
@@ -112,8 +112,9 @@ fn print_render(
                     );
                 }
                 for s in &r.sovereigns {
-                    let (Some(out), Some(x)) = (&s.out, &s.rendered) else { continue };
-                    let what = if s.outcome == Some(Outcome::Unchanged) { "unchanged" } else { "rendered " };
+                    let Some(RenderedSovereign { target, rendered: x, .. }) = s.rendered() else { continue };
+                    let out = &target.out;
+                    let what = if s.outcome() == Some(Outcome::Unchanged) { "unchanged" } else { "rendered " };
                     println!(
                         "{what} {out} ({} Blueprints on {} host clusters, {} files)",
                         x.resolution.order.len(),
