@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
-use std::io::{self, Read as _};
+use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -88,17 +88,70 @@ pub struct ChildRun {
     pub wall: Duration,
     /// Exit code (`None`: killed by a signal).
     pub code: Option<i32>,
-    /// Peak resident set size of this child, in bytes (`ru_maxrss` from
-    /// its own `wait4`, so nothing of other children or of the parent).
+    /// Peak resident set size of the measured program, in bytes, as its
+    /// launcher read it (see [`run_child`]).
     pub max_rss: u64,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
 }
 
+/// Runs `program args` to its end through a launcher, collecting its
+/// output with two threads so it never blocks on a full pipe; its peak RSS
+/// is what the launcher reports.
+///
+/// A child cannot be measured by a large parent: on Linux, a child spawned
+/// with `posix_spawn` (what std does) execs from the parent's address space
+/// and keeps its high-water mark as its own `ru_maxrss`, and a forked child
+/// starts from the parent's resident pages. A benchmark that has held a
+/// rendered fleet in memory would report its own peak as the child's. So
+/// `launcher` is a small, freshly started process (the benchmark's own
+/// executable, which must call [`launched`] first thing in `main`), which
+/// spawns the program, reaps it with `wait4` and writes its `ru_maxrss` to
+/// a file. The wall includes the launcher's start (about a millisecond).
+pub fn run_child(launcher: &mut Command, program: &Path, args: &[&str]) -> io::Result<ChildRun> {
+    let report = tempfile_path()?;
+    launcher.env(LAUNCH_REPORT, &report).arg(program).args(args);
+    let mut run = reap(launcher)?;
+    let rss = std::fs::read_to_string(&report);
+    let _ = std::fs::remove_file(&report);
+    run.max_rss = rss.ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    Ok(run)
+}
+
+/// Where a launcher writes the peak RSS of what it ran (set only on the
+/// launcher the benchmark spawns).
+const LAUNCH_REPORT: &str = catalyst_testkit::env::CATALYST_BENCH_LAUNCH_REPORT;
+
+fn tempfile_path() -> io::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(std::env::temp_dir().join(format!("catalyst-bench-rss-{}-{n}", std::process::id())))
+}
+
+/// In a launcher (a process [`run_child`] started): runs the program its
+/// arguments name, with the launcher's standard streams, writes its peak
+/// RSS in bytes where asked, and exits with its code. Elsewhere returns.
+pub fn launched() {
+    let Some(report) = std::env::var_os(LAUNCH_REPORT) else { return };
+    let mut args = std::env::args_os().skip(1);
+    let Some(program) = args.next() else { std::process::exit(2) };
+    let mut cmd = Command::new(program);
+    cmd.args(args).env_remove(LAUNCH_REPORT);
+    let code = match reap(&mut cmd) {
+        Ok(run) => {
+            let _ = std::fs::write(&report, run.max_rss.to_string());
+            let out = std::io::stdout().write_all(&run.stdout);
+            let err = std::io::stderr().write_all(&run.stderr);
+            if out.is_err() || err.is_err() { 1 } else { run.code.unwrap_or(1) }
+        }
+        Err(_) => 1,
+    };
+    std::process::exit(code)
+}
+
 /// Runs `cmd` to its end, reaping it with `wait4` to read its own resource
-/// usage. Its output is collected by two threads so it never blocks on a
-/// full pipe.
-pub fn run_child(cmd: &mut Command) -> io::Result<ChildRun> {
+/// usage (in a small process, its own: see [`run_child`]).
+fn reap(cmd: &mut Command) -> io::Result<ChildRun> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn()?;

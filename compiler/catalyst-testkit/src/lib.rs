@@ -44,6 +44,8 @@ pub mod env {
         CATALYST_BENCH_DISK,
         /// `1` or `0`: the fleet benchmark's scaling measures 10,000 Sovereigns or not (default: when the fleet is 1,000 or more).
         CATALYST_BENCH_10K,
+        /// Internal to the fleet benchmark: set on the launcher it measures a program through, the file the launcher writes the program's peak RSS to.
+        CATALYST_BENCH_LAUNCH_REPORT,
         /// The seed of the YAML fast path's generated differential test.
         FAST_GEN_SEED,
         /// How many texts the YAML fast path's generated differential test tries (default 30,000).
