@@ -19,7 +19,8 @@
 //! a. Cold render to tmpfs against the tmpfs floor, in pairs. Each run:
 //!    `catalyst render -q`, the real binary, in a freshly generated fleet
 //!    with no outputs (wall time from spawn to exit, and the child's peak
-//!    RSS: `ru_maxrss` of the `wait4` that reaps it, that process only);
+//!    RSS: its `ru_maxrss`, read by a launcher that spawns it and reaps it
+//!    with `wait4`: see `measure::run_child`);
 //!    then the floor: every file the render left under `clusters/` (the
 //!    specs too: the render writes each Sovereign's directory whole) read
 //!    into memory, and the same directories and files with the same bytes
