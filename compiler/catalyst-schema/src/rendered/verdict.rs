@@ -19,9 +19,11 @@
 //! And only when nothing around it reads it: the path to it goes through
 //! `properties` alone, every schema on the path holds only keywords that
 //! do not look into a member (`type`, `properties`, `required`,
-//! `additionalProperties`, `propertyNames`, `default`, annotations), and
-//! no CEL rule on the path reaches it (every `self` of a rule is followed
-//! by a chain of field names that leaves the path before it).
+//! `additionalProperties` (a schema there only without `properties`:
+//! defaulting and the rules apply it to every member), `propertyNames`,
+//! `default`, annotations), and no CEL rule on the path reaches it (every
+//! `self` of a rule is followed by a chain of field names, escaped as
+//! Kubernetes escapes them, that leaves the path before it).
 //!
 //! So two objects with the same key and valid opaque members have the same
 //! verdict, and a caller that remembers keys that passed ([`Verdicts`],
@@ -232,6 +234,13 @@ fn collect<'a>(node: &'a Value, path: &mut Vec<Seg>, rules: &mut Vec<(usize, &'a
     if !m.keys().all(|k| ON_PATH.contains(&k.as_str())) {
         return;
     }
+    // Defaulting and the CEL rules apply an `additionalProperties` schema
+    // to every member, those of `properties` too (module `cel`): beside
+    // `properties` (which Kubernetes' structural schemas never allow) it
+    // may read any member.
+    if m.contains_key("properties") && m.get("additionalProperties").is_some_and(Value::is_object) {
+        return;
+    }
     let before = rules.len();
     for rule in m.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
         if let Some(r) = rule.get("rule").and_then(Value::as_str) {
@@ -349,9 +358,12 @@ fn reaches(rule: &str, rel: &[Seg]) -> bool {
             i = end;
         }
         // An item is not named by a field: a chain reaching an array reads
-        // it whole.
-        let agrees =
-            chain.iter().zip(rel).all(|(c, r)| matches!(r, Seg::Member(n) if n == c) || matches!(r, Seg::Items));
+        // it whole. A rule names a property as Kubernetes escapes it
+        // (`__namespace__`, `a__dash__b`).
+        let agrees = chain.iter().zip(rel).all(|(c, r)| match r {
+            Seg::Member(n) => n == c || super::cel::escape_property(n) == *c,
+            Seg::Items => true,
+        });
         // `has(self.a.b)` reads whether `b` is there, which the key holds:
         // it reaches into `rel` only from below it.
         let presence =
@@ -419,10 +431,68 @@ fn tag(v: &Value) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn rel(p: &[&str]) -> Vec<Seg> {
         p.iter().map(|s| if *s == "*" { Seg::Items } else { Seg::Member(s.to_string()) }).collect()
+    }
+
+    /// The verdict `validate_object` gives `doc` under `schema`: its
+    /// structure, then its CEL rules, after defaulting.
+    fn verdict(schema: &Value, doc: &Value) -> bool {
+        let mut defaulted = doc.clone();
+        super::super::cel::apply_defaults(schema, &mut defaulted);
+        Schema::compile(schema).unwrap().is_valid(&defaulted)
+            && super::super::cel::check_defaulted(schema, &defaulted).is_empty()
+    }
+
+    /// `a` passes and `b` does not, and the memo, having seen `a`, would
+    /// not answer for `b`: another key, or an opaque member that fails.
+    fn memo_refuses(schema: &Value, a: &Value, b: &Value) {
+        assert!(verdict(schema, a), "{a}");
+        assert!(!verdict(schema, b), "{b}");
+        let shape = Shape::of(schema);
+        assert!(
+            shape.key(0, a) != shape.key(0, b) || !shape.opaque_valid(b),
+            "remembered {a} answers for {b}: {:?}",
+            shape.paths()
+        );
+    }
+
+    /// A rule reads a property by the name Kubernetes gives it in CEL
+    /// (`namespace` is `__namespace__`, `a-b` is `a__dash__b`).
+    #[test]
+    fn a_rule_reads_a_member_by_its_escaped_name() {
+        let schema = json!({ "type": "object", "properties": { "spec": {
+            "type": "object",
+            "x-kubernetes-validations": [
+                { "rule": "self.__namespace__ != 'kube-system'" },
+                { "rule": "self.dns__dash__name != 'localhost'" }
+            ],
+            "properties": { "namespace": { "type": "string" }, "dns-name": { "type": "string" } }
+        } } });
+        let ok = json!({ "spec": { "namespace": "apps", "dns-name": "a.example" } });
+        memo_refuses(&schema, &ok, &json!({ "spec": { "namespace": "kube-system", "dns-name": "a.example" } }));
+        memo_refuses(&schema, &ok, &json!({ "spec": { "namespace": "apps", "dns-name": "localhost" } }));
+        assert!(reaches("has(self.__namespace__) && self.__namespace__ != ''", &rel(&["namespace"])));
+        assert!(!reaches("has(self.__namespace__)", &rel(&["namespace"])));
+        // Rule text is never sliced inside a character.
+        assert!(reaches("'é' != 'ñelf' && self.é == 1 || séelf || ñoldSelf", &rel(&["x"])));
+    }
+
+    /// The rules of `additionalProperties` run on every member of the
+    /// object, its `properties` too (module `cel`'s walk): a member under
+    /// them is read.
+    #[test]
+    fn a_member_under_rules_of_additional_properties_is_not_opaque() {
+        let schema = json!({ "type": "object", "properties": { "spec": {
+            "type": "object",
+            "properties": { "name": { "type": "string" } },
+            "additionalProperties": { "type": "string", "x-kubernetes-validations": [{ "rule": "self != 'bad'" }] }
+        } } });
+        memo_refuses(&schema, &json!({ "spec": { "name": "good" } }), &json!({ "spec": { "name": "bad" } }));
     }
 
     #[test]
