@@ -109,7 +109,7 @@ pub struct ChildRun {
 /// spawns the program, reaps it with `wait4` and writes its `ru_maxrss` to
 /// a file. The wall includes the launcher's start (about a millisecond).
 pub fn run_child(launcher: &mut Command, program: &Path, args: &[&str]) -> io::Result<ChildRun> {
-    let report = tempfile_path()?;
+    let report = report_path();
     launcher.env(LAUNCH_REPORT, &report).arg(program).args(args);
     let mut run = reap(launcher)?;
     let rss = std::fs::read_to_string(&report);
@@ -122,10 +122,11 @@ pub fn run_child(launcher: &mut Command, program: &Path, args: &[&str]) -> io::R
 /// launcher the benchmark spawns).
 const LAUNCH_REPORT: &str = catalyst_testkit::env::CATALYST_BENCH_LAUNCH_REPORT;
 
-fn tempfile_path() -> io::Result<PathBuf> {
+/// A file of this process's own for one launcher's report.
+fn report_path() -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(std::env::temp_dir().join(format!("catalyst-bench-rss-{}-{n}", std::process::id())))
+    std::env::temp_dir().join(format!("catalyst-bench-rss-{}-{n}", std::process::id()))
 }
 
 /// In a launcher (a process [`run_child`] started): runs the program its

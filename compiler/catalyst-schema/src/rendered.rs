@@ -265,20 +265,35 @@ pub enum Checked {
 /// Validates one rendered object against the schema of its
 /// `apiVersion`/`kind` in `releases`.
 pub fn validate_object(doc: &Value, releases: &Releases) -> Checked {
+    match schema_file(doc, releases) {
+        Ok(file) => validate_against(file, doc),
+        Err(verdict) => verdict,
+    }
+}
+
+/// The schema file `doc` is validated against, or its verdict without
+/// one: `Unknown` (no kind, or no schema for it), `Invalid` (a forbidden
+/// kind, an apiVersion the release does not serve).
+fn schema_file(doc: &Value, releases: &Releases) -> Result<usize, Checked> {
     let (Some(api_version), Some(kind)) =
         (doc.get("apiVersion").and_then(Value::as_str), doc.get("kind").and_then(Value::as_str))
     else {
-        return Checked::Unknown;
+        return Err(Checked::Unknown);
     };
     if let Some(reason) = forbidden(api_version, kind) {
-        return Checked::Invalid(vec![Violation { pointer: "/kind".into(), message: reason.into() }]);
+        return Err(Checked::Invalid(vec![Violation { pointer: "/kind".into(), message: reason.into() }]));
     }
-    let row = match lookup(api_version, kind, releases) {
-        Ok(Some(r)) => r,
-        Ok(None) => return Checked::Unknown,
-        Err(message) => return Checked::Invalid(vec![Violation { pointer: "/apiVersion".into(), message }]),
-    };
-    let schema = compiled(row.file);
+    match lookup(api_version, kind, releases) {
+        Ok(Some(r)) => Ok(r.file),
+        Ok(None) => Err(Checked::Unknown),
+        Err(message) => Err(Checked::Invalid(vec![Violation { pointer: "/apiVersion".into(), message }])),
+    }
+}
+
+/// Validates `doc` against the schema of file `file`: its structure, then
+/// (when that holds) its CEL rules, after structural defaulting.
+fn validate_against(file: usize, doc: &Value) -> Checked {
+    let schema = compiled(file);
     let defaulted = defaulted(schema, doc);
     let mut out = Vec::new();
     for err in schema.validator.iter_errors(&defaulted) {
@@ -307,29 +322,21 @@ pub fn validate_object(doc: &Value, releases: &Releases) -> Checked {
 /// members (labels, free values) pass their own checks, is valid without
 /// the schema walk and the CEL rules (module [`verdict`]).
 pub fn validate_object_memo(doc: &Value, releases: &Releases, verdicts: &dyn verdict::Verdicts) -> Checked {
-    let Some(file) = verdict_file(doc, releases) else { return validate_object(doc, releases) };
+    // A verdict without a schema is not worth remembering.
+    let file = match schema_file(doc, releases) {
+        Ok(file) => file,
+        Err(verdict) => return verdict,
+    };
     let shape = shape(file);
     let key = shape.key(file, doc);
     if verdicts.passed(&key) && shape.opaque_valid(doc) {
         return Checked::Valid;
     }
-    let checked = validate_object(doc, releases);
+    let checked = validate_against(file, doc);
     if checked == Checked::Valid {
         verdicts.pass(key);
     }
     checked
-}
-
-/// The schema file `doc` is validated against, when there is one (not for
-/// a forbidden or unknown kind, nor an apiVersion the release does not
-/// serve: those verdicts are not worth remembering).
-fn verdict_file(doc: &Value, releases: &Releases) -> Option<usize> {
-    let api_version = doc.get("apiVersion")?.as_str()?;
-    let kind = doc.get("kind")?.as_str()?;
-    if forbidden(api_version, kind).is_some() {
-        return None;
-    }
-    lookup(api_version, kind, releases).ok().flatten().map(|r| r.file)
 }
 
 /// The opaque members of the schema of a file of [`files`], found once.
@@ -1165,7 +1172,7 @@ mod tests {
     }
 
     fn shape_of(api_version: &str, kind: &str) -> Vec<String> {
-        let file = verdict_file(&json!({ "apiVersion": api_version, "kind": kind }), &current()).unwrap();
+        let file = schema_file(&json!({ "apiVersion": api_version, "kind": kind }), &current()).unwrap();
         shape(file).paths()
     }
 
