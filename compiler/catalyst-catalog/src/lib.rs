@@ -152,6 +152,19 @@ pub struct Chart {
     pub subcharts: Vec<Subchart>,
 }
 
+impl Chart {
+    /// The files XRDs and Compositions are read from (`templates/` and
+    /// `crds/`, YAML): whatever reads what the catalog found there keys
+    /// on these files.
+    pub fn manifest_files(&self) -> impl Iterator<Item = &String> {
+        self.files.iter().filter(|f| {
+            let rest = f.strip_prefix(self.dir.as_str()).and_then(|r| r.strip_prefix('/')).unwrap_or(f);
+            (rest.starts_with("templates/") || rest.starts_with("crds/"))
+                && (f.ends_with(".yaml") || f.ends_with(".yml"))
+        })
+    }
+}
+
 /// A chart's `values.schema.json`, compiled.
 #[derive(Clone, Debug)]
 pub struct ValuesSchema {
@@ -727,16 +740,7 @@ fn check_domain_literals(ctx: &mut Ctx, node: &Node, rel: &str, key: &str) {
 /// plain manifests (templates without Go-template syntax, and `crds/`).
 fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Diagnostics) {
     let Some(chart) = &bp.chart else { return };
-    let candidates: Vec<&String> = chart
-        .files
-        .iter()
-        .filter(|f| {
-            let rest = f.strip_prefix(&format!("{}/", chart.dir)).unwrap_or(f);
-            (rest.starts_with("templates/") || rest.starts_with("crds/"))
-                && (f.ends_with(".yaml") || f.ends_with(".yml"))
-        })
-        .collect();
-    for rel in candidates {
+    for rel in chart.manifest_files() {
         let root = cat.root.clone();
         let text = match cat.sources.read(&root, rel, limits) {
             Ok(t) => t,

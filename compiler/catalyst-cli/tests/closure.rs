@@ -155,3 +155,51 @@ fn the_snapshot_template_names_a_provider_config_its_claims_do_not_use() {
         "the ProviderConfig nothing uses: {diags:#?}"
     );
 }
+
+/// Each host cluster's closure key, as the lock of the omantel example
+/// rendered in `cat` records it (the `inputs` of `<cluster>/kustomization.yaml`).
+fn closure_keys(cat: &Path) -> std::collections::BTreeMap<String, String> {
+    let lock = std::fs::read_to_string(cat.join(OMANTEL).join("catalyst.lock")).unwrap();
+    let lines: Vec<&str> = lock.lines().collect();
+    let mut keys = std::collections::BTreeMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(path) = l.strip_prefix("  - path: ") else { continue };
+        let Some(cluster) = path.strip_suffix("/kustomization.yaml").filter(|c| !c.contains('/')) else { continue };
+        let key = lines[i + 2].trim().strip_prefix("inputs: ").unwrap_or_else(|| panic!("{path} has no inputs"));
+        keys.insert(cluster.to_string(), key.to_string());
+    }
+    assert_eq!(keys.len(), 2, "omantel has two host clusters:\n{lock}");
+    keys
+}
+
+/// A render that may take files over takes a host cluster's closure as
+/// checked when the previous render checked it from the same inputs
+/// (every debug build checks it anyway and fails if it would not pass): a
+/// Blueprint's values are none (a closure summary never reads them), what
+/// a Blueprint file's objects are built from is, on its cluster only.
+#[test]
+fn a_closure_is_checked_again_when_what_it_reads_changes() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    let spec = cat.join(OMANTEL).join("sovereign.yaml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join(OMANTEL).join("sovereign.yaml"), &spec).unwrap();
+    let render = || {
+        let o = catalyst(&cat, &["render"]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    };
+    render();
+    let first = closure_keys(&cat);
+
+    let grafana = cat.join("platform/grafana/blueprint.yaml");
+    patch(&grafana, "    grafana:\n", "    grafana:\n      podLabels: {a: b}\n");
+    render();
+    assert_eq!(closure_keys(&cat), first, "values are no input of a closure");
+
+    patch(&grafana, "    namespace: grafana\n", "    namespace: dashboards\n");
+    render();
+    let now = closure_keys(&cat);
+    assert_ne!(now[MGT], first[MGT], "bp-grafana's namespace is an input of its cluster's closure");
+    let others: Vec<&String> = now.keys().filter(|c| *c != MGT).collect();
+    assert!(others.iter().all(|c| now[*c] == first[*c]), "the other cluster's closure reads nothing of bp-grafana");
+}

@@ -199,3 +199,65 @@ fn the_catalog_compositions_pass_the_static_checks() {
         assert!(!all.contains(code), "{all}");
     }
 }
+
+/// The `inputs:` the lock records for the claims file of the omantel
+/// example rendered in `cat`: the key of everything its checks read but
+/// the claims.
+fn claims_key(cat: &Path) -> String {
+    let lock = std::fs::read_to_string(cat.join("clusters/omantel.omani.works/catalyst.lock")).unwrap();
+    let at = lock.find("/infrastructure/claims.yaml\n").unwrap_or_else(|| panic!("no claims in the lock:\n{lock}"));
+    let entry: Vec<&str> = lock[at..].lines().take(3).collect();
+    let key = entry[2].trim().strip_prefix("inputs: ").unwrap_or_else(|| panic!("claims have no inputs: {entry:?}"));
+    assert_eq!(key.len(), 64, "{key}");
+    key.to_string()
+}
+
+fn render_ok(cat: &Path) {
+    let out = catalyst(cat, &["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+/// Claims whose bytes the previous render wrote, from the same XRDs,
+/// Compositions, version matrix and compiler, are not checked again (a
+/// values change elsewhere re-renders every Sovereign; every debug build
+/// checks them anyway and fails if they would not pass); a change to
+/// anything their checks read makes the next render check them.
+#[test]
+fn claims_are_checked_again_when_what_checks_them_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(tmp.path());
+    let spec = cat.join("clusters/omantel.omani.works/sovereign.yaml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join("clusters/omantel.omani.works/sovereign.yaml"), &spec).unwrap();
+    render_ok(&cat);
+    let first = claims_key(&cat);
+
+    // A Blueprint's values: the Sovereign renders again, its claims are
+    // what they were, from the same inputs.
+    patch(&cat.join("platform/grafana/blueprint.yaml"), "    grafana:\n", "    grafana:\n      podLabels: {a: b}\n");
+    render_ok(&cat);
+    assert_eq!(claims_key(&cat), first, "a values change is no input of the claims' checks");
+
+    // Any chart manifest (a Composition could be added there), and the
+    // version matrix (the composed resources' CRDs), are.
+    let manifest = "platform/coraza/chart/templates/coraza.yaml";
+    patch(&cat.join(manifest), "\n", "\n# another line\n");
+    render_ok(&cat);
+    let second = claims_key(&cat);
+    assert_ne!(second, first, "{manifest} is read for Compositions");
+    let matrix = std::fs::read_to_string(cat.join("catalog.yaml")).unwrap();
+    std::fs::write(cat.join("catalog.yaml"), format!("{matrix}# a comment\n")).unwrap();
+    render_ok(&cat);
+    assert_ne!(claims_key(&cat), second, "catalog.yaml holds the version matrix");
+
+    // A Composition changed: the claims are checked, and refused.
+    patch(
+        &cat.join(REGION),
+        "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.ipRange\n",
+        "          fromFieldPath: spec.parameters.subnetIpRange\n          toFieldPath: spec.forProvider.ipRange\n          transforms:\n          - type: math\n            math: {type: Multiply, multiply: 2}\n",
+    );
+    let out = catalyst(&cat, &["render"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[composition-transform-type]"), "{all}");
+}

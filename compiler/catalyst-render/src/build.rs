@@ -12,6 +12,7 @@ use catalyst_catalog::{Blueprint, Catalog};
 use catalyst_diag::{Code, Diagnostic, Diagnostics};
 use catalyst_spec::Sovereign;
 use serde_json::{Map, Value};
+use sha2::Digest as _;
 
 use crate::built::Outputs;
 use crate::configure::{Configs, Placed};
@@ -28,9 +29,15 @@ pub(crate) struct Built {
     pub units: BTreeMap<String, String>,
     /// Files taken over from the previous render, with their sha256.
     pub taken: BTreeMap<String, [u8; 32]>,
-    /// The objects of the taken-over files without their values: the
-    /// closure check reads them.
-    pub taken_objects: BTreeMap<String, Arc<objects::Objects>>,
+    /// What each taken-over file is built from but its values: the
+    /// closure check reads its objects when it checks the file's cluster.
+    pub taken_data: BTreeMap<String, objects::BlueprintFile>,
+    /// The API versions the objects are written in (to build those).
+    pub api: objects::Api,
+    /// Each Blueprint file's data (what its objects are built from but the
+    /// values), as the sha256 of its JSON text: what the closure check
+    /// reads of it.
+    pub data_digests: BTreeMap<String, [u8; 32]>,
     /// The Phase-0 variables (none without a Phase-0 module).
     pub phase0_vars: Option<Map<String, Value>>,
     /// What `render` prints for the user (DNS records to set by hand).
@@ -79,17 +86,23 @@ pub(crate) fn build(
         files: Outputs::default(),
         units: BTreeMap::new(),
         taken: BTreeMap::new(),
-        taken_objects: BTreeMap::new(),
+        taken_data: BTreeMap::new(),
+        api: placed.context.api.clone(),
+        data_digests: BTreeMap::new(),
         phase0_vars: None,
         notices: Vec::new(),
     };
-    let extras = match infra::build(cat, sov, &placed.placement, memo.verdicts()) {
+    let checked_before = |path: &str, claims: &objects::Objects| memo.claims_checked_before(path, claims);
+    let extras = match infra::build(cat, sov, &placed.placement, memo.verdicts(), &checked_before) {
         Ok(x) => x.into_output(&mut report.warnings),
         Err(e) => {
             report.problems.extend(e);
             infra::Extras::default()
         }
     };
+    if let Some(path) = &extras.claims {
+        built.units.insert(path.clone(), memo.claims_key().to_string());
+    }
     report.warnings.extend(unpinned(cat, &placed.resolution.order));
     for cluster in &placed.placement.clusters {
         let on_cluster = blueprint_files(&cx, cluster, memo, report, &mut built);
@@ -160,13 +173,15 @@ fn blueprint_files(
             &cluster_json,
             &placement_ctx.to_string(),
         ];
-        let key = cx.unit_key.of(cat, bp, &given.map(String::as_str), &data);
+        let data_json = serde_json::to_string(&data).expect("data serializes");
+        let key = cx.unit_key.of(cat, bp, &given.map(String::as_str), &data_json);
+        built.data_digests.insert(path.clone(), sha2::Sha256::digest(data_json.as_bytes()).into());
         out.files.push(format!("{name}.yaml"));
         if let Some(digest) = memo.taken(&path, &key) {
-            // The closure check reads a taken-over file's objects: the
+            // The closure check may read a taken-over file's objects: the
             // objects without the values (written last) are the same
             // objects at the same lines, without evaluating the overlay.
-            built.taken_objects.insert(path.clone(), Arc::new(objects::blueprint(&data, &cx.own, None)));
+            built.taken_data.insert(path.clone(), data);
             built.taken.insert(path.clone(), digest);
             built.units.insert(path, key);
             continue;
@@ -174,7 +189,7 @@ fn blueprint_files(
         // The objects are built from `data` and the values alone: a file
         // whose overlay reads nothing of the host cluster is the same on
         // every cluster with the same `data`.
-        let host_free = (!memo.overlay_reads_host(bp)).then(|| serde_json::to_string(&data).expect("data serializes"));
+        let host_free = (!memo.overlay_reads_host(bp)).then_some(data_json);
         if let Some((bytes, objs, checked)) = host_free.as_deref().and_then(|k| memo.host_free(k)) {
             built.files.copy(path.clone(), bytes.clone(), objs.clone());
             if *checked {

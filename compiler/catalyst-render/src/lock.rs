@@ -51,8 +51,11 @@ pub struct Lock {
     /// Output path → sha256 hex (the lock itself excluded).
     pub outputs: BTreeMap<String, String>,
     /// Output path → sha256 hex of everything that output was rendered
-    /// from, for the outputs a later render may take over unchanged
-    /// (Blueprint files; see `reuse`). Written as `inputs:` of the output.
+    /// or checked from (see `reuse`): for a Blueprint file, its inputs (a
+    /// later render takes it over unchanged when they are today's); for a
+    /// claims file, what its checks read besides the claims; for a host
+    /// cluster's `kustomization.yaml`, what the closure check of its
+    /// directory read. Written as `inputs:` of the output.
     pub units: BTreeMap<String, String>,
     /// Blueprint → the chart version installed, for each Blueprint the
     /// Sovereign runs: what the next render upgrades from (a Blueprint's

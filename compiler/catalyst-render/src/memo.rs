@@ -33,17 +33,56 @@ pub(crate) struct Memo<'a> {
     /// Shapes of objects that passed their schema, when no run shares
     /// its own (a render of one Sovereign: its clusters' objects).
     verdicts: catalyst_schema::rendered::verdict::Remembered,
+    /// What the Sovereign-wide checks read of the compiler and catalog.
+    checks_base: reuse::ChecksBase,
+    /// What the claims file is locked with ([`reuse::claims_key`]).
+    claims_key: String,
 }
 
 impl<'a> Memo<'a> {
     pub fn new(input: &RenderInput<'a>) -> Memo<'a> {
+        let base = match input.checked {
+            Some(c) => c.checks_base(input.catalog),
+            None => reuse::checks_base(input.catalog),
+        };
         Memo {
             previous: input.previous.filter(|p| p.usable(input.sovereign)),
             checked: input.checked,
             host_free: HashMap::new(),
             reads_host: HashMap::new(),
             verdicts: Default::default(),
+            checks_base: base,
+            claims_key: reuse::claims_key(&base),
         }
+    }
+
+    /// What the Sovereign-wide checks read of the compiler and catalog
+    /// ([`reuse::checks_base`]).
+    pub fn checks_base(&self) -> &reuse::ChecksBase {
+        &self.checks_base
+    }
+
+    /// Whether the previous render checked the closure of the host cluster
+    /// whose root is `kustomization` from inputs with this key (recorded
+    /// as that file's `inputs`): it passed then, and would again.
+    pub fn closure_checked_before(&self, kustomization: &str, key: &str) -> bool {
+        self.taken(kustomization, key).is_some()
+    }
+
+    /// The key the claims file is locked with: everything its checks read
+    /// but the claims.
+    pub fn claims_key(&self) -> &str {
+        &self.claims_key
+    }
+
+    /// Whether the previous render wrote these very claims at `path` under
+    /// today's [`Memo::claims_key`], and the file is still what it wrote:
+    /// their checks against the XRDs and through the Compositions passed
+    /// then, from the same inputs.
+    pub fn claims_checked_before(&self, path: &str, claims: &Objects) -> bool {
+        use sha2::Digest as _;
+        self.taken(path, &self.claims_key)
+            .is_some_and(|d| d == <[u8; 32]>::from(sha2::Sha256::digest(claims.emit().as_bytes())))
     }
 
     /// The digest of the file at `path` when the previous render wrote it

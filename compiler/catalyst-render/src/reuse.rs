@@ -18,6 +18,12 @@
 //!   again: not when another cluster of the same Sovereign, or another
 //!   Sovereign of the fleet, renders the same file ([`Checked`]), nor when
 //!   the previous render by this compiler already wrote them.
+//! - **Sovereign-wide checks.** The claims' checks (their XRDs, their
+//!   Compositions, the composed resources' CRDs) and each host cluster's
+//!   closure check read more than one file. The lock records the key of
+//!   what each read ([`claims_key`], [`closure_key`]); a render that may
+//!   take files over takes such a check as passed when the previous render
+//!   recorded today's key (and, for the claims, wrote today's bytes).
 //! - **Values checks.** A Blueprint's rendered values are checked (secret
 //!   scan, the chart's values schema, Cilium's clustermesh rule) and
 //!   emitted as YAML; all of that depends on the Blueprint and the values
@@ -100,6 +106,8 @@ pub struct Checked {
     /// them (module `catalyst_schema::rendered::verdict`): every
     /// Sovereign's HelmRelease of a Blueprint is one shape.
     verdicts: Remembered,
+    /// [`checks_base`] of the run's catalog, digested once.
+    checks_base: std::sync::OnceLock<ChecksBase>,
 }
 
 /// Closure summaries of YAML contents, by sha256.
@@ -135,6 +143,10 @@ impl Checked {
 
     pub(crate) fn verdicts(&self) -> &Remembered {
         &self.verdicts
+    }
+
+    pub(crate) fn checks_base(&self, cat: &Catalog) -> ChecksBase {
+        *self.checks_base.get_or_init(|| checks_base(cat))
     }
 
     pub(crate) fn add_values(&self, key: ValuesKey) {
@@ -177,14 +189,9 @@ impl UnitKey {
 
     /// The key of Blueprint `bp`'s file: its files' digests and every value
     /// its overlay and its objects are built from.
-    /// `given` are those values as JSON text.
-    pub(crate) fn of(
-        &self,
-        cat: &Catalog,
-        bp: &Blueprint,
-        given: &[&str],
-        data: &crate::objects::BlueprintFile,
-    ) -> String {
+    /// `given` are those values as JSON text; `data` is the JSON text of
+    /// what its objects are built from but the values.
+    pub(crate) fn of(&self, cat: &Catalog, bp: &Blueprint, given: &[&str], data: &str) -> String {
         let mut h = self.0.clone();
         let digests = cat.digests();
         for f in &bp.files {
@@ -194,9 +201,100 @@ impl UnitKey {
         for v in given {
             field(&mut h, v.as_bytes());
         }
-        field(&mut h, json(data).as_bytes());
+        field(&mut h, data.as_bytes());
         hex::encode(h.finalize())
     }
+}
+
+/// What the Sovereign-wide checks read of the compiler and the catalog
+/// besides the rendered files, as one digest: the compiler and its
+/// built-in schemas (the CRDs of every release), `catalog.yaml` (the
+/// version matrix: which release serves what, and what installs it), and
+/// every file of any Blueprint's chart that the catalog reads XRDs and
+/// Compositions from, with the Blueprint's name. Claims are checked
+/// against their XRDs and run through their Compositions; the closure
+/// check knows what the matrix and the XRDs serve.
+pub(crate) type ChecksBase = [u8; 32];
+
+pub(crate) fn checks_base(cat: &Catalog) -> ChecksBase {
+    let mut h = Sha256::new();
+    field(&mut h, b"catalyst checks v1");
+    field(&mut h, crate::COMPILER_VERSION.as_bytes());
+    for (k, v) in builtin_digests() {
+        field(&mut h, k.as_bytes());
+        field(&mut h, v.as_bytes());
+    }
+    let digests = cat.digests();
+    field(&mut h, digests.get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
+    // With each chart its Blueprint's name: what the XRDs found there are
+    // installed by.
+    for (bp, chart) in cat.blueprints.values().filter_map(|bp| Some((bp, bp.chart.as_ref()?))) {
+        field(&mut h, bp.name.as_bytes());
+        for f in chart.manifest_files() {
+            field(&mut h, f.as_bytes());
+            field(&mut h, digests.get(f).map_or(&b"unread"[..], |d| d.as_bytes()));
+        }
+    }
+    h.finalize().into()
+}
+
+/// The key a claims file is locked with: everything its checks read but
+/// the claims. Claims whose bytes the previous render wrote under this key
+/// passed those checks then, and would pass them again.
+pub(crate) fn claims_key(base: &ChecksBase) -> String {
+    let mut h = Sha256::new();
+    field(&mut h, b"catalyst claims v1");
+    field(&mut h, base);
+    hex::encode(h.finalize())
+}
+
+/// What the closure check reads of one YAML file: its content, or for a
+/// Blueprint file what its objects are built from but the values (a
+/// closure summary never reads a HelmRelease's values: a values change
+/// leaves the closure as it was).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ClosureInput<'a> {
+    /// The sha256 of the file's bytes.
+    Content(&'a [u8; 32]),
+    /// The sha256 of the JSON text of the Blueprint file's data
+    /// (`objects::BlueprintFile`), built for the Sovereign `own`.
+    Blueprint(&'a [u8; 32]),
+}
+
+/// The key a host cluster's closure check is locked with (as the `inputs`
+/// of its `kustomization.yaml`): the catalog's part, the Phase-0 module
+/// (what it creates there) and variables (the names it gives them), the
+/// Sovereign's names and API versions (Blueprint files are built with
+/// them), and what the check reads of each YAML file of the cluster's
+/// directory, by path.
+pub(crate) fn closure_key<'f>(
+    base: &ChecksBase,
+    extra: Option<&BTreeMap<String, String>>,
+    own: &crate::objects::Sovereign<'_>,
+    phase0_vars: &str,
+    cluster: &str,
+    files: impl IntoIterator<Item = (&'f str, ClosureInput<'f>)>,
+) -> String {
+    let mut h = Sha256::new();
+    field(&mut h, b"catalyst closure v1");
+    field(&mut h, base);
+    for (k, v) in extra.into_iter().flatten() {
+        field(&mut h, k.as_bytes());
+        field(&mut h, v.as_bytes());
+    }
+    field(&mut h, own.name.as_bytes());
+    field(&mut h, own.fqdn.as_bytes());
+    field(&mut h, json(own.api).as_bytes());
+    field(&mut h, phase0_vars.as_bytes());
+    field(&mut h, cluster.as_bytes());
+    for (path, input) in files {
+        field(&mut h, path.as_bytes());
+        match input {
+            ClosureInput::Content(d) => (field(&mut h, b"content"), field(&mut h, d)),
+            ClosureInput::Blueprint(d) => (field(&mut h, b"blueprint"), field(&mut h, d)),
+        };
+    }
+    hex::encode(h.finalize())
 }
 
 /// Length-prefixed, so that no two sequences of fields hash alike.

@@ -5,7 +5,7 @@
 //! cut-over Sovereign's tethers (the audit's own policy); the closure of
 //! each host cluster directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
@@ -15,7 +15,8 @@ use sha2::Digest as _;
 use crate::build::Built;
 use crate::built::{self, Outputs};
 use crate::memo::Memo;
-use crate::{RenderInput, Report, closure};
+use crate::{RenderInput, Report, closure, objects, reuse};
+use serde_json::{Map, Value};
 
 /// A Sovereign's files, checked: ready to be locked and written.
 pub(crate) struct Verified {
@@ -36,13 +37,13 @@ pub(crate) fn check(
     report: &mut Report,
 ) -> Result<Verified, Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);
-    let Built { files, units, taken, taken_objects, phase0_vars, notices } = built;
+    let Built { files, units, taken, taken_data, api, data_digests, phase0_vars, notices } = built;
     report.problems.extend(domain_hygiene(&sov.fqdn, &files.bytes));
     // These depend on the bytes alone: bytes that passed in this run, or
     // in the previous render by this compiler, are not checked again.
     let digests: BTreeMap<&str, [u8; 32]> =
         files.bytes.iter().map(|(p, b)| (p.as_str(), sha2::Sha256::digest(b).into())).collect();
-    let built::Found { malformed, mut invalid, passed, mut summaries } =
+    let built::Found { malformed, mut invalid, passed, summaries } =
         built::check_outputs(&sov.fqdn, &files, &digests, cat.releases(), memo.verdicts(), memo.known_contents(cat));
     report.problems.extend(malformed);
     // A cut-over Sovereign: the one policy `audit tethers` applies, to the
@@ -59,15 +60,104 @@ pub(crate) fn check(
         return Err(invalid);
     }
 
-    // The closure of each host cluster directory: what Flux applies there
-    // converges there. A file's objects are read once per content in a
-    // render, off its trees (no positions; a summary kept for the whole run
-    // would grow with the fleet, for little: reading a tree costs little);
-    // a Sovereign that fails is checked again on its text, for the places
-    // of its problems.
-    let mut objects: BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> =
-        taken_objects.iter().map(|(p, o)| (p.clone(), Arc::new(catalyst_closure::extract(&o.docs)))).collect();
-    for (path, bytes) in files.bytes.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+    let mut units = units;
+    let taken_files = Taken {
+        digests: &taken,
+        data: &taken_data,
+        own: objects::Sovereign { name: &sov.name, fqdn: &sov.fqdn, api: &api },
+    };
+    let read = Read { files: &files, digests: &digests, data: &data_digests };
+    closure_of_clusters(input, memo, read, &taken_files, phase0_vars.as_ref(), summaries, &mut units)?;
+    memo.add_passed(passed);
+    let outputs = digests
+        .into_iter()
+        .chain(taken.iter().map(|(p, d)| (p.as_str(), *d)))
+        .map(|(p, d)| (p.to_string(), hex::encode(d)))
+        .collect();
+    Ok(Verified { files, outputs, units, taken, notices })
+}
+
+/// What the closure check reads of the files built in this render: their
+/// objects and bytes, each one's sha256, and each Blueprint file's data
+/// digest ([`crate::build::Built::data_digests`]).
+#[derive(Clone, Copy)]
+struct Read<'a> {
+    files: &'a Outputs,
+    digests: &'a BTreeMap<&'a str, [u8; 32]>,
+    data: &'a BTreeMap<String, [u8; 32]>,
+}
+
+/// The files taken over from the previous render: their digests, and
+/// what builds their objects (but the values) when the closure check reads
+/// them.
+struct Taken<'a> {
+    digests: &'a BTreeMap<String, [u8; 32]>,
+    data: &'a BTreeMap<String, objects::BlueprintFile>,
+    own: objects::Sovereign<'a>,
+}
+
+impl Taken<'_> {
+    /// The objects of the taken-over files at the `paths` chosen.
+    fn objects(&self, chosen: impl Fn(&str) -> bool) -> BTreeMap<String, Arc<objects::Objects>> {
+        self.data
+            .iter()
+            .filter(|(p, _)| chosen(p))
+            .map(|(p, data)| (p.clone(), Arc::new(objects::blueprint(data, &self.own, None))))
+            .collect()
+    }
+}
+
+/// The closure of each host cluster directory: what Flux applies there
+/// converges there. A cluster whose closure the previous render checked
+/// from the same inputs (the key locked as the `inputs` of its
+/// `kustomization.yaml`: [`reuse::closure_key`]) passed then and is not
+/// checked again; every debug build checks it anyway, and fails if it
+/// would not pass. A file's objects are read once per content in a render,
+/// off its trees (no positions; a summary kept for the whole run would
+/// grow with the fleet, for little: reading a tree costs little); a
+/// Sovereign that fails is checked again on its text, for the places of
+/// its problems.
+fn closure_of_clusters(
+    input: &RenderInput<'_>,
+    memo: &Memo<'_>,
+    read: Read<'_>,
+    taken: &Taken<'_>,
+    phase0_vars: Option<&Map<String, Value>>,
+    mut summaries: reuse::Summaries,
+    units: &mut BTreeMap<String, String>,
+) -> Result<(), Diagnostics> {
+    let (cat, sov) = (input.catalog, input.sovereign);
+    let Read { files, digests, data } = read;
+    let vars = serde_json::to_string(&phase0_vars).expect("variables serialize");
+    let mut by_cluster: BTreeMap<&str, Vec<(&str, reuse::ClosureInput<'_>)>> = BTreeMap::new();
+    let every = digests.iter().map(|(p, d)| (*p, d)).chain(taken.digests.iter().map(|(p, d)| (p.as_str(), d)));
+    for (path, d) in every.filter(|(p, _)| p.ends_with(".yaml")) {
+        let input = match data.get(path) {
+            Some(d) => reuse::ClosureInput::Blueprint(d),
+            None => reuse::ClosureInput::Content(d),
+        };
+        match path.split_once('/') {
+            Some(("tofu", _)) | None => {}
+            Some((cluster, _)) => by_cluster.entry(cluster).or_default().push((path, input)),
+        }
+    }
+    let mut unchecked = BTreeSet::new();
+    let clusters = by_cluster.len();
+    for (cluster, mut list) in by_cluster {
+        list.sort_unstable();
+        let key = reuse::closure_key(memo.checks_base(), input.extra_inputs, &taken.own, &vars, cluster, list);
+        let root = format!("{cluster}/kustomization.yaml");
+        if !memo.closure_checked_before(&root, &key) {
+            unchecked.insert(cluster);
+        }
+        units.insert(root, key);
+    }
+    let to_check = |path: &str| unchecked.contains(cluster_of(path));
+    let mut objects: BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> = BTreeMap::new();
+    for (path, o) in taken.objects(to_check) {
+        objects.insert(path, Arc::new(catalyst_closure::extract(&o.docs)));
+    }
+    for (path, bytes) in files.bytes.iter().filter(|(p, _)| p.ends_with(".yaml") && to_check(p)) {
         let d = digests[path.as_str()];
         let objs = match summaries.get(&d).cloned() {
             Some(o) => o,
@@ -86,21 +176,28 @@ pub(crate) fn check(
     }
     drop(summaries);
     let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
-    let open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &objects);
+    let open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &objects);
     if open.has_errors() {
-        let placed = closure::objects_with_positions(&files.bytes, &taken_objects);
-        let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars.as_ref(), &sov.fqdn, &placed);
+        let texts = files.bytes.iter().filter(|(p, _)| to_check(p)).map(|(p, b)| (p.clone(), b.clone())).collect();
+        let placed = closure::objects_with_positions(&texts, &taken.objects(to_check));
+        let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
         open.sort();
         return Err(open);
     }
-    drop(objects);
-    memo.add_passed(passed);
-    let outputs = digests
-        .into_iter()
-        .chain(taken.iter().map(|(p, d)| (p.as_str(), *d)))
-        .map(|(p, d)| (p.to_string(), hex::encode(d)))
-        .collect();
-    Ok(Verified { files, outputs, units, taken, notices })
+    if cfg!(debug_assertions) && unchecked.len() < clusters {
+        // The oracle of every debug build (every test): a cluster taken as
+        // checked before passes its closure check.
+        let texts = files.bytes.iter().filter(|(p, _)| !to_check(p)).map(|(p, b)| (p.clone(), b.clone())).collect();
+        let placed = closure::objects_with_positions(&texts, &taken.objects(|p| !to_check(p)));
+        let again = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
+        assert!(!again.has_errors(), "a closure taken as checked before fails: {again:?}");
+    }
+    Ok(())
+}
+
+/// The host cluster of a path in the Sovereign's directory.
+fn cluster_of(path: &str) -> &str {
+    path.split_once('/').map_or("", |(c, _)| c)
 }
 
 /// No `admin.` host of the Sovereign, no plural pool TLD, whatever a
