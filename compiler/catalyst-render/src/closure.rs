@@ -197,3 +197,57 @@ pub fn check_cluster(
         files.iter().zip(&shown_paths).map(|((rel, objs), shown)| File { path: rel, shown, objects: objs }).collect();
     catalyst_closure::check(&list, &facts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::{self, BlueprintFile, Verify};
+
+    /// A host cluster's closure key digests a Blueprint file's data, not
+    /// its values (`reuse::closure_key`), and a taken-over file's objects
+    /// are built without them: what the closure check reads of a Blueprint
+    /// file must not depend on its values, whatever they hold (here every
+    /// field a summary reads elsewhere), off the trees or off the text.
+    #[test]
+    fn a_blueprint_files_closure_summary_reads_nothing_of_its_values() {
+        let api = objects::Api::from([
+            ("HelmRelease", "helm.toolkit.fluxcd.io/v2".to_string()),
+            ("OCIRepository", "source.toolkit.fluxcd.io/v1".to_string()),
+        ]);
+        let own = objects::Sovereign { name: "x", fqdn: "x.example.org", api: &api };
+        let data = BlueprintFile {
+            name: "bp-a".into(),
+            dir: "platform/a".into(),
+            version: "1.0.0".into(),
+            tag: "1.0.0".into(),
+            url: "oci://r.example/a".into(),
+            release_name: "a".into(),
+            namespace: "a".into(),
+            timeout: None,
+            depends_on: vec!["bp-b".into()],
+            digest: None,
+            verify: Verify::Key("cosign".into()),
+            pull_secret: Some("pull".into()),
+        };
+        let refs = serde_json::json!({
+            "valuesFrom": [{"kind": "Secret", "name": "s"}],
+            "dependsOn": [{"name": "c"}],
+            "providerConfigRef": {"name": "pc"},
+            "writeConnectionSecretToRef": {"name": "w"},
+            "secretRef": {"name": "sr"},
+            "chart": {"spec": {"chart": "z", "sourceRef": {"kind": "HelmRepository", "name": "h"}}},
+            "kubeConfig": {"secretRef": {"name": "k"}},
+            "chartRef": {"kind": "OCIRepository", "name": "o"},
+        });
+        let values =
+            serde_json::json!({ "spec": refs.clone(), "kind": "Kustomization", "resources": ["x"], "top": refs });
+        let without = objects::blueprint(&data, &own, None);
+        let with = objects::blueprint(&data, &own, Some(&values));
+        assert_ne!(with.emit(), without.emit());
+        assert_eq!(catalyst_closure::extract(&with.docs), catalyst_closure::extract(&without.docs));
+        let limits = catalyst_yaml::Limits::default();
+        let (with, without) = (objects_of(&with.emit(), &limits), objects_of(&without.emit(), &limits));
+        assert_eq!(without_positions(with), without_positions(without.clone()));
+        assert!(without.iter().any(|o| o.kind == "HelmRelease" && !o.depends_on.is_empty()), "{without:?}");
+    }
+}

@@ -178,8 +178,11 @@ fn closure_of_clusters(
     let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
     let open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &objects);
     if open.has_errors() {
-        let texts = files.bytes.iter().filter(|(p, _)| to_check(p)).map(|(p, b)| (p.clone(), b.clone())).collect();
-        let placed = closure::objects_with_positions(&texts, &taken.objects(to_check));
+        // Explained on the text of every cluster, as a render that takes
+        // nothing as passed explains it: a cluster taken as passed adds no
+        // error, but its warnings (`closure-latent-ref`) are part of the
+        // report of a render that fails.
+        let placed = closure::objects_with_positions(&files.bytes, &taken.objects(|_| true));
         let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
         open.sort();
         return Err(open);
