@@ -203,3 +203,52 @@ fn a_closure_is_checked_again_when_what_it_reads_changes() {
     let others: Vec<&String> = now.keys().filter(|c| *c != MGT).collect();
     assert!(others.iter().all(|c| now[*c] == first[*c]), "the other cluster's closure reads nothing of bp-grafana");
 }
+
+/// The closure check reads every XRD of the catalog (which kinds a
+/// Blueprint's chart serves), whether the Sovereign runs that Blueprint or
+/// not; a `render` that skips the Sovereigns whose lock is current
+/// (`Freshness`: the lock's inputs are the files of the Blueprints it
+/// read) must not take a closure as passed that an XRD added to another
+/// Blueprint's chart now fails: `render --force` fails, so must `render`.
+#[test]
+fn an_xrd_added_to_a_blueprint_the_sovereign_does_not_run_is_checked_by_the_next_render() {
+    let t = tempfile::tempdir().unwrap();
+    let cat = catalog_copy(t.path());
+    let spec = cat.join(OMANTEL).join("sovereign.yaml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join(OMANTEL).join("sovereign.yaml"), &spec).unwrap();
+    let o = catalyst(&cat, &["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let lock = std::fs::read_to_string(cat.join(OMANTEL).join("catalyst.lock")).unwrap();
+    assert!(!lock.contains("products/vllm/"), "omantel reads nothing of bp-vllm:\n{lock}");
+
+    // bp-vllm's chart now serves the kind of the ProviderConfigs omantel's
+    // management cluster applies (no Composition: an error of bp-vllm's,
+    // which omantel does not run).
+    let xrd = cat.join("products/vllm/chart/templates/xrd.yaml");
+    std::fs::create_dir_all(xrd.parent().unwrap()).unwrap();
+    let lines = [
+        "# No Composition serves it.",
+        "apiVersion: apiextensions.crossplane.io/v1",
+        "kind: CompositeResourceDefinition",
+        "metadata:",
+        "  name: providerconfigs.hcloud.crossplane.io",
+        "spec:",
+        "  group: hcloud.crossplane.io",
+        "  names: {kind: ProviderConfig, plural: providerconfigs}",
+        "  versions:",
+        "    - name: v1beta1",
+        "      served: true",
+        "      referenceable: true",
+        "      schema:",
+        "        openAPIV3Schema: {type: object}",
+    ];
+    std::fs::write(&xrd, lines.join("\n") + "\n").unwrap();
+    let forced = catalyst(&cat, &["render", "--force"]);
+    let forced_out = format!("{}{}", text(&forced.stdout), text(&forced.stderr));
+    assert_eq!(forced.status.code(), Some(1), "{forced_out}");
+    assert!(forced_out.contains("error[closure-no-crd]"), "{forced_out}");
+    let o = catalyst(&cat, &["render"]);
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "`render --force` fails the closure, `render` passes it:\n{out}");
+}
