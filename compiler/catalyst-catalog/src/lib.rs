@@ -357,6 +357,9 @@ pub struct Catalog {
     pub compositions: Vec<CatalogComposition>,
     /// Names of Compositions refused when read (already reported).
     broken_compositions: BTreeSet<String>,
+    /// The chart files XRDs and Compositions were read from (valid or
+    /// not), root-relative: every render reads what they hold.
+    crossplane_files: BTreeSet<String>,
     /// Each XRD's schema, compiled on first use and shared by every render.
     xrd_schemas: std::sync::OnceLock<BTreeMap<String, Result<catalyst_schema::Schema, String>>>,
     /// Who signs the released charts (`spec.publisher`).
@@ -410,6 +413,15 @@ impl Catalog {
                 self.xrds.iter().map(|x| (x.name.clone(), catalyst_schema::Schema::compile(&x.schema))).collect()
             })
             .get(name)
+    }
+
+    /// The chart files the catalog read XRDs and Compositions from (valid
+    /// or not), root-relative. Whatever a render checks against them (the
+    /// claims, the closure: which kinds a Blueprint's chart serves) reads
+    /// them whether the Sovereign runs their Blueprint or not: they are
+    /// inputs of every render.
+    pub fn crossplane_files(&self) -> &BTreeSet<String> {
+        &self.crossplane_files
     }
 
     pub fn xrd_for(&self, group: &str, kind: &str) -> Option<&Xrd> {
@@ -762,6 +774,7 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
         };
         for doc in docs {
             if catalyst_compose::is_composition(&doc) {
+                cat.crossplane_files.insert(rel.clone());
                 match catalyst_compose::parse(&doc, &shown) {
                     Ok(c) => cat.compositions.push(CatalogComposition { composition: c, blueprint: bp.name.clone() }),
                     Err(d) => {
@@ -776,6 +789,7 @@ fn load_xrds(cat: &mut Catalog, bp: &Blueprint, limits: &Limits, diags: &mut Dia
             if j["kind"] != "CompositeResourceDefinition" {
                 continue;
             }
+            cat.crossplane_files.insert(rel.clone());
             let versions = j["spec"]["versions"].as_array().cloned().unwrap_or_default();
             let v = versions
                 .iter()

@@ -56,10 +56,12 @@
 //!    values overlay (a different value each run), then `catalyst render
 //!    -q`. Wall; compute (in process, on the changed fleet just before the
 //!    render: `catalyst_ops::render` with `dry_run`, which skips, takes
-//!    over unchanged Blueprint files and renders as the real render does,
-//!    and writes nothing); files written and files whose content differs
-//!    (content hashes before and after): equal when only affected files are
-//!    rewritten; the render's peak RSS. Target compute ≤ 0.5 s.
+//!    over unchanged Blueprint files, takes as passed the checks the
+//!    previous render ran on the same inputs and renders as the real
+//!    render does, and writes nothing); files written and files whose
+//!    content differs (content hashes before and after): equal when only
+//!    affected files are rewritten; the render's peak RSS. Target compute
+//!    ≤ 0.5 s.
 //! f. Validation of every rendered object: `catalyst validate --rendered`
 //!    on the rendered fleet; objects are the YAML documents with a `kind`
 //!    in clusters/**/*.yaml but the specs. Seconds per 100,000 objects,

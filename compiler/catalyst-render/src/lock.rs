@@ -78,7 +78,9 @@ pub fn input_digest(inputs: &BTreeMap<String, String>) -> String {
 
 /// The inputs a render reads, by lock name: the Phase-0 module files
 /// (`extra`), the spec, `catalog.yaml`, every file of the Blueprints in
-/// `blueprints`, and the compiler's built-in schemas and templates.
+/// `blueprints`, every chart file XRDs and Compositions were read from
+/// (the claims' and the closure's checks read them, whichever Blueprints
+/// the Sovereign runs), and the compiler's built-in schemas and templates.
 fn inputs<'a>(
     spec_digest: String,
     cat: &Catalog,
@@ -92,11 +94,10 @@ fn inputs<'a>(
     if let Some(d) = digests.get("catalog.yaml") {
         inputs.insert("catalog:catalog.yaml".into(), d.clone());
     }
-    for bp in blueprints {
-        for f in &bp.files {
-            let d = digests.get(f).cloned().unwrap_or_else(|| "unread".into());
-            inputs.insert(format!("catalog:{f}"), d);
-        }
+    let files = blueprints.into_iter().flat_map(|bp| &bp.files).chain(cat.crossplane_files());
+    for f in files {
+        let d = digests.get(f).cloned().unwrap_or_else(|| "unread".into());
+        inputs.insert(format!("catalog:{f}"), d);
     }
     inputs.extend(builtin_digests().iter().map(|(k, v)| (k.clone(), v.clone())));
     inputs
@@ -174,6 +175,7 @@ impl<'c> Freshness<'c> {
         let digests = self.cat.digests();
         let builtins = builtin_digests();
         let extra = |k: &str| self.extra.and_then(|e| e.get(k));
+        let crossplane = self.cat.crossplane_files();
         // Each recorded input must have today's digest...
         let mut read = std::collections::BTreeSet::new();
         for (key, digest) in &lock.inputs {
@@ -184,7 +186,13 @@ impl<'c> Freshness<'c> {
                     // A file that is gone, or no longer any Blueprint's, is
                     // not current.
                     let Some(owner) = self.owner.get(file) else { return false };
-                    read.insert(*owner);
+                    // XRDs and Compositions are read from every Blueprint:
+                    // recording one of their files says nothing of the rest
+                    // of its Blueprint (a file that no longer holds any
+                    // counts its Blueprint as read, and is not current).
+                    if !crossplane.contains(file) {
+                        read.insert(*owner);
+                    }
                     digests.get(file).map(String::as_str)
                 }
                 Some(("builtin", _)) => builtins.get(key).map(String::as_str),
@@ -196,10 +204,14 @@ impl<'c> Freshness<'c> {
         }
         // ...and there must be no input it does not record: a file added to
         // a Blueprint it read, a new built-in or module file.
+        // (Today's XRD and Composition files are inputs of every render,
+        // once each: a new one makes every Sovereign render.)
+        let of_read = read.iter().filter_map(|n| self.cat.get(n)).flat_map(|b| &b.files);
+        let catalog_files: std::collections::BTreeSet<&String> = of_read.chain(crossplane).collect();
         let expected = self.extra.map_or(0, BTreeMap::len)
             + 1
             + usize::from(digests.contains_key("catalog.yaml"))
-            + read.iter().filter_map(|n| self.cat.get(n)).map(|b| b.files.len()).sum::<usize>()
+            + catalog_files.len()
             + builtins.len();
         expected == lock.inputs.len()
     }

@@ -227,9 +227,13 @@ pub(crate) fn checks_base(cat: &Catalog) -> ChecksBase {
     let digests = cat.digests();
     field(&mut h, digests.get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
     // With each chart its Blueprint's name: what the XRDs found there are
-    // installed by.
-    for (bp, chart) in cat.blueprints.values().filter_map(|bp| Some((bp, bp.chart.as_ref()?))) {
+    // installed by. Lists are counted, so that no two lists of fields hash
+    // alike.
+    let charts: Vec<_> = cat.blueprints.values().filter_map(|bp| Some((bp, bp.chart.as_ref()?))).collect();
+    count(&mut h, charts.len());
+    for (bp, chart) in charts {
         field(&mut h, bp.name.as_bytes());
+        count(&mut h, chart.manifest_files().count());
         for f in chart.manifest_files() {
             field(&mut h, f.as_bytes());
             field(&mut h, digests.get(f).map_or(&b"unread"[..], |d| d.as_bytes()));
@@ -278,6 +282,7 @@ pub(crate) fn closure_key<'f>(
     let mut h = Sha256::new();
     field(&mut h, b"catalyst closure v1");
     field(&mut h, base);
+    count(&mut h, extra.map_or(0, BTreeMap::len));
     for (k, v) in extra.into_iter().flatten() {
         field(&mut h, k.as_bytes());
         field(&mut h, v.as_bytes());
@@ -287,6 +292,8 @@ pub(crate) fn closure_key<'f>(
     field(&mut h, json(own.api).as_bytes());
     field(&mut h, phase0_vars.as_bytes());
     field(&mut h, cluster.as_bytes());
+    let files: Vec<_> = files.into_iter().collect();
+    count(&mut h, files.len());
     for (path, input) in files {
         field(&mut h, path.as_bytes());
         match input {
@@ -295,6 +302,11 @@ pub(crate) fn closure_key<'f>(
         };
     }
     hex::encode(h.finalize())
+}
+
+/// The length of a list of fields, before them.
+fn count(h: &mut Sha256, n: usize) {
+    h.update((n as u64).to_le_bytes());
 }
 
 /// Length-prefixed, so that no two sequences of fields hash alike.
