@@ -181,9 +181,7 @@ fn closure_keys(cat: &Path) -> std::collections::BTreeMap<String, String> {
 fn a_closure_is_checked_again_when_what_it_reads_changes() {
     let t = tempfile::tempdir().unwrap();
     let cat = catalog_copy(t.path());
-    let spec = cat.join(OMANTEL).join("sovereign.yaml");
-    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-    std::fs::copy(repo().join(OMANTEL).join("sovereign.yaml"), &spec).unwrap();
+    add_spec(&cat, OMANTEL);
     let render = || {
         let o = catalyst(&cat, &["render"]);
         assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
@@ -214,9 +212,7 @@ fn a_closure_is_checked_again_when_what_it_reads_changes() {
 fn an_xrd_added_to_a_blueprint_the_sovereign_does_not_run_is_checked_by_the_next_render() {
     let t = tempfile::tempdir().unwrap();
     let cat = catalog_copy(t.path());
-    let spec = cat.join(OMANTEL).join("sovereign.yaml");
-    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-    std::fs::copy(repo().join(OMANTEL).join("sovereign.yaml"), &spec).unwrap();
+    add_spec(&cat, OMANTEL);
     let o = catalyst(&cat, &["render"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let lock = std::fs::read_to_string(cat.join(OMANTEL).join("catalyst.lock")).unwrap();

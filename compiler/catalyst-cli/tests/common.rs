@@ -83,6 +83,14 @@ pub fn catalog_copy(dir: &Path) -> PathBuf {
     cat
 }
 
+/// Puts the committed spec of `clusters/<fqdn>` (`sovereign`, that path)
+/// into the copied catalog `cat`, where `render` finds it.
+pub fn add_spec(cat: &Path, sovereign: &str) {
+    let spec = cat.join(sovereign).join("sovereign.yaml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join(sovereign).join("sovereign.yaml"), &spec).unwrap();
+}
+
 /// Appends to, or replaces text in, a file of a copied catalog.
 pub fn patch(file: &Path, from: &str, to: &str) {
     let t = std::fs::read_to_string(file).unwrap();

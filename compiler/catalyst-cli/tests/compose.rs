@@ -9,7 +9,7 @@ mod common;
 use catalyst_schema::rendered::verdict::Forget;
 use std::path::{Path, PathBuf};
 
-use common::{catalog_copy, catalyst, patch, repo, text};
+use common::{add_spec, catalog_copy, catalyst, patch, repo, text};
 
 const REGION: &str = "platform/crossplane-claims/chart/templates/compositions/region.yaml";
 
@@ -137,9 +137,7 @@ fn a_composed_resource_its_provider_refuses_is_reported_at_the_composition() {
     let patch_line =
         line_of(&cat.join(REGION), "spec.parameters.subnetIpRange", "toFieldPath: spec.forProvider.vswitchId");
     // Composing happens at render: render the omantel example.
-    let spec = cat.join("clusters/omantel.omani.works/sovereign.yaml");
-    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-    std::fs::copy(repo().join("clusters/omantel.omani.works/sovereign.yaml"), &spec).unwrap();
+    add_spec(&cat, "clusters/omantel.omani.works");
     let out = catalyst(&cat, &["render"]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{all}");
@@ -226,9 +224,7 @@ fn render_ok(cat: &Path) {
 fn claims_are_checked_again_when_what_checks_them_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let cat = catalog_copy(tmp.path());
-    let spec = cat.join("clusters/omantel.omani.works/sovereign.yaml");
-    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-    std::fs::copy(repo().join("clusters/omantel.omani.works/sovereign.yaml"), &spec).unwrap();
+    add_spec(&cat, "clusters/omantel.omani.works");
     render_ok(&cat);
     let first = claims_key(&cat);
 

@@ -167,12 +167,7 @@ impl UnitKey {
     pub(crate) fn new(cat: &Catalog, context: &crate::SovereignContext) -> UnitKey {
         let mut h = Sha256::new();
         field(&mut h, b"catalyst unit v1");
-        field(&mut h, crate::COMPILER_VERSION.as_bytes());
-        for (k, v) in builtin_digests() {
-            field(&mut h, k.as_bytes());
-            field(&mut h, v.as_bytes());
-        }
-        field(&mut h, cat.digests().get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
+        compiler_and_matrix(&mut h, cat);
         field(&mut h, json(context).as_bytes());
         field(&mut h, json(&context.blueprints).as_bytes());
         field(&mut h, json(&context.outputs).as_bytes());
@@ -219,13 +214,8 @@ pub(crate) type ChecksBase = [u8; 32];
 pub(crate) fn checks_base(cat: &Catalog) -> ChecksBase {
     let mut h = Sha256::new();
     field(&mut h, b"catalyst checks v1");
-    field(&mut h, crate::COMPILER_VERSION.as_bytes());
-    for (k, v) in builtin_digests() {
-        field(&mut h, k.as_bytes());
-        field(&mut h, v.as_bytes());
-    }
+    compiler_and_matrix(&mut h, cat);
     let digests = cat.digests();
-    field(&mut h, digests.get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
     // With each chart its Blueprint's name: what the XRDs found there are
     // installed by. Lists are counted, so that no two lists of fields hash
     // alike.
@@ -302,6 +292,18 @@ pub(crate) fn closure_key<'f>(
         };
     }
     hex::encode(h.finalize())
+}
+
+/// What every key starts with: the compiler (its version, its built-in
+/// schemas and the code that shapes objects) and `catalog.yaml` (the
+/// version matrix).
+fn compiler_and_matrix(h: &mut Sha256, cat: &Catalog) {
+    field(h, crate::COMPILER_VERSION.as_bytes());
+    for (k, v) in builtin_digests() {
+        field(h, k.as_bytes());
+        field(h, v.as_bytes());
+    }
+    field(h, cat.digests().get("catalog.yaml").map_or(&b""[..], |d| d.as_bytes()));
 }
 
 /// The length of a list of fields, before them.

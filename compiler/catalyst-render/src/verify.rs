@@ -5,7 +5,7 @@
 //! cut-over Sovereign's tethers (the audit's own policy); the closure of
 //! each host cluster directory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use catalyst_diag::{Code, Diagnostic, Diagnostics, Location};
@@ -112,22 +112,57 @@ impl Taken<'_> {
 /// from the same inputs (the key locked as the `inputs` of its
 /// `kustomization.yaml`: [`reuse::closure_key`]) passed then and is not
 /// checked again; every debug build checks it anyway, and fails if it
-/// would not pass. A file's objects are read once per content in a render,
-/// off its trees (no positions; a summary kept for the whole run would
-/// grow with the fleet, for little: reading a tree costs little); a
-/// Sovereign that fails is checked again on its text, for the places of
-/// its problems.
+/// would not pass. A Sovereign that fails is checked again on its text,
+/// for the places of its problems.
 fn closure_of_clusters(
     input: &RenderInput<'_>,
     memo: &Memo<'_>,
     read: Read<'_>,
     taken: &Taken<'_>,
     phase0_vars: Option<&Map<String, Value>>,
-    mut summaries: reuse::Summaries,
+    summaries: reuse::Summaries,
     units: &mut BTreeMap<String, String>,
 ) -> Result<(), Diagnostics> {
     let (cat, sov) = (input.catalog, input.sovereign);
-    let Read { files, digests, data } = read;
+    let checked_before = checked_before(input, memo, read, taken, phase0_vars, units);
+    let to_check = |path: &str| checked_before.get(cluster_of(path)) == Some(&false);
+    let objects = summaries_to_check(read, taken, summaries, to_check);
+    let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
+    let open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &objects);
+    if open.has_errors() {
+        // Explained on the text of every cluster, as a render that takes
+        // nothing as passed explains it: a cluster taken as passed adds no
+        // error, but its warnings (`closure-latent-ref`) are part of the
+        // report of a render that fails.
+        let placed = closure::objects_with_positions(&read.files.bytes, &taken.objects(|_| true));
+        let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
+        open.sort();
+        return Err(open);
+    }
+    if cfg!(debug_assertions) && checked_before.values().any(|b| *b) {
+        // The oracle of every debug build (every test): a cluster taken as
+        // checked before passes its closure check.
+        let texts =
+            read.files.bytes.iter().filter(|(p, _)| !to_check(p)).map(|(p, b)| (p.clone(), b.clone())).collect();
+        let placed = closure::objects_with_positions(&texts, &taken.objects(|p| !to_check(p)));
+        let again = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
+        assert!(!again.has_errors(), "a closure taken as checked before fails: {again:?}");
+    }
+    Ok(())
+}
+
+/// Each host cluster's closure key, locked as the `inputs` of its
+/// `kustomization.yaml` (added to `units`), and whether the previous render
+/// checked the cluster's closure from the same key.
+fn checked_before<'r>(
+    input: &RenderInput<'_>,
+    memo: &Memo<'_>,
+    read: Read<'r>,
+    taken: &Taken<'r>,
+    phase0_vars: Option<&Map<String, Value>>,
+    units: &mut BTreeMap<String, String>,
+) -> BTreeMap<&'r str, bool> {
+    let Read { digests, data, .. } = read;
     let vars = serde_json::to_string(&phase0_vars).expect("variables serialize");
     let mut by_cluster: BTreeMap<&str, Vec<(&str, reuse::ClosureInput<'_>)>> = BTreeMap::new();
     let every = digests.iter().map(|(p, d)| (*p, d)).chain(taken.digests.iter().map(|(p, d)| (p.as_str(), d)));
@@ -141,20 +176,30 @@ fn closure_of_clusters(
             Some((cluster, _)) => by_cluster.entry(cluster).or_default().push((path, input)),
         }
     }
-    let mut unchecked = BTreeSet::new();
-    let clusters = by_cluster.len();
+    let mut before = BTreeMap::new();
     for (cluster, mut list) in by_cluster {
         list.sort_unstable();
         let key = reuse::closure_key(memo.checks_base(), input.extra_inputs, &taken.own, &vars, cluster, list);
         let root = format!("{cluster}/kustomization.yaml");
-        if !memo.closure_checked_before(&root, &key) {
-            unchecked.insert(cluster);
-        }
+        before.insert(cluster, memo.closure_checked_before(&root, &key));
         units.insert(root, key);
     }
-    let to_check = |path: &str| unchecked.contains(cluster_of(path));
+    before
+}
+
+/// The closure summaries of the YAML files `to_check` chooses: a file's
+/// objects are read once per content in a render, off its trees (no
+/// positions; a summary kept for the whole run would grow with the fleet,
+/// for little: reading a tree costs little).
+fn summaries_to_check(
+    read: Read<'_>,
+    taken: &Taken<'_>,
+    mut summaries: reuse::Summaries,
+    to_check: impl Fn(&str) -> bool,
+) -> BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> {
+    let Read { files, digests, .. } = read;
     let mut objects: BTreeMap<String, Arc<Vec<catalyst_closure::Object>>> = BTreeMap::new();
-    for (path, o) in taken.objects(to_check) {
+    for (path, o) in taken.objects(&to_check) {
         objects.insert(path, Arc::new(catalyst_closure::extract(&o.docs)));
     }
     for (path, bytes) in files.bytes.iter().filter(|(p, _)| p.ends_with(".yaml") && to_check(p)) {
@@ -174,28 +219,7 @@ fn closure_of_clusters(
         };
         objects.insert(path.clone(), objs);
     }
-    drop(summaries);
-    let bootstrap = input.tofu_module.and_then(|m| m.bootstrap.as_deref());
-    let open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &objects);
-    if open.has_errors() {
-        // Explained on the text of every cluster, as a render that takes
-        // nothing as passed explains it: a cluster taken as passed adds no
-        // error, but its warnings (`closure-latent-ref`) are part of the
-        // report of a render that fails.
-        let placed = closure::objects_with_positions(&files.bytes, &taken.objects(|_| true));
-        let mut open = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
-        open.sort();
-        return Err(open);
-    }
-    if cfg!(debug_assertions) && unchecked.len() < clusters {
-        // The oracle of every debug build (every test): a cluster taken as
-        // checked before passes its closure check.
-        let texts = files.bytes.iter().filter(|(p, _)| !to_check(p)).map(|(p, b)| (p.clone(), b.clone())).collect();
-        let placed = closure::objects_with_positions(&texts, &taken.objects(|p| !to_check(p)));
-        let again = closure::check_sovereign(cat, bootstrap, phase0_vars, &sov.fqdn, &placed);
-        assert!(!again.has_errors(), "a closure taken as checked before fails: {again:?}");
-    }
-    Ok(())
+    objects
 }
 
 /// The host cluster of a path in the Sovereign's directory.
